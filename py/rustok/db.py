@@ -1,0 +1,115 @@
+"""Where the database is and how to reach it: the owner/superuser URL (migrations, operators) and the
+application role's URL (everything the API does). The application role is neither superuser, owner nor
+BYPASSRLS, so row-level security holds for it."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import psycopg
+from psycopg.rows import dict_row
+
+from rustok.config import Settings
+from rustok.embedded import Cluster
+
+APP_ROLE = "rustok_app"
+OWNER_ROLE = "rustok_owner"
+CLIENTS_ROLE = "rustok_clients"
+DATABASE_NAME = "rustok"
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached or set up; the message says what to check."""
+
+
+@dataclass(frozen=True)
+class Database:
+    admin_url: str
+    app_url: str
+    app_password: str
+    cluster: Cluster | None = None
+
+    @property
+    def dbname(self) -> str:
+        return urlsplit(self.admin_url).path.lstrip("/") or DATABASE_NAME
+
+    def with_dbname(self, dbname: str) -> Database:
+        """The same server, another database (tests clone one per file)."""
+        return replace(self, admin_url=_set_dbname(self.admin_url, dbname), app_url=_set_dbname(self.app_url, dbname))
+
+    def server_admin_url(self) -> str:
+        """The owner/superuser URL on the maintenance database, for CREATE/DROP DATABASE."""
+        return _set_dbname(self.admin_url, "postgres")
+
+
+def locate(settings: Settings, start: bool = True) -> Database:
+    """The configured database: DATABASE_URL if set, else the embedded server (started when `start`)."""
+    password = settings.app_password or _stored_secret(settings, "app_password")
+    if settings.database_url:
+        admin_url = settings.database_url
+        app_url = settings.app_database_url or _with_credentials(admin_url, APP_ROLE, password)
+        return Database(admin_url=admin_url, app_url=app_url, app_password=password)
+    cluster = Cluster(settings.pg_data_dir, port=settings.pg_port)
+    if start:
+        cluster.ensure_running()
+    return Database(
+        admin_url=cluster.superuser_url(DATABASE_NAME),
+        app_url=settings.app_database_url or cluster.role_url(APP_ROLE, password, DATABASE_NAME),
+        app_password=password,
+        cluster=cluster,
+    )
+
+
+def connect(url: str, **kwargs: Any) -> psycopg.Connection[dict[str, Any]]:
+    """A connection with dict rows; errors become DatabaseUnavailable with the reason, never a traceback."""
+    try:
+        return psycopg.connect(url, row_factory=dict_row, **kwargs)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "no answer"
+        raise DatabaseUnavailable(f"cannot connect to PostgreSQL ({_redact(url)}): {reason}") from exc
+
+
+@contextmanager
+def tenant_transaction(
+    conn: psycopg.Connection[Any], tenant_id: Any, user_id: Any = None, role: str | None = None
+) -> Iterator[psycopg.Connection[Any]]:
+    """One transaction with the request's context set first (rustok.set_context, transaction-local)."""
+    with conn.transaction():
+        conn.execute("select rustok.set_context(%s, %s, %s)", (tenant_id, user_id, role))
+        yield conn
+
+
+def _stored_secret(settings: Settings, name: str) -> str:
+    """A random secret generated once and kept under RUSTOK_HOME/secrets (mode 0600)."""
+    path = settings.secrets_dir / name
+    if path.exists():
+        return path.read_text().strip()
+    settings.secrets_dir.mkdir(parents=True, exist_ok=True)
+    settings.secrets_dir.chmod(0o700)
+    value = secrets.token_urlsafe(24)
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return value
+
+
+def _with_credentials(url: str, user: str, password: str) -> str:
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"))
+
+
+def _set_dbname(url: str, dbname: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + dbname))
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    return urlunsplit(parts._replace(netloc=f"{userinfo.split(':', 1)[0]}:***@{host}"))

@@ -1,0 +1,150 @@
+"""Typed errors (the manifest's RusToKError). One class per registered code; SQL raises the same codes with
+SQLSTATE class "RK" (sql/functions/core/00_errors.sql is the registry, docs/error_codes.md describes it), and
+`from_database_error` turns any psycopg error into one of these classes. SQL text never leaves this module."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+import psycopg
+
+
+class RusToKError(Exception):
+    """Base of every error a client may see: a stable code, an HTTP status and machine-readable details."""
+
+    code: ClassVar[str] = "INTERNAL"
+    sqlstate: ClassVar[str] = "RK500"
+    http_status: ClassVar[int] = 500
+
+    def __init__(self, message: str | None = None, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message or self.code)
+        self.message = message or self.code
+        self.details = details or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "details": self.details}
+
+
+class InvalidId(RusToKError):
+    code, sqlstate, http_status = "INVALID_ID", "RK001", 400
+
+
+class ValidationFailed(RusToKError):
+    code, sqlstate, http_status = "VALIDATION_FAILED", "RK002", 422
+
+
+class NotFound(RusToKError):
+    code, sqlstate, http_status = "NOT_FOUND", "RK003", 404
+
+
+class Conflict(RusToKError):
+    code, sqlstate, http_status = "CONFLICT", "RK004", 409
+
+
+class Forbidden(RusToKError):
+    code, sqlstate, http_status = "FORBIDDEN", "RK005", 403
+
+
+class Unauthenticated(RusToKError):
+    code, sqlstate, http_status = "UNAUTHENTICATED", "RK006", 401
+
+
+class TenantRequired(RusToKError):
+    code, sqlstate, http_status = "TENANT_REQUIRED", "RK007", 400
+
+
+class TenantMismatch(Forbidden):
+    code, sqlstate, http_status = "TENANT_MISMATCH", "RK008", 403
+
+
+class TenantInactive(Forbidden):
+    code, sqlstate, http_status = "TENANT_INACTIVE", "RK009", 403
+
+
+class ModuleDisabled(Forbidden):
+    code, sqlstate, http_status = "MODULE_DISABLED", "RK010", 403
+
+
+class ModuleUnknown(NotFound):
+    code, sqlstate, http_status = "MODULE_UNKNOWN", "RK011", 404
+
+
+class ModuleDependencyDisabled(Conflict):
+    code, sqlstate, http_status = "MODULE_DEPENDENCY_DISABLED", "RK012", 409
+
+
+class ModuleRequired(Conflict):
+    code, sqlstate, http_status = "MODULE_REQUIRED", "RK013", 409
+
+
+class InvalidState(Conflict):
+    code, sqlstate, http_status = "INVALID_STATE", "RK014", 409
+
+
+class RateLimited(RusToKError):
+    code, sqlstate, http_status = "RATE_LIMITED", "RK015", 429
+
+
+class InvalidCredentials(Unauthenticated):
+    code, sqlstate, http_status = "INVALID_CREDENTIALS", "RK016", 401
+
+
+class Internal(RusToKError):
+    """Anything unexpected. The message is generic; the request id lets an operator find the log line."""
+
+
+def _registered() -> dict[str, type[RusToKError]]:
+    classes: list[type[RusToKError]] = [RusToKError]
+    found: dict[str, type[RusToKError]] = {}
+    while classes:
+        cls = classes.pop()
+        found.setdefault(cls.sqlstate, cls)
+        classes.extend(cls.__subclasses__())
+    found["RK500"] = Internal
+    return found
+
+
+BY_SQLSTATE: dict[str, type[RusToKError]] = _registered()
+BY_CODE: dict[str, type[RusToKError]] = {cls.code: cls for cls in BY_SQLSTATE.values()}
+
+# Standard SQLSTATEs that carry a meaning for clients (constraint checks are the database's own validation).
+_STANDARD: dict[str, type[RusToKError]] = {
+    "23505": Conflict,  # unique_violation
+    "23503": ValidationFailed,  # foreign_key_violation: a reference to something that is not there
+    "23514": ValidationFailed,  # check_violation
+    "23502": ValidationFailed,  # not_null_violation
+    "22001": ValidationFailed,  # string_data_right_truncation
+    "22P02": ValidationFailed,  # invalid_text_representation
+    "22003": ValidationFailed,  # numeric_value_out_of_range
+    "22007": ValidationFailed,  # invalid_datetime_format
+    "22008": ValidationFailed,  # datetime_field_overflow
+    "42501": Forbidden,  # insufficient_privilege, row-level security refusals included
+    "40001": Conflict,  # serialization_failure: retry
+    "40P01": Conflict,  # deadlock_detected: retry
+}
+
+
+def from_database_error(exc: psycopg.Error) -> RusToKError:
+    """The client-facing error for a database error. Registered codes keep their message and details;
+    standard constraint errors get a generic message (their text can name other tenants' values);
+    anything else becomes Internal."""
+    state = exc.sqlstate or ""
+    if state in BY_SQLSTATE and state != "RK500":
+        diag = exc.diag
+        return BY_SQLSTATE[state](diag.message_primary or None, _details(diag.message_detail))
+    if state in _STANDARD:
+        cls = _STANDARD[state]
+        details = {"constraint": exc.diag.constraint_name} if exc.diag.constraint_name else {}
+        return cls(cls.code.replace("_", " ").lower(), details)
+    return Internal()
+
+
+def _details(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}

@@ -1,0 +1,193 @@
+"""Migrations: frozen yoyo migrations per module, then every function and trigger file re-applied.
+
+Order of one migrate (all under an advisory lock, so concurrent starts cannot race):
+1. bootstrap (idempotent): roles, the database, schema `rustok`;
+2. the `00_*.sql` function files (ids, errors, context: what table defaults and policies call);
+3. yoyo migrations of the core, then of each installed module in dependency order;
+4. in one transaction: every function file, then every trigger file; any function in schema `rustok` or
+   trigger calling one that was not re-created by this pass is dropped (a changed signature never leaves a
+   stale overload); installed modules are recorded; `rustok._after_migrate()` secures tenant tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+from yoyo import get_backend, read_migrations
+
+from rustok.config import SQL_DIR
+from rustok.db import APP_ROLE, CLIENTS_ROLE, OWNER_ROLE, Database, connect
+from rustok.modules import ModuleRegistry
+
+_LOCK_KEY = 7_242_017  # pg_advisory_lock key of `rustok migrate`
+_CORE = "core"
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    module: str
+    migration_id: str
+    applied: bool
+
+
+@dataclass(frozen=True)
+class MigrateReport:
+    applied: list[str]
+    dropped: list[str]
+    partitions: list[str]
+
+
+def sql_folders(kind: str, registry: ModuleRegistry) -> list[Path]:
+    """sql/<kind>/<module> for the core and each installed module, in dependency order."""
+    names = [_CORE, *(m.slug for m in registry.ordered())]
+    return [SQL_DIR / kind / name for name in names if (SQL_DIR / kind / name).is_dir()]
+
+
+def sql_files(kind: str, registry: ModuleRegistry, prefix: str = "") -> list[Path]:
+    return [f for folder in sql_folders(kind, registry) for f in sorted(folder.glob(f"{prefix}*.sql"))]
+
+
+def migrate(db: Database, registry: ModuleRegistry) -> MigrateReport:
+    with _migration_lock(db):
+        _bootstrap(db)
+        with connect(db.admin_url, autocommit=False) as conn:
+            _apply_files(conn, sql_files("functions", registry, prefix="00_"))
+            conn.commit()
+        applied = _apply_migrations(db, registry)
+        with connect(db.admin_url, autocommit=False) as conn:
+            _apply_files(conn, [*sql_files("functions", registry), *sql_files("triggers", registry)])
+            dropped = _drop_stale(conn)
+            for module in registry.ordered():
+                conn.execute(
+                    "select rustok._register_module(%s, %s, %s, %s, %s)",
+                    (module.slug, module.name, module.description, module.version, list(module.dependencies)),
+                )
+            partitions = [r["partition_name"] for r in conn.execute(
+                "select * from rustok.maintain_partitions() where action = 'created'").fetchall()]
+            conn.execute("select rustok._after_migrate()")
+            conn.execute(sql.SQL("grant select on public._yoyo_migration to {}").format(sql.Identifier(CLIENTS_ROLE)))
+            conn.commit()
+    return MigrateReport(applied=applied, dropped=dropped, partitions=partitions)
+
+
+def status(db: Database, registry: ModuleRegistry) -> list[MigrationStatus]:
+    """Every migration of the installed modules and whether it is applied."""
+    backend = get_backend(_yoyo_url(db.admin_url))
+    try:
+        rows = []
+        for folder in sql_folders("migrations", registry):
+            for migration in read_migrations(str(folder)):
+                rows.append(MigrationStatus(folder.name, migration.id, backend.is_applied(migration)))
+        return rows
+    finally:
+        backend.connection.close()
+
+
+def expected_migration_ids(registry: ModuleRegistry) -> set[str]:
+    """Ids of all migration files of the installed modules (for the readiness check)."""
+    return {f.stem for folder in sql_folders("migrations", registry) for f in folder.glob("*.sql")
+            if not f.name.endswith(".rollback.sql")}
+
+
+def _bootstrap(db: Database) -> None:
+    """Roles, database and schema; safe to run any number of times."""
+    with connect(db.server_admin_url(), autocommit=True) as conn:
+        for role, options in ((OWNER_ROLE, "nologin"), (CLIENTS_ROLE, "nologin"), (APP_ROLE, "login")):
+            exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
+            if not exists:
+                conn.execute(sql.SQL("create role {} " + options).format(sql.Identifier(role)))
+        conn.execute(
+            sql.SQL("alter role {} with login nosuperuser nocreatedb nocreaterole nobypassrls password {}").format(
+                sql.Identifier(APP_ROLE), sql.Literal(db.app_password)
+            )
+        )
+        conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(CLIENTS_ROLE), sql.Identifier(APP_ROLE)))
+        is_superuser = conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()
+        if is_superuser and not is_superuser["rolsuper"]:
+            conn.execute(sql.SQL("grant {} to current_user").format(sql.Identifier(OWNER_ROLE)))
+        if not conn.execute("select 1 from pg_database where datname = %s", (db.dbname,)).fetchone():
+            conn.execute(sql.SQL("create database {} owner {}").format(
+                sql.Identifier(db.dbname), sql.Identifier(OWNER_ROLE)))
+    with connect(db.admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("grant create, usage on schema public to {}").format(sql.Identifier(OWNER_ROLE)))
+        conn.execute(sql.SQL("create schema if not exists rustok authorization {}").format(
+            sql.Identifier(OWNER_ROLE)))
+        conn.execute(sql.SQL("grant connect on database {} to {}").format(
+            sql.Identifier(db.dbname), sql.Identifier(CLIENTS_ROLE)))
+
+
+def _apply_files(conn: psycopg.Connection[Any], files: Iterable[Path]) -> None:
+    """Runs SQL files in the connection's open transaction, as the owner role."""
+    conn.execute(sql.SQL("set local role {}").format(sql.Identifier(OWNER_ROLE)))
+    conn.execute("set local search_path = public, pg_catalog")
+    for path in files:
+        try:
+            conn.execute(path.read_text())  # type: ignore[call-overload]
+        except psycopg.Error as exc:
+            raise MigrationError(f"{path.relative_to(SQL_DIR)}: {exc.diag.message_primary}") from exc
+
+
+def _drop_stale(conn: psycopg.Connection[Any]) -> list[str]:
+    """Drops triggers and functions of schema rustok that this transaction did not re-create."""
+    dropped: list[str] = []
+    stale_triggers = conn.execute(
+        """select t.tgname, t.tgrelid::regclass::text as rel
+           from pg_trigger t join pg_proc p on p.oid = t.tgfoid join pg_namespace n on n.oid = p.pronamespace
+           where not t.tgisinternal and n.nspname = 'rustok'
+             and t.xmin::text <> (pg_current_xact_id()::xid)::text"""
+    ).fetchall()
+    for row in stale_triggers:
+        conn.execute(sql.SQL("drop trigger {} on {}").format(sql.Identifier(row["tgname"]), sql.SQL(row["rel"])))
+        dropped.append(f"trigger {row['tgname']} on {row['rel']}")
+    stale_functions = conn.execute(
+        """select p.oid::regprocedure::text as fn from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+           where n.nspname = 'rustok' and p.xmin::text <> (pg_current_xact_id()::xid)::text"""
+    ).fetchall()
+    for row in stale_functions:
+        try:
+            conn.execute(sql.SQL("drop function {}").format(sql.SQL(row["fn"])))
+        except psycopg.errors.DependentObjectsStillExist as exc:
+            raise MigrationError(f"stale function {row['fn']} is still used: {exc.diag.message_detail}") from exc
+        dropped.append(f"function {row['fn']}")
+    return dropped
+
+
+def _apply_migrations(db: Database, registry: ModuleRegistry) -> list[str]:
+    backend = get_backend(_yoyo_url(db.admin_url))
+    try:
+        migrations = read_migrations(*(str(f) for f in sql_folders("migrations", registry)))
+        pending = backend.to_apply(migrations)
+        with backend.lock():
+            backend.apply_migrations(pending)
+        return [m.id for m in pending]
+    finally:
+        backend.connection.close()
+
+
+def _yoyo_url(admin_url: str) -> str:
+    """The admin URL for yoyo: psycopg 3 driver, every statement as the owner role."""
+    parts = urlsplit(admin_url)
+    query = dict(parse_qsl(parts.query))
+    query["options"] = f"-c role={OWNER_ROLE} -c search_path=public"
+    return urlunsplit(parts._replace(scheme="postgresql+psycopg", query=urlencode(query)))
+
+
+@contextmanager
+def _migration_lock(db: Database) -> Iterator[None]:
+    with connect(db.server_admin_url(), autocommit=True) as conn:
+        conn.execute("select pg_advisory_lock(%s)", (_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            conn.execute("select pg_advisory_unlock(%s)", (_LOCK_KEY,))
+
+
+class MigrationError(RuntimeError):
+    """A migration or SQL file failed; the message names the file and the database's reason."""

@@ -1,0 +1,107 @@
+-- Tenants: creation (with an optional first admin), listing, lookup by slug.
+
+create or replace function rustok._tenant_json(t public.tenants) returns jsonb
+language sql stable parallel safe as $$
+    /* The TenantResponse shape. */
+    select jsonb_build_object(
+        'id', rustok.ulid(t.id), 'slug', t.slug, 'name', t.name, 'isActive', t.is_active,
+        'settings', t.settings, 'createdAt', t.created_at, 'updatedAt', t.updated_at)
+$$;
+
+create or replace function rustok.create_tenant(
+    slug text, name text, admin_email text default null, admin_password_hash text default null)
+returns jsonb
+language plpgsql volatile as $$
+/* Creates a tenant, enables every installed module in dependency order, optionally with a first user of
+   role admin, and emits TenantCreated (and UserRegistered for the admin). Operators and super_admins only.
+   Raises FORBIDDEN, VALIDATION_FAILED (slug, name, email), CONFLICT (slug taken). The caller's context is
+   restored afterwards. */
+declare
+    caller_tenant text := current_setting('rustok.tenant_id', true);
+    caller_user text := current_setting('rustok.user_id', true);
+    caller_role text := current_setting('rustok.role', true);
+    new_tenant public.tenants;
+    admin_id uuid;
+    module text;
+begin
+    perform rustok.require_permission('tenants.manage');
+    if slug is null or slug !~ '^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$' then
+        perform rustok.raise('VALIDATION_FAILED', 'slug: lowercase letters, digits and dashes, at most 64',
+                             jsonb_build_object('field', 'slug'));
+    end if;
+    if name is null or btrim(name) = '' or length(name) > 255 then
+        perform rustok.raise('VALIDATION_FAILED', 'name is required (at most 255 characters)',
+                             jsonb_build_object('field', 'name'));
+    end if;
+    if (admin_email is null) <> (admin_password_hash is null) then
+        perform rustok.raise('VALIDATION_FAILED', 'admin email and password go together',
+                             jsonb_build_object('field', 'adminEmail'));
+    end if;
+    if exists (select 1 from public.tenants t where t.slug = create_tenant.slug) then
+        perform rustok.raise('CONFLICT', 'tenant slug taken', jsonb_build_object('field', 'slug'));
+    end if;
+
+    perform rustok.set_context(rustok.gen_id(), rustok.current_user_id(), rustok.current_user_role());
+    insert into public.tenants (id, slug, name)
+    values (rustok.current_tenant_id(), create_tenant.slug, btrim(create_tenant.name))
+    returning * into new_tenant;
+
+    for module in select m.slug from rustok._modules_in_dependency_order() m loop
+        insert into public.tenant_modules (tenant_id, module_slug, enabled) values (new_tenant.id, module, true);
+    end loop;
+
+    perform rustok.publish_event('TenantCreated', jsonb_build_object('tenant_id', rustok.ulid(new_tenant.id)));
+    if admin_email is not null then
+        admin_id := rustok._insert_user(admin_email, admin_password_hash, 'admin');
+    end if;
+
+    perform set_config('rustok.tenant_id', coalesce(caller_tenant, ''), true),
+            set_config('rustok.user_id', coalesce(caller_user, ''), true),
+            set_config('rustok.role', coalesce(caller_role, ''), true);
+    return rustok._tenant_json(new_tenant)
+        || jsonb_build_object('adminUserId', case when admin_id is not null then rustok.ulid(admin_id) end);
+end
+$$;
+
+create or replace function rustok._insert_user(email text, password_hash text, role text) returns uuid
+language plpgsql volatile as $$
+/* Inserts a user into the current tenant and emits UserRegistered. Raises VALIDATION_FAILED, CONFLICT. */
+declare
+    normalized text := lower(btrim(coalesce(email, '')));
+    user_id uuid;
+begin
+    if normalized !~ '^[^@\s]+@[^@\s]+\.[^@\s]+$' or length(normalized) > 255 then
+        perform rustok.raise('VALIDATION_FAILED', 'not an email address', jsonb_build_object('field', 'email'));
+    end if;
+    if coalesce(password_hash, '') = '' then
+        perform rustok.raise('VALIDATION_FAILED', 'password hash is required',
+                             jsonb_build_object('field', 'password'));
+    end if;
+    if exists (select 1 from public.users u
+               where u.tenant_id = rustok.current_tenant_id() and u.email = normalized) then
+        perform rustok.raise('CONFLICT', 'email already registered', jsonb_build_object('field', 'email'));
+    end if;
+    insert into public.users (tenant_id, email, password_hash, role)
+    values (rustok.require_tenant(), normalized, password_hash, role)
+    returning id into user_id;
+    perform rustok.publish_event('UserRegistered',
+                                 jsonb_build_object('user_id', rustok.ulid(user_id), 'email', normalized));
+    return user_id;
+end
+$$;
+
+create or replace function rustok.list_tenants() returns jsonb
+language plpgsql stable security definer set search_path = pg_catalog, public as $$
+/* Every tenant, oldest first (operators and super_admins). Raises FORBIDDEN otherwise. */
+begin
+    perform rustok.require_permission('tenants.manage');
+    return coalesce((select jsonb_agg(rustok._tenant_json(t) order by t.created_at, t.id)
+                     from public.tenants t), '[]'::jsonb);
+end
+$$;
+
+create or replace function rustok.tenant_id_by_slug(slug text) returns uuid
+language sql stable security definer set search_path = pg_catalog, public as $$
+    /* The id of an active tenant by slug, or null: how an anonymous request names its tenant. */
+    select t.id from public.tenants t where t.slug = tenant_id_by_slug.slug and t.is_active
+$$;
