@@ -46,8 +46,9 @@ def create_app(db: Database, registry: ModuleRegistry) -> Starlette:
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         pending = sorted(expected - {r["migration_id"] for r in rows})
         if pending:
-            return JSONResponse({"status": "unavailable", "database": "ok", "pendingMigrations": pending},
-                                status_code=503)
+            return JSONResponse(
+                {"status": "unavailable", "database": "ok", "pendingMigrations": pending}, status_code=503
+            )
         return JSONResponse({"status": "ok", "database": "ok"})
 
     return Starlette(

@@ -248,7 +248,7 @@ def _parser() -> argparse.ArgumentParser:
     url = db.add_parser("url", help="print the application's connection URL")
     url.add_argument("--superuser", action="store_true", help="the owner/superuser URL instead")
     url.set_defaults(handler=cmd_db_url)
-    psql = db.add_parser("psql", help="open psql (as the application role unless --superuser); other arguments go to psql")
+    psql = db.add_parser("psql", help="psql as the app role (--superuser: as owner); other arguments go to psql")
     psql.add_argument("--superuser", action="store_true")
     psql.set_defaults(handler=cmd_db_psql)
     db.add_parser("start", help="start the embedded PostgreSQL").set_defaults(handler=cmd_db_start)

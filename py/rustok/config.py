@@ -33,9 +33,7 @@ class Settings:
         default_factory=lambda: Path(os.environ.get("RUSTOK_HOME") or platformdirs.user_data_dir("rustok"))
     )
     database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL") or None)
-    app_database_url: str | None = field(
-        default_factory=lambda: os.environ.get("RUSTOK_APP_DATABASE_URL") or None
-    )
+    app_database_url: str | None = field(default_factory=lambda: os.environ.get("RUSTOK_APP_DATABASE_URL") or None)
     app_password: str | None = field(default_factory=lambda: os.environ.get("RUSTOK_APP_PASSWORD") or None)
     installed_modules: tuple[str, ...] | None = field(default_factory=_modules_from_env)
     pg_port: int = field(default_factory=lambda: int(os.environ.get("RUSTOK_PG_PORT", "5432")))

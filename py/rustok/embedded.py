@@ -94,8 +94,7 @@ class Cluster:
         if self.fast_unsafe:
             options += " -F -c full_page_writes=off -c synchronous_commit=off"
         result = self._run(
-            ["pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data_dir), "-l", str(self.log_file),
-             "-o", options],
+            ["pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data_dir), "-l", str(self.log_file), "-o", options],
             check=False,
         )
         if result.returncode != 0:
@@ -119,8 +118,17 @@ class Cluster:
 
     def _initdb(self) -> None:
         result = self._run(
-            ["initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8",
-             "--locale=C.UTF-8", "--no-instructions"],
+            [
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "--no-instructions",
+            ],
             check=False,
         )
         if result.returncode != 0:

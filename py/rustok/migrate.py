@@ -69,8 +69,10 @@ def migrate(db: Database, registry: ModuleRegistry) -> MigrateReport:
                     "select rustok._register_module(%s, %s, %s, %s, %s)",
                     (module.slug, module.name, module.description, module.version, list(module.dependencies)),
                 )
-            partitions = [r["partition_name"] for r in conn.execute(
-                "select * from rustok.maintain_partitions() where action = 'created'").fetchall()]
+            partitions = [
+                r["partition_name"]
+                for r in conn.execute("select * from rustok.maintain_partitions() where action = 'created'").fetchall()
+            ]
             conn.execute("select rustok._after_migrate()")
             conn.execute(sql.SQL("grant select on public._yoyo_migration to {}").format(sql.Identifier(CLIENTS_ROLE)))
             conn.commit()
@@ -92,8 +94,12 @@ def status(db: Database, registry: ModuleRegistry) -> list[MigrationStatus]:
 
 def expected_migration_ids(registry: ModuleRegistry) -> set[str]:
     """Ids of all migration files of the installed modules (for the readiness check)."""
-    return {f.stem for folder in sql_folders("migrations", registry) for f in folder.glob("*.sql")
-            if not f.name.endswith(".rollback.sql")}
+    return {
+        f.stem
+        for folder in sql_folders("migrations", registry)
+        for f in folder.glob("*.sql")
+        if not f.name.endswith(".rollback.sql")
+    }
 
 
 def _bootstrap(db: Database) -> None:
@@ -113,14 +119,17 @@ def _bootstrap(db: Database) -> None:
         if is_superuser and not is_superuser["rolsuper"]:
             conn.execute(sql.SQL("grant {} to current_user").format(sql.Identifier(OWNER_ROLE)))
         if not conn.execute("select 1 from pg_database where datname = %s", (db.dbname,)).fetchone():
-            conn.execute(sql.SQL("create database {} owner {}").format(
-                sql.Identifier(db.dbname), sql.Identifier(OWNER_ROLE)))
+            conn.execute(
+                sql.SQL("create database {} owner {}").format(sql.Identifier(db.dbname), sql.Identifier(OWNER_ROLE))
+            )
     with connect(db.admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("grant create, usage on schema public to {}").format(sql.Identifier(OWNER_ROLE)))
-        conn.execute(sql.SQL("create schema if not exists rustok authorization {}").format(
-            sql.Identifier(OWNER_ROLE)))
-        conn.execute(sql.SQL("grant connect on database {} to {}").format(
-            sql.Identifier(db.dbname), sql.Identifier(CLIENTS_ROLE)))
+        conn.execute(sql.SQL("create schema if not exists rustok authorization {}").format(sql.Identifier(OWNER_ROLE)))
+        conn.execute(
+            sql.SQL("grant connect on database {} to {}").format(
+                sql.Identifier(db.dbname), sql.Identifier(CLIENTS_ROLE)
+            )
+        )
 
 
 def _apply_files(conn: psycopg.Connection[Any], files: Iterable[Path]) -> None:
@@ -129,7 +138,7 @@ def _apply_files(conn: psycopg.Connection[Any], files: Iterable[Path]) -> None:
     conn.execute("set local search_path = public, pg_catalog")
     for path in files:
         try:
-            conn.execute(path.read_text())  # type: ignore[call-overload]
+            conn.execute(path.read_text())
         except psycopg.Error as exc:
             raise MigrationError(f"{path.relative_to(SQL_DIR)}: {exc.diag.message_primary}") from exc
 

@@ -16,9 +16,7 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 def check_policy(password: str) -> None:
     """Raises ValidationFailed (field password) for a password too short or too long."""
     if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
-        raise ValidationFailed(
-            f"password must be {MIN_LENGTH} to {MAX_LENGTH} characters", {"field": "password"}
-        )
+        raise ValidationFailed(f"password must be {MIN_LENGTH} to {MAX_LENGTH} characters", {"field": "password"})
 
 
 def hash_password(password: str) -> str:

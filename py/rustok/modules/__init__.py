@@ -99,8 +99,10 @@ def installed_registry(selected: Iterable[str] | None = None) -> ModuleRegistry:
     else:
         unknown = [s for s in selected if s not in available]
         if unknown:
-            raise ModuleError(f"unknown module(s) in RUSTOK_MODULES: {', '.join(unknown)}; "
-                              f"available: {', '.join(available) or 'none'}")
+            raise ModuleError(
+                f"unknown module(s) in RUSTOK_MODULES: {', '.join(unknown)}; "
+                f"available: {', '.join(available) or 'none'}"
+            )
         registry = ModuleRegistry(available[s] for s in selected)
     registry.ordered()  # validates dependencies and cycles now, not on first use
     return registry

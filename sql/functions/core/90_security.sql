@@ -60,6 +60,7 @@ begin
     end loop;
     perform rustok._grant_api();
     grant usage on schema rustok to rustok_clients;
+    grant usage on all sequences in schema public to rustok_app;
     grant select on public.roles, public.permissions, public.role_permissions, public.modules to rustok_clients;
 end
 $$;
