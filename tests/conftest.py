@@ -41,6 +41,17 @@ def _install_pgtap() -> None:
         shutil.copy(source, target / source.name)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Settings read during tests never touch the developer's RUSTOK_HOME or an outside DATABASE_URL."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("RUSTOK_HOME", str(tmp_path_factory.mktemp("rustok-home")))
+    for name in ("DATABASE_URL", "RUSTOK_APP_DATABASE_URL", "RUSTOK_APP_PASSWORD", "RUSTOK_MODULES"):
+        patch.delenv(name, raising=False)
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def cluster() -> Cluster:
     _install_pgtap()

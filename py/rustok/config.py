@@ -8,11 +8,18 @@
 | `RUSTOK_APP_DATABASE_URL`| the application role's URL, when it cannot be derived from `DATABASE_URL`      |
 | `RUSTOK_MODULES`         | comma-separated installed modules; unset = every module the registry knows     |
 | `RUSTOK_PG_PORT`         | port of the embedded server's socket (and TCP listener when enabled)           |
+| `RUSTOK_JWT_SECRET`      | HMAC key for access tokens; unset = generated once under `RUSTOK_HOME`          |
+| `RUSTOK_ACCESS_TTL`      | access token lifetime in seconds (default 900)                                 |
+| `RUSTOK_REFRESH_TTL`     | refresh token lifetime in seconds (default 30 days)                            |
+| `RUSTOK_DEV`             | 1 = GraphiQL and introspection on (off by default)                             |
+| `RUSTOK_CORS_ORIGINS`    | comma-separated origins allowed by CORS (none by default)                      |
+| `RUSTOK_WEBHOOKS_ALLOW_PRIVATE` | 1 = webhooks may target loopback/private addresses (tests, never prod)  |
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +34,14 @@ def _modules_from_env() -> tuple[str, ...] | None:
     return tuple(m.strip() for m in raw.split(",") if m.strip()) or None
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _list(name: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in os.environ.get(name, "").split(",") if v.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path = field(
@@ -37,6 +52,12 @@ class Settings:
     app_password: str | None = field(default_factory=lambda: os.environ.get("RUSTOK_APP_PASSWORD") or None)
     installed_modules: tuple[str, ...] | None = field(default_factory=_modules_from_env)
     pg_port: int = field(default_factory=lambda: int(os.environ.get("RUSTOK_PG_PORT", "5432")))
+    jwt_secret: str | None = field(default_factory=lambda: os.environ.get("RUSTOK_JWT_SECRET") or None)
+    access_ttl: int = field(default_factory=lambda: int(os.environ.get("RUSTOK_ACCESS_TTL", "900")))
+    refresh_ttl: int = field(default_factory=lambda: int(os.environ.get("RUSTOK_REFRESH_TTL", str(30 * 86400))))
+    dev: bool = field(default_factory=lambda: _flag("RUSTOK_DEV"))
+    cors_origins: tuple[str, ...] = field(default_factory=lambda: _list("RUSTOK_CORS_ORIGINS"))
+    webhooks_allow_private: bool = field(default_factory=lambda: _flag("RUSTOK_WEBHOOKS_ALLOW_PRIVATE"))
 
     @property
     def pg_data_dir(self) -> Path:
@@ -45,3 +66,16 @@ class Settings:
     @property
     def secrets_dir(self) -> Path:
         return self.home / "secrets"
+
+
+def stored_secret(settings: Settings, name: str) -> str:
+    """A random secret generated once and kept under RUSTOK_HOME/secrets (mode 0600)."""
+    path = settings.secrets_dir / name
+    if path.exists():
+        return path.read_text().strip()
+    settings.secrets_dir.mkdir(parents=True, exist_ok=True)
+    settings.secrets_dir.chmod(0o700)
+    value = secrets.token_urlsafe(32)
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return value

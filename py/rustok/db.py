@@ -4,7 +4,6 @@ BYPASSRLS, so row-level security holds for it."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -14,7 +13,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import psycopg
 from psycopg.rows import dict_row
 
-from rustok.config import Settings
+from rustok.config import Settings, stored_secret
 from rustok.embedded import Cluster
 
 APP_ROLE = "rustok_app"
@@ -49,7 +48,7 @@ class Database:
 
 def locate(settings: Settings, start: bool = True) -> Database:
     """The configured database: DATABASE_URL if set, else the embedded server (started when `start`)."""
-    password = settings.app_password or _stored_secret(settings, "app_password")
+    password = settings.app_password or stored_secret(settings, "app_password")
     if settings.database_url:
         admin_url = settings.database_url
         app_url = settings.app_database_url or _with_credentials(admin_url, APP_ROLE, password)
@@ -82,19 +81,6 @@ def tenant_transaction(
     with conn.transaction():
         conn.execute("select rustok.set_context(%s, %s, %s)", (tenant_id, user_id, role))
         yield conn
-
-
-def _stored_secret(settings: Settings, name: str) -> str:
-    """A random secret generated once and kept under RUSTOK_HOME/secrets (mode 0600)."""
-    path = settings.secrets_dir / name
-    if path.exists():
-        return path.read_text().strip()
-    settings.secrets_dir.mkdir(parents=True, exist_ok=True)
-    settings.secrets_dir.chmod(0o700)
-    value = secrets.token_urlsafe(24)
-    path.write_text(value + "\n")
-    path.chmod(0o600)
-    return value
 
 
 def _with_credentials(url: str, user: str, password: str) -> str:

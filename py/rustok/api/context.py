@@ -1,0 +1,19 @@
+"""Who a request acts for. Built once per request (from the access token or the X-Tenant header) and sent
+to PostgreSQL with every call as rustok.set_context(tenant, user, role)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    tenant_id: uuid.UUID | None = None
+    user_id: uuid.UUID | None = None
+    role: str | None = None
+    request_id: str = ""
+
+    @property
+    def signed_in(self) -> bool:
+        return self.user_id is not None

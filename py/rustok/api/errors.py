@@ -1,0 +1,77 @@
+"""Error responses and the request id. Every error body is {"error": {code, message, details, requestId}};
+unexpected exceptions are logged with the request id and answered as INTERNAL without any detail."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+import psycopg
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rustok.errors import Internal, RusToKError, from_database_error
+
+log = logging.getLogger("rustok.api")
+
+
+def request_id(request: Request) -> str:
+    return str(request.scope.get("state", {}).get("request_id", ""))
+
+
+def error_body(error: RusToKError, rid: str) -> dict[str, Any]:
+    return {"error": {**error.to_dict(), "requestId": rid}}
+
+
+def error_response(error: RusToKError, rid: str) -> JSONResponse:
+    return JSONResponse(error_body(error, rid), status_code=error.http_status)
+
+
+async def handle_rustok_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RusToKError)
+    return error_response(exc, request_id(request))
+
+
+async def handle_database_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, psycopg.Error)
+    mapped = from_database_error(exc)
+    if isinstance(mapped, Internal):
+        log.error("database error [request %s]: %s", request_id(request), exc)
+    return error_response(mapped, request_id(request))
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error [request %s]", request_id(request))
+    return error_response(Internal(), request_id(request))
+
+
+EXCEPTION_HANDLERS = {
+    RusToKError: handle_rustok_error,
+    psycopg.Error: handle_database_error,
+    Exception: handle_unexpected,
+}
+
+
+class RequestIdMiddleware:
+    """Takes X-Request-Id from the client (when sane) or makes one; puts it in scope state and the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
+        rid = given if 0 < len(given) <= 64 and given.replace("-", "").isalnum() else secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = rid
+        header = (b"x-request-id", rid.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)

@@ -1,0 +1,34 @@
+"""What the parts of the API share, built once per process: settings, the database gateway, the token
+issuer and the tenant resolver. Parts receive it and add their routes and start-up work."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from rustok.api.database import Gateway
+from rustok.api.tenancy import TenantResolver
+from rustok.auth.tokens import TokenIssuer
+from rustok.config import Settings, stored_secret
+from rustok.db import Database
+from rustok.modules import ModuleRegistry
+
+Hook = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    registry: ModuleRegistry
+    gateway: Gateway
+    tokens: TokenIssuer
+    tenants: TenantResolver
+    on_startup: list[Hook] = field(default_factory=list)
+    on_shutdown: list[Hook] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, db: Database, registry: ModuleRegistry, settings: Settings) -> Services:
+        gateway = Gateway(db.app_url)
+        tokens = TokenIssuer(settings.jwt_secret or stored_secret(settings, "jwt_secret"), settings.access_ttl)
+        return cls(settings, db, registry, gateway, tokens, TenantResolver(gateway, tokens))

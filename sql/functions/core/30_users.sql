@@ -1,0 +1,109 @@
+-- Users as the API shows them: the current user, the tenant's user list (keyset-paginated), role changes.
+
+create or replace function rustok._user_json(u public.users) returns jsonb
+language sql stable parallel safe as $$
+    /* The UserResponse shape (never the password hash). */
+    select jsonb_build_object(
+        'id', rustok.ulid(u.id), 'email', u.email, 'role', u.role, 'status', u.status,
+        'displayName', u.display_name, 'createdAt', u.created_at, 'updatedAt', u.updated_at)
+$$;
+
+create or replace function rustok.me() returns jsonb
+language sql stable as $$
+    /* The signed-in user, or null for an anonymous request. */
+    select rustok._user_json(u) from public.users u
+    where u.tenant_id = rustok.current_tenant_id() and u.id = rustok.current_user_id()
+$$;
+
+create or replace function rustok.current_tenant() returns jsonb
+language sql stable as $$
+    /* The request's tenant (TenantResponse), or null when none is set. */
+    select rustok._tenant_json(t) from public.tenants t where t.id = rustok.current_tenant_id()
+$$;
+
+create or replace function rustok._connection(nodes jsonb, has_next boolean) returns jsonb
+language sql immutable parallel safe as $$
+    /* A Relay connection from an ordered array of nodes that each have an "id" (used as the cursor). */
+    select jsonb_build_object(
+        'edges', coalesce((select jsonb_agg(jsonb_build_object('cursor', n ->> 'id', 'node', n) order by i)
+                           from jsonb_array_elements(nodes) with ordinality as e (n, i)), '[]'::jsonb),
+        'pageInfo', jsonb_build_object(
+            'hasNextPage', has_next,
+            'hasPreviousPage', false,
+            'startCursor', nodes -> 0 ->> 'id',
+            'endCursor', nodes -> -1 ->> 'id'))
+$$;
+
+create or replace function rustok._page_size(first int) returns int
+language plpgsql immutable parallel safe as $$
+/* Validates a page size: 1..100, default 20. Raises VALIDATION_FAILED. */
+begin
+    if first is null then
+        return 20;
+    end if;
+    if first < 1 or first > 100 then
+        perform rustok.raise('VALIDATION_FAILED', 'first must be between 1 and 100',
+                             jsonb_build_object('field', 'first'));
+    end if;
+    return first;
+end
+$$;
+
+create or replace function rustok.list_users(first int default 20, after text default null) returns jsonb
+language plpgsql stable as $$
+/* The tenant's users, oldest first, as a connection (cursor = user id). Needs users.read; raises
+   FORBIDDEN/UNAUTHENTICATED, INVALID_ID for a bad cursor, VALIDATION_FAILED for a bad page size. */
+declare
+    page int := rustok._page_size(first);
+    after_id uuid := case when after is not null then rustok.parse_id(after) end;
+    nodes jsonb;
+    total int;
+begin
+    perform rustok.require_tenant();
+    perform rustok.require_permission('users.read');
+    select coalesce(jsonb_agg(rustok._user_json(u) order by u.id), '[]'::jsonb), count(*)
+    into nodes, total
+    from (select * from public.users u
+          where u.tenant_id = rustok.current_tenant_id() and (after_id is null or u.id > after_id)
+          order by u.id limit page + 1) u;
+    if total > page then
+        nodes := nodes - page;
+    end if;
+    return rustok._connection(nodes, total > page);
+end
+$$;
+
+create or replace function rustok.set_user_role(user_id uuid, role text) returns jsonb
+language plpgsql volatile as $$
+/* Changes a user's role; emits UserRoleChanged. Needs users.manage; only a super_admin grants or takes
+   super_admin; nobody changes their own role. Raises FORBIDDEN, NOT_FOUND, VALIDATION_FAILED. */
+declare
+    target public.users;
+begin
+    perform rustok.require_tenant();
+    perform rustok.require_permission('users.manage');
+    if not exists (select 1 from public.roles r where r.slug = set_user_role.role) then
+        perform rustok.raise('VALIDATION_FAILED', 'unknown role', jsonb_build_object('field', 'role'));
+    end if;
+    select * into target from public.users u
+    where u.tenant_id = rustok.current_tenant_id() and u.id = set_user_role.user_id
+    for update;
+    if not found then
+        perform rustok.raise('NOT_FOUND', 'no such user', jsonb_build_object('userId', rustok.ulid(user_id)));
+    end if;
+    if target.id = rustok.current_user_id() then
+        perform rustok.raise('FORBIDDEN', 'you cannot change your own role', jsonb_build_object('field', 'userId'));
+    end if;
+    if 'super_admin' in (target.role, set_user_role.role) and not rustok.is_operator()
+       and rustok.current_user_role() is distinct from 'super_admin' then
+        perform rustok.raise('FORBIDDEN', 'only a super_admin grants or takes super_admin',
+                             jsonb_build_object('permission', 'super_admin'));
+    end if;
+    update public.users u set role = set_user_role.role
+    where u.tenant_id = target.tenant_id and u.id = target.id
+    returning * into target;
+    perform rustok.publish_event('UserRoleChanged',
+                                 jsonb_build_object('user_id', rustok.ulid(target.id), 'role', target.role));
+    return rustok._user_json(target);
+end
+$$;
