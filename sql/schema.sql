@@ -48,6 +48,26 @@ $$;
 ALTER FUNCTION rustok._after_migrate() OWNER TO rustok_owner;
 
 --
+-- Name: _connection(jsonb, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._connection(nodes jsonb, has_next boolean) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    /* A Relay connection from an ordered array of nodes that each have an "id" (used as the cursor). */
+    select jsonb_build_object(
+        'edges', coalesce((select jsonb_agg(jsonb_build_object('cursor', n ->> 'id', 'node', n) order by i)
+                           from jsonb_array_elements(nodes) with ordinality as e (n, i)), '[]'::jsonb),
+        'pageInfo', jsonb_build_object(
+            'hasNextPage', has_next,
+            'hasPreviousPage', false,
+            'startCursor', nodes -> 0 ->> 'id',
+            'endCursor', nodes -> -1 ->> 'id'))
+$$;
+
+ALTER FUNCTION rustok._connection(nodes jsonb, has_next boolean) OWNER TO rustok_owner;
+
+--
 -- Name: _create_partition(text, text, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -145,6 +165,28 @@ CREATE FUNCTION rustok._modules_in_dependency_order() RETURNS TABLE(slug text, d
 $$;
 
 ALTER FUNCTION rustok._modules_in_dependency_order() OWNER TO rustok_owner;
+
+--
+-- Name: _page_size(integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._page_size(first integer) RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+/* Validates a page size: 1..100, default 20. Raises VALIDATION_FAILED. */
+begin
+    if first is null then
+        return 20;
+    end if;
+    if first < 1 or first > 100 then
+        perform rustok.raise('VALIDATION_FAILED', 'first must be between 1 and 100',
+                             jsonb_build_object('field', 'first'));
+    end if;
+    return first;
+end
+$$;
+
+ALTER FUNCTION rustok._page_size(first integer) OWNER TO rustok_owner;
 
 --
 -- Name: _partition_key_column(regclass); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -327,6 +369,45 @@ $$;
 ALTER FUNCTION rustok._tenant_tables() OWNER TO rustok_owner;
 
 --
+-- Name: users; Type: TABLE; Schema: public; Owner: rustok_owner
+--
+
+CREATE TABLE public.users (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT rustok.gen_id() NOT NULL,
+    email character varying(255) NOT NULL,
+    password_hash character varying(255) NOT NULL,
+    role character varying(32) DEFAULT 'customer'::character varying NOT NULL,
+    status character varying(32) DEFAULT 'active'::character varying NOT NULL,
+    display_name character varying(255),
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT users_email_check CHECK ((((email)::text = lower((email)::text)) AND ((email)::text ~ '^[^@\s]+@[^@\s]+$'::text))),
+    CONSTRAINT users_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT users_status_check CHECK (((status)::text = ANY ((ARRAY['active'::character varying, 'disabled'::character varying])::text[])))
+);
+
+ALTER TABLE ONLY public.users FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.users OWNER TO rustok_owner;
+
+--
+-- Name: _user_json(public.users); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._user_json(u public.users) RETURNS jsonb
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    /* The UserResponse shape (never the password hash). */
+    select jsonb_build_object(
+        'id', rustok.ulid(u.id), 'email', u.email, 'role', u.role, 'status', u.status,
+        'displayName', u.display_name, 'createdAt', u.created_at, 'updatedAt', u.updated_at)
+$$;
+
+ALTER FUNCTION rustok._user_json(u public.users) OWNER TO rustok_owner;
+
+--
 -- Name: ack_events(text, xid8, bigint); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -418,6 +499,19 @@ end
 $_$;
 
 ALTER FUNCTION rustok.create_tenant(slug text, name text, admin_email text, admin_password_hash text) OWNER TO rustok_owner;
+
+--
+-- Name: current_tenant(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.current_tenant() RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    /* The request's tenant (TenantResponse), or null when none is set. */
+    select rustok._tenant_json(t) from public.tenants t where t.id = rustok.current_tenant_id()
+$$;
+
+ALTER FUNCTION rustok.current_tenant() OWNER TO rustok_owner;
 
 --
 -- Name: current_tenant_id(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -613,6 +707,37 @@ $$;
 ALTER FUNCTION rustok.list_tenants() OWNER TO rustok_owner;
 
 --
+-- Name: list_users(integer, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.list_users(first integer DEFAULT 20, after text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* The tenant's users, oldest first, as a connection (cursor = user id). Needs users.read; raises
+   FORBIDDEN/UNAUTHENTICATED, INVALID_ID for a bad cursor, VALIDATION_FAILED for a bad page size. */
+declare
+    page int := rustok._page_size(first);
+    after_id uuid := case when after is not null then rustok.parse_id(after) end;
+    nodes jsonb;
+    total int;
+begin
+    perform rustok.require_tenant();
+    perform rustok.require_permission('users.read');
+    select coalesce(jsonb_agg(rustok._user_json(u) order by u.id), '[]'::jsonb), count(*)
+    into nodes, total
+    from (select * from public.users u
+          where u.tenant_id = rustok.current_tenant_id() and (after_id is null or u.id > after_id)
+          order by u.id limit page + 1) u;
+    if total > page then
+        nodes := nodes - page;
+    end if;
+    return rustok._connection(nodes, total > page);
+end
+$$;
+
+ALTER FUNCTION rustok.list_users(first integer, after text) OWNER TO rustok_owner;
+
+--
 -- Name: maintain_partitions(timestamp with time zone); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -664,6 +789,20 @@ end
 $$;
 
 ALTER FUNCTION rustok.maintain_partitions(at timestamp with time zone) OWNER TO rustok_owner;
+
+--
+-- Name: me(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.me() RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    /* The signed-in user, or null for an anonymous request. */
+    select rustok._user_json(u) from public.users u
+    where u.tenant_id = rustok.current_tenant_id() and u.id = rustok.current_user_id()
+$$;
+
+ALTER FUNCTION rustok.me() OWNER TO rustok_owner;
 
 --
 -- Name: parse_id(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -853,6 +992,48 @@ end
 $$;
 
 ALTER FUNCTION rustok.set_context(tenant_id uuid, user_id uuid, role text) OWNER TO rustok_owner;
+
+--
+-- Name: set_user_role(uuid, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.set_user_role(user_id uuid, role text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+/* Changes a user's role; emits UserRoleChanged. Needs users.manage; only a super_admin grants or takes
+   super_admin; nobody changes their own role. Raises FORBIDDEN, NOT_FOUND, VALIDATION_FAILED. */
+declare
+    target public.users;
+begin
+    perform rustok.require_tenant();
+    perform rustok.require_permission('users.manage');
+    if not exists (select 1 from public.roles r where r.slug = set_user_role.role) then
+        perform rustok.raise('VALIDATION_FAILED', 'unknown role', jsonb_build_object('field', 'role'));
+    end if;
+    select * into target from public.users u
+    where u.tenant_id = rustok.current_tenant_id() and u.id = set_user_role.user_id
+    for update;
+    if not found then
+        perform rustok.raise('NOT_FOUND', 'no such user', jsonb_build_object('userId', rustok.ulid(user_id)));
+    end if;
+    if target.id = rustok.current_user_id() then
+        perform rustok.raise('FORBIDDEN', 'you cannot change your own role', jsonb_build_object('field', 'userId'));
+    end if;
+    if 'super_admin' in (target.role, set_user_role.role) and not rustok.is_operator()
+       and rustok.current_user_role() is distinct from 'super_admin' then
+        perform rustok.raise('FORBIDDEN', 'only a super_admin grants or takes super_admin',
+                             jsonb_build_object('permission', 'super_admin'));
+    end if;
+    update public.users u set role = set_user_role.role
+    where u.tenant_id = target.tenant_id and u.id = target.id
+    returning * into target;
+    perform rustok.publish_event('UserRoleChanged',
+                                 jsonb_build_object('user_id', rustok.ulid(target.id), 'role', target.role));
+    return rustok._user_json(target);
+end
+$$;
+
+ALTER FUNCTION rustok.set_user_role(user_id uuid, role text) OWNER TO rustok_owner;
 
 --
 -- Name: tenant_id_by_slug(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -1196,30 +1377,6 @@ CREATE TABLE public.tenant_modules (
 ALTER TABLE ONLY public.tenant_modules FORCE ROW LEVEL SECURITY;
 
 ALTER TABLE public.tenant_modules OWNER TO rustok_owner;
-
---
--- Name: users; Type: TABLE; Schema: public; Owner: rustok_owner
---
-
-CREATE TABLE public.users (
-    tenant_id uuid NOT NULL,
-    id uuid DEFAULT rustok.gen_id() NOT NULL,
-    email character varying(255) NOT NULL,
-    password_hash character varying(255) NOT NULL,
-    role character varying(32) DEFAULT 'customer'::character varying NOT NULL,
-    status character varying(32) DEFAULT 'active'::character varying NOT NULL,
-    display_name character varying(255),
-    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT users_email_check CHECK ((((email)::text = lower((email)::text)) AND ((email)::text ~ '^[^@\s]+@[^@\s]+$'::text))),
-    CONSTRAINT users_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
-    CONSTRAINT users_status_check CHECK (((status)::text = ANY ((ARRAY['active'::character varying, 'disabled'::character varying])::text[])))
-);
-
-ALTER TABLE ONLY public.users FORCE ROW LEVEL SECURITY;
-
-ALTER TABLE public.users OWNER TO rustok_owner;
 
 --
 -- Name: yoyo_lock; Type: TABLE; Schema: public; Owner: rustok_owner
@@ -1646,6 +1803,13 @@ REVOKE ALL ON FUNCTION rustok._after_migrate() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._after_migrate() TO rustok_clients;
 
 --
+-- Name: FUNCTION _connection(nodes jsonb, has_next boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._connection(nodes jsonb, has_next boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._connection(nodes jsonb, has_next boolean) TO rustok_clients;
+
+--
 -- Name: FUNCTION _create_partition(parent text, child text, lower_bound timestamp with time zone, upper_bound timestamp with time zone); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -1672,6 +1836,13 @@ GRANT ALL ON FUNCTION rustok._insert_user(email text, password_hash text, role t
 
 REVOKE ALL ON FUNCTION rustok._modules_in_dependency_order() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._modules_in_dependency_order() TO rustok_clients;
+
+--
+-- Name: FUNCTION _page_size(first integer); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._page_size(first integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._page_size(first integer) TO rustok_clients;
 
 --
 -- Name: FUNCTION _partition_key_column(parent regclass); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -1736,6 +1907,19 @@ REVOKE ALL ON FUNCTION rustok._tenant_tables() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._tenant_tables() TO rustok_clients;
 
 --
+-- Name: TABLE users; Type: ACL; Schema: public; Owner: rustok_owner
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.users TO rustok_app;
+
+--
+-- Name: FUNCTION _user_json(u public.users); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._user_json(u public.users) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._user_json(u public.users) TO rustok_clients;
+
+--
 -- Name: FUNCTION ack_events(consumer text, txid xid8, "position" bigint); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -1755,6 +1939,13 @@ GRANT ALL ON FUNCTION rustok.consumer_position(consumer text, OUT last_txid xid8
 
 REVOKE ALL ON FUNCTION rustok.create_tenant(slug text, name text, admin_email text, admin_password_hash text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.create_tenant(slug text, name text, admin_email text, admin_password_hash text) TO rustok_clients;
+
+--
+-- Name: FUNCTION current_tenant(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.current_tenant() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.current_tenant() TO rustok_clients;
 
 --
 -- Name: FUNCTION current_tenant_id(); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -1841,11 +2032,25 @@ REVOKE ALL ON FUNCTION rustok.list_tenants() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.list_tenants() TO rustok_clients;
 
 --
+-- Name: FUNCTION list_users(first integer, after text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.list_users(first integer, after text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.list_users(first integer, after text) TO rustok_clients;
+
+--
 -- Name: FUNCTION maintain_partitions(at timestamp with time zone); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.maintain_partitions(at timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.maintain_partitions(at timestamp with time zone) TO rustok_clients;
+
+--
+-- Name: FUNCTION me(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.me() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.me() TO rustok_clients;
 
 --
 -- Name: FUNCTION parse_id(value text); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -1902,6 +2107,13 @@ GRANT ALL ON FUNCTION rustok.require_tenant() TO rustok_clients;
 
 REVOKE ALL ON FUNCTION rustok.set_context(tenant_id uuid, user_id uuid, role text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.set_context(tenant_id uuid, user_id uuid, role text) TO rustok_clients;
+
+--
+-- Name: FUNCTION set_user_role(user_id uuid, role text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.set_user_role(user_id uuid, role text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.set_user_role(user_id uuid, role text) TO rustok_clients;
 
 --
 -- Name: FUNCTION tenant_id_by_slug(slug text); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -1990,12 +2202,6 @@ GRANT SELECT ON TABLE public.roles TO rustok_clients;
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.tenant_modules TO rustok_app;
-
---
--- Name: TABLE users; Type: ACL; Schema: public; Owner: rustok_owner
---
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.users TO rustok_app;
 
 --
 -- PostgreSQL database dump complete
