@@ -90,6 +90,54 @@ class InvalidCredentials(Unauthenticated):
     code, sqlstate, http_status = "INVALID_CREDENTIALS", "RK016", 401
 
 
+class BadRequest(RusToKError):
+    code, sqlstate, http_status = "BAD_REQUEST", "RK100", 400
+
+
+class PayloadTooLarge(BadRequest):
+    code, sqlstate, http_status = "PAYLOAD_TOO_LARGE", "RK101", 413
+
+
+class QueryTooDeep(BadRequest):
+    code, sqlstate, http_status = "QUERY_TOO_DEEP", "RK102", 400
+
+
+class QueryTooComplex(BadRequest):
+    code, sqlstate, http_status = "QUERY_TOO_COMPLEX", "RK103", 400
+
+
+class TooManyAliases(BadRequest):
+    code, sqlstate, http_status = "TOO_MANY_ALIASES", "RK104", 400
+
+
+class TooManyOperations(BadRequest):
+    code, sqlstate, http_status = "TOO_MANY_OPERATIONS", "RK105", 400
+
+
+class TooManyTokens(BadRequest):
+    code, sqlstate, http_status = "TOO_MANY_TOKENS", "RK106", 400
+
+
+class Timeout(RusToKError):
+    code, sqlstate, http_status = "TIMEOUT", "RK107", 504
+
+
+class PersistedQueryNotFound(BadRequest):
+    code, sqlstate, http_status = "PERSISTED_QUERY_NOT_FOUND", "RK108", 400
+
+
+class IntrospectionDisabled(BadRequest):
+    code, sqlstate, http_status = "INTROSPECTION_DISABLED", "RK109", 400
+
+
+class GraphQLValidationFailed(BadRequest):
+    code, sqlstate, http_status = "GRAPHQL_VALIDATION_FAILED", "RK110", 400
+
+
+class WebhookTargetForbidden(ValidationFailed):
+    code, sqlstate, http_status = "WEBHOOK_TARGET_FORBIDDEN", "RK120", 422
+
+
 class Internal(RusToKError):
     """Anything unexpected. The message is generic; the request id lets an operator find the log line."""
 

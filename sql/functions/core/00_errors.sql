@@ -22,6 +22,18 @@ language sql immutable parallel safe as $$
         ('INVALID_STATE',              'RK014', 409, 'The change is not allowed from the current state.'),
         ('RATE_LIMITED',               'RK015', 429, 'Too many attempts; wait and retry.'),
         ('INVALID_CREDENTIALS',        'RK016', 401, 'Email or password is wrong.'),
+        ('BAD_REQUEST',                'RK100', 400, 'The request is malformed (JSON, GraphQL syntax, parameters).'),
+        ('PAYLOAD_TOO_LARGE',          'RK101', 413, 'The request body is larger than allowed.'),
+        ('QUERY_TOO_DEEP',             'RK102', 400, 'The GraphQL operation nests deeper than allowed.'),
+        ('QUERY_TOO_COMPLEX',          'RK103', 400, 'The GraphQL operation costs more than allowed.'),
+        ('TOO_MANY_ALIASES',           'RK104', 400, 'The GraphQL operation uses more aliases than allowed.'),
+        ('TOO_MANY_OPERATIONS',        'RK105', 400, 'The request batches more operations than allowed.'),
+        ('TOO_MANY_TOKENS',            'RK106', 400, 'The GraphQL document has more tokens than allowed.'),
+        ('TIMEOUT',                    'RK107', 504, 'The operation ran longer than allowed.'),
+        ('PERSISTED_QUERY_NOT_FOUND',  'RK108', 400, 'No persisted query has this hash; send the query with it.'),
+        ('INTROSPECTION_DISABLED',     'RK109', 400, 'Introspection is switched off on this server.'),
+        ('GRAPHQL_VALIDATION_FAILED',  'RK110', 400, 'The GraphQL operation does not match the schema.'),
+        ('WEBHOOK_TARGET_FORBIDDEN',   'RK120', 422, 'Webhooks may not target loopback, private or link-local addresses.'),
         ('INTERNAL',                   'RK500', 500, 'Unexpected failure; the response carries a request id.')
 $$;
 
