@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import orjson
+from psycopg.types.json import set_json_loads
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -15,13 +17,18 @@ from rustok.api.errors import EXCEPTION_HANDLERS, RequestIdMiddleware
 from rustok.api.services import Services
 from rustok.config import Settings
 from rustok.db import Database
+from rustok.graphql import http as graphql_http
 from rustok.modules import ModuleRegistry
+
+# jsonb results arrive through orjson: several times faster than the json module on the hot path
+set_json_loads(orjson.loads)
 
 
 def create_app(db: Database, registry: ModuleRegistry, settings: Settings | None = None) -> Starlette:
     services = Services.build(db, registry, settings or Settings())
     routes: list[BaseRoute] = [
         *health.routes(services),
+        *graphql_http.routes(services),
     ]
 
     @asynccontextmanager

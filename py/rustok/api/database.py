@@ -1,9 +1,9 @@
 """The one path from the API to PostgreSQL: every call is one statement that first sets the request's
 context and then calls one SQL function, in its own transaction, in one round trip:
 
-    select <call> from (select rustok.set_context($1, $2, $3)) as _context
+    with _context as materialized (select rustok.set_context($1, $2, $3)) select <call> from _context
 
-The subquery in FROM is volatile, so PostgreSQL evaluates it before the select list; the settings are
+The CTE is materialized and volatile, so PostgreSQL evaluates it before the select list; the settings are
 transaction-local, so they end with the statement's implicit transaction (the pool runs in autocommit)."""
 
 from __future__ import annotations
@@ -13,13 +13,16 @@ from typing import Any, LiteralString
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from rustok.api.context import RequestContext
 from rustok.errors import from_database_error
 
-_WITH_CONTEXT = "select {call} as result from (select rustok.set_context(%s, %s, %s)) as _context"
+_WITH_CONTEXT_ROW = "with _context as materialized (select rustok.set_context(%s, %s, %s)) select {calls} from _context"
+_WITH_CONTEXT = (
+    "with _context as materialized (select rustok.set_context(%s, %s, %s)) select {call} as result from _context"
+)
 
 
 class Gateway:
@@ -47,6 +50,19 @@ class Gateway:
         """Like call, for a jsonb result passed through as JSON text (no parse in Python)."""
         result: str | None = await self._fetch(ctx, call + "::text", params)
         return result
+
+    async def call_many(self, ctx: RequestContext, calls: Sequence[LiteralString], params: Sequence[Any]) -> list[Any]:
+        """Several SQL expressions in one statement (one round trip, one transaction): the planner's path."""
+        columns = sql.SQL(", ").join(sql.SQL(c) for c in calls)
+        query = sql.SQL(_WITH_CONTEXT_ROW).format(calls=columns)
+        try:
+            async with self.pool.connection() as conn:
+                cur = await conn.execute(query, (ctx.tenant_id, ctx.user_id, ctx.role, *params))
+                cur.row_factory = tuple_row
+                row = await cur.fetchone()
+        except psycopg.Error as exc:
+            raise from_database_error(exc) from exc
+        return list(row) if row else [None] * len(calls)
 
     async def _fetch(self, ctx: RequestContext, call: LiteralString, params: Sequence[Any]) -> Any:
         query = sql.SQL(_WITH_CONTEXT).format(call=sql.SQL(call))

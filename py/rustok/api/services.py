@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from rustok.api.database import Gateway
 from rustok.api.tenancy import TenantResolver
@@ -24,6 +25,8 @@ class Services:
     gateway: Gateway
     tokens: TokenIssuer
     tenants: TenantResolver
+    graphql_resolvers: dict[str, Any] = field(default_factory=dict)  # parts add theirs ("Subscription.events")
+    graphql: Any = None  # the GraphQLExecutor, once the GraphQL part has built the schema
     on_startup: list[Hook] = field(default_factory=list)
     on_shutdown: list[Hook] = field(default_factory=list)
 

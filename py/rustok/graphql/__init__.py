@@ -1,0 +1,1 @@
+"""GraphQL: SDL-first schema merged from modules, one SQL function per field, limits, a planner."""

@@ -1,0 +1,15 @@
+"""Resolvers of the core schema (sdl/core.graphql): each is one SQL function."""
+
+from __future__ import annotations
+
+from rustok.graphql.fields import SqlField
+
+RESOLVERS = {
+    "Query.me": SqlField("rustok.me()"),
+    "Query.tenant": SqlField("rustok.current_tenant()"),
+    "Query.modules": SqlField("rustok.list_modules()"),
+    "Query.users": SqlField("rustok.list_users(%s, %s)", "first", "after"),
+    "Mutation.enableModule": SqlField("rustok.enable_module(%s)", "slug"),
+    "Mutation.disableModule": SqlField("rustok.disable_module(%s)", "slug"),
+    "Mutation.setUserRole": SqlField("rustok.set_user_role(%s, %s)", "userId", "role"),
+}
