@@ -62,3 +62,13 @@ def create_app(db: Database, registry: ModuleRegistry, settings: Settings | None
     )
     app.state.services = services
     return app
+
+
+def app_from_environment() -> Starlette:
+    """The app for `rustok serve` (each uvicorn worker builds its own): settings from the environment,
+    the database already migrated by the parent process."""
+    from rustok.db import locate
+    from rustok.modules import installed_registry
+
+    settings = Settings()
+    return create_app(locate(settings), installed_registry(settings.installed_modules), settings)

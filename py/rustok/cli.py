@@ -66,14 +66,20 @@ def _details(details: dict[str, Any]) -> str:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from rustok.app import create_app
-
     registry = installed_registry(settings.installed_modules)
     db = locate(settings)
     if not args.no_migrate:
         migrate(db, registry)
     print(f"rustok: serving on http://{args.host}:{args.port} (database: {_where(db)})", file=sys.stderr)
-    uvicorn.run(create_app(db, registry), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(
+        "rustok.app:app_from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        access_log=args.access_log,
+    )
     return 0
 
 
@@ -234,7 +240,10 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="migrate, then serve the API")
     serve.add_argument("--host", default=os.environ.get("RUSTOK_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("RUSTOK_PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("RUSTOK_WORKERS", "1")))
     serve.add_argument("--no-migrate", action="store_true", help="do not migrate on start")
+    serve.add_argument("--log-level", default=os.environ.get("RUSTOK_LOG_LEVEL", "info"))
+    serve.add_argument("--no-access-log", dest="access_log", action="store_false")
     serve.set_defaults(handler=cmd_serve)
 
     mig = commands.add_parser("migrate", help="apply migrations and re-apply functions and triggers")

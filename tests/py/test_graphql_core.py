@@ -128,3 +128,13 @@ def test_get_runs_queries_but_not_mutations(api: Api, tenants: tuple[Tenant, Ten
     assert response.json() == {"data": {"tenant": {"slug": "north"}}}
     response = api.client.get("/graphql", params={"query": 'mutation { enableModule(slug: "a") { slug } }'})
     assert response.status_code == 405
+
+
+def test_user_by_id(api: Api, tenants: tuple[Tenant, Tenant]) -> None:
+    north, south = tenants
+    query = "query($id: ID!) { user(id: $id) { email } }"
+    admin = to_ulid(north.users["admin"])
+    assert api.gql(query, {"id": admin}, tenant=north, role="manager")["data"]["user"] == {"email": "admin@north.test"}
+    assert api.gql(query, {"id": to_ulid(north.users["customer"])}, tenant=north, role="customer")["data"]["user"]
+    assert codes(api.gql(query, {"id": admin}, tenant=north, role="customer")) == ["FORBIDDEN"]
+    assert api.gql(query, {"id": to_ulid(south.users["admin"])}, tenant=north, role="admin")["data"]["user"] is None

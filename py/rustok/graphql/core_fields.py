@@ -8,6 +8,7 @@ RESOLVERS = {
     "Query.me": SqlField("rustok.me()"),
     "Query.tenant": SqlField("rustok.current_tenant()"),
     "Query.modules": SqlField("rustok.list_modules()"),
+    "Query.user": SqlField("rustok.user_by_id(%s)", "id"),
     "Query.users": SqlField("rustok.list_users(%s, %s)", "first", "after"),
     "Mutation.enableModule": SqlField("rustok.enable_module(%s)", "slug"),
     "Mutation.disableModule": SqlField("rustok.disable_module(%s)", "slug"),

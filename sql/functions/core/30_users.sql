@@ -107,3 +107,16 @@ begin
     return rustok._user_json(target);
 end
 $$;
+
+create or replace function rustok.user_by_id(user_id uuid) returns jsonb
+language plpgsql stable as $$
+/* One user of the tenant by id (a primary-key lookup): yourself always, anyone with users.read.
+   Null when there is no such user in this tenant. Raises UNAUTHENTICATED/FORBIDDEN. */
+begin
+    if user_id is distinct from rustok.current_user_id() then
+        perform rustok.require_permission('users.read');
+    end if;
+    return (select rustok._user_json(u) from public.users u
+            where u.tenant_id = rustok.current_tenant_id() and u.id = user_id);
+end
+$$;
