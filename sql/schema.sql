@@ -81,10 +81,15 @@ declare
 begin
     execute format('create table public.%I (like public.%I including defaults including constraints)',
                    child, parent);
+    execute format('alter table public.%I owner to %I', child,
+                   (select c.relowner::regrole::text from pg_class c where c.oid = parent::regclass));
     if default_part is not null then
+        -- forced RLS would hide the waiting rows (no tenant is set here); the lock keeps others out meanwhile
+        execute format('alter table %s no force row level security', default_part);
         execute format('with moved as (delete from %s where %I >= $1 and %I < $2 returning *) '
                        'insert into public.%I select * from moved', default_part, key, key, child)
             using lower_bound, upper_bound;
+        execute format('alter table %s force row level security', default_part);
     end if;
     execute format('alter table public.%I attach partition public.%I for values from (%L) to (%L)',
                    parent, child, lower_bound, upper_bound);
@@ -107,6 +112,11 @@ CREATE FUNCTION rustok._grant_api() RETURNS void
 begin
     execute 'revoke all on all functions in schema rustok from public';
     execute 'grant execute on all functions in schema rustok to rustok_clients';
+    -- the relay's cross-tenant reads and consumer positions: the API role only, not every client role
+    revoke execute on function rustok.read_events(xid8, bigint, int, uuid), rustok.ack_events(text, xid8, bigint),
+        rustok.consumer_position(text) from rustok_clients;
+    grant execute on function rustok.read_events(xid8, bigint, int, uuid), rustok.ack_events(text, xid8, bigint),
+        rustok.consumer_position(text) to rustok_app;
 end
 $$;
 
@@ -240,21 +250,25 @@ ALTER FUNCTION rustok._register_module(slug text, name text, description text, v
 CREATE FUNCTION rustok._secure_table(rel regclass) RETURNS void
     LANGUAGE plpgsql
     AS $$
-/* Forces RLS on one tenant table and gives it the tenant policy. Parents get the application role's DML
-   grants; partitions get none (they are reached through their parent). */
+/* Forces RLS on one tenant table and (re)creates its tenant policy. Parents get the application role's
+   grants; partitions get none (they are reached through their parent). Two tables differ: `tenants`
+   (keyed by id; holders of tenants.manage see every tenant) and the append-only `event_outbox`. */
 declare
-    tenant_column name := case when rel = 'public.tenants'::regclass then 'id' else 'tenant_id' end;
     is_partition boolean := (select c.relispartition from pg_class c where c.oid = rel);
+    predicate text := '(tenant_id = (select rustok.current_tenant_id()))';
 begin
-    execute format('alter table %s enable row level security, force row level security', rel);
-    if not exists (select 1 from pg_policy p where p.polrelid = rel and p.polname = 'tenant_isolation') then
-        execute format('create policy tenant_isolation on %s using (%I = (select rustok.current_tenant_id())) '
-                       'with check (%I = (select rustok.current_tenant_id()))', rel, tenant_column, tenant_column);
+    if rel = 'public.tenants'::regclass then
+        predicate := '(id = (select rustok.current_tenant_id()) or (select rustok.has_permission(''tenants.manage'')))';
     end if;
+    execute format('alter table %s enable row level security, force row level security', rel);
+    execute format('drop policy if exists tenant_isolation on %s', rel);
+    execute format('create policy tenant_isolation on %s using %s with check %s', rel, predicate, predicate);
     if is_partition then
         execute format('revoke all on %s from rustok_app, rustok_clients', rel);
     elsif rel = 'public.tenants'::regclass then
         execute format('grant select, insert, update on %s to rustok_app', rel);
+    elsif rel = 'public.event_outbox'::regclass then
+        execute format('grant select, insert on %s to rustok_app', rel);
     else
         execute format('grant select, insert, update, delete on %s to rustok_app', rel);
     end if;
@@ -279,10 +293,14 @@ begin
         perform rustok.raise('MODULE_UNKNOWN', 'no installed module has this slug',
                              jsonb_build_object('module', module));
     end if;
-    insert into public.tenant_modules as tm (tenant_id, module_slug, enabled)
-    values (tenant, module, enable)
-    on conflict (tenant_id, module_slug) do update set enabled = excluded.enabled
-        where tm.enabled is distinct from excluded.enabled;
+    if enable then
+        insert into public.tenant_modules as tm (tenant_id, module_slug, enabled)
+        values (tenant, module, true)
+        on conflict (tenant_id, module_slug) do update set enabled = true where not tm.enabled;
+    else
+        update public.tenant_modules tm set enabled = false
+        where tm.tenant_id = tenant and tm.module_slug = module and tm.enabled;
+    end if;
     if found then
         perform rustok.publish_event(case when enable then 'ModuleEnabled' else 'ModuleDisabled' end,
                                      jsonb_build_object('module', module));
@@ -413,7 +431,7 @@ ALTER FUNCTION rustok._user_json(u public.users) OWNER TO rustok_owner;
 
 CREATE FUNCTION rustok.ack_events(consumer text, txid xid8, "position" bigint) RETURNS void
     LANGUAGE sql SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'public'
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
     /* Moves a durable consumer's position forward (never back). */
     insert into public.event_consumers as c (name, last_txid, last_position)
@@ -431,7 +449,7 @@ ALTER FUNCTION rustok.ack_events(consumer text, txid xid8, "position" bigint) OW
 
 CREATE FUNCTION rustok.consumer_position(consumer text, OUT last_txid xid8, OUT last_position bigint) RETURNS record
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'public'
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
     /* Where a durable consumer stopped; (0, 0) for a new one. */
     select coalesce(max(c.last_txid), '0'::xid8), coalesce(max(c.last_position), 0)
@@ -472,14 +490,14 @@ begin
         perform rustok.raise('VALIDATION_FAILED', 'admin email and password go together',
                              jsonb_build_object('field', 'adminEmail'));
     end if;
-    if exists (select 1 from public.tenants t where t.slug = create_tenant.slug) then
-        perform rustok.raise('CONFLICT', 'tenant slug taken', jsonb_build_object('field', 'slug'));
-    end if;
-
     perform rustok.set_context(rustok.gen_id(), rustok.current_user_id(), rustok.current_user_role());
     insert into public.tenants (id, slug, name)
     values (rustok.current_tenant_id(), create_tenant.slug, btrim(create_tenant.name))
+    on conflict on constraint tenants_slug_key do nothing
     returning * into new_tenant;
+    if new_tenant.id is null then
+        perform rustok.raise('CONFLICT', 'tenant slug taken', jsonb_build_object('field', 'slug'));
+    end if;
 
     for module in select m.slug from rustok._modules_in_dependency_order() m loop
         insert into public.tenant_modules (tenant_id, module_slug, enabled) values (new_tenant.id, module, true);
@@ -672,10 +690,8 @@ CREATE FUNCTION rustok.is_operator() RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
     /* True for a database operator (psql as owner or superuser), false for the API's and analysts' roles. */
-    select not exists (
-        select 1 from pg_auth_members m
-        where m.member = (select oid from pg_roles where rolname = current_user)
-          and m.roleid = (select oid from pg_roles where rolname = 'rustok_clients'))
+    select coalesce((select r.rolsuper from pg_roles r where r.rolname = current_user), false)
+        or not pg_has_role(current_user, 'rustok_clients', 'MEMBER')
 $$;
 
 ALTER FUNCTION rustok.is_operator() OWNER TO rustok_owner;
@@ -705,10 +721,10 @@ ALTER FUNCTION rustok.list_modules() OWNER TO rustok_owner;
 --
 
 CREATE FUNCTION rustok.list_tenants() RETURNS jsonb
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'public'
+    LANGUAGE plpgsql STABLE
     AS $$
-/* Every tenant, oldest first (operators and super_admins). Raises FORBIDDEN otherwise. */
+/* Every tenant, oldest first (operators and super_admins: the tenants policy shows them all tenants).
+   Raises FORBIDDEN otherwise. */
 begin
     perform rustok.require_permission('tenants.manage');
     return coalesce((select jsonb_agg(rustok._tenant_json(t) order by t.created_at, t.id)
@@ -909,7 +925,7 @@ ALTER FUNCTION rustok.raise(code text, message text, detail jsonb) OWNER TO rust
 
 CREATE FUNCTION rustok.read_events(after_txid xid8, after_position bigint, max_count integer DEFAULT 100, only_tenant uuid DEFAULT NULL::uuid) RETURNS TABLE(txid xid8, "position" bigint, id uuid, tenant_id uuid, actor_id uuid, type text, data jsonb, occurred_at timestamp with time zone)
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'public'
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
     /* Committed events after a cursor, across tenants (the relay fans them out) or for one tenant, oldest
        first. Events of transactions still running, or younger than the oldest running one, wait: that is
@@ -1053,7 +1069,7 @@ ALTER FUNCTION rustok.set_user_role(user_id uuid, role text) OWNER TO rustok_own
 
 CREATE FUNCTION rustok.tenant_id_by_slug(slug text) RETURNS uuid
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'public'
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
     /* The id of an active tenant by slug, or null: how an anonymous request names its tenant. */
     select t.id from public.tenants t where t.slug = tenant_id_by_slug.slug and t.is_active
@@ -1105,7 +1121,8 @@ begin
     if tg_op = 'DELETE' and not exists (select 1 from public.tenants t where t.id = row_tenant) then
         return old;  -- the tenant itself is being deleted: its modules go with it
     end if;
-    if tg_op = 'DELETE' or (old.enabled and not new.enabled) then
+    if tg_op = 'DELETE' or (old.enabled and (not new.enabled
+            or (new.tenant_id, new.module_slug) is distinct from (old.tenant_id, old.module_slug))) then
         select array_agg(tm.module_slug::text order by tm.module_slug) into dependents
         from public.tenant_modules tm join public.modules m on m.slug = tm.module_slug
         where tm.tenant_id = row_tenant and tm.enabled and old.module_slug = any (m.dependencies);
@@ -1119,6 +1136,28 @@ end
 $$;
 
 ALTER FUNCTION rustok.tg_tenant_modules__check_dependencies() OWNER TO rustok_owner;
+
+--
+-- Name: tg_tenants__check_permission(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.tg_tenants__check_permission() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+/* BEFORE INSERT/UPDATE on tenants: creating a tenant, renaming its slug or switching it on or off needs
+   tenants.manage; changing its name or settings needs settings.manage (an admin of that tenant). */
+begin
+    if tg_op = 'INSERT' or new.slug is distinct from old.slug or new.is_active is distinct from old.is_active
+       or new.id is distinct from old.id then
+        perform rustok.require_permission('tenants.manage');
+    else
+        perform rustok.require_permission('settings.manage');
+    end if;
+    return new;
+end
+$$;
+
+ALTER FUNCTION rustok.tg_tenants__check_permission() OWNER TO rustok_owner;
 
 --
 -- Name: ulid(uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -1141,6 +1180,26 @@ end
 $$;
 
 ALTER FUNCTION rustok.ulid(id uuid) OWNER TO rustok_owner;
+
+--
+-- Name: user_by_id(uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.user_by_id(user_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* One user of the tenant by id (a primary-key lookup): yourself always, anyone with users.read.
+   Null when there is no such user in this tenant. Raises UNAUTHENTICATED/FORBIDDEN. */
+begin
+    if user_id is distinct from rustok.current_user_id() then
+        perform rustok.require_permission('users.read');
+    end if;
+    return (select rustok._user_json(u) from public.users u
+            where u.tenant_id = rustok.current_tenant_id() and u.id = user_id);
+end
+$$;
+
+ALTER FUNCTION rustok.user_by_id(user_id uuid) OWNER TO rustok_owner;
 
 --
 -- Name: _yoyo_log; Type: TABLE; Schema: public; Owner: rustok_owner
@@ -1606,6 +1665,12 @@ ALTER INDEX public.event_outbox_pkey ATTACH PARTITION public.event_outbox_defaul
 ALTER INDEX public.event_outbox_delivery ATTACH PARTITION public.event_outbox_default_txid_position_idx;
 
 --
+-- Name: tenants _050_check_permission; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _050_check_permission BEFORE INSERT OR UPDATE ON public.tenants FOR EACH ROW EXECUTE FUNCTION rustok.tg_tenants__check_permission();
+
+--
 -- Name: tenant_modules _100_timestamps; Type: TRIGGER; Schema: public; Owner: rustok_owner
 --
 
@@ -1730,12 +1795,6 @@ ALTER TABLE public.event_outbox_default ENABLE ROW LEVEL SECURITY;
 CREATE POLICY owner_reads_all ON public.event_outbox FOR SELECT TO rustok_owner USING (true);
 
 --
--- Name: tenants owner_reads_all; Type: POLICY; Schema: public; Owner: rustok_owner
---
-
-CREATE POLICY owner_reads_all ON public.tenants FOR SELECT TO rustok_owner USING (true);
-
---
 -- Name: auth_login_attempts tenant_isolation; Type: POLICY; Schema: public; Owner: rustok_owner
 --
 
@@ -1769,7 +1828,7 @@ CREATE POLICY tenant_isolation ON public.tenant_modules USING ((tenant_id = ( SE
 -- Name: tenants tenant_isolation; Type: POLICY; Schema: public; Owner: rustok_owner
 --
 
-CREATE POLICY tenant_isolation ON public.tenants USING ((id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+CREATE POLICY tenant_isolation ON public.tenants USING (((id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)) OR ( SELECT rustok.has_permission('tenants.manage'::text) AS has_permission))) WITH CHECK (((id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)) OR ( SELECT rustok.has_permission('tenants.manage'::text) AS has_permission)));
 
 --
 -- Name: users tenant_isolation; Type: POLICY; Schema: public; Owner: rustok_owner
@@ -1936,14 +1995,14 @@ GRANT ALL ON FUNCTION rustok._user_json(u public.users) TO rustok_clients;
 --
 
 REVOKE ALL ON FUNCTION rustok.ack_events(consumer text, txid xid8, "position" bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.ack_events(consumer text, txid xid8, "position" bigint) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.ack_events(consumer text, txid xid8, "position" bigint) TO rustok_app;
 
 --
 -- Name: FUNCTION consumer_position(consumer text, OUT last_txid xid8, OUT last_position bigint); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.consumer_position(consumer text, OUT last_txid xid8, OUT last_position bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.consumer_position(consumer text, OUT last_txid xid8, OUT last_position bigint) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.consumer_position(consumer text, OUT last_txid xid8, OUT last_position bigint) TO rustok_app;
 
 --
 -- Name: FUNCTION create_tenant(slug text, name text, admin_email text, admin_password_hash text); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -2090,7 +2149,7 @@ GRANT ALL ON FUNCTION rustok.raise(code text, message text, detail jsonb) TO rus
 --
 
 REVOKE ALL ON FUNCTION rustok.read_events(after_txid xid8, after_position bigint, max_count integer, only_tenant uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.read_events(after_txid xid8, after_position bigint, max_count integer, only_tenant uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.read_events(after_txid xid8, after_position bigint, max_count integer, only_tenant uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION require_module(module text); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -2149,11 +2208,25 @@ REVOKE ALL ON FUNCTION rustok.tg_tenant_modules__check_dependencies() FROM PUBLI
 GRANT ALL ON FUNCTION rustok.tg_tenant_modules__check_dependencies() TO rustok_clients;
 
 --
+-- Name: FUNCTION tg_tenants__check_permission(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.tg_tenants__check_permission() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.tg_tenants__check_permission() TO rustok_clients;
+
+--
 -- Name: FUNCTION ulid(id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.ulid(id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.ulid(id uuid) TO rustok_clients;
+
+--
+-- Name: FUNCTION user_by_id(user_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.user_by_id(user_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.user_by_id(user_id uuid) TO rustok_clients;
 
 --
 -- Name: TABLE _yoyo_migration; Type: ACL; Schema: public; Owner: rustok_owner
@@ -2177,7 +2250,7 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.auth_refresh_tokens TO rustok_
 -- Name: TABLE event_outbox; Type: ACL; Schema: public; Owner: rustok_owner
 --
 
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.event_outbox TO rustok_app;
+GRANT SELECT,INSERT ON TABLE public.event_outbox TO rustok_app;
 
 --
 -- Name: SEQUENCE event_outbox_position_seq; Type: ACL; Schema: public; Owner: rustok_owner

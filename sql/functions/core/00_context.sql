@@ -49,8 +49,6 @@ $$;
 create or replace function rustok.is_operator() returns boolean
 language sql stable parallel safe as $$
     /* True for a database operator (psql as owner or superuser), false for the API's and analysts' roles. */
-    select not exists (
-        select 1 from pg_auth_members m
-        where m.member = (select oid from pg_roles where rolname = current_user)
-          and m.roleid = (select oid from pg_roles where rolname = 'rustok_clients'))
+    select coalesce((select r.rolsuper from pg_roles r where r.rolname = current_user), false)
+        or not pg_has_role(current_user, 'rustok_clients', 'MEMBER')
 $$;

@@ -33,7 +33,7 @@ create or replace function rustok.read_events(
     after_txid xid8, after_position bigint, max_count int default 100, only_tenant uuid default null)
 returns table (txid xid8, "position" bigint, id uuid, tenant_id uuid, actor_id uuid, type text, data jsonb,
                occurred_at timestamptz)
-language sql stable security definer set search_path = pg_catalog, public as $$
+language sql stable security definer set search_path = pg_catalog, public, pg_temp as $$
     /* Committed events after a cursor, across tenants (the relay fans them out) or for one tenant, oldest
        first. Events of transactions still running, or younger than the oldest running one, wait: that is
        what keeps a late commit from being skipped. At most 10,000 rows per call. */
@@ -47,14 +47,14 @@ language sql stable security definer set search_path = pg_catalog, public as $$
 $$;
 
 create or replace function rustok.consumer_position(consumer text, out last_txid xid8, out last_position bigint)
-language sql stable security definer set search_path = pg_catalog, public as $$
+language sql stable security definer set search_path = pg_catalog, public, pg_temp as $$
     /* Where a durable consumer stopped; (0, 0) for a new one. */
     select coalesce(max(c.last_txid), '0'::xid8), coalesce(max(c.last_position), 0)
     from public.event_consumers c where c.name = consumer
 $$;
 
 create or replace function rustok.ack_events(consumer text, txid xid8, "position" bigint) returns void
-language sql volatile security definer set search_path = pg_catalog, public as $$
+language sql volatile security definer set search_path = pg_catalog, public, pg_temp as $$
     /* Moves a durable consumer's position forward (never back). */
     insert into public.event_consumers as c (name, last_txid, last_position)
     values (consumer, txid, ack_events.position)

@@ -37,14 +37,14 @@ begin
         perform rustok.raise('VALIDATION_FAILED', 'admin email and password go together',
                              jsonb_build_object('field', 'adminEmail'));
     end if;
-    if exists (select 1 from public.tenants t where t.slug = create_tenant.slug) then
-        perform rustok.raise('CONFLICT', 'tenant slug taken', jsonb_build_object('field', 'slug'));
-    end if;
-
     perform rustok.set_context(rustok.gen_id(), rustok.current_user_id(), rustok.current_user_role());
     insert into public.tenants (id, slug, name)
     values (rustok.current_tenant_id(), create_tenant.slug, btrim(create_tenant.name))
+    on conflict on constraint tenants_slug_key do nothing
     returning * into new_tenant;
+    if new_tenant.id is null then
+        perform rustok.raise('CONFLICT', 'tenant slug taken', jsonb_build_object('field', 'slug'));
+    end if;
 
     for module in select m.slug from rustok._modules_in_dependency_order() m loop
         insert into public.tenant_modules (tenant_id, module_slug, enabled) values (new_tenant.id, module, true);
@@ -91,8 +91,9 @@ end
 $$;
 
 create or replace function rustok.list_tenants() returns jsonb
-language plpgsql stable security definer set search_path = pg_catalog, public as $$
-/* Every tenant, oldest first (operators and super_admins). Raises FORBIDDEN otherwise. */
+language plpgsql stable as $$
+/* Every tenant, oldest first (operators and super_admins: the tenants policy shows them all tenants).
+   Raises FORBIDDEN otherwise. */
 begin
     perform rustok.require_permission('tenants.manage');
     return coalesce((select jsonb_agg(rustok._tenant_json(t) order by t.created_at, t.id)
@@ -101,7 +102,7 @@ end
 $$;
 
 create or replace function rustok.tenant_id_by_slug(slug text) returns uuid
-language sql stable security definer set search_path = pg_catalog, public as $$
+language sql stable security definer set search_path = pg_catalog, public, pg_temp as $$
     /* The id of an active tenant by slug, or null: how an anonymous request names its tenant. */
     select t.id from public.tenants t where t.slug = tenant_id_by_slug.slug and t.is_active
 $$;

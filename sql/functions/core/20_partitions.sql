@@ -28,10 +28,15 @@ declare
 begin
     execute format('create table public.%I (like public.%I including defaults including constraints)',
                    child, parent);
+    execute format('alter table public.%I owner to %I', child,
+                   (select c.relowner::regrole::text from pg_class c where c.oid = parent::regclass));
     if default_part is not null then
+        -- forced RLS would hide the waiting rows (no tenant is set here); the lock keeps others out meanwhile
+        execute format('alter table %s no force row level security', default_part);
         execute format('with moved as (delete from %s where %I >= $1 and %I < $2 returning *) '
                        'insert into public.%I select * from moved', default_part, key, key, child)
             using lower_bound, upper_bound;
+        execute format('alter table %s force row level security', default_part);
     end if;
     execute format('alter table public.%I attach partition public.%I for values from (%L) to (%L)',
                    parent, child, lower_bound, upper_bound);

@@ -4,21 +4,25 @@
 
 create or replace function rustok._secure_table(rel regclass) returns void
 language plpgsql volatile as $$
-/* Forces RLS on one tenant table and gives it the tenant policy. Parents get the application role's DML
-   grants; partitions get none (they are reached through their parent). */
+/* Forces RLS on one tenant table and (re)creates its tenant policy. Parents get the application role's
+   grants; partitions get none (they are reached through their parent). Two tables differ: `tenants`
+   (keyed by id; holders of tenants.manage see every tenant) and the append-only `event_outbox`. */
 declare
-    tenant_column name := case when rel = 'public.tenants'::regclass then 'id' else 'tenant_id' end;
     is_partition boolean := (select c.relispartition from pg_class c where c.oid = rel);
+    predicate text := '(tenant_id = (select rustok.current_tenant_id()))';
 begin
-    execute format('alter table %s enable row level security, force row level security', rel);
-    if not exists (select 1 from pg_policy p where p.polrelid = rel and p.polname = 'tenant_isolation') then
-        execute format('create policy tenant_isolation on %s using (%I = (select rustok.current_tenant_id())) '
-                       'with check (%I = (select rustok.current_tenant_id()))', rel, tenant_column, tenant_column);
+    if rel = 'public.tenants'::regclass then
+        predicate := '(id = (select rustok.current_tenant_id()) or (select rustok.has_permission(''tenants.manage'')))';
     end if;
+    execute format('alter table %s enable row level security, force row level security', rel);
+    execute format('drop policy if exists tenant_isolation on %s', rel);
+    execute format('create policy tenant_isolation on %s using %s with check %s', rel, predicate, predicate);
     if is_partition then
         execute format('revoke all on %s from rustok_app, rustok_clients', rel);
     elsif rel = 'public.tenants'::regclass then
         execute format('grant select, insert, update on %s to rustok_app', rel);
+    elsif rel = 'public.event_outbox'::regclass then
+        execute format('grant select, insert on %s to rustok_app', rel);
     else
         execute format('grant select, insert, update, delete on %s to rustok_app', rel);
     end if;
@@ -45,6 +49,11 @@ language plpgsql volatile as $$
 begin
     execute 'revoke all on all functions in schema rustok from public';
     execute 'grant execute on all functions in schema rustok to rustok_clients';
+    -- the relay's cross-tenant reads and consumer positions: the API role only, not every client role
+    revoke execute on function rustok.read_events(xid8, bigint, int, uuid), rustok.ack_events(text, xid8, bigint),
+        rustok.consumer_position(text) from rustok_clients;
+    grant execute on function rustok.read_events(xid8, bigint, int, uuid), rustok.ack_events(text, xid8, bigint),
+        rustok.consumer_position(text) to rustok_app;
 end
 $$;
 

@@ -12,10 +12,6 @@ create table tenants (
     created_at  timestamptz not null default now(),
     updated_at  timestamptz not null default now()
 );
--- SECURITY DEFINER functions run as the owner, which forced RLS confines to one tenant like anyone else.
--- Two tables must be read across tenants by such functions: tenants (resolving a slug) and event_outbox
--- (relaying every tenant's events); each gets this read-only policy for the owner beside its tenant policy.
-create policy owner_reads_all on tenants for select to rustok_owner using (true);
 
 -- Reference data shared by all tenants (a distributed deployment keeps these as reference tables).
 create table roles (
@@ -46,12 +42,14 @@ insert into permissions (slug, description) values
     ('modules.manage', 'Enable and disable modules for the tenant'),
     ('users.read', 'List the tenant''s users'),
     ('users.manage', 'Change users and their roles'),
-    ('events.read', 'Read the tenant''s event stream');
+    ('events.read', 'Read the tenant''s event stream'),
+    ('settings.manage', 'Change the tenant''s name and settings');
 
 insert into role_permissions (role, permission)
 select r, p from (values
     ('super_admin', 'tenants.manage'), ('super_admin', 'modules.manage'), ('super_admin', 'users.read'),
     ('super_admin', 'users.manage'), ('super_admin', 'events.read'),
+    ('super_admin', 'settings.manage'), ('admin', 'settings.manage'),
     ('admin', 'modules.manage'), ('admin', 'users.read'), ('admin', 'users.manage'), ('admin', 'events.read'),
     ('manager', 'users.read'), ('manager', 'events.read')
 ) as grants (r, p);
@@ -152,6 +150,8 @@ create table event_outbox (
 alter sequence event_outbox_position_seq owned by event_outbox.position;
 create index event_outbox_delivery on event_outbox (txid, position);
 create table event_outbox_default partition of event_outbox default;
+-- SECURITY DEFINER functions run as the owner, which forced RLS confines to one tenant like anyone else;
+-- the relay's read_events must see every tenant's events, hence this read-only policy beside the tenant one.
 create policy owner_reads_all on event_outbox for select to rustok_owner using (true);
 insert into partitioned_tables (table_name, period, premake, retention_setting)
 values ('event_outbox', 'month', 3, 'events.retention');

@@ -25,7 +25,8 @@ begin
     if tg_op = 'DELETE' and not exists (select 1 from public.tenants t where t.id = row_tenant) then
         return old;  -- the tenant itself is being deleted: its modules go with it
     end if;
-    if tg_op = 'DELETE' or (old.enabled and not new.enabled) then
+    if tg_op = 'DELETE' or (old.enabled and (not new.enabled
+            or (new.tenant_id, new.module_slug) is distinct from (old.tenant_id, old.module_slug))) then
         select array_agg(tm.module_slug::text order by tm.module_slug) into dependents
         from public.tenant_modules tm join public.modules m on m.slug = tm.module_slug
         where tm.tenant_id = row_tenant and tm.enabled and old.module_slug = any (m.dependencies);

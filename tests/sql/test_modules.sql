@@ -1,0 +1,85 @@
+-- Module dependency rules per tenant: enabling needs the dependencies enabled, disabling is refused while a
+-- dependent is enabled, through the API functions and through plain INSERT/UPDATE/DELETE alike; who may toggle
+-- modules; the events a toggle emits.
+BEGIN;
+SELECT plan(25);
+
+-- installed modules: beta depends on alpha; gamma (installed after the tenant exists) depends on beta
+DO $$
+BEGIN
+    PERFORM rustok._register_module('alpha', 'Alpha', '', '1.0', '{}');
+    PERFORM rustok._register_module('beta', 'Beta', '', '1.0', '{alpha}');
+    PERFORM rustok.create_tenant('acme', 'Acme', 'admin@acme.test', 'hash');
+    PERFORM rustok._register_module('gamma', 'Gamma', '', '1.0', '{beta}');
+END $$;
+CREATE TEMP TABLE acme AS
+SELECT t.id AS tenant_id, u.id AS admin_id FROM tenants t JOIN users u ON u.tenant_id = t.id WHERE t.slug = 'acme';
+
+SELECT is((SELECT array_agg(module_slug::text ORDER BY module_slug) FROM tenant_modules WHERE enabled),
+          '{alpha,beta}', 'a new tenant gets every installed module enabled');
+
+-- pgTAP runs as the application role below: let it reach pgTAP and this test's temp tables.
+GRANT USAGE ON SCHEMA tap TO rustok_app;
+GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA pg_temp TO rustok_app;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA pg_temp TO rustok_app;
+
+SET LOCAL ROLE rustok_app;
+SELECT rustok.set_context(tenant_id, admin_id, 'admin') FROM acme;
+
+-- through the API
+SELECT throws_ok($$ SELECT rustok.disable_module('alpha') $$, 'RK013', NULL,
+                 'alpha cannot be disabled while beta, which depends on it, is enabled');
+SELECT lives_ok($$ SELECT rustok.disable_module('beta') $$, 'beta can be disabled');
+SELECT lives_ok($$ SELECT rustok.disable_module('alpha') $$, 'then alpha can be disabled');
+SELECT is(rustok.is_module_enabled('alpha'), false, 'alpha is disabled');
+SELECT throws_ok($$ SELECT rustok.enable_module('beta') $$, 'RK012', NULL,
+                 'beta cannot be enabled while alpha is disabled');
+SELECT throws_ok($$ SELECT rustok.require_module('beta') $$, 'RK010', NULL,
+                 'require_module refuses a disabled module');
+SELECT throws_ok($$ SELECT rustok.enable_module('nope') $$, 'RK011', NULL, 'an unknown module is MODULE_UNKNOWN');
+
+-- through plain SQL: the trigger holds the same rules
+SELECT throws_ok($$ UPDATE tenant_modules SET enabled = true WHERE module_slug = 'beta' $$, 'RK012', NULL,
+                 'a direct UPDATE enabling beta without alpha is refused');
+SELECT throws_ok($$ INSERT INTO tenant_modules (tenant_id, module_slug) SELECT tenant_id, 'gamma' FROM acme $$,
+                 'RK012', NULL, 'a direct INSERT enabling gamma without beta is refused');
+SELECT lives_ok($$ SELECT rustok.enable_module('alpha'), rustok.enable_module('beta') $$,
+                'alpha, then beta, can be enabled');
+SELECT lives_ok($$ SELECT rustok.require_module('beta') $$, 'require_module accepts an enabled module');
+SELECT throws_ok($$ UPDATE tenant_modules SET enabled = false WHERE module_slug = 'alpha' $$, 'RK013', NULL,
+                 'a direct UPDATE disabling alpha while beta is enabled is refused');
+SELECT throws_ok($$ DELETE FROM tenant_modules WHERE module_slug = 'alpha' $$, 'RK013', NULL,
+                 'a direct DELETE of alpha while beta is enabled is refused');
+SELECT is((SELECT array_agg(module_slug::text ORDER BY module_slug) FROM tenant_modules WHERE enabled),
+          '{alpha,beta}', 'after the refusals alpha and beta are still enabled');
+
+-- who may toggle
+SELECT rustok.set_context(tenant_id, rustok.gen_id(), 'customer') FROM acme;
+SELECT throws_ok($$ SELECT rustok.enable_module('gamma') $$, 'RK005', NULL, 'a customer may not enable a module');
+SELECT rustok.set_context(tenant_id) FROM acme;
+SELECT throws_ok($$ SELECT rustok.enable_module('gamma') $$, 'RK006', NULL,
+                 'nobody signed in, as the application: UNAUTHENTICATED');
+SELECT rustok.set_context(NULL, rustok.gen_id(), 'admin');
+SELECT throws_ok($$ SELECT rustok.enable_module('gamma') $$, 'RK007', NULL, 'no tenant: TENANT_REQUIRED');
+SELECT rustok.set_context(tenant_id, admin_id, 'admin') FROM acme;
+SELECT lives_ok($$ SELECT rustok.enable_module('gamma') $$, 'an admin may enable gamma once beta is enabled');
+SELECT lives_ok($$ SELECT rustok.enable_module('gamma') $$, 'enabling it again is a no-op');
+
+-- the events: one per change, in order, by the admin
+SELECT is((SELECT array_agg(type || ' ' || (data ->> 'module') ORDER BY position) FROM event_outbox
+           WHERE type LIKE 'Module%'),
+          '{"ModuleDisabled beta","ModuleDisabled alpha","ModuleEnabled alpha","ModuleEnabled beta",'
+          '"ModuleEnabled gamma"}',
+          'every enable and disable emitted one event, refusals and no-ops none');
+SELECT is((SELECT array_agg(DISTINCT actor_id) FROM event_outbox WHERE type LIKE 'Module%'),
+          (SELECT array_agg(admin_id) FROM acme), 'the events name the admin as actor');
+SELECT is((SELECT rustok.list_modules() -> 2 ->> 'slug'), 'gamma', 'list_modules puts gamma after its dependencies');
+RESET ROLE;
+
+-- deleting the tenant takes its modules with it, dependents or not
+SELECT lives_ok($$ DELETE FROM tenants WHERE slug = 'acme' $$,
+                'a tenant with dependent modules enabled can be deleted');
+SELECT is((SELECT count(*) FROM tenant_modules), 0::bigint, 'and its module rows are gone');
+
+SELECT * FROM finish();
+ROLLBACK;
