@@ -48,6 +48,127 @@ $$;
 ALTER FUNCTION rustok._after_migrate() OWNER TO rustok_owner;
 
 --
+-- Name: _auth_tenant(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._auth_tenant() RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* The current tenant, for an auth operation. Raises TENANT_REQUIRED without one, NOT_FOUND for an unknown
+   tenant, TENANT_INACTIVE for one that is switched off. */
+declare
+    tenant uuid := rustok.require_tenant();
+    active boolean;
+begin
+    select t.is_active into active from public.tenants t where t.id = tenant;
+    if active is null then
+        perform rustok.raise('NOT_FOUND', 'no such tenant', jsonb_build_object('field', 'tenant'));
+    elsif not active then
+        perform rustok.raise('TENANT_INACTIVE', 'the tenant is switched off');
+    end if;
+    return tenant;
+end
+$$;
+
+ALTER FUNCTION rustok._auth_tenant() OWNER TO rustok_owner;
+
+--
+-- Name: _check_webhook_description(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._check_webhook_description(description text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+/* The description, trimmed ('' for null); at most 500 characters. Raises VALIDATION_FAILED. */
+begin
+    if length(btrim(coalesce(description, ''))) > 500 then
+        perform rustok.raise('VALIDATION_FAILED', 'description: at most 500 characters',
+                             jsonb_build_object('field', 'description'));
+    end if;
+    return btrim(coalesce(description, ''));
+end
+$$;
+
+ALTER FUNCTION rustok._check_webhook_description(description text) OWNER TO rustok_owner;
+
+--
+-- Name: _check_webhook_event_types(text[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._check_webhook_event_types(event_types text[]) RETURNS character varying[]
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $_$
+/* Event types, sorted and without duplicates; empty (or null) means every type. Each must be PascalCase; at
+   most 100. Raises VALIDATION_FAILED (details.field = 'eventTypes'). */
+declare
+    normalized varchar(64)[] := coalesce((select array_agg(distinct t order by t) from unnest(event_types) t), '{}');
+begin
+    if cardinality(normalized) > 100
+       or exists (select 1 from unnest(event_types) t where t is null or t !~ '^[A-Z][A-Za-z0-9]{0,63}$') then
+        perform rustok.raise('VALIDATION_FAILED', 'eventTypes: at most 100 PascalCase event types',
+                             jsonb_build_object('field', 'eventTypes'));
+    end if;
+    return normalized;
+end
+$_$;
+
+ALTER FUNCTION rustok._check_webhook_event_types(event_types text[]) OWNER TO rustok_owner;
+
+--
+-- Name: _check_webhook_url(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._check_webhook_url(url text) RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    AS $_$
+/* The URL, trimmed, when it may be a webhook target: http(s), a host, no credentials or fragment, at most 2048
+   characters; an IP literal or a localhost name must not be in a forbidden network unless the operator allows
+   private targets. Raises VALIDATION_FAILED (details.field = 'url'), WEBHOOK_TARGET_FORBIDDEN. */
+declare
+    target text := btrim(coalesce(url, ''));
+    parts text[] := regexp_match(target, '^(https?)://([^/?#]*)([/?][^#]*)?$', 'i');
+    authority text := parts[2];
+    host_port text[];
+    host text;
+    address inet;
+    refusal text;
+begin
+    if parts is null or length(target) > 2048 or target ~ '[\s[:cntrl:]]' then
+        perform rustok.raise('VALIDATION_FAILED', 'url: an http or https URL without a fragment, at most 2048 characters',
+                             jsonb_build_object('field', 'url'));
+    end if;
+    host_port := coalesce(regexp_match(authority, '^\[([0-9A-Fa-f:.]+)\](?::([0-9]{1,5}))?$'),
+                          regexp_match(authority, '^([A-Za-z0-9.-]+)(?::([0-9]{1,5}))?$'));
+    if host_port is null or host_port[1] = '' or coalesce(host_port[2]::int, 1) not between 1 and 65535 then
+        perform rustok.raise('VALIDATION_FAILED', 'url: a host name or IP address (no credentials), optionally a port',
+                             jsonb_build_object('field', 'url'));
+    end if;
+    host := lower(rtrim(host_port[1], '.'));
+    if authority ~ '^\[' or host ~ '^[0-9]+(\.[0-9]+){3}$' then
+        begin
+            address := host::inet;
+        exception when invalid_text_representation then
+            perform rustok.raise('VALIDATION_FAILED', 'url: not an IP address', jsonb_build_object('field', 'url'));
+        end;
+        refusal := rustok.webhook_address_refusal(address);
+    elsif host ~ '(^|\.)(0x[0-9a-f]*|[0-9]+)$' then
+        -- 2130706433, 0x7f.1, 127.1: resolvers read these as IPv4 addresses; only the dotted quad is accepted
+        perform rustok.raise('VALIDATION_FAILED', 'url: write an IPv4 address as four decimal numbers',
+                             jsonb_build_object('field', 'url'));
+    elsif host = 'localhost' or host like '%.localhost' then
+        refusal := 'loopback';
+    end if;
+    if refusal is not null and not rustok._webhooks_allow_private() then
+        perform rustok.raise('WEBHOOK_TARGET_FORBIDDEN', 'webhooks may not target this address',
+                             jsonb_build_object('field', 'url', 'reason', refusal));
+    end if;
+    return target;
+end
+$_$;
+
+ALTER FUNCTION rustok._check_webhook_url(url text) OWNER TO rustok_owner;
+
+--
 -- Name: _connection(jsonb, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -157,6 +278,45 @@ $_$;
 ALTER FUNCTION rustok._insert_user(email text, password_hash text, role text) OWNER TO rustok_owner;
 
 --
+-- Name: _issue_refresh_token(uuid, uuid, bytea, interval); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._issue_refresh_token(user_id uuid, family_id uuid, token_hash bytea, ttl interval) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+/* Stores one refresh token (the sha256 digest of it) in a family of the current tenant. Raises
+   VALIDATION_FAILED for a digest that is not 32 bytes or a lifetime that is not positive. */
+begin
+    if token_hash is null or length(token_hash) <> 32 then
+        perform rustok.raise('VALIDATION_FAILED', 'a refresh token digest is 32 bytes',
+                             jsonb_build_object('field', 'refreshToken'));
+    end if;
+    if ttl is null or ttl <= interval '0' then
+        perform rustok.raise('VALIDATION_FAILED', 'the refresh token lifetime must be positive',
+                             jsonb_build_object('field', 'ttl'));
+    end if;
+    insert into public.auth_refresh_tokens (tenant_id, user_id, family_id, token_hash, expires_at)
+    values (rustok.require_tenant(), user_id, family_id, token_hash, now() + ttl);
+end
+$$;
+
+ALTER FUNCTION rustok._issue_refresh_token(user_id uuid, family_id uuid, token_hash bytea, ttl interval) OWNER TO rustok_owner;
+
+--
+-- Name: _login_delay(integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._login_delay(failures integer) RETURNS interval
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    /* How long an account waits after `failures` attempts in a row: five free, then 1 s doubling to 5 min. */
+    select case when coalesce(failures, 0) <= 5 then interval '0'
+                else least(interval '1 second' * power(2, least(failures - 6, 16)), interval '5 minutes') end
+$$;
+
+ALTER FUNCTION rustok._login_delay(failures integer) OWNER TO rustok_owner;
+
+--
 -- Name: _modules_in_dependency_order(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -175,6 +335,19 @@ CREATE FUNCTION rustok._modules_in_dependency_order() RETURNS TABLE(slug text, d
 $$;
 
 ALTER FUNCTION rustok._modules_in_dependency_order() OWNER TO rustok_owner;
+
+--
+-- Name: _new_webhook_secret(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._new_webhook_secret() RETURNS text
+    LANGUAGE sql PARALLEL SAFE
+    AS $$
+    /* 'whsec_' and 64 hex digits from two strong random UUIDs (244 random bits). */
+    select 'whsec_' || encode(sha256(convert_to(gen_random_uuid()::text || gen_random_uuid()::text, 'UTF8')), 'hex')
+$$;
+
+ALTER FUNCTION rustok._new_webhook_secret() OWNER TO rustok_owner;
 
 --
 -- Name: _page_size(integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -228,6 +401,38 @@ $$;
 ALTER FUNCTION rustok._partition_name(parent text, period text, lower_bound timestamp with time zone) OWNER TO rustok_owner;
 
 --
+-- Name: _publish_event_for(uuid, text, jsonb); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._publish_event_for(tenant uuid, type text, data jsonb) RETURNS uuid
+    LANGUAGE plpgsql
+    AS $_$
+/* publish_event for a given tenant: for triggers, which know the row's tenant even when an operator in psql
+   has set none. */
+declare
+    event_id uuid := rustok.gen_id();
+begin
+    if _publish_event_for.type is null or _publish_event_for.type !~ '^[A-Z][A-Za-z0-9]{0,63}$' then
+        perform rustok.raise('VALIDATION_FAILED', 'event type must be PascalCase',
+                             jsonb_build_object('field', 'type'));
+    end if;
+    if data is not null and jsonb_typeof(data) <> 'object' then
+        perform rustok.raise('VALIDATION_FAILED', 'event data must be a JSON object',
+                             jsonb_build_object('field', 'data'));
+    end if;
+    insert into public.event_outbox (tenant_id, id, actor_id, type, data)
+    values (tenant, event_id, rustok.current_user_id(), _publish_event_for.type, coalesce(data, '{}'));
+    if current_setting('rustok.notified', true) is distinct from 'yes' then
+        perform pg_notify('rustok_events', '');
+        perform set_config('rustok.notified', 'yes', true);
+    end if;
+    return event_id;
+end
+$_$;
+
+ALTER FUNCTION rustok._publish_event_for(tenant uuid, type text, data jsonb) OWNER TO rustok_owner;
+
+--
 -- Name: _register_module(text, text, text, text, text[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -242,6 +447,92 @@ CREATE FUNCTION rustok._register_module(slug text, name text, description text, 
 $$;
 
 ALTER FUNCTION rustok._register_module(slug text, name text, description text, version text, dependencies text[]) OWNER TO rustok_owner;
+
+--
+-- Name: gen_id(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.gen_id() RETURNS uuid
+    LANGUAGE sql PARALLEL SAFE
+    AS $$
+    /* A new ULID as uuid: time-ordered by millisecond, like rustok.ids.new_id() in Python. */
+    select encode(
+        substring(int8send(floor(extract(epoch from clock_timestamp()) * 1000)::bigint) from 3)
+        || substring(uuid_send(gen_random_uuid()) from 7),
+        'hex')::uuid
+$$;
+
+ALTER FUNCTION rustok.gen_id() OWNER TO rustok_owner;
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: webhooks; Type: TABLE; Schema: public; Owner: rustok_owner
+--
+
+CREATE TABLE public.webhooks (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT rustok.gen_id() NOT NULL,
+    url character varying(2048) NOT NULL,
+    event_types character varying(64)[] DEFAULT '{}'::character varying[] NOT NULL,
+    description character varying(500) DEFAULT ''::character varying NOT NULL,
+    secret character varying(128) NOT NULL,
+    is_active boolean DEFAULT true NOT NULL,
+    created_by uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY public.webhooks FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.webhooks OWNER TO rustok_owner;
+
+--
+-- Name: _require_webhook(uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._require_webhook(webhook_id uuid) RETURNS public.webhooks
+    LANGUAGE plpgsql
+    AS $$
+/* The current tenant's webhook, locked for a change. Raises NOT_FOUND (another tenant's id included). */
+declare
+    found_webhook public.webhooks;
+begin
+    select * into found_webhook from public.webhooks w
+    where w.tenant_id = rustok.current_tenant_id() and w.id = webhook_id
+    for update;
+    if not found then
+        perform rustok.raise('NOT_FOUND', 'no such webhook', jsonb_build_object('webhookId', rustok.ulid(webhook_id)));
+    end if;
+    return found_webhook;
+end
+$$;
+
+ALTER FUNCTION rustok._require_webhook(webhook_id uuid) OWNER TO rustok_owner;
+
+--
+-- Name: _revoke_refresh_tokens(uuid, uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._revoke_refresh_tokens(family_id uuid DEFAULT NULL::uuid, user_id uuid DEFAULT NULL::uuid) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+/* Revokes the live tokens of one family, or of every family of one user, in the current tenant; returns how
+   many it revoked. */
+declare
+    revoked int;
+begin
+    update public.auth_refresh_tokens r set revoked_at = now()
+    where r.tenant_id = rustok.current_tenant_id() and r.revoked_at is null
+      and (r.family_id = _revoke_refresh_tokens.family_id or r.user_id = _revoke_refresh_tokens.user_id);
+    get diagnostics revoked = row_count;
+    return revoked;
+end
+$$;
+
+ALTER FUNCTION rustok._revoke_refresh_tokens(family_id uuid, user_id uuid) OWNER TO rustok_owner;
 
 --
 -- Name: _secure_table(regclass); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -293,7 +584,7 @@ begin
         perform rustok.raise('MODULE_UNKNOWN', 'no installed module has this slug',
                              jsonb_build_object('module', module));
     end if;
-    if enable then
+    if enable then  -- the trigger on tenant_modules emits ModuleEnabled / ModuleDisabled for a real change
         insert into public.tenant_modules as tm (tenant_id, module_slug, enabled)
         values (tenant, module, true)
         on conflict (tenant_id, module_slug) do update set enabled = true where not tm.enabled;
@@ -301,35 +592,11 @@ begin
         update public.tenant_modules tm set enabled = false
         where tm.tenant_id = tenant and tm.module_slug = module and tm.enabled;
     end if;
-    if found then
-        perform rustok.publish_event(case when enable then 'ModuleEnabled' else 'ModuleDisabled' end,
-                                     jsonb_build_object('module', module));
-    end if;
     return rustok.list_modules();
 end
 $$;
 
 ALTER FUNCTION rustok._set_module_enabled(module text, enable boolean) OWNER TO rustok_owner;
-
---
--- Name: gen_id(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
---
-
-CREATE FUNCTION rustok.gen_id() RETURNS uuid
-    LANGUAGE sql PARALLEL SAFE
-    AS $$
-    /* A new ULID as uuid: time-ordered by millisecond, like rustok.ids.new_id() in Python. */
-    select encode(
-        substring(int8send(floor(extract(epoch from clock_timestamp()) * 1000)::bigint) from 3)
-        || substring(uuid_send(gen_random_uuid()) from 7),
-        'hex')::uuid
-$$;
-
-ALTER FUNCTION rustok.gen_id() OWNER TO rustok_owner;
-
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;
 
 --
 -- Name: tenants; Type: TABLE; Schema: public; Owner: rustok_owner
@@ -426,6 +693,87 @@ $$;
 ALTER FUNCTION rustok._user_json(u public.users) OWNER TO rustok_owner;
 
 --
+-- Name: webhook_deliveries; Type: TABLE; Schema: public; Owner: rustok_owner
+--
+
+CREATE TABLE public.webhook_deliveries (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT rustok.gen_id() NOT NULL,
+    webhook_id uuid NOT NULL,
+    event_id uuid NOT NULL,
+    event_type character varying(64) NOT NULL,
+    payload jsonb NOT NULL,
+    status character varying(16) DEFAULT 'pending'::character varying NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_status_code integer,
+    last_error text,
+    delivered_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT webhook_deliveries_attempts_check CHECK ((attempts >= 0)),
+    CONSTRAINT webhook_deliveries_payload_check CHECK ((jsonb_typeof(payload) = 'object'::text)),
+    CONSTRAINT webhook_deliveries_status_check CHECK (((status)::text = ANY ((ARRAY['pending'::character varying, 'succeeded'::character varying, 'failed'::character varying])::text[])))
+);
+
+ALTER TABLE ONLY public.webhook_deliveries FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.webhook_deliveries OWNER TO rustok_owner;
+
+--
+-- Name: _webhook_delivery_json(public.webhook_deliveries); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._webhook_delivery_json(d public.webhook_deliveries) RETURNS jsonb
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    /* The WebhookDeliveryResponse shape, with the log of its attempts (oldest first). */
+    select jsonb_build_object(
+        'id', rustok.ulid(d.id), 'webhookId', rustok.ulid(d.webhook_id), 'eventId', rustok.ulid(d.event_id),
+        'eventType', d.event_type, 'status', d.status, 'attempts', d.attempts,
+        'nextAttemptAt', case when d.status = 'pending' then d.next_attempt_at end,
+        'lastStatusCode', d.last_status_code, 'lastError', d.last_error, 'deliveredAt', d.delivered_at,
+        'payload', d.payload, 'createdAt', d.created_at,
+        'attemptLog', coalesce((
+            select jsonb_agg(jsonb_build_object(
+                       'attempt', a.attempt, 'startedAt', a.started_at, 'durationMs', a.duration_ms,
+                       'statusCode', a.status_code, 'error', a.error, 'outcome', a.outcome) order by a.attempt)
+            from public.webhook_delivery_attempts a
+            where a.tenant_id = d.tenant_id and a.delivery_id = d.id), '[]'::jsonb))
+$$;
+
+ALTER FUNCTION rustok._webhook_delivery_json(d public.webhook_deliveries) OWNER TO rustok_owner;
+
+--
+-- Name: _webhook_json(public.webhooks); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._webhook_json(w public.webhooks) RETURNS jsonb
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    /* The WebhookResponse shape: never the secret, only its last four characters as a hint. */
+    select jsonb_build_object(
+        'id', rustok.ulid(w.id), 'url', w.url, 'eventTypes', to_jsonb(w.event_types),
+        'description', w.description, 'isActive', w.is_active, 'secretHint', 'whsec_…' || right(w.secret, 4),
+        'createdAt', w.created_at, 'updatedAt', w.updated_at)
+$$;
+
+ALTER FUNCTION rustok._webhook_json(w public.webhooks) OWNER TO rustok_owner;
+
+--
+-- Name: _webhooks_allow_private(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._webhooks_allow_private() RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    /* The operator's setting rustok.webhooks_allow_private: private targets allowed (tests, never prod). */
+    select lower(coalesce(current_setting('rustok.webhooks_allow_private', true), '')) in ('1', 'on', 'true', 'yes')
+$$;
+
+ALTER FUNCTION rustok._webhooks_allow_private() OWNER TO rustok_owner;
+
+--
 -- Name: ack_events(text, xid8, bigint); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -442,6 +790,153 @@ CREATE FUNCTION rustok.ack_events(consumer text, txid xid8, "position" bigint) R
 $$;
 
 ALTER FUNCTION rustok.ack_events(consumer text, txid xid8, "position" bigint) OWNER TO rustok_owner;
+
+--
+-- Name: authorize_event_stream(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.authorize_event_stream() RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* Checks that the current user may stream the current tenant's events (permission events.read) and returns
+   the tenant. Raises UNAUTHENTICATED when nobody is signed in, FORBIDDEN without the permission,
+   TENANT_REQUIRED without a tenant, TENANT_INACTIVE for a switched-off tenant, and UNAUTHENTICATED
+   (details.reason = 'user') when the signed-in user no longer exists or is disabled. */
+declare
+    tenant uuid;
+begin
+    perform rustok.require_permission('events.read');
+    tenant := rustok.require_tenant();
+    if not exists (select 1 from public.tenants t where t.id = tenant and t.is_active) then
+        perform rustok.raise('TENANT_INACTIVE', 'the tenant is switched off');
+    end if;
+    if rustok.current_user_id() is not null and not exists (
+            select 1 from public.users u
+            where u.tenant_id = tenant and u.id = rustok.current_user_id() and u.status = 'active') then
+        perform rustok.raise('UNAUTHENTICATED', 'no such active user', jsonb_build_object('reason', 'user'));
+    end if;
+    return tenant;
+end
+$$;
+
+ALTER FUNCTION rustok.authorize_event_stream() OWNER TO rustok_owner;
+
+--
+-- Name: begin_login(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.begin_login(email text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+/* Step one of a login, before the password is checked. Charges one attempt to (tenant, email) — known
+   account or not, so answers never tell which emails exist — under the row lock, so parallel guesses are
+   counted too; complete_login forgives them. Returns {"status": "ok", "passwordHash": …} (null for an
+   unknown or disabled account: verify against a dummy) or, while the pair waits after repeated failures,
+   {"status": "throttled", "retryAfter": seconds} without charging. Failures are forgotten after an hour
+   without attempts. Raises TENANT_REQUIRED, NOT_FOUND, TENANT_INACTIVE, VALIDATION_FAILED (email). */
+declare
+    tenant uuid := rustok._auth_tenant();
+    normalized text := lower(btrim(coalesce(email, '')));
+    attempt public.auth_login_attempts;
+    in_a_row int;
+    stored text;
+begin
+    if normalized = '' or length(normalized) > 255 then
+        perform rustok.raise('VALIDATION_FAILED', 'email is required (at most 255 characters)',
+                             jsonb_build_object('field', 'email'));
+    end if;
+    insert into public.auth_login_attempts (tenant_id, email) values (tenant, normalized)
+    on conflict on constraint auth_login_attempts_pkey do nothing;
+    select * into attempt from public.auth_login_attempts a
+    where a.tenant_id = tenant and a.email = normalized
+    for update;
+    if attempt.blocked_until > now() then
+        return jsonb_build_object(
+            'status', 'throttled',
+            'retryAfter', greatest(1, ceil(extract(epoch from attempt.blocked_until - now())))::int);
+    end if;
+    in_a_row := case when attempt.last_failed_at < now() - interval '1 hour' then 1 else attempt.failures + 1 end;
+    update public.auth_login_attempts a
+    set failures = in_a_row, last_failed_at = now(),
+        blocked_until = case when rustok._login_delay(in_a_row) > interval '0'
+                             then now() + rustok._login_delay(in_a_row) end
+    where a.tenant_id = tenant and a.email = normalized;
+
+    select u.password_hash into stored from public.users u
+    where u.tenant_id = tenant and u.email = normalized and u.status = 'active';
+    return jsonb_build_object('status', 'ok', 'passwordHash', stored);
+end
+$$;
+
+ALTER FUNCTION rustok.begin_login(email text) OWNER TO rustok_owner;
+
+--
+-- Name: claim_webhook_deliveries(integer, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.claim_webhook_deliveries(max_count integer DEFAULT 10, lease_seconds integer DEFAULT 60) RETURNS TABLE(delivery_id uuid, webhook_id uuid, url text, secret text, event_id uuid, event_type text, payload jsonb, attempt integer)
+    LANGUAGE sql
+    AS $$
+    /* Claims up to max_count due deliveries of the current tenant's active webhooks, oldest due first, skipping
+       those another worker holds: each gets its attempt number and is not due again before the lease ends
+       (a worker that dies mid-send loses its claim then). Called by the worker. */
+    with due as (
+        select d.tenant_id, d.id
+        from public.webhook_deliveries d
+        join public.webhooks w on w.tenant_id = d.tenant_id and w.id = d.webhook_id and w.is_active
+        where d.tenant_id = rustok.current_tenant_id() and d.status = 'pending' and d.next_attempt_at <= now()
+        order by d.next_attempt_at, d.id
+        limit least(greatest(coalesce(max_count, 10), 1), 1000)
+        for update of d skip locked
+    )
+    update public.webhook_deliveries d
+    set attempts = d.attempts + 1,
+        next_attempt_at = now() + make_interval(secs => greatest(coalesce(lease_seconds, 60), 1)),
+        updated_at = now()
+    from due, public.webhooks w
+    where d.tenant_id = due.tenant_id and d.id = due.id and w.tenant_id = d.tenant_id and w.id = d.webhook_id
+    returning d.id, d.webhook_id, w.url::text, w.secret::text, d.event_id, d.event_type::text, d.payload, d.attempts
+$$;
+
+ALTER FUNCTION rustok.claim_webhook_deliveries(max_count integer, lease_seconds integer) OWNER TO rustok_owner;
+
+--
+-- Name: complete_login(text, text, bytea, interval, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.complete_login(email text, verified_hash text, refresh_token_hash bytea, refresh_ttl interval, new_password_hash text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+/* Step two of a login, once the caller has verified the password against `verified_hash` (from begin_login):
+   forgives the attempts charged to the account, stores `new_password_hash` when given (rehash on login),
+   starts a refresh-token family and emits UserLoggedIn. Returns {"user": UserResponse}. Raises
+   INVALID_CREDENTIALS when the account is gone, disabled, or its password changed since begin_login;
+   TENANT_REQUIRED, NOT_FOUND, TENANT_INACTIVE, VALIDATION_FAILED. Only the API's role can write the tables. */
+declare
+    tenant uuid := rustok._auth_tenant();
+    normalized text := lower(btrim(coalesce(email, '')));
+    account public.users;
+begin
+    select * into account from public.users u
+    where u.tenant_id = tenant and u.email = normalized and u.status = 'active'
+      and u.password_hash = complete_login.verified_hash
+    for update;
+    if not found then
+        perform rustok.raise('INVALID_CREDENTIALS', 'email or password is wrong');
+    end if;
+    delete from public.auth_login_attempts a where a.tenant_id = tenant and a.email = normalized;
+    if coalesce(new_password_hash, '') <> '' then
+        update public.users u set password_hash = new_password_hash
+        where u.tenant_id = tenant and u.id = account.id
+        returning * into account;
+    end if;
+    perform rustok._issue_refresh_token(account.id, rustok.gen_id(), refresh_token_hash, refresh_ttl);
+    perform rustok.publish_event('UserLoggedIn', jsonb_build_object('user_id', rustok.ulid(account.id)));
+    return jsonb_build_object('user', rustok._user_json(account));
+end
+$$;
+
+ALTER FUNCTION rustok.complete_login(email text, verified_hash text, refresh_token_hash bytea, refresh_ttl interval, new_password_hash text) OWNER TO rustok_owner;
 
 --
 -- Name: consumer_position(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -465,8 +960,8 @@ ALTER FUNCTION rustok.consumer_position(consumer text, OUT last_txid xid8, OUT l
 CREATE FUNCTION rustok.create_tenant(slug text, name text, admin_email text DEFAULT NULL::text, admin_password_hash text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE plpgsql
     AS $_$
-/* Creates a tenant, enables every installed module in dependency order, optionally with a first user of
-   role admin, and emits TenantCreated (and UserRegistered for the admin). Operators and super_admins only.
+/* Creates a tenant, enables every installed module in dependency order (ModuleEnabled each), optionally
+   with a first user of role admin, and emits TenantCreated (and UserRegistered for the admin). Operators and super_admins only.
    Raises FORBIDDEN, VALIDATION_FAILED (slug, name, email), CONFLICT (slug taken). The caller's context is
    restored afterwards. */
 declare
@@ -517,6 +1012,37 @@ end
 $_$;
 
 ALTER FUNCTION rustok.create_tenant(slug text, name text, admin_email text, admin_password_hash text) OWNER TO rustok_owner;
+
+--
+-- Name: create_webhook(text, text[], text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.create_webhook(url text, event_types text[] DEFAULT '{}'::text[], description text DEFAULT ''::text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+/* Registers a webhook for the current tenant and returns it with its signing secret, which is shown only
+   here (and on rotation). Emits WebhookCreated. Needs webhooks.manage; at most 50 webhooks per tenant.
+   Raises UNAUTHENTICATED, FORBIDDEN, TENANT_REQUIRED, VALIDATION_FAILED, WEBHOOK_TARGET_FORBIDDEN. */
+declare
+    created public.webhooks;
+begin
+    perform rustok.require_tenant();
+    perform rustok.require_permission('webhooks.manage');
+    if (select count(*) from public.webhooks w where w.tenant_id = rustok.current_tenant_id()) >= 50 then
+        perform rustok.raise('VALIDATION_FAILED', 'at most 50 webhooks per tenant',
+                             jsonb_build_object('field', 'url', 'limit', 50));
+    end if;
+    insert into public.webhooks (tenant_id, url, event_types, description, secret, created_by)
+    values (rustok.current_tenant_id(), rustok._check_webhook_url(url), rustok._check_webhook_event_types(event_types),
+            rustok._check_webhook_description(description), rustok._new_webhook_secret(), rustok.current_user_id())
+    returning * into created;
+    perform rustok.publish_event('WebhookCreated', jsonb_build_object(
+        'webhook_id', rustok.ulid(created.id), 'event_types', to_jsonb(created.event_types)));
+    return rustok._webhook_json(created) || jsonb_build_object('secret', created.secret);
+end
+$$;
+
+ALTER FUNCTION rustok.create_webhook(url text, event_types text[], description text) OWNER TO rustok_owner;
 
 --
 -- Name: current_tenant(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -571,6 +1097,29 @@ $$;
 ALTER FUNCTION rustok.current_user_role() OWNER TO rustok_owner;
 
 --
+-- Name: delete_webhook(uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.delete_webhook(webhook_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+/* Removes a webhook with its deliveries and their attempts; returns it as it was. Emits WebhookDeleted.
+   Needs webhooks.manage. Raises UNAUTHENTICATED, FORBIDDEN, TENANT_REQUIRED, NOT_FOUND. */
+declare
+    removed public.webhooks;
+begin
+    perform rustok.require_tenant();
+    perform rustok.require_permission('webhooks.manage');
+    removed := rustok._require_webhook(webhook_id);
+    delete from public.webhooks w where w.tenant_id = removed.tenant_id and w.id = removed.id;
+    perform rustok.publish_event('WebhookDeleted', jsonb_build_object('webhook_id', rustok.ulid(removed.id)));
+    return rustok._webhook_json(removed);
+end
+$$;
+
+ALTER FUNCTION rustok.delete_webhook(webhook_id uuid) OWNER TO rustok_owner;
+
+--
 -- Name: disable_module(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -597,6 +1146,37 @@ CREATE FUNCTION rustok.enable_module(module text) RETURNS jsonb
 $$;
 
 ALTER FUNCTION rustok.enable_module(module text) OWNER TO rustok_owner;
+
+--
+-- Name: enqueue_webhook_deliveries(timestamp with time zone, bigint); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.enqueue_webhook_deliveries(event_occurred_at timestamp with time zone, event_position bigint) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+/* Creates the deliveries of one outbox event of the current tenant (found by its key) for every active
+   webhook that wants its type and existed when it occurred; returns how many are new. Replaying an event
+   creates nothing twice. Called by the worker; an unknown event creates nothing. Raises TENANT_REQUIRED. */
+declare
+    created int;
+begin
+    insert into public.webhook_deliveries (tenant_id, webhook_id, event_id, event_type, payload)
+    select e.tenant_id, w.id, e.id, e.type, jsonb_build_object(
+               'id', rustok.ulid(e.id), 'type', e.type, 'tenantId', rustok.ulid(e.tenant_id),
+               'occurredAt', to_char(e.occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+               'data', e.data)
+    from public.event_outbox e
+    join public.webhooks w on w.tenant_id = e.tenant_id and w.is_active and w.created_at <= e.occurred_at
+                          and (w.event_types = '{}' or e.type = any (w.event_types))
+    where e.tenant_id = rustok.require_tenant() and e.occurred_at = event_occurred_at
+      and e.position = event_position
+    on conflict (tenant_id, event_id, webhook_id) do nothing;
+    get diagnostics created = row_count;
+    return created;
+end
+$$;
+
+ALTER FUNCTION rustok.enqueue_webhook_deliveries(event_occurred_at timestamp with time zone, event_position bigint) OWNER TO rustok_owner;
 
 --
 -- Name: error_codes(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -635,7 +1215,14 @@ CREATE FUNCTION rustok.error_codes() RETURNS TABLE(code text, sqlstate text, htt
         ('INTROSPECTION_DISABLED',     'RK109', 400, 'Introspection is switched off on this server.'),
         ('GRAPHQL_VALIDATION_FAILED',  'RK110', 400, 'The GraphQL operation does not match the schema.'),
         ('WEBHOOK_TARGET_FORBIDDEN',   'RK120', 422, 'Webhooks may not target loopback, private or link-local addresses.'),
-        ('INTERNAL',                   'RK500', 500, 'Unexpected failure; the response carries a request id.')
+        ('CATEGORY_CYCLE',             'RK200', 422, 'A category cannot be placed under itself or one of its descendants.'),
+        ('NOT_PUBLISHED',              'RK201', 409, 'The content is not published (or its publication time is still ahead).'),
+        ('INSUFFICIENT_STOCK',         'RK220', 409, 'Not enough stock for the quantity asked.'),
+        ('DISCOUNT_INVALID',           'RK221', 422, 'The discount code cannot be used (unknown, expired, used up, ...).'),
+        ('PRICE_NOT_FOUND',            'RK222', 422, 'The variant has no price in this currency.'),
+        ('CURRENCY_UNKNOWN',           'RK223', 422, 'Not an ISO 4217 currency code.'),
+        ('INTERNAL',                   'RK500', 500, 'Unexpected failure; the response carries a request id.'),
+        ('UNAVAILABLE',                'RK503', 503, 'The database is not reachable or busy right now; retry.')
 $$;
 
 ALTER FUNCTION rustok.error_codes() OWNER TO rustok_owner;
@@ -766,6 +1353,62 @@ $$;
 ALTER FUNCTION rustok.list_users(first integer, after text) OWNER TO rustok_owner;
 
 --
+-- Name: list_webhook_deliveries(uuid, integer, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.list_webhook_deliveries(webhook_id uuid, first integer DEFAULT 20, after text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* A webhook's deliveries, newest first, as a connection (cursor = delivery id), each with its attempt log.
+   Needs webhooks.manage. Raises UNAUTHENTICATED, FORBIDDEN, TENANT_REQUIRED, NOT_FOUND (another tenant's
+   webhook included), INVALID_ID for a bad cursor, VALIDATION_FAILED for a bad page size. */
+declare
+    page int := rustok._page_size(first);
+    after_id uuid := case when after is not null then rustok.parse_id(after) end;
+    nodes jsonb;
+    total int;
+begin
+    perform rustok.require_tenant();
+    perform rustok.require_permission('webhooks.manage');
+    if not exists (select 1 from public.webhooks w
+                   where w.tenant_id = rustok.current_tenant_id() and w.id = list_webhook_deliveries.webhook_id) then
+        perform rustok.raise('NOT_FOUND', 'no such webhook', jsonb_build_object('webhookId', rustok.ulid(webhook_id)));
+    end if;
+    select coalesce(jsonb_agg(rustok._webhook_delivery_json(d) order by d.id desc), '[]'::jsonb), count(*)
+    into nodes, total
+    from (select * from public.webhook_deliveries d
+          where d.tenant_id = rustok.current_tenant_id() and d.webhook_id = list_webhook_deliveries.webhook_id
+            and (after_id is null or d.id < after_id)
+          order by d.id desc limit page + 1) d;
+    if total > page then
+        nodes := nodes - page;
+    end if;
+    return rustok._connection(nodes, total > page);
+end
+$$;
+
+ALTER FUNCTION rustok.list_webhook_deliveries(webhook_id uuid, first integer, after text) OWNER TO rustok_owner;
+
+--
+-- Name: list_webhooks(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.list_webhooks() RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* The current tenant's webhooks, oldest first (secrets never included). Needs webhooks.manage.
+   Raises UNAUTHENTICATED, FORBIDDEN, TENANT_REQUIRED. */
+begin
+    perform rustok.require_tenant();
+    perform rustok.require_permission('webhooks.manage');
+    return coalesce((select jsonb_agg(rustok._webhook_json(w) order by w.id) from public.webhooks w
+                     where w.tenant_id = rustok.current_tenant_id()), '[]'::jsonb);
+end
+$$;
+
+ALTER FUNCTION rustok.list_webhooks() OWNER TO rustok_owner;
+
+--
 -- Name: maintain_partitions(timestamp with time zone); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -866,33 +1509,38 @@ ALTER FUNCTION rustok.parse_id(value text) OWNER TO rustok_owner;
 --
 
 CREATE FUNCTION rustok.publish_event(type text, data jsonb DEFAULT '{}'::jsonb) RETURNS uuid
-    LANGUAGE plpgsql
-    AS $_$
-/* Writes an event for the current tenant and user; returns its id. Raises TENANT_REQUIRED without a tenant,
-   VALIDATION_FAILED for a type that is not PascalCase or data that is not a JSON object. */
-declare
-    tenant uuid := rustok.require_tenant();
-    event_id uuid := rustok.gen_id();
-begin
-    if publish_event.type is null or publish_event.type !~ '^[A-Z][A-Za-z0-9]{0,63}$' then
-        perform rustok.raise('VALIDATION_FAILED', 'event type must be PascalCase',
-                             jsonb_build_object('field', 'type'));
-    end if;
-    if data is not null and jsonb_typeof(data) <> 'object' then
-        perform rustok.raise('VALIDATION_FAILED', 'event data must be a JSON object',
-                             jsonb_build_object('field', 'data'));
-    end if;
-    insert into public.event_outbox (tenant_id, id, actor_id, type, data)
-    values (tenant, event_id, rustok.current_user_id(), publish_event.type, coalesce(data, '{}'));
-    if current_setting('rustok.notified', true) is distinct from 'yes' then
-        perform pg_notify('rustok_events', '');
-        perform set_config('rustok.notified', 'yes', true);
-    end if;
-    return event_id;
-end
-$_$;
+    LANGUAGE sql
+    AS $$
+    /* Writes an event for the current tenant and user; returns its id. Raises TENANT_REQUIRED without a
+       tenant, VALIDATION_FAILED for a type that is not PascalCase or data that is not a JSON object. */
+    select rustok._publish_event_for(rustok.require_tenant(), type, data)
+$$;
 
 ALTER FUNCTION rustok.publish_event(type text, data jsonb) OWNER TO rustok_owner;
+
+--
+-- Name: purge_auth_state(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.purge_auth_state() RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+/* Housekeeping (schedule it with `rustok maintain`): deletes expired refresh tokens and login counters idle
+   for a day, in the tenants the caller sees (an operator: all). Returns how many rows it deleted. */
+declare
+    tokens int;
+    attempts int;
+begin
+    delete from public.auth_refresh_tokens r where r.expires_at < now();
+    get diagnostics tokens = row_count;
+    delete from public.auth_login_attempts a
+    where a.last_failed_at < now() - interval '1 day' and (a.blocked_until is null or a.blocked_until < now());
+    get diagnostics attempts = row_count;
+    return tokens + attempts;
+end
+$$;
+
+ALTER FUNCTION rustok.purge_auth_state() OWNER TO rustok_owner;
 
 --
 -- Name: raise(text, text, jsonb); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -940,6 +1588,118 @@ CREATE FUNCTION rustok.read_events(after_txid xid8, after_position bigint, max_c
 $$;
 
 ALTER FUNCTION rustok.read_events(after_txid xid8, after_position bigint, max_count integer, only_tenant uuid) OWNER TO rustok_owner;
+
+--
+-- Name: read_tenant_events(xid8, bigint, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.read_tenant_events(after_txid xid8, after_position bigint, max_count integer DEFAULT 100) RETURNS TABLE(txid xid8, "position" bigint, id uuid, tenant_id uuid, actor_id uuid, type text, data jsonb, occurred_at timestamp with time zone)
+    LANGUAGE sql STABLE
+    AS $$
+    /* The current tenant's committed events after a cursor, oldest first (rustok.read_events for this tenant
+       only), after rustok.authorize_event_stream(): it raises what that raises. */
+    select * from rustok.read_events(after_txid, after_position, max_count, rustok.authorize_event_stream())
+$$;
+
+ALTER FUNCTION rustok.read_tenant_events(after_txid xid8, after_position bigint, max_count integer) OWNER TO rustok_owner;
+
+--
+-- Name: record_handler_failure(text, uuid, text, integer, text, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.record_handler_failure(consumer text, event_id uuid, event_type text, attempts integer, error text, gave_up boolean) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+/* Records that the handler `consumer` failed on an event of the current tenant after `attempts` attempts:
+   status 'failed' when it gave up, else 'retrying'. Called by the worker. Raises TENANT_REQUIRED,
+   VALIDATION_FAILED (consumer, event type or attempts missing). */
+begin
+    if coalesce(consumer, '') = '' or coalesce(event_type, '') = '' or coalesce(attempts, 0) < 1 then
+        perform rustok.raise('VALIDATION_FAILED', 'consumer, event type and attempts are required',
+                             jsonb_build_object('field', 'consumer'));
+    end if;
+    insert into public.event_handler_failures as f
+        (tenant_id, consumer, event_id, event_type, attempts, last_error, status)
+    values (rustok.require_tenant(), consumer, event_id, event_type, attempts, left(coalesce(error, ''), 2000),
+            case when gave_up then 'failed' else 'retrying' end)
+    on conflict on constraint event_handler_failures_pkey do update
+        set attempts = excluded.attempts, last_error = excluded.last_error, status = excluded.status,
+            last_failed_at = now();
+end
+$$;
+
+ALTER FUNCTION rustok.record_handler_failure(consumer text, event_id uuid, event_type text, attempts integer, error text, gave_up boolean) OWNER TO rustok_owner;
+
+--
+-- Name: record_webhook_attempt(uuid, integer, timestamp with time zone, integer, integer, text, text, double precision); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.record_webhook_attempt(delivery_id uuid, attempt integer, started_at timestamp with time zone, duration_ms integer, status_code integer, error text, outcome text, retry_in_seconds double precision DEFAULT NULL::double precision) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+/* Logs one attempt of a claimed delivery and moves it on: 'succeeded' is final (whoever records it), 'failed'
+   gives up (the delivery is kept), 'retry' makes it due again after retry_in_seconds. A retry or failure
+   from an attempt whose claim was taken over (its lease ran out) is logged but moves nothing. Returns the
+   delivery's status. Called by the worker. Raises VALIDATION_FAILED for an unknown outcome, NOT_FOUND. */
+declare
+    result text;
+begin
+    if outcome is null or outcome not in ('succeeded', 'retry', 'failed') then
+        perform rustok.raise('VALIDATION_FAILED', 'outcome: succeeded, retry or failed',
+                             jsonb_build_object('field', 'outcome'));
+    end if;
+    insert into public.webhook_delivery_attempts
+        (tenant_id, delivery_id, attempt, started_at, duration_ms, status_code, error, outcome)
+    select d.tenant_id, d.id, record_webhook_attempt.attempt, started_at, greatest(duration_ms, 0), status_code,
+           left(error, 2000), outcome
+    from public.webhook_deliveries d
+    where d.tenant_id = rustok.require_tenant() and d.id = delivery_id
+    on conflict do nothing;
+    update public.webhook_deliveries d
+    set status = case outcome when 'retry' then 'pending' else outcome end,
+        next_attempt_at = case when outcome = 'retry'
+                               then now() + make_interval(secs => greatest(coalesce(retry_in_seconds, 0), 0))
+                               else d.next_attempt_at end,
+        delivered_at = case when outcome = 'succeeded' then now() end,
+        last_status_code = status_code,
+        last_error = left(error, 2000),
+        updated_at = now()
+    where d.tenant_id = rustok.current_tenant_id() and d.id = delivery_id and d.status = 'pending'
+      and (outcome = 'succeeded' or d.attempts = record_webhook_attempt.attempt);
+    select d.status into result from public.webhook_deliveries d
+    where d.tenant_id = rustok.current_tenant_id() and d.id = delivery_id;
+    if result is null then
+        perform rustok.raise('NOT_FOUND', 'no such delivery', jsonb_build_object('deliveryId', rustok.ulid(delivery_id)));
+    end if;
+    return result;
+end
+$$;
+
+ALTER FUNCTION rustok.record_webhook_attempt(delivery_id uuid, attempt integer, started_at timestamp with time zone, duration_ms integer, status_code integer, error text, outcome text, retry_in_seconds double precision) OWNER TO rustok_owner;
+
+--
+-- Name: register_user(text, text, bytea, interval); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.register_user(email text, password_hash text, refresh_token_hash bytea, refresh_ttl interval) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+/* Self-registration: a customer in the current tenant, signed in at once (a new refresh-token family).
+   Emits UserRegistered. Returns {"user": UserResponse}. Raises TENANT_REQUIRED, NOT_FOUND, TENANT_INACTIVE,
+   VALIDATION_FAILED (email, password, refreshToken), CONFLICT (email taken). */
+declare
+    user_id uuid;
+    account public.users;
+begin
+    perform rustok._auth_tenant();
+    user_id := rustok._insert_user(email, password_hash, 'customer');
+    perform rustok._issue_refresh_token(user_id, rustok.gen_id(), refresh_token_hash, refresh_ttl);
+    select * into account from public.users u where u.tenant_id = rustok.current_tenant_id() and u.id = user_id;
+    return jsonb_build_object('user', rustok._user_json(account));
+end
+$$;
+
+ALTER FUNCTION rustok.register_user(email text, password_hash text, refresh_token_hash bytea, refresh_ttl interval) OWNER TO rustok_owner;
 
 --
 -- Name: require_module(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -1000,6 +1760,137 @@ end
 $$;
 
 ALTER FUNCTION rustok.require_tenant() OWNER TO rustok_owner;
+
+--
+-- Name: resolve_handler_failure(text, uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.resolve_handler_failure(consumer text, event_id uuid) RETURNS void
+    LANGUAGE sql
+    AS $$
+    /* Marks a handler's earlier failure on an event of the current tenant as 'recovered' (a later attempt
+       succeeded). Called by the worker; nothing to do when the handler never failed on it. */
+    update public.event_handler_failures f set status = 'recovered'
+    where f.tenant_id = rustok.current_tenant_id() and f.consumer = resolve_handler_failure.consumer
+      and f.event_id = resolve_handler_failure.event_id and f.status = 'retrying'
+$$;
+
+ALTER FUNCTION rustok.resolve_handler_failure(consumer text, event_id uuid) OWNER TO rustok_owner;
+
+--
+-- Name: revoke_refresh_token(bytea); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.revoke_refresh_token(token_hash bytea) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+/* Logout with a refresh token: revokes its whole family (the session that grew from one login) and emits
+   UserLoggedOut when that changed anything. Holding the token is the authority; no sign-in needed. Returns
+   false when the token is unknown in this tenant. Raises TENANT_REQUIRED. */
+declare
+    tenant uuid := rustok.require_tenant();
+    presented public.auth_refresh_tokens;
+begin
+    select * into presented from public.auth_refresh_tokens r
+    where r.tenant_id = tenant and r.token_hash = revoke_refresh_token.token_hash;
+    if not found then
+        return false;
+    end if;
+    if rustok._revoke_refresh_tokens(family_id => presented.family_id) > 0 then
+        perform rustok.publish_event('UserLoggedOut', jsonb_build_object(
+            'user_id', rustok.ulid(presented.user_id), 'everywhere', false));
+    end if;
+    return true;
+end
+$$;
+
+ALTER FUNCTION rustok.revoke_refresh_token(token_hash bytea) OWNER TO rustok_owner;
+
+--
+-- Name: revoke_user_sessions(uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.revoke_user_sessions(user_id uuid DEFAULT NULL::uuid) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+/* Signs a user out everywhere: revokes every refresh token of theirs (access tokens lapse within their short
+   lifetime). Without user_id: the signed-in user, emitting UserLoggedOut. Another user needs users.manage and
+   emits UserSessionsRevoked (reason "admin"). Returns how many tokens were revoked. Raises TENANT_REQUIRED,
+   UNAUTHENTICATED, FORBIDDEN, NOT_FOUND. */
+declare
+    tenant uuid := rustok.require_tenant();
+    target uuid := coalesce(revoke_user_sessions.user_id, rustok.current_user_id());
+    own boolean := target is not distinct from rustok.current_user_id();
+    revoked int;
+begin
+    if target is null then
+        perform rustok.raise('UNAUTHENTICATED', 'sign in first');
+    end if;
+    if not own then
+        perform rustok.require_permission('users.manage');
+    end if;
+    if not exists (select 1 from public.users u where u.tenant_id = tenant and u.id = target) then
+        perform rustok.raise('NOT_FOUND', 'no such user', jsonb_build_object('userId', rustok.ulid(target)));
+    end if;
+    revoked := rustok._revoke_refresh_tokens(user_id => target);
+    if revoked > 0 and own then
+        perform rustok.publish_event('UserLoggedOut',
+                                     jsonb_build_object('user_id', rustok.ulid(target), 'everywhere', true));
+    elsif revoked > 0 then
+        perform rustok.publish_event('UserSessionsRevoked',
+                                     jsonb_build_object('user_id', rustok.ulid(target), 'reason', 'admin'));
+    end if;
+    return revoked;
+end
+$$;
+
+ALTER FUNCTION rustok.revoke_user_sessions(user_id uuid) OWNER TO rustok_owner;
+
+--
+-- Name: rotate_refresh_token(bytea, bytea, interval); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.rotate_refresh_token(token_hash bytea, new_token_hash bytea, refresh_ttl interval) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+/* Exchanges a refresh token for a new one of the same family: the old one is marked used. Returns
+   {"status": "ok", "user": UserResponse} or a refusal that commits: "invalid" (unknown in this tenant),
+   "expired", "reused" (already used or revoked: the whole family is revoked, UserSessionsRevoked emitted
+   when that changed anything) or "disabled" (the user is switched off: the family is revoked too).
+   Raises TENANT_REQUIRED, TENANT_INACTIVE, VALIDATION_FAILED (new digest). */
+declare
+    tenant uuid := rustok.require_tenant();
+    presented public.auth_refresh_tokens;
+    account public.users;
+    refusal text;
+begin
+    select * into presented from public.auth_refresh_tokens r
+    where r.tenant_id = tenant and r.token_hash = rotate_refresh_token.token_hash
+    for update;
+    if not found then
+        return jsonb_build_object('status', 'invalid');
+    end if;
+    perform rustok._auth_tenant();
+    select * into account from public.users u where u.tenant_id = tenant and u.id = presented.user_id;
+    refusal := case when presented.used_at is not null or presented.revoked_at is not null then 'reused'
+                    when account.status is distinct from 'active' then 'disabled'
+                    when presented.expires_at <= now() then 'expired' end;
+    if refusal in ('reused', 'disabled') then
+        if rustok._revoke_refresh_tokens(family_id => presented.family_id) > 0 then
+            perform rustok.publish_event('UserSessionsRevoked', jsonb_build_object(
+                'user_id', rustok.ulid(presented.user_id), 'reason', refusal));
+        end if;
+    end if;
+    if refusal is not null then
+        return jsonb_build_object('status', refusal);
+    end if;
+    update public.auth_refresh_tokens r set used_at = now() where r.tenant_id = tenant and r.id = presented.id;
+    perform rustok._issue_refresh_token(account.id, presented.family_id, new_token_hash, refresh_ttl);
+    return jsonb_build_object('status', 'ok', 'user', rustok._user_json(account));
+end
+$$;
+
+ALTER FUNCTION rustok.rotate_refresh_token(token_hash bytea, new_token_hash bytea, refresh_ttl interval) OWNER TO rustok_owner;
 
 --
 -- Name: set_context(uuid, uuid, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -1138,6 +2029,32 @@ $$;
 ALTER FUNCTION rustok.tg_tenant_modules__check_dependencies() OWNER TO rustok_owner;
 
 --
+-- Name: tg_tenant_modules__emit_events(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.tg_tenant_modules__emit_events() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+/* AFTER INSERT/UPDATE/DELETE on tenant_modules: ModuleEnabled / ModuleDisabled for every real change, in
+   the same transaction — from the API, the CLI or a plain statement in psql alike (on_enable/on_disable
+   hooks run on these events). Nothing when the tenant itself is being deleted. */
+declare
+    was_on boolean := tg_op <> 'INSERT' and old.enabled;
+    is_on boolean := tg_op <> 'DELETE' and new.enabled;
+    row_tenant uuid := coalesce(new.tenant_id, old.tenant_id);
+begin
+    if was_on is distinct from is_on
+       and exists (select 1 from public.tenants t where t.id = row_tenant) then
+        perform rustok._publish_event_for(row_tenant, case when is_on then 'ModuleEnabled' else 'ModuleDisabled' end,
+                                          jsonb_build_object('module', coalesce(new.module_slug, old.module_slug)));
+    end if;
+    return null;
+end
+$$;
+
+ALTER FUNCTION rustok.tg_tenant_modules__emit_events() OWNER TO rustok_owner;
+
+--
 -- Name: tg_tenants__check_permission(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -1182,6 +2099,63 @@ $$;
 ALTER FUNCTION rustok.ulid(id uuid) OWNER TO rustok_owner;
 
 --
+-- Name: update_webhook(uuid, text, text[], text, boolean, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.update_webhook(webhook_id uuid, url text DEFAULT NULL::text, event_types text[] DEFAULT NULL::text[], description text DEFAULT NULL::text, is_active boolean DEFAULT NULL::boolean, rotate_secret boolean DEFAULT false) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+/* Changes a webhook: each argument left null stays as it is; rotate_secret makes a new secret, returned once
+   (the previous one stops signing at once). Pending deliveries go to the new URL; a paused webhook (is_active
+   false) gets no new deliveries and its pending ones wait until it is active again. Emits WebhookUpdated
+   with the changed fields (nothing changed: no event). Needs webhooks.manage. Raises UNAUTHENTICATED,
+   FORBIDDEN, TENANT_REQUIRED, NOT_FOUND, VALIDATION_FAILED, WEBHOOK_TARGET_FORBIDDEN. */
+declare
+    previous public.webhooks;
+    updated public.webhooks;
+    changes text[];
+begin
+    perform rustok.require_tenant();
+    perform rustok.require_permission('webhooks.manage');
+    previous := rustok._require_webhook(webhook_id);
+    updated := previous;
+    if url is not null then
+        updated.url := rustok._check_webhook_url(url);
+    end if;
+    if event_types is not null then
+        updated.event_types := rustok._check_webhook_event_types(event_types);
+    end if;
+    if description is not null then
+        updated.description := rustok._check_webhook_description(description);
+    end if;
+    updated.is_active := coalesce(is_active, previous.is_active);
+    if coalesce(rotate_secret, false) then
+        updated.secret := rustok._new_webhook_secret();
+    end if;
+    changes := array_remove(array[
+        case when updated.url is distinct from previous.url then 'url' end,
+        case when updated.event_types is distinct from previous.event_types then 'eventTypes' end,
+        case when updated.description is distinct from previous.description then 'description' end,
+        case when updated.is_active is distinct from previous.is_active then 'isActive' end,
+        case when updated.secret is distinct from previous.secret then 'secret' end], null);
+    if cardinality(changes) = 0 then
+        return rustok._webhook_json(previous);
+    end if;
+    update public.webhooks w
+    set url = updated.url, event_types = updated.event_types, description = updated.description, is_active = updated.is_active,
+        secret = updated.secret, updated_at = now()
+    where w.tenant_id = previous.tenant_id and w.id = previous.id
+    returning * into updated;
+    perform rustok.publish_event('WebhookUpdated',
+                                 jsonb_build_object('webhook_id', rustok.ulid(updated.id), 'changes', to_jsonb(changes)));
+    return rustok._webhook_json(updated)
+        || case when 'secret' = any (changes) then jsonb_build_object('secret', updated.secret) else '{}'::jsonb end;
+end
+$$;
+
+ALTER FUNCTION rustok.update_webhook(webhook_id uuid, url text, event_types text[], description text, is_active boolean, rotate_secret boolean) OWNER TO rustok_owner;
+
+--
 -- Name: user_by_id(uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -1200,6 +2174,68 @@ end
 $$;
 
 ALTER FUNCTION rustok.user_by_id(user_id uuid) OWNER TO rustok_owner;
+
+--
+-- Name: webhook_address_refusal(inet); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.webhook_address_refusal(address inet) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+    /* Why a webhook may not target this address ('loopback', 'private', …), or null when it may. */
+    with unwrapped (a) as (
+        select case when family(address) = 6 and (address <<= '::ffff:0:0/96' or address <<= '64:ff9b::/96')
+                    then '0.0.0.0'::inet + (host(address)::inet - set_masklen(network(set_masklen(address, 96)), 128))
+                    else host(address)::inet end
+    )
+    select n.reason from unwrapped u, rustok.webhook_forbidden_networks() n
+    where family(n.network) = family(u.a) and u.a <<= n.network
+    order by masklen(n.network) desc
+    limit 1
+$$;
+
+ALTER FUNCTION rustok.webhook_address_refusal(address inet) OWNER TO rustok_owner;
+
+--
+-- Name: webhook_forbidden_networks(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.webhook_forbidden_networks() RETURNS TABLE(network cidr, reason text)
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    /* Networks a webhook may not target: loopback, private, link-local, unspecified, multicast, CGNAT and
+       broadcast. IPv4-mapped (::ffff:0:0/96) and NAT64 (64:ff9b::/96) addresses are checked as the IPv4
+       address they carry. */
+    values
+        ('0.0.0.0/8'::cidr, 'unspecified'), ('10.0.0.0/8', 'private'), ('100.64.0.0/10', 'cgnat'),
+        ('127.0.0.0/8', 'loopback'), ('169.254.0.0/16', 'link-local'), ('172.16.0.0/12', 'private'),
+        ('192.168.0.0/16', 'private'), ('224.0.0.0/4', 'multicast'), ('255.255.255.255/32', 'broadcast'),
+        ('::/128', 'unspecified'), ('::1/128', 'loopback'), ('fc00::/7', 'unique-local'),
+        ('fe80::/10', 'link-local'), ('fec0::/10', 'site-local'), ('ff00::/8', 'multicast')
+$$;
+
+ALTER FUNCTION rustok.webhook_forbidden_networks() OWNER TO rustok_owner;
+
+--
+-- Name: webhook_tenants_due(integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.webhook_tenants_due(max_count integer DEFAULT 100) RETURNS SETOF uuid
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+    /* Tenants with deliveries due now (to active webhooks), the longest-waiting first: where the dispatcher
+       claims next. Reveals tenant ids only, never a delivery. */
+    select d.tenant_id
+    from public.webhook_deliveries d
+    join public.webhooks w on w.tenant_id = d.tenant_id and w.id = d.webhook_id and w.is_active
+    where d.status = 'pending' and d.next_attempt_at <= now()
+    group by d.tenant_id
+    order by min(d.next_attempt_at)
+    limit least(greatest(coalesce(max_count, 100), 1), 1000)
+$$;
+
+ALTER FUNCTION rustok.webhook_tenants_due(max_count integer) OWNER TO rustok_owner;
 
 --
 -- Name: _yoyo_log; Type: TABLE; Schema: public; Owner: rustok_owner
@@ -1290,6 +2326,28 @@ CREATE TABLE public.event_consumers (
 );
 
 ALTER TABLE public.event_consumers OWNER TO rustok_owner;
+
+--
+-- Name: event_handler_failures; Type: TABLE; Schema: public; Owner: rustok_owner
+--
+
+CREATE TABLE public.event_handler_failures (
+    tenant_id uuid NOT NULL,
+    consumer character varying(128) NOT NULL,
+    event_id uuid NOT NULL,
+    event_type character varying(64) NOT NULL,
+    attempts integer NOT NULL,
+    last_error text NOT NULL,
+    status character varying(16) NOT NULL,
+    first_failed_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_failed_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT event_handler_failures_attempts_check CHECK ((attempts > 0)),
+    CONSTRAINT event_handler_failures_status_check CHECK (((status)::text = ANY ((ARRAY['retrying'::character varying, 'failed'::character varying, 'recovered'::character varying])::text[])))
+);
+
+ALTER TABLE ONLY public.event_handler_failures FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.event_handler_failures OWNER TO rustok_owner;
 
 --
 -- Name: event_outbox; Type: TABLE; Schema: public; Owner: rustok_owner
@@ -1450,6 +2508,28 @@ ALTER TABLE ONLY public.tenant_modules FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.tenant_modules OWNER TO rustok_owner;
 
 --
+-- Name: webhook_delivery_attempts; Type: TABLE; Schema: public; Owner: rustok_owner
+--
+
+CREATE TABLE public.webhook_delivery_attempts (
+    tenant_id uuid NOT NULL,
+    delivery_id uuid NOT NULL,
+    attempt integer NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    duration_ms integer NOT NULL,
+    status_code integer,
+    error text,
+    outcome character varying(16) NOT NULL,
+    CONSTRAINT webhook_delivery_attempts_attempt_check CHECK ((attempt > 0)),
+    CONSTRAINT webhook_delivery_attempts_duration_ms_check CHECK ((duration_ms >= 0)),
+    CONSTRAINT webhook_delivery_attempts_outcome_check CHECK (((outcome)::text = ANY ((ARRAY['succeeded'::character varying, 'retry'::character varying, 'failed'::character varying])::text[])))
+);
+
+ALTER TABLE ONLY public.webhook_delivery_attempts FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.webhook_delivery_attempts OWNER TO rustok_owner;
+
+--
 -- Name: yoyo_lock; Type: TABLE; Schema: public; Owner: rustok_owner
 --
 
@@ -1521,6 +2601,13 @@ ALTER TABLE ONLY public.auth_refresh_tokens
 
 ALTER TABLE ONLY public.event_consumers
     ADD CONSTRAINT event_consumers_pkey PRIMARY KEY (name);
+
+--
+-- Name: event_handler_failures event_handler_failures_pkey; Type: CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.event_handler_failures
+    ADD CONSTRAINT event_handler_failures_pkey PRIMARY KEY (tenant_id, consumer, event_id);
 
 --
 -- Name: event_outbox event_outbox_pkey; Type: CONSTRAINT; Schema: public; Owner: rustok_owner
@@ -1628,6 +2715,34 @@ ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_tenant_id_email_key UNIQUE (tenant_id, email);
 
 --
+-- Name: webhook_deliveries webhook_deliveries_pkey; Type: CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (tenant_id, id);
+
+--
+-- Name: webhook_deliveries webhook_deliveries_tenant_id_event_id_webhook_id_key; Type: CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_tenant_id_event_id_webhook_id_key UNIQUE (tenant_id, event_id, webhook_id);
+
+--
+-- Name: webhook_delivery_attempts webhook_delivery_attempts_pkey; Type: CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.webhook_delivery_attempts
+    ADD CONSTRAINT webhook_delivery_attempts_pkey PRIMARY KEY (tenant_id, delivery_id, attempt);
+
+--
+-- Name: webhooks webhooks_pkey; Type: CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.webhooks
+    ADD CONSTRAINT webhooks_pkey PRIMARY KEY (tenant_id, id);
+
+--
 -- Name: yoyo_lock yoyo_lock_pkey; Type: CONSTRAINT; Schema: public; Owner: rustok_owner
 --
 
@@ -1641,6 +2756,18 @@ ALTER TABLE ONLY public.yoyo_lock
 CREATE INDEX auth_refresh_tokens_family ON public.auth_refresh_tokens USING btree (tenant_id, family_id);
 
 --
+-- Name: auth_refresh_tokens_user; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX auth_refresh_tokens_user ON public.auth_refresh_tokens USING btree (tenant_id, user_id);
+
+--
+-- Name: event_handler_failures_open; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX event_handler_failures_open ON public.event_handler_failures USING btree (tenant_id, consumer, last_failed_at) WHERE ((status)::text <> 'recovered'::text);
+
+--
 -- Name: event_outbox_delivery; Type: INDEX; Schema: public; Owner: rustok_owner
 --
 
@@ -1651,6 +2778,18 @@ CREATE INDEX event_outbox_delivery ON ONLY public.event_outbox USING btree (txid
 --
 
 CREATE INDEX event_outbox_default_txid_position_idx ON public.event_outbox_default USING btree (txid, "position");
+
+--
+-- Name: webhook_deliveries_by_webhook; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX webhook_deliveries_by_webhook ON public.webhook_deliveries USING btree (tenant_id, webhook_id, id);
+
+--
+-- Name: webhook_deliveries_due; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX webhook_deliveries_due ON public.webhook_deliveries USING btree (next_attempt_at, tenant_id) WHERE ((status)::text = 'pending'::text);
 
 --
 -- Name: event_outbox_default_pkey; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
@@ -1695,6 +2834,12 @@ CREATE TRIGGER _100_timestamps BEFORE UPDATE ON public.users FOR EACH ROW EXECUT
 CREATE TRIGGER _200_check_dependencies BEFORE INSERT OR DELETE OR UPDATE ON public.tenant_modules FOR EACH ROW EXECUTE FUNCTION rustok.tg_tenant_modules__check_dependencies();
 
 --
+-- Name: tenant_modules _900_emit_events; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _900_emit_events AFTER INSERT OR DELETE OR UPDATE ON public.tenant_modules FOR EACH ROW EXECUTE FUNCTION rustok.tg_tenant_modules__emit_events();
+
+--
 -- Name: auth_login_attempts auth_login_attempts_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: rustok_owner
 --
 
@@ -1707,6 +2852,13 @@ ALTER TABLE ONLY public.auth_login_attempts
 
 ALTER TABLE ONLY public.auth_refresh_tokens
     ADD CONSTRAINT auth_refresh_tokens_tenant_id_user_id_fkey FOREIGN KEY (tenant_id, user_id) REFERENCES public.users(tenant_id, id) ON DELETE CASCADE;
+
+--
+-- Name: event_handler_failures event_handler_failures_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.event_handler_failures
+    ADD CONSTRAINT event_handler_failures_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
 
 --
 -- Name: event_outbox event_outbox_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: rustok_owner
@@ -1765,6 +2917,34 @@ ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
 
 --
+-- Name: webhook_deliveries webhook_deliveries_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+--
+-- Name: webhook_deliveries webhook_deliveries_tenant_id_webhook_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_tenant_id_webhook_id_fkey FOREIGN KEY (tenant_id, webhook_id) REFERENCES public.webhooks(tenant_id, id) ON DELETE CASCADE;
+
+--
+-- Name: webhook_delivery_attempts webhook_delivery_attempts_tenant_id_delivery_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.webhook_delivery_attempts
+    ADD CONSTRAINT webhook_delivery_attempts_tenant_id_delivery_id_fkey FOREIGN KEY (tenant_id, delivery_id) REFERENCES public.webhook_deliveries(tenant_id, id) ON DELETE CASCADE;
+
+--
+-- Name: webhooks webhooks_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.webhooks
+    ADD CONSTRAINT webhooks_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+--
 -- Name: auth_login_attempts; Type: ROW SECURITY; Schema: public; Owner: rustok_owner
 --
 
@@ -1775,6 +2955,12 @@ ALTER TABLE public.auth_login_attempts ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.auth_refresh_tokens ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: event_handler_failures; Type: ROW SECURITY; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE public.event_handler_failures ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: event_outbox; Type: ROW SECURITY; Schema: public; Owner: rustok_owner
@@ -1795,6 +2981,18 @@ ALTER TABLE public.event_outbox_default ENABLE ROW LEVEL SECURITY;
 CREATE POLICY owner_reads_all ON public.event_outbox FOR SELECT TO rustok_owner USING (true);
 
 --
+-- Name: webhook_deliveries owner_reads_all; Type: POLICY; Schema: public; Owner: rustok_owner
+--
+
+CREATE POLICY owner_reads_all ON public.webhook_deliveries FOR SELECT TO rustok_owner USING (true);
+
+--
+-- Name: webhooks owner_reads_all; Type: POLICY; Schema: public; Owner: rustok_owner
+--
+
+CREATE POLICY owner_reads_all ON public.webhooks FOR SELECT TO rustok_owner USING (true);
+
+--
 -- Name: auth_login_attempts tenant_isolation; Type: POLICY; Schema: public; Owner: rustok_owner
 --
 
@@ -1805,6 +3003,12 @@ CREATE POLICY tenant_isolation ON public.auth_login_attempts USING ((tenant_id =
 --
 
 CREATE POLICY tenant_isolation ON public.auth_refresh_tokens USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: event_handler_failures tenant_isolation; Type: POLICY; Schema: public; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON public.event_handler_failures USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
 
 --
 -- Name: event_outbox tenant_isolation; Type: POLICY; Schema: public; Owner: rustok_owner
@@ -1837,6 +3041,24 @@ CREATE POLICY tenant_isolation ON public.tenants USING (((id = ( SELECT rustok.c
 CREATE POLICY tenant_isolation ON public.users USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
 
 --
+-- Name: webhook_deliveries tenant_isolation; Type: POLICY; Schema: public; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON public.webhook_deliveries USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: webhook_delivery_attempts tenant_isolation; Type: POLICY; Schema: public; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON public.webhook_delivery_attempts USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: webhooks tenant_isolation; Type: POLICY; Schema: public; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON public.webhooks USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
 -- Name: tenant_modules; Type: ROW SECURITY; Schema: public; Owner: rustok_owner
 --
 
@@ -1853,6 +3075,24 @@ ALTER TABLE public.tenants ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.users ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: webhook_deliveries; Type: ROW SECURITY; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE public.webhook_deliveries ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: webhook_delivery_attempts; Type: ROW SECURITY; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE public.webhook_delivery_attempts ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: webhooks; Type: ROW SECURITY; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE public.webhooks ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: SCHEMA public; Type: ACL; Schema: -; Owner: pg_database_owner
@@ -1872,6 +3112,34 @@ GRANT USAGE ON SCHEMA rustok TO rustok_clients;
 
 REVOKE ALL ON FUNCTION rustok._after_migrate() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._after_migrate() TO rustok_clients;
+
+--
+-- Name: FUNCTION _auth_tenant(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._auth_tenant() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._auth_tenant() TO rustok_clients;
+
+--
+-- Name: FUNCTION _check_webhook_description(description text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._check_webhook_description(description text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._check_webhook_description(description text) TO rustok_clients;
+
+--
+-- Name: FUNCTION _check_webhook_event_types(event_types text[]); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._check_webhook_event_types(event_types text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._check_webhook_event_types(event_types text[]) TO rustok_clients;
+
+--
+-- Name: FUNCTION _check_webhook_url(url text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._check_webhook_url(url text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._check_webhook_url(url text) TO rustok_clients;
 
 --
 -- Name: FUNCTION _connection(nodes jsonb, has_next boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -1902,11 +3170,32 @@ REVOKE ALL ON FUNCTION rustok._insert_user(email text, password_hash text, role 
 GRANT ALL ON FUNCTION rustok._insert_user(email text, password_hash text, role text) TO rustok_clients;
 
 --
+-- Name: FUNCTION _issue_refresh_token(user_id uuid, family_id uuid, token_hash bytea, ttl interval); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._issue_refresh_token(user_id uuid, family_id uuid, token_hash bytea, ttl interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._issue_refresh_token(user_id uuid, family_id uuid, token_hash bytea, ttl interval) TO rustok_clients;
+
+--
+-- Name: FUNCTION _login_delay(failures integer); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._login_delay(failures integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._login_delay(failures integer) TO rustok_clients;
+
+--
 -- Name: FUNCTION _modules_in_dependency_order(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._modules_in_dependency_order() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._modules_in_dependency_order() TO rustok_clients;
+
+--
+-- Name: FUNCTION _new_webhook_secret(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._new_webhook_secret() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._new_webhook_secret() TO rustok_clients;
 
 --
 -- Name: FUNCTION _page_size(first integer); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -1930,11 +3219,45 @@ REVOKE ALL ON FUNCTION rustok._partition_name(parent text, period text, lower_bo
 GRANT ALL ON FUNCTION rustok._partition_name(parent text, period text, lower_bound timestamp with time zone) TO rustok_clients;
 
 --
+-- Name: FUNCTION _publish_event_for(tenant uuid, type text, data jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._publish_event_for(tenant uuid, type text, data jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._publish_event_for(tenant uuid, type text, data jsonb) TO rustok_clients;
+
+--
 -- Name: FUNCTION _register_module(slug text, name text, description text, version text, dependencies text[]); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._register_module(slug text, name text, description text, version text, dependencies text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._register_module(slug text, name text, description text, version text, dependencies text[]) TO rustok_clients;
+
+--
+-- Name: FUNCTION gen_id(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.gen_id() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.gen_id() TO rustok_clients;
+
+--
+-- Name: TABLE webhooks; Type: ACL; Schema: public; Owner: rustok_owner
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.webhooks TO rustok_app;
+
+--
+-- Name: FUNCTION _require_webhook(webhook_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._require_webhook(webhook_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._require_webhook(webhook_id uuid) TO rustok_clients;
+
+--
+-- Name: FUNCTION _revoke_refresh_tokens(family_id uuid, user_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._revoke_refresh_tokens(family_id uuid, user_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._revoke_refresh_tokens(family_id uuid, user_id uuid) TO rustok_clients;
 
 --
 -- Name: FUNCTION _secure_table(rel regclass); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -1949,13 +3272,6 @@ GRANT ALL ON FUNCTION rustok._secure_table(rel regclass) TO rustok_clients;
 
 REVOKE ALL ON FUNCTION rustok._set_module_enabled(module text, enable boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._set_module_enabled(module text, enable boolean) TO rustok_clients;
-
---
--- Name: FUNCTION gen_id(); Type: ACL; Schema: rustok; Owner: rustok_owner
---
-
-REVOKE ALL ON FUNCTION rustok.gen_id() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.gen_id() TO rustok_clients;
 
 --
 -- Name: TABLE tenants; Type: ACL; Schema: public; Owner: rustok_owner
@@ -1991,11 +3307,66 @@ REVOKE ALL ON FUNCTION rustok._user_json(u public.users) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._user_json(u public.users) TO rustok_clients;
 
 --
+-- Name: TABLE webhook_deliveries; Type: ACL; Schema: public; Owner: rustok_owner
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.webhook_deliveries TO rustok_app;
+
+--
+-- Name: FUNCTION _webhook_delivery_json(d public.webhook_deliveries); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._webhook_delivery_json(d public.webhook_deliveries) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._webhook_delivery_json(d public.webhook_deliveries) TO rustok_clients;
+
+--
+-- Name: FUNCTION _webhook_json(w public.webhooks); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._webhook_json(w public.webhooks) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._webhook_json(w public.webhooks) TO rustok_clients;
+
+--
+-- Name: FUNCTION _webhooks_allow_private(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._webhooks_allow_private() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._webhooks_allow_private() TO rustok_clients;
+
+--
 -- Name: FUNCTION ack_events(consumer text, txid xid8, "position" bigint); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.ack_events(consumer text, txid xid8, "position" bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.ack_events(consumer text, txid xid8, "position" bigint) TO rustok_app;
+
+--
+-- Name: FUNCTION authorize_event_stream(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.authorize_event_stream() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.authorize_event_stream() TO rustok_clients;
+
+--
+-- Name: FUNCTION begin_login(email text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.begin_login(email text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.begin_login(email text) TO rustok_clients;
+
+--
+-- Name: FUNCTION claim_webhook_deliveries(max_count integer, lease_seconds integer); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.claim_webhook_deliveries(max_count integer, lease_seconds integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.claim_webhook_deliveries(max_count integer, lease_seconds integer) TO rustok_clients;
+
+--
+-- Name: FUNCTION complete_login(email text, verified_hash text, refresh_token_hash bytea, refresh_ttl interval, new_password_hash text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.complete_login(email text, verified_hash text, refresh_token_hash bytea, refresh_ttl interval, new_password_hash text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.complete_login(email text, verified_hash text, refresh_token_hash bytea, refresh_ttl interval, new_password_hash text) TO rustok_clients;
 
 --
 -- Name: FUNCTION consumer_position(consumer text, OUT last_txid xid8, OUT last_position bigint); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -2010,6 +3381,13 @@ GRANT ALL ON FUNCTION rustok.consumer_position(consumer text, OUT last_txid xid8
 
 REVOKE ALL ON FUNCTION rustok.create_tenant(slug text, name text, admin_email text, admin_password_hash text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.create_tenant(slug text, name text, admin_email text, admin_password_hash text) TO rustok_clients;
+
+--
+-- Name: FUNCTION create_webhook(url text, event_types text[], description text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.create_webhook(url text, event_types text[], description text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.create_webhook(url text, event_types text[], description text) TO rustok_clients;
 
 --
 -- Name: FUNCTION current_tenant(); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -2040,6 +3418,13 @@ REVOKE ALL ON FUNCTION rustok.current_user_role() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.current_user_role() TO rustok_clients;
 
 --
+-- Name: FUNCTION delete_webhook(webhook_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.delete_webhook(webhook_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.delete_webhook(webhook_id uuid) TO rustok_clients;
+
+--
 -- Name: FUNCTION disable_module(module text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -2052,6 +3437,13 @@ GRANT ALL ON FUNCTION rustok.disable_module(module text) TO rustok_clients;
 
 REVOKE ALL ON FUNCTION rustok.enable_module(module text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.enable_module(module text) TO rustok_clients;
+
+--
+-- Name: FUNCTION enqueue_webhook_deliveries(event_occurred_at timestamp with time zone, event_position bigint); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.enqueue_webhook_deliveries(event_occurred_at timestamp with time zone, event_position bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.enqueue_webhook_deliveries(event_occurred_at timestamp with time zone, event_position bigint) TO rustok_clients;
 
 --
 -- Name: FUNCTION error_codes(); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -2110,6 +3502,20 @@ REVOKE ALL ON FUNCTION rustok.list_users(first integer, after text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.list_users(first integer, after text) TO rustok_clients;
 
 --
+-- Name: FUNCTION list_webhook_deliveries(webhook_id uuid, first integer, after text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.list_webhook_deliveries(webhook_id uuid, first integer, after text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.list_webhook_deliveries(webhook_id uuid, first integer, after text) TO rustok_clients;
+
+--
+-- Name: FUNCTION list_webhooks(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.list_webhooks() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.list_webhooks() TO rustok_clients;
+
+--
 -- Name: FUNCTION maintain_partitions(at timestamp with time zone); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -2138,6 +3544,13 @@ REVOKE ALL ON FUNCTION rustok.publish_event(type text, data jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.publish_event(type text, data jsonb) TO rustok_clients;
 
 --
+-- Name: FUNCTION purge_auth_state(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.purge_auth_state() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.purge_auth_state() TO rustok_clients;
+
+--
 -- Name: FUNCTION raise(code text, message text, detail jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -2150,6 +3563,34 @@ GRANT ALL ON FUNCTION rustok.raise(code text, message text, detail jsonb) TO rus
 
 REVOKE ALL ON FUNCTION rustok.read_events(after_txid xid8, after_position bigint, max_count integer, only_tenant uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.read_events(after_txid xid8, after_position bigint, max_count integer, only_tenant uuid) TO rustok_app;
+
+--
+-- Name: FUNCTION read_tenant_events(after_txid xid8, after_position bigint, max_count integer); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.read_tenant_events(after_txid xid8, after_position bigint, max_count integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.read_tenant_events(after_txid xid8, after_position bigint, max_count integer) TO rustok_clients;
+
+--
+-- Name: FUNCTION record_handler_failure(consumer text, event_id uuid, event_type text, attempts integer, error text, gave_up boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.record_handler_failure(consumer text, event_id uuid, event_type text, attempts integer, error text, gave_up boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.record_handler_failure(consumer text, event_id uuid, event_type text, attempts integer, error text, gave_up boolean) TO rustok_clients;
+
+--
+-- Name: FUNCTION record_webhook_attempt(delivery_id uuid, attempt integer, started_at timestamp with time zone, duration_ms integer, status_code integer, error text, outcome text, retry_in_seconds double precision); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.record_webhook_attempt(delivery_id uuid, attempt integer, started_at timestamp with time zone, duration_ms integer, status_code integer, error text, outcome text, retry_in_seconds double precision) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.record_webhook_attempt(delivery_id uuid, attempt integer, started_at timestamp with time zone, duration_ms integer, status_code integer, error text, outcome text, retry_in_seconds double precision) TO rustok_clients;
+
+--
+-- Name: FUNCTION register_user(email text, password_hash text, refresh_token_hash bytea, refresh_ttl interval); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.register_user(email text, password_hash text, refresh_token_hash bytea, refresh_ttl interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.register_user(email text, password_hash text, refresh_token_hash bytea, refresh_ttl interval) TO rustok_clients;
 
 --
 -- Name: FUNCTION require_module(module text); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -2171,6 +3612,34 @@ GRANT ALL ON FUNCTION rustok.require_permission(permission text) TO rustok_clien
 
 REVOKE ALL ON FUNCTION rustok.require_tenant() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.require_tenant() TO rustok_clients;
+
+--
+-- Name: FUNCTION resolve_handler_failure(consumer text, event_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.resolve_handler_failure(consumer text, event_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.resolve_handler_failure(consumer text, event_id uuid) TO rustok_clients;
+
+--
+-- Name: FUNCTION revoke_refresh_token(token_hash bytea); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.revoke_refresh_token(token_hash bytea) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.revoke_refresh_token(token_hash bytea) TO rustok_clients;
+
+--
+-- Name: FUNCTION revoke_user_sessions(user_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.revoke_user_sessions(user_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.revoke_user_sessions(user_id uuid) TO rustok_clients;
+
+--
+-- Name: FUNCTION rotate_refresh_token(token_hash bytea, new_token_hash bytea, refresh_ttl interval); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.rotate_refresh_token(token_hash bytea, new_token_hash bytea, refresh_ttl interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.rotate_refresh_token(token_hash bytea, new_token_hash bytea, refresh_ttl interval) TO rustok_clients;
 
 --
 -- Name: FUNCTION set_context(tenant_id uuid, user_id uuid, role text); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -2208,6 +3677,13 @@ REVOKE ALL ON FUNCTION rustok.tg_tenant_modules__check_dependencies() FROM PUBLI
 GRANT ALL ON FUNCTION rustok.tg_tenant_modules__check_dependencies() TO rustok_clients;
 
 --
+-- Name: FUNCTION tg_tenant_modules__emit_events(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.tg_tenant_modules__emit_events() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.tg_tenant_modules__emit_events() TO rustok_clients;
+
+--
 -- Name: FUNCTION tg_tenants__check_permission(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -2222,11 +3698,39 @@ REVOKE ALL ON FUNCTION rustok.ulid(id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.ulid(id uuid) TO rustok_clients;
 
 --
+-- Name: FUNCTION update_webhook(webhook_id uuid, url text, event_types text[], description text, is_active boolean, rotate_secret boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.update_webhook(webhook_id uuid, url text, event_types text[], description text, is_active boolean, rotate_secret boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.update_webhook(webhook_id uuid, url text, event_types text[], description text, is_active boolean, rotate_secret boolean) TO rustok_clients;
+
+--
 -- Name: FUNCTION user_by_id(user_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.user_by_id(user_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.user_by_id(user_id uuid) TO rustok_clients;
+
+--
+-- Name: FUNCTION webhook_address_refusal(address inet); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.webhook_address_refusal(address inet) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.webhook_address_refusal(address inet) TO rustok_clients;
+
+--
+-- Name: FUNCTION webhook_forbidden_networks(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.webhook_forbidden_networks() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.webhook_forbidden_networks() TO rustok_clients;
+
+--
+-- Name: FUNCTION webhook_tenants_due(max_count integer); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.webhook_tenants_due(max_count integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.webhook_tenants_due(max_count integer) TO rustok_clients;
 
 --
 -- Name: TABLE _yoyo_migration; Type: ACL; Schema: public; Owner: rustok_owner
@@ -2245,6 +3749,12 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.auth_login_attempts TO rustok_
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.auth_refresh_tokens TO rustok_app;
+
+--
+-- Name: TABLE event_handler_failures; Type: ACL; Schema: public; Owner: rustok_owner
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.event_handler_failures TO rustok_app;
 
 --
 -- Name: TABLE event_outbox; Type: ACL; Schema: public; Owner: rustok_owner
@@ -2287,6 +3797,12 @@ GRANT SELECT ON TABLE public.roles TO rustok_clients;
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.tenant_modules TO rustok_app;
+
+--
+-- Name: TABLE webhook_delivery_attempts; Type: ACL; Schema: public; Owner: rustok_owner
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.webhook_delivery_attempts TO rustok_app;
 
 --
 -- PostgreSQL database dump complete

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from rustok.migrate import migrate
 from rustok.modules import installed_registry
 
 TEST_CLUSTER_DIR = REPO_ROOT / ".tmp" / "pg"
+TEST_APP_PASSWORD = "rustok-test-app-password"  # a throwaway cluster under .tmp, reachable only by its socket
 RUN = f"r{os.getpid()}"  # names of this run's databases: concurrent runs on one cluster stay apart
 TEMPLATE = f"{RUN}_template"
 PGTAP_SOURCE = Path("/usr/share/postgresql/15/extension")
@@ -63,7 +63,7 @@ def cluster() -> Cluster:
 @pytest.fixture(scope="session")
 def template_db(cluster: Cluster) -> Iterator[Database]:
     """The migrated template every test database is cloned from (rebuilt each session)."""
-    password = secrets.token_urlsafe(16)
+    password = TEST_APP_PASSWORD  # the role is cluster-wide: concurrent runs must agree on its password
     db = Database(
         admin_url=cluster.superuser_url(TEMPLATE),
         app_url=cluster.role_url("rustok_app", password, TEMPLATE),

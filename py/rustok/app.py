@@ -11,10 +11,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from rustok.api import health
+from rustok import realtime
+from rustok.api import health, openapi
 from rustok.api.errors import EXCEPTION_HANDLERS, RequestIdMiddleware
 from rustok.api.services import Services
+from rustok.auth import routes as auth_routes
 from rustok.config import Settings
 from rustok.db import Database
 from rustok.graphql import http as graphql_http
@@ -24,10 +27,13 @@ from rustok.modules import ModuleRegistry
 set_json_loads(orjson.loads)
 
 
-def create_app(db: Database, registry: ModuleRegistry, settings: Settings | None = None) -> Starlette:
+def create_app(db: Database, registry: ModuleRegistry, settings: Settings | None = None) -> ASGIApp:
     services = Services.build(db, registry, settings or Settings())
     routes: list[BaseRoute] = [
         *health.routes(services),
+        *auth_routes.routes(services),
+        *openapi.routes(services),
+        *realtime.routes(services),  # before GraphQL: it offers the Subscription.events resolver
         *graphql_http.routes(services),
     ]
 
@@ -61,10 +67,28 @@ def create_app(db: Database, registry: ModuleRegistry, settings: Settings | None
         lifespan=lifespan,
     )
     app.state.services = services
-    return app
+    if services.settings.cors_origins:
+        return app  # CORS headers come from the middleware, so every route goes through it
+    return _GraphQLFirst(app, services.graphql_endpoint)
 
 
-def app_from_environment() -> Starlette:
+class _GraphQLFirst:
+    """Hands POST /graphql straight to its endpoint (which keeps its own request id and error handling),
+    everything else to the Starlette app: the hot path skips routing and middleware."""
+
+    def __init__(self, app: Starlette, endpoint: ASGIApp) -> None:
+        self.app = app
+        self.endpoint = endpoint
+        self.state = app.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/graphql":
+            await self.endpoint(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def app_from_environment() -> ASGIApp:
     """The app for `rustok serve` (each uvicorn worker builds its own): settings from the environment,
     the database already migrated by the parent process."""
     from rustok.db import locate

@@ -79,6 +79,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         log_level=args.log_level,
         access_log=args.access_log,
+        timeout_graceful_shutdown=5,  # open event streams would hold shutdown forever; clients resume
     )
     return 0
 
@@ -199,9 +200,30 @@ def _module_toggle(action: str) -> Handler:
 def cmd_maintain(args: argparse.Namespace, settings: Settings) -> int:
     with _operator(settings) as conn:
         rows = conn.execute("select * from rustok.maintain_partitions()").fetchall()
+        purged = conn.execute("select rustok.purge_auth_state() as n").fetchone()
     for r in rows:
         print(f"{r['action']:8} {r['partition_name']}")
     print(f"partitions up to date ({len(rows)} change(s))")
+    print(f"auth state: {purged['n'] if purged else 0} expired token(s) and idle login counter(s) removed")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+
+    from rustok.events.worker import WorkerError, run_worker
+
+    logging.basicConfig(level=logging.INFO, format="rustok worker: %(message)s")
+    registry = installed_registry(settings.installed_modules)
+    names = args.handlers.split(",") if args.handlers is not None else None
+    db = locate(settings)
+    try:
+        report = run_worker(db, registry, settings, names, once=args.once)
+    except WorkerError as exc:
+        return _fail(str(exc))
+    for name, stats in report.consumers.items():
+        busy = " (held by another worker)" if stats.busy else ""
+        print(f"{name}: {stats.handled} handled, {stats.skipped} skipped, {stats.gave_up} gave up{busy}")
     return 0
 
 
@@ -250,7 +272,9 @@ def _parser() -> argparse.ArgumentParser:
     mig.add_argument("--status", action="store_true", help="list migrations and whether each is applied")
     mig.set_defaults(handler=cmd_migrate)
 
-    maintain = commands.add_parser("maintain", help="create upcoming partitions, drop expired ones")
+    maintain = commands.add_parser(
+        "maintain", help="housekeeping: upcoming partitions, expired partitions, expired auth state"
+    )
     maintain.set_defaults(handler=cmd_maintain)
 
     db = commands.add_parser("db", help="the database").add_subparsers(metavar="ACTION")
@@ -272,6 +296,11 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--admin-password")
     create.set_defaults(handler=cmd_tenant_create)
     tenant.add_parser("list", help="list tenants").set_defaults(handler=cmd_tenant_list)
+
+    worker = commands.add_parser("worker", help="run the durable event handlers (webhooks, module listeners)")
+    worker.add_argument("--handlers", metavar="NAMES", help="comma-separated handler names (default: all)")
+    worker.add_argument("--once", action="store_true", help="drain what is there, then exit (tests, cron)")
+    worker.set_defaults(handler=cmd_worker)
 
     module = commands.add_parser("module", help="modules per tenant").add_subparsers(metavar="ACTION")
     listing = module.add_parser("list", help="installed modules and whether each is enabled")

@@ -138,6 +138,34 @@ class WebhookTargetForbidden(ValidationFailed):
     code, sqlstate, http_status = "WEBHOOK_TARGET_FORBIDDEN", "RK120", 422
 
 
+class CategoryCycle(ValidationFailed):
+    code, sqlstate, http_status = "CATEGORY_CYCLE", "RK200", 422
+
+
+class NotPublished(InvalidState):
+    code, sqlstate, http_status = "NOT_PUBLISHED", "RK201", 409
+
+
+class InsufficientStock(Conflict):
+    code, sqlstate, http_status = "INSUFFICIENT_STOCK", "RK220", 409
+
+
+class DiscountInvalid(ValidationFailed):
+    code, sqlstate, http_status = "DISCOUNT_INVALID", "RK221", 422
+
+
+class PriceNotFound(ValidationFailed):
+    code, sqlstate, http_status = "PRICE_NOT_FOUND", "RK222", 422
+
+
+class CurrencyUnknown(ValidationFailed):
+    code, sqlstate, http_status = "CURRENCY_UNKNOWN", "RK223", 422
+
+
+class Unavailable(RusToKError):
+    code, sqlstate, http_status = "UNAVAILABLE", "RK503", 503
+
+
 class Internal(RusToKError):
     """Anything unexpected. The message is generic; the request id lets an operator find the log line."""
 
@@ -170,6 +198,10 @@ _STANDARD: dict[str, type[RusToKError]] = {
     "42501": Forbidden,  # insufficient_privilege, row-level security refusals included
     "40001": Conflict,  # serialization_failure: retry
     "40P01": Conflict,  # deadlock_detected: retry
+    "57P01": Unavailable,  # admin_shutdown
+    "57P02": Unavailable,  # crash_shutdown
+    "57P03": Unavailable,  # cannot_connect_now
+    "53300": Unavailable,  # too_many_connections
 }
 
 
@@ -178,6 +210,8 @@ def from_database_error(exc: psycopg.Error) -> RusToKError:
     standard constraint errors get a generic message (their text can name other tenants' values);
     anything else becomes Internal."""
     state = exc.sqlstate or ""
+    if isinstance(exc, psycopg.OperationalError) and (not state or state.startswith("08")):
+        return Unavailable("the database is not reachable right now")
     if state in BY_SQLSTATE and state != "RK500":
         diag = exc.diag
         return BY_SQLSTATE[state](diag.message_primary or None, _details(diag.message_detail))

@@ -72,7 +72,8 @@ def test_serve_on_an_empty_home_becomes_ready(fresh_home: Path) -> None:
 
 def test_ready_reports_pending_migrations(db: Database) -> None:
     with TestClient(create_app(db, installed_registry())) as client:
-        assert client.get("/health/ready").status_code == 200
+        first = client.get("/health/ready")
+        assert first.status_code == 200, first.text
         with psycopg.connect(db.admin_url, autocommit=True) as conn:
             conn.execute("delete from _yoyo_migration where migration_id = 'core_0001_platform'")
         response = client.get("/health/ready")

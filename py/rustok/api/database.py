@@ -4,7 +4,8 @@ context and then calls one SQL function, in its own transaction, in one round tr
     with _context as materialized (select rustok.set_context($1, $2, $3)) select <call> from _context
 
 The CTE is materialized and volatile, so PostgreSQL evaluates it before the select list; the settings are
-transaction-local, so they end with the statement's implicit transaction (the pool runs in autocommit)."""
+transaction-local, so they end with the statement's implicit transaction (the pool runs in autocommit).
+A connection that breaks mid-call (the database restarted) is dropped and the call answers UNAVAILABLE."""
 
 from __future__ import annotations
 
@@ -13,30 +14,22 @@ from typing import Any, LiteralString
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row, tuple_row
-from psycopg_pool import AsyncConnectionPool
+from psycopg.rows import tuple_row
 
+from rustok.api.connections import ConnectionPool
 from rustok.api.context import RequestContext
 from rustok.errors import from_database_error
 
-_WITH_CONTEXT_ROW = "with _context as materialized (select rustok.set_context(%s, %s, %s)) select {calls} from _context"
-_WITH_CONTEXT = (
-    "with _context as materialized (select rustok.set_context(%s, %s, %s)) select {call} as result from _context"
-)
+_WITH_CONTEXT = "with _context as materialized (select rustok.set_context(%s, %s, %s)) select {calls} from _context"
 
 
 class Gateway:
-    def __init__(self, app_url: str, min_size: int = 2, max_size: int = 10) -> None:
-        self.pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
-            app_url,
-            min_size=min_size,
-            max_size=max_size,
-            open=False,
-            kwargs={"autocommit": True, "row_factory": dict_row, "prepare_threshold": 0},
-        )
+    def __init__(self, app_url: str, max_size: int = 10, session_settings: dict[str, str] | None = None) -> None:
+        self.pool = ConnectionPool(app_url, max_size=max_size, session_settings=session_settings)
+        self._queries: dict[tuple[str, ...], bytes] = {}
 
     async def open(self) -> None:
-        await self.pool.open(wait=False)
+        await self.pool.open()
 
     async def close(self) -> None:
         await self.pool.close()
@@ -44,32 +37,21 @@ class Gateway:
     async def call(self, ctx: RequestContext, call: LiteralString, params: Sequence[Any] = ()) -> Any:
         """The value of one SQL expression (typically `rustok.some_function(%s, …)`) under the request's
         context. Database errors become RusToKError subclasses (SQL text never passes)."""
-        return await self._fetch(ctx, call, params)
-
-    async def call_text(self, ctx: RequestContext, call: LiteralString, params: Sequence[Any] = ()) -> str | None:
-        """Like call, for a jsonb result passed through as JSON text (no parse in Python)."""
-        result: str | None = await self._fetch(ctx, call + "::text", params)
-        return result
+        return (await self.call_many(ctx, (call,), params))[0]
 
     async def call_many(self, ctx: RequestContext, calls: Sequence[LiteralString], params: Sequence[Any]) -> list[Any]:
         """Several SQL expressions in one statement (one round trip, one transaction): the planner's path."""
-        columns = sql.SQL(", ").join(sql.SQL(c) for c in calls)
-        query = sql.SQL(_WITH_CONTEXT_ROW).format(calls=columns)
+        key = tuple(calls)
+        query = self._queries.get(key)
+        if query is None:
+            columns = sql.SQL(", ").join(sql.SQL(c) for c in calls)
+            query = sql.SQL(_WITH_CONTEXT).format(calls=columns).as_string().encode()
+            self._queries[key] = query
         try:
             async with self.pool.connection() as conn:
-                cur = await conn.execute(query, (ctx.tenant_id, ctx.user_id, ctx.role, *params))
-                cur.row_factory = tuple_row
+                cur = conn.cursor(row_factory=tuple_row)
+                await cur.execute(query, (ctx.tenant_id, ctx.user_id, ctx.role, *params))
                 row = await cur.fetchone()
         except psycopg.Error as exc:
             raise from_database_error(exc) from exc
         return list(row) if row else [None] * len(calls)
-
-    async def _fetch(self, ctx: RequestContext, call: LiteralString, params: Sequence[Any]) -> Any:
-        query = sql.SQL(_WITH_CONTEXT).format(call=sql.SQL(call))
-        try:
-            async with self.pool.connection() as conn:
-                cur = await conn.execute(query, (ctx.tenant_id, ctx.user_id, ctx.role, *params))
-                row = await cur.fetchone()
-        except psycopg.Error as exc:
-            raise from_database_error(exc) from exc
-        return row["result"] if row else None

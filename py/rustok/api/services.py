@@ -27,11 +27,14 @@ class Services:
     tenants: TenantResolver
     graphql_resolvers: dict[str, Any] = field(default_factory=dict)  # parts add theirs ("Subscription.events")
     graphql: Any = None  # the GraphQLExecutor, once the GraphQL part has built the schema
+    graphql_endpoint: Any = None  # the ASGI app answering POST /graphql
     on_startup: list[Hook] = field(default_factory=list)
     on_shutdown: list[Hook] = field(default_factory=list)
 
     @classmethod
     def build(cls, db: Database, registry: ModuleRegistry, settings: Settings) -> Services:
-        gateway = Gateway(db.app_url)
+        # operator settings the SQL functions read from the session (here: webhooks to private addresses)
+        session = {"rustok.webhooks_allow_private": "on"} if settings.webhooks_allow_private else {}
+        gateway = Gateway(db.app_url, session_settings=session)
         tokens = TokenIssuer(settings.jwt_secret or stored_secret(settings, "jwt_secret"), settings.access_ttl)
         return cls(settings, db, registry, gateway, tokens, TenantResolver(gateway, tokens))

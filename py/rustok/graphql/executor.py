@@ -10,8 +10,9 @@ import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from inspect import isawaitable
 from typing import Any
 
 from graphql import (
@@ -28,6 +29,7 @@ from graphql import (
     execute,
     parse,
     specified_rules,
+    subscribe,
     validate,
 )
 
@@ -101,24 +103,59 @@ class GraphQLExecutor:
     async def run(self, request: Any, ctx: RequestContext, context: dict[str, Any]) -> dict[str, Any]:
         """The response ({data, errors}) for one operation request {query, variables, operationName, extensions}."""
         try:
-            if not isinstance(request, Mapping):
-                raise BadRequest("each operation is a JSON object {query, variables, operationName}")
-            query = self._query_text(request)
-            variables = request.get("variables") or {}
-            if not isinstance(variables, dict):
-                raise BadRequest("variables must be an object")
-            name = request.get("operationName")
-            if name is not None and not isinstance(name, str):
-                raise BadRequest("operationName must be a string")
-            prepared = self._prepare(query)
-            operation = prepared.operation(name)
-            enforce(self.limits, self._measure(prepared, operation, variables))
+            prepared, operation, variables = self._checked(request)
             async with asyncio.timeout(self.limits.timeout_seconds):
                 return await self._execute(prepared, operation, variables, ctx, context)
         except RusToKError as exc:
             return {"errors": [_error_dict(exc, ctx.request_id)]}
         except TimeoutError:
             return {"errors": [_error_dict(Timeout("operation took too long"), ctx.request_id)]}
+
+    async def subscribe(
+        self, request: Any, ctx: RequestContext, context: dict[str, Any]
+    ) -> dict[str, Any] | AsyncIterator[dict[str, Any]]:
+        """A subscription, prepared and limited like any operation: an async iterator of responses once it
+        has started, or one response with the errors that kept it from starting."""
+        try:
+            prepared, operation, variables = self._checked(request)
+            if operation.operation is not OperationType.SUBSCRIPTION:
+                raise BadRequest("not a subscription")
+        except RusToKError as exc:
+            return {"errors": [_error_dict(exc, ctx.request_id)]}
+        started = subscribe(
+            self.schema,
+            prepared.document,
+            context_value=context,
+            variable_values=dict(variables),
+            operation_name=operation.name.value if operation.name else None,
+        )
+        result = await started if isawaitable(started) else started
+        if isinstance(result, ExecutionResult):
+            return format_result(result, ctx.request_id)
+        return _formatted(result, ctx.request_id)
+
+    def operation_type(self, request: Any) -> OperationType | None:
+        """The kind of operation a request asks for, or None when it cannot be prepared (run() reports why)."""
+        try:
+            return self._checked(request)[1].operation
+        except RusToKError:
+            return None
+
+    def _checked(self, request: Any) -> tuple[Prepared, OperationDefinitionNode, Mapping[str, Any]]:
+        """The prepared document, the chosen operation and its variables, within every limit."""
+        if not isinstance(request, Mapping):
+            raise BadRequest("each operation is a JSON object {query, variables, operationName}")
+        query = self._query_text(request)
+        variables = request.get("variables") or {}
+        if not isinstance(variables, dict):
+            raise BadRequest("variables must be an object")
+        name = request.get("operationName")
+        if name is not None and not isinstance(name, str):
+            raise BadRequest("operationName must be a string")
+        prepared = self._prepare(query)
+        operation = prepared.operation(name)
+        enforce(self.limits, self._measure(prepared, operation, variables))
+        return prepared, operation, variables
 
     def _query_text(self, request: Mapping[str, Any]) -> str:
         """The query, resolving automatic persisted queries (sha256 of the text) both ways."""
@@ -206,6 +243,16 @@ class GraphQLExecutor:
         if not isinstance(result, ExecutionResult):
             result = await result
         return format_result(result, ctx.request_id)
+
+
+async def _formatted(results: AsyncIterator[ExecutionResult], request_id: str) -> AsyncIterator[dict[str, Any]]:
+    try:
+        async for result in results:
+            yield format_result(result, request_id)
+    finally:
+        aclose = getattr(results, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def format_result(result: ExecutionResult, request_id: str) -> dict[str, Any]:

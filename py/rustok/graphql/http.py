@@ -5,46 +5,33 @@ JSON (400), too many batched operations, an unknown tenant or a token for anothe
 
 from __future__ import annotations
 
+import logging
+import secrets
 from typing import Any
 
 import orjson
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from rustok.api.errors import request_id
 from rustok.api.services import Services
-from rustok.errors import BadRequest, PayloadTooLarge, RusToKError, TooManyOperations
+from rustok.errors import BadRequest, Internal, PayloadTooLarge, RusToKError, TooManyOperations
 from rustok.graphql.core_fields import RESOLVERS
 from rustok.graphql.executor import GraphQLExecutor, _error_dict
 from rustok.graphql.limits import Limits
 from rustok.graphql.schema import build
+from rustok.webhooks.graphql import RESOLVERS as WEBHOOK_RESOLVERS
 
 JSON = "application/json"
+log = logging.getLogger("rustok.graphql")
 
 
 def routes(services: Services) -> list[BaseRoute]:
-    schema = build(services.registry, {**RESOLVERS, **services.graphql_resolvers})
+    schema = build(services.registry, {**RESOLVERS, **WEBHOOK_RESOLVERS, **services.graphql_resolvers})
     executor = GraphQLExecutor(schema, Limits(), introspection=services.settings.dev)
     services.graphql = executor
-
-    async def graphql_post(request: Request) -> Response:
-        rid = request_id(request)
-        try:
-            body = await _read_json(request, executor.limits.max_body_bytes)
-            ctx = await services.tenants.resolve(
-                request.headers.get("authorization"), request.headers.get("x-tenant"), rid
-            )
-        except RusToKError as exc:
-            return _json({"errors": [_error_dict(exc, rid)]}, exc.http_status)
-        context = {"services": services, "ctx": ctx, "request": request}
-        if isinstance(body, list):
-            if not body or len(body) > executor.limits.max_operations:
-                limit = executor.limits.max_operations
-                error = TooManyOperations("too many operations in one request", {"limit": limit})
-                return _json({"errors": [_error_dict(error, rid)]}, error.http_status)
-            return _json([await executor.run(item, ctx, context) for item in body])
-        return _json(await executor.run(body, ctx, context))
 
     async def graphql_get(request: Request) -> Response:
         rid = request_id(request)
@@ -68,25 +55,87 @@ def routes(services: Services) -> list[BaseRoute]:
         context = {"services": services, "ctx": ctx, "request": request}
         return _json(await executor.run(payload, ctx, context))
 
-    return [Route("/graphql", graphql_post, methods=["POST"]), Route("/graphql", graphql_get, methods=["GET"])]
+    services.graphql_endpoint = GraphQLEndpoint(services, executor)
+    return [
+        Route("/graphql", services.graphql_endpoint, methods=["POST"]),
+        Route("/graphql", graphql_get, methods=["GET"]),
+    ]
 
 
-async def _read_json(request: Request, limit: int) -> Any:
-    declared = request.headers.get("content-length")
+class GraphQLEndpoint:
+    """POST /graphql as a bare ASGI app: the hot path of the whole API, so it does its own request id,
+    body reading and response instead of going through a framework's request objects. With no CORS to
+    apply, the application hands it these requests before any middleware (see app.py)."""
+
+    def __init__(self, services: Services, executor: GraphQLExecutor) -> None:
+        self.services = services
+        self.executor = executor
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope["headers"])
+        rid = _request_id(headers.get(b"x-request-id"))
+        try:
+            status, content = await self._answer(scope, headers, receive, rid)
+        except Exception:  # the last line of defence: logged with the request id, answered without detail
+            log.exception("unexpected error [request %s]", rid)
+            status, content = 500, {"errors": [_error_dict(Internal(), rid)]}
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"x-request-id", rid.encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": orjson.dumps(content)})
+
+    async def _answer(self, scope: Scope, headers: dict[bytes, bytes], receive: Receive, rid: str) -> tuple[int, Any]:
+        limits = self.executor.limits
+        try:
+            body = await _read_body(headers, receive, limits.max_body_bytes)
+            ctx = await self.services.tenants.resolve(
+                _header(headers, b"authorization"), _header(headers, b"x-tenant"), rid
+            )
+        except RusToKError as exc:
+            return exc.http_status, {"errors": [_error_dict(exc, rid)]}
+        context = {"services": self.services, "ctx": ctx}
+        if isinstance(body, list):
+            if not body or len(body) > limits.max_operations:
+                error = TooManyOperations("too many operations in one request", {"limit": limits.max_operations})
+                return error.http_status, {"errors": [_error_dict(error, rid)]}
+            return 200, [await self.executor.run(item, ctx, context) for item in body]
+        return 200, await self.executor.run(body, ctx, context)
+
+
+def _header(headers: dict[bytes, bytes], name: bytes) -> str | None:
+    value = headers.get(name)
+    return value.decode("latin-1") if value is not None else None
+
+
+def _request_id(given: bytes | None) -> str:
+    if given and len(given) <= 64 and given.replace(b"-", b"").isalnum():
+        return given.decode()
+    return secrets.token_hex(8)
+
+
+async def _read_body(headers: dict[bytes, bytes], receive: Receive, limit: int) -> Any:
+    declared = headers.get(b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge("request body too large", {"limit": limit})
     chunks: list[bytes] = []
     size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise BadRequest("the client went away")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge("request body too large", {"limit": limit})
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
     try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge("request body too large", {"limit": limit})
-            chunks.append(chunk)
-    except ClientDisconnect:
-        raise BadRequest("the client went away") from None
-    try:
-        return orjson.loads(b"".join(chunks))
+        return orjson.loads(b"".join(chunks) if len(chunks) != 1 else chunks[0])
     except orjson.JSONDecodeError:
         raise BadRequest("the body is not JSON") from None
 

@@ -28,7 +28,8 @@ class Subscriber:
 
 
 def build(registry: ModuleRegistry, resolvers: Mapping[str, Resolver | Subscriber]) -> GraphQLSchema:
-    sdl = [(SDL_DIR / "core.graphql").read_text()]
+    core_files = sorted(SDL_DIR.glob("*.graphql"), key=lambda path: (path.name != "core.graphql", path.name))
+    sdl = [path.read_text() for path in core_files]
     sdl += [m.graphql_sdl for m in registry.ordered() if m.graphql_sdl]
     schema = build_schema("\n".join(sdl))
     all_resolvers = dict(resolvers)

@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-ModuleHook = Callable[[Any], None]  # receives a ModuleContext (connection + tenant) once the API layer has one
+# on_enable / on_disable receive a rustok.modules.hooks.ModuleContext; they may be async. They run in
+# `rustok worker` when ModuleEnabled / ModuleDisabled is committed (at least once: make them idempotent).
+ModuleHook = Callable[[Any], Any]
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,14 @@ language sql immutable parallel safe as $$
         ('INTROSPECTION_DISABLED',     'RK109', 400, 'Introspection is switched off on this server.'),
         ('GRAPHQL_VALIDATION_FAILED',  'RK110', 400, 'The GraphQL operation does not match the schema.'),
         ('WEBHOOK_TARGET_FORBIDDEN',   'RK120', 422, 'Webhooks may not target loopback, private or link-local addresses.'),
-        ('INTERNAL',                   'RK500', 500, 'Unexpected failure; the response carries a request id.')
+        ('CATEGORY_CYCLE',             'RK200', 422, 'A category cannot be placed under itself or one of its descendants.'),
+        ('NOT_PUBLISHED',              'RK201', 409, 'The content is not published (or its publication time is still ahead).'),
+        ('INSUFFICIENT_STOCK',         'RK220', 409, 'Not enough stock for the quantity asked.'),
+        ('DISCOUNT_INVALID',           'RK221', 422, 'The discount code cannot be used (unknown, expired, used up, ...).'),
+        ('PRICE_NOT_FOUND',            'RK222', 422, 'The variant has no price in this currency.'),
+        ('CURRENCY_UNKNOWN',           'RK223', 422, 'Not an ISO 4217 currency code.'),
+        ('INTERNAL',                   'RK500', 500, 'Unexpected failure; the response carries a request id.'),
+        ('UNAVAILABLE',                'RK503', 503, 'The database is not reachable or busy right now; retry.')
 $$;
 
 create or replace function rustok.error_sqlstate(code text) returns text

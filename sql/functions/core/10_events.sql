@@ -3,15 +3,14 @@
 -- Consumers read in (txid, position) order and only below the oldest running transaction's id, so an event
 -- whose transaction commits late is never skipped.
 
-create or replace function rustok.publish_event(type text, data jsonb default '{}') returns uuid
+create or replace function rustok._publish_event_for(tenant uuid, type text, data jsonb) returns uuid
 language plpgsql volatile as $$
-/* Writes an event for the current tenant and user; returns its id. Raises TENANT_REQUIRED without a tenant,
-   VALIDATION_FAILED for a type that is not PascalCase or data that is not a JSON object. */
+/* publish_event for a given tenant: for triggers, which know the row's tenant even when an operator in psql
+   has set none. */
 declare
-    tenant uuid := rustok.require_tenant();
     event_id uuid := rustok.gen_id();
 begin
-    if publish_event.type is null or publish_event.type !~ '^[A-Z][A-Za-z0-9]{0,63}$' then
+    if _publish_event_for.type is null or _publish_event_for.type !~ '^[A-Z][A-Za-z0-9]{0,63}$' then
         perform rustok.raise('VALIDATION_FAILED', 'event type must be PascalCase',
                              jsonb_build_object('field', 'type'));
     end if;
@@ -20,13 +19,20 @@ begin
                              jsonb_build_object('field', 'data'));
     end if;
     insert into public.event_outbox (tenant_id, id, actor_id, type, data)
-    values (tenant, event_id, rustok.current_user_id(), publish_event.type, coalesce(data, '{}'));
+    values (tenant, event_id, rustok.current_user_id(), _publish_event_for.type, coalesce(data, '{}'));
     if current_setting('rustok.notified', true) is distinct from 'yes' then
         perform pg_notify('rustok_events', '');
         perform set_config('rustok.notified', 'yes', true);
     end if;
     return event_id;
 end
+$$;
+
+create or replace function rustok.publish_event(type text, data jsonb default '{}') returns uuid
+language sql volatile as $$
+    /* Writes an event for the current tenant and user; returns its id. Raises TENANT_REQUIRED without a
+       tenant, VALIDATION_FAILED for a type that is not PascalCase or data that is not a JSON object. */
+    select rustok._publish_event_for(rustok.require_tenant(), type, data)
 $$;
 
 create or replace function rustok.read_events(

@@ -46,17 +46,13 @@ begin
         perform rustok.raise('MODULE_UNKNOWN', 'no installed module has this slug',
                              jsonb_build_object('module', module));
     end if;
-    if enable then
+    if enable then  -- the trigger on tenant_modules emits ModuleEnabled / ModuleDisabled for a real change
         insert into public.tenant_modules as tm (tenant_id, module_slug, enabled)
         values (tenant, module, true)
         on conflict (tenant_id, module_slug) do update set enabled = true where not tm.enabled;
     else
         update public.tenant_modules tm set enabled = false
         where tm.tenant_id = tenant and tm.module_slug = module and tm.enabled;
-    end if;
-    if found then
-        perform rustok.publish_event(case when enable then 'ModuleEnabled' else 'ModuleDisabled' end,
-                                     jsonb_build_object('module', module));
     end if;
     return rustok.list_modules();
 end

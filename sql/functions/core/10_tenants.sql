@@ -12,8 +12,8 @@ create or replace function rustok.create_tenant(
     slug text, name text, admin_email text default null, admin_password_hash text default null)
 returns jsonb
 language plpgsql volatile as $$
-/* Creates a tenant, enables every installed module in dependency order, optionally with a first user of
-   role admin, and emits TenantCreated (and UserRegistered for the admin). Operators and super_admins only.
+/* Creates a tenant, enables every installed module in dependency order (ModuleEnabled each), optionally
+   with a first user of role admin, and emits TenantCreated (and UserRegistered for the admin). Operators and super_admins only.
    Raises FORBIDDEN, VALIDATION_FAILED (slug, name, email), CONFLICT (slug taken). The caller's context is
    restored afterwards. */
 declare

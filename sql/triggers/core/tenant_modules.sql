@@ -1,4 +1,4 @@
--- The module dependency rules, on the table itself: enabling needs every dependency enabled; disabling (or
+-- The module dependency rules, on the table itself, and the events of every change: enabling needs every dependency enabled; disabling (or
 -- deleting) is refused while an enabled module depends on it. Changes per tenant are serialised so two
 -- concurrent changes cannot each pass their check and together break the rule.
 
@@ -41,3 +41,25 @@ $$;
 
 create or replace trigger _200_check_dependencies before insert or update or delete on public.tenant_modules
     for each row execute function rustok.tg_tenant_modules__check_dependencies();
+
+create or replace function rustok.tg_tenant_modules__emit_events() returns trigger
+language plpgsql as $$
+/* AFTER INSERT/UPDATE/DELETE on tenant_modules: ModuleEnabled / ModuleDisabled for every real change, in
+   the same transaction — from the API, the CLI or a plain statement in psql alike (on_enable/on_disable
+   hooks run on these events). Nothing when the tenant itself is being deleted. */
+declare
+    was_on boolean := tg_op <> 'INSERT' and old.enabled;
+    is_on boolean := tg_op <> 'DELETE' and new.enabled;
+    row_tenant uuid := coalesce(new.tenant_id, old.tenant_id);
+begin
+    if was_on is distinct from is_on
+       and exists (select 1 from public.tenants t where t.id = row_tenant) then
+        perform rustok._publish_event_for(row_tenant, case when is_on then 'ModuleEnabled' else 'ModuleDisabled' end,
+                                          jsonb_build_object('module', coalesce(new.module_slug, old.module_slug)));
+    end if;
+    return null;
+end
+$$;
+
+create or replace trigger _900_emit_events after insert or update or delete on public.tenant_modules
+    for each row execute function rustok.tg_tenant_modules__emit_events();

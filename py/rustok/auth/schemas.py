@@ -1,0 +1,63 @@
+"""The auth endpoints' DTOs (camelCase JSON). Requests are validated here for shape; the SQL functions remain
+the authority on the rules (email format, uniqueness, who may sign in)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from rustok.api.schemas import ApiModel
+from rustok.auth.passwords import MAX_LENGTH, MIN_LENGTH
+
+_SLUG = r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$"
+_EMAIL = r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$"
+_TENANT = Field(
+    default=None,
+    pattern=_SLUG,
+    description="Tenant slug. May be given by the X-Tenant header instead; if both are given they must agree.",
+)
+
+
+class RegisterRequest(ApiModel):
+    tenant: str | None = _TENANT
+    email: str = Field(max_length=255, pattern=_EMAIL, examples=["ada@example.com"])
+    password: str = Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)
+
+
+class LoginRequest(ApiModel):
+    tenant: str | None = _TENANT
+    email: str = Field(min_length=1, max_length=255)
+    password: str = Field(min_length=1, max_length=MAX_LENGTH)
+
+
+class RefreshRequest(ApiModel):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class LogoutRequest(ApiModel):
+    refresh_token: str = Field(
+        min_length=1, max_length=200, description="Revokes this token's family (the session of one login)."
+    )
+
+
+class UserResponse(ApiModel):
+    id: str = Field(description="ULID", pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
+    email: str
+    role: Literal["super_admin", "admin", "manager", "customer"]
+    status: Literal["active", "disabled"]
+    display_name: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AuthResponse(ApiModel):
+    user: UserResponse
+    access_token: str = Field(description="JWT (HS256) for `Authorization: Bearer`; claims tenant, user and role.")
+    refresh_token: str = Field(description="Opaque, single use: each refresh returns a new one.")
+    expires_in: int = Field(description="Seconds until the access token expires.")
+
+
+class MeResponse(ApiModel):
+    user: UserResponse

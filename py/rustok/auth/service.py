@@ -1,0 +1,123 @@
+"""What the auth endpoints do, apart from HTTP: each operation is one SQL function call (a login is two: the
+attempt is charged and committed before the password is checked) around the password work in Python."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from rustok.api.context import RequestContext
+from rustok.api.services import Services
+from rustok.auth import passwords
+from rustok.auth.hashing import PasswordHashing, busy
+from rustok.auth.refresh import new_refresh_token, parse_refresh_token
+from rustok.auth.schemas import LoginRequest, RegisterRequest
+from rustok.errors import InvalidCredentials, RateLimited, TenantMismatch, Unauthenticated, ValidationFailed
+from rustok.ids import parse_id
+
+Json = dict[str, Any]
+
+
+class AuthService:
+    def __init__(self, services: Services, hashing: PasswordHashing | None = None) -> None:
+        self.gateway = services.gateway
+        self.tokens = services.tokens
+        self.tenants = services.tenants
+        self.hashing = hashing or PasswordHashing()
+        self.refresh_ttl = timedelta(seconds=services.settings.refresh_ttl)
+
+    async def register(self, body: RegisterRequest, header_tenant: str | None, request_id: str) -> Json:
+        ctx = await self._named_tenant(body.tenant, header_tenant, request_id)
+        password_hash = await self.hashing.hash(body.password)
+        token, digest = self._new_refresh_token(ctx)
+        result = await self.gateway.call(
+            ctx, "rustok.register_user(%s, %s, %s, %s)", (body.email, password_hash, digest, self.refresh_ttl)
+        )
+        return self._signed_in(ctx, result["user"], token)
+
+    async def login(self, body: LoginRequest, header_tenant: str | None, request_id: str) -> Json:
+        """Unknown email, wrong password and disabled account: the same INVALID_CREDENTIALS after the same
+        hashing work; a throttled pair: RATE_LIMITED, whether the account exists or not."""
+        ctx = await self._named_tenant(body.tenant, header_tenant, request_id)
+        if self.hashing.saturated:  # a flood is refused before it charges attempts to real accounts
+            raise busy()
+        attempt = await self.gateway.call(ctx, "rustok.begin_login(%s)", (body.email,))
+        if attempt["status"] == "throttled":
+            raise RateLimited("too many failed sign-ins; wait and retry", {"retryAfter": attempt["retryAfter"]})
+        stored: str | None = attempt["passwordHash"]
+        # verify first: without a stored hash it checks a dummy one, so an unknown email takes as long
+        if not await self.hashing.verify(stored, body.password) or stored is None:
+            raise InvalidCredentials("email or password is wrong")
+        new_hash = await self.hashing.hash(body.password) if passwords.needs_rehash(stored) else None
+        token, digest = self._new_refresh_token(ctx)
+        result = await self.gateway.call(
+            ctx,
+            "rustok.complete_login(%s, %s, %s, %s, %s)",
+            (body.email, stored, digest, self.refresh_ttl, new_hash),
+        )
+        return self._signed_in(ctx, result["user"], token)
+
+    async def refresh(self, refresh_token: str, header_tenant: str | None, request_id: str) -> Json:
+        """A new token pair; a refused token answers UNAUTHENTICATED with details.reason (invalid, expired,
+        reused, disabled) after the function's revocation has committed."""
+        ctx = await self._token_tenant(refresh_token, header_tenant, request_id)
+        _, digest = parse_refresh_token(refresh_token)
+        token, new_digest = self._new_refresh_token(ctx)
+        result = await self.gateway.call(
+            ctx, "rustok.rotate_refresh_token(%s, %s, %s)", (digest, new_digest, self.refresh_ttl)
+        )
+        if result["status"] != "ok":
+            raise Unauthenticated("refresh token refused", {"reason": result["status"]})
+        return self._signed_in(ctx, result["user"], token)
+
+    async def logout(
+        self, refresh_token: str | None, authorization: str | None, header_tenant: str | None, request_id: str
+    ) -> None:
+        """With a refresh token: revokes its family (idempotent). Without: revokes every refresh token of the
+        signed-in user."""
+        if refresh_token is not None:
+            ctx = await self._token_tenant(refresh_token, header_tenant, request_id)
+            _, digest = parse_refresh_token(refresh_token)
+            await self.gateway.call(ctx, "rustok.revoke_refresh_token(%s)", (digest,))
+            return
+        ctx = await self.tenants.resolve(authorization, header_tenant, request_id)
+        if not ctx.signed_in:
+            raise Unauthenticated("send a refresh token or an access token", {"reason": "missing"})
+        await self.gateway.call(ctx, "rustok.revoke_user_sessions()")
+
+    async def me(self, authorization: str | None, header_tenant: str | None, request_id: str) -> Json:
+        ctx = await self.tenants.resolve(authorization, header_tenant, request_id)
+        if not ctx.signed_in:
+            raise Unauthenticated("sign in first", {"reason": "missing"})
+        user = await self.gateway.call(ctx, "rustok.me()")
+        if user is None:
+            raise Unauthenticated("the signed-in user no longer exists", {"reason": "unknown_user"})
+        return {"user": user}
+
+    async def _named_tenant(self, body_tenant: str | None, header_tenant: str | None, rid: str) -> RequestContext:
+        """The tenant named by the body and/or the X-Tenant header (they must agree)."""
+        if body_tenant and header_tenant and body_tenant != header_tenant:
+            raise TenantMismatch("the body and the X-Tenant header name different tenants", {"field": "tenant"})
+        slug = body_tenant or header_tenant
+        if not slug:
+            raise ValidationFailed("name the tenant (body field or X-Tenant header)", {"field": "tenant"})
+        return RequestContext(await self.tenants.tenant_by_slug(slug), request_id=rid)
+
+    async def _token_tenant(self, refresh_token: str, header_tenant: str | None, request_id: str) -> RequestContext:
+        """The refresh token's tenant; an X-Tenant header naming another tenant is refused. A bearer token is
+        not consulted (it is typically the expired one being replaced)."""
+        tenant_id, _ = parse_refresh_token(refresh_token)
+        if header_tenant and await self.tenants.tenant_by_slug(header_tenant) != tenant_id:
+            raise TenantMismatch("the refresh token belongs to another tenant", {"field": "refreshToken"})
+        return RequestContext(tenant_id, request_id=request_id)
+
+    def _new_refresh_token(self, ctx: RequestContext) -> tuple[str, bytes]:
+        assert ctx.tenant_id is not None
+        return new_refresh_token(ctx.tenant_id)
+
+    def _signed_in(self, ctx: RequestContext, user: Json, refresh_token: str) -> Json:
+        tenant_id: uuid.UUID | None = ctx.tenant_id
+        assert tenant_id is not None
+        access = self.tokens.issue(tenant_id, parse_id(user["id"]), user["role"])
+        return {"user": user, "accessToken": access, "refreshToken": refresh_token, "expiresIn": self.tokens.access_ttl}

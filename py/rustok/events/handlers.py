@@ -1,0 +1,157 @@
+"""The manifest's EventHandler for durable consumers, and what a handler receives.
+
+A handler has a stable `name` (its position in `event_consumers` and its rows in `event_handler_failures`
+are kept under it: renaming it starts it over from the beginning of the outbox), says which events it
+`handles`, and `handle`s one envelope at a time. It runs at least once per event: a handler must tolerate
+seeing an event again (after a crash between its work and the acknowledgement). Its `retry` policy says how
+often and how patiently a failing event is retried before the failure is recorded and the stream moves on.
+
+A handler that needs the database or background work overrides `start` (it receives the worker's
+HandlerContext), `stop`, and `drain` (`rustok worker --once`: finish follow-up work before exiting)."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, LiteralString
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from rustok.config import Settings
+
+Cursor = tuple[int, int]  # (transaction id, position): the outbox's delivery order
+
+# The tenant is set in a materialized CTE: its row exists before the select list is computed over it.
+_WITH_TENANT = "with _context as materialized (select rustok.set_context(%s)) select {call} as result from _context"
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """What happened: a PascalCase type and its data (the manifest's DomainEvent)."""
+
+    type: str
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class EventEnvelope:
+    """One committed outbox event with who and where (the manifest's EventEnvelope)."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    actor_id: uuid.UUID | None
+    event: DomainEvent
+    occurred_at: datetime
+    cursor: Cursor
+
+    @property
+    def position(self) -> int:
+        return self.cursor[1]
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> EventEnvelope:
+        """From a row of rustok.read_events (txid cast to bigint)."""
+        return cls(
+            id=row["id"],
+            tenant_id=row["tenant_id"],
+            actor_id=row["actor_id"],
+            event=DomainEvent(row["type"], row["data"]),
+            occurred_at=row["occurred_at"],
+            cursor=(int(row["txid"]), int(row["position"])),
+        )
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """At most `max_attempts` tries per event; before try n+1 the handler waits an exponential delay
+    (base_delay · 2^(n-1), at most max_delay) of which the upper half is random (jitter), so handlers that
+    failed together do not retry in lockstep. `timeout` bounds one try."""
+
+    max_attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    timeout: float = 60.0
+
+    def delay(self, failed_attempts: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait after `failed_attempts` failures (1, 2, …)."""
+        return jittered_backoff(failed_attempts, self.base_delay, self.max_delay, rng)
+
+
+_RANDOM = random.Random()
+
+
+def jittered_backoff(
+    failed_attempts: int, base_delay: float, max_delay: float, rng: random.Random | None = None
+) -> float:
+    """Exponential backoff with jitter: base_delay · 2^(failed_attempts-1), at most max_delay, of which the
+    upper half is random — it still grows, and clients that failed together spread out."""
+    ceiling = min(max_delay, base_delay * 2.0 ** max(failed_attempts - 1, 0))
+    return ceiling / 2 + (rng or _RANDOM).uniform(0, ceiling / 2)
+
+
+@dataclass
+class HandlerContext:
+    """What the worker gives handlers: settings, and connections of the application role (row-level
+    security holds) from a shared pool, used under the event's tenant."""
+
+    settings: Settings
+    app_url: str
+    pool: AsyncConnectionPool[psycopg.AsyncConnection[dict[str, Any]]] = field(repr=False)
+    once: bool = False  # `rustok worker --once`: no background loops; drain() does the follow-up work
+
+    async def call(self, tenant_id: uuid.UUID, call: LiteralString, params: Sequence[Any] = ()) -> Any:
+        """The value of one SQL expression under the tenant's context, in one statement (one round trip)."""
+        query = sql.SQL(_WITH_TENANT).format(call=sql.SQL(call))
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(query, (tenant_id, *params))
+            row = await cur.fetchone()
+        return row["result"] if row else None
+
+    @asynccontextmanager
+    async def tenant_transaction(self, tenant_id: uuid.UUID) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """One transaction with the tenant set (rustok.set_context, transaction-local), committed on success."""
+        async with self.pool.connection() as conn, conn.transaction():
+            await conn.execute("select rustok.set_context(%s)", (tenant_id,))
+            yield conn
+
+    @staticmethod
+    def new_pool(app_url: str, max_size: int = 8) -> AsyncConnectionPool[psycopg.AsyncConnection[dict[str, Any]]]:
+        return AsyncConnectionPool(
+            app_url,
+            min_size=1,
+            max_size=max_size,
+            open=False,
+            kwargs={"autocommit": True, "row_factory": dict_row},
+        )
+
+
+class EventHandler(ABC):
+    """A durable consumer of the outbox (the manifest's EventHandler)."""
+
+    name: str
+    retry: RetryPolicy = RetryPolicy()
+
+    def handles(self, event: DomainEvent) -> bool:
+        """Whether this handler wants the event; the others are skipped (and acknowledged)."""
+        return True
+
+    @abstractmethod
+    async def handle(self, envelope: EventEnvelope) -> None:
+        """Does the work for one event; raising means "retry" (up to the retry policy)."""
+
+    async def start(self, context: HandlerContext) -> None:  # noqa: B027 - optional hook
+        """Called once before the first event (open what the handler needs, start background work)."""
+
+    async def drain(self) -> None:  # noqa: B027 - optional hook
+        """`--once`: called after the stream is caught up; finish follow-up work that is due now."""
+
+    async def stop(self) -> None:  # noqa: B027 - optional hook
+        """Called once when the worker stops."""

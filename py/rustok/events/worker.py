@@ -1,0 +1,171 @@
+"""`rustok worker`: runs the durable handlers — webhooks, then every installed module's event_listeners.
+
+Each handler is a DurableConsumer in its own task (one slow handler never holds up another); one LISTEN
+connection wakes them all, and each also polls. Continuous mode runs until stopped (SIGINT/SIGTERM) and then
+lets in-flight work end. `once` reads every handler up to the head of the outbox, lets each handler finish
+the work that is due (webhooks: send due deliveries) and returns — for tests and cron."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import psycopg
+import psycopg_pool
+
+from rustok.config import Settings
+from rustok.db import Database, DatabaseUnavailable
+from rustok.events.consumer import ConsumerOptions, ConsumerStats, DurableConsumer
+from rustok.events.handlers import EventHandler, HandlerContext
+from rustok.events.wakeup import Wakeups
+from rustok.modules import ModuleRegistry
+
+log = logging.getLogger("rustok.worker")
+
+
+class WorkerError(RuntimeError):
+    """The worker cannot run as asked (an unknown handler name, a listener that is not an EventHandler)."""
+
+
+@dataclass
+class WorkerReport:
+    consumers: dict[str, ConsumerStats] = field(default_factory=dict)
+
+
+def available_handlers(registry: ModuleRegistry) -> list[EventHandler]:
+    """Every durable handler: webhooks, then each installed module's event listeners (in dependency order)."""
+    from rustok.modules.hooks import ModuleHooksHandler
+    from rustok.webhooks.handler import WebhooksHandler
+
+    handlers: list[EventHandler] = [WebhooksHandler(), ModuleHooksHandler(registry)]
+    for module in registry.ordered():
+        for listener in module.event_listeners:
+            if not isinstance(listener, EventHandler):
+                raise WorkerError(f"module {module.slug!r}: event listener {listener!r} is not an EventHandler")
+            handlers.append(listener)
+    return handlers
+
+
+def select_handlers(handlers: Sequence[EventHandler], names: Iterable[str] | None) -> list[EventHandler]:
+    """The handlers named (all when `names` is None), refusing unknown and duplicate names."""
+    by_name: dict[str, EventHandler] = {}
+    for handler in handlers:
+        if handler.name in by_name:
+            raise WorkerError(f"two handlers are named {handler.name!r}; a handler's name must be unique")
+        by_name[handler.name] = handler
+    if names is None:
+        return list(handlers)
+    wanted = list(dict.fromkeys(n.strip() for n in names if n.strip()))
+    unknown = [n for n in wanted if n not in by_name]
+    if unknown or not wanted:
+        raise WorkerError(
+            f"unknown handler(s): {', '.join(unknown) or '(none named)'}; available: {', '.join(by_name)}"
+        )
+    return [by_name[n] for n in wanted]
+
+
+class Worker:
+    def __init__(
+        self,
+        app_url: str,
+        settings: Settings,
+        handlers: Sequence[EventHandler],
+        options: ConsumerOptions | None = None,
+        pool_size: int = 8,
+        stop_grace: float = 10.0,
+    ) -> None:
+        self.app_url = app_url
+        self.settings = settings
+        self.handlers = list(select_handlers(handlers, None))
+        self.options = options or ConsumerOptions()
+        self.pool_size = pool_size
+        self.stop_grace = stop_grace  # seconds a stopping worker gives handlers to finish the event in hand
+        self.consumers: list[DurableConsumer] = []
+
+    async def run(self, stop: asyncio.Event | None = None, once: bool = False) -> WorkerReport:
+        """Runs the handlers until `stop` is set, or with `once` until caught up and drained."""
+        stop = stop or asyncio.Event()
+        await _probe(self.app_url)
+        pool = HandlerContext.new_pool(self.app_url, self.pool_size)
+        try:
+            await pool.open(wait=True, timeout=10)
+        except psycopg_pool.PoolTimeout:
+            raise DatabaseUnavailable("cannot connect to PostgreSQL as the application role") from None
+        context = HandlerContext(self.settings, self.app_url, pool, once=once)
+        wakeups = Wakeups(self.app_url, self.options.reconnect_delay)
+        self.consumers = [DurableConsumer(h, context, wakeups.subscribe(), self.options) for h in self.handlers]
+        started: list[EventHandler] = []
+        listener: asyncio.Task[None] | None = None
+        try:
+            for handler in self.handlers:
+                await handler.start(context)
+                started.append(handler)
+            log.info("running handlers: %s%s", ", ".join(h.name for h in self.handlers), " (once)" if once else "")
+            if once:
+                await asyncio.gather(*(c.run(stop, once=True) for c in self.consumers))
+                for handler in self.handlers:
+                    await handler.drain()
+            else:
+                listener = asyncio.create_task(wakeups.run())
+                await self._run_until_stopped(stop)
+        finally:
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
+            for handler in reversed(started):
+                try:
+                    await handler.stop()
+                except Exception:
+                    log.exception("%s: error while stopping", handler.name)
+            await pool.close()
+        return WorkerReport({c.name: c.stats for c in self.consumers})
+
+    async def _run_until_stopped(self, stop: asyncio.Event) -> None:
+        tasks = [asyncio.create_task(c.run(stop), name=f"consumer:{c.name}") for c in self.consumers]
+        await stop.wait()
+        _, pending = await asyncio.wait(tasks, timeout=self.stop_grace)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _probe(app_url: str) -> None:
+    """Connects once, so a wrong URL or password is one clear error instead of a pool's retries."""
+    try:
+        conn = await psycopg.AsyncConnection.connect(app_url)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "no answer"
+        raise DatabaseUnavailable(f"cannot connect to PostgreSQL as the application role: {reason}") from None
+    await conn.close()
+
+
+def run_worker(
+    db: Database,
+    registry: ModuleRegistry,
+    settings: Settings,
+    names: Iterable[str] | None = None,
+    once: bool = False,
+) -> WorkerReport:
+    """The `rustok worker` command's body: runs until SIGINT/SIGTERM (or, `once`, until drained)."""
+    handlers = select_handlers(available_handlers(registry), names)
+    worker = Worker(db.app_url, settings, handlers)
+    return asyncio.run(_main(worker, once))
+
+
+async def _main(worker: Worker, once: bool) -> WorkerReport:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    try:
+        return await worker.run(stop, once=once)
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)

@@ -1,0 +1,126 @@
+"""An outbox event as the relay reads it, its cursor, and the shapes clients see.
+
+The cursor is the outbox's delivery order, (transaction id, position), written `<txid>.<position>`: it is the
+SSE event id a client sends back as Last-Event-ID, and the GraphQL Event's `cursor`. Each event renders its
+SSE frame once, however many subscribers receive it; `data` is kept as the JSON text PostgreSQL produced
+and embedded as is."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, LiteralString
+
+import orjson
+
+from rustok.errors import BadRequest, ValidationFailed
+from rustok.ids import to_ulid
+
+Cursor = tuple[int, int]
+
+ORIGIN: Cursor = (0, 0)
+MAX_TYPES = 50
+
+_CURSOR = re.compile(r"^([0-9]{1,19})\.([0-9]{1,19})$")
+_TYPE = re.compile(r"^[A-Z][A-Za-z0-9]{0,63}$")
+_BIGINT_MAX = 2**63 - 1
+
+# The columns of rustok.read_events / rustok.read_tenant_events as Event.from_row takes them.
+COLUMNS: LiteralString = (
+    "txid::text::bigint as txid, position, id, tenant_id, actor_id, type, data::text as data, occurred_at"
+)
+
+
+def format_cursor(cursor: Cursor) -> str:
+    return f"{cursor[0]}.{cursor[1]}"
+
+
+def parse_cursor(text: str, field: str = "lastEventId") -> Cursor:
+    """`<txid>.<position>` to a cursor; raises BadRequest (details.field) for anything else."""
+    match = _CURSOR.match(text.strip())
+    if match is None or int(match[1]) > _BIGINT_MAX or int(match[2]) > _BIGINT_MAX:
+        raise BadRequest("not an event id (expected <txid>.<position>)", {"field": field, "value": text[:64]})
+    return int(match[1]), int(match[2])
+
+
+def parse_types(values: Iterable[str] | None, field: str = "types") -> frozenset[str] | None:
+    """A type filter (None = every type); raises ValidationFailed for a name that is not an event type."""
+    if values is None:
+        return None
+    types = frozenset(v.strip() for v in values if v.strip())
+    if len(types) > MAX_TYPES or not all(_TYPE.match(t) for t in types):
+        raise ValidationFailed(f"event types are PascalCase names, at most {MAX_TYPES}", {"field": field})
+    return types or None
+
+
+class Event:
+    """One committed outbox event."""
+
+    __slots__ = ("_frame", "actor_id", "cursor", "data_json", "id", "occurred_at", "tenant_id", "type")
+
+    def __init__(
+        self,
+        cursor: Cursor,
+        id: uuid.UUID,
+        tenant_id: uuid.UUID,
+        actor_id: uuid.UUID | None,
+        type: str,
+        data_json: str,
+        occurred_at: datetime,
+    ) -> None:
+        self.cursor = cursor
+        self.id = id
+        self.tenant_id = tenant_id
+        self.actor_id = actor_id
+        self.type = type
+        self.data_json = data_json
+        self.occurred_at = occurred_at
+        self._frame: bytes | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Event:
+        return cls(
+            (row["txid"], row["position"]),
+            row["id"],
+            row["tenant_id"],
+            row["actor_id"],
+            row["type"],
+            row["data"],
+            row["occurred_at"],
+        )
+
+    @property
+    def cursor_text(self) -> str:
+        return format_cursor(self.cursor)
+
+    def envelope(self) -> dict[str, Any]:
+        """{id, type, tenantId, actorId, data, occurredAt}; `data` as an orjson fragment (already JSON)."""
+        return {
+            "id": to_ulid(self.id),
+            "type": self.type,
+            "tenantId": to_ulid(self.tenant_id),
+            "actorId": to_ulid(self.actor_id) if self.actor_id else None,
+            "data": orjson.Fragment(self.data_json),
+            "occurredAt": self.occurred_at.astimezone(UTC).isoformat(),
+        }
+
+    def sse_frame(self) -> bytes:
+        """The Server-Sent Events message: id (the cursor), event (the type), data (the envelope, one line)."""
+        if self._frame is None:
+            head = f"id: {self.cursor_text}\nevent: {self.type}\ndata: ".encode()
+            self._frame = head + orjson.dumps(self.envelope()) + b"\n\n"
+        return self._frame
+
+    def graphql(self) -> dict[str, Any]:
+        """The GraphQL `Event` object: {id, cursor, type, tenantId, actorId, data, occurredAt}."""
+        return {
+            "id": to_ulid(self.id),
+            "cursor": self.cursor_text,
+            "type": self.type,
+            "tenantId": to_ulid(self.tenant_id),
+            "actorId": to_ulid(self.actor_id) if self.actor_id else None,
+            "data": orjson.loads(self.data_json),
+            "occurredAt": self.occurred_at.astimezone(UTC).isoformat(),
+        }
