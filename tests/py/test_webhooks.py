@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from rustok.api.database import Gateway
 from rustok.config import Settings
 from rustok.events.consumer import ConsumerOptions
 from rustok.events.handlers import HandlerContext
@@ -250,16 +251,16 @@ def test_two_dispatchers_draining_together_send_each_delivery_once(db: Any, rece
         )
 
     async def drain_twice() -> list[int]:
-        contexts = [HandlerContext(Settings(), db.app_url, HandlerContext.new_pool(db.app_url)) for _ in range(2)]
+        contexts = [HandlerContext(Settings(), db.app_url, Gateway(db.app_url)) for _ in range(2)]
         dispatchers = [WebhookDispatcher(c, FAST, allow_private=True, concurrency=4) for c in contexts]
         for context in contexts:
-            await context.pool.open(wait=True)
+            await context.gateway.open()
         try:
             await asyncio.gather(*(d.drain() for d in dispatchers))
         finally:
             for dispatcher, context in zip(dispatchers, contexts, strict=True):
                 await dispatcher.close()
-                await context.pool.close()
+                await context.gateway.close()
         return [d.stats.succeeded for d in dispatchers]
 
     sent = asyncio.run(drain_twice())

@@ -18,9 +18,15 @@ from psycopg.rows import tuple_row
 
 from rustok.api.connections import ConnectionPool
 from rustok.api.context import RequestContext
+from rustok.config import Settings
 from rustok.errors import from_database_error
 
 _WITH_CONTEXT = "with _context as materialized (select rustok.set_context(%s, %s, %s)) select {calls} from _context"
+
+
+def session_settings(settings: Settings) -> dict[str, str]:
+    """Operator settings the SQL functions read from the session (here: webhooks to private addresses)."""
+    return {"rustok.webhooks_allow_private": "on"} if settings.webhooks_allow_private else {}
 
 
 class Gateway:

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rustok.api.database import Gateway
+from rustok.api.database import Gateway, session_settings
 from rustok.api.tenancy import TenantResolver
 from rustok.auth.tokens import TokenIssuer
 from rustok.config import Settings, stored_secret
@@ -33,8 +33,6 @@ class Services:
 
     @classmethod
     def build(cls, db: Database, registry: ModuleRegistry, settings: Settings) -> Services:
-        # operator settings the SQL functions read from the session (here: webhooks to private addresses)
-        session = {"rustok.webhooks_allow_private": "on"} if settings.webhooks_allow_private else {}
-        gateway = Gateway(db.app_url, session_settings=session)
+        gateway = Gateway(db.app_url, session_settings=session_settings(settings))
         tokens = TokenIssuer(settings.jwt_secret or stored_secret(settings, "jwt_secret"), settings.access_ttl)
         return cls(settings, db, registry, gateway, tokens, TenantResolver(gateway, tokens))

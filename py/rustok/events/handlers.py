@@ -21,16 +21,13 @@ from datetime import datetime
 from typing import Any, LiteralString
 
 import psycopg
-from psycopg import sql
-from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
 
+from rustok.api.connections import ConnectionPool
+from rustok.api.context import RequestContext
+from rustok.api.database import Gateway
 from rustok.config import Settings
 
 Cursor = tuple[int, int]  # (transaction id, position): the outbox's delivery order
-
-# The tenant is set in a materialized CTE: its row exists before the select list is computed over it.
-_WITH_TENANT = "with _context as materialized (select rustok.set_context(%s)) select {call} as result from _context"
 
 
 @dataclass(frozen=True)
@@ -99,21 +96,21 @@ def jittered_backoff(
 
 @dataclass
 class HandlerContext:
-    """What the worker gives handlers: settings, and connections of the application role (row-level
-    security holds) from a shared pool, used under the event's tenant."""
+    """What the worker gives handlers: settings, and the application role's database gateway (row-level
+    security holds), used under the event's tenant."""
 
     settings: Settings
     app_url: str
-    pool: AsyncConnectionPool[psycopg.AsyncConnection[dict[str, Any]]] = field(repr=False)
+    gateway: Gateway = field(repr=False)
     once: bool = False  # `rustok worker --once`: no background loops; drain() does the follow-up work
+
+    @property
+    def pool(self) -> ConnectionPool:
+        return self.gateway.pool
 
     async def call(self, tenant_id: uuid.UUID, call: LiteralString, params: Sequence[Any] = ()) -> Any:
         """The value of one SQL expression under the tenant's context, in one statement (one round trip)."""
-        query = sql.SQL(_WITH_TENANT).format(call=sql.SQL(call))
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(query, (tenant_id, *params))
-            row = await cur.fetchone()
-        return row["result"] if row else None
+        return await self.gateway.call(RequestContext(tenant_id), call, params)
 
     @asynccontextmanager
     async def tenant_transaction(self, tenant_id: uuid.UUID) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
@@ -121,16 +118,6 @@ class HandlerContext:
         async with self.pool.connection() as conn, conn.transaction():
             await conn.execute("select rustok.set_context(%s)", (tenant_id,))
             yield conn
-
-    @staticmethod
-    def new_pool(app_url: str, max_size: int = 8) -> AsyncConnectionPool[psycopg.AsyncConnection[dict[str, Any]]]:
-        return AsyncConnectionPool(
-            app_url,
-            min_size=1,
-            max_size=max_size,
-            open=False,
-            kwargs={"autocommit": True, "row_factory": dict_row},
-        )
 
 
 class EventHandler(ABC):

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import psycopg
-import psycopg_pool
 
+from rustok.api.database import Gateway, session_settings
 from rustok.config import Settings
 from rustok.db import Database, DatabaseUnavailable
 from rustok.events.consumer import ConsumerOptions, ConsumerStats, DurableConsumer
@@ -90,12 +90,9 @@ class Worker:
         """Runs the handlers until `stop` is set, or with `once` until caught up and drained."""
         stop = stop or asyncio.Event()
         await _probe(self.app_url)
-        pool = HandlerContext.new_pool(self.app_url, self.pool_size)
-        try:
-            await pool.open(wait=True, timeout=10)
-        except psycopg_pool.PoolTimeout:
-            raise DatabaseUnavailable("cannot connect to PostgreSQL as the application role") from None
-        context = HandlerContext(self.settings, self.app_url, pool, once=once)
+        gateway = Gateway(self.app_url, max_size=self.pool_size, session_settings=session_settings(self.settings))
+        await gateway.open()
+        context = HandlerContext(self.settings, self.app_url, gateway, once=once)
         wakeups = Wakeups(self.app_url, self.options.reconnect_delay)
         self.consumers = [DurableConsumer(h, context, wakeups.subscribe(), self.options) for h in self.handlers]
         started: list[EventHandler] = []
@@ -122,7 +119,7 @@ class Worker:
                     await handler.stop()
                 except Exception:
                     log.exception("%s: error while stopping", handler.name)
-            await pool.close()
+            await gateway.close()
         return WorkerReport({c.name: c.stats for c in self.consumers})
 
     async def _run_until_stopped(self, stop: asyncio.Event) -> None:

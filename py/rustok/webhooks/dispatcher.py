@@ -20,8 +20,8 @@ from typing import LiteralString
 
 import httpx2
 import psycopg
-import psycopg_pool
 
+from rustok.errors import RusToKError
 from rustok.events.handlers import HandlerContext
 from rustok.webhooks.delivery import AttemptResult, ClaimedDelivery, DeliveryPolicy, attempt_delivery
 
@@ -75,7 +75,7 @@ class WebhookDispatcher:
         while not stop.is_set():
             try:
                 claimed = await self._claim_and_send()
-            except (psycopg.Error, psycopg_pool.PoolTimeout, OSError) as exc:
+            except (psycopg.Error, RusToKError, OSError) as exc:
                 log.warning("webhook dispatch: %s: %s; retrying", type(exc).__name__, exc)
                 claimed = 0
             if claimed and len(self._in_flight) < self.concurrency:
@@ -131,7 +131,7 @@ class WebhookDispatcher:
         self._count(result)
         try:
             await self._record(delivery, result)
-        except (psycopg.Error, psycopg_pool.PoolTimeout, OSError) as exc:
+        except (psycopg.Error, RusToKError, OSError) as exc:
             # The claim's lease runs out and the delivery is attempted again: at least once.
             log.warning("webhook delivery %s: attempt not recorded (%s)", delivery.delivery_id, exc)
             return
