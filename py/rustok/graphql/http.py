@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+from pathlib import Path
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from rustok.api.errors import request_id
@@ -25,6 +27,8 @@ from rustok.graphql.schema import build
 from rustok.webhooks.graphql import RESOLVERS as WEBHOOK_RESOLVERS
 
 JSON = "application/json"
+# GraphiQL's files, installed by scripts/fetch-graphiql (from the npm registry by the project's set-up)
+GRAPHIQL_DIR = Path(__file__).resolve().parents[1] / "static" / "vendor" / "graphiql"
 log = logging.getLogger("rustok.graphql")
 
 
@@ -37,7 +41,7 @@ def routes(services: Services) -> list[BaseRoute]:
         rid = request_id(request)
         if "query" not in request.query_params:
             if services.settings.dev:
-                return HTMLResponse(_CONSOLE)
+                return HTMLResponse(_GRAPHIQL if (GRAPHIQL_DIR / "graphiql.min.js").exists() else _CONSOLE)
             return _json({"errors": [_error_dict(BadRequest("a query is required"), rid)]}, 400)
         try:
             ctx = await services.tenants.resolve(
@@ -56,10 +60,13 @@ def routes(services: Services) -> list[BaseRoute]:
         return _json(await executor.run(payload, ctx, context))
 
     services.graphql_endpoint = GraphQLEndpoint(services, executor)
-    return [
+    routes: list[BaseRoute] = [
         Route("/graphql", services.graphql_endpoint, methods=["POST"]),
         Route("/graphql", graphql_get, methods=["GET"]),
     ]
+    if services.settings.dev and GRAPHIQL_DIR.is_dir():
+        routes.append(Mount("/graphiql", StaticFiles(directory=GRAPHIQL_DIR), name="graphiql"))
+    return routes
 
 
 class GraphQLEndpoint:
@@ -144,6 +151,21 @@ def _json(content: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(content), status_code=status, media_type=JSON)
 
 
+_GRAPHIQL = """<!doctype html><meta charset=utf-8><title>RusToK GraphiQL</title>
+<link rel=stylesheet href="/graphiql/graphiql.min.css">
+<style>body{margin:0;height:100vh}#graphiql{height:100vh}</style>
+<div id=graphiql></div>
+<script src="/graphiql/react.production.min.js"></script>
+<script src="/graphiql/react-dom.production.min.js"></script>
+<script src="/graphiql/graphiql.min.js"></script>
+<script>
+const fetcher = GraphiQL.createFetcher({url: '/graphql'});
+ReactDOM.createRoot(document.getElementById('graphiql')).render(React.createElement(GraphiQL, {
+  fetcher, defaultHeaders: '{"X-Tenant": "demo"}', shouldPersistHeaders: true,
+}));
+</script>"""
+
+# Without GraphiQL's files (no npm at set-up): a plain console that does the same over fetch().
 _CONSOLE = """<!doctype html><meta charset=utf-8><title>RusToK GraphQL</title>
 <style>body{font:14px system-ui;margin:1rem}textarea{width:100%;height:14rem;font:13px monospace}
 pre{background:#f4f4f4;padding:1rem;overflow:auto}</style>
