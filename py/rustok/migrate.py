@@ -11,6 +11,7 @@ Order of one migrate (all under an advisory lock, so concurrent starts cannot ra
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,8 +63,8 @@ def migrate(db: Database, registry: ModuleRegistry) -> MigrateReport:
             conn.commit()
         applied = _apply_migrations(db, registry)
         with connect(db.admin_url, autocommit=False) as conn:
-            _apply_files(conn, [*sql_files("functions", registry), *sql_files("triggers", registry)])
-            dropped = _drop_stale(conn)
+            replaced = _reapply_functions(conn, [*sql_files("functions", registry), *sql_files("triggers", registry)])
+            dropped = [*replaced, *_drop_stale(conn)]
             for module in registry.ordered():
                 conn.execute(
                     "select rustok._register_module(%s, %s, %s, %s, %s)",
@@ -130,6 +131,28 @@ def _bootstrap(db: Database) -> None:
                 sql.Identifier(db.dbname), sql.Identifier(CLIENTS_ROLE)
             )
         )
+
+
+def _reapply_functions(conn: psycopg.Connection[Any], files: list[Path], attempts: int = 50) -> list[str]:
+    """Applies function and trigger files in one transaction. CREATE OR REPLACE cannot change a function's
+    return type: when a file does, the transaction starts over with that function dropped first (still one
+    transaction, so the database never lacks it in between). Returns what had to be dropped."""
+    drops: list[str] = []
+    for _ in range(attempts):
+        try:
+            for signature in drops:
+                conn.execute(sql.SQL("drop function {}").format(sql.SQL(signature)))
+            _apply_files(conn, files)
+            return [f"function {s} (return type changed; re-created)" for s in drops]
+        except MigrationError as exc:
+            cause = exc.__cause__
+            hint = cause.diag.message_hint if isinstance(cause, psycopg.Error) else None
+            found = re.match(r"Use DROP FUNCTION (rustok\.\S+\(.*\)) first\.$", hint or "")
+            if not isinstance(cause, psycopg.errors.InvalidFunctionDefinition) or found is None:
+                raise
+            conn.rollback()
+            drops.append(found.group(1))
+    raise MigrationError("too many functions changed their return type in one migrate")
 
 
 def _apply_files(conn: psycopg.Connection[Any], files: Iterable[Path]) -> None:

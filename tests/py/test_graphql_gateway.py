@@ -191,3 +191,13 @@ def test_the_plan_answers_exactly_like_graphql_core(
 def _without_request_ids(body: dict[str, Any]) -> dict[str, Any]:
     errors = [{**e, "extensions": {**e["extensions"], "requestId": "-"}} for e in body.get("errors", [])]
     return {**body, "errors": errors}
+
+
+def test_variables_that_do_not_coerce_are_bad_requests(api: Api, tenant: Tenant) -> None:
+    mutation = "mutation($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $role) { id } }"
+    body = api.gql(mutation, {"id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "role": "EMPEROR"}, tenant=tenant, role="admin")
+    assert codes(body) == ["BAD_REQUEST"]
+    body = api.gql(
+        "query($n: Int) { users(first: $n) { edges { cursor } } }", {"n": "many"}, tenant=tenant, role="admin"
+    )
+    assert codes(body) == ["BAD_REQUEST"]

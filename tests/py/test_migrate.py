@@ -86,3 +86,21 @@ def test_a_broken_sql_file_names_itself_and_changes_nothing(
     with psycopg.connect(db.admin_url) as conn:
         assert conn.execute("select count(*) from pg_proc where proname = 'broken'").fetchone() == (0,)
     drop_database(template_db, db.dbname)
+
+
+def test_a_function_whose_return_type_changed_is_replaced(
+    template_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = clone_database(template_db, "return_type")
+    sql_copy = tmp_path / "sql"
+    shutil.copytree(SQL_DIR, sql_copy)
+    changed = sql_copy / "functions" / "core" / "99_changed.sql"
+    changed.write_text("create or replace function rustok.answer() returns int language sql as $$ select 42 $$;\n")
+    monkeypatch.setattr("rustok.migrate.SQL_DIR", sql_copy)
+    migrate(db, installed_registry())
+    changed.write_text("create or replace function rustok.answer() returns text language sql as $$ select 'x' $$;\n")
+    report = migrate(db, installed_registry())
+    assert report.dropped == ["function rustok.answer() (return type changed; re-created)"]
+    with psycopg.connect(db.admin_url) as conn:
+        assert conn.execute("select rustok.answer()").fetchone() == ("x",)
+    drop_database(template_db, db.dbname)

@@ -96,7 +96,9 @@ INSERT INTO event_outbox (tenant_id, type, occurred_at)
 SELECT tenant_id, 'FromTheFuture', now() + interval '2 years' FROM acme;
 SELECT is((SELECT tableoid::regclass::text FROM event_outbox WHERE type = 'FromTheFuture'), 'event_outbox_default',
           'an event beyond the last partition waits in the default partition');
-INSERT INTO made SELECT 'in 2 years', * FROM rustok.maintain_partitions(now() + interval '2 years');
+-- (other registered tables, e.g. the commerce module's orders, get partitions too: only the outbox's count here)
+INSERT INTO made SELECT 'in 2 years', * FROM rustok.maintain_partitions(now() + interval '2 years')
+WHERE partition_name LIKE 'event\_outbox\_%';
 SELECT is((SELECT array_agg(partition_name ORDER BY partition_name) FROM made
            WHERE run = 'in 2 years' AND action = 'created'),
           (SELECT array_agg(rustok._partition_name('event_outbox', 'month',
@@ -112,12 +114,12 @@ SELECT is((SELECT count(*) FROM rustok.maintain_partitions(now() + interval '2 y
 
 -- half a year later, those four partitions are within 6 months but not within 1 month
 INSERT INTO made SELECT 'in 2.5 years, retention 6 months', *
-FROM rustok.maintain_partitions(now() + interval '2 years 6 months');
+FROM rustok.maintain_partitions(now() + interval '2 years 6 months') WHERE partition_name LIKE 'event\_outbox\_%';
 SELECT is((SELECT count(*) FROM made WHERE run = 'in 2.5 years, retention 6 months' AND action = 'dropped'),
           0::bigint, 'with the default retention they are kept');
 UPDATE platform_settings SET value = '"1 month"' WHERE key = 'events.retention';
 INSERT INTO made SELECT 'in 2.5 years, retention 1 month', *
-FROM rustok.maintain_partitions(now() + interval '2 years 6 months');
+FROM rustok.maintain_partitions(now() + interval '2 years 6 months') WHERE partition_name LIKE 'event\_outbox\_%';
 SELECT is((SELECT array_agg(partition_name ORDER BY partition_name) FROM made
            WHERE run = 'in 2.5 years, retention 1 month' AND action = 'dropped'),
           (SELECT array_agg(partition_name ORDER BY partition_name) FROM made

@@ -1,7 +1,7 @@
 -- Tenants: create_tenant's validation, permission and events, the context it restores, the anonymous
 -- slug lookup; and the rule that every SECURITY DEFINER function pins its search_path.
 BEGIN;
-SELECT plan(23);
+SELECT plan(24);
 
 CREATE TEMP TABLE created (slug text, response jsonb);
 CREATE TEMP TABLE caller (tenant_id uuid, user_id uuid);
@@ -26,8 +26,11 @@ SELECT is((SELECT array_agg(email || ' ' || role) FROM users
            WHERE tenant_id = rustok.tenant_id_by_slug('acme')), '{"admin@acme.test admin"}',
           'the admin user was created (email normalized) with role admin');
 SELECT is((SELECT array_agg(type ORDER BY position) FROM event_outbox
-           WHERE tenant_id = rustok.tenant_id_by_slug('acme')),
+           WHERE tenant_id = rustok.tenant_id_by_slug('acme') AND type <> 'ModuleEnabled'),
           '{TenantCreated,UserRegistered}', 'TenantCreated and UserRegistered were emitted for the new tenant');
+SELECT is((SELECT count(*) FROM event_outbox WHERE tenant_id = rustok.tenant_id_by_slug('acme')
+           AND type = 'ModuleEnabled'), (SELECT count(*) FROM modules),
+          'and ModuleEnabled for each installed module');
 SELECT is((SELECT data ->> 'tenant_id' FROM event_outbox WHERE type = 'TenantCreated'),
           (SELECT response ->> 'id' FROM created WHERE slug = 'acme'), 'TenantCreated names the tenant');
 
@@ -56,7 +59,8 @@ RESET ROLE;
 SELECT is((SELECT tenant_id FROM event_outbox WHERE type = 'AfterCreate'), (SELECT tenant_id FROM caller),
           'so what the caller writes next lands in its own tenant');
 SELECT is((SELECT array_agg(type || ' by caller' ORDER BY position) FROM event_outbox
-           WHERE tenant_id = rustok.tenant_id_by_slug('globex') AND actor_id = (SELECT user_id FROM caller)),
+           WHERE tenant_id = rustok.tenant_id_by_slug('globex') AND actor_id = (SELECT user_id FROM caller)
+             AND type <> 'ModuleEnabled'),
           '{"TenantCreated by caller","UserRegistered by caller"}',
           'the super_admin''s tenant has its events, with the super_admin as actor');
 SELECT is((SELECT role FROM users WHERE tenant_id = rustok.tenant_id_by_slug('globex')), 'admin',

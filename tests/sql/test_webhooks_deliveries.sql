@@ -50,7 +50,8 @@ SELECT 'published' FROM rustok.publish_event('OrderPlaced', '{"order_id": "O1"}'
                         rustok.publish_event('UserLoggedIn', '{"user_id": "U1"}') AS logged_in;
 -- this file is one transaction: move the tenant's own creation events before the webhooks existed
 RESET ROLE;
-UPDATE event_outbox SET occurred_at = occurred_at - interval '1 hour' WHERE type IN ('TenantCreated', 'UserRegistered');
+UPDATE event_outbox SET occurred_at = occurred_at - interval '1 hour'
+WHERE type IN ('TenantCreated', 'UserRegistered', 'ModuleEnabled');
 SET LOCAL ROLE rustok_app;
 
 SELECT pg_temp.become('acme', 'worker');

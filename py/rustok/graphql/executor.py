@@ -264,7 +264,9 @@ def format_result(result: ExecutionResult, request_id: str) -> dict[str, Any]:
 
 def _graphql_error_dict(error: GraphQLError, request_id: str) -> dict[str, Any]:
     original = error.original_error
-    if original is None:  # a GraphQL error proper: variables that do not coerce, a non-null that got null
+    if original is None or (not error.path and not isinstance(original, RusToKError)):
+        # a GraphQL error proper, about the request itself: a variable that does not coerce (bad enum value,
+        # wrong type), a non-null that got null — graphql-core's message names the variable, never data
         body = _error_dict(BadRequest(error.message), request_id)
     elif isinstance(original, RusToKError):
         body = _error_dict(original, request_id)
