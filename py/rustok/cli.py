@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, LiteralString
 
 import psycopg
+from psycopg import sql
 
 from rustok import errors
 from rustok.auth.passwords import hash_password
@@ -198,14 +199,33 @@ def _module_toggle(action: str) -> Handler:
 
 
 def cmd_maintain(args: argparse.Namespace, settings: Settings) -> int:
+    registry = installed_registry(settings.installed_modules)
     with _operator(settings) as conn:
         rows = conn.execute("select * from rustok.maintain_partitions()").fetchall()
         purged = conn.execute("select rustok.purge_auth_state() as n").fetchone()
-    for r in rows:
-        print(f"{r['action']:8} {r['partition_name']}")
-    print(f"partitions up to date ({len(rows)} change(s))")
-    print(f"auth state: {purged['n'] if purged else 0} expired token(s) and idle login counter(s) removed")
+        for r in rows:
+            print(f"{r['action']:8} {r['partition_name']}")
+        print(f"partitions up to date ({len(rows)} change(s))")
+        print(f"auth state: {purged['n'] if purged else 0} expired token(s) and idle login counter(s) removed")
+        for module in registry.ordered():
+            for task in module.maintenance:
+                print(f"{module.slug}: {task}: {_each_tenant_with(conn, module.slug, task)} row(s)")
     return 0
+
+
+def _each_tenant_with(conn: psycopg.Connection[Any], module: str, task: LiteralString) -> int:
+    """Runs a module's maintenance expression in every active tenant that has it enabled; the total."""
+    tenants = conn.execute(
+        "select t.id from public.tenants t join public.tenant_modules tm on tm.tenant_id = t.id"
+        " where t.is_active and tm.module_slug = %s and tm.enabled",
+        (module,),
+    ).fetchall()
+    total = 0
+    for tenant in tenants:
+        with tenant_transaction(conn, tenant["id"]):
+            row = conn.execute(sql.SQL("select {} as n").format(sql.SQL(task))).fetchone()
+            total += int(row["n"] or 0) if row else 0
+    return total
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:

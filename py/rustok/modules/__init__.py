@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, LiteralString
 
 # on_enable / on_disable receive a rustok.modules.hooks.ModuleContext; they may be async. They run in
 # `rustok worker` when ModuleEnabled / ModuleDisabled is committed (at least once: make them idempotent).
@@ -28,6 +28,9 @@ class RusToKModule:
     event_listeners: tuple[Any, ...] = ()
     on_enable: ModuleHook | None = None
     on_disable: ModuleHook | None = None
+    # SQL expressions `rustok maintain` evaluates in every tenant that has the module enabled (housekeeping
+    # such as releasing expired reservations); each returns how many rows it changed.
+    maintenance: tuple[LiteralString, ...] = ()
 
 
 class ModuleError(ValueError):
@@ -89,8 +92,15 @@ class ModuleRegistry:
         return sorted(m.slug for m in self._modules.values() if slug in m.dependencies)
 
 
+def _shipped() -> tuple[RusToKModule, ...]:
+    """The modules this codebase ships (imported here, after RusToKModule exists, because they use it)."""
+    from rustok.modules import blog, commerce, content
+
+    return (content.MODULE, blog.MODULE, commerce.MODULE)
+
+
 # Every module this codebase ships. Feature modules add themselves here as they land.
-AVAILABLE: tuple[RusToKModule, ...] = ()
+AVAILABLE: tuple[RusToKModule, ...] = _shipped()
 
 
 def installed_registry(selected: Iterable[str] | None = None) -> ModuleRegistry:

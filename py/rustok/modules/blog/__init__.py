@@ -1,0 +1,30 @@
+"""The blog module (the manifest's rustok-blog, on top of content): posts with categories and tags come from
+content; the blog adds threaded comments on posts with moderation.
+
+The SQL is in sql/migrations/blog and sql/functions/blog (thread columns and reply counters are content's
+triggers); this module is its GraphQL face: the SDL next to this file and one SQL function per field.
+Per-tenant setting (tenant_modules.settings of 'blog'): {"commentsNeedApproval": true} (the default) holds
+customers' comments as pending until a moderator approves them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rustok.graphql.fields import SqlField
+from rustok.modules import RusToKModule
+
+RESOLVERS = {
+    "Query.comments": SqlField("rustok.list_comments(%s, %s, %s)", "nodeId", "first", "after"),
+    "Mutation.addComment": SqlField("rustok.add_comment(%s, %s, %s)", "nodeId", "parentId", "body"),
+    "Mutation.moderateComment": SqlField("rustok.moderate_comment(%s, %s)", "id", "status"),
+}
+
+MODULE = RusToKModule(
+    slug="blog",
+    name="Blog",
+    description="Threaded, moderated comments on posts",
+    version="1.0.0",
+    dependencies=("content",),
+    graphql_sdl=(Path(__file__).parent / "schema.graphql").read_text(),
+    resolvers=RESOLVERS,
+)

@@ -1,0 +1,248 @@
+-- Content helpers: slugs, request checks, the tenant's text-search configuration, who may read and change a
+-- node. Underscore functions are private to the content and blog functions.
+
+create or replace function rustok._transliterate(value text) returns text
+language sql immutable strict parallel safe as $$
+    /* Cyrillic letters to Latin (the rest is left for unaccent): 'Привет' -> 'Privet'. */
+    select string_agg(coalesce(m.map ->> c, c), '' order by i)
+    from regexp_split_to_table(value, '') with ordinality as t (c, i),
+         (select '{"а":"a","б":"b","в":"v","г":"g","д":"d","е":"e","ё":"e","ж":"zh","з":"z","и":"i","й":"y",
+                   "к":"k","л":"l","м":"m","н":"n","о":"o","п":"p","р":"r","с":"s","т":"t","у":"u","ф":"f",
+                   "х":"kh","ц":"ts","ч":"ch","ш":"sh","щ":"shch","ъ":"","ы":"y","ь":"","э":"e","ю":"yu",
+                   "я":"ya","і":"i","ї":"yi","є":"ye","ґ":"g"}'::jsonb as map) m
+$$;
+
+create or replace function rustok._slugify(value text, max_length int default 200) returns text
+language sql stable strict parallel safe as $$
+    /* A slug from free text: Cyrillic transliterated, accents folded (unaccent), lowercased, every run of
+       other characters one dash, at most max_length characters. '' when nothing is left. */
+    select trim(both '-' from left(trim(both '-' from regexp_replace(
+               lower(public.unaccent(rustok._transliterate(lower(value)))), '[^a-z0-9]+', '-', 'g')), max_length))
+$$;
+
+create or replace function rustok._valid_slug(value text, max_length int default 255) returns boolean
+language sql immutable parallel safe as $$
+    /* Lowercase ASCII letters and digits in dash-separated words, at most max_length characters. */
+    select value ~ '^[a-z0-9]+(-[a-z0-9]+)*$' and length(value) <= max_length
+$$;
+
+create or replace function rustok._next_slug(base text, taken text[]) returns text
+language sql immutable parallel safe as $$
+    /* base when it is free, else base-N with N one above the highest suffix taken (at least 2). */
+    select case when not (base = any (coalesce(taken, '{}'))) then base
+                else base || '-' || (coalesce(max(substring(s from length(base) + 2)::bigint)
+                                              filter (where s ~ ('^' || base || '-[0-9]{1,9}$')), 1) + 1)
+           end
+    from unnest(coalesce(taken, '{}'::text[])) s
+$$;
+
+create or replace function rustok._free_node_slug(tenant uuid, kind text, base text) returns text
+language sql stable as $$
+    /* A slug for a node of this kind: base, or base-N after the highest numbered one. Slugs are collated
+       "C", so base-… is one range of the unique index. */
+    select rustok._next_slug(base, array(
+        select n.slug::text from public.nodes n
+        where n.tenant_id = tenant and n.kind = _free_node_slug.kind
+          and (n.slug = base or (n.slug > base || '-' and n.slug < base || '.'))))
+$$;
+
+create or replace function rustok._lock_slug(tenant uuid, scope text, base text) returns void
+language sql volatile as $$
+    /* Serialises the making of slugs from one base (per tenant and kind, or 'category'), until commit: the
+       next one waits and then sees the slug the first one took, instead of colliding with it. */
+    select pg_advisory_xact_lock(hashtextextended('rustok.slug:' || tenant::text || ':' || scope || ':' || base, 0))
+$$;
+
+create or replace function rustok._free_category_slug(tenant uuid, base text) returns text
+language sql stable as $$
+    /* As _free_node_slug, for categories. */
+    select rustok._next_slug(base, array(
+        select c.slug::text from public.categories c
+        where c.tenant_id = tenant and (c.slug = base or (c.slug > base || '-' and c.slug < base || '.'))))
+$$;
+
+create or replace function rustok._check_request(input jsonb, allowed text[], field text default 'input')
+returns jsonb
+language plpgsql immutable parallel safe as $$
+/* The request object itself ('{}' for null). Raises VALIDATION_FAILED when it is not a JSON object or has a
+   key outside `allowed` (details.field names it). */
+declare
+    unknown text;
+begin
+    if input is null then
+        return '{}';
+    end if;
+    if jsonb_typeof(input) <> 'object' then
+        perform rustok.raise('VALIDATION_FAILED', 'expected an object', jsonb_build_object('field', field));
+    end if;
+    select k into unknown from jsonb_object_keys(input) k where k <> all (allowed) order by k limit 1;
+    if unknown is not null then
+        perform rustok.raise('VALIDATION_FAILED', 'unknown field', jsonb_build_object('field', unknown));
+    end if;
+    return input;
+end
+$$;
+
+create or replace function rustok._text_field(input jsonb, field text, max_length int, required boolean default false)
+returns text
+language plpgsql immutable parallel safe as $$
+/* A string field of a request, trimmed; null when absent or null. Raises VALIDATION_FAILED when it is not a
+   string, longer than max_length, or blank/missing while required. */
+declare
+    value jsonb := input -> field;
+    result text;
+begin
+    if value is null or value = 'null'::jsonb then
+        result := null;
+    elsif jsonb_typeof(value) <> 'string' then
+        perform rustok.raise('VALIDATION_FAILED', 'expected a string', jsonb_build_object('field', field));
+    else
+        result := btrim(value #>> '{}');
+        if length(result) > max_length then
+            perform rustok.raise('VALIDATION_FAILED', format('at most %s characters', max_length),
+                                 jsonb_build_object('field', field, 'maxLength', max_length));
+        end if;
+    end if;
+    if required and coalesce(result, '') = '' then
+        perform rustok.raise('VALIDATION_FAILED', 'required', jsonb_build_object('field', field));
+    end if;
+    return result;
+end
+$$;
+
+create or replace function rustok._choice_field(input jsonb, field text, choices text[]) returns text
+language plpgsql immutable parallel safe as $$
+/* A field that must be one of `choices` (lowercase, as SQL stores it); null when absent. Raises
+   VALIDATION_FAILED otherwise, with the allowed values in details. */
+declare
+    value text := rustok._text_field(input, field, 64);
+begin
+    if value is not null and value <> all (choices) then
+        perform rustok.raise('VALIDATION_FAILED', 'not an allowed value',
+                             jsonb_build_object('field', field, 'allowed', to_jsonb(choices)));
+    end if;
+    return value;
+end
+$$;
+
+create or replace function rustok._id_field(input jsonb, field text) returns uuid
+language plpgsql immutable parallel safe as $$
+/* An id field (ULID or UUID text); null when absent or null. Raises INVALID_ID (details.field). */
+declare
+    value text := rustok._text_field(input, field, 64);
+begin
+    if value is null then
+        return null;
+    end if;
+    if value !~* '^([0-7][0-9a-hjkmnp-tv-z]{25}|[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12})$' then
+        perform rustok.raise('INVALID_ID', 'not a ULID or UUID', jsonb_build_object('field', field));
+    end if;
+    return rustok.parse_id(value);
+end
+$$;
+
+create or replace function rustok._int_field(input jsonb, field text, min_value int default 0) returns int
+language plpgsql immutable parallel safe as $$
+/* An integer field; null when absent. Raises VALIDATION_FAILED for a non-integer or one below min_value. */
+declare
+    value jsonb := input -> field;
+begin
+    if value is null or value = 'null'::jsonb then
+        return null;
+    end if;
+    if jsonb_typeof(value) <> 'number' or (value #>> '{}') !~ '^-?[0-9]{1,9}$'
+       or (value #>> '{}')::int < min_value then
+        perform rustok.raise('VALIDATION_FAILED', format('an integer of at least %s', min_value),
+                             jsonb_build_object('field', field));
+    end if;
+    return (value #>> '{}')::int;
+end
+$$;
+
+create or replace function rustok._search_config(tenant uuid) returns regconfig
+language sql stable parallel safe as $$
+    /* The tenant's text-search configuration: settings->>'search_language' when it names a built-in
+       configuration ('english', 'russian', …), else 'simple'. */
+    select coalesce(
+        (select c.oid::regconfig from public.tenants t
+         join pg_catalog.pg_ts_config c
+           on c.cfgname = t.settings ->> 'search_language' and c.cfgnamespace = 'pg_catalog'::regnamespace
+         where t.id = tenant),
+        'simple'::regconfig)
+$$;
+
+create or replace function rustok._node_is_live(status text, published_at timestamptz) returns boolean
+language sql stable parallel safe as $$
+    /* What anonymous readers see: published, and the publication time reached (a later one is scheduled). */
+    select status = 'published' and published_at is not null and published_at <= now()
+$$;
+
+create or replace function rustok._comment_path_visible(c public.nodes, me uuid) returns boolean
+language sql stable as $$
+    /* Whether a comment and every comment above it is approved or the reader's own (a comment hidden from a
+       reader hides its replies too). One index lookup per level. */
+    select not exists (
+        select 1 from generate_series(8, length(c.path), 8) k
+        join public.nodes a on a.tenant_id = c.tenant_id and a.root_id = c.root_id and a.path = left(c.path, k)
+        where not (a.moderation = 'approved' or (me is not null and a.author_id = me)))
+$$;
+
+create or replace function rustok._node_visible(n public.nodes) returns boolean
+language plpgsql stable as $$
+/* Whether the current user may read this node: holders of content.manage read everything; authors read their
+   own; others read live pages and posts, and comments under a post they may read when the comment and those
+   above it are approved or their own (the post's author with comments.moderate reads every comment on it). */
+declare
+    me uuid := rustok.current_user_id();
+    root public.nodes;
+begin
+    if n.id is null then
+        return false;
+    end if;
+    if rustok.has_permission('content.manage') then
+        return true;
+    end if;
+    if n.kind <> 'comment' then
+        return (me is not null and n.author_id = me) or rustok._node_is_live(n.status, n.published_at);
+    end if;
+    select * into root from public.nodes r where r.tenant_id = n.tenant_id and r.id = n.root_id;
+    if not rustok._node_visible(root) then
+        return false;
+    end if;
+    return (me is not null and root.author_id = me and rustok.has_permission('comments.moderate'))
+        or (rustok._node_is_live(n.status, n.published_at) and rustok._comment_path_visible(n, me));
+end
+$$;
+
+create or replace function rustok._editable_node(node_id uuid, lock_row boolean default true) returns public.nodes
+language plpgsql volatile as $$
+/* The node (locked for update unless lock_row is false) when the current user may change it: content.manage
+   changes anything; a page or post needs content.write and authorship, a comment comments.write and
+   authorship. Raises UNAUTHENTICATED (nobody signed in), NOT_FOUND (no such node, or one the user may not
+   read), FORBIDDEN (readable but not theirs). */
+declare
+    n public.nodes;
+    me uuid := rustok.current_user_id();
+begin
+    if me is null and not rustok.is_operator() then
+        perform rustok.raise('UNAUTHENTICATED', 'sign in first');
+    end if;
+    if lock_row then
+        select * into n from public.nodes x where x.tenant_id = rustok.require_tenant() and x.id = node_id for update;
+    else
+        select * into n from public.nodes x where x.tenant_id = rustok.require_tenant() and x.id = node_id;
+    end if;
+    if n.id is null or not rustok._node_visible(n) then
+        perform rustok.raise('NOT_FOUND', 'no such node', jsonb_build_object('id', rustok.ulid(node_id)));
+    end if;
+    if rustok.has_permission('content.manage') then
+        return n;
+    end if;
+    perform rustok.require_permission(case when n.kind = 'comment' then 'comments.write' else 'content.write' end);
+    if n.author_id is distinct from me then
+        perform rustok.raise('FORBIDDEN', 'only its author or a content manager may change it',
+                             jsonb_build_object('permission', 'content.manage'));
+    end if;
+    return n;
+end
+$$;
