@@ -75,6 +75,8 @@ def template_db(cluster: Cluster) -> Iterator[Database]:
     with psycopg.connect(db.admin_url, autocommit=True) as conn:
         conn.execute("create schema tap")
         conn.execute("create extension pgtap schema tap")
+        for support in sorted((Path(__file__).parent / "sql" / "support").glob("*.sql")):
+            conn.execute(support.read_text())  # shared pgTAP set-up (schema test_support)
     yield db
     drop_database(db, TEMPLATE)
 

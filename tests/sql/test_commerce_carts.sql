@@ -6,44 +6,9 @@ BEGIN;
 SELECT plan(69);
 
 -- two tenants (acme, globex), each with an admin, a manager and two customers; pg_temp.act(slug, who) acts
--- as one of them (who null: anonymous), pg_temp.id(name) reads an id saved in the temp table ids.
-DO $$
-DECLARE
-    t record;
-BEGIN
-    PERFORM rustok.create_tenant('acme', 'Acme', 'admin@acme.test', 'hash');
-    PERFORM rustok.create_tenant('globex', 'Globex', 'admin@globex.test', 'hash');
-    FOR t IN SELECT id, slug FROM tenants LOOP
-        PERFORM rustok.set_context(t.id);
-        PERFORM rustok._insert_user('manager@' || t.slug || '.test', 'hash', 'manager');
-        PERFORM rustok._insert_user('customer@' || t.slug || '.test', 'hash', 'customer');
-        PERFORM rustok._insert_user('other@' || t.slug || '.test', 'hash', 'customer');
-    END LOOP;
-    PERFORM rustok.set_context(NULL);
-END $$;
-CREATE TEMP TABLE people AS
-SELECT t.slug, split_part(u.email, '@', 1) AS who, t.id AS tenant_id, u.id AS user_id, u.role::text AS role
-FROM tenants t JOIN users u ON u.tenant_id = t.id
-UNION ALL SELECT t.slug, NULL, t.id, NULL, NULL FROM tenants t;
-CREATE TEMP TABLE ids (name text PRIMARY KEY, id uuid);
-CREATE FUNCTION pg_temp.act(slug text, who text DEFAULT NULL) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM rustok.set_context(p.tenant_id, p.user_id, p.role) FROM people p
-    WHERE p.slug = act.slug AND p.who IS NOT DISTINCT FROM act.who;
-    RETURN format('# as %s of %s', coalesce(who, 'anonymous'), slug);  -- a TAP comment
-END
-$$;
-CREATE FUNCTION pg_temp.id(name text) RETURNS uuid LANGUAGE sql AS $$
-    SELECT i.id FROM ids i WHERE i.name = id.name
-$$;
-CREATE FUNCTION pg_temp.save(name text, response jsonb, key text DEFAULT 'id') RETURNS jsonb LANGUAGE sql AS $$
-    INSERT INTO ids VALUES (save.name, rustok.parse_id(response ->> key))
-    ON CONFLICT ON CONSTRAINT ids_pkey DO UPDATE SET id = excluded.id;
-    SELECT response
-$$;
-CREATE FUNCTION pg_temp.person(slug text, who text) RETURNS uuid LANGUAGE sql AS $$
-    SELECT p.user_id FROM people p WHERE p.slug = person.slug AND p.who = person.who
-$$;
+-- as one of them (who null: anonymous), pg_temp.id(name) reads an id saved in the temp table ids
+-- (tests/sql/support/two_tenants.sql).
+DO $$ BEGIN PERFORM test_support.two_tenants(); END $$;
 
 -- pgTAP runs as the application role below: let it reach pgTAP and this test's temp tables.
 GRANT USAGE ON SCHEMA tap TO rustok_app;
