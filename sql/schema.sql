@@ -2096,6 +2096,457 @@ $_$;
 ALTER FUNCTION rustok._id_field(input jsonb, field text) OWNER TO rustok_owner;
 
 --
+-- Name: index_content; Type: TABLE; Schema: public; Owner: rustok_owner
+--
+
+CREATE TABLE public.index_content (
+    tenant_id uuid NOT NULL,
+    node_id uuid NOT NULL,
+    kind character varying(32) NOT NULL,
+    title character varying(255),
+    slug character varying(255),
+    excerpt text,
+    body_preview text,
+    status character varying(32) NOT NULL,
+    author_id uuid,
+    author_name character varying(255),
+    category_id uuid,
+    category_name character varying(255),
+    category_slug character varying(255),
+    tags text[] DEFAULT '{}'::text[] NOT NULL,
+    parent_id uuid,
+    reply_count integer DEFAULT 0 NOT NULL,
+    meta_title character varying(255),
+    meta_description character varying(500),
+    search_vector tsvector NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    published_at timestamp with time zone NOT NULL,
+    indexed_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY public.index_content FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.index_content OWNER TO rustok_owner;
+
+--
+-- Name: _index_content_fresh(uuid, uuid[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_content_fresh(tenant uuid, ids uuid[]) RETURNS SETOF public.index_content
+    LANGUAGE sql STABLE
+    AS $$
+    /* The index rows of these nodes as they should be: published pages and posts (scheduled ones too; readers
+       filter published_at <= now()). Tags are slugs; the vector weighs title A, excerpt and tag names B,
+       body C. */
+    select n.tenant_id, n.id, n.kind, n.title, n.slug, n.excerpt, left(b.body, 300), n.status, n.author_id,
+           u.display_name, n.category_id, c.name, c.slug, coalesce(tg.slugs, '{}'), n.parent_id, n.reply_count,
+           n.meta_title, n.meta_description,
+           rustok._index_text(cfg.c, n.title, 'A')
+             || rustok._index_text(cfg.c, concat_ws(' ', n.excerpt, array_to_string(tg.names, ' ')), 'B')
+             || rustok._index_text(cfg.c, b.body, 'C'),
+           n.created_at, n.published_at, now()
+    from (select distinct u.id from unnest(_index_content_fresh.ids) u (id)) k
+    join public.nodes n on n.tenant_id = _index_content_fresh.tenant and n.id = k.id
+    cross join (select rustok._search_config(tenant) as c) cfg
+    left join public.bodies b on b.tenant_id = n.tenant_id and b.node_id = n.id
+    left join public.users u on u.tenant_id = n.tenant_id and u.id = n.author_id
+    left join public.categories c on c.tenant_id = n.tenant_id and c.id = n.category_id
+    left join lateral (
+        select array_agg(t.slug::text order by t.slug) as slugs, array_agg(t.name::text order by t.slug) as names
+        from public.node_tags nt join public.tags t on t.tenant_id = nt.tenant_id and t.id = nt.tag_id
+        where nt.tenant_id = n.tenant_id and nt.node_id = n.id
+    ) tg on true
+    where n.kind in ('page', 'post') and n.status = 'published'
+      and n.published_at is not null
+$$;
+
+ALTER FUNCTION rustok._index_content_fresh(tenant uuid, ids uuid[]) OWNER TO rustok_owner;
+
+--
+-- Name: _index_flush(uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_flush(tenant uuid) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+/* Takes this transaction's pending ids of the tenant and recomputes each once (or queues them when the
+   tenant's realtimeSync is off); one IndexUpdated event per kind: {index_name, target_id (the id when only
+   one), count, target_ids (at most 100)}. Returns how many ids it handled. */
+declare
+    previous text := current_setting('rustok.tenant_id', true);
+    realtime boolean;
+    r record;
+    total int := 0;
+begin
+    if previous is distinct from tenant::text then
+        perform set_config('rustok.tenant_id', tenant::text, true);
+    end if;
+    realtime := coalesce((rustok.index_config(tenant) ->> 'realtimeSync')::boolean, true);
+    for r in
+        with gone as (delete from public.index_pending p
+                      where p.tenant_id = tenant and p.txid = pg_current_xact_id()
+                      returning p.kind, p.id)
+        select g.kind, array_agg(g.id order by g.id) as ids from gone g group by g.kind order by g.kind
+    loop
+        if realtime then
+            perform rustok._index_refresh(tenant, r.kind, r.ids);
+            perform rustok.publish_event('IndexUpdated', jsonb_build_object(
+                'index_name', case r.kind when 'product' then 'index_products' else 'index_content' end,
+                'target_id', case when cardinality(r.ids) = 1 then rustok.ulid(r.ids[1]) end,
+                'count', cardinality(r.ids),
+                'target_ids', (select jsonb_agg(rustok.ulid(x)) from unnest(r.ids[1:100]) x)));
+        else
+            insert into public.index_queue (tenant_id, kind, id) select tenant, r.kind, x from unnest(r.ids) x;
+        end if;
+        total := total + cardinality(r.ids);
+    end loop;
+    if previous is distinct from tenant::text then
+        perform set_config('rustok.tenant_id', coalesce(previous, ''), true);
+    end if;
+    return total;
+end
+$$;
+
+ALTER FUNCTION rustok._index_flush(tenant uuid) OWNER TO rustok_owner;
+
+--
+-- Name: _index_flush_all(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_flush_all() RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+/* Flushes every pending id of this transaction (each tenant under its own context); a no-op (one setting
+   read) when nothing is pending, which is what every deferred firing after the first finds. Checking the
+   table instead would walk the transaction's own deleted entries each time: quadratic on bulk loads. */
+declare
+    t uuid;
+    total int := 0;
+begin
+    if coalesce(nullif(current_setting('rustok.index_pending', true), ''), '0') = '0' then
+        return 0;
+    end if;
+    perform set_config('rustok.index_pending', '0', true);
+    for t in select distinct p.tenant_id from public.index_pending p where p.txid = pg_current_xact_id() loop
+        total := total + rustok._index_flush(t);
+    end loop;
+    return total;
+end
+$$;
+
+ALTER FUNCTION rustok._index_flush_all() OWNER TO rustok_owner;
+
+--
+-- Name: _index_global_config(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_global_config() RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+    /* platform_settings 'index' (an object), or {}: the platform-wide IndexConfig. */
+    select coalesce((select s.value from public.platform_settings s
+                     where s.key = 'index' and jsonb_typeof(s.value) = 'object'), '{}'::jsonb)
+$$;
+
+ALTER FUNCTION rustok._index_global_config() OWNER TO rustok_owner;
+
+--
+-- Name: _index_lock(uuid, text, uuid[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_lock(tenant uuid, kind text, ids uuid[] DEFAULT NULL::uuid[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+/* Serializes recomputations (held to the end of the transaction). A recomputation takes the tenant's index
+   lock of the kind shared and each id's lock exclusive (in id order; above 64 ids the tenant lock exclusive
+   instead, so a bulk load does not fill the lock table); ids null: the tenant lock exclusive (what a rename
+   of a category, tag, author or price list takes before looking for the rows it affects). The statement that
+   computes runs after the locks are granted, so under READ COMMITTED it sees everything the transaction
+   that held them committed: two transactions that changed different rows behind one index row, or one that
+   links a product to a category while another renames it, can no longer each compute from the other's old
+   state. */
+begin
+    if ids is null or cardinality(ids) > 64 then
+        perform pg_advisory_xact_lock(rustok._index_lock_key(tenant, kind));
+    else
+        perform pg_advisory_xact_lock_shared(rustok._index_lock_key(tenant, kind));
+        perform pg_advisory_xact_lock(rustok._index_lock_key(tenant, kind, x.id))
+        from (select distinct u.id from unnest(ids) u (id) order by u.id) x;
+    end if;
+end
+$$;
+
+ALTER FUNCTION rustok._index_lock(tenant uuid, kind text, ids uuid[]) OWNER TO rustok_owner;
+
+--
+-- Name: _index_lock_key(uuid, text, uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_lock_key(tenant uuid, kind text, id uuid DEFAULT NULL::uuid) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    /* The advisory lock key of one index row, or (id null) of a tenant's whole index of a kind. */
+    select hashtextextended('rustok.index:' || tenant::text || ':' || kind || ':' || coalesce(id::text, '*'), 0)
+$$;
+
+ALTER FUNCTION rustok._index_lock_key(tenant uuid, kind text, id uuid) OWNER TO rustok_owner;
+
+--
+-- Name: index_products; Type: TABLE; Schema: public; Owner: rustok_owner
+--
+
+CREATE TABLE public.index_products (
+    tenant_id uuid NOT NULL,
+    product_id uuid NOT NULL,
+    title character varying(255) NOT NULL,
+    subtitle character varying(255),
+    handle character varying(255) NOT NULL,
+    description text,
+    status character varying(32) NOT NULL,
+    min_price bigint,
+    max_price bigint,
+    currencies character(3)[] DEFAULT '{}'::bpchar[] NOT NULL,
+    prices jsonb DEFAULT '{}'::jsonb NOT NULL,
+    total_stock integer DEFAULT 0 NOT NULL,
+    has_stock boolean DEFAULT false NOT NULL,
+    categories jsonb DEFAULT '[]'::jsonb NOT NULL,
+    category_ids uuid[] DEFAULT '{}'::uuid[] NOT NULL,
+    category_slugs text[] DEFAULT '{}'::text[] NOT NULL,
+    tags text[] DEFAULT '{}'::text[] NOT NULL,
+    meta_title character varying(255),
+    meta_description character varying(500),
+    search_vector tsvector NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    published_at timestamp with time zone,
+    indexed_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY public.index_products FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.index_products OWNER TO rustok_owner;
+
+--
+-- Name: _index_products_fresh(uuid, uuid[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_products_fresh(tenant uuid, ids uuid[]) RETURNS SETOF public.index_products
+    LANGUAGE sql STABLE
+    AS $$
+    /* The index rows of these products as they should be now: only published ones. Prices come from
+       rustok._commerce_price (guest, quantity 1), so this runs with `tenant` as the current tenant. */
+    select p.tenant_id, p.id, p.title, p.subtitle, p.handle, p.description, p.status,
+           (pz.mins)[1], (pz.maxs)[1], coalesce(pz.currencies, '{}'), coalesce(pz.prices, '{}'),
+           st.total, st.has, coalesce(cat.categories, '[]'), coalesce(cat.ids, '{}'), coalesce(cat.slugs, '{}'),
+           coalesce(tg.tags, '{}'), p.metadata ->> 'metaTitle', p.metadata ->> 'metaDescription',
+           rustok._index_text(cfg.c, p.title, 'A')
+             || rustok._index_text(cfg.c, concat_ws(' ', p.subtitle, array_to_string(tg.tags, ' ')), 'B')
+             || rustok._index_text(cfg.c, p.description, 'C'),
+           p.created_at, null::timestamptz, now()
+    from (select distinct u.id from unnest(_index_products_fresh.ids) u (id)) k
+    join public.commerce_products p on p.tenant_id = _index_products_fresh.tenant and p.id = k.id
+    cross join (select rustok._search_config(tenant) as c) cfg
+    left join lateral (
+        select array_agg(c.cur order by c.cur)::char(3)[] as currencies, array_agg(c.mn order by c.cur) as mins,
+               array_agg(c.mx order by c.cur) as maxs,
+               jsonb_object_agg(c.cur, jsonb_build_object('min', c.mn, 'max', c.mx)) as prices
+        from (select vc.cur, min(pr.amount) as mn, max(pr.amount) as mx
+              from (select distinct v.id as vid, x.currency_code::text as cur
+                    from public.commerce_variants v
+                    join public.commerce_prices x on x.tenant_id = v.tenant_id and x.variant_id = v.id
+                    where v.tenant_id = p.tenant_id and v.product_id = p.id) vc
+              cross join lateral rustok._commerce_price(vc.vid, vc.cur, 1, null) pr
+              group by vc.cur) c
+    ) pz on true
+    cross join lateral (
+        select coalesce(sum(s.available) filter (where v.manage_inventory), 0)::int as total,
+               coalesce(bool_or(not v.manage_inventory or v.allow_backorder or s.available > 0), false) as has
+        from public.commerce_variants v
+        cross join lateral (select coalesce(sum(l.stocked_quantity - l.reserved_quantity), 0) as available
+                            from public.commerce_inventory_levels l
+                            where l.tenant_id = v.tenant_id and l.variant_id = v.id) s
+        where v.tenant_id = p.tenant_id and v.product_id = p.id
+    ) st
+    left join lateral (
+        select jsonb_agg(jsonb_build_object('id', rustok.ulid(c.id), 'handle', c.handle, 'name', c.name)
+                         order by c.position, c.handle) as categories,
+               array_agg(c.id order by c.position, c.handle) as ids,
+               array_agg(c.handle::text order by c.position, c.handle) as slugs
+        from public.commerce_product_categories pc
+        join public.commerce_categories c on c.tenant_id = pc.tenant_id and c.id = pc.category_id
+        where pc.tenant_id = p.tenant_id and pc.product_id = p.id
+    ) cat on true
+    left join lateral (
+        select array_agg(t.value::text order by t.value) as tags
+        from public.commerce_product_tags t
+        where t.tenant_id = p.tenant_id and t.product_id = p.id
+    ) tg on true
+    where p.status = 'published'
+$$;
+
+ALTER FUNCTION rustok._index_products_fresh(tenant uuid, ids uuid[]) OWNER TO rustok_owner;
+
+--
+-- Name: _index_prune(uuid, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_prune(tenant uuid, kind text) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+/* Deletes the tenant's index rows of the kind whose product or node no longer exists; how many. */
+declare
+    n int;
+begin
+    if kind = 'product' then
+        delete from public.index_products i where i.tenant_id = tenant and not exists (
+            select 1 from public.commerce_products p where p.tenant_id = i.tenant_id and p.id = i.product_id);
+    else
+        delete from public.index_content i where i.tenant_id = tenant and not exists (
+            select 1 from public.nodes x where x.tenant_id = i.tenant_id and x.id = i.node_id);
+    end if;
+    get diagnostics n = row_count;
+    return n;
+end
+$$;
+
+ALTER FUNCTION rustok._index_prune(tenant uuid, kind text) OWNER TO rustok_owner;
+
+--
+-- Name: _index_refresh(uuid, text, uuid[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[]) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+/* Recomputes the index rows of these ids (products or nodes) of the tenant: takes the index locks
+   (rustok._index_lock), then upserts the fresh rows and deletes those that should not exist. Runs with
+   `tenant` as the current tenant (switching if needed). Returns how many ids it recomputed. */
+declare
+    previous text := current_setting('rustok.tenant_id', true);
+begin
+    if ids is null or cardinality(ids) = 0 then
+        return 0;
+    end if;
+    if previous is distinct from tenant::text then
+        perform set_config('rustok.tenant_id', tenant::text, true);
+    end if;
+    perform rustok._index_lock(tenant, kind, ids);
+    if kind = 'product' then
+        with fresh as materialized (select * from rustok._index_products_fresh(tenant, ids)),
+        gone as (delete from public.index_products i
+                 where i.tenant_id = tenant and i.product_id in (select unnest(ids))
+                   and not exists (select 1 from fresh f where f.product_id = i.product_id))
+        insert into public.index_products as i select * from fresh
+        on conflict (tenant_id, product_id) do update set
+            title = excluded.title, subtitle = excluded.subtitle, handle = excluded.handle,
+            description = excluded.description, status = excluded.status, min_price = excluded.min_price,
+            max_price = excluded.max_price, currencies = excluded.currencies, prices = excluded.prices,
+            total_stock = excluded.total_stock, has_stock = excluded.has_stock, categories = excluded.categories,
+            category_ids = excluded.category_ids, category_slugs = excluded.category_slugs, tags = excluded.tags,
+            meta_title = excluded.meta_title, meta_description = excluded.meta_description,
+            search_vector = excluded.search_vector, created_at = excluded.created_at,
+            published_at = excluded.published_at, indexed_at = excluded.indexed_at;
+    elsif kind = 'content' then
+        with fresh as materialized (select * from rustok._index_content_fresh(tenant, ids)),
+        gone as (delete from public.index_content i
+                 where i.tenant_id = tenant and i.node_id in (select unnest(ids))
+                   and not exists (select 1 from fresh f where f.node_id = i.node_id))
+        insert into public.index_content as i select * from fresh
+        on conflict (tenant_id, node_id) do update set
+            kind = excluded.kind, title = excluded.title, slug = excluded.slug, excerpt = excluded.excerpt,
+            body_preview = excluded.body_preview, status = excluded.status, author_id = excluded.author_id,
+            author_name = excluded.author_name, category_id = excluded.category_id,
+            category_name = excluded.category_name, category_slug = excluded.category_slug, tags = excluded.tags,
+            parent_id = excluded.parent_id, reply_count = excluded.reply_count, meta_title = excluded.meta_title,
+            meta_description = excluded.meta_description, search_vector = excluded.search_vector,
+            created_at = excluded.created_at, published_at = excluded.published_at,
+            indexed_at = excluded.indexed_at;
+    else
+        perform rustok.raise('VALIDATION_FAILED', 'unknown index kind', jsonb_build_object('kind', kind));
+    end if;
+    if previous is distinct from tenant::text then
+        perform set_config('rustok.tenant_id', coalesce(previous, ''), true);
+    end if;
+    return cardinality(ids);
+end
+$$;
+
+ALTER FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[]) OWNER TO rustok_owner;
+
+--
+-- Name: _index_source_ids(uuid, text, uuid, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_source_ids(tenant uuid, kind text, after uuid DEFAULT NULL::uuid, n integer DEFAULT NULL::integer) RETURNS uuid[]
+    LANGUAGE sql STABLE
+    AS $$
+    /* The source ids of a tenant's index of a kind ('product': products, 'content': pages and posts), in id
+       order, after `after`, at most n (null: all). */
+    select coalesce(array_agg(x.id order by x.id), '{}') from (
+        select p.id from public.commerce_products p
+        where _index_source_ids.kind = 'product' and p.tenant_id = tenant and (after is null or p.id > after)
+        union all
+        select d.id from public.nodes d
+        where _index_source_ids.kind = 'content' and d.tenant_id = tenant and d.kind in ('page', 'post') and (after is null or d.id > after)
+        order by 1 limit n) x
+$$;
+
+ALTER FUNCTION rustok._index_source_ids(tenant uuid, kind text, after uuid, n integer) OWNER TO rustok_owner;
+
+--
+-- Name: _index_target(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_target(target text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    /* 'products'/'product' -> 'product', 'content'/'node'/'nodes' -> 'content'; else null. */
+    select case lower(target) when 'products' then 'product' when 'product' then 'product'
+                              when 'content' then 'content' when 'node' then 'content' when 'nodes' then 'content' end
+$$;
+
+ALTER FUNCTION rustok._index_target(target text) OWNER TO rustok_owner;
+
+--
+-- Name: _index_text(regconfig, text, "char"); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_text(cfg regconfig, value text, weight "char") RETURNS tsvector
+    LANGUAGE sql STABLE
+    AS $$
+    /* A weighted tsvector of accent-folded text in the tenant's configuration. */
+    select setweight(to_tsvector(cfg, public.unaccent(coalesce(value, ''))), weight)
+$$;
+
+ALTER FUNCTION rustok._index_text(cfg regconfig, value text, weight "char") OWNER TO rustok_owner;
+
+--
+-- Name: _index_touch(uuid, text, uuid[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_touch(tenant uuid, kind text, ids uuid[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+/* Records ids to recompute at commit (once each per transaction) and counts them in the transaction-local
+   setting rustok.index_pending, so the deferred firings after the flush return at once. */
+declare
+    n int;
+begin
+    insert into public.index_pending (tenant_id, kind, id)
+    select tenant, kind, x from unnest(ids) x where x is not null
+    on conflict do nothing;
+    get diagnostics n = row_count;
+    if n > 0 then
+        perform set_config('rustok.index_pending',
+                           (coalesce(nullif(current_setting('rustok.index_pending', true), ''), '0')::bigint + n)::text,
+                           true);
+    end if;
+end
+$$;
+
+ALTER FUNCTION rustok._index_touch(tenant uuid, kind text, ids uuid[]) OWNER TO rustok_owner;
+
+--
 -- Name: _insert_user(text, text, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -4550,6 +5001,242 @@ $$;
 ALTER FUNCTION rustok.has_permission(permission text) OWNER TO rustok_owner;
 
 --
+-- Name: index_config(uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.index_config(tenant uuid DEFAULT NULL::uuid) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    /* The IndexConfig in force for the tenant (default: the current one): defaults, overridden by
+       platform_settings 'index', overridden by tenant_modules.settings of 'index'.
+       {realtimeSync: true, batchSize: 500, workers: 1, reindexSchedule: null}. */
+    select '{"realtimeSync": true, "batchSize": 500, "workers": 1, "reindexSchedule": null}'::jsonb
+        || rustok._index_global_config()
+        || coalesce((select tm.settings from public.tenant_modules tm
+                     where tm.tenant_id = coalesce(tenant, rustok.current_tenant_id()) and tm.module_slug = 'index'),
+                    '{}'::jsonb)
+$$;
+
+ALTER FUNCTION rustok.index_config(tenant uuid) OWNER TO rustok_owner;
+
+--
+-- Name: index_drain(integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.index_drain(batch_size integer DEFAULT NULL::integer) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+/* One batch of the current tenant's durable queue: takes up to batch_size rows (default: IndexConfig
+   batchSize) that no other worker holds (FOR UPDATE SKIP LOCKED), recomputes each id once, emits
+   IndexUpdated per kind. Returns how many queue rows it took (0: nothing left for this worker). */
+declare
+    tenant uuid := rustok.require_tenant();
+    n int := coalesce(batch_size, (rustok.index_config() ->> 'batchSize')::int, 500);
+    taken int := 0;
+    r record;
+begin
+    for r in
+        with picked as (select q.seq from public.index_queue q where q.tenant_id = tenant
+                        order by q.seq limit n for update skip locked),
+        gone as (delete from public.index_queue q using picked
+                 where q.tenant_id = tenant and q.seq = picked.seq returning q.kind, q.id)
+        select g.kind, array_agg(distinct g.id) as ids, count(*)::int as rows from gone g group by g.kind
+    loop
+        perform rustok._index_refresh(tenant, r.kind, r.ids);
+        perform rustok.publish_event('IndexUpdated', jsonb_build_object(
+            'index_name', case r.kind when 'product' then 'index_products' else 'index_content' end,
+            'target_id', case when cardinality(r.ids) = 1 then rustok.ulid(r.ids[1]) end,
+            'count', cardinality(r.ids),
+            'target_ids', (select jsonb_agg(rustok.ulid(x)) from unnest(r.ids[1:100]) x)));
+        taken := taken + r.rows;
+    end loop;
+    return taken;
+end
+$$;
+
+ALTER FUNCTION rustok.index_drain(batch_size integer) OWNER TO rustok_owner;
+
+--
+-- Name: index_queue_length(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.index_queue_length() RETURNS bigint
+    LANGUAGE sql STABLE
+    AS $$
+    /* How many rows of the current tenant's durable index queue wait. */
+    select count(*) from public.index_queue q where q.tenant_id = rustok.current_tenant_id()
+$$;
+
+ALTER FUNCTION rustok.index_queue_length() OWNER TO rustok_owner;
+
+--
+-- Name: index_refresh(text, uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.index_refresh(target text, id uuid) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+/* Recomputes one product or node of the current tenant now. */
+begin
+    if rustok._index_target(target) is null then
+        perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
+                             jsonb_build_object('field', 'target'));
+    end if;
+    return rustok._index_refresh(rustok.require_tenant(), rustok._index_target(target), array[id]);
+end
+$$;
+
+ALTER FUNCTION rustok.index_refresh(target text, id uuid) OWNER TO rustok_owner;
+
+--
+-- Name: index_reindex_batch(text, uuid, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.index_reindex_batch(target text, after uuid DEFAULT NULL::uuid, batch_size integer DEFAULT NULL::integer) RETURNS TABLE(last_id uuid, recomputed integer)
+    LANGUAGE plpgsql
+    AS $$
+/* One batch of an online rebuild of the current tenant's index ('products' or 'content'): the next
+   batch_size (default: IndexConfig batchSize) source ids after `after`, recomputed (upserted, or deleted when not shown). last_id null: done
+   (then call rustok.index_reindex_prune). Raises VALIDATION_FAILED for an unknown target. */
+declare
+    kind text := rustok._index_target(target);
+    tenant uuid := rustok.require_tenant();
+    ids uuid[];
+begin
+    if kind is null then
+        perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
+                             jsonb_build_object('field', 'target'));
+    end if;
+    ids := rustok._index_source_ids(tenant, kind, after,
+                                    coalesce(batch_size, (rustok.index_config() ->> 'batchSize')::int, 500));
+    if cardinality(ids) = 0 then
+        return query select null::uuid, 0;
+        return;
+    end if;
+    return query select ids[cardinality(ids)], rustok._index_refresh(tenant, kind, ids);
+end
+$$;
+
+ALTER FUNCTION rustok.index_reindex_batch(target text, after uuid, batch_size integer) OWNER TO rustok_owner;
+
+--
+-- Name: index_reindex_prune(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.index_reindex_prune(target text) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+/* The end of a rebuild: deletes the current tenant's index rows whose product or node no longer exists.
+   Returns how many. Raises VALIDATION_FAILED for an unknown target. */
+begin
+    if rustok._index_target(target) is null then
+        perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
+                             jsonb_build_object('field', 'target'));
+    end if;
+    return rustok._index_prune(rustok.require_tenant(), rustok._index_target(target));
+end
+$$;
+
+ALTER FUNCTION rustok.index_reindex_prune(target text) OWNER TO rustok_owner;
+
+--
+-- Name: index_requeue_price_windows(interval); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.index_requeue_price_windows(since interval DEFAULT '01:15:00'::interval) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+/* Maintenance (`rustok maintain`, hourly): a price list whose window opened or closed in the last `since`
+   changes what guests pay without any write; recompute the products with prices in it. Returns how many. */
+declare
+    tenant uuid;
+    ids uuid[];
+begin
+    perform rustok.require_module('commerce');
+    tenant := rustok.require_tenant();
+    select array_agg(distinct v.product_id) into ids
+    from public.commerce_price_lists pl
+    join public.commerce_prices pr on pr.tenant_id = pl.tenant_id and pr.price_list_id = pl.id
+    join public.commerce_variants v on v.tenant_id = pr.tenant_id and v.id = pr.variant_id
+    where pl.tenant_id = tenant
+      and (pl.starts_at between now() - since and now() or pl.ends_at between now() - since and now());
+    perform rustok._index_touch(tenant, 'product', ids);
+    return coalesce(cardinality(ids), 0);
+end
+$$;
+
+ALTER FUNCTION rustok.index_requeue_price_windows(since interval) OWNER TO rustok_owner;
+
+--
+-- Name: index_source_count(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.index_source_count(target text) RETURNS bigint
+    LANGUAGE sql STABLE
+    AS $$
+    /* How many source rows a rebuild of the current tenant walks (for progress). */
+    select cardinality(rustok._index_source_ids(rustok.current_tenant_id(), rustok._index_target(target)))::bigint
+$$;
+
+ALTER FUNCTION rustok.index_source_count(target text) OWNER TO rustok_owner;
+
+--
+-- Name: index_verify(uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.index_verify(tenant uuid DEFAULT NULL::uuid) RETURNS TABLE(tenant_id uuid, index_name text, target_id uuid, problem text, columns text[])
+    LANGUAGE plpgsql
+    AS $$
+/* Every index row that differs from a fresh computation (rustok._index_*_fresh, the same rule upkeep uses):
+   problem 'missing' (should exist, does not), 'extra' (exists, should not) or 'stale' (columns differ,
+   indexed_at aside). tenant null: every tenant the caller may read (operators: all). Nothing returned: the
+   index is exact. A client may only verify its current tenant (FORBIDDEN otherwise). */
+declare
+    previous text := current_setting('rustok.tenant_id', true);
+    t uuid;
+begin
+    if not rustok.is_operator() and tenant is distinct from rustok.current_tenant_id() then
+        if tenant is not null then
+            perform rustok.raise('FORBIDDEN', 'only the current tenant can be verified');
+        end if;
+        tenant := rustok.require_tenant();
+    end if;
+    for t in select x.id from public.tenants x where tenant is null or x.id = tenant order by x.id loop
+        perform set_config('rustok.tenant_id', t::text, true);
+        return query
+            with fresh as materialized (
+                select * from rustok._index_products_fresh(t, rustok._index_source_ids(t, 'product'))),
+            stored as materialized (select * from public.index_products i where i.tenant_id = t)
+            select t, 'index_products'::text, coalesce(f.product_id, s.product_id),
+                   case when s.product_id is null then 'missing' when f.product_id is null then 'extra'
+                        else 'stale' end,
+                   case when s.product_id is not null and f.product_id is not null then array(
+                       select k.key from jsonb_each(to_jsonb(f) - 'indexed_at') k
+                       where k.value is distinct from to_jsonb(s) -> k.key order by k.key) end
+            from fresh f full join stored s on s.product_id = f.product_id
+            where s.product_id is null or f.product_id is null
+               or (to_jsonb(f) - 'indexed_at') is distinct from (to_jsonb(s) - 'indexed_at');
+        return query
+            with fresh as materialized (
+                select * from rustok._index_content_fresh(t, rustok._index_source_ids(t, 'content'))),
+            stored as materialized (select * from public.index_content i where i.tenant_id = t)
+            select t, 'index_content'::text, coalesce(f.node_id, s.node_id),
+                   case when s.node_id is null then 'missing' when f.node_id is null then 'extra'
+                        else 'stale' end,
+                   case when s.node_id is not null and f.node_id is not null then array(
+                       select k.key from jsonb_each(to_jsonb(f) - 'indexed_at') k
+                       where k.value is distinct from to_jsonb(s) -> k.key order by k.key) end
+            from fresh f full join stored s on s.node_id = f.node_id
+            where s.node_id is null or f.node_id is null
+               or (to_jsonb(f) - 'indexed_at') is distinct from (to_jsonb(s) - 'indexed_at');
+    end loop;
+    perform set_config('rustok.tenant_id', coalesce(previous, ''), true);
+end
+$$;
+
+ALTER FUNCTION rustok.index_verify(tenant uuid) OWNER TO rustok_owner;
+
+--
 -- Name: is_module_enabled(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -5694,6 +6381,32 @@ $$;
 ALTER FUNCTION rustok.remove_cart_line(cart_id uuid, line_id uuid) OWNER TO rustok_owner;
 
 --
+-- Name: request_reindex(text, uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.request_reindex(target_type text, target_id uuid DEFAULT NULL::uuid) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+/* Emits ReindexRequested {target_type, target_id} for the index module's durable handler (rustok worker):
+   target_type products or content, target_id one product or node, or null for all. Needs index.manage.
+   Raises VALIDATION_FAILED for an unknown target type. */
+begin
+    perform rustok.require_module('index');
+    perform rustok.require_permission('index.manage');
+    if rustok._index_target(target_type) is null then
+        perform rustok.raise('VALIDATION_FAILED', 'targetType must be products or content',
+                             jsonb_build_object('field', 'targetType'));
+    end if;
+    perform rustok.publish_event('ReindexRequested', jsonb_build_object(
+        'target_type', case rustok._index_target(target_type) when 'product' then 'products' else 'content' end,
+        'target_id', rustok.ulid(target_id)));
+    return jsonb_build_object('requested', true);
+end
+$$;
+
+ALTER FUNCTION rustok.request_reindex(target_type text, target_id uuid) OWNER TO rustok_owner;
+
+--
 -- Name: require_module(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -6341,6 +7054,90 @@ end
 $$;
 
 ALTER FUNCTION rustok.tg_commerce_reservations__reserved_quantity() OWNER TO rustok_owner;
+
+--
+-- Name: tg_index__touch(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.tg_index__touch() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+/* Records what a row change affects; TG_ARGV[0] names the source (partitions report their own names). */
+declare
+    r record := case when tg_op = 'DELETE' then old else new end;
+    o record := case when tg_op = 'INSERT' then new else old end;
+    ids uuid[];
+begin
+    case tg_argv[0]
+    when 'commerce_products' then
+        perform rustok._index_touch(r.tenant_id, 'product', array[r.id]);
+    when 'commerce_variants', 'commerce_product_categories', 'commerce_product_tags' then
+        perform rustok._index_touch(r.tenant_id, 'product', array[r.product_id, o.product_id]);
+    when 'commerce_prices', 'commerce_inventory_levels' then
+        perform rustok._index_touch(r.tenant_id, 'product', array(
+            select v.product_id from public.commerce_variants v
+            where v.tenant_id = r.tenant_id and v.id in (r.variant_id, o.variant_id)));
+    when 'commerce_categories' then
+        perform rustok._index_lock(r.tenant_id, 'product');
+        perform rustok._index_touch(r.tenant_id, 'product', array(
+            select pc.product_id from public.commerce_product_categories pc
+            where pc.tenant_id = r.tenant_id and pc.category_id = r.id));
+    when 'commerce_price_lists' then
+        perform rustok._index_lock(r.tenant_id, 'product');
+        perform rustok._index_touch(r.tenant_id, 'product', array(
+            select distinct v.product_id from public.commerce_prices pr
+            join public.commerce_variants v on v.tenant_id = pr.tenant_id and v.id = pr.variant_id
+            where pr.tenant_id = r.tenant_id and pr.price_list_id = r.id));
+    when 'nodes' then
+        if r.kind <> 'comment' then
+            perform rustok._index_touch(r.tenant_id, 'content', array[r.id]);
+        end if;
+    when 'bodies', 'node_tags' then
+        perform rustok._index_touch(r.tenant_id, 'content', array[r.node_id, o.node_id]);
+    when 'categories' then
+        perform rustok._index_lock(r.tenant_id, 'content');
+        perform rustok._index_touch(r.tenant_id, 'content', array(
+            select n.id from public.nodes n
+            where n.tenant_id = r.tenant_id and n.category_id = r.id and n.kind <> 'comment'));
+    when 'tags' then
+        perform rustok._index_lock(r.tenant_id, 'content');
+        perform rustok._index_touch(r.tenant_id, 'content', array(
+            select nt.node_id from public.node_tags nt where nt.tenant_id = r.tenant_id and nt.tag_id = r.id));
+    when 'users' then
+        perform rustok._index_lock(r.tenant_id, 'content');
+        perform rustok._index_touch(r.tenant_id, 'content', array(
+            select n.id from public.nodes n
+            where n.tenant_id = r.tenant_id and n.author_id = r.id and n.kind <> 'comment'));
+    when 'tenants' then
+        perform rustok._index_lock(r.id, 'product');
+        perform rustok._index_lock(r.id, 'content');
+        perform rustok._index_touch(r.id, 'product', array(
+            select p.id from public.commerce_products p where p.tenant_id = r.id));
+        perform rustok._index_touch(r.id, 'content', array(
+            select n.id from public.nodes n where n.tenant_id = r.id and n.kind <> 'comment'));
+    end case;
+    return null;
+end
+$$;
+
+ALTER FUNCTION rustok.tg_index__touch() OWNER TO rustok_owner;
+
+--
+-- Name: tg_index_pending__flush(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.tg_index_pending__flush() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+/* At commit (deferred): the first firing recomputes all of the transaction's pending ids; later firings find
+   nothing pending (rustok._index_flush_all). */
+begin
+    perform rustok._index_flush_all();
+    return null;
+end
+$$;
+
+ALTER FUNCTION rustok.tg_index_pending__flush() OWNER TO rustok_owner;
 
 --
 -- Name: tg_nodes__count_replies(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -7970,6 +8767,52 @@ ALTER TABLE ONLY public.event_outbox_default FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.event_outbox_default OWNER TO rustok_owner;
 
 --
+-- Name: index_pending; Type: TABLE; Schema: public; Owner: rustok_owner
+--
+
+CREATE UNLOGGED TABLE public.index_pending (
+    tenant_id uuid NOT NULL,
+    txid xid8 DEFAULT pg_current_xact_id() NOT NULL,
+    kind character varying(16) NOT NULL,
+    id uuid NOT NULL,
+    CONSTRAINT index_pending_kind_check CHECK (((kind)::text = ANY ((ARRAY['product'::character varying, 'content'::character varying])::text[])))
+);
+
+ALTER TABLE ONLY public.index_pending FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.index_pending OWNER TO rustok_owner;
+
+--
+-- Name: index_queue; Type: TABLE; Schema: public; Owner: rustok_owner
+--
+
+CREATE TABLE public.index_queue (
+    tenant_id uuid NOT NULL,
+    seq bigint NOT NULL,
+    kind character varying(16) NOT NULL,
+    id uuid NOT NULL,
+    queued_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT index_queue_kind_check CHECK (((kind)::text = ANY ((ARRAY['product'::character varying, 'content'::character varying])::text[])))
+);
+
+ALTER TABLE ONLY public.index_queue FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.index_queue OWNER TO rustok_owner;
+
+--
+-- Name: index_queue_seq_seq; Type: SEQUENCE; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE public.index_queue ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.index_queue_seq_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: modules; Type: TABLE; Schema: public; Owner: rustok_owner
 --
 
@@ -9117,6 +9960,34 @@ ALTER TABLE ONLY public.event_outbox_default
     ADD CONSTRAINT event_outbox_default_pkey PRIMARY KEY (tenant_id, occurred_at, "position");
 
 --
+-- Name: index_content index_content_pkey; Type: CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.index_content
+    ADD CONSTRAINT index_content_pkey PRIMARY KEY (tenant_id, node_id);
+
+--
+-- Name: index_pending index_pending_pkey; Type: CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.index_pending
+    ADD CONSTRAINT index_pending_pkey PRIMARY KEY (tenant_id, txid, kind, id);
+
+--
+-- Name: index_products index_products_pkey; Type: CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.index_products
+    ADD CONSTRAINT index_products_pkey PRIMARY KEY (tenant_id, product_id);
+
+--
+-- Name: index_queue index_queue_pkey; Type: CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.index_queue
+    ADD CONSTRAINT index_queue_pkey PRIMARY KEY (tenant_id, seq);
+
+--
 -- Name: modules modules_pkey; Type: CONSTRAINT; Schema: public; Owner: rustok_owner
 --
 
@@ -9610,6 +10481,66 @@ CREATE INDEX event_outbox_delivery ON ONLY public.event_outbox USING btree (txid
 --
 
 CREATE INDEX event_outbox_default_txid_position_idx ON public.event_outbox_default USING btree (txid, "position");
+
+--
+-- Name: index_content_author; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_author ON public.index_content USING btree (tenant_id, author_id) WHERE (author_id IS NOT NULL);
+
+--
+-- Name: index_content_category; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_category ON public.index_content USING btree (tenant_id, category_id) WHERE (category_id IS NOT NULL);
+
+--
+-- Name: index_content_published; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_published ON public.index_content USING btree (tenant_id, kind, published_at DESC, node_id);
+
+--
+-- Name: index_content_search; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_search ON public.index_content USING gin (search_vector);
+
+--
+-- Name: index_content_tags; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_tags ON public.index_content USING gin (tags);
+
+--
+-- Name: index_products_categories; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_categories ON public.index_products USING gin (category_ids);
+
+--
+-- Name: index_products_created; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_created ON public.index_products USING btree (tenant_id, created_at DESC, product_id);
+
+--
+-- Name: index_products_price; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_price ON public.index_products USING btree (tenant_id, min_price, product_id);
+
+--
+-- Name: index_products_search; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_search ON public.index_products USING gin (search_vector);
+
+--
+-- Name: index_products_tags; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_tags ON public.index_products USING gin (tags);
 
 --
 -- Name: node_tags_tag; Type: INDEX; Schema: public; Owner: rustok_owner
@@ -10548,6 +11479,102 @@ CREATE TRIGGER _300_keep_revision AFTER UPDATE OF body, format ON public.bodies 
 CREATE TRIGGER _400_refresh_search AFTER UPDATE OF title, excerpt ON public.nodes FOR EACH ROW WHEN ((((old.title)::text IS DISTINCT FROM (new.title)::text) OR (old.excerpt IS DISTINCT FROM new.excerpt))) EXECUTE FUNCTION rustok.tg_nodes__refresh_search();
 
 --
+-- Name: index_pending _700_index_flush; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE CONSTRAINT TRIGGER _700_index_flush AFTER INSERT ON public.index_pending DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION rustok.tg_index_pending__flush();
+
+--
+-- Name: bodies _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.bodies FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('bodies');
+
+--
+-- Name: categories _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch AFTER UPDATE OF name, slug ON public.categories FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('categories');
+
+--
+-- Name: commerce_categories _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch AFTER UPDATE OF name, handle, "position" ON public.commerce_categories FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_categories');
+
+--
+-- Name: commerce_inventory_levels _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_inventory_levels FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_inventory_levels');
+
+--
+-- Name: commerce_price_lists _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch AFTER UPDATE OF status, starts_at, ends_at, customer_group_id ON public.commerce_price_lists FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_price_lists');
+
+--
+-- Name: commerce_prices _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_prices FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_prices');
+
+--
+-- Name: commerce_product_categories _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_product_categories FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_product_categories');
+
+--
+-- Name: commerce_product_tags _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_product_tags FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_product_tags');
+
+--
+-- Name: commerce_products _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_products FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_products');
+
+--
+-- Name: commerce_variants _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_variants FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_variants');
+
+--
+-- Name: node_tags _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.node_tags FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('node_tags');
+
+--
+-- Name: nodes _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.nodes FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('nodes');
+
+--
+-- Name: tags _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch AFTER UPDATE OF name, slug ON public.tags FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('tags');
+
+--
+-- Name: tenants _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch AFTER UPDATE OF settings ON public.tenants FOR EACH ROW WHEN (((old.settings ->> 'search_language'::text) IS DISTINCT FROM (new.settings ->> 'search_language'::text))) EXECUTE FUNCTION rustok.tg_index__touch('tenants');
+
+--
+-- Name: users _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch AFTER UPDATE OF display_name ON public.users FOR EACH ROW WHEN (((old.display_name)::text IS DISTINCT FROM (new.display_name)::text)) EXECUTE FUNCTION rustok.tg_index__touch('users');
+
+--
 -- Name: tenant_modules _900_emit_events; Type: TRIGGER; Schema: public; Owner: rustok_owner
 --
 
@@ -10946,6 +11973,27 @@ ALTER TABLE public.event_outbox
     ADD CONSTRAINT event_outbox_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
 
 --
+-- Name: index_content index_content_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.index_content
+    ADD CONSTRAINT index_content_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+--
+-- Name: index_products index_products_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.index_products
+    ADD CONSTRAINT index_products_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+--
+-- Name: index_queue index_queue_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.index_queue
+    ADD CONSTRAINT index_queue_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+--
 -- Name: node_tags node_tags_tenant_id_node_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: rustok_owner
 --
 
@@ -11342,6 +12390,30 @@ ALTER TABLE public.event_outbox ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.event_outbox_default ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: index_content; Type: ROW SECURITY; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE public.index_content ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_pending; Type: ROW SECURITY; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE public.index_pending ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_products; Type: ROW SECURITY; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE public.index_products ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_queue; Type: ROW SECURITY; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE public.index_queue ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: node_tags; Type: ROW SECURITY; Schema: public; Owner: rustok_owner
 --
 
@@ -11694,6 +12766,30 @@ CREATE POLICY tenant_isolation ON public.event_outbox USING ((tenant_id = ( SELE
 --
 
 CREATE POLICY tenant_isolation ON public.event_outbox_default USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_content tenant_isolation; Type: POLICY; Schema: public; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON public.index_content USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_pending tenant_isolation; Type: POLICY; Schema: public; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON public.index_pending USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_products tenant_isolation; Type: POLICY; Schema: public; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON public.index_products USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_queue tenant_isolation; Type: POLICY; Schema: public; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON public.index_queue USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
 
 --
 -- Name: node_tags tenant_isolation; Type: POLICY; Schema: public; Owner: rustok_owner
@@ -12348,6 +13444,109 @@ REVOKE ALL ON FUNCTION rustok._id_field(input jsonb, field text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._id_field(input jsonb, field text) TO rustok_clients;
 
 --
+-- Name: TABLE index_content; Type: ACL; Schema: public; Owner: rustok_owner
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.index_content TO rustok_app;
+
+--
+-- Name: FUNCTION _index_content_fresh(tenant uuid, ids uuid[]); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_content_fresh(tenant uuid, ids uuid[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_content_fresh(tenant uuid, ids uuid[]) TO rustok_clients;
+
+--
+-- Name: FUNCTION _index_flush(tenant uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_flush(tenant uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_flush(tenant uuid) TO rustok_clients;
+
+--
+-- Name: FUNCTION _index_flush_all(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_flush_all() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_flush_all() TO rustok_clients;
+
+--
+-- Name: FUNCTION _index_global_config(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_global_config() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_global_config() TO rustok_clients;
+
+--
+-- Name: FUNCTION _index_lock(tenant uuid, kind text, ids uuid[]); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_lock(tenant uuid, kind text, ids uuid[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_lock(tenant uuid, kind text, ids uuid[]) TO rustok_clients;
+
+--
+-- Name: FUNCTION _index_lock_key(tenant uuid, kind text, id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_lock_key(tenant uuid, kind text, id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_lock_key(tenant uuid, kind text, id uuid) TO rustok_clients;
+
+--
+-- Name: TABLE index_products; Type: ACL; Schema: public; Owner: rustok_owner
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.index_products TO rustok_app;
+
+--
+-- Name: FUNCTION _index_products_fresh(tenant uuid, ids uuid[]); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_products_fresh(tenant uuid, ids uuid[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_products_fresh(tenant uuid, ids uuid[]) TO rustok_clients;
+
+--
+-- Name: FUNCTION _index_prune(tenant uuid, kind text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_prune(tenant uuid, kind text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_prune(tenant uuid, kind text) TO rustok_clients;
+
+--
+-- Name: FUNCTION _index_refresh(tenant uuid, kind text, ids uuid[]); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[]) TO rustok_clients;
+
+--
+-- Name: FUNCTION _index_source_ids(tenant uuid, kind text, after uuid, n integer); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_source_ids(tenant uuid, kind text, after uuid, n integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_source_ids(tenant uuid, kind text, after uuid, n integer) TO rustok_clients;
+
+--
+-- Name: FUNCTION _index_target(target text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_target(target text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_target(target text) TO rustok_clients;
+
+--
+-- Name: FUNCTION _index_text(cfg regconfig, value text, weight "char"); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_text(cfg regconfig, value text, weight "char") FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_text(cfg regconfig, value text, weight "char") TO rustok_clients;
+
+--
+-- Name: FUNCTION _index_touch(tenant uuid, kind text, ids uuid[]); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_touch(tenant uuid, kind text, ids uuid[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_touch(tenant uuid, kind text, ids uuid[]) TO rustok_clients;
+
+--
 -- Name: FUNCTION _insert_user(email text, password_hash text, role text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -12938,6 +14137,69 @@ REVOKE ALL ON FUNCTION rustok.has_permission(permission text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.has_permission(permission text) TO rustok_clients;
 
 --
+-- Name: FUNCTION index_config(tenant uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.index_config(tenant uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.index_config(tenant uuid) TO rustok_clients;
+
+--
+-- Name: FUNCTION index_drain(batch_size integer); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.index_drain(batch_size integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.index_drain(batch_size integer) TO rustok_clients;
+
+--
+-- Name: FUNCTION index_queue_length(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.index_queue_length() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.index_queue_length() TO rustok_clients;
+
+--
+-- Name: FUNCTION index_refresh(target text, id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.index_refresh(target text, id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.index_refresh(target text, id uuid) TO rustok_clients;
+
+--
+-- Name: FUNCTION index_reindex_batch(target text, after uuid, batch_size integer); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.index_reindex_batch(target text, after uuid, batch_size integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.index_reindex_batch(target text, after uuid, batch_size integer) TO rustok_clients;
+
+--
+-- Name: FUNCTION index_reindex_prune(target text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.index_reindex_prune(target text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.index_reindex_prune(target text) TO rustok_clients;
+
+--
+-- Name: FUNCTION index_requeue_price_windows(since interval); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.index_requeue_price_windows(since interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.index_requeue_price_windows(since interval) TO rustok_clients;
+
+--
+-- Name: FUNCTION index_source_count(target text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.index_source_count(target text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.index_source_count(target text) TO rustok_clients;
+
+--
+-- Name: FUNCTION index_verify(tenant uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.index_verify(tenant uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.index_verify(tenant uuid) TO rustok_clients;
+
+--
 -- Name: FUNCTION is_module_enabled(module text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -13176,6 +14438,13 @@ REVOKE ALL ON FUNCTION rustok.remove_cart_line(cart_id uuid, line_id uuid) FROM 
 GRANT ALL ON FUNCTION rustok.remove_cart_line(cart_id uuid, line_id uuid) TO rustok_clients;
 
 --
+-- Name: FUNCTION request_reindex(target_type text, target_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.request_reindex(target_type text, target_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.request_reindex(target_type text, target_id uuid) TO rustok_clients;
+
+--
 -- Name: FUNCTION require_module(module text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -13314,6 +14583,20 @@ GRANT ALL ON FUNCTION rustok.tg_categories__check_tree() TO rustok_clients;
 
 REVOKE ALL ON FUNCTION rustok.tg_commerce_reservations__reserved_quantity() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.tg_commerce_reservations__reserved_quantity() TO rustok_clients;
+
+--
+-- Name: FUNCTION tg_index__touch(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.tg_index__touch() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.tg_index__touch() TO rustok_clients;
+
+--
+-- Name: FUNCTION tg_index_pending__flush(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.tg_index_pending__flush() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.tg_index_pending__flush() TO rustok_clients;
 
 --
 -- Name: FUNCTION tg_nodes__count_replies(); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -13615,6 +14898,24 @@ GRANT SELECT,INSERT ON TABLE public.event_outbox TO rustok_app;
 --
 
 GRANT USAGE ON SEQUENCE public.event_outbox_position_seq TO rustok_app;
+
+--
+-- Name: TABLE index_pending; Type: ACL; Schema: public; Owner: rustok_owner
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.index_pending TO rustok_app;
+
+--
+-- Name: TABLE index_queue; Type: ACL; Schema: public; Owner: rustok_owner
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.index_queue TO rustok_app;
+
+--
+-- Name: SEQUENCE index_queue_seq_seq; Type: ACL; Schema: public; Owner: rustok_owner
+--
+
+GRANT USAGE ON SEQUENCE public.index_queue_seq_seq TO rustok_app;
 
 --
 -- Name: TABLE modules; Type: ACL; Schema: public; Owner: rustok_owner

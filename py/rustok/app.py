@@ -16,12 +16,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from rustok import realtime
 from rustok.api import health, openapi
 from rustok.api.errors import EXCEPTION_HANDLERS, RequestIdMiddleware
+from rustok.api.replica import ReadYourWrites
 from rustok.api.services import Services
 from rustok.auth import routes as auth_routes
 from rustok.config import Settings
 from rustok.db import Database
 from rustok.graphql import http as graphql_http
 from rustok.modules import ModuleRegistry
+from rustok.observability import instrument
+from rustok.observability import routes as metrics_routes
 
 # jsonb results arrive through orjson: several times faster than the json module on the hot path
 set_json_loads(orjson.loads)
@@ -35,6 +38,7 @@ def create_app(db: Database, registry: ModuleRegistry, settings: Settings | None
         *openapi.routes(services),
         *realtime.routes(services),  # before GraphQL: it offers the Subscription.events resolver
         *graphql_http.routes(services),
+        *metrics_routes(services),  # GET /metrics
     ]
 
     @asynccontextmanager
@@ -56,7 +60,16 @@ def create_app(db: Database, registry: ModuleRegistry, settings: Settings | None
                 CORSMiddleware,
                 allow_origins=list(services.settings.cors_origins),
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["authorization", "content-type", "x-tenant", "x-request-id", "last-event-id"],
+                allow_headers=[
+                    "authorization",
+                    "content-type",
+                    "x-tenant",
+                    "x-request-id",
+                    "last-event-id",
+                    "x-rustok-min-lsn",
+                    "x-rustok-write-lsn",
+                ],  # read-your-writes (api/replica.py)
+                expose_headers=["x-request-id", "x-rustok-write-lsn"],
                 allow_credentials=False,
             )
         )
@@ -68,8 +81,15 @@ def create_app(db: Database, registry: ModuleRegistry, settings: Settings | None
     )
     app.state.services = services
     if services.settings.cors_origins:
-        return app  # CORS headers come from the middleware, so every route goes through it
-    return _GraphQLFirst(app, services.graphql_endpoint)
+        # CORS headers come from the middleware: every route goes through it
+        return instrument(_with_replica(services, app), services)
+    # outermost: request id, timing and the access log for every request, the GraphQL fast path included
+    return instrument(_with_replica(services, _GraphQLFirst(app, services.graphql_endpoint)), services)
+
+
+def _with_replica(services: Services, app: ASGIApp) -> ASGIApp:
+    """With a read replica, requests carry read-your-writes LSNs in and out (api/replica.py)."""
+    return ReadYourWrites(app) if services.gateway.replica is not None else app
 
 
 class _GraphQLFirst:

@@ -67,6 +67,8 @@ def _details(details: dict[str, Any]) -> str:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from rustok.observability.logging import uvicorn_log_config
+
     registry = installed_registry(settings.installed_modules)
     db = locate(settings)
     if not args.no_migrate:
@@ -79,10 +81,20 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
-        access_log=args.access_log,
+        access_log=False,  # rustok.access writes the access log: with the request id, in --log-format
+        log_config=uvicorn_log_config(args.log_format, args.log_level, args.access_log),
         timeout_graceful_shutdown=5,  # open event streams would hold shutdown forever; clients resume
     )
     return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from rustok.observability import status as health
+
+    # an embedded server that is down is reported, not started: status only looks
+    checks = health.collect(locate(settings, start=False), installed_registry(settings.installed_modules))
+    print(json.dumps(health.as_json(checks), default=str) if args.json else health.render(checks))
+    return 0 if all(c.ok for c in checks) else 1
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -171,6 +183,24 @@ def cmd_tenant_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_tenant_export(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from rustok.portability import export_tenant
+
+    export_tenant(locate(settings).admin_url, args.slug, Path(args.file), progress=lambda line: print(line, flush=True))
+    return 0
+
+
+def cmd_tenant_import(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from rustok.portability import import_tenant
+
+    import_tenant(locate(settings).admin_url, Path(args.file), progress=lambda line: print(line, flush=True))
+    return 0
+
+
 def cmd_module_list(args: argparse.Namespace, settings: Settings) -> int:
     with _operator(settings) as conn, _in_tenant(conn, args.tenant):
         modules = conn.execute("select rustok.list_modules() as m").fetchone()["m"]  # type: ignore[index]
@@ -247,6 +277,96 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    """Online rebuild in batches (each its own transaction: readers keep their answers), then prune."""
+    targets = [args.target] if args.target else ["products", "content"]
+    with _operator(settings) as conn:
+        if args.tenant:
+            tenants = conn.execute("select id, slug from public.tenants where slug = %s", (args.tenant,)).fetchall()
+            if not tenants:
+                raise errors.NotFound(f"no tenant with slug {args.tenant!r}", {"tenant": args.tenant})
+        else:
+            tenants = conn.execute("select id, slug from public.tenants where is_active order by slug").fetchall()
+        conn.commit()
+        for tenant in tenants:
+            for target in targets:
+                with tenant_transaction(conn, tenant["id"]):
+                    row = conn.execute("select rustok.index_source_count(%s) as n", (target,)).fetchone()
+                total = int(row["n"]) if row else 0
+                done, after = 0, None
+                while True:
+                    with tenant_transaction(conn, tenant["id"]):
+                        batch = conn.execute(
+                            "select * from rustok.index_reindex_batch(%s, %s, %s)", (target, after, args.batch_size)
+                        ).fetchone()
+                    if batch is None or batch["last_id"] is None:
+                        break
+                    after, done = batch["last_id"], done + int(batch["recomputed"])
+                    _progress(f"{tenant['slug']} {target}", done, total)
+                with tenant_transaction(conn, tenant["id"]):
+                    pruned = conn.execute("select rustok.index_reindex_prune(%s) as n", (target,)).fetchone()
+                _progress(f"{tenant['slug']} {target}", done, total)
+                print(file=sys.stderr)
+                print(f"{tenant['slug']}: {target}: {done} recomputed, {pruned['n'] if pruned else 0} pruned")
+    return 0
+
+
+def _progress(label: str, done: int, total: int) -> None:
+    width = 30
+    filled = width if total == 0 else min(width, width * done // total)
+    sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    sys.stderr.flush()
+
+
+def cmd_indexer(args: argparse.Namespace, settings: Settings) -> int:
+    """Drains the durable index queue (IndexConfig realtimeSync off) with `workers` threads, each taking
+    batches with FOR UPDATE SKIP LOCKED; --once stops when the queue is empty."""
+    import threading
+    import time
+
+    with _operator(settings) as conn:
+        config = conn.execute("select rustok.index_config(null) as c").fetchone()
+    cfg = config["c"] if config else {}
+    workers = args.workers or int(cfg.get("workers") or 1)
+    batch_size = args.batch_size or int(cfg.get("batchSize") or 500)
+    counts = [0] * workers
+    stop = threading.Event()
+
+    def work(slot: int) -> None:
+        with _operator(settings) as conn:
+            while not stop.is_set():
+                tenants = conn.execute(
+                    "select t.id from public.tenants t join public.tenant_modules tm on tm.tenant_id = t.id"
+                    " where tm.module_slug = 'index' and tm.enabled order by t.id"
+                ).fetchall()
+                conn.commit()
+                taken = 0
+                for tenant in tenants:
+                    while True:
+                        with tenant_transaction(conn, tenant["id"]):
+                            row = conn.execute("select rustok.index_drain(%s) as n", (batch_size,)).fetchone()
+                        n = int(row["n"]) if row else 0
+                        taken += n
+                        counts[slot] += n
+                        if n == 0:
+                            break
+                if taken == 0:
+                    if args.once:
+                        return
+                    time.sleep(args.poll)
+
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            thread.join()
+    except KeyboardInterrupt:
+        stop.set()
+    print(f"indexer: {sum(counts)} queued change(s) applied by {workers} worker(s), batch size {batch_size}")
+    return 0
+
+
 # -- helpers -------------------------------------------------------------------------------------------
 
 
@@ -286,7 +406,19 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-migrate", action="store_true", help="do not migrate on start")
     serve.add_argument("--log-level", default=os.environ.get("RUSTOK_LOG_LEVEL", "info"))
     serve.add_argument("--no-access-log", dest="access_log", action="store_false")
+    serve.add_argument(
+        "--log-format",
+        choices=("json", "text"),
+        default=os.environ.get("RUSTOK_LOG_FORMAT", "json"),
+        help="logs as one JSON object per line (default) or plain text; both carry the request id",
+    )
     serve.set_defaults(handler=cmd_serve)
+
+    health = commands.add_parser(
+        "status", help="health at a glance: database, migrations, outbox and consumers, queues, partitions"
+    )
+    health.add_argument("--json", action="store_true", help="one JSON object instead of lines")
+    health.set_defaults(handler=cmd_status)
 
     mig = commands.add_parser("migrate", help="apply migrations and re-apply functions and triggers")
     mig.add_argument("--status", action="store_true", help="list migrations and whether each is applied")
@@ -316,11 +448,31 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--admin-password")
     create.set_defaults(handler=cmd_tenant_create)
     tenant.add_parser("list", help="list tenants").set_defaults(handler=cmd_tenant_list)
+    export = tenant.add_parser("export", help="write a whole tenant (every module, ids kept) to a file")
+    export.add_argument("slug", metavar="SLUG")
+    export.add_argument("file", metavar="FILE")
+    export.set_defaults(handler=cmd_tenant_export)
+    load = tenant.add_parser("import", help="load a tenant exported by `tenant export` (one transaction)")
+    load.add_argument("file", metavar="FILE")
+    load.set_defaults(handler=cmd_tenant_import)
 
     worker = commands.add_parser("worker", help="run the durable event handlers (webhooks, module listeners)")
     worker.add_argument("--handlers", metavar="NAMES", help="comma-separated handler names (default: all)")
     worker.add_argument("--once", action="store_true", help="drain what is there, then exit (tests, cron)")
     worker.set_defaults(handler=cmd_worker)
+
+    reindex = commands.add_parser("reindex", help="rebuild the index tables online, in batches")
+    reindex.add_argument("--tenant", metavar="SLUG", help="one tenant (default: every active tenant)")
+    reindex.add_argument("--target", choices=("products", "content"), help="one index (default: both)")
+    reindex.add_argument("--batch-size", type=int, help="source rows per batch (default: IndexConfig batchSize)")
+    reindex.set_defaults(handler=cmd_reindex)
+
+    indexer = commands.add_parser("indexer", help="drain the durable index queue (IndexConfig realtimeSync off)")
+    indexer.add_argument("--workers", type=int, help="threads (default: IndexConfig workers)")
+    indexer.add_argument("--batch-size", type=int, help="rows per batch (default: IndexConfig batchSize)")
+    indexer.add_argument("--once", action="store_true", help="exit when the queue is empty")
+    indexer.add_argument("--poll", type=float, default=1.0, help="seconds between polls when idle")
+    indexer.set_defaults(handler=cmd_indexer)
 
     module = commands.add_parser("module", help="modules per tenant").add_subparsers(metavar="ACTION")
     listing = module.add_parser("list", help="installed modules and whether each is enabled")

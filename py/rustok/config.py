@@ -14,6 +14,9 @@
 | `RUSTOK_DEV`             | 1 = GraphiQL and introspection on (off by default)                             |
 | `RUSTOK_CORS_ORIGINS`    | comma-separated origins allowed by CORS (none by default)                      |
 | `RUSTOK_WEBHOOKS_ALLOW_PRIVATE` | 1 = webhooks may target loopback/private addresses (tests, never prod)  |
+| `RUSTOK_READ_DATABASE_URL` | the application role's URL on a streaming replica: read-only queries go there |
+| `RUSTOK_REPLICA_WAIT_MS` | how long a read waits for the replica to replay the client's write (default 200) |
+| `RUSTOK_REPLICA_RETRY_SECONDS` | how long an unreachable replica is left alone before reads try it again (5) |
 """
 
 from __future__ import annotations
@@ -58,6 +61,11 @@ class Settings:
     dev: bool = field(default_factory=lambda: _flag("RUSTOK_DEV"))
     cors_origins: tuple[str, ...] = field(default_factory=lambda: _list("RUSTOK_CORS_ORIGINS"))
     webhooks_allow_private: bool = field(default_factory=lambda: _flag("RUSTOK_WEBHOOKS_ALLOW_PRIVATE"))
+    read_database_url: str | None = field(default_factory=lambda: os.environ.get("RUSTOK_READ_DATABASE_URL") or None)
+    replica_wait_ms: int = field(default_factory=lambda: int(os.environ.get("RUSTOK_REPLICA_WAIT_MS", "200")))
+    replica_retry_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("RUSTOK_REPLICA_RETRY_SECONDS", "5"))
+    )
 
     @property
     def pg_data_dir(self) -> Path:

@@ -71,6 +71,10 @@ class Cluster:
     def role_url(self, role: str, password: str, dbname: str) -> str:
         return f"postgresql://{role}:{password}@/{dbname}?host={self.socket_dir}&port={self.port}"
 
+    def tcp_url(self, role: str, password: str, dbname: str) -> str:
+        """The same role over TCP on loopback (the cluster must run with `tcp=True`)."""
+        return f"postgresql://{role}:{password}@127.0.0.1:{self.port}/{dbname}"
+
     # -- lifecycle -------------------------------------------------------------------------------
 
     def is_initialised(self) -> bool:
@@ -104,6 +108,40 @@ class Cluster:
     def stop(self, mode: str = "fast") -> None:
         if self.is_initialised() and self.is_running():
             self._run(["pg_ctl", "stop", "-w", "-m", mode, "-D", str(self.data_dir)])
+
+    # -- streaming replication -------------------------------------------------------------------
+
+    def create_replication_role(self, role: str, password: str) -> None:
+        """A login role with REPLICATION (and nothing else) for standbys to stream from this server."""
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.superuser_url(), autocommit=True) as conn:
+            exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
+            verb = "alter" if exists else "create"
+            conn.execute(
+                sql.SQL(verb + " role {} with login replication password {}").format(
+                    sql.Identifier(role), sql.Literal(password)
+                )
+            )
+
+    def make_standby_of(self, primary: Cluster, role: str, password: str) -> None:
+        """Turns this (not yet initialised) data directory into a streaming standby of `primary`:
+        pg_basebackup over TCP on loopback with `-R`, which writes standby.signal and primary_conninfo (with
+        the password, which it took from PGPASSWORD: the file is the server user's, mode 0600).
+        Start it with `start()` afterwards; it follows the primary until promoted."""
+        if self.is_initialised():
+            raise EmbeddedError(f"{self.data_dir} already holds a cluster; a standby starts from an empty one")
+        self._prepare_directory()
+        conninfo = f"host=127.0.0.1 port={primary.port} user={role} application_name=rustok_replica"
+        result = self._run(
+            ["pg_basebackup", "-D", str(self.data_dir), "-d", conninfo, "-R", "-X", "stream", "-c", "fast", "-w"],
+            check=False,
+            env={"PGPASSWORD": password},
+        )
+        if result.returncode != 0:
+            raise EmbeddedError(f"pg_basebackup from port {primary.port} failed: {result.stderr.strip()}")
+        self.log_file.unlink(missing_ok=True)  # the primary's log came with the copy
 
     # -- internals -------------------------------------------------------------------------------
 
@@ -158,12 +196,23 @@ class Cluster:
             return ""
         return " | ".join(lines[-3:])
 
-    def _run(self, argv: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, argv: list[str], check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         command = [str(BIN_DIR / argv[0]), *argv[1:]]
         user = SYSTEM_USER if _as_root() else None
         # Files, not pipes: the postmaster inherits pg_ctl's output handles and would keep a pipe open.
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            completed = subprocess.run(command, stdout=out, stderr=err, text=True, user=user, cwd="/", check=False)
+            completed = subprocess.run(
+                command,
+                stdout=out,
+                stderr=err,
+                text=True,
+                user=user,
+                cwd="/",
+                check=False,
+                env={**os.environ, **env} if env else None,
+            )
             out.seek(0)
             err.seek(0)
             result = subprocess.CompletedProcess(command, completed.returncode, out.read(), err.read())

@@ -60,7 +60,7 @@ def test_an_unknown_handler_is_one_clear_line(env: dict[str, str], capsys: pytes
     code = main(["worker", "--once", "--handlers", "webhooks,nope"])
     _, err = capsys.readouterr()
     assert code == 1
-    assert err == "rustok: error: unknown handler(s): nope; available: webhooks, module-hooks\n"
+    assert err == "rustok: error: unknown handler(s): nope; available: webhooks, module-hooks, index-reindex\n"
 
 
 def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -213,7 +213,7 @@ SELECT is(rustok.delete_product(pg_temp.id('draft')) ->> 'id', rustok.ulid(pg_te
 SELECT is((SELECT data ->> 'handle' FROM event_outbox WHERE type = 'ProductDeleted'), 'secret', 'and emits ProductDeleted');
 SELECT throws_ok(format($$ SELECT rustok.delete_product(%L) $$, pg_temp.id('draft')), 'RK003', NULL,
                  'deleting it again is NOT_FOUND');
-DO $$ BEGIN PERFORM rustok.disable_module('commerce'); END $$;
+DO $$ BEGIN PERFORM rustok.disable_module('index'); PERFORM rustok.disable_module('commerce'); END $$;
 SELECT throws_ok(format($$ SELECT rustok.product_by_id(%L) $$, pg_temp.id('tee')), 'RK010', NULL,
                  'with the module disabled for the tenant, reads are MODULE_DISABLED');
 SELECT throws_ok($$ SELECT rustok.create_product('{"title": "X"}') $$, 'RK010', NULL, 'and so are writes');

@@ -263,7 +263,7 @@ SELECT is((SELECT coalesce(array_agg(p.proname::text ORDER BY p.proname), '{}') 
           '{}', 'every public commerce function begins with require_module(''commerce'')');
 SET LOCAL ROLE rustok_app;
 SELECT pg_temp.act('acme', 'admin');
-DO $$ BEGIN PERFORM rustok.disable_module('commerce'); END $$;
+DO $$ BEGIN PERFORM rustok.disable_module('index'); PERFORM rustok.disable_module('commerce'); END $$;
 SELECT throws_ok(call, 'RK010', NULL, 'module disabled: ' || call) FROM unnest(ARRAY[
     $$ SELECT rustok.product_by_id(rustok.gen_id()) $$, $$ SELECT rustok.product_by_handle('x') $$,
     $$ SELECT rustok.list_products() $$, $$ SELECT rustok.create_product('{"title": "X"}') $$,

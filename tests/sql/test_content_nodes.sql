@@ -255,7 +255,7 @@ SELECT is((SELECT array_agg(data ->> 'kind') FROM event_outbox WHERE type = 'Nod
 
 -- the module switch
 SELECT pg_temp.act('acme.admin');
-SELECT lives_ok($$ SELECT rustok.disable_module('blog'), rustok.disable_module('content') $$, 'content switched off');
+SELECT lives_ok($$ SELECT rustok.disable_module('blog'), rustok.disable_module('index'), rustok.disable_module('content') $$, 'content switched off');
 SELECT throws_ok($$ SELECT rustok.create_node('{"kind": "post", "title": "X"}') $$, 'RK010', NULL,
                  'create_node: MODULE_DISABLED');
 SELECT throws_ok(format('SELECT rustok.node_by_id(%L)', pg_temp.id('draft')), 'RK010', NULL,

@@ -5,7 +5,10 @@ context and then calls one SQL function, in its own transaction, in one round tr
 
 The CTE is materialized and volatile, so PostgreSQL evaluates it before the select list; the settings are
 transaction-local, so they end with the statement's implicit transaction (the pool runs in autocommit).
-A connection that breaks mid-call (the database restarted) is dropped and the call answers UNAVAILABLE."""
+A connection that breaks mid-call (the database restarted) is dropped and the call answers UNAVAILABLE.
+
+With a read replica (RUSTOK_READ_DATABASE_URL), calls made under `replica.routing`/`reading` as read-only
+may be answered by it; see api/replica.py for the routing and read-your-writes rules."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import tuple_row
 
+from rustok.api import replica as routes
 from rustok.api.connections import ConnectionPool
 from rustok.api.context import RequestContext
 from rustok.config import Settings
@@ -30,15 +34,33 @@ def session_settings(settings: Settings) -> dict[str, str]:
 
 
 class Gateway:
-    def __init__(self, app_url: str, max_size: int = 10, session_settings: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        app_url: str,
+        max_size: int = 10,
+        session_settings: dict[str, str] | None = None,
+        read_url: str | None = None,
+        replica_wait: float = 0.2,
+        replica_retry: float = 5.0,
+    ) -> None:
         self.pool = ConnectionPool(app_url, max_size=max_size, session_settings=session_settings)
+        self.replica = (
+            routes.Replica(read_url, max_size, session_settings, max_wait=replica_wait, retry_after=replica_retry)
+            if read_url
+            else None
+        )
+        self.primary_reads = 0  # read-only calls the primary answered (no replica, or the replica missed)
         self._queries: dict[tuple[str, ...], bytes] = {}
 
     async def open(self) -> None:
         await self.pool.open()
+        if self.replica is not None:
+            await self.replica.open()
 
     async def close(self) -> None:
         await self.pool.close()
+        if self.replica is not None:
+            await self.replica.close()
 
     async def call(self, ctx: RequestContext, call: LiteralString, params: Sequence[Any] = ()) -> Any:
         """The value of one SQL expression (typically `rustok.some_function(%s, …)`) under the request's
@@ -53,11 +75,31 @@ class Gateway:
             columns = sql.SQL(", ").join(sql.SQL(c) for c in calls)
             query = sql.SQL(_WITH_CONTEXT).format(calls=columns).as_string().encode()
             self._queries[key] = query
+        args = (ctx.tenant_id, ctx.user_id, ctx.role, *params)
+        route = routes.current_route() if self.replica is not None else None
+        if route == routes.READ:
+            assert self.replica is not None
+            state = routes.current_consistency()
+            found = await self.replica.read(query, args, state.needed if state else 0)
+            if found is not routes.MISS:
+                return list(found) if found else [None] * len(calls)
+            self.primary_reads += 1
         try:
             async with self.pool.connection() as conn:
                 cur = conn.cursor(row_factory=tuple_row)
-                await cur.execute(query, (ctx.tenant_id, ctx.user_id, ctx.role, *params))
+                await cur.execute(query, args)
                 row = await cur.fetchone()
+                if route == routes.WRITE:
+                    await self._note_write(cur)
         except psycopg.Error as exc:
             raise from_database_error(exc) from exc
         return list(row) if row else [None] * len(calls)
+
+    async def _note_write(self, cur: psycopg.AsyncCursor[Any]) -> None:
+        """After a write that committed: where the primary's WAL is, for the client's later reads."""
+        state = routes.current_consistency()
+        if state is None:
+            return
+        await cur.execute("select pg_current_wal_insert_lsn()::text")
+        lsn = await cur.fetchone()
+        state.write_lsn = max(state.write_lsn, routes.parse_lsn(lsn[0] if lsn else None))

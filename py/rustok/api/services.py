@@ -33,6 +33,12 @@ class Services:
 
     @classmethod
     def build(cls, db: Database, registry: ModuleRegistry, settings: Settings) -> Services:
-        gateway = Gateway(db.app_url, session_settings=session_settings(settings))
+        gateway = Gateway(
+            db.app_url,
+            session_settings=session_settings(settings),
+            read_url=settings.read_database_url,
+            replica_wait=settings.replica_wait_ms / 1000,
+            replica_retry=settings.replica_retry_seconds,
+        )
         tokens = TokenIssuer(settings.jwt_secret or stored_secret(settings, "jwt_secret"), settings.access_ttl)
         return cls(settings, db, registry, gateway, tokens, TenantResolver(gateway, tokens))

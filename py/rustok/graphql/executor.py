@@ -34,6 +34,7 @@ from graphql import (
 )
 
 from rustok.api.context import RequestContext
+from rustok.api.replica import routing
 from rustok.errors import (
     BadRequest,
     GraphQLValidationFailed,
@@ -105,7 +106,8 @@ class GraphQLExecutor:
         try:
             prepared, operation, variables = self._checked(request)
             async with asyncio.timeout(self.limits.timeout_seconds):
-                return await self._execute(prepared, operation, variables, ctx, context)
+                with routing(operation.operation):  # queries may read from a replica (api/replica.py)
+                    return await self._execute(prepared, operation, variables, ctx, context)
         except RusToKError as exc:
             return {"errors": [_error_dict(exc, ctx.request_id)]}
         except TimeoutError:

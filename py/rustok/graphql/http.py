@@ -24,6 +24,7 @@ from rustok.graphql.core_fields import RESOLVERS
 from rustok.graphql.executor import GraphQLExecutor, _error_dict
 from rustok.graphql.limits import Limits
 from rustok.graphql.schema import build
+from rustok.observability import metrics_of
 from rustok.webhooks.graphql import RESOLVERS as WEBHOOK_RESOLVERS
 
 JSON = "application/json"
@@ -57,7 +58,7 @@ def routes(services: Services) -> list[BaseRoute]:
             return _json({"errors": [_error_dict(BadRequest("mutations need POST"), rid)]}, 405)
         payload = {"query": query, "variables": variables, "operationName": request.query_params.get("operationName")}
         context = {"services": services, "ctx": ctx, "request": request}
-        return _json(await executor.run(payload, ctx, context))
+        return _json(await metrics_of(services).run_graphql(executor, payload, ctx, context))
 
     services.graphql_endpoint = GraphQLEndpoint(services, executor)
     routes: list[BaseRoute] = [
@@ -77,6 +78,7 @@ class GraphQLEndpoint:
     def __init__(self, services: Services, executor: GraphQLExecutor) -> None:
         self.services = services
         self.executor = executor
+        self.metrics = metrics_of(services)  # timing per operation (rustok_graphql_operation_*)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope["headers"])
@@ -109,8 +111,8 @@ class GraphQLEndpoint:
             if not body or len(body) > limits.max_operations:
                 error = TooManyOperations("too many operations in one request", {"limit": limits.max_operations})
                 return error.http_status, {"errors": [_error_dict(error, rid)]}
-            return 200, [await self.executor.run(item, ctx, context) for item in body]
-        return 200, await self.executor.run(body, ctx, context)
+            return 200, [await self.metrics.run_graphql(self.executor, item, ctx, context) for item in body]
+        return 200, await self.metrics.run_graphql(self.executor, body, ctx, context)
 
 
 def _header(headers: dict[bytes, bytes], name: bytes) -> str | None:

@@ -94,9 +94,9 @@ class ModuleRegistry:
 
 def _shipped() -> tuple[RusToKModule, ...]:
     """The modules this codebase ships (imported here, after RusToKModule exists, because they use it)."""
-    from rustok.modules import blog, commerce, content
+    from rustok.modules import blog, commerce, content, index
 
-    return (content.MODULE, blog.MODULE, commerce.MODULE)
+    return (content.MODULE, blog.MODULE, commerce.MODULE, index.MODULE)
 
 
 # Every module this codebase ships. Feature modules add themselves here as they land.

@@ -101,6 +101,7 @@ class Relay:
         self.cursor: Cursor | None = None
         self.connected = False
         self.cut_off = 0  # subscribers cut off for lagging, since start
+        self.delivered = 0  # events read and fanned out, since start (rustok_relay_events_delivered_total)
         self._by_tenant: dict[uuid.UUID, set[Subscription]] = {}
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -217,6 +218,7 @@ class Relay:
         while True:
             cur = await conn.execute(_READ, (str(self.cursor[0]), self.cursor[1], self.batch_size))
             rows = await cur.fetchall()
+            self.delivered += len(rows)
             for row in rows:
                 event = Event.from_row(row)
                 self.cursor = event.cursor

@@ -1,0 +1,22 @@
+"""The index module (the manifest's rustok-index): the CQRS read model `index_products` / `index_content`.
+
+Everything that keeps it right is SQL (sql/migrations/index, sql/functions/index, sql/triggers/index): row
+triggers on the content and commerce tables record the affected ids, a deferred trigger recomputes each
+once at commit (or queues it when IndexConfig realtimeSync is off). This package registers the module, its
+durable handler for `ReindexRequested`, and the batch loops behind `rustok reindex` and `rustok indexer`.
+See docs/index.md."""
+
+from __future__ import annotations
+
+from rustok.modules import RusToKModule
+from rustok.modules.index.handler import ReindexHandler
+
+MODULE = RusToKModule(
+    slug="index",
+    name="Index",
+    description="Denormalized read model of products and content for storefronts, search and analysts",
+    version="1.0.0",
+    dependencies=("content", "commerce"),
+    event_listeners=(ReindexHandler(),),
+    maintenance=("rustok.index_requeue_price_windows()",),
+)

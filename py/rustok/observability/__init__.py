@@ -1,0 +1,12 @@
+"""Observability: Prometheus metrics (`/metrics`), JSON logs carrying the request id, and `rustok status`.
+
+    metrics.py   the process's counters and histograms, the ASGI wrapper that times every HTTP request (the
+                 GraphQL hot path included), per-operation GraphQL timing, and GET /metrics
+    logging.py   the JSON (or text) log formatter, the request id on every record, uvicorn's log config
+    status.py    the health at a glance for `rustok status`, read from the database as an operator
+
+See docs/observability.md."""
+
+from rustok.observability.metrics import Metrics, instrument, metrics_of, routes
+
+__all__ = ["Metrics", "instrument", "metrics_of", "routes"]

@@ -1,0 +1,170 @@
+-- The index rule, in one place: what the row of a product or a node is (rustok._index_products_fresh,
+-- rustok._index_content_fresh). Upkeep, reindex and verify all call these.
+
+create or replace function rustok._index_text(cfg regconfig, value text, weight "char") returns tsvector
+language sql stable as $$
+    /* A weighted tsvector of accent-folded text in the tenant's configuration. */
+    select setweight(to_tsvector(cfg, public.unaccent(coalesce(value, ''))), weight)
+$$;
+
+create or replace function rustok._index_products_fresh(tenant uuid, ids uuid[]) returns setof public.index_products
+language sql stable as $$
+    /* The index rows of these products as they should be now: only published ones. Prices come from
+       rustok._commerce_price (guest, quantity 1), so this runs with `tenant` as the current tenant. */
+    select p.tenant_id, p.id, p.title, p.subtitle, p.handle, p.description, p.status,
+           (pz.mins)[1], (pz.maxs)[1], coalesce(pz.currencies, '{}'), coalesce(pz.prices, '{}'),
+           st.total, st.has, coalesce(cat.categories, '[]'), coalesce(cat.ids, '{}'), coalesce(cat.slugs, '{}'),
+           coalesce(tg.tags, '{}'), p.metadata ->> 'metaTitle', p.metadata ->> 'metaDescription',
+           rustok._index_text(cfg.c, p.title, 'A')
+             || rustok._index_text(cfg.c, concat_ws(' ', p.subtitle, array_to_string(tg.tags, ' ')), 'B')
+             || rustok._index_text(cfg.c, p.description, 'C'),
+           p.created_at, null::timestamptz, now()
+    from (select distinct u.id from unnest(_index_products_fresh.ids) u (id)) k
+    join public.commerce_products p on p.tenant_id = _index_products_fresh.tenant and p.id = k.id
+    cross join (select rustok._search_config(tenant) as c) cfg
+    left join lateral (
+        select array_agg(c.cur order by c.cur)::char(3)[] as currencies, array_agg(c.mn order by c.cur) as mins,
+               array_agg(c.mx order by c.cur) as maxs,
+               jsonb_object_agg(c.cur, jsonb_build_object('min', c.mn, 'max', c.mx)) as prices
+        from (select vc.cur, min(pr.amount) as mn, max(pr.amount) as mx
+              from (select distinct v.id as vid, x.currency_code::text as cur
+                    from public.commerce_variants v
+                    join public.commerce_prices x on x.tenant_id = v.tenant_id and x.variant_id = v.id
+                    where v.tenant_id = p.tenant_id and v.product_id = p.id) vc
+              cross join lateral rustok._commerce_price(vc.vid, vc.cur, 1, null) pr
+              group by vc.cur) c
+    ) pz on true
+    cross join lateral (
+        select coalesce(sum(s.available) filter (where v.manage_inventory), 0)::int as total,
+               coalesce(bool_or(not v.manage_inventory or v.allow_backorder or s.available > 0), false) as has
+        from public.commerce_variants v
+        cross join lateral (select coalesce(sum(l.stocked_quantity - l.reserved_quantity), 0) as available
+                            from public.commerce_inventory_levels l
+                            where l.tenant_id = v.tenant_id and l.variant_id = v.id) s
+        where v.tenant_id = p.tenant_id and v.product_id = p.id
+    ) st
+    left join lateral (
+        select jsonb_agg(jsonb_build_object('id', rustok.ulid(c.id), 'handle', c.handle, 'name', c.name)
+                         order by c.position, c.handle) as categories,
+               array_agg(c.id order by c.position, c.handle) as ids,
+               array_agg(c.handle::text order by c.position, c.handle) as slugs
+        from public.commerce_product_categories pc
+        join public.commerce_categories c on c.tenant_id = pc.tenant_id and c.id = pc.category_id
+        where pc.tenant_id = p.tenant_id and pc.product_id = p.id
+    ) cat on true
+    left join lateral (
+        select array_agg(t.value::text order by t.value) as tags
+        from public.commerce_product_tags t
+        where t.tenant_id = p.tenant_id and t.product_id = p.id
+    ) tg on true
+    where p.status = 'published'
+$$;
+
+create or replace function rustok._index_content_fresh(tenant uuid, ids uuid[]) returns setof public.index_content
+language sql stable as $$
+    /* The index rows of these nodes as they should be: published pages and posts (scheduled ones too; readers
+       filter published_at <= now()). Tags are slugs; the vector weighs title A, excerpt and tag names B,
+       body C. */
+    select n.tenant_id, n.id, n.kind, n.title, n.slug, n.excerpt, left(b.body, 300), n.status, n.author_id,
+           u.display_name, n.category_id, c.name, c.slug, coalesce(tg.slugs, '{}'), n.parent_id, n.reply_count,
+           n.meta_title, n.meta_description,
+           rustok._index_text(cfg.c, n.title, 'A')
+             || rustok._index_text(cfg.c, concat_ws(' ', n.excerpt, array_to_string(tg.names, ' ')), 'B')
+             || rustok._index_text(cfg.c, b.body, 'C'),
+           n.created_at, n.published_at, now()
+    from (select distinct u.id from unnest(_index_content_fresh.ids) u (id)) k
+    join public.nodes n on n.tenant_id = _index_content_fresh.tenant and n.id = k.id
+    cross join (select rustok._search_config(tenant) as c) cfg
+    left join public.bodies b on b.tenant_id = n.tenant_id and b.node_id = n.id
+    left join public.users u on u.tenant_id = n.tenant_id and u.id = n.author_id
+    left join public.categories c on c.tenant_id = n.tenant_id and c.id = n.category_id
+    left join lateral (
+        select array_agg(t.slug::text order by t.slug) as slugs, array_agg(t.name::text order by t.slug) as names
+        from public.node_tags nt join public.tags t on t.tenant_id = nt.tenant_id and t.id = nt.tag_id
+        where nt.tenant_id = n.tenant_id and nt.node_id = n.id
+    ) tg on true
+    where n.kind in ('page', 'post') and n.status = 'published'
+      and n.published_at is not null
+$$;
+
+create or replace function rustok._index_lock_key(tenant uuid, kind text, id uuid default null) returns bigint
+language sql immutable parallel safe as $$
+    /* The advisory lock key of one index row, or (id null) of a tenant's whole index of a kind. */
+    select hashtextextended('rustok.index:' || tenant::text || ':' || kind || ':' || coalesce(id::text, '*'), 0)
+$$;
+
+create or replace function rustok._index_lock(tenant uuid, kind text, ids uuid[] default null) returns void
+language plpgsql volatile as $$
+/* Serializes recomputations (held to the end of the transaction). A recomputation takes the tenant's index
+   lock of the kind shared and each id's lock exclusive (in id order; above 64 ids the tenant lock exclusive
+   instead, so a bulk load does not fill the lock table); ids null: the tenant lock exclusive (what a rename
+   of a category, tag, author or price list takes before looking for the rows it affects). The statement that
+   computes runs after the locks are granted, so under READ COMMITTED it sees everything the transaction
+   that held them committed: two transactions that changed different rows behind one index row, or one that
+   links a product to a category while another renames it, can no longer each compute from the other's old
+   state. */
+begin
+    if ids is null or cardinality(ids) > 64 then
+        perform pg_advisory_xact_lock(rustok._index_lock_key(tenant, kind));
+    else
+        perform pg_advisory_xact_lock_shared(rustok._index_lock_key(tenant, kind));
+        perform pg_advisory_xact_lock(rustok._index_lock_key(tenant, kind, x.id))
+        from (select distinct u.id from unnest(ids) u (id) order by u.id) x;
+    end if;
+end
+$$;
+
+create or replace function rustok._index_refresh(tenant uuid, kind text, ids uuid[]) returns int
+language plpgsql volatile as $$
+/* Recomputes the index rows of these ids (products or nodes) of the tenant: takes the index locks
+   (rustok._index_lock), then upserts the fresh rows and deletes those that should not exist. Runs with
+   `tenant` as the current tenant (switching if needed). Returns how many ids it recomputed. */
+declare
+    previous text := current_setting('rustok.tenant_id', true);
+begin
+    if ids is null or cardinality(ids) = 0 then
+        return 0;
+    end if;
+    if previous is distinct from tenant::text then
+        perform set_config('rustok.tenant_id', tenant::text, true);
+    end if;
+    perform rustok._index_lock(tenant, kind, ids);
+    if kind = 'product' then
+        with fresh as materialized (select * from rustok._index_products_fresh(tenant, ids)),
+        gone as (delete from public.index_products i
+                 where i.tenant_id = tenant and i.product_id in (select unnest(ids))
+                   and not exists (select 1 from fresh f where f.product_id = i.product_id))
+        insert into public.index_products as i select * from fresh
+        on conflict (tenant_id, product_id) do update set
+            title = excluded.title, subtitle = excluded.subtitle, handle = excluded.handle,
+            description = excluded.description, status = excluded.status, min_price = excluded.min_price,
+            max_price = excluded.max_price, currencies = excluded.currencies, prices = excluded.prices,
+            total_stock = excluded.total_stock, has_stock = excluded.has_stock, categories = excluded.categories,
+            category_ids = excluded.category_ids, category_slugs = excluded.category_slugs, tags = excluded.tags,
+            meta_title = excluded.meta_title, meta_description = excluded.meta_description,
+            search_vector = excluded.search_vector, created_at = excluded.created_at,
+            published_at = excluded.published_at, indexed_at = excluded.indexed_at;
+    elsif kind = 'content' then
+        with fresh as materialized (select * from rustok._index_content_fresh(tenant, ids)),
+        gone as (delete from public.index_content i
+                 where i.tenant_id = tenant and i.node_id in (select unnest(ids))
+                   and not exists (select 1 from fresh f where f.node_id = i.node_id))
+        insert into public.index_content as i select * from fresh
+        on conflict (tenant_id, node_id) do update set
+            kind = excluded.kind, title = excluded.title, slug = excluded.slug, excerpt = excluded.excerpt,
+            body_preview = excluded.body_preview, status = excluded.status, author_id = excluded.author_id,
+            author_name = excluded.author_name, category_id = excluded.category_id,
+            category_name = excluded.category_name, category_slug = excluded.category_slug, tags = excluded.tags,
+            parent_id = excluded.parent_id, reply_count = excluded.reply_count, meta_title = excluded.meta_title,
+            meta_description = excluded.meta_description, search_vector = excluded.search_vector,
+            created_at = excluded.created_at, published_at = excluded.published_at,
+            indexed_at = excluded.indexed_at;
+    else
+        perform rustok.raise('VALIDATION_FAILED', 'unknown index kind', jsonb_build_object('kind', kind));
+    end if;
+    if previous is distinct from tenant::text then
+        perform set_config('rustok.tenant_id', coalesce(previous, ''), true);
+    end if;
+    return cardinality(ids);
+end
+$$;

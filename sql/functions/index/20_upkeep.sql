@@ -1,0 +1,323 @@
+-- Upkeep: row triggers record ids (rustok._index_touch), a deferred constraint trigger on index_pending
+-- recomputes each once at commit (rustok.tg_index_pending__flush) or, with realtimeSync off, queues them for
+-- `rustok indexer` (rustok.index_drain). Configuration (the manifest's IndexConfig), verify and reindex.
+
+create or replace function rustok._index_global_config() returns jsonb
+language sql stable security definer set search_path = pg_catalog, public, pg_temp as $$
+    /* platform_settings 'index' (an object), or {}: the platform-wide IndexConfig. */
+    select coalesce((select s.value from public.platform_settings s
+                     where s.key = 'index' and jsonb_typeof(s.value) = 'object'), '{}'::jsonb)
+$$;
+
+create or replace function rustok.index_config(tenant uuid default null) returns jsonb
+language sql stable as $$
+    /* The IndexConfig in force for the tenant (default: the current one): defaults, overridden by
+       platform_settings 'index', overridden by tenant_modules.settings of 'index'.
+       {realtimeSync: true, batchSize: 500, workers: 1, reindexSchedule: null}. */
+    select '{"realtimeSync": true, "batchSize": 500, "workers": 1, "reindexSchedule": null}'::jsonb
+        || rustok._index_global_config()
+        || coalesce((select tm.settings from public.tenant_modules tm
+                     where tm.tenant_id = coalesce(tenant, rustok.current_tenant_id()) and tm.module_slug = 'index'),
+                    '{}'::jsonb)
+$$;
+
+create or replace function rustok._index_touch(tenant uuid, kind text, ids uuid[]) returns void
+language plpgsql volatile as $$
+/* Records ids to recompute at commit (once each per transaction) and counts them in the transaction-local
+   setting rustok.index_pending, so the deferred firings after the flush return at once. */
+declare
+    n int;
+begin
+    insert into public.index_pending (tenant_id, kind, id)
+    select tenant, kind, x from unnest(ids) x where x is not null
+    on conflict do nothing;
+    get diagnostics n = row_count;
+    if n > 0 then
+        perform set_config('rustok.index_pending',
+                           (coalesce(nullif(current_setting('rustok.index_pending', true), ''), '0')::bigint + n)::text,
+                           true);
+    end if;
+end
+$$;
+
+create or replace function rustok._index_flush_all() returns int
+language plpgsql volatile as $$
+/* Flushes every pending id of this transaction (each tenant under its own context); a no-op (one setting
+   read) when nothing is pending, which is what every deferred firing after the first finds. Checking the
+   table instead would walk the transaction's own deleted entries each time: quadratic on bulk loads. */
+declare
+    t uuid;
+    total int := 0;
+begin
+    if coalesce(nullif(current_setting('rustok.index_pending', true), ''), '0') = '0' then
+        return 0;
+    end if;
+    perform set_config('rustok.index_pending', '0', true);
+    for t in select distinct p.tenant_id from public.index_pending p where p.txid = pg_current_xact_id() loop
+        total := total + rustok._index_flush(t);
+    end loop;
+    return total;
+end
+$$;
+
+create or replace function rustok._index_flush(tenant uuid) returns int
+language plpgsql volatile as $$
+/* Takes this transaction's pending ids of the tenant and recomputes each once (or queues them when the
+   tenant's realtimeSync is off); one IndexUpdated event per kind: {index_name, target_id (the id when only
+   one), count, target_ids (at most 100)}. Returns how many ids it handled. */
+declare
+    previous text := current_setting('rustok.tenant_id', true);
+    realtime boolean;
+    r record;
+    total int := 0;
+begin
+    if previous is distinct from tenant::text then
+        perform set_config('rustok.tenant_id', tenant::text, true);
+    end if;
+    realtime := coalesce((rustok.index_config(tenant) ->> 'realtimeSync')::boolean, true);
+    for r in
+        with gone as (delete from public.index_pending p
+                      where p.tenant_id = tenant and p.txid = pg_current_xact_id()
+                      returning p.kind, p.id)
+        select g.kind, array_agg(g.id order by g.id) as ids from gone g group by g.kind order by g.kind
+    loop
+        if realtime then
+            perform rustok._index_refresh(tenant, r.kind, r.ids);
+            perform rustok.publish_event('IndexUpdated', jsonb_build_object(
+                'index_name', case r.kind when 'product' then 'index_products' else 'index_content' end,
+                'target_id', case when cardinality(r.ids) = 1 then rustok.ulid(r.ids[1]) end,
+                'count', cardinality(r.ids),
+                'target_ids', (select jsonb_agg(rustok.ulid(x)) from unnest(r.ids[1:100]) x)));
+        else
+            insert into public.index_queue (tenant_id, kind, id) select tenant, r.kind, x from unnest(r.ids) x;
+        end if;
+        total := total + cardinality(r.ids);
+    end loop;
+    if previous is distinct from tenant::text then
+        perform set_config('rustok.tenant_id', coalesce(previous, ''), true);
+    end if;
+    return total;
+end
+$$;
+
+create or replace function rustok.index_drain(batch_size int default null) returns int
+language plpgsql volatile as $$
+/* One batch of the current tenant's durable queue: takes up to batch_size rows (default: IndexConfig
+   batchSize) that no other worker holds (FOR UPDATE SKIP LOCKED), recomputes each id once, emits
+   IndexUpdated per kind. Returns how many queue rows it took (0: nothing left for this worker). */
+declare
+    tenant uuid := rustok.require_tenant();
+    n int := coalesce(batch_size, (rustok.index_config() ->> 'batchSize')::int, 500);
+    taken int := 0;
+    r record;
+begin
+    for r in
+        with picked as (select q.seq from public.index_queue q where q.tenant_id = tenant
+                        order by q.seq limit n for update skip locked),
+        gone as (delete from public.index_queue q using picked
+                 where q.tenant_id = tenant and q.seq = picked.seq returning q.kind, q.id)
+        select g.kind, array_agg(distinct g.id) as ids, count(*)::int as rows from gone g group by g.kind
+    loop
+        perform rustok._index_refresh(tenant, r.kind, r.ids);
+        perform rustok.publish_event('IndexUpdated', jsonb_build_object(
+            'index_name', case r.kind when 'product' then 'index_products' else 'index_content' end,
+            'target_id', case when cardinality(r.ids) = 1 then rustok.ulid(r.ids[1]) end,
+            'count', cardinality(r.ids),
+            'target_ids', (select jsonb_agg(rustok.ulid(x)) from unnest(r.ids[1:100]) x)));
+        taken := taken + r.rows;
+    end loop;
+    return taken;
+end
+$$;
+
+create or replace function rustok.index_queue_length() returns bigint
+language sql stable as $$
+    /* How many rows of the current tenant's durable index queue wait. */
+    select count(*) from public.index_queue q where q.tenant_id = rustok.current_tenant_id()
+$$;
+
+create or replace function rustok._index_target(target text) returns text
+language sql immutable as $$
+    /* 'products'/'product' -> 'product', 'content'/'node'/'nodes' -> 'content'; else null. */
+    select case lower(target) when 'products' then 'product' when 'product' then 'product'
+                              when 'content' then 'content' when 'node' then 'content' when 'nodes' then 'content' end
+$$;
+
+create or replace function rustok._index_source_ids(tenant uuid, kind text, after uuid default null,
+                                                   n int default null) returns uuid[]
+language sql stable as $$
+    /* The source ids of a tenant's index of a kind ('product': products, 'content': pages and posts), in id
+       order, after `after`, at most n (null: all). */
+    select coalesce(array_agg(x.id order by x.id), '{}') from (
+        select p.id from public.commerce_products p
+        where _index_source_ids.kind = 'product' and p.tenant_id = tenant and (after is null or p.id > after)
+        union all
+        select d.id from public.nodes d
+        where _index_source_ids.kind = 'content' and d.tenant_id = tenant and d.kind in ('page', 'post') and (after is null or d.id > after)
+        order by 1 limit n) x
+$$;
+
+create or replace function rustok._index_prune(tenant uuid, kind text) returns int
+language plpgsql volatile as $$
+/* Deletes the tenant's index rows of the kind whose product or node no longer exists; how many. */
+declare
+    n int;
+begin
+    if kind = 'product' then
+        delete from public.index_products i where i.tenant_id = tenant and not exists (
+            select 1 from public.commerce_products p where p.tenant_id = i.tenant_id and p.id = i.product_id);
+    else
+        delete from public.index_content i where i.tenant_id = tenant and not exists (
+            select 1 from public.nodes x where x.tenant_id = i.tenant_id and x.id = i.node_id);
+    end if;
+    get diagnostics n = row_count;
+    return n;
+end
+$$;
+
+create or replace function rustok.index_reindex_batch(target text, after uuid default null,
+                                                     batch_size int default null)
+returns table (last_id uuid, recomputed int)
+language plpgsql volatile as $$
+/* One batch of an online rebuild of the current tenant's index ('products' or 'content'): the next
+   batch_size (default: IndexConfig batchSize) source ids after `after`, recomputed (upserted, or deleted when not shown). last_id null: done
+   (then call rustok.index_reindex_prune). Raises VALIDATION_FAILED for an unknown target. */
+declare
+    kind text := rustok._index_target(target);
+    tenant uuid := rustok.require_tenant();
+    ids uuid[];
+begin
+    if kind is null then
+        perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
+                             jsonb_build_object('field', 'target'));
+    end if;
+    ids := rustok._index_source_ids(tenant, kind, after,
+                                    coalesce(batch_size, (rustok.index_config() ->> 'batchSize')::int, 500));
+    if cardinality(ids) = 0 then
+        return query select null::uuid, 0;
+        return;
+    end if;
+    return query select ids[cardinality(ids)], rustok._index_refresh(tenant, kind, ids);
+end
+$$;
+
+create or replace function rustok.index_reindex_prune(target text) returns int
+language plpgsql volatile as $$
+/* The end of a rebuild: deletes the current tenant's index rows whose product or node no longer exists.
+   Returns how many. Raises VALIDATION_FAILED for an unknown target. */
+begin
+    if rustok._index_target(target) is null then
+        perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
+                             jsonb_build_object('field', 'target'));
+    end if;
+    return rustok._index_prune(rustok.require_tenant(), rustok._index_target(target));
+end
+$$;
+
+create or replace function rustok.index_source_count(target text) returns bigint
+language sql stable as $$
+    /* How many source rows a rebuild of the current tenant walks (for progress). */
+    select cardinality(rustok._index_source_ids(rustok.current_tenant_id(), rustok._index_target(target)))::bigint
+$$;
+
+create or replace function rustok.index_refresh(target text, id uuid) returns int
+language plpgsql volatile as $$
+/* Recomputes one product or node of the current tenant now. */
+begin
+    if rustok._index_target(target) is null then
+        perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
+                             jsonb_build_object('field', 'target'));
+    end if;
+    return rustok._index_refresh(rustok.require_tenant(), rustok._index_target(target), array[id]);
+end
+$$;
+
+create or replace function rustok.request_reindex(target_type text, target_id uuid default null) returns jsonb
+language plpgsql volatile as $$
+/* Emits ReindexRequested {target_type, target_id} for the index module's durable handler (rustok worker):
+   target_type products or content, target_id one product or node, or null for all. Needs index.manage.
+   Raises VALIDATION_FAILED for an unknown target type. */
+begin
+    perform rustok.require_module('index');
+    perform rustok.require_permission('index.manage');
+    if rustok._index_target(target_type) is null then
+        perform rustok.raise('VALIDATION_FAILED', 'targetType must be products or content',
+                             jsonb_build_object('field', 'targetType'));
+    end if;
+    perform rustok.publish_event('ReindexRequested', jsonb_build_object(
+        'target_type', case rustok._index_target(target_type) when 'product' then 'products' else 'content' end,
+        'target_id', rustok.ulid(target_id)));
+    return jsonb_build_object('requested', true);
+end
+$$;
+
+create or replace function rustok.index_verify(tenant uuid default null)
+returns table (tenant_id uuid, index_name text, target_id uuid, problem text, columns text[])
+language plpgsql volatile as $$
+/* Every index row that differs from a fresh computation (rustok._index_*_fresh, the same rule upkeep uses):
+   problem 'missing' (should exist, does not), 'extra' (exists, should not) or 'stale' (columns differ,
+   indexed_at aside). tenant null: every tenant the caller may read (operators: all). Nothing returned: the
+   index is exact. A client may only verify its current tenant (FORBIDDEN otherwise). */
+declare
+    previous text := current_setting('rustok.tenant_id', true);
+    t uuid;
+begin
+    if not rustok.is_operator() and tenant is distinct from rustok.current_tenant_id() then
+        if tenant is not null then
+            perform rustok.raise('FORBIDDEN', 'only the current tenant can be verified');
+        end if;
+        tenant := rustok.require_tenant();
+    end if;
+    for t in select x.id from public.tenants x where tenant is null or x.id = tenant order by x.id loop
+        perform set_config('rustok.tenant_id', t::text, true);
+        return query
+            with fresh as materialized (
+                select * from rustok._index_products_fresh(t, rustok._index_source_ids(t, 'product'))),
+            stored as materialized (select * from public.index_products i where i.tenant_id = t)
+            select t, 'index_products'::text, coalesce(f.product_id, s.product_id),
+                   case when s.product_id is null then 'missing' when f.product_id is null then 'extra'
+                        else 'stale' end,
+                   case when s.product_id is not null and f.product_id is not null then array(
+                       select k.key from jsonb_each(to_jsonb(f) - 'indexed_at') k
+                       where k.value is distinct from to_jsonb(s) -> k.key order by k.key) end
+            from fresh f full join stored s on s.product_id = f.product_id
+            where s.product_id is null or f.product_id is null
+               or (to_jsonb(f) - 'indexed_at') is distinct from (to_jsonb(s) - 'indexed_at');
+        return query
+            with fresh as materialized (
+                select * from rustok._index_content_fresh(t, rustok._index_source_ids(t, 'content'))),
+            stored as materialized (select * from public.index_content i where i.tenant_id = t)
+            select t, 'index_content'::text, coalesce(f.node_id, s.node_id),
+                   case when s.node_id is null then 'missing' when f.node_id is null then 'extra'
+                        else 'stale' end,
+                   case when s.node_id is not null and f.node_id is not null then array(
+                       select k.key from jsonb_each(to_jsonb(f) - 'indexed_at') k
+                       where k.value is distinct from to_jsonb(s) -> k.key order by k.key) end
+            from fresh f full join stored s on s.node_id = f.node_id
+            where s.node_id is null or f.node_id is null
+               or (to_jsonb(f) - 'indexed_at') is distinct from (to_jsonb(s) - 'indexed_at');
+    end loop;
+    perform set_config('rustok.tenant_id', coalesce(previous, ''), true);
+end
+$$;
+
+create or replace function rustok.index_requeue_price_windows(since interval default '75 minutes') returns int
+language plpgsql volatile as $$
+/* Maintenance (`rustok maintain`, hourly): a price list whose window opened or closed in the last `since`
+   changes what guests pay without any write; recompute the products with prices in it. Returns how many. */
+declare
+    tenant uuid;
+    ids uuid[];
+begin
+    perform rustok.require_module('commerce');
+    tenant := rustok.require_tenant();
+    select array_agg(distinct v.product_id) into ids
+    from public.commerce_price_lists pl
+    join public.commerce_prices pr on pr.tenant_id = pl.tenant_id and pr.price_list_id = pl.id
+    join public.commerce_variants v on v.tenant_id = pr.tenant_id and v.id = pr.variant_id
+    where pl.tenant_id = tenant
+      and (pl.starts_at between now() - since and now() or pl.ends_at between now() - since and now());
+    perform rustok._index_touch(tenant, 'product', ids);
+    return coalesce(cardinality(ids), 0);
+end
+$$;
