@@ -53,11 +53,15 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def cluster() -> Cluster:
+def cluster() -> Iterator[Cluster]:
+    """Kept running between local runs (the next one starts in milliseconds); stopped after a CI run, so no
+    server outlives its checkout."""
     _install_pgtap()
     cluster = Cluster(TEST_CLUSTER_DIR, fast_unsafe=True)
     cluster.ensure_running()
-    return cluster
+    yield cluster
+    if os.environ.get("CI"):
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")
