@@ -24,6 +24,18 @@ CREATE SCHEMA rustok;
 ALTER SCHEMA rustok OWNER TO rustok_owner;
 
 --
+-- Name: btree_gin; Type: EXTENSION; Schema: -; Owner: -
+--
+
+CREATE EXTENSION IF NOT EXISTS btree_gin WITH SCHEMA public;
+
+--
+-- Name: pg_trgm; Type: EXTENSION; Schema: -; Owner: -
+--
+
+CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
+
+--
 -- Name: unaccent; Type: EXTENSION; Schema: -; Owner: -
 --
 
@@ -3062,6 +3074,38 @@ $$;
 ALTER FUNCTION rustok._revoke_refresh_tokens(family_id uuid, user_id uuid) OWNER TO rustok_owner;
 
 --
+-- Name: _search_after(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._search_after(cursor text) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+/* Decodes an opaque cursor [sortKeyNumber, sortKeyText, id]; raises VALIDATION_FAILED (field after). */
+declare
+    s text := translate(cursor, '-_', '+/');
+    k jsonb;
+begin
+    if cursor is null then
+        return null;
+    end if;
+    s := s || repeat('=', (4 - length(s) % 4) % 4);
+    begin
+        k := convert_from(decode(s, 'base64'), 'UTF8')::jsonb;
+        if jsonb_typeof(k) <> 'array' or jsonb_array_length(k) <> 3 or jsonb_typeof(k -> 0) <> 'number'
+           or jsonb_typeof(k -> 1) <> 'string' or (k ->> 2)::uuid is null then
+            raise exception 'bad cursor';
+        end if;
+    exception when others then
+        perform rustok.raise('VALIDATION_FAILED', 'after is not a cursor of this search',
+                             jsonb_build_object('field', 'after'));
+    end;
+    return k;
+end
+$$;
+
+ALTER FUNCTION rustok._search_after(cursor text) OWNER TO rustok_owner;
+
+--
 -- Name: _search_config(uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -3079,6 +3123,99 @@ CREATE FUNCTION rustok._search_config(tenant uuid) RETURNS regconfig
 $$;
 
 ALTER FUNCTION rustok._search_config(tenant uuid) OWNER TO rustok_owner;
+
+--
+-- Name: _search_currency(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._search_currency(code text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* Raises VALIDATION_FAILED (field currency) unless code is null or a known currency. */
+begin
+    if code is not null and not exists (select 1 from public.commerce_currencies c where c.code = _search_currency.code) then
+        perform rustok.raise('VALIDATION_FAILED', 'unknown currency', jsonb_build_object('field', 'currency'));
+    end if;
+end
+$$;
+
+ALTER FUNCTION rustok._search_currency(code text) OWNER TO rustok_owner;
+
+--
+-- Name: _search_cursor(jsonb); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._search_cursor(key jsonb) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    select translate(encode(convert_to(key::text, 'UTF8'), 'base64'), E'+/=\n', '-_')
+$$;
+
+ALTER FUNCTION rustok._search_cursor(key jsonb) OWNER TO rustok_owner;
+
+--
+-- Name: _search_query(regconfig, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._search_query(cfg regconfig, query text) RETURNS tsquery
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+    /* A tsquery from user input, never parsing it as tsquery syntax: accents folded, everything but letters
+       and digits is a separator, each word a quoted lexeme ANDed, the last one a prefix (:*). Null when no
+       word is left (or all are stop words). */
+    select case when numnode(q) > 0 then q end
+    from (select to_tsquery(cfg, string_agg(quote_literal(w) || case when last then ':*' else '' end,
+                                            ' & ' order by n)) as q
+          from (select w, n, n = max(n) over () as last
+                from regexp_split_to_table(
+                         btrim(regexp_replace(lower(public.unaccent(coalesce(query, ''))), '[^[:alnum:]]+', ' ', 'g')),
+                         ' ') with ordinality as t (w, n)
+                where w <> '') words) s
+$$;
+
+ALTER FUNCTION rustok._search_query(cfg regconfig, query text) OWNER TO rustok_owner;
+
+--
+-- Name: _search_sort(text, text[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._search_sort(sort text, allowed text[]) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+begin
+    if sort is null then
+        return 'relevance';
+    end if;
+    if not (sort = any (allowed)) then
+        perform rustok.raise('VALIDATION_FAILED', 'unknown sort', jsonb_build_object('field', 'sort'));
+    end if;
+    return sort;
+end
+$$;
+
+ALTER FUNCTION rustok._search_sort(sort text, allowed text[]) OWNER TO rustok_owner;
+
+--
+-- Name: _search_text(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._search_text(query text) RETURNS text
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* The query string validated: trimmed; over 200 characters raises VALIDATION_FAILED (field query). */
+declare
+    q text := btrim(coalesce(query, ''));
+begin
+    if length(q) > 200 then
+        perform rustok.raise('VALIDATION_FAILED', 'query must be at most 200 characters',
+                             jsonb_build_object('field', 'query'));
+    end if;
+    return q;
+end
+$$;
+
+ALTER FUNCTION rustok._search_text(query text) OWNER TO rustok_owner;
 
 --
 -- Name: _secure_table(regclass); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -6631,6 +6768,252 @@ $$;
 ALTER FUNCTION rustok.rotate_refresh_token(token_hash bytea, new_token_hash bytea, refresh_ttl interval) OWNER TO rustok_owner;
 
 --
+-- Name: search_content(text, jsonb, text, integer, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.search_content(query text DEFAULT NULL::text, filter jsonb DEFAULT NULL::jsonb, sort text DEFAULT NULL::text, first integer DEFAULT 20, after text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+/* Published pages and posts of the current tenant (published_at <= now()) matching `query` (as
+   search_products) and `filter` {kind, status, category (slug), tag, author (id)}; sorted by relevance |
+   newest | title; nodes carry a `snippet` (ts_headline over body_preview or excerpt); `facets` {kinds,
+   categories, tags} of the filtered set. Raises VALIDATION_FAILED as search_products, INVALID_ID for a bad
+   author id. */
+declare
+    tenant uuid := rustok.current_tenant_id();
+    q text := rustok._search_text(query);
+    cfg regconfig;
+    tsq tsquery;
+    f jsonb := coalesce(filter, '{}'::jsonb);
+    srt text := rustok._search_sort(sort, array['relevance', 'newest', 'title']);
+    page int := rustok._page_size(first);
+    k jsonb := rustok._search_after(after);
+    author uuid := case when f ->> 'author' is not null then rustok.parse_id(f ->> 'author') end;
+    fuzzy boolean := false;
+    ids uuid[];
+    result jsonb;
+begin
+    perform rustok.require_module('index');
+    perform rustok.require_tenant();
+    cfg := rustok._search_config(tenant);
+    tsq := rustok._search_query(cfg, q);
+    select array_agg(i.node_id) into ids
+    from rustok.index_content_text i where i.tenant_id = tenant and tsq is not null and i.search_vector @@ tsq;
+    if tsq is not null and coalesce(cardinality(ids), 0) < 3 and q <> '' then
+        fuzzy := true;
+        select array_agg(i.node_id) into ids
+        from rustok.index_content_text i
+        where i.tenant_id = tenant
+          and (i.node_id = any (coalesce(ids, '{}'))
+               or public.word_similarity(lower(public.unaccent(q)), i.title_folded) >= 0.4);
+    end if;
+    with base as (
+        select i.*,
+               case when tsq is null then 0::float8
+                    else ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', i.search_vector, tsq)::float8
+                         + case when fuzzy then public.similarity(lower(public.unaccent(q)),
+                                                                    lower(public.unaccent(coalesce(i.title, ''))))::float8
+                                else 0 end
+               end as rank
+        from public.index_content i
+        where i.tenant_id = tenant and i.published_at <= now()
+          and (tsq is null or i.node_id = any (coalesce(ids, '{}')))
+          and (f ->> 'kind' is null or i.kind = f ->> 'kind')
+          and (f ->> 'status' is null or i.status = f ->> 'status')
+          and (f ->> 'category' is null or i.category_slug = f ->> 'category')
+          and (f ->> 'tag' is null or i.tags @> array[f ->> 'tag'])
+          and (author is null or i.author_id = author)
+    ), filtered as (
+        select b.*,
+               case srt when 'relevance' then -b.rank
+                        when 'newest' then -extract(epoch from b.published_at)::float8
+                        else 0 end as kn,
+               case when srt = 'title' then lower(coalesce(b.title, '')) else '' end as kt
+        from base b
+    ), page_rows as (
+        select * from filtered r
+        where k is null or (r.kn, r.kt, r.node_id) > ((k ->> 0)::float8, k ->> 1, (k ->> 2)::uuid)
+        order by r.kn, r.kt, r.node_id
+        limit page + 1
+    ), numbered as (
+        select p.*, row_number() over (order by p.kn, p.kt, p.node_id) as n from page_rows p
+    )
+    select jsonb_build_object(
+        'edges', coalesce((select jsonb_agg(jsonb_build_object(
+                     'cursor', rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.node_id)),
+                     'node', jsonb_build_object(
+                         'id', rustok.ulid(r.node_id), 'kind', r.kind, 'title', r.title, 'slug', r.slug,
+                         'excerpt', r.excerpt, 'bodyPreview', r.body_preview, 'status', r.status,
+                         'authorId', rustok.ulid(r.author_id), 'authorName', r.author_name,
+                         'categoryId', rustok.ulid(r.category_id), 'categoryName', r.category_name,
+                         'categorySlug', r.category_slug, 'tags', to_jsonb(r.tags),
+                         'publishedAt', r.published_at, 'createdAt', r.created_at, 'rank', r.rank,
+                         'snippet', case when tsq is not null
+                                         then ts_headline(cfg, public.unaccent(coalesce(r.body_preview, r.excerpt, '')),
+                                                          tsq, 'MaxWords=30, MinWords=10')
+                                         else left(coalesce(r.excerpt, r.body_preview, ''), 200) end))
+                     order by r.n)
+                   from numbered r where r.n <= page), '[]'::jsonb),
+        'pageInfo', jsonb_build_object(
+            'hasNextPage', (select count(*) > page from numbered),
+            'hasPreviousPage', k is not null,
+            'startCursor', (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.node_id))
+                            from numbered r where r.n = 1),
+            'endCursor', (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.node_id))
+                          from numbered r where r.n = least(page, (select count(*) from numbered)))),
+        'totalCount', (select count(*) from filtered),
+        'fuzzy', fuzzy,
+        'facets', jsonb_build_object(
+            'kinds', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', v, 'count', c)
+                                                order by c desc, v)
+                               from (select r.kind as v, count(*) as c from filtered r group by 1) s), '[]'::jsonb),
+            'categories', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', l, 'count', c)
+                                                     order by c desc, v)
+                                    from (select r.category_slug as v, min(r.category_name) as l, count(*) as c
+                                          from filtered r where r.category_slug is not null group by 1) s),
+                                   '[]'::jsonb),
+            'tags', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', v, 'count', c)
+                                               order by c desc, v)
+                              from (select t as v, count(*) as c from filtered r cross join unnest(r.tags) t
+                                    group by 1) s), '[]'::jsonb)))
+    into result;
+    return result;
+end
+$$;
+
+ALTER FUNCTION rustok.search_content(query text, filter jsonb, sort text, first integer, after text) OWNER TO rustok_owner;
+
+--
+-- Name: search_products(text, jsonb, text, integer, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.search_products(query text DEFAULT NULL::text, filter jsonb DEFAULT NULL::jsonb, sort text DEFAULT NULL::text, first integer DEFAULT 20, after text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+/* Published products of the current tenant matching `query` (full text, weights title A / subtitle, tags B /
+   description C, last word a prefix; when fewer than 3 rows match, titles similar by trigram are added) and
+   `filter` {currency, minPrice, maxPrice, inStock, category (slug), tag}; sorted by relevance | price_asc |
+   price_desc | newest | title; a connection with `facets` {categories, tags, priceBuckets} of the filtered
+   set. Prices are of `currency` (default: each row's first currency). Raises VALIDATION_FAILED (query over
+   200 characters, unknown sort or currency, bad page size or cursor). */
+declare
+    tenant uuid := rustok.current_tenant_id();
+    q text := rustok._search_text(query);
+    cfg regconfig;
+    tsq tsquery;
+    f jsonb := coalesce(filter, '{}'::jsonb);
+    srt text := rustok._search_sort(sort, array['relevance', 'price_asc', 'price_desc', 'newest', 'title']);
+    page int := rustok._page_size(first);
+    k jsonb := rustok._search_after(after);
+    cur text := f ->> 'currency';
+    lo bigint := (f ->> 'minPrice')::bigint;
+    hi bigint := (f ->> 'maxPrice')::bigint;
+    fuzzy boolean := false;
+    ids uuid[];
+    result jsonb;
+begin
+    perform rustok.require_module('index');
+    perform rustok.require_tenant();
+    perform rustok._search_currency(cur);
+    cfg := rustok._search_config(tenant);
+    tsq := rustok._search_query(cfg, q);
+    -- the text matches: an index condition on the GIN index (explicit tenant filter; the owner policy folds to true)
+    select array_agg(i.product_id) into ids
+    from rustok.index_products_text i where i.tenant_id = tenant and tsq is not null and i.search_vector @@ tsq;
+    if tsq is not null and coalesce(cardinality(ids), 0) < 3 and q <> '' then
+        fuzzy := true;
+        select array_agg(i.product_id) into ids
+        from rustok.index_products_text i
+        where i.tenant_id = tenant
+          and (i.product_id = any (coalesce(ids, '{}'))
+               or public.word_similarity(lower(public.unaccent(q)), i.title_folded) >= 0.4);
+    end if;
+    with base as (
+        select i.*,
+               case when cur is null then i.min_price else (i.prices -> cur ->> 'min')::bigint end as price,
+               case when tsq is null then 0::float8
+                    else ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', i.search_vector, tsq)::float8
+                         + case when fuzzy then public.similarity(lower(public.unaccent(q)),
+                                                                    lower(public.unaccent(i.title)))::float8
+                                else 0 end
+               end as rank
+        from public.index_products i
+        where i.tenant_id = tenant
+          and (tsq is null or i.product_id = any (coalesce(ids, '{}')))
+          and (cur is null or i.prices ? cur)
+          and (f -> 'inStock' is null or f -> 'inStock' = 'null' or i.has_stock = (f ->> 'inStock')::boolean)
+          and (f ->> 'category' is null or i.category_slugs @> array[f ->> 'category'])
+          and (f ->> 'tag' is null or i.tags @> array[f ->> 'tag'])
+    ), filtered as (
+        select b.*,
+               case srt when 'relevance' then -b.rank
+                        when 'price_asc' then coalesce(b.price::float8, 'infinity')
+                        when 'price_desc' then coalesce(-b.price::float8, 'infinity')
+                        when 'newest' then -extract(epoch from b.created_at)::float8
+                        else 0 end as kn,
+               case when srt = 'title' then lower(b.title) else '' end as kt
+        from base b
+        where (lo is null or b.price >= lo) and (hi is null or b.price <= hi)
+    ), page_rows as (
+        select * from filtered r
+        where k is null or (r.kn, r.kt, r.product_id) > ((k ->> 0)::float8, k ->> 1, (k ->> 2)::uuid)
+        order by r.kn, r.kt, r.product_id
+        limit page + 1
+    ), numbered as (
+        select p.*, row_number() over (order by p.kn, p.kt, p.product_id) as n from page_rows p
+    )
+    select jsonb_build_object(
+        'edges', coalesce((select jsonb_agg(jsonb_build_object(
+                     'cursor', rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.product_id)),
+                     'node', jsonb_build_object(
+                         'id', rustok.ulid(r.product_id), 'title', r.title, 'subtitle', r.subtitle,
+                         'handle', r.handle, 'description', r.description, 'minPrice', r.min_price,
+                         'maxPrice', r.max_price, 'price', r.price, 'currencies', to_jsonb(r.currencies),
+                         'prices', (select coalesce(jsonb_agg(jsonb_build_object('currencyCode', e.key,
+                                        'min', (e.value ->> 'min')::bigint, 'max', (e.value ->> 'max')::bigint)
+                                        order by e.key), '[]') from jsonb_each(r.prices) e),
+                         'totalStock', r.total_stock, 'inStock', r.has_stock, 'categories', r.categories,
+                         'categorySlugs', to_jsonb(r.category_slugs), 'tags', to_jsonb(r.tags),
+                         'metaTitle', r.meta_title, 'metaDescription', r.meta_description,
+                         'createdAt', r.created_at, 'rank', r.rank)) order by r.n)
+                   from numbered r where r.n <= page), '[]'::jsonb),
+        'pageInfo', jsonb_build_object(
+            'hasNextPage', (select count(*) > page from numbered),
+            'hasPreviousPage', k is not null,
+            'startCursor', (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.product_id))
+                            from numbered r where r.n = 1),
+            'endCursor', (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.product_id))
+                          from numbered r where r.n = least(page, (select count(*) from numbered)))),
+        'totalCount', (select count(*) from filtered),
+        'fuzzy', fuzzy,
+        'facets', jsonb_build_object(
+            'categories', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', l, 'count', c)
+                                                     order by c desc, v)
+                                    from (select x ->> 'handle' as v, min(x ->> 'name') as l, count(*) as c
+                                          from filtered r cross join jsonb_array_elements(r.categories) x
+                                          group by 1) s), '[]'::jsonb),
+            'tags', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', v, 'count', c)
+                                               order by c desc, v)
+                              from (select t as v, count(*) as c from filtered r cross join unnest(r.tags) t
+                                    group by 1) s), '[]'::jsonb),
+            'priceBuckets', coalesce((select jsonb_agg(jsonb_build_object('min', b.lo, 'max', b.hi, 'count', c)
+                                                       order by b.lo)
+                                      from (select bk.lo, bk.hi, count(*) as c
+                                            from filtered r
+                                            join (values (0::bigint, 1000::bigint), (1000, 5000), (5000, 10000),
+                                                         (10000, 50000), (50000, null)) bk (lo, hi)
+                                              on r.price >= bk.lo and (bk.hi is null or r.price < bk.hi)
+                                            group by bk.lo, bk.hi) b), '[]'::jsonb)))
+    into result;
+    return result;
+end
+$$;
+
+ALTER FUNCTION rustok.search_products(query text, filter jsonb, sort text, first integer, after text) OWNER TO rustok_owner;
+
+--
 -- Name: set_context(uuid, uuid, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -7138,6 +7521,48 @@ end
 $$;
 
 ALTER FUNCTION rustok.tg_index_pending__flush() OWNER TO rustok_owner;
+
+--
+-- Name: tg_index_search__mirror(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.tg_index_search__mirror() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+/* Keeps the search mirror of an index_products / index_content row equal to it; an update that changes
+   neither the vector nor the title (stock, prices, …) writes nothing, but still fills a missing mirror row
+   (so `rustok reindex` fills the mirrors of a database upgraded with index rows). */
+begin
+    if tg_table_name = 'index_products' then
+        if tg_op = 'DELETE' then
+            delete from rustok.index_products_text t
+            where t.tenant_id = old.tenant_id and t.product_id = old.product_id;
+        end if;
+        if tg_op in ('INSERT', 'UPDATE') then
+            insert into rustok.index_products_text as t (tenant_id, product_id, search_vector, title_folded)
+            values (new.tenant_id, new.product_id, new.search_vector, lower(public.unaccent(new.title)))
+            on conflict (tenant_id, product_id) do update
+                set search_vector = excluded.search_vector, title_folded = excluded.title_folded
+                where (t.search_vector, t.title_folded) is distinct from (excluded.search_vector, excluded.title_folded);
+        end if;
+    else
+        if tg_op = 'DELETE' then
+            delete from rustok.index_content_text t where t.tenant_id = old.tenant_id and t.node_id = old.node_id;
+        end if;
+        if tg_op in ('INSERT', 'UPDATE') then
+            insert into rustok.index_content_text as t (tenant_id, node_id, search_vector, title_folded)
+            values (new.tenant_id, new.node_id, new.search_vector, lower(public.unaccent(coalesce(new.title, ''))))
+            on conflict (tenant_id, node_id) do update
+                set search_vector = excluded.search_vector, title_folded = excluded.title_folded
+                where (t.search_vector, t.title_folded) is distinct from (excluded.search_vector, excluded.title_folded);
+        end if;
+    end if;
+    return null;
+end
+$$;
+
+ALTER FUNCTION rustok.tg_index_search__mirror() OWNER TO rustok_owner;
 
 --
 -- Name: tg_nodes__count_replies(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -9343,6 +9768,36 @@ CREATE TABLE public.yoyo_lock (
 ALTER TABLE public.yoyo_lock OWNER TO rustok_owner;
 
 --
+-- Name: index_content_text; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_content_text (
+    tenant_id uuid NOT NULL,
+    node_id uuid NOT NULL,
+    search_vector tsvector NOT NULL,
+    title_folded text NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_content_text FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_content_text OWNER TO rustok_owner;
+
+--
+-- Name: index_products_text; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_products_text (
+    tenant_id uuid NOT NULL,
+    product_id uuid NOT NULL,
+    search_vector tsvector NOT NULL,
+    title_folded text NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_products_text FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_products_text OWNER TO rustok_owner;
+
+--
 -- Name: bodies_p0; Type: TABLE ATTACH; Schema: public; Owner: rustok_owner
 --
 
@@ -10261,6 +10716,20 @@ ALTER TABLE ONLY public.yoyo_lock
     ADD CONSTRAINT yoyo_lock_pkey PRIMARY KEY (locked);
 
 --
+-- Name: index_content_text index_content_text_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text
+    ADD CONSTRAINT index_content_text_pkey PRIMARY KEY (tenant_id, node_id);
+
+--
+-- Name: index_products_text index_products_text_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text
+    ADD CONSTRAINT index_products_text_pkey PRIMARY KEY (tenant_id, product_id);
+
+--
 -- Name: auth_refresh_tokens_family; Type: INDEX; Schema: public; Owner: rustok_owner
 --
 
@@ -10829,6 +11298,30 @@ CREATE INDEX webhook_deliveries_by_webhook ON public.webhook_deliveries USING bt
 --
 
 CREATE INDEX webhook_deliveries_due ON public.webhook_deliveries USING btree (next_attempt_at, tenant_id) WHERE ((status)::text = 'pending'::text);
+
+--
+-- Name: index_content_text_search; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_search ON rustok.index_content_text USING gin (tenant_id, search_vector) WITH (fastupdate=off);
+
+--
+-- Name: index_content_text_title; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_title ON rustok.index_content_text USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate=off);
+
+--
+-- Name: index_products_text_search; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_search ON rustok.index_products_text USING gin (tenant_id, search_vector) WITH (fastupdate=off);
+
+--
+-- Name: index_products_text_title; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_title ON rustok.index_products_text USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate=off);
 
 --
 -- Name: bodies_p0_pkey; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
@@ -11575,6 +12068,18 @@ CREATE TRIGGER _700_index_touch AFTER UPDATE OF settings ON public.tenants FOR E
 CREATE TRIGGER _700_index_touch AFTER UPDATE OF display_name ON public.users FOR EACH ROW WHEN (((old.display_name)::text IS DISTINCT FROM (new.display_name)::text)) EXECUTE FUNCTION rustok.tg_index__touch('users');
 
 --
+-- Name: index_content _710_index_search_mirror; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _710_index_search_mirror AFTER INSERT OR DELETE OR UPDATE ON public.index_content FOR EACH ROW EXECUTE FUNCTION rustok.tg_index_search__mirror();
+
+--
+-- Name: index_products _710_index_search_mirror; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _710_index_search_mirror AFTER INSERT OR DELETE OR UPDATE ON public.index_products FOR EACH ROW EXECUTE FUNCTION rustok.tg_index_search__mirror();
+
+--
 -- Name: tenant_modules _900_emit_events; Type: TRIGGER; Schema: public; Owner: rustok_owner
 --
 
@@ -12118,6 +12623,20 @@ ALTER TABLE ONLY public.webhook_delivery_attempts
 
 ALTER TABLE ONLY public.webhooks
     ADD CONSTRAINT webhooks_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+--
+-- Name: index_content_text index_content_text_tenant_id_fkey; Type: FK CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text
+    ADD CONSTRAINT index_content_text_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+--
+-- Name: index_products_text index_products_text_tenant_id_fkey; Type: FK CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text
+    ADD CONSTRAINT index_products_text_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
 
 --
 -- Name: auth_login_attempts; Type: ROW SECURITY; Schema: public; Owner: rustok_owner
@@ -12930,6 +13449,42 @@ ALTER TABLE public.webhook_delivery_attempts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.webhooks ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: index_content_text; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_content_text ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_products_text; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_products_text ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_content_text search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_content_text TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_products_text search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_products_text TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_content_text tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_content_text USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_products_text tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_products_text USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
 -- Name: SCHEMA public; Type: ACL; Schema: -; Owner: pg_database_owner
 --
 
@@ -13713,11 +14268,53 @@ REVOKE ALL ON FUNCTION rustok._revoke_refresh_tokens(family_id uuid, user_id uui
 GRANT ALL ON FUNCTION rustok._revoke_refresh_tokens(family_id uuid, user_id uuid) TO rustok_clients;
 
 --
+-- Name: FUNCTION _search_after(cursor text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._search_after(cursor text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._search_after(cursor text) TO rustok_clients;
+
+--
 -- Name: FUNCTION _search_config(tenant uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._search_config(tenant uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._search_config(tenant uuid) TO rustok_clients;
+
+--
+-- Name: FUNCTION _search_currency(code text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._search_currency(code text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._search_currency(code text) TO rustok_clients;
+
+--
+-- Name: FUNCTION _search_cursor(key jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._search_cursor(key jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._search_cursor(key jsonb) TO rustok_clients;
+
+--
+-- Name: FUNCTION _search_query(cfg regconfig, query text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._search_query(cfg regconfig, query text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._search_query(cfg regconfig, query text) TO rustok_clients;
+
+--
+-- Name: FUNCTION _search_sort(sort text, allowed text[]); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._search_sort(sort text, allowed text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._search_sort(sort text, allowed text[]) TO rustok_clients;
+
+--
+-- Name: FUNCTION _search_text(query text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._search_text(query text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._search_text(query text) TO rustok_clients;
 
 --
 -- Name: FUNCTION _secure_table(rel regclass); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -14501,6 +15098,20 @@ REVOKE ALL ON FUNCTION rustok.rotate_refresh_token(token_hash bytea, new_token_h
 GRANT ALL ON FUNCTION rustok.rotate_refresh_token(token_hash bytea, new_token_hash bytea, refresh_ttl interval) TO rustok_clients;
 
 --
+-- Name: FUNCTION search_content(query text, filter jsonb, sort text, first integer, after text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.search_content(query text, filter jsonb, sort text, first integer, after text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.search_content(query text, filter jsonb, sort text, first integer, after text) TO rustok_clients;
+
+--
+-- Name: FUNCTION search_products(query text, filter jsonb, sort text, first integer, after text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.search_products(query text, filter jsonb, sort text, first integer, after text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.search_products(query text, filter jsonb, sort text, first integer, after text) TO rustok_clients;
+
+--
 -- Name: FUNCTION set_context(tenant_id uuid, user_id uuid, role text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -14597,6 +15208,13 @@ GRANT ALL ON FUNCTION rustok.tg_index__touch() TO rustok_clients;
 
 REVOKE ALL ON FUNCTION rustok.tg_index_pending__flush() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.tg_index_pending__flush() TO rustok_clients;
+
+--
+-- Name: FUNCTION tg_index_search__mirror(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.tg_index_search__mirror() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.tg_index_search__mirror() TO rustok_clients;
 
 --
 -- Name: FUNCTION tg_nodes__count_replies(); Type: ACL; Schema: rustok; Owner: rustok_owner

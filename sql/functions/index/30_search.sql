@@ -1,0 +1,321 @@
+-- Search over the read model only (index_products, index_content): full text with weighted ranking, prefix
+-- matching on the last word, typo tolerance (pg_trgm) when few rows match, accent folding, filters, facets for
+-- the filtered set, keyset pagination with opaque cursors. The text match reads the search mirrors
+-- rustok.index_*_text (SECURITY DEFINER with an explicit tenant filter; their owner-only policy leaves no RLS
+-- qual) so the non-LEAKPROOF `@@` is an index condition on GIN (tenant_id, search_vector); see docs/index.md.
+
+create or replace function rustok._search_query(cfg regconfig, query text) returns tsquery
+language sql stable parallel safe set search_path = pg_catalog, public, pg_temp as $$
+    /* A tsquery from user input, never parsing it as tsquery syntax: accents folded, everything but letters
+       and digits is a separator, each word a quoted lexeme ANDed, the last one a prefix (:*). Null when no
+       word is left (or all are stop words). */
+    select case when numnode(q) > 0 then q end
+    from (select to_tsquery(cfg, string_agg(quote_literal(w) || case when last then ':*' else '' end,
+                                            ' & ' order by n)) as q
+          from (select w, n, n = max(n) over () as last
+                from regexp_split_to_table(
+                         btrim(regexp_replace(lower(public.unaccent(coalesce(query, ''))), '[^[:alnum:]]+', ' ', 'g')),
+                         ' ') with ordinality as t (w, n)
+                where w <> '') words) s
+$$;
+
+create or replace function rustok._search_text(query text) returns text
+language plpgsql stable as $$
+/* The query string validated: trimmed; over 200 characters raises VALIDATION_FAILED (field query). */
+declare
+    q text := btrim(coalesce(query, ''));
+begin
+    if length(q) > 200 then
+        perform rustok.raise('VALIDATION_FAILED', 'query must be at most 200 characters',
+                             jsonb_build_object('field', 'query'));
+    end if;
+    return q;
+end
+$$;
+
+create or replace function rustok._search_cursor(key jsonb) returns text
+language sql immutable parallel safe as $$
+    select translate(encode(convert_to(key::text, 'UTF8'), 'base64'), E'+/=\n', '-_')
+$$;
+
+create or replace function rustok._search_after(cursor text) returns jsonb
+language plpgsql immutable as $$
+/* Decodes an opaque cursor [sortKeyNumber, sortKeyText, id]; raises VALIDATION_FAILED (field after). */
+declare
+    s text := translate(cursor, '-_', '+/');
+    k jsonb;
+begin
+    if cursor is null then
+        return null;
+    end if;
+    s := s || repeat('=', (4 - length(s) % 4) % 4);
+    begin
+        k := convert_from(decode(s, 'base64'), 'UTF8')::jsonb;
+        if jsonb_typeof(k) <> 'array' or jsonb_array_length(k) <> 3 or jsonb_typeof(k -> 0) <> 'number'
+           or jsonb_typeof(k -> 1) <> 'string' or (k ->> 2)::uuid is null then
+            raise exception 'bad cursor';
+        end if;
+    exception when others then
+        perform rustok.raise('VALIDATION_FAILED', 'after is not a cursor of this search',
+                             jsonb_build_object('field', 'after'));
+    end;
+    return k;
+end
+$$;
+
+create or replace function rustok._search_currency(code text) returns void
+language plpgsql stable as $$
+/* Raises VALIDATION_FAILED (field currency) unless code is null or a known currency. */
+begin
+    if code is not null and not exists (select 1 from public.commerce_currencies c where c.code = _search_currency.code) then
+        perform rustok.raise('VALIDATION_FAILED', 'unknown currency', jsonb_build_object('field', 'currency'));
+    end if;
+end
+$$;
+
+create or replace function rustok._search_sort(sort text, allowed text[]) returns text
+language plpgsql immutable as $$
+begin
+    if sort is null then
+        return 'relevance';
+    end if;
+    if not (sort = any (allowed)) then
+        perform rustok.raise('VALIDATION_FAILED', 'unknown sort', jsonb_build_object('field', 'sort'));
+    end if;
+    return sort;
+end
+$$;
+
+create or replace function rustok.search_products(query text default null, filter jsonb default null,
+                                                  sort text default null, first int default 20,
+                                                  after text default null) returns jsonb
+language plpgsql stable security definer set search_path = pg_catalog, public, pg_temp as $$
+/* Published products of the current tenant matching `query` (full text, weights title A / subtitle, tags B /
+   description C, last word a prefix; when fewer than 3 rows match, titles similar by trigram are added) and
+   `filter` {currency, minPrice, maxPrice, inStock, category (slug), tag}; sorted by relevance | price_asc |
+   price_desc | newest | title; a connection with `facets` {categories, tags, priceBuckets} of the filtered
+   set. Prices are of `currency` (default: each row's first currency). Raises VALIDATION_FAILED (query over
+   200 characters, unknown sort or currency, bad page size or cursor). */
+declare
+    tenant uuid := rustok.current_tenant_id();
+    q text := rustok._search_text(query);
+    cfg regconfig;
+    tsq tsquery;
+    f jsonb := coalesce(filter, '{}'::jsonb);
+    srt text := rustok._search_sort(sort, array['relevance', 'price_asc', 'price_desc', 'newest', 'title']);
+    page int := rustok._page_size(first);
+    k jsonb := rustok._search_after(after);
+    cur text := f ->> 'currency';
+    lo bigint := (f ->> 'minPrice')::bigint;
+    hi bigint := (f ->> 'maxPrice')::bigint;
+    fuzzy boolean := false;
+    ids uuid[];
+    result jsonb;
+begin
+    perform rustok.require_module('index');
+    perform rustok.require_tenant();
+    perform rustok._search_currency(cur);
+    cfg := rustok._search_config(tenant);
+    tsq := rustok._search_query(cfg, q);
+    -- the text matches: an index condition on the GIN index (explicit tenant filter; the owner policy folds to true)
+    select array_agg(i.product_id) into ids
+    from rustok.index_products_text i where i.tenant_id = tenant and tsq is not null and i.search_vector @@ tsq;
+    if tsq is not null and coalesce(cardinality(ids), 0) < 3 and q <> '' then
+        fuzzy := true;
+        select array_agg(i.product_id) into ids
+        from rustok.index_products_text i
+        where i.tenant_id = tenant
+          and (i.product_id = any (coalesce(ids, '{}'))
+               or public.word_similarity(lower(public.unaccent(q)), i.title_folded) >= 0.4);
+    end if;
+    with base as (
+        select i.*,
+               case when cur is null then i.min_price else (i.prices -> cur ->> 'min')::bigint end as price,
+               case when tsq is null then 0::float8
+                    else ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', i.search_vector, tsq)::float8
+                         + case when fuzzy then public.similarity(lower(public.unaccent(q)),
+                                                                    lower(public.unaccent(i.title)))::float8
+                                else 0 end
+               end as rank
+        from public.index_products i
+        where i.tenant_id = tenant
+          and (tsq is null or i.product_id = any (coalesce(ids, '{}')))
+          and (cur is null or i.prices ? cur)
+          and (f -> 'inStock' is null or f -> 'inStock' = 'null' or i.has_stock = (f ->> 'inStock')::boolean)
+          and (f ->> 'category' is null or i.category_slugs @> array[f ->> 'category'])
+          and (f ->> 'tag' is null or i.tags @> array[f ->> 'tag'])
+    ), filtered as (
+        select b.*,
+               case srt when 'relevance' then -b.rank
+                        when 'price_asc' then coalesce(b.price::float8, 'infinity')
+                        when 'price_desc' then coalesce(-b.price::float8, 'infinity')
+                        when 'newest' then -extract(epoch from b.created_at)::float8
+                        else 0 end as kn,
+               case when srt = 'title' then lower(b.title) else '' end as kt
+        from base b
+        where (lo is null or b.price >= lo) and (hi is null or b.price <= hi)
+    ), page_rows as (
+        select * from filtered r
+        where k is null or (r.kn, r.kt, r.product_id) > ((k ->> 0)::float8, k ->> 1, (k ->> 2)::uuid)
+        order by r.kn, r.kt, r.product_id
+        limit page + 1
+    ), numbered as (
+        select p.*, row_number() over (order by p.kn, p.kt, p.product_id) as n from page_rows p
+    )
+    select jsonb_build_object(
+        'edges', coalesce((select jsonb_agg(jsonb_build_object(
+                     'cursor', rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.product_id)),
+                     'node', jsonb_build_object(
+                         'id', rustok.ulid(r.product_id), 'title', r.title, 'subtitle', r.subtitle,
+                         'handle', r.handle, 'description', r.description, 'minPrice', r.min_price,
+                         'maxPrice', r.max_price, 'price', r.price, 'currencies', to_jsonb(r.currencies),
+                         'prices', (select coalesce(jsonb_agg(jsonb_build_object('currencyCode', e.key,
+                                        'min', (e.value ->> 'min')::bigint, 'max', (e.value ->> 'max')::bigint)
+                                        order by e.key), '[]') from jsonb_each(r.prices) e),
+                         'totalStock', r.total_stock, 'inStock', r.has_stock, 'categories', r.categories,
+                         'categorySlugs', to_jsonb(r.category_slugs), 'tags', to_jsonb(r.tags),
+                         'metaTitle', r.meta_title, 'metaDescription', r.meta_description,
+                         'createdAt', r.created_at, 'rank', r.rank)) order by r.n)
+                   from numbered r where r.n <= page), '[]'::jsonb),
+        'pageInfo', jsonb_build_object(
+            'hasNextPage', (select count(*) > page from numbered),
+            'hasPreviousPage', k is not null,
+            'startCursor', (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.product_id))
+                            from numbered r where r.n = 1),
+            'endCursor', (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.product_id))
+                          from numbered r where r.n = least(page, (select count(*) from numbered)))),
+        'totalCount', (select count(*) from filtered),
+        'fuzzy', fuzzy,
+        'facets', jsonb_build_object(
+            'categories', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', l, 'count', c)
+                                                     order by c desc, v)
+                                    from (select x ->> 'handle' as v, min(x ->> 'name') as l, count(*) as c
+                                          from filtered r cross join jsonb_array_elements(r.categories) x
+                                          group by 1) s), '[]'::jsonb),
+            'tags', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', v, 'count', c)
+                                               order by c desc, v)
+                              from (select t as v, count(*) as c from filtered r cross join unnest(r.tags) t
+                                    group by 1) s), '[]'::jsonb),
+            'priceBuckets', coalesce((select jsonb_agg(jsonb_build_object('min', b.lo, 'max', b.hi, 'count', c)
+                                                       order by b.lo)
+                                      from (select bk.lo, bk.hi, count(*) as c
+                                            from filtered r
+                                            join (values (0::bigint, 1000::bigint), (1000, 5000), (5000, 10000),
+                                                         (10000, 50000), (50000, null)) bk (lo, hi)
+                                              on r.price >= bk.lo and (bk.hi is null or r.price < bk.hi)
+                                            group by bk.lo, bk.hi) b), '[]'::jsonb)))
+    into result;
+    return result;
+end
+$$;
+
+create or replace function rustok.search_content(query text default null, filter jsonb default null,
+                                                 sort text default null, first int default 20,
+                                                 after text default null) returns jsonb
+language plpgsql stable security definer set search_path = pg_catalog, public, pg_temp as $$
+/* Published pages and posts of the current tenant (published_at <= now()) matching `query` (as
+   search_products) and `filter` {kind, status, category (slug), tag, author (id)}; sorted by relevance |
+   newest | title; nodes carry a `snippet` (ts_headline over body_preview or excerpt); `facets` {kinds,
+   categories, tags} of the filtered set. Raises VALIDATION_FAILED as search_products, INVALID_ID for a bad
+   author id. */
+declare
+    tenant uuid := rustok.current_tenant_id();
+    q text := rustok._search_text(query);
+    cfg regconfig;
+    tsq tsquery;
+    f jsonb := coalesce(filter, '{}'::jsonb);
+    srt text := rustok._search_sort(sort, array['relevance', 'newest', 'title']);
+    page int := rustok._page_size(first);
+    k jsonb := rustok._search_after(after);
+    author uuid := case when f ->> 'author' is not null then rustok.parse_id(f ->> 'author') end;
+    fuzzy boolean := false;
+    ids uuid[];
+    result jsonb;
+begin
+    perform rustok.require_module('index');
+    perform rustok.require_tenant();
+    cfg := rustok._search_config(tenant);
+    tsq := rustok._search_query(cfg, q);
+    select array_agg(i.node_id) into ids
+    from rustok.index_content_text i where i.tenant_id = tenant and tsq is not null and i.search_vector @@ tsq;
+    if tsq is not null and coalesce(cardinality(ids), 0) < 3 and q <> '' then
+        fuzzy := true;
+        select array_agg(i.node_id) into ids
+        from rustok.index_content_text i
+        where i.tenant_id = tenant
+          and (i.node_id = any (coalesce(ids, '{}'))
+               or public.word_similarity(lower(public.unaccent(q)), i.title_folded) >= 0.4);
+    end if;
+    with base as (
+        select i.*,
+               case when tsq is null then 0::float8
+                    else ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', i.search_vector, tsq)::float8
+                         + case when fuzzy then public.similarity(lower(public.unaccent(q)),
+                                                                    lower(public.unaccent(coalesce(i.title, ''))))::float8
+                                else 0 end
+               end as rank
+        from public.index_content i
+        where i.tenant_id = tenant and i.published_at <= now()
+          and (tsq is null or i.node_id = any (coalesce(ids, '{}')))
+          and (f ->> 'kind' is null or i.kind = f ->> 'kind')
+          and (f ->> 'status' is null or i.status = f ->> 'status')
+          and (f ->> 'category' is null or i.category_slug = f ->> 'category')
+          and (f ->> 'tag' is null or i.tags @> array[f ->> 'tag'])
+          and (author is null or i.author_id = author)
+    ), filtered as (
+        select b.*,
+               case srt when 'relevance' then -b.rank
+                        when 'newest' then -extract(epoch from b.published_at)::float8
+                        else 0 end as kn,
+               case when srt = 'title' then lower(coalesce(b.title, '')) else '' end as kt
+        from base b
+    ), page_rows as (
+        select * from filtered r
+        where k is null or (r.kn, r.kt, r.node_id) > ((k ->> 0)::float8, k ->> 1, (k ->> 2)::uuid)
+        order by r.kn, r.kt, r.node_id
+        limit page + 1
+    ), numbered as (
+        select p.*, row_number() over (order by p.kn, p.kt, p.node_id) as n from page_rows p
+    )
+    select jsonb_build_object(
+        'edges', coalesce((select jsonb_agg(jsonb_build_object(
+                     'cursor', rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.node_id)),
+                     'node', jsonb_build_object(
+                         'id', rustok.ulid(r.node_id), 'kind', r.kind, 'title', r.title, 'slug', r.slug,
+                         'excerpt', r.excerpt, 'bodyPreview', r.body_preview, 'status', r.status,
+                         'authorId', rustok.ulid(r.author_id), 'authorName', r.author_name,
+                         'categoryId', rustok.ulid(r.category_id), 'categoryName', r.category_name,
+                         'categorySlug', r.category_slug, 'tags', to_jsonb(r.tags),
+                         'publishedAt', r.published_at, 'createdAt', r.created_at, 'rank', r.rank,
+                         'snippet', case when tsq is not null
+                                         then ts_headline(cfg, public.unaccent(coalesce(r.body_preview, r.excerpt, '')),
+                                                          tsq, 'MaxWords=30, MinWords=10')
+                                         else left(coalesce(r.excerpt, r.body_preview, ''), 200) end))
+                     order by r.n)
+                   from numbered r where r.n <= page), '[]'::jsonb),
+        'pageInfo', jsonb_build_object(
+            'hasNextPage', (select count(*) > page from numbered),
+            'hasPreviousPage', k is not null,
+            'startCursor', (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.node_id))
+                            from numbered r where r.n = 1),
+            'endCursor', (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.node_id))
+                          from numbered r where r.n = least(page, (select count(*) from numbered)))),
+        'totalCount', (select count(*) from filtered),
+        'fuzzy', fuzzy,
+        'facets', jsonb_build_object(
+            'kinds', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', v, 'count', c)
+                                                order by c desc, v)
+                               from (select r.kind as v, count(*) as c from filtered r group by 1) s), '[]'::jsonb),
+            'categories', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', l, 'count', c)
+                                                     order by c desc, v)
+                                    from (select r.category_slug as v, min(r.category_name) as l, count(*) as c
+                                          from filtered r where r.category_slug is not null group by 1) s),
+                                   '[]'::jsonb),
+            'tags', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', v, 'count', c)
+                                               order by c desc, v)
+                              from (select t as v, count(*) as c from filtered r cross join unnest(r.tags) t
+                                    group by 1) s), '[]'::jsonb)))
+    into result;
+    return result;
+end
+$$;

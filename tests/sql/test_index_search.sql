@@ -1,0 +1,56 @@
+-- Search over the index: user input never parsed as tsquery syntax; bad sort, currency, cursor, page size and
+-- oversized queries are VALIDATION_FAILED (RK002); the search mirrors follow the index rows (insert, update,
+-- delete) and are closed to the application role; results stay in the tenant.
+BEGIN;
+SELECT plan(16);
+SELECT '# done' FROM (SELECT test_support.two_tenants()) _x;
+
+CREATE FUNCTION pg_temp.settle() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    SET CONSTRAINTS _700_index_flush IMMEDIATE;
+    SET CONSTRAINTS _700_index_flush DEFERRED;
+END
+$$;
+
+SELECT is(rustok._search_query('simple', $$Café & | ! ( ) : * < > ' \ shi$$)::text, $$'cafe' & 'shi':*$$,
+          'tsquery syntax is stripped, accents folded, the last word a prefix');
+SELECT is(rustok._search_query('simple', '&|!():*<>'), NULL, 'nothing but syntax: no text condition');
+SELECT is(rustok._search_query('simple', $$a'b$$)::text, $$'a' & 'b':*$$, 'a quote splits words');
+
+SELECT pg_temp.act('acme', 'admin');
+SELECT '# done' FROM (SELECT pg_temp.save('mug', rustok.create_product(jsonb_build_object(
+    'title', 'Café Mug', 'status', 'published', 'description', 'A sturdy mug',
+    'variants', jsonb_build_array(jsonb_build_object('sku', 'MUG-1', 'prices', jsonb_build_array(
+        jsonb_build_object('currencyCode', 'EUR', 'amount', 1500)))))))) _x;
+SELECT '# done' FROM (SELECT pg_temp.settle()) _x;
+SELECT is((SELECT title_folded FROM rustok.index_products_text WHERE product_id = pg_temp.id('mug')), 'cafe mug',
+          'an index row is mirrored with its folded title');
+SELECT is(rustok.search_products('cafe') ->> 'totalCount', '1', 'found without the accent');
+SELECT is(rustok.search_products('MU') -> 'edges' -> 0 -> 'node' ->> 'title', 'Café Mug', 'found by prefix');
+SELECT is(rustok.search_products('cafe', '{"currency": "EUR", "maxPrice": 1000}') ->> 'totalCount', '0',
+          'price range in a currency');
+
+SELECT throws_ok($$ SELECT rustok.search_products(NULL, NULL, 'cheapest') $$, 'RK002', NULL, 'unknown sort');
+SELECT throws_ok($$ SELECT rustok.search_content(NULL, NULL, 'price_asc') $$, 'RK002', NULL, 'price sort of content');
+SELECT throws_ok($$ SELECT rustok.search_products(NULL, '{"currency": "XYZ"}') $$, 'RK002', NULL, 'unknown currency');
+SELECT throws_ok($$ SELECT rustok.search_products(repeat('x', 201)) $$, 'RK002', NULL, 'a query over 200 characters');
+SELECT throws_ok($$ SELECT rustok.search_products(NULL, NULL, NULL, 20, 'bm9wZQ') $$, 'RK002', NULL, 'a foreign cursor');
+
+SELECT pg_temp.act('globex', 'admin');
+SELECT is(rustok.search_products('cafe') ->> 'totalCount', '0', 'another tenant finds nothing');
+
+SELECT pg_temp.act('acme', 'admin');
+SELECT '# done' FROM (SELECT rustok.update_product(pg_temp.id('mug'), '{"title": "Tea Cup"}')) _x;
+SELECT '# done' FROM (SELECT pg_temp.settle()) _x;
+SELECT is((SELECT title_folded FROM rustok.index_products_text WHERE product_id = pg_temp.id('mug')), 'tea cup',
+          'an update is mirrored');
+SELECT '# done' FROM (SELECT rustok.delete_product(pg_temp.id('mug'))) _x;
+SELECT '# done' FROM (SELECT pg_temp.settle()) _x;
+SELECT is((SELECT count(*) FROM rustok.index_products_text WHERE product_id = pg_temp.id('mug')), 0::bigint,
+          'a deleted index row leaves the mirror');
+SELECT ok(NOT has_table_privilege('rustok_app', 'rustok.index_products_text', 'select')
+          AND NOT has_table_privilege('rustok_app', 'rustok.index_content_text', 'select'),
+          'the application role cannot read the mirrors directly');
+
+SELECT * FROM finish();
+ROLLBACK;
