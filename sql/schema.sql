@@ -14002,6 +14002,7 @@ GRANT ALL ON FUNCTION rustok._id_field(input jsonb, field text) TO rustok_client
 -- Name: TABLE index_content; Type: ACL; Schema: public; Owner: rustok_owner
 --
 
+GRANT SELECT ON TABLE public.index_content TO rustok_analytics;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.index_content TO rustok_app;
 
 --
@@ -14050,6 +14051,7 @@ GRANT ALL ON FUNCTION rustok._index_lock_key(tenant uuid, kind text, id uuid) TO
 -- Name: TABLE index_products; Type: ACL; Schema: public; Owner: rustok_owner
 --
 
+GRANT SELECT ON TABLE public.index_products TO rustok_analytics;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.index_products TO rustok_app;
 
 --

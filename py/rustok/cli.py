@@ -120,7 +120,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_db_url(args: argparse.Namespace, settings: Settings) -> int:
     db = locate(settings)
-    print(db.admin_url if args.superuser else db.app_url)
+    print(db.admin_url if args.superuser else db.analytics_url() if args.analytics else db.app_url)
     return 0
 
 
@@ -432,6 +432,7 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="the database").add_subparsers(metavar="ACTION")
     url = db.add_parser("url", help="print the application's connection URL")
     url.add_argument("--superuser", action="store_true", help="the owner/superuser URL instead")
+    url.add_argument("--analytics", action="store_true", help="the read-only analysts' URL (index tables only)")
     url.set_defaults(handler=cmd_db_url)
     psql = db.add_parser("psql", help="psql as the app role (--superuser: as owner); other arguments go to psql")
     psql.add_argument("--superuser", action="store_true")

@@ -5,6 +5,7 @@
 | `RUSTOK_HOME`            | where the embedded server's data and the generated secrets live                 |
 | `DATABASE_URL`           | an external PostgreSQL 16+ (owner/superuser URL, used to migrate); unset = embedded |
 | `RUSTOK_APP_PASSWORD`    | password of the application role; unset = generated once under `RUSTOK_HOME`   |
+| `RUSTOK_ANALYTICS_PASSWORD` | password of the read-only analysts' role; unset = generated under `RUSTOK_HOME` |
 | `RUSTOK_APP_DATABASE_URL`| the application role's URL, when it cannot be derived from `DATABASE_URL`      |
 | `RUSTOK_MODULES`         | comma-separated installed modules; unset = every module the registry knows     |
 | `RUSTOK_PG_PORT`         | port of the embedded server's socket (and TCP listener when enabled)           |
@@ -53,6 +54,7 @@ class Settings:
     database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL") or None)
     app_database_url: str | None = field(default_factory=lambda: os.environ.get("RUSTOK_APP_DATABASE_URL") or None)
     app_password: str | None = field(default_factory=lambda: os.environ.get("RUSTOK_APP_PASSWORD") or None)
+    analytics_password: str | None = field(default_factory=lambda: os.environ.get("RUSTOK_ANALYTICS_PASSWORD") or None)
     installed_modules: tuple[str, ...] | None = field(default_factory=_modules_from_env)
     pg_port: int = field(default_factory=lambda: int(os.environ.get("RUSTOK_PG_PORT", "5432")))
     jwt_secret: str | None = field(default_factory=lambda: os.environ.get("RUSTOK_JWT_SECRET") or None)

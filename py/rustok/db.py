@@ -17,6 +17,7 @@ from rustok.config import Settings, stored_secret
 from rustok.embedded import Cluster
 
 APP_ROLE = "rustok_app"
+ANALYTICS_ROLE = "rustok_analytics"  # read-only: SELECT on the index tables, under the same tenant RLS
 OWNER_ROLE = "rustok_owner"
 CLIENTS_ROLE = "rustok_clients"
 DATABASE_NAME = "rustok"
@@ -32,6 +33,11 @@ class Database:
     app_url: str
     app_password: str
     cluster: Cluster | None = None
+    analytics_password: str = ""
+
+    def analytics_url(self) -> str:
+        """The analysts' role on the same server and database (`rustok db url --analytics`)."""
+        return _with_credentials(self.admin_url, ANALYTICS_ROLE, self.analytics_password)
 
     @property
     def dbname(self) -> str:
@@ -49,10 +55,11 @@ class Database:
 def locate(settings: Settings, start: bool = True) -> Database:
     """The configured database: DATABASE_URL if set, else the embedded server (started when `start`)."""
     password = settings.app_password or stored_secret(settings, "app_password")
+    analytics = settings.analytics_password or stored_secret(settings, "analytics_password")
     if settings.database_url:
         admin_url = settings.database_url
         app_url = settings.app_database_url or _with_credentials(admin_url, APP_ROLE, password)
-        return Database(admin_url=admin_url, app_url=app_url, app_password=password)
+        return Database(admin_url=admin_url, app_url=app_url, app_password=password, analytics_password=analytics)
     cluster = Cluster(settings.pg_data_dir, port=settings.pg_port)
     if start:
         cluster.ensure_running()
@@ -61,6 +68,7 @@ def locate(settings: Settings, start: bool = True) -> Database:
         app_url=settings.app_database_url or cluster.role_url(APP_ROLE, password, DATABASE_NAME),
         app_password=password,
         cluster=cluster,
+        analytics_password=analytics,
     )
 
 

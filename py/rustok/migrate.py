@@ -24,7 +24,7 @@ from psycopg import sql
 from yoyo import get_backend, read_migrations
 
 from rustok.config import SQL_DIR
-from rustok.db import APP_ROLE, CLIENTS_ROLE, OWNER_ROLE, Database, connect
+from rustok.db import ANALYTICS_ROLE, APP_ROLE, CLIENTS_ROLE, OWNER_ROLE, Database, connect
 from rustok.modules import ModuleRegistry
 
 _LOCK_KEY = 7_242_017  # pg_advisory_lock key of `rustok migrate`
@@ -106,7 +106,8 @@ def expected_migration_ids(registry: ModuleRegistry) -> set[str]:
 def _bootstrap(db: Database) -> None:
     """Roles, database and schema; safe to run any number of times."""
     with connect(db.server_admin_url(), autocommit=True) as conn:
-        for role, options in ((OWNER_ROLE, "nologin"), (CLIENTS_ROLE, "nologin"), (APP_ROLE, "login")):
+        roles = ((OWNER_ROLE, "nologin"), (CLIENTS_ROLE, "nologin"), (APP_ROLE, "login"), (ANALYTICS_ROLE, "login"))
+        for role, options in roles:
             exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
             if not exists:
                 conn.execute(sql.SQL("create role {} " + options).format(sql.Identifier(role)))
@@ -116,6 +117,12 @@ def _bootstrap(db: Database) -> None:
             )
         )
         conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(CLIENTS_ROLE), sql.Identifier(APP_ROLE)))
+        conn.execute(
+            sql.SQL("alter role {} with login nosuperuser nocreatedb nocreaterole nobypassrls password {}").format(
+                sql.Identifier(ANALYTICS_ROLE), sql.Literal(db.analytics_password or None)
+            )
+        )
+        conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(CLIENTS_ROLE), sql.Identifier(ANALYTICS_ROLE)))
         is_superuser = conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()
         if is_superuser and not is_superuser["rolsuper"]:
             conn.execute(sql.SQL("grant {} to current_user").format(sql.Identifier(OWNER_ROLE)))
