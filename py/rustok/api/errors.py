@@ -17,6 +17,18 @@ from rustok.errors import Internal, RusToKError, from_database_error
 log = logging.getLogger("rustok.api")
 
 
+def sane_request_id(given: bytes | None) -> str | None:
+    """The client's X-Request-Id when it is safe to echo and log (1-64 letters, digits, dashes), else None."""
+    if given and len(given) <= 64 and given.replace(b"-", b"").isalnum():
+        return given.decode()
+    return None
+
+
+def new_request_id(given: bytes | None = None) -> str:
+    """The request id: the client's when sane, else a fresh random one. The one rule, used by every layer."""
+    return sane_request_id(given) or secrets.token_hex(8)
+
+
 def request_id(request: Request) -> str:
     return str(request.scope.get("state", {}).get("request_id", ""))
 
@@ -64,8 +76,7 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        given = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
-        rid = given if 0 < len(given) <= 64 and given.replace("-", "").isalnum() else secrets.token_hex(8)
+        rid = new_request_id(dict(scope.get("headers", [])).get(b"x-request-id"))
         scope.setdefault("state", {})["request_id"] = rid
         header = (b"x-request-id", rid.encode())
 

@@ -6,7 +6,6 @@ JSON (400), too many batched operations, an unknown tenant or a token for anothe
 from __future__ import annotations
 
 import logging
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from rustok.api.errors import request_id
+from rustok.api.errors import new_request_id, request_id
 from rustok.api.services import Services
 from rustok.errors import BadRequest, Internal, PayloadTooLarge, RusToKError, TooManyOperations
 from rustok.graphql.core_fields import RESOLVERS
@@ -82,7 +81,7 @@ class GraphQLEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope["headers"])
-        rid = _request_id(headers.get(b"x-request-id"))
+        rid = new_request_id(headers.get(b"x-request-id"))
         try:
             status, content = await self._answer(scope, headers, receive, rid)
         except Exception:  # the last line of defence: logged with the request id, answered without detail
@@ -118,12 +117,6 @@ class GraphQLEndpoint:
 def _header(headers: dict[bytes, bytes], name: bytes) -> str | None:
     value = headers.get(name)
     return value.decode("latin-1") if value is not None else None
-
-
-def _request_id(given: bytes | None) -> str:
-    if given and len(given) <= 64 and given.replace(b"-", b"").isalnum():
-        return given.decode()
-    return secrets.token_hex(8)
 
 
 async def _read_body(headers: dict[bytes, bytes], receive: Receive, limit: int) -> Any:

@@ -34,6 +34,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rustok.api.connections import ConnectionPool
+from rustok.api.errors import new_request_id, sane_request_id
 from rustok.observability.logging import REQUEST_ID
 
 if TYPE_CHECKING:
@@ -276,10 +277,11 @@ def _settle_request_id(scope: Scope) -> str:
     headers: list[tuple[bytes, bytes]] = scope["headers"]
     for name, value in headers:
         if name == b"x-request-id":
-            if 0 < len(value) <= 64 and value.replace(b"-", b"").isalnum():
-                return value.decode()
+            sane = sane_request_id(value)
+            if sane is not None:
+                return sane
             break
-    rid = secrets.token_hex(8)
+    rid = new_request_id()
     scope["headers"] = [(n, v) for n, v in headers if n != b"x-request-id"] + [(b"x-request-id", rid.encode())]
     return rid
 
