@@ -2871,6 +2871,21 @@ $$;
 ALTER FUNCTION rustok._node_visible(n public.nodes) OWNER TO rustok_owner;
 
 --
+-- Name: _page_connection(jsonb, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._page_connection(nodes jsonb, page integer) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    /* The connection of one keyset page, read as up to page + 1 ordered nodes: the extra node is not shown,
+       it only says that another page follows. */
+    select rustok._connection(case when jsonb_array_length(nodes) > page then nodes - page else nodes end,
+                              jsonb_array_length(nodes) > page)
+$$;
+
+ALTER FUNCTION rustok._page_connection(nodes jsonb, page integer) OWNER TO rustok_owner;
+
+--
 -- Name: _page_size(integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -5649,7 +5664,6 @@ declare
     customer uuid;
     email_filter text;
     nodes jsonb;
-    total int;
 begin
     perform rustok.require_module('commerce');
     if not manager and rustok.current_user_id() is null then
@@ -5664,8 +5678,8 @@ begin
                      else rustok.current_user_id() end;
     email_filter := lower(rustok._commerce_text(filter -> 'email', 'filter.email', 255));
 
-    select coalesce(jsonb_agg(rustok._commerce_order_json(o) order by o.id desc), '[]'::jsonb), count(*)
-    into nodes, total
+    select coalesce(jsonb_agg(rustok._commerce_order_json(o) order by o.id desc), '[]'::jsonb)
+    into nodes
     from (select * from public.commerce_orders o
           where o.tenant_id = rustok.current_tenant_id()
             and (after_id is null or (o.id < after_id and o.created_at <= rustok._commerce_id_time(after_id)))
@@ -5674,10 +5688,7 @@ begin
             and (email_filter is null or o.email = email_filter)
           order by o.id desc
           limit page + 1) o;
-    if total > page then
-        nodes := nodes - page;
-    end if;
-    return rustok._connection(nodes, total > page);
+    return rustok._page_connection(nodes, page);
 end
 $$;
 
@@ -5703,7 +5714,6 @@ declare
     collection uuid;
     tag text;
     nodes jsonb;
-    total int;
 begin
     perform rustok.require_module('commerce');
     page := rustok._page_size(first);
@@ -5720,8 +5730,8 @@ begin
     collection := rustok._commerce_id(filter -> 'collectionId', 'filter.collectionId');
     tag := rustok._commerce_text(filter -> 'tag', 'filter.tag', 64);
 
-    select coalesce(jsonb_agg(rustok._commerce_product_json(p) order by p.id desc), '[]'::jsonb), count(*)
-    into nodes, total
+    select coalesce(jsonb_agg(rustok._commerce_product_json(p) order by p.id desc), '[]'::jsonb)
+    into nodes
     from (select * from public.commerce_products p
           where p.tenant_id = rustok.current_tenant_id()
             and (after_id is null or p.id < after_id)
@@ -5738,10 +5748,7 @@ begin
                     where t.tenant_id = p.tenant_id and t.product_id = p.id and t.value = tag))
           order by p.id desc
           limit page + 1) p;
-    if total > page then
-        nodes := nodes - page;
-    end if;
-    return rustok._connection(nodes, total > page);
+    return rustok._page_connection(nodes, page);
 end
 $$;
 
@@ -5778,19 +5785,15 @@ declare
     page int := rustok._page_size(first);
     after_id uuid := case when after is not null then rustok.parse_id(after) end;
     nodes jsonb;
-    total int;
 begin
     perform rustok.require_tenant();
     perform rustok.require_permission('users.read');
-    select coalesce(jsonb_agg(rustok._user_json(u) order by u.id), '[]'::jsonb), count(*)
-    into nodes, total
+    select coalesce(jsonb_agg(rustok._user_json(u) order by u.id), '[]'::jsonb)
+    into nodes
     from (select * from public.users u
           where u.tenant_id = rustok.current_tenant_id() and (after_id is null or u.id > after_id)
           order by u.id limit page + 1) u;
-    if total > page then
-        nodes := nodes - page;
-    end if;
-    return rustok._connection(nodes, total > page);
+    return rustok._page_connection(nodes, page);
 end
 $$;
 
@@ -5810,7 +5813,6 @@ declare
     page int := rustok._page_size(first);
     after_id uuid := case when after is not null then rustok.parse_id(after) end;
     nodes jsonb;
-    total int;
 begin
     perform rustok.require_tenant();
     perform rustok.require_permission('webhooks.manage');
@@ -5818,16 +5820,13 @@ begin
                    where w.tenant_id = rustok.current_tenant_id() and w.id = list_webhook_deliveries.webhook_id) then
         perform rustok.raise('NOT_FOUND', 'no such webhook', jsonb_build_object('webhookId', rustok.ulid(webhook_id)));
     end if;
-    select coalesce(jsonb_agg(rustok._webhook_delivery_json(d) order by d.id desc), '[]'::jsonb), count(*)
-    into nodes, total
+    select coalesce(jsonb_agg(rustok._webhook_delivery_json(d) order by d.id desc), '[]'::jsonb)
+    into nodes
     from (select * from public.webhook_deliveries d
           where d.tenant_id = rustok.current_tenant_id() and d.webhook_id = list_webhook_deliveries.webhook_id
             and (after_id is null or d.id < after_id)
           order by d.id desc limit page + 1) d;
-    if total > page then
-        nodes := nodes - page;
-    end if;
-    return rustok._connection(nodes, total > page);
+    return rustok._page_connection(nodes, page);
 end
 $$;
 
@@ -14200,6 +14199,13 @@ GRANT ALL ON FUNCTION rustok._node_json(n public.nodes) TO rustok_clients;
 
 REVOKE ALL ON FUNCTION rustok._node_visible(n public.nodes) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._node_visible(n public.nodes) TO rustok_clients;
+
+--
+-- Name: FUNCTION _page_connection(nodes jsonb, page integer); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._page_connection(nodes jsonb, page integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._page_connection(nodes jsonb, page integer) TO rustok_clients;
 
 --
 -- Name: FUNCTION _page_size(first integer); Type: ACL; Schema: rustok; Owner: rustok_owner

@@ -470,7 +470,6 @@ declare
     collection uuid;
     tag text;
     nodes jsonb;
-    total int;
 begin
     perform rustok.require_module('commerce');
     page := rustok._page_size(first);
@@ -487,8 +486,8 @@ begin
     collection := rustok._commerce_id(filter -> 'collectionId', 'filter.collectionId');
     tag := rustok._commerce_text(filter -> 'tag', 'filter.tag', 64);
 
-    select coalesce(jsonb_agg(rustok._commerce_product_json(p) order by p.id desc), '[]'::jsonb), count(*)
-    into nodes, total
+    select coalesce(jsonb_agg(rustok._commerce_product_json(p) order by p.id desc), '[]'::jsonb)
+    into nodes
     from (select * from public.commerce_products p
           where p.tenant_id = rustok.current_tenant_id()
             and (after_id is null or p.id < after_id)
@@ -505,9 +504,6 @@ begin
                     where t.tenant_id = p.tenant_id and t.product_id = p.id and t.value = tag))
           order by p.id desc
           limit page + 1) p;
-    if total > page then
-        nodes := nodes - page;
-    end if;
-    return rustok._connection(nodes, total > page);
+    return rustok._page_connection(nodes, page);
 end
 $$;

@@ -343,7 +343,6 @@ declare
     customer uuid;
     email_filter text;
     nodes jsonb;
-    total int;
 begin
     perform rustok.require_module('commerce');
     if not manager and rustok.current_user_id() is null then
@@ -358,8 +357,8 @@ begin
                      else rustok.current_user_id() end;
     email_filter := lower(rustok._commerce_text(filter -> 'email', 'filter.email', 255));
 
-    select coalesce(jsonb_agg(rustok._commerce_order_json(o) order by o.id desc), '[]'::jsonb), count(*)
-    into nodes, total
+    select coalesce(jsonb_agg(rustok._commerce_order_json(o) order by o.id desc), '[]'::jsonb)
+    into nodes
     from (select * from public.commerce_orders o
           where o.tenant_id = rustok.current_tenant_id()
             and (after_id is null or (o.id < after_id and o.created_at <= rustok._commerce_id_time(after_id)))
@@ -368,9 +367,6 @@ begin
             and (email_filter is null or o.email = email_filter)
           order by o.id desc
           limit page + 1) o;
-    if total > page then
-        nodes := nodes - page;
-    end if;
-    return rustok._connection(nodes, total > page);
+    return rustok._page_connection(nodes, page);
 end
 $$;

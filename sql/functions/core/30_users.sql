@@ -34,6 +34,14 @@ language sql immutable parallel safe as $$
             'endCursor', nodes -> -1 ->> 'id'))
 $$;
 
+create or replace function rustok._page_connection(nodes jsonb, page int) returns jsonb
+language sql immutable parallel safe as $$
+    /* The connection of one keyset page, read as up to page + 1 ordered nodes: the extra node is not shown,
+       it only says that another page follows. */
+    select rustok._connection(case when jsonb_array_length(nodes) > page then nodes - page else nodes end,
+                              jsonb_array_length(nodes) > page)
+$$;
+
 create or replace function rustok._page_size(first int) returns int
 language plpgsql immutable parallel safe as $$
 /* Validates a page size: 1..100, default 20. Raises VALIDATION_FAILED. */
@@ -57,19 +65,15 @@ declare
     page int := rustok._page_size(first);
     after_id uuid := case when after is not null then rustok.parse_id(after) end;
     nodes jsonb;
-    total int;
 begin
     perform rustok.require_tenant();
     perform rustok.require_permission('users.read');
-    select coalesce(jsonb_agg(rustok._user_json(u) order by u.id), '[]'::jsonb), count(*)
-    into nodes, total
+    select coalesce(jsonb_agg(rustok._user_json(u) order by u.id), '[]'::jsonb)
+    into nodes
     from (select * from public.users u
           where u.tenant_id = rustok.current_tenant_id() and (after_id is null or u.id > after_id)
           order by u.id limit page + 1) u;
-    if total > page then
-        nodes := nodes - page;
-    end if;
-    return rustok._connection(nodes, total > page);
+    return rustok._page_connection(nodes, page);
 end
 $$;
 

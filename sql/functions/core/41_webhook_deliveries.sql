@@ -136,7 +136,6 @@ declare
     page int := rustok._page_size(first);
     after_id uuid := case when after is not null then rustok.parse_id(after) end;
     nodes jsonb;
-    total int;
 begin
     perform rustok.require_tenant();
     perform rustok.require_permission('webhooks.manage');
@@ -144,15 +143,12 @@ begin
                    where w.tenant_id = rustok.current_tenant_id() and w.id = list_webhook_deliveries.webhook_id) then
         perform rustok.raise('NOT_FOUND', 'no such webhook', jsonb_build_object('webhookId', rustok.ulid(webhook_id)));
     end if;
-    select coalesce(jsonb_agg(rustok._webhook_delivery_json(d) order by d.id desc), '[]'::jsonb), count(*)
-    into nodes, total
+    select coalesce(jsonb_agg(rustok._webhook_delivery_json(d) order by d.id desc), '[]'::jsonb)
+    into nodes
     from (select * from public.webhook_deliveries d
           where d.tenant_id = rustok.current_tenant_id() and d.webhook_id = list_webhook_deliveries.webhook_id
             and (after_id is null or d.id < after_id)
           order by d.id desc limit page + 1) d;
-    if total > page then
-        nodes := nodes - page;
-    end if;
-    return rustok._connection(nodes, total > page);
+    return rustok._page_connection(nodes, page);
 end
 $$;
