@@ -180,9 +180,20 @@ def test_demo_never_replaces_a_tenant_it_did_not_make(env: Database, capsys: pyt
         assert conn.execute("select name from tenants where slug = 'acme'").fetchone() == ("Acme",)
 
 
-def test_demo_refuses_a_password_outside_the_policy(env: Database, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["demo", "--no-migrate", "--tenant", "short", "--password", "short"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--password", "short"],
+        ["--password", PASSWORD, "--products", "3"],
+        ["--password", PASSWORD, "--posts", "-1"],
+        ["--password", PASSWORD, "--products", "2001"],
+    ],
+)
+def test_demo_refuses_a_bad_password_or_size(
+    env: Database, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    code = main(["demo", "--no-migrate", "--tenant", "refused", *argv])
     _, err = capsys.readouterr()
     assert code == 1 and "[VALIDATION_FAILED]" in err
     with psycopg.connect(env.admin_url) as conn:
-        assert conn.execute("select count(*) from tenants where slug = 'short'").fetchone() == (0,)
+        assert conn.execute("select count(*) from tenants where slug = 'refused'").fetchone() == (0,)

@@ -25,7 +25,9 @@ from rustok.ids import parse_id
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 Json = dict[str, Any]
-DEMO_MARK = "demo"  # tenants.settings key: only a tenant made by `rustok demo` is replaced by it
+DEMO_MARK = "demo"
+MIN_PRODUCTS = 10  # the orders need a few products with plenty of stock
+MAX_ITEMS = 2000  # tenants.settings key: only a tenant made by `rustok demo` is replaced by it
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,9 @@ def load_demo(db: Database, options: DemoOptions, progress: Progress = lambda *_
     """Creates the demo tenant, replacing an earlier demo tenant of that slug (never any other tenant:
     CONFLICT). Raises ValidationFailed for a password outside the policy."""
     started = time.monotonic()
+    for name, value, least in (("products", options.products, MIN_PRODUCTS), ("posts", options.posts, 0)):
+        if not least <= value <= MAX_ITEMS:
+            raise errors.ValidationFailed(f"--{name}: {least} to {MAX_ITEMS}", {"field": name})
     password_hash = hash_password(options.password)
     report = _create_tenant(db, options, password_hash)
     rng = random.Random(options.seed)
@@ -137,9 +142,8 @@ class _Loader:
     def act_as(self, who: str) -> None:
         """Switches the transaction's context (transaction-local, like a request) to the admin, the customer
         or a guest."""
-        user, role = {"admin": (self.admin, "admin"), "customer": (self.customer, "customer"), "guest": (None, None)}[
-            who
-        ]
+        known = {"admin": (self.admin, "admin"), "customer": (self.customer, "customer")}
+        user, role = known.get(who, (None, None))
         self.conn.execute("select rustok.set_context(%s, %s, %s)", (self.report.tenant_id, user, role))
 
     def step(self, stage: str) -> None:
