@@ -74,6 +74,7 @@ def test_sign_in_refusals(api: Api, tenants: tuple[Tenant, Tenant]) -> None:
     assert codes(sign_in(api, None, "signer@alpha.test")) == ["TENANT_REQUIRED"]
     assert codes(sign_in(api, alpha, "")) == ["VALIDATION_FAILED"]
     assert codes(api.gql(REFRESH, {"token": "not-a-token"})) == ["UNAUTHENTICATED"]
+    assert codes(api.gql(SIGN_OUT, {"token": "not-a-token"})) == ["UNAUTHENTICATED"]
 
 
 def test_create_user_refusals(api: Api, tenants: tuple[Tenant, Tenant]) -> None:

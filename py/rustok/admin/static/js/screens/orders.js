@@ -2,6 +2,7 @@
 
 import {gql} from '../api.js';
 import {busy, formatDate, formatMoney, h, notices, select, show, table} from '../ui.js';
+import {subscribe} from '../ws.js';
 
 export const ORDER_STATUSES = ['PENDING', 'PAID', 'FULFILLED', 'COMPLETED', 'CANCELED', 'REFUNDED'];
 const ORDERS = `query($after: String, $filter: OrderFilter) { orders(first: 50, after: $after, filter: $filter) {
@@ -58,6 +59,19 @@ export async function render(main) {
   const refresh = h('button', {testid: 'orders-refresh'}, 'Refresh');
   refresh.addEventListener('click', () => busy(refresh, notice, () => load(true)));
 
-  show(main, h('h1', {}, 'Orders'), notice.el, h('div', {class: 'row panel'}, status, refresh), list);
+  const live = h('span', {class: 'badge', testid: 'orders-live'}, 'not live');
+  show(main, h('h1', {}, 'Orders ', live), notice.el, h('div', {class: 'row panel'}, status, refresh), list);
   await busy(null, notice, () => load(true));
+  // new orders appear as they are placed (the events subscription; without events.read the list stays as is)
+  return subscribe({
+    query: 'subscription($after: String) { events(types: ["OrderPlaced"], after: $after) { cursor data } }',
+    variables: (after) => ({after}),
+    cursorOf: (data) => data?.events?.cursor,
+    onNext: (data) => busy(null, notice, async () => {
+      await load(true);
+      notice.ok(`New order #${data.events.data.display_id}.`);
+    }),
+    onError: () => undefined,
+    onStatus: (text) => { live.textContent = text === 'live' ? 'live' : 'not live'; live.className = `badge ${text === 'live' ? 'on' : ''}`; },
+  });
 }

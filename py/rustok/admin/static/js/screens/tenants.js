@@ -9,10 +9,10 @@ export async function render(main) {
   const form = h('form', {class: 'stack panel', testid: 'tenant-form'},
     h('h2', {}, 'New tenant'),
     h('div', {class: 'row'},
-      field('Slug', h('input', {name: 'slug', required: true, pattern: '[a-z0-9][a-z0-9-]*', testid: 'tenant-slug'})),
+      field('Slug', h('input', {name: 'slug', required: true, pattern: '[a-z0-9][a-z0-9\\-]*', testid: 'tenant-slug'})),
       field('Name', h('input', {name: 'name', required: true, testid: 'tenant-name'}))),
     h('div', {class: 'row'},
-      field('First admin email (optional)', h('input', {name: 'adminEmail', type: 'email', testid: 'tenant-admin-email'})),
+      field('First admin email (optional)', h('input', {name: 'adminEmail', type: 'email', autocomplete: 'off', testid: 'tenant-admin-email'})),
       field('Their password', h('input', {name: 'adminPassword', type: 'password', minlength: 8,
         autocomplete: 'new-password', testid: 'tenant-admin-password'}))),
     h('div', {}, h('button', {class: 'primary', type: 'submit', testid: 'tenant-save'}, 'Create tenant')));

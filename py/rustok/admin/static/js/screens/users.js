@@ -18,7 +18,7 @@ export async function render(main) {
   const form = h('form', {class: 'stack panel', testid: 'user-form'},
     h('h2', {}, 'Add a user'),
     h('div', {class: 'row'},
-      field('Email', h('input', {name: 'email', type: 'email', required: true, testid: 'user-email'})),
+      field('Email', h('input', {name: 'email', type: 'email', required: true, autocomplete: 'off', testid: 'user-email'})),
       field('Name', h('input', {name: 'displayName', testid: 'user-name'})),
       field('Password', h('input', {name: 'password', type: 'password', minlength: 8, required: true,
         autocomplete: 'new-password', testid: 'user-password'})),
