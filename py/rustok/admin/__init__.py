@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from starlette.responses import RedirectResponse
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,8 +24,11 @@ CONTENT_SECURITY_POLICY = (
 
 
 def routes() -> list[BaseRoute]:
+    async def to_the_page(request: Request) -> Response:
+        return RedirectResponse("/admin/", status_code=308)
+
     return [
-        Route("/admin", lambda request: RedirectResponse("/admin/", status_code=308), methods=["GET", "HEAD"]),
+        Route("/admin", to_the_page, methods=["GET", "HEAD"]),
         Mount("/admin", app=_Hardened(StaticFiles(directory=STATIC_DIR, html=True)), name="admin"),
     ]
 
