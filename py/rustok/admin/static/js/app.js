@@ -44,8 +44,10 @@ const ROUTES = [
 
 const root = document.getElementById('app');
 let stopScreen = null;
+let generation = 0;  // a newer route() supersedes a screen still rendering
 
 async function route() {
+  const mine = ++generation;
   if (stopScreen) {
     stopScreen();
     stopScreen = null;
@@ -63,7 +65,9 @@ async function route() {
   const module = await import(`./screens/${screen}.js`);
   const params = path.match(pattern).slice(1);
   const stop = await module.render(main, ...params);
-  if (typeof stop === 'function') stopScreen = stop;
+  if (typeof stop !== 'function') return;
+  if (mine === generation) stopScreen = stop;
+  else stop();  // the person moved on while it rendered
 }
 
 function sidebar(active) {

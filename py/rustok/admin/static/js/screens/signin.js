@@ -21,8 +21,7 @@ export function render(root) {
     busy(form.querySelector('button'), notice, async () => {
       await signIn(tenant, values.email.trim(), values.password);
       localStorage.setItem('rustok.admin.tenant', tenant);
-      location.hash = '#/';
-      window.dispatchEvent(new HashChangeEvent('hashchange'));
+      window.dispatchEvent(new HashChangeEvent('hashchange'));  // the screen the address names
     });
   });
   show(root, h('div', {class: 'signin panel'}, h('h1', {}, 'Sign in to RusToK'), notice.el, form));
