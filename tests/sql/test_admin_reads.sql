@@ -3,7 +3,7 @@
 -- totalCount), list_tags (usage by reader), index_status and index_verify_summary, create_user and the
 -- super_admin rule — with permission refusals, bad input codes and the other tenant seeing nothing.
 BEGIN;
-SELECT plan(42);
+SELECT plan(45);
 
 DO $$ BEGIN PERFORM test_support.two_tenants(); END $$;
 GRANT USAGE ON SCHEMA tap TO rustok_app;
@@ -33,6 +33,11 @@ SELECT is(rustok.commerce_dashboard() #> '{lowStock,count}', '2',
           'low stock: TEA (1 left) and the draft''s default variant (0); POT does not manage inventory');
 SELECT is(rustok.commerce_dashboard(low_stock => 0) #>> '{lowStock,variants,0,productTitle}', 'Draft',
           'threshold 0: only the empty one');
+SELECT pg_temp.act('acme', 'admin');
+SELECT lives_ok($$ SELECT rustok.update_product(pg_temp.id('draft'), '{"status": "archived"}') $$, 'archive the draft');
+SELECT is(rustok.commerce_dashboard() #> '{lowStock,count}', '1', 'an archived product''s variants are not low stock');
+SELECT lives_ok($$ SELECT rustok.update_product(pg_temp.id('draft'), '{"status": "draft"}') $$, 'and back to draft');
+SELECT pg_temp.act('acme', 'manager');
 SELECT ok((rustok.commerce_dashboard('Pacific/Kiritimati') ->> 'dayStart')::timestamptz
           <> (rustok.commerce_dashboard('Pacific/Pago_Pago') ->> 'dayStart')::timestamptz,
           'today starts at local midnight of the zone asked');

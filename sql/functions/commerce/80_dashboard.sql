@@ -32,8 +32,8 @@ returns jsonb
 language plpgsql stable as $$
 /* The shop's figures for the admin dashboard: ordersToday / ordersThisMonth per currency (today and the month
    begin at midnight in time_zone), product counts by status, and the variants that manage inventory and
-   have at most low_stock units available (stocked minus reserved, over all locations): their count and the
-   20 lowest. Needs orders.manage. Raises UNAUTHENTICATED/FORBIDDEN, MODULE_DISABLED, VALIDATION_FAILED
+   have at most low_stock units available (stocked minus reserved, over all locations), archived products
+   left out: their count and the 20 lowest. Needs orders.manage. Raises UNAUTHENTICATED/FORBIDDEN, MODULE_DISABLED, VALIDATION_FAILED
    (timeZone, lowStock). */
 declare
     tenant uuid := rustok.current_tenant_id();
@@ -67,8 +67,9 @@ begin
                 select v.id, v.product_id, v.title, v.sku,
                        coalesce(sum(l.stocked_quantity - l.reserved_quantity), 0)::int as available
                 from public.commerce_variants v
+                join public.commerce_products p on p.tenant_id = v.tenant_id and p.id = v.product_id
                 left join public.commerce_inventory_levels l on l.tenant_id = v.tenant_id and l.variant_id = v.id
-                where v.tenant_id = tenant and v.manage_inventory
+                where v.tenant_id = tenant and v.manage_inventory and p.status <> 'archived'
                 group by v.id, v.product_id, v.title, v.sku
                 having coalesce(sum(l.stocked_quantity - l.reserved_quantity), 0) <= low_stock)
             select jsonb_build_object(
