@@ -19,7 +19,12 @@ export function render(root) {
     const values = Object.fromEntries(new FormData(form).entries());
     const tenant = values.tenant.trim().toLowerCase();
     busy(form.querySelector('button'), notice, async () => {
-      await signIn(tenant, values.email.trim(), values.password);
+      try {
+        await signIn(tenant, values.email.trim(), values.password);
+      } catch (error) {
+        if (error.code === 'NOT_FOUND') error.words = `No active tenant is called "${tenant}"`;
+        throw error;
+      }
       localStorage.setItem('rustok.admin.tenant', tenant);
       window.dispatchEvent(new HashChangeEvent('hashchange'));  // the screen the address names
     });
