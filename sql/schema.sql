@@ -2133,7 +2133,9 @@ CREATE TABLE public.index_content (
     search_vector tsvector NOT NULL,
     created_at timestamp with time zone NOT NULL,
     published_at timestamp with time zone NOT NULL,
-    indexed_at timestamp with time zone DEFAULT now() NOT NULL
+    indexed_at timestamp with time zone DEFAULT now() NOT NULL,
+    body text,
+    body_format character varying(16)
 );
 
 ALTER TABLE ONLY public.index_content FORCE ROW LEVEL SECURITY;
@@ -2156,7 +2158,7 @@ CREATE FUNCTION rustok._index_content_fresh(tenant uuid, ids uuid[]) RETURNS SET
            rustok._index_text(cfg.c, n.title, 'A')
              || rustok._index_text(cfg.c, concat_ws(' ', n.excerpt, array_to_string(tg.names, ' ')), 'B')
              || rustok._index_text(cfg.c, b.body, 'C'),
-           n.created_at, n.published_at, now()
+           n.created_at, n.published_at, now(), b.body, b.format
     from (select distinct u.id from unnest(_index_content_fresh.ids) u (id)) k
     join public.nodes n on n.tenant_id = _index_content_fresh.tenant and n.id = k.id
     cross join (select rustok._search_config(tenant) as c) cfg
@@ -2331,7 +2333,11 @@ CREATE TABLE public.index_products (
     search_vector tsvector NOT NULL,
     created_at timestamp with time zone NOT NULL,
     published_at timestamp with time zone,
-    indexed_at timestamp with time zone DEFAULT now() NOT NULL
+    indexed_at timestamp with time zone DEFAULT now() NOT NULL,
+    options jsonb DEFAULT '[]'::jsonb NOT NULL,
+    variants jsonb DEFAULT '[]'::jsonb NOT NULL,
+    CONSTRAINT index_products_options_check CHECK ((jsonb_typeof(options) = 'array'::text)),
+    CONSTRAINT index_products_variants_check CHECK ((jsonb_typeof(variants) = 'array'::text))
 );
 
 ALTER TABLE ONLY public.index_products FORCE ROW LEVEL SECURITY;
@@ -2346,7 +2352,9 @@ CREATE FUNCTION rustok._index_products_fresh(tenant uuid, ids uuid[]) RETURNS SE
     LANGUAGE sql STABLE
     AS $$
     /* The index rows of these products as they should be now: only published ones. Prices come from
-       rustok._commerce_price (guest, quantity 1), so this runs with `tenant` as the current tenant. */
+       rustok._commerce_price (guest, quantity 1), so this runs with `tenant` as the current tenant.
+       `variants` carries each variant's option values, guest price per currency and stock state (what the
+       storefront's product page shows); `prices` and min/max are taken from them. */
     select p.tenant_id, p.id, p.title, p.subtitle, p.handle, p.description, p.status,
            (pz.mins)[1], (pz.maxs)[1], coalesce(pz.currencies, '{}'), coalesce(pz.prices, '{}'),
            st.total, st.has, coalesce(cat.categories, '[]'), coalesce(cat.ids, '{}'), coalesce(cat.slugs, '{}'),
@@ -2354,21 +2362,53 @@ CREATE FUNCTION rustok._index_products_fresh(tenant uuid, ids uuid[]) RETURNS SE
            rustok._index_text(cfg.c, p.title, 'A')
              || rustok._index_text(cfg.c, concat_ws(' ', p.subtitle, array_to_string(tg.tags, ' ')), 'B')
              || rustok._index_text(cfg.c, p.description, 'C'),
-           p.created_at, null::timestamptz, now()
+           p.created_at, null::timestamptz, now(), coalesce(op.options, '[]'), coalesce(vs.variants, '[]')
     from (select distinct u.id from unnest(_index_products_fresh.ids) u (id)) k
     join public.commerce_products p on p.tenant_id = _index_products_fresh.tenant and p.id = k.id
     cross join (select rustok._search_config(tenant) as c) cfg
     left join lateral (
+        select jsonb_agg(jsonb_build_object('title', o.title, 'values', coalesce(
+                   (select jsonb_agg(ov.value order by ov.position, ov.value)
+                    from public.commerce_product_option_values ov
+                    where ov.tenant_id = o.tenant_id and ov.option_id = o.id), '[]'))
+                   order by o.position, o.title) as options
+        from public.commerce_product_options o
+        where o.tenant_id = p.tenant_id and o.product_id = p.id
+    ) op on true
+    left join lateral (
+        select jsonb_agg(jsonb_build_object(
+                   'id', rustok.ulid(v.id), 'title', v.title, 'sku', v.sku,
+                   'options', coalesce(
+                       (select jsonb_agg(jsonb_build_object('option', o.title, 'value', ov.value)
+                                         order by o.position, o.title)
+                        from public.commerce_variant_option_values vo
+                        join public.commerce_product_options o on o.tenant_id = vo.tenant_id and o.id = vo.option_id
+                        join public.commerce_product_option_values ov
+                          on ov.tenant_id = vo.tenant_id and ov.id = vo.option_value_id
+                        where vo.tenant_id = v.tenant_id and vo.variant_id = v.id), '[]'),
+                   'prices', coalesce(
+                       (select jsonb_object_agg(x.cur, pr.amount)
+                        from (select distinct x.currency_code::text as cur from public.commerce_prices x
+                              where x.tenant_id = v.tenant_id and x.variant_id = v.id) x
+                        cross join lateral rustok._commerce_price(v.id, x.cur, 1, null) pr), '{}'),
+                   'available', case when v.manage_inventory then s.available end,
+                   'inStock', not v.manage_inventory or v.allow_backorder or s.available > 0)
+                   order by v.position, v.id) as variants
+        from public.commerce_variants v
+        cross join lateral (select coalesce(sum(l.stocked_quantity - l.reserved_quantity), 0)::int as available
+                            from public.commerce_inventory_levels l
+                            where l.tenant_id = v.tenant_id and l.variant_id = v.id) s
+        where v.tenant_id = p.tenant_id and v.product_id = p.id
+    ) vs on true
+    left join lateral (
+        -- per currency: the lowest and highest of the variants' guest prices (computed once, in vs)
         select array_agg(c.cur order by c.cur)::char(3)[] as currencies, array_agg(c.mn order by c.cur) as mins,
                array_agg(c.mx order by c.cur) as maxs,
                jsonb_object_agg(c.cur, jsonb_build_object('min', c.mn, 'max', c.mx)) as prices
-        from (select vc.cur, min(pr.amount) as mn, max(pr.amount) as mx
-              from (select distinct v.id as vid, x.currency_code::text as cur
-                    from public.commerce_variants v
-                    join public.commerce_prices x on x.tenant_id = v.tenant_id and x.variant_id = v.id
-                    where v.tenant_id = p.tenant_id and v.product_id = p.id) vc
-              cross join lateral rustok._commerce_price(vc.vid, vc.cur, 1, null) pr
-              group by vc.cur) c
+        from (select e.key as cur, min(e.value::bigint) as mn, max(e.value::bigint) as mx
+              from jsonb_array_elements(vs.variants) vr
+              cross join lateral jsonb_each_text(vr -> 'prices') e
+              group by e.key) c
     ) pz on true
     cross join lateral (
         select coalesce(sum(s.available) filter (where v.manage_inventory), 0)::int as total,
@@ -2457,7 +2497,8 @@ begin
             category_ids = excluded.category_ids, category_slugs = excluded.category_slugs, tags = excluded.tags,
             meta_title = excluded.meta_title, meta_description = excluded.meta_description,
             search_vector = excluded.search_vector, created_at = excluded.created_at,
-            published_at = excluded.published_at, indexed_at = excluded.indexed_at;
+            published_at = excluded.published_at, indexed_at = excluded.indexed_at, options = excluded.options,
+            variants = excluded.variants;
     elsif kind = 'content' then
         with fresh as materialized (select * from rustok._index_content_fresh(tenant, ids)),
         gone as (delete from public.index_content i
@@ -2472,7 +2513,7 @@ begin
             parent_id = excluded.parent_id, reply_count = excluded.reply_count, meta_title = excluded.meta_title,
             meta_description = excluded.meta_description, search_vector = excluded.search_vector,
             created_at = excluded.created_at, published_at = excluded.published_at,
-            indexed_at = excluded.indexed_at;
+            indexed_at = excluded.indexed_at, body = excluded.body, body_format = excluded.body_format;
     else
         perform rustok.raise('VALIDATION_FAILED', 'unknown index kind', jsonb_build_object('kind', kind));
     end if;
@@ -7299,6 +7340,147 @@ $$;
 ALTER FUNCTION rustok.start_checkout(cart_id uuid, ttl_seconds integer) OWNER TO rustok_owner;
 
 --
+-- Name: storefront_node(text, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.storefront_node(kind text, slug text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* One live page or post (published, its time reached) by kind and slug, with its whole body and format, or
+   null. Raises TENANT_REQUIRED, MODULE_DISABLED. */
+declare
+    result jsonb;
+begin
+    perform rustok.require_module('index');
+    select jsonb_build_object(
+        'id', rustok.ulid(i.node_id), 'kind', i.kind, 'title', i.title, 'slug', i.slug, 'excerpt', i.excerpt,
+        'body', coalesce(i.body, ''), 'bodyFormat', coalesce(i.body_format, 'markdown'),
+        'authorName', i.author_name, 'categoryName', i.category_name, 'categorySlug', i.category_slug,
+        'tags', to_jsonb(i.tags), 'replyCount', i.reply_count, 'metaTitle', i.meta_title,
+        'metaDescription', i.meta_description, 'publishedAt', i.published_at, 'indexedAt', i.indexed_at)
+    into result
+    from public.index_content i
+    where i.tenant_id = rustok.current_tenant_id() and i.kind = storefront_node.kind
+      and i.slug = storefront_node.slug and i.published_at <= now();
+    return result;
+end
+$$;
+
+ALTER FUNCTION rustok.storefront_node(kind text, slug text) OWNER TO rustok_owner;
+
+--
+-- Name: storefront_product(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.storefront_product(handle text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* One published product by handle, as the product page shows it, or null: title, texts, categories, tags,
+   meta fields, price range per currency, stock state, options and variants (each with its option values,
+   guest unit price per currency and stock). Raises TENANT_REQUIRED, MODULE_DISABLED. */
+declare
+    result jsonb;
+begin
+    perform rustok.require_module('index');
+    select jsonb_build_object(
+        'id', rustok.ulid(i.product_id), 'title', i.title, 'subtitle', i.subtitle, 'handle', i.handle,
+        'description', i.description, 'prices', i.prices, 'currencies', to_jsonb(i.currencies),
+        'totalStock', i.total_stock, 'inStock', i.has_stock, 'categories', i.categories, 'tags', to_jsonb(i.tags),
+        'metaTitle', i.meta_title, 'metaDescription', i.meta_description, 'options', i.options,
+        'variants', i.variants, 'createdAt', i.created_at, 'indexedAt', i.indexed_at)
+    into result
+    from public.index_products i
+    where i.tenant_id = rustok.current_tenant_id() and i.handle = storefront_product.handle;
+    return result;
+end
+$$;
+
+ALTER FUNCTION rustok.storefront_product(handle text) OWNER TO rustok_owner;
+
+--
+-- Name: storefront_shop(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.storefront_shop() RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* The current tenant's shop: {name, slug, currencies: [{code, minorUnits, name}]} — the currencies any
+   published product has a price in (from the index), alphabetical, with their ISO 4217 minor units (the
+   shared reference table). Raises TENANT_REQUIRED, MODULE_DISABLED. */
+declare
+    result jsonb;
+begin
+    perform rustok.require_module('index');
+    select jsonb_build_object(
+        'name', t.name, 'slug', t.slug,
+        'currencies', coalesce((select jsonb_agg(jsonb_build_object('code', s.c, 'minorUnits', cc.minor_units,
+                                                                    'name', cc.name) order by s.c)
+                                from (select distinct unnest(i.currencies)::text as c from public.index_products i
+                                      where i.tenant_id = t.id) s
+                                join public.commerce_currencies cc on cc.code = s.c), '[]'::jsonb))
+    into result
+    from public.tenants t where t.id = rustok.current_tenant_id();
+    return result;
+end
+$$;
+
+ALTER FUNCTION rustok.storefront_shop() OWNER TO rustok_owner;
+
+--
+-- Name: storefront_sitemap(integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.storefront_sitemap(max_urls integer DEFAULT 50000) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* What sitemap.xml lists: {products: [{handle, updatedAt}], pages: [{slug, updatedAt}], posts: […]}, live
+   content only, each list at most max_urls long (the sitemap protocol's limit is 50,000 per file). Raises
+   TENANT_REQUIRED, MODULE_DISABLED. */
+declare
+    tenant uuid := rustok.require_tenant();
+begin
+    perform rustok.require_module('index');
+    return jsonb_build_object(
+        'products', coalesce((select jsonb_agg(jsonb_build_object('handle', p.handle, 'updatedAt', p.indexed_at)
+                                               order by p.handle)
+                              from (select i.handle, i.indexed_at from public.index_products i
+                                    where i.tenant_id = tenant order by i.handle limit max_urls) p), '[]'::jsonb),
+        'pages', (select coalesce(jsonb_agg(jsonb_build_object('slug', c.slug, 'updatedAt', c.indexed_at)
+                                            order by c.slug), '[]'::jsonb)
+                  from (select i.slug, i.indexed_at from public.index_content i
+                        where i.tenant_id = tenant and i.kind = 'page' and i.published_at <= now()
+                        order by i.slug limit max_urls) c),
+        'posts', (select coalesce(jsonb_agg(jsonb_build_object('slug', c.slug, 'updatedAt', c.indexed_at)
+                                            order by c.published_at desc), '[]'::jsonb)
+                  from (select i.slug, i.indexed_at, i.published_at from public.index_content i
+                        where i.tenant_id = tenant and i.kind = 'post' and i.published_at <= now()
+                        order by i.published_at desc limit max_urls) c));
+end
+$$;
+
+ALTER FUNCTION rustok.storefront_sitemap(max_urls integer) OWNER TO rustok_owner;
+
+--
+-- Name: storefront_tenant_by_host(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.storefront_tenant_by_host(host text) RETURNS uuid
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+    /* The id of the active tenant whose settings list this host name under `domains` (["shop.example.com"]),
+       or null: how the storefront finds the tenant of a request without a /t/{slug}/ prefix. Host names are
+       compared in lower case without a port; a name two tenants claim goes to the older one. */
+    select t.id from public.tenants t
+    where t.is_active and jsonb_typeof(t.settings -> 'domains') = 'array'
+      and t.settings -> 'domains' ? lower(split_part(btrim(host), ':', 1))
+    order by t.created_at, t.id
+    limit 1
+$$;
+
+ALTER FUNCTION rustok.storefront_tenant_by_host(host text) OWNER TO rustok_owner;
+
+--
 -- Name: tenant_id_by_slug(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -7453,12 +7635,17 @@ begin
     case tg_argv[0]
     when 'commerce_products' then
         perform rustok._index_touch(r.tenant_id, 'product', array[r.id]);
-    when 'commerce_variants', 'commerce_product_categories', 'commerce_product_tags' then
+    when 'commerce_variants', 'commerce_product_categories', 'commerce_product_tags', 'commerce_product_options',
+         'commerce_variant_option_values' then
         perform rustok._index_touch(r.tenant_id, 'product', array[r.product_id, o.product_id]);
     when 'commerce_prices', 'commerce_inventory_levels' then
         perform rustok._index_touch(r.tenant_id, 'product', array(
             select v.product_id from public.commerce_variants v
             where v.tenant_id = r.tenant_id and v.id in (r.variant_id, o.variant_id)));
+    when 'commerce_product_option_values' then
+        perform rustok._index_touch(r.tenant_id, 'product', array(
+            select po.product_id from public.commerce_product_options po
+            where po.tenant_id = r.tenant_id and po.id in (r.option_id, o.option_id)));
     when 'commerce_categories' then
         perform rustok._index_lock(r.tenant_id, 'product');
         perform rustok._index_touch(r.tenant_id, 'product', array(
@@ -10975,6 +11162,12 @@ CREATE INDEX index_content_published ON public.index_content USING btree (tenant
 CREATE INDEX index_content_search ON public.index_content USING gin (search_vector);
 
 --
+-- Name: index_content_slug; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_slug ON public.index_content USING btree (tenant_id, kind, slug);
+
+--
 -- Name: index_content_tags; Type: INDEX; Schema: public; Owner: rustok_owner
 --
 
@@ -10991,6 +11184,12 @@ CREATE INDEX index_products_categories ON public.index_products USING gin (categ
 --
 
 CREATE INDEX index_products_created ON public.index_products USING btree (tenant_id, created_at DESC, product_id);
+
+--
+-- Name: index_products_handle; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_handle ON public.index_products USING btree (tenant_id, handle);
 
 --
 -- Name: index_products_price; Type: INDEX; Schema: public; Owner: rustok_owner
@@ -12019,6 +12218,18 @@ CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.comme
 CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_product_categories FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_product_categories');
 
 --
+-- Name: commerce_product_option_values _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_product_option_values FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_product_option_values');
+
+--
+-- Name: commerce_product_options _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_product_options FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_product_options');
+
+--
 -- Name: commerce_product_tags _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
 --
 
@@ -12029,6 +12240,12 @@ CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.comme
 --
 
 CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_products FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_products');
+
+--
+-- Name: commerce_variant_option_values _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_variant_option_values FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_variant_option_values');
 
 --
 -- Name: commerce_variants _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
@@ -15160,6 +15377,41 @@ GRANT ALL ON FUNCTION rustok.set_user_role(user_id uuid, role text) TO rustok_cl
 
 REVOKE ALL ON FUNCTION rustok.start_checkout(cart_id uuid, ttl_seconds integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.start_checkout(cart_id uuid, ttl_seconds integer) TO rustok_clients;
+
+--
+-- Name: FUNCTION storefront_node(kind text, slug text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.storefront_node(kind text, slug text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.storefront_node(kind text, slug text) TO rustok_clients;
+
+--
+-- Name: FUNCTION storefront_product(handle text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.storefront_product(handle text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.storefront_product(handle text) TO rustok_clients;
+
+--
+-- Name: FUNCTION storefront_shop(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.storefront_shop() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.storefront_shop() TO rustok_clients;
+
+--
+-- Name: FUNCTION storefront_sitemap(max_urls integer); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.storefront_sitemap(max_urls integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.storefront_sitemap(max_urls integer) TO rustok_clients;
+
+--
+-- Name: FUNCTION storefront_tenant_by_host(host text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.storefront_tenant_by_host(host text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.storefront_tenant_by_host(host text) TO rustok_clients;
 
 --
 -- Name: FUNCTION tenant_id_by_slug(slug text); Type: ACL; Schema: rustok; Owner: rustok_owner
