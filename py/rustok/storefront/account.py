@@ -12,7 +12,7 @@ from rustok.errors import NotFound, RusToKError
 from rustok.ids import parse_id
 from rustok.storefront.render import html
 from rustok.storefront.routing import see_other
-from rustok.storefront.visit import AUTH, Visit
+from rustok.storefront.visit import AUTH, Visit, session_cookie
 
 
 def _next(visit: Visit) -> str:
@@ -59,7 +59,7 @@ class Accounts:
             form = {"email": fields["email"]}
             context = visit.context(next=_next(visit), form=form, error=code, meta_title="Sign in")
             return html(template, context, status=400 if status in (409, 422) else status)
-        visit.cookies[AUTH] = f"{result['accessToken']} {result['refreshToken']}"
+        visit.cookies[AUTH] = session_cookie(result)
         return see_other(visit, _next(visit))
 
     async def signout(self, visit: Visit) -> Response:

@@ -3,7 +3,7 @@ session cookie's access token, rotated through the refresh token when it has exp
 CSRF token, and the cookies to send back.
 
 Cookies (HttpOnly, SameSite=Lax, Secure over https, path = the shop's prefix):
-`rk_sid` a random session id, `rk_auth` "<access token> <refresh token>", `rk_cart` the cart id, `rk_cur` the
+`rk_sid` a random session id, `rk_auth` "<access token>~<refresh token>", `rk_cart` the cart id, `rk_cur` the
 chosen currency. The CSRF token of every form is HMAC-SHA256(key derived from the JWT secret, session id)."""
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ class Site:
         """The session's user when its tokens belong to this tenant; an expired access token is replaced
         through the refresh token (the new pair goes into the cookie); a refused one signs the visitor out."""
         anonymous = RequestContext(tenant_id, request_id=rid)
-        access, _, refresh = (request.cookies.get(AUTH) or "").partition(" ")
+        access, _, refresh = (request.cookies.get(AUTH) or "").partition("~")
         if not access or not refresh:
             return anonymous, None
         try:
@@ -186,12 +186,17 @@ class Site:
             except RusToKError:
                 cookies[AUTH] = None
                 return anonymous, None
-            cookies[AUTH] = f"{pair['accessToken']} {pair['refreshToken']}"
+            cookies[AUTH] = session_cookie(pair)
             claims = self.services.tokens.decode(pair["accessToken"])
             refresh = pair["refreshToken"]
         if claims.tenant_id != tenant_id:
             return anonymous, None
         return RequestContext(tenant_id, claims.user_id, claims.role, rid), refresh
+
+
+def session_cookie(signed_in: dict[str, Any]) -> str:
+    """The rk_auth value of a sign-in or refresh answer (no character that needs quoting in a cookie)."""
+    return f"{signed_in['accessToken']}~{signed_in['refreshToken']}"
 
 
 async def read_form(request: Request) -> dict[str, str]:
