@@ -3404,6 +3404,22 @@ $$;
 ALTER FUNCTION rustok._slugify(value text, max_length integer) OWNER TO rustok_owner;
 
 --
+-- Name: _storefront_currencies(text[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._storefront_currencies(codes text[]) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    /* [{code, minorUnits, name}] of these ISO 4217 codes, alphabetical: the shared reference table, which is
+       no tenant's data and needs no module. */
+    select coalesce(jsonb_agg(jsonb_build_object('code', c.code, 'minorUnits', c.minor_units, 'name', c.name)
+                              order by c.code), '[]'::jsonb)
+    from public.commerce_currencies c where c.code = any (codes)
+$$;
+
+ALTER FUNCTION rustok._storefront_currencies(codes text[]) OWNER TO rustok_owner;
+
+--
 -- Name: tenants; Type: TABLE; Schema: public; Owner: rustok_owner
 --
 
@@ -7405,19 +7421,16 @@ CREATE FUNCTION rustok.storefront_shop() RETURNS jsonb
     LANGUAGE plpgsql STABLE
     AS $$
 /* The current tenant's shop: {name, slug, currencies: [{code, minorUnits, name}]} — the currencies any
-   published product has a price in (from the index), alphabetical, with their ISO 4217 minor units (the
-   shared reference table). Raises TENANT_REQUIRED, MODULE_DISABLED. */
+   published product has a price in (from the index), alphabetical, with their ISO 4217 minor units. Raises
+   TENANT_REQUIRED, MODULE_DISABLED. */
 declare
     result jsonb;
 begin
     perform rustok.require_module('index');
     select jsonb_build_object(
         'name', t.name, 'slug', t.slug,
-        'currencies', coalesce((select jsonb_agg(jsonb_build_object('code', s.c, 'minorUnits', cc.minor_units,
-                                                                    'name', cc.name) order by s.c)
-                                from (select distinct unnest(i.currencies)::text as c from public.index_products i
-                                      where i.tenant_id = t.id) s
-                                join public.commerce_currencies cc on cc.code = s.c), '[]'::jsonb))
+        'currencies', rustok._storefront_currencies(array(
+            select distinct unnest(i.currencies)::text from public.index_products i where i.tenant_id = t.id)))
     into result
     from public.tenants t where t.id = rustok.current_tenant_id();
     return result;
@@ -14568,6 +14581,13 @@ GRANT ALL ON FUNCTION rustok._set_node_tags(tenant uuid, node_id uuid, tags json
 
 REVOKE ALL ON FUNCTION rustok._slugify(value text, max_length integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._slugify(value text, max_length integer) TO rustok_clients;
+
+--
+-- Name: FUNCTION _storefront_currencies(codes text[]); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._storefront_currencies(codes text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._storefront_currencies(codes text[]) TO rustok_clients;
 
 --
 -- Name: TABLE tenants; Type: ACL; Schema: public; Owner: rustok_owner

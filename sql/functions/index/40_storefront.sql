@@ -17,22 +17,28 @@ language sql stable security definer set search_path = pg_catalog, public, pg_te
     limit 1
 $$;
 
+create or replace function rustok._storefront_currencies(codes text[]) returns jsonb
+language sql stable as $$
+    /* [{code, minorUnits, name}] of these ISO 4217 codes, alphabetical: the shared reference table, which is
+       no tenant's data and needs no module. */
+    select coalesce(jsonb_agg(jsonb_build_object('code', c.code, 'minorUnits', c.minor_units, 'name', c.name)
+                              order by c.code), '[]'::jsonb)
+    from public.commerce_currencies c where c.code = any (codes)
+$$;
+
 create or replace function rustok.storefront_shop() returns jsonb
 language plpgsql stable as $$
 /* The current tenant's shop: {name, slug, currencies: [{code, minorUnits, name}]} — the currencies any
-   published product has a price in (from the index), alphabetical, with their ISO 4217 minor units (the
-   shared reference table). Raises TENANT_REQUIRED, MODULE_DISABLED. */
+   published product has a price in (from the index), alphabetical, with their ISO 4217 minor units. Raises
+   TENANT_REQUIRED, MODULE_DISABLED. */
 declare
     result jsonb;
 begin
     perform rustok.require_module('index');
     select jsonb_build_object(
         'name', t.name, 'slug', t.slug,
-        'currencies', coalesce((select jsonb_agg(jsonb_build_object('code', s.c, 'minorUnits', cc.minor_units,
-                                                                    'name', cc.name) order by s.c)
-                                from (select distinct unnest(i.currencies)::text as c from public.index_products i
-                                      where i.tenant_id = t.id) s
-                                join public.commerce_currencies cc on cc.code = s.c), '[]'::jsonb))
+        'currencies', rustok._storefront_currencies(array(
+            select distinct unnest(i.currencies)::text from public.index_products i where i.tenant_id = t.id)))
     into result
     from public.tenants t where t.id = rustok.current_tenant_id();
     return result;
