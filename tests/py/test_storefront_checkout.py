@@ -161,3 +161,40 @@ def test_expired_access_token_is_rotated_through_the_refresh_token(db: Database,
         assert page.status_code == 200 and 'id="account-email">short@example.com<' in page.text
         rotated = page.cookies.get("rk_auth")
         assert rotated and rotated.split("~")[1] != refresh, "a new token pair went into the cookie"
+
+
+def test_cart_quantities_change_and_lines_go(api: Api, shop: Shop) -> None:
+    post_form(
+        api.client, f"{shop.base}/products/evil-mug", f"{shop.base}/cart/lines", {"variant": mug_variant(api, shop)}
+    )
+    cart = api.client.get(f"{shop.base}/cart").text
+    line = re.search(r'data-line="([0-9A-Z]{26})"', cart)
+    assert line and 'id="cart-total">12.00 EUR' in cart
+    post_form(api.client, f"{shop.base}/cart", f"{shop.base}/cart/lines/{line.group(1)}", {"quantity": "2"})
+    assert 'id="cart-total">24.00 EUR' in api.client.get(f"{shop.base}/cart").text
+    post_form(api.client, f"{shop.base}/cart", f"{shop.base}/cart/lines/{line.group(1)}", {"quantity": "0"})
+    assert 'data-line="' not in api.client.get(f"{shop.base}/cart").text
+
+
+def test_a_session_of_one_shop_is_nobody_in_another(api: Api, shop: Shop, db: Database) -> None:
+    other = seed_shop(db, "globex")
+    post_form(
+        api.client,
+        f"{shop.base}/register",
+        f"{shop.base}/register",
+        {"email": "twoshops@example.com", "password": "correct horse battery"},
+    )
+    session = api.client.cookies.get("rk_auth")
+    response = api.client.get(f"{other.base}/account", headers={"cookie": f"rk_auth={session}"}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith(f"{other.base}/signin")
+
+
+def test_pages_are_private_and_framed_by_nobody(api: Api, shop: Shop) -> None:
+    headers = api.client.get(f"{shop.base}/products").headers
+    assert headers["cache-control"] == "private, no-cache"
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert (
+        "script-src" not in headers["content-security-policy"]
+        and "default-src 'self'" in headers["content-security-policy"]
+    )
+    assert api.client.get(f"{shop.base}/feed.xml").headers["cache-control"] == "public, max-age=300"

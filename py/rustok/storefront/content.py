@@ -110,9 +110,13 @@ async def feed(visit: Visit) -> Response:
     posts = [edge["node"] for edge in result["edges"]]
     updated = max((p["publishedAt"] for p in posts), default=datetime.now(UTC).isoformat())
     context = visit.context(posts=posts, origin=_origin(visit), updated=updated)
-    return xml("feed.xml", context, "application/atom+xml; charset=utf-8")
+    response = xml("feed.xml", context, "application/atom+xml; charset=utf-8")
+    response.headers["cache-control"] = "public, max-age=300"  # the same for every reader
+    return response
 
 
 async def sitemap(visit: Visit) -> Response:
     urls = await visit.call("rustok.storefront_sitemap()")
-    return xml("sitemap.xml", visit.context(urls=urls, origin=_origin(visit)), "application/xml; charset=utf-8")
+    response = xml("sitemap.xml", visit.context(urls=urls, origin=_origin(visit)), "application/xml; charset=utf-8")
+    response.headers["cache-control"] = "public, max-age=300"
+    return response

@@ -20,6 +20,16 @@ log = logging.getLogger("rustok.storefront")
 
 Handler = Callable[[Visit], Awaitable[Response]]
 
+# Pages carry session state (CSRF tokens, the signed-in user): never stored by shared caches. Scripts, styles and
+# frames only from the shop itself; images in bodies may come from elsewhere (nh3 allows http/https only).
+HEADERS = {
+    "cache-control": "private, no-cache",
+    "content-security-policy": "default-src 'self'; img-src 'self' https: http: data:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+}
+
 
 def page(site: Site, path: str, handler: Handler, methods: tuple[str, ...] = ("GET",)) -> Route:
     async def endpoint(request: Request) -> Response:
@@ -39,6 +49,8 @@ def page(site: Site, path: str, handler: Handler, methods: tuple[str, ...] = ("G
             response = error_page(context, 500, "INTERNAL", request_id(request))
         if visit is not None:
             visit.apply_cookies(response)
+        for name, value in HEADERS.items():
+            response.headers.setdefault(name, value)
         return response
 
     return Route(path, endpoint, methods=list(methods), name=None)
