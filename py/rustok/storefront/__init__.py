@@ -45,8 +45,8 @@ def routes(services: Services) -> list[BaseRoute]:
         page(site, "/blog/{slug}", content.post),
         page(site, "/blog/{slug}/comments", content.add_comment, post),
         page(site, "/pages/{slug}", content.page),
-        page(site, "/feed.xml", content.feed),
-        page(site, "/sitemap.xml", content.sitemap),
+        page(site, "/feed.xml", content.feed, session=False),  # cacheable by anyone: no Set-Cookie
+        page(site, "/sitemap.xml", content.sitemap, session=False),
     ]
     return [
         Mount("/storefront-static", app=StaticFiles(directory=STATIC), name="storefront-static"),

@@ -31,11 +31,11 @@ HEADERS = {
 }
 
 
-def page(site: Site, path: str, handler: Handler, methods: tuple[str, ...] = ("GET",)) -> Route:
+def page(site: Site, path: str, handler: Handler, methods: tuple[str, ...] = ("GET",), session: bool = True) -> Route:
     async def endpoint(request: Request) -> Response:
         visit: Visit | None = None
         try:
-            visit = await site.open(request)
+            visit = await site.open(request, session)
             if request.method == "POST":
                 visit.form = await read_form(request)
                 check_csrf(visit)

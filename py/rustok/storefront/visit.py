@@ -135,14 +135,16 @@ class Site:
             cached = self._shops[tenant_id] = (now + _TTL, shop or {})
         return cached[1]
 
-    async def open(self, request: Request) -> Visit:
+    async def open(self, request: Request, session: bool = True) -> Visit:
+        """session False: a response for everyone (feed, sitemap) that must not start a session."""
         rid = request_id(request)
         tenant_id, base = await self.tenant(request)
         cookies: dict[str, str | None] = {}
         sid = request.cookies.get(SID) or ""
         if len(sid) != 32 or not sid.isalnum():
             sid = secrets.token_hex(16)
-            cookies[SID] = sid
+            if session:
+                cookies[SID] = sid
         ctx, refresh = await self._signed_in(request, tenant_id, rid, cookies)
         shop = await self.shop(tenant_id, rid)
         codes = [c["code"] for c in shop.get("currencies", [])]
