@@ -200,3 +200,12 @@ def test_pages_are_private_and_framed_by_nobody(api: Api, shop: Shop) -> None:
     with Api(api.services.db) as newcomer:
         feed = newcomer.client.get(f"{shop.base}/feed.xml")
     assert feed.headers["cache-control"] == "public, max-age=300" and "set-cookie" not in feed.headers
+
+
+def test_registration_refusals_show_the_form_again(api: Api, shop: Shop) -> None:
+    register = f"{shop.base}/register"
+    short = post_form(api.client, register, register, {"email": "new@example.com", "password": "short"}, status=400)
+    assert 'data-testid="form-error"' in short and 'value="new@example.com"' in short
+    taken = {"email": "buyer@example.com", "password": "correct horse battery"}  # registered by an earlier test
+    assert "Conflict" in post_form(api.client, register, register, taken, status=409)
+    assert "rk_auth" not in api.client.cookies

@@ -10,7 +10,7 @@ from rustok.auth.schemas import LoginRequest, RegisterRequest
 from rustok.auth.service import AuthService
 from rustok.errors import NotFound, RusToKError
 from rustok.ids import parse_id
-from rustok.storefront.render import html
+from rustok.storefront.render import error_status, html
 from rustok.storefront.routing import see_other
 from rustok.storefront.visit import AUTH, Visit, session_cookie
 
@@ -53,12 +53,12 @@ class Accounts:
                 result = await self.auth.register(RegisterRequest.model_validate(fields), None, rid)
             else:
                 result = await self.auth.login(LoginRequest.model_validate(fields), None, rid)
-        except (ValidationError, RusToKError) as exc:
+        except (ValidationError, RusToKError) as exc:  # the form again, with the email typed and the error
             code = exc.code if isinstance(exc, RusToKError) else "VALIDATION_FAILED"
-            status = exc.http_status if isinstance(exc, RusToKError) else 400
-            form = {"email": fields["email"]}
-            context = visit.context(next=_next(visit), form=form, error=code, meta_title="Sign in")
-            return html(template, context, status=400 if status in (409, 422) else status)
+            status = error_status(exc) if isinstance(exc, RusToKError) else 400
+            title = "Create an account" if template == "register.html" else "Sign in"
+            context = visit.context(next=_next(visit), form={"email": fields["email"]}, error=code, meta_title=title)
+            return html(template, context, status=status)
         visit.cookies[AUTH] = session_cookie(result)
         return see_other(visit, _next(visit))
 

@@ -86,7 +86,7 @@ class Visit:
                 response.set_cookie(
                     name,
                     value,
-                    max_age=_YEAR if name != AUTH else 30 * 86400,
+                    max_age=self.services.settings.refresh_ttl if name == AUTH else _YEAR,
                     path=path,
                     secure=secure,
                     httponly=True,
