@@ -1,5 +1,5 @@
 """Shared set-up for storefront tests: a shop with a category, products (one with size variants, one with a
-hostile title, 30 socks for paging), a post with a hostile body, a CMS page, and helpers to read forms."""
+hostile title, one sold out, 30 socks for paging), a post with a hostile body, a CMS page, and helpers to read forms."""
 
 from __future__ import annotations
 
@@ -103,6 +103,25 @@ def seed_shop(db: Database, slug: str = "acme") -> Shop:
         conn.execute(
             "select rustok.create_product(%s)",
             (Jsonb({"title": "Draft Hat", "status": "draft", "variants": [{"sku": "HAT"}]}),),
+        )
+        conn.execute(
+            "select rustok.create_product(%s)",
+            (
+                Jsonb(
+                    {
+                        "title": "Sold-out Scarf",
+                        "status": "published",
+                        "tags": ["winter"],
+                        "variants": [
+                            {
+                                "sku": "SCARF",
+                                "inventoryQuantity": 0,
+                                "prices": [{"amount": 2500, "currencyCode": "EUR"}],
+                            }
+                        ],
+                    }
+                ),
+            ),
         )
         post = conn.execute(
             "select rustok.create_node(%s)",

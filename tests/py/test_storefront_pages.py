@@ -62,9 +62,12 @@ def test_catalogue_pages_through_every_product_with_keyset_cursors(api: Api, sho
         if not found:
             break
         path = found.group(1).replace("&amp;", "&")
-    assert len(seen) == 32 and len(set(seen)) == 32, "30 socks, the shirt and the mug, each once; no draft"
+    assert len(seen) == 33 and len(set(seen)) == 33, "30 socks, the shirt, the mug, the scarf, each once; no draft"
     assert seen == sorted(seen, key=str.lower)
-    assert 'data-count="32"' in get(api, f"{shop.base}/products")
+    assert 'data-count="33"' in get(api, f"{shop.base}/products")
+    in_stock = get(api, f"{shop.base}/products?in_stock=1")
+    assert 'data-count="32"' in in_stock and "Sold-out Scarf" not in in_stock
+    assert "Out of stock" in get(api, f"{shop.base}/products?tag=winter")
 
 
 def test_catalogue_search_filter_and_sort(api: Api, shop: Shop) -> None:
@@ -75,7 +78,7 @@ def test_catalogue_search_filter_and_sort(api: Api, shop: Shop) -> None:
     assert dear_first[0] == "Sock 30"
     assert titles(get(api, f"{shop.base}/products?category=shirts")) == ["Linen Shirt"]
     in_range = titles(get(api, f"{shop.base}/products?min_price=1000&max_price=4999"))
-    assert sorted(in_range) == sorted([f"{HOSTILE} Mug", "Linen Shirt"])
+    assert sorted(in_range) == sorted([f"{HOSTILE} Mug", "Linen Shirt", "Sold-out Scarf"])
     html = get(api, f"{shop.base}/products?q=sock")
     assert 'data-count="30"' in html
     facets = re.search(r'id="tag-facets">(.*?)</ul>', html, re.S)
@@ -147,7 +150,7 @@ def test_sitemap_lists_live_products_pages_and_posts(api: Api, shop: Shop) -> No
     assert f"{origin}/products/linen-shirt" in locs and f"{origin}/pages/about" in locs
     assert f"{origin}/blog/hello-world" in locs
     assert f"{origin}/blog/secret" not in locs and f"{origin}/products/draft-hat" not in locs
-    assert len(locs) == 3 + 32 + 1 + 1
+    assert len(locs) == 3 + 33 + 1 + 1
 
 
 def test_static_stylesheet_is_served(api: Api) -> None:
