@@ -156,3 +156,8 @@ def test_sitemap_lists_live_products_pages_and_posts(api: Api, shop: Shop) -> No
 def test_static_stylesheet_is_served(api: Api) -> None:
     response = api.client.get("/storefront-static/storefront.css")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/css")
+
+
+def test_the_prefix_alone_leads_to_the_home_page(api: Api, shop: Shop) -> None:
+    response = api.client.get(shop.base, follow_redirects=False)
+    assert response.status_code in (307, 308) and response.headers["location"].endswith(f"{shop.base}/")
