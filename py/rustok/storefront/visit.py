@@ -66,7 +66,6 @@ class Visit:
     def context(self, **values: Any) -> dict[str, Any]:
         """What every template gets: the shop, links, session state, the CSRF token."""
         return {
-            "v": self,
             "shop": self.shop,
             "base": self.base,
             "csrf": self.csrf,
