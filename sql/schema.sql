@@ -2357,7 +2357,8 @@ CREATE FUNCTION rustok._index_products_fresh(tenant uuid, ids uuid[]) RETURNS SE
        storefront's product page shows); `prices` and min/max are taken from them. */
     select p.tenant_id, p.id, p.title, p.subtitle, p.handle, p.description, p.status,
            (pz.mins)[1], (pz.maxs)[1], coalesce(pz.currencies, '{}'), coalesce(pz.prices, '{}'),
-           st.total, st.has, coalesce(cat.categories, '[]'), coalesce(cat.ids, '{}'), coalesce(cat.slugs, '{}'),
+           coalesce(vs.total, 0), coalesce(vs.has, false), coalesce(cat.categories, '[]'), coalesce(cat.ids, '{}'),
+           coalesce(cat.slugs, '{}'),
            coalesce(tg.tags, '{}'), p.metadata ->> 'metaTitle', p.metadata ->> 'metaDescription',
            rustok._index_text(cfg.c, p.title, 'A')
              || rustok._index_text(cfg.c, concat_ws(' ', p.subtitle, array_to_string(tg.tags, ' ')), 'B')
@@ -2376,29 +2377,35 @@ CREATE FUNCTION rustok._index_products_fresh(tenant uuid, ids uuid[]) RETURNS SE
         where o.tenant_id = p.tenant_id and o.product_id = p.id
     ) op on true
     left join lateral (
+        -- each variant once: its option values, guest unit price per currency and stock; the product's stock
+        -- figures and (in pz) its price range are taken from these rows
         select jsonb_agg(jsonb_build_object(
-                   'id', rustok.ulid(v.id), 'title', v.title, 'sku', v.sku,
-                   'options', coalesce(
-                       (select jsonb_agg(jsonb_build_object('option', o.title, 'value', ov.value)
-                                         order by o.position, o.title)
-                        from public.commerce_variant_option_values vo
-                        join public.commerce_product_options o on o.tenant_id = vo.tenant_id and o.id = vo.option_id
-                        join public.commerce_product_option_values ov
-                          on ov.tenant_id = vo.tenant_id and ov.id = vo.option_value_id
-                        where vo.tenant_id = v.tenant_id and vo.variant_id = v.id), '[]'),
-                   'prices', coalesce(
-                       (select jsonb_object_agg(x.cur, pr.amount)
-                        from (select distinct x.currency_code::text as cur from public.commerce_prices x
-                              where x.tenant_id = v.tenant_id and x.variant_id = v.id) x
-                        cross join lateral rustok._commerce_price(v.id, x.cur, 1, null) pr), '{}'),
-                   'available', case when v.manage_inventory then s.available end,
-                   'inStock', not v.manage_inventory or v.allow_backorder or s.available > 0)
-                   order by v.position, v.id) as variants
-        from public.commerce_variants v
-        cross join lateral (select coalesce(sum(l.stocked_quantity - l.reserved_quantity), 0)::int as available
-                            from public.commerce_inventory_levels l
-                            where l.tenant_id = v.tenant_id and l.variant_id = v.id) s
-        where v.tenant_id = p.tenant_id and v.product_id = p.id
+                   'id', rustok.ulid(x.id), 'title', x.title, 'sku', x.sku, 'options', x.options,
+                   'prices', x.prices, 'available', case when x.manage_inventory then x.available end,
+                   'inStock', x.in_stock) order by x.position, x.id) as variants,
+               coalesce(sum(x.available) filter (where x.manage_inventory), 0)::int as total,
+               coalesce(bool_or(x.in_stock), false) as has
+        from (
+            select v.id, v.title, v.sku, v.position, v.manage_inventory, s.available,
+                   not v.manage_inventory or v.allow_backorder or s.available > 0 as in_stock,
+                   coalesce((select jsonb_agg(jsonb_build_object('option', o.title, 'value', ov.value)
+                                              order by o.position, o.title)
+                             from public.commerce_variant_option_values vo
+                             join public.commerce_product_options o
+                               on o.tenant_id = vo.tenant_id and o.id = vo.option_id
+                             join public.commerce_product_option_values ov
+                               on ov.tenant_id = vo.tenant_id and ov.id = vo.option_value_id
+                             where vo.tenant_id = v.tenant_id and vo.variant_id = v.id), '[]') as options,
+                   coalesce((select jsonb_object_agg(c.cur, pr.amount)
+                             from (select distinct cp.currency_code::text as cur from public.commerce_prices cp
+                                   where cp.tenant_id = v.tenant_id and cp.variant_id = v.id) c
+                             cross join lateral rustok._commerce_price(v.id, c.cur, 1, null) pr), '{}') as prices
+            from public.commerce_variants v
+            cross join lateral (select coalesce(sum(l.stocked_quantity - l.reserved_quantity), 0)::int as available
+                                from public.commerce_inventory_levels l
+                                where l.tenant_id = v.tenant_id and l.variant_id = v.id) s
+            where v.tenant_id = p.tenant_id and v.product_id = p.id
+        ) x
     ) vs on true
     left join lateral (
         -- per currency: the lowest and highest of the variants' guest prices (computed once, in vs)
@@ -2410,15 +2417,6 @@ CREATE FUNCTION rustok._index_products_fresh(tenant uuid, ids uuid[]) RETURNS SE
               cross join lateral jsonb_each_text(vr -> 'prices') e
               group by e.key) c
     ) pz on true
-    cross join lateral (
-        select coalesce(sum(s.available) filter (where v.manage_inventory), 0)::int as total,
-               coalesce(bool_or(not v.manage_inventory or v.allow_backorder or s.available > 0), false) as has
-        from public.commerce_variants v
-        cross join lateral (select coalesce(sum(l.stocked_quantity - l.reserved_quantity), 0) as available
-                            from public.commerce_inventory_levels l
-                            where l.tenant_id = v.tenant_id and l.variant_id = v.id) s
-        where v.tenant_id = p.tenant_id and v.product_id = p.id
-    ) st
     left join lateral (
         select jsonb_agg(jsonb_build_object('id', rustok.ulid(c.id), 'handle', c.handle, 'name', c.name)
                          order by c.position, c.handle) as categories,
