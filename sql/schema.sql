@@ -3402,6 +3402,24 @@ $$;
 ALTER FUNCTION rustok._slugify(value text, max_length integer) OWNER TO rustok_owner;
 
 --
+-- Name: _storefront_card(public.index_products); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._storefront_card(i public.index_products) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    /* A product as a listing shows it (the node shape of rustok.search_products, the fields a card uses). */
+    select jsonb_build_object(
+        'id', rustok.ulid(i.product_id), 'title', i.title, 'subtitle', i.subtitle, 'handle', i.handle,
+        'inStock', i.has_stock,
+        'prices', (select coalesce(jsonb_agg(jsonb_build_object('currencyCode', e.key,
+                       'min', (e.value ->> 'min')::bigint, 'max', (e.value ->> 'max')::bigint) order by e.key), '[]')
+                   from jsonb_each(i.prices) e))
+$$;
+
+ALTER FUNCTION rustok._storefront_card(i public.index_products) OWNER TO rustok_owner;
+
+--
 -- Name: _storefront_currencies(text[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -7358,6 +7376,49 @@ end
 $$;
 
 ALTER FUNCTION rustok.start_checkout(cart_id uuid, ttl_seconds integer) OWNER TO rustok_owner;
+
+--
+-- Name: storefront_home(integer, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.storefront_home(products integer DEFAULT 8, posts integer DEFAULT 5) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* The home page: {featured, products, posts} — up to `products` products tagged `featured`, newest first
+   (featured true), or the newest products when none is (featured false); the `posts` latest live posts. Reads
+   a few rows by the index tables' (tenant, created_at) and (tenant, kind, published_at) indexes, no facets.
+   Raises TENANT_REQUIRED, MODULE_DISABLED, VALIDATION_FAILED (page sizes 1..100). */
+declare
+    tenant uuid := rustok.require_tenant();
+    n int := rustok._page_size(products);
+    m int := rustok._page_size(posts);
+    picked jsonb;
+    featured boolean := true;
+begin
+    perform rustok.require_module('index');
+    select jsonb_agg(rustok._storefront_card(x) order by x.created_at desc, x.product_id desc) into picked
+    from (select * from public.index_products i where i.tenant_id = tenant and i.tags @> array['featured']
+          order by i.created_at desc, i.product_id desc limit n) x;
+    if picked is null then
+        featured := false;
+        select jsonb_agg(rustok._storefront_card(x) order by x.created_at desc, x.product_id desc) into picked
+        from (select * from public.index_products i where i.tenant_id = tenant
+              order by i.created_at desc, i.product_id desc limit n) x;
+    end if;
+    return jsonb_build_object(
+        'featured', featured,
+        'products', coalesce(picked, '[]'::jsonb),
+        'posts', coalesce((select jsonb_agg(jsonb_build_object('title', c.title, 'slug', c.slug,
+                                                               'excerpt', c.excerpt, 'publishedAt', c.published_at)
+                                            order by c.published_at desc, c.node_id desc)
+                           from (select i.title, i.slug, i.excerpt, i.published_at, i.node_id
+                                 from public.index_content i
+                                 where i.tenant_id = tenant and i.kind = 'post' and i.published_at <= now()
+                                 order by i.published_at desc, i.node_id desc limit m) c), '[]'::jsonb));
+end
+$$;
+
+ALTER FUNCTION rustok.storefront_home(products integer, posts integer) OWNER TO rustok_owner;
 
 --
 -- Name: storefront_node(text, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -14587,6 +14648,13 @@ REVOKE ALL ON FUNCTION rustok._slugify(value text, max_length integer) FROM PUBL
 GRANT ALL ON FUNCTION rustok._slugify(value text, max_length integer) TO rustok_clients;
 
 --
+-- Name: FUNCTION _storefront_card(i public.index_products); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._storefront_card(i public.index_products) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._storefront_card(i public.index_products) TO rustok_clients;
+
+--
 -- Name: FUNCTION _storefront_currencies(codes text[]); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -15401,6 +15469,13 @@ GRANT ALL ON FUNCTION rustok.set_user_role(user_id uuid, role text) TO rustok_cl
 
 REVOKE ALL ON FUNCTION rustok.start_checkout(cart_id uuid, ttl_seconds integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.start_checkout(cart_id uuid, ttl_seconds integer) TO rustok_clients;
+
+--
+-- Name: FUNCTION storefront_home(products integer, posts integer); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.storefront_home(products integer, posts integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.storefront_home(products integer, posts integer) TO rustok_clients;
 
 --
 -- Name: FUNCTION storefront_node(kind text, slug text); Type: ACL; Schema: rustok; Owner: rustok_owner

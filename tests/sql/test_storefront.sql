@@ -3,7 +3,7 @@
 -- and stock; the body and its format) kept exact by upkeep — option renames included — and the single-item,
 -- shop and sitemap reads over the index.
 BEGIN;
-SELECT plan(18);
+SELECT plan(21);
 SELECT '# done' FROM (SELECT test_support.two_tenants()) _x;
 GRANT USAGE ON SCHEMA tap TO rustok_app;
 GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA pg_temp TO rustok_app;
@@ -71,6 +71,20 @@ SELECT is(rustok.storefront_node('post', 'news') ->> 'body', '# Hi', 'storefront
 SELECT is(rustok.storefront_shop() -> 'currencies', '[{"code": "EUR", "name": "Euro", "minorUnits": 2},
           {"code": "USD", "name": "US Dollar", "minorUnits": 2}]', 'the shop''s currencies from the index');
 SELECT is(rustok.storefront_sitemap() -> 'posts' -> 0 ->> 'slug', 'news', 'the sitemap lists live posts');
+SELECT is(rustok.storefront_home() -> 'featured', 'false', 'home: nothing is tagged featured');
+SELECT is(jsonb_path_query_array(rustok.storefront_home(), '$.products[*].title'), '["Shirt"]',
+          'so the newest products are shown');
+RESET ROLE;
+SELECT pg_temp.act('acme', 'admin');
+SELECT '# done' FROM (SELECT rustok.create_product('{"title": "Hat", "status": "published", "tags": ["featured"],
+    "variants": [{"sku": "H1", "prices": [{"amount": 500, "currencyCode": "EUR"}]}]}')) _x;
+SELECT pg_temp.settle();
+SET LOCAL ROLE rustok_app;
+SELECT pg_temp.act('acme');
+SELECT is(rustok.storefront_home() -> 'products', jsonb_build_array(jsonb_build_object(
+              'id', rustok.storefront_product('hat') ->> 'id', 'title', 'Hat', 'subtitle', null, 'handle', 'hat',
+              'inStock', false, 'prices', '[{"currencyCode": "EUR", "min": 500, "max": 500}]'::jsonb)),
+          'a product tagged featured: only the featured ones, as cards');
 SELECT pg_temp.act('globex');
 SELECT is(rustok.storefront_product('shirt'), NULL, 'another tenant''s product is not there');
 RESET ROLE;

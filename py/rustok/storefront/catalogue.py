@@ -56,16 +56,9 @@ def product_filter(visit: Visit, params: dict[str, str]) -> dict[str, Any]:
 
 
 async def home(visit: Visit) -> Response:
-    """Featured products (tag `featured`; the newest when none is) and the latest posts."""
-    featured, posts = await visit.call_many(
-        ("rustok.search_products(null, %s, 'newest', 8)", "rustok.search_content(null, %s, 'newest', 5)"),
-        (Jsonb({"tag": "featured", "currency": visit.currency}), Jsonb({"kind": "post"})),
-    )
-    if not featured["edges"]:
-        featured = await visit.call(
-            "rustok.search_products(null, %s, 'newest', 8)", (Jsonb({"currency": visit.currency}),)
-        )
-    return html("home.html", visit.context(products=featured["edges"], posts=posts["edges"]))
+    """Featured products (tag `featured`; the newest when none is) and the latest posts: a few index rows."""
+    found = await visit.call("rustok.storefront_home(8, 5)")
+    return html("home.html", visit.context(**found))
 
 
 async def catalogue(visit: Visit) -> Response:

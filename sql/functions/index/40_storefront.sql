@@ -45,6 +45,53 @@ begin
 end
 $$;
 
+create or replace function rustok._storefront_card(i public.index_products) returns jsonb
+language sql stable as $$
+    /* A product as a listing shows it (the node shape of rustok.search_products, the fields a card uses). */
+    select jsonb_build_object(
+        'id', rustok.ulid(i.product_id), 'title', i.title, 'subtitle', i.subtitle, 'handle', i.handle,
+        'inStock', i.has_stock,
+        'prices', (select coalesce(jsonb_agg(jsonb_build_object('currencyCode', e.key,
+                       'min', (e.value ->> 'min')::bigint, 'max', (e.value ->> 'max')::bigint) order by e.key), '[]')
+                   from jsonb_each(i.prices) e))
+$$;
+
+create or replace function rustok.storefront_home(products int default 8, posts int default 5) returns jsonb
+language plpgsql stable as $$
+/* The home page: {featured, products, posts} — up to `products` products tagged `featured`, newest first
+   (featured true), or the newest products when none is (featured false); the `posts` latest live posts. Reads
+   a few rows by the index tables' (tenant, created_at) and (tenant, kind, published_at) indexes, no facets.
+   Raises TENANT_REQUIRED, MODULE_DISABLED, VALIDATION_FAILED (page sizes 1..100). */
+declare
+    tenant uuid := rustok.require_tenant();
+    n int := rustok._page_size(products);
+    m int := rustok._page_size(posts);
+    picked jsonb;
+    featured boolean := true;
+begin
+    perform rustok.require_module('index');
+    select jsonb_agg(rustok._storefront_card(x) order by x.created_at desc, x.product_id desc) into picked
+    from (select * from public.index_products i where i.tenant_id = tenant and i.tags @> array['featured']
+          order by i.created_at desc, i.product_id desc limit n) x;
+    if picked is null then
+        featured := false;
+        select jsonb_agg(rustok._storefront_card(x) order by x.created_at desc, x.product_id desc) into picked
+        from (select * from public.index_products i where i.tenant_id = tenant
+              order by i.created_at desc, i.product_id desc limit n) x;
+    end if;
+    return jsonb_build_object(
+        'featured', featured,
+        'products', coalesce(picked, '[]'::jsonb),
+        'posts', coalesce((select jsonb_agg(jsonb_build_object('title', c.title, 'slug', c.slug,
+                                                               'excerpt', c.excerpt, 'publishedAt', c.published_at)
+                                            order by c.published_at desc, c.node_id desc)
+                           from (select i.title, i.slug, i.excerpt, i.published_at, i.node_id
+                                 from public.index_content i
+                                 where i.tenant_id = tenant and i.kind = 'post' and i.published_at <= now()
+                                 order by i.published_at desc, i.node_id desc limit m) c), '[]'::jsonb));
+end
+$$;
+
 create or replace function rustok.storefront_product(handle text) returns jsonb
 language plpgsql stable as $$
 /* One published product by handle, as the product page shows it, or null: title, texts, categories, tags,
