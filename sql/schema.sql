@@ -2173,7 +2173,9 @@ CREATE TABLE public.index_content (
     search_vector tsvector NOT NULL,
     created_at timestamp with time zone NOT NULL,
     published_at timestamp with time zone NOT NULL,
-    indexed_at timestamp with time zone DEFAULT now() NOT NULL
+    indexed_at timestamp with time zone DEFAULT now() NOT NULL,
+    body text,
+    body_format character varying(16)
 );
 
 ALTER TABLE ONLY public.index_content FORCE ROW LEVEL SECURITY;
@@ -2196,7 +2198,7 @@ CREATE FUNCTION rustok._index_content_fresh(tenant uuid, ids uuid[]) RETURNS SET
            rustok._index_text(cfg.c, n.title, 'A')
              || rustok._index_text(cfg.c, concat_ws(' ', n.excerpt, array_to_string(tg.names, ' ')), 'B')
              || rustok._index_text(cfg.c, b.body, 'C'),
-           n.created_at, n.published_at, now()
+           n.created_at, n.published_at, now(), b.body, b.format
     from (select distinct u.id from unnest(_index_content_fresh.ids) u (id)) k
     join public.nodes n on n.tenant_id = _index_content_fresh.tenant and n.id = k.id
     cross join (select rustok._search_config(tenant) as c) cfg
@@ -2375,7 +2377,11 @@ CREATE TABLE public.index_products (
     search_vector tsvector NOT NULL,
     created_at timestamp with time zone NOT NULL,
     published_at timestamp with time zone,
-    indexed_at timestamp with time zone DEFAULT now() NOT NULL
+    indexed_at timestamp with time zone DEFAULT now() NOT NULL,
+    options jsonb DEFAULT '[]'::jsonb NOT NULL,
+    variants jsonb DEFAULT '[]'::jsonb NOT NULL,
+    CONSTRAINT index_products_options_check CHECK ((jsonb_typeof(options) = 'array'::text)),
+    CONSTRAINT index_products_variants_check CHECK ((jsonb_typeof(variants) = 'array'::text))
 );
 
 ALTER TABLE ONLY public.index_products FORCE ROW LEVEL SECURITY;
@@ -2390,39 +2396,71 @@ CREATE FUNCTION rustok._index_products_fresh(tenant uuid, ids uuid[]) RETURNS SE
     LANGUAGE sql STABLE
     AS $$
     /* The index rows of these products as they should be now: only published ones. Prices come from
-       rustok._commerce_price (guest, quantity 1), so this runs with `tenant` as the current tenant. */
+       rustok._commerce_price (guest, quantity 1), so this runs with `tenant` as the current tenant.
+       `variants` carries each variant's option values, guest price per currency and stock state (what the
+       storefront's product page shows); `prices` and min/max are taken from them. */
     select p.tenant_id, p.id, p.title, p.subtitle, p.handle, p.description, p.status,
            (pz.mins)[1], (pz.maxs)[1], coalesce(pz.currencies, '{}'), coalesce(pz.prices, '{}'),
-           st.total, st.has, coalesce(cat.categories, '[]'), coalesce(cat.ids, '{}'), coalesce(cat.slugs, '{}'),
+           coalesce(vs.total, 0), coalesce(vs.has, false), coalesce(cat.categories, '[]'), coalesce(cat.ids, '{}'),
+           coalesce(cat.slugs, '{}'),
            coalesce(tg.tags, '{}'), p.metadata ->> 'metaTitle', p.metadata ->> 'metaDescription',
            rustok._index_text(cfg.c, p.title, 'A')
              || rustok._index_text(cfg.c, concat_ws(' ', p.subtitle, array_to_string(tg.tags, ' ')), 'B')
              || rustok._index_text(cfg.c, p.description, 'C'),
-           p.created_at, null::timestamptz, now()
+           p.created_at, null::timestamptz, now(), coalesce(op.options, '[]'), coalesce(vs.variants, '[]')
     from (select distinct u.id from unnest(_index_products_fresh.ids) u (id)) k
     join public.commerce_products p on p.tenant_id = _index_products_fresh.tenant and p.id = k.id
     cross join (select rustok._search_config(tenant) as c) cfg
     left join lateral (
+        select jsonb_agg(jsonb_build_object('title', o.title, 'values', coalesce(
+                   (select jsonb_agg(ov.value order by ov.position, ov.value)
+                    from public.commerce_product_option_values ov
+                    where ov.tenant_id = o.tenant_id and ov.option_id = o.id), '[]'))
+                   order by o.position, o.title) as options
+        from public.commerce_product_options o
+        where o.tenant_id = p.tenant_id and o.product_id = p.id
+    ) op on true
+    left join lateral (
+        -- each variant once: its option values, guest unit price per currency and stock; the product's stock
+        -- figures and (in pz) its price range are taken from these rows
+        select jsonb_agg(jsonb_build_object(
+                   'id', rustok.ulid(x.id), 'title', x.title, 'sku', x.sku, 'options', x.options,
+                   'prices', x.prices, 'available', case when x.manage_inventory then x.available end,
+                   'inStock', x.in_stock) order by x.position, x.id) as variants,
+               coalesce(sum(x.available) filter (where x.manage_inventory), 0)::int as total,
+               coalesce(bool_or(x.in_stock), false) as has
+        from (
+            select v.id, v.title, v.sku, v.position, v.manage_inventory, s.available,
+                   not v.manage_inventory or v.allow_backorder or s.available > 0 as in_stock,
+                   coalesce((select jsonb_agg(jsonb_build_object('option', o.title, 'value', ov.value)
+                                              order by o.position, o.title)
+                             from public.commerce_variant_option_values vo
+                             join public.commerce_product_options o
+                               on o.tenant_id = vo.tenant_id and o.id = vo.option_id
+                             join public.commerce_product_option_values ov
+                               on ov.tenant_id = vo.tenant_id and ov.id = vo.option_value_id
+                             where vo.tenant_id = v.tenant_id and vo.variant_id = v.id), '[]') as options,
+                   coalesce((select jsonb_object_agg(c.cur, pr.amount)
+                             from (select distinct cp.currency_code::text as cur from public.commerce_prices cp
+                                   where cp.tenant_id = v.tenant_id and cp.variant_id = v.id) c
+                             cross join lateral rustok._commerce_price(v.id, c.cur, 1, null) pr), '{}') as prices
+            from public.commerce_variants v
+            cross join lateral (select coalesce(sum(l.stocked_quantity - l.reserved_quantity), 0)::int as available
+                                from public.commerce_inventory_levels l
+                                where l.tenant_id = v.tenant_id and l.variant_id = v.id) s
+            where v.tenant_id = p.tenant_id and v.product_id = p.id
+        ) x
+    ) vs on true
+    left join lateral (
+        -- per currency: the lowest and highest of the variants' guest prices (computed once, in vs)
         select array_agg(c.cur order by c.cur)::char(3)[] as currencies, array_agg(c.mn order by c.cur) as mins,
                array_agg(c.mx order by c.cur) as maxs,
                jsonb_object_agg(c.cur, jsonb_build_object('min', c.mn, 'max', c.mx)) as prices
-        from (select vc.cur, min(pr.amount) as mn, max(pr.amount) as mx
-              from (select distinct v.id as vid, x.currency_code::text as cur
-                    from public.commerce_variants v
-                    join public.commerce_prices x on x.tenant_id = v.tenant_id and x.variant_id = v.id
-                    where v.tenant_id = p.tenant_id and v.product_id = p.id) vc
-              cross join lateral rustok._commerce_price(vc.vid, vc.cur, 1, null) pr
-              group by vc.cur) c
+        from (select e.key as cur, min(e.value::bigint) as mn, max(e.value::bigint) as mx
+              from jsonb_array_elements(vs.variants) vr
+              cross join lateral jsonb_each_text(vr -> 'prices') e
+              group by e.key) c
     ) pz on true
-    cross join lateral (
-        select coalesce(sum(s.available) filter (where v.manage_inventory), 0)::int as total,
-               coalesce(bool_or(not v.manage_inventory or v.allow_backorder or s.available > 0), false) as has
-        from public.commerce_variants v
-        cross join lateral (select coalesce(sum(l.stocked_quantity - l.reserved_quantity), 0) as available
-                            from public.commerce_inventory_levels l
-                            where l.tenant_id = v.tenant_id and l.variant_id = v.id) s
-        where v.tenant_id = p.tenant_id and v.product_id = p.id
-    ) st
     left join lateral (
         select jsonb_agg(jsonb_build_object('id', rustok.ulid(c.id), 'handle', c.handle, 'name', c.name)
                          order by c.position, c.handle) as categories,
@@ -2501,7 +2539,8 @@ begin
             category_ids = excluded.category_ids, category_slugs = excluded.category_slugs, tags = excluded.tags,
             meta_title = excluded.meta_title, meta_description = excluded.meta_description,
             search_vector = excluded.search_vector, created_at = excluded.created_at,
-            published_at = excluded.published_at, indexed_at = excluded.indexed_at;
+            published_at = excluded.published_at, indexed_at = excluded.indexed_at, options = excluded.options,
+            variants = excluded.variants;
     elsif kind = 'content' then
         with fresh as materialized (select * from rustok._index_content_fresh(tenant, ids)),
         gone as (delete from public.index_content i
@@ -2516,7 +2555,7 @@ begin
             parent_id = excluded.parent_id, reply_count = excluded.reply_count, meta_title = excluded.meta_title,
             meta_description = excluded.meta_description, search_vector = excluded.search_vector,
             created_at = excluded.created_at, published_at = excluded.published_at,
-            indexed_at = excluded.indexed_at;
+            indexed_at = excluded.indexed_at, body = excluded.body, body_format = excluded.body_format;
     else
         perform rustok.raise('VALIDATION_FAILED', 'unknown index kind', jsonb_build_object('kind', kind));
     end if;
@@ -3426,6 +3465,40 @@ CREATE FUNCTION rustok._slugify(value text, max_length integer DEFAULT 200) RETU
 $$;
 
 ALTER FUNCTION rustok._slugify(value text, max_length integer) OWNER TO rustok_owner;
+
+--
+-- Name: _storefront_card(public.index_products); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._storefront_card(i public.index_products) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    /* A product as a listing shows it (the node shape of rustok.search_products, the fields a card uses). */
+    select jsonb_build_object(
+        'id', rustok.ulid(i.product_id), 'title', i.title, 'subtitle', i.subtitle, 'handle', i.handle,
+        'inStock', i.has_stock,
+        'prices', (select coalesce(jsonb_agg(jsonb_build_object('currencyCode', e.key,
+                       'min', (e.value ->> 'min')::bigint, 'max', (e.value ->> 'max')::bigint) order by e.key), '[]')
+                   from jsonb_each(i.prices) e))
+$$;
+
+ALTER FUNCTION rustok._storefront_card(i public.index_products) OWNER TO rustok_owner;
+
+--
+-- Name: _storefront_currencies(text[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._storefront_currencies(codes text[]) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    /* [{code, minorUnits, name}] of these ISO 4217 codes, alphabetical: the shared reference table, which is
+       no tenant's data and needs no module. */
+    select coalesce(jsonb_agg(jsonb_build_object('code', c.code, 'minorUnits', c.minor_units, 'name', c.name)
+                              order by c.code), '[]'::jsonb)
+    from public.commerce_currencies c where c.code = any (codes)
+$$;
+
+ALTER FUNCTION rustok._storefront_currencies(codes text[]) OWNER TO rustok_owner;
 
 --
 -- Name: tenants; Type: TABLE; Schema: public; Owner: rustok_owner
@@ -7118,7 +7191,9 @@ begin
                or public.word_similarity(lower(public.unaccent(q)), i.title_folded) >= 0.4);
     end if;
     with base as (
-        select i.*,
+        -- only the columns a result shows (not the whole body): see search_products
+        select i.node_id, i.kind, i.title, i.slug, i.excerpt, i.body_preview, i.status, i.author_id, i.author_name,
+               i.category_id, i.category_name, i.category_slug, i.tags, i.published_at, i.created_at,
                case when tsq is null then 0::float8
                     else ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', i.search_vector, tsq)::float8
                          + case when fuzzy then public.similarity(lower(public.unaccent(q)),
@@ -7240,7 +7315,11 @@ begin
                or public.word_similarity(lower(public.unaccent(q)), i.title_folded) >= 0.4);
     end if;
     with base as (
-        select i.*,
+        -- only the columns a page shows (not the product page's variants): the set is materialized and scanned
+        -- for the page, the count and each facet
+        select i.product_id, i.title, i.subtitle, i.handle, i.description, i.min_price, i.max_price, i.currencies,
+               i.prices, i.total_stock, i.has_stock, i.categories, i.category_slugs, i.tags, i.meta_title,
+               i.meta_description, i.created_at,
                case when cur is null then i.min_price else (i.prices -> cur ->> 'min')::bigint end as price,
                case when tsq is null then 0::float8
                     else ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', i.search_vector, tsq)::float8
@@ -7605,6 +7684,187 @@ $$;
 ALTER FUNCTION rustok.start_checkout(cart_id uuid, ttl_seconds integer) OWNER TO rustok_owner;
 
 --
+-- Name: storefront_home(integer, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.storefront_home(products integer DEFAULT 8, posts integer DEFAULT 5) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* The home page: {featured, products, posts} — up to `products` products tagged `featured`, newest first
+   (featured true), or the newest products when none is (featured false); the `posts` latest live posts. Reads
+   a few rows by the index tables' (tenant, created_at) and (tenant, kind, published_at) indexes, no facets.
+   Raises TENANT_REQUIRED, MODULE_DISABLED, VALIDATION_FAILED (page sizes 1..100). */
+declare
+    tenant uuid := rustok.require_tenant();
+    n int := rustok._page_size(products);
+    m int := rustok._page_size(posts);
+    picked jsonb;
+    featured boolean := true;
+begin
+    perform rustok.require_module('index');
+    select jsonb_agg(rustok._storefront_card(x) order by x.created_at desc, x.product_id desc) into picked
+    from (select * from public.index_products i where i.tenant_id = tenant and i.tags @> array['featured']
+          order by i.created_at desc, i.product_id desc limit n) x;
+    if picked is null then
+        featured := false;
+        select jsonb_agg(rustok._storefront_card(x) order by x.created_at desc, x.product_id desc) into picked
+        from (select * from public.index_products i where i.tenant_id = tenant
+              order by i.created_at desc, i.product_id desc limit n) x;
+    end if;
+    return jsonb_build_object(
+        'featured', featured,
+        'products', coalesce(picked, '[]'::jsonb),
+        'posts', coalesce((select jsonb_agg(jsonb_build_object('title', c.title, 'slug', c.slug,
+                                                               'excerpt', c.excerpt, 'publishedAt', c.published_at)
+                                            order by c.published_at desc, c.node_id desc)
+                           from (select i.title, i.slug, i.excerpt, i.published_at, i.node_id
+                                 from public.index_content i
+                                 where i.tenant_id = tenant and i.kind = 'post' and i.published_at <= now()
+                                 order by i.published_at desc, i.node_id desc limit m) c), '[]'::jsonb));
+end
+$$;
+
+ALTER FUNCTION rustok.storefront_home(products integer, posts integer) OWNER TO rustok_owner;
+
+--
+-- Name: storefront_node(text, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.storefront_node(kind text, slug text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* One live page or post (published, its time reached) by kind and slug, with its whole body and format, or
+   null. Raises TENANT_REQUIRED, MODULE_DISABLED. */
+declare
+    result jsonb;
+begin
+    perform rustok.require_module('index');
+    select jsonb_build_object(
+        'id', rustok.ulid(i.node_id), 'kind', i.kind, 'title', i.title, 'slug', i.slug, 'excerpt', i.excerpt,
+        'body', coalesce(i.body, ''), 'bodyFormat', coalesce(i.body_format, 'markdown'),
+        'authorName', i.author_name, 'categoryName', i.category_name, 'categorySlug', i.category_slug,
+        'tags', to_jsonb(i.tags), 'replyCount', i.reply_count, 'metaTitle', i.meta_title,
+        'metaDescription', i.meta_description, 'publishedAt', i.published_at, 'indexedAt', i.indexed_at)
+    into result
+    from public.index_content i
+    where i.tenant_id = rustok.current_tenant_id() and i.kind = storefront_node.kind
+      and i.slug = storefront_node.slug and i.published_at <= now();
+    return result;
+end
+$$;
+
+ALTER FUNCTION rustok.storefront_node(kind text, slug text) OWNER TO rustok_owner;
+
+--
+-- Name: storefront_product(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.storefront_product(handle text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* One published product by handle, as the product page shows it, or null: title, texts, categories, tags,
+   meta fields, price range per currency, stock state, options and variants (each with its option values,
+   guest unit price per currency and stock). Raises TENANT_REQUIRED, MODULE_DISABLED. */
+declare
+    result jsonb;
+begin
+    perform rustok.require_module('index');
+    select jsonb_build_object(
+        'id', rustok.ulid(i.product_id), 'title', i.title, 'subtitle', i.subtitle, 'handle', i.handle,
+        'description', i.description, 'prices', i.prices, 'currencies', to_jsonb(i.currencies),
+        'totalStock', i.total_stock, 'inStock', i.has_stock, 'categories', i.categories, 'tags', to_jsonb(i.tags),
+        'metaTitle', i.meta_title, 'metaDescription', i.meta_description, 'options', i.options,
+        'variants', i.variants, 'createdAt', i.created_at, 'indexedAt', i.indexed_at)
+    into result
+    from public.index_products i
+    where i.tenant_id = rustok.current_tenant_id() and i.handle = storefront_product.handle;
+    return result;
+end
+$$;
+
+ALTER FUNCTION rustok.storefront_product(handle text) OWNER TO rustok_owner;
+
+--
+-- Name: storefront_shop(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.storefront_shop() RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* The current tenant's shop: {name, slug, currencies: [{code, minorUnits, name}]} — the currencies any
+   published product has a price in (from the index), alphabetical, with their ISO 4217 minor units. Raises
+   TENANT_REQUIRED, MODULE_DISABLED. */
+declare
+    result jsonb;
+begin
+    perform rustok.require_module('index');
+    select jsonb_build_object(
+        'name', t.name, 'slug', t.slug,
+        'currencies', rustok._storefront_currencies(array(
+            select distinct unnest(i.currencies)::text from public.index_products i where i.tenant_id = t.id)))
+    into result
+    from public.tenants t where t.id = rustok.current_tenant_id();
+    return result;
+end
+$$;
+
+ALTER FUNCTION rustok.storefront_shop() OWNER TO rustok_owner;
+
+--
+-- Name: storefront_sitemap(integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.storefront_sitemap(max_urls integer DEFAULT 50000) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* What sitemap.xml lists: {products: [{handle, updatedAt}], pages: [{slug, updatedAt}], posts: […]}, live
+   content only, each list at most max_urls long (the sitemap protocol's limit is 50,000 per file). Raises
+   TENANT_REQUIRED, MODULE_DISABLED. */
+declare
+    tenant uuid := rustok.require_tenant();
+begin
+    perform rustok.require_module('index');
+    return jsonb_build_object(
+        'products', coalesce((select jsonb_agg(jsonb_build_object('handle', p.handle, 'updatedAt', p.indexed_at)
+                                               order by p.handle)
+                              from (select i.handle, i.indexed_at from public.index_products i
+                                    where i.tenant_id = tenant order by i.handle limit max_urls) p), '[]'::jsonb),
+        'pages', (select coalesce(jsonb_agg(jsonb_build_object('slug', c.slug, 'updatedAt', c.indexed_at)
+                                            order by c.slug), '[]'::jsonb)
+                  from (select i.slug, i.indexed_at from public.index_content i
+                        where i.tenant_id = tenant and i.kind = 'page' and i.published_at <= now()
+                        order by i.slug limit max_urls) c),
+        'posts', (select coalesce(jsonb_agg(jsonb_build_object('slug', c.slug, 'updatedAt', c.indexed_at)
+                                            order by c.published_at desc), '[]'::jsonb)
+                  from (select i.slug, i.indexed_at, i.published_at from public.index_content i
+                        where i.tenant_id = tenant and i.kind = 'post' and i.published_at <= now()
+                        order by i.published_at desc limit max_urls) c));
+end
+$$;
+
+ALTER FUNCTION rustok.storefront_sitemap(max_urls integer) OWNER TO rustok_owner;
+
+--
+-- Name: storefront_tenant_by_host(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.storefront_tenant_by_host(host text) RETURNS uuid
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+    /* The id of the active tenant whose settings list this host name under `domains` (["shop.example.com"]),
+       or null: how the storefront finds the tenant of a request without a /t/{slug}/ prefix. Host names are
+       compared in lower case without a port; a name two tenants claim goes to the older one. */
+    select t.id from public.tenants t
+    where t.is_active and jsonb_typeof(t.settings -> 'domains') = 'array'
+      and t.settings -> 'domains' ? lower(split_part(btrim(host), ':', 1))
+    order by t.created_at, t.id
+    limit 1
+$$;
+
+ALTER FUNCTION rustok.storefront_tenant_by_host(host text) OWNER TO rustok_owner;
+
+--
 -- Name: tenant_id_by_slug(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -7759,12 +8019,17 @@ begin
     case tg_argv[0]
     when 'commerce_products' then
         perform rustok._index_touch(r.tenant_id, 'product', array[r.id]);
-    when 'commerce_variants', 'commerce_product_categories', 'commerce_product_tags' then
+    when 'commerce_variants', 'commerce_product_categories', 'commerce_product_tags', 'commerce_product_options',
+         'commerce_variant_option_values' then
         perform rustok._index_touch(r.tenant_id, 'product', array[r.product_id, o.product_id]);
     when 'commerce_prices', 'commerce_inventory_levels' then
         perform rustok._index_touch(r.tenant_id, 'product', array(
             select v.product_id from public.commerce_variants v
             where v.tenant_id = r.tenant_id and v.id in (r.variant_id, o.variant_id)));
+    when 'commerce_product_option_values' then
+        perform rustok._index_touch(r.tenant_id, 'product', array(
+            select po.product_id from public.commerce_product_options po
+            where po.tenant_id = r.tenant_id and po.id in (r.option_id, o.option_id)));
     when 'commerce_categories' then
         perform rustok._index_lock(r.tenant_id, 'product');
         perform rustok._index_touch(r.tenant_id, 'product', array(
@@ -11281,6 +11546,12 @@ CREATE INDEX index_content_published ON public.index_content USING btree (tenant
 CREATE INDEX index_content_search ON public.index_content USING gin (search_vector);
 
 --
+-- Name: index_content_slug; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_slug ON public.index_content USING btree (tenant_id, kind, slug);
+
+--
 -- Name: index_content_tags; Type: INDEX; Schema: public; Owner: rustok_owner
 --
 
@@ -11297,6 +11568,12 @@ CREATE INDEX index_products_categories ON public.index_products USING gin (categ
 --
 
 CREATE INDEX index_products_created ON public.index_products USING btree (tenant_id, created_at DESC, product_id);
+
+--
+-- Name: index_products_handle; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_handle ON public.index_products USING btree (tenant_id, handle);
 
 --
 -- Name: index_products_price; Type: INDEX; Schema: public; Owner: rustok_owner
@@ -12427,6 +12704,18 @@ CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.comme
 CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_product_categories FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_product_categories');
 
 --
+-- Name: commerce_product_option_values _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_product_option_values FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_product_option_values');
+
+--
+-- Name: commerce_product_options _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_product_options FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_product_options');
+
+--
 -- Name: commerce_product_tags _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
 --
 
@@ -12437,6 +12726,12 @@ CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.comme
 --
 
 CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_products FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_products');
+
+--
+-- Name: commerce_variant_option_values _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_variant_option_values FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_variant_option_values');
 
 --
 -- Name: commerce_variants _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
@@ -14782,6 +15077,20 @@ REVOKE ALL ON FUNCTION rustok._slugify(value text, max_length integer) FROM PUBL
 GRANT ALL ON FUNCTION rustok._slugify(value text, max_length integer) TO rustok_clients;
 
 --
+-- Name: FUNCTION _storefront_card(i public.index_products); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._storefront_card(i public.index_products) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._storefront_card(i public.index_products) TO rustok_clients;
+
+--
+-- Name: FUNCTION _storefront_currencies(codes text[]); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._storefront_currencies(codes text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._storefront_currencies(codes text[]) TO rustok_clients;
+
+--
 -- Name: TABLE tenants; Type: ACL; Schema: public; Owner: rustok_owner
 --
 
@@ -15631,6 +15940,48 @@ GRANT ALL ON FUNCTION rustok.set_user_role(user_id uuid, role text) TO rustok_cl
 
 REVOKE ALL ON FUNCTION rustok.start_checkout(cart_id uuid, ttl_seconds integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.start_checkout(cart_id uuid, ttl_seconds integer) TO rustok_clients;
+
+--
+-- Name: FUNCTION storefront_home(products integer, posts integer); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.storefront_home(products integer, posts integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.storefront_home(products integer, posts integer) TO rustok_clients;
+
+--
+-- Name: FUNCTION storefront_node(kind text, slug text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.storefront_node(kind text, slug text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.storefront_node(kind text, slug text) TO rustok_clients;
+
+--
+-- Name: FUNCTION storefront_product(handle text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.storefront_product(handle text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.storefront_product(handle text) TO rustok_clients;
+
+--
+-- Name: FUNCTION storefront_shop(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.storefront_shop() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.storefront_shop() TO rustok_clients;
+
+--
+-- Name: FUNCTION storefront_sitemap(max_urls integer); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.storefront_sitemap(max_urls integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.storefront_sitemap(max_urls integer) TO rustok_clients;
+
+--
+-- Name: FUNCTION storefront_tenant_by_host(host text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.storefront_tenant_by_host(host text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.storefront_tenant_by_host(host text) TO rustok_clients;
 
 --
 -- Name: FUNCTION tenant_id_by_slug(slug text); Type: ACL; Schema: rustok; Owner: rustok_owner

@@ -13,7 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from rustok import admin, realtime
+from rustok import admin, realtime, storefront
 from rustok.api import health, openapi
 from rustok.api.errors import EXCEPTION_HANDLERS, RequestIdMiddleware
 from rustok.api.replica import ReadYourWrites
@@ -40,6 +40,7 @@ def create_app(db: Database, registry: ModuleRegistry, settings: Settings | None
         *graphql_http.routes(services),
         *metrics_routes(services),  # GET /metrics
         *admin.routes(),  # the browser admin at /admin (static files; it talks to /graphql)
+        *storefront.routes(services),  # last: HTML pages at /t/{slug}/… and on tenants' own host names
     ]
 
     @asynccontextmanager

@@ -10,39 +10,71 @@ $$;
 create or replace function rustok._index_products_fresh(tenant uuid, ids uuid[]) returns setof public.index_products
 language sql stable as $$
     /* The index rows of these products as they should be now: only published ones. Prices come from
-       rustok._commerce_price (guest, quantity 1), so this runs with `tenant` as the current tenant. */
+       rustok._commerce_price (guest, quantity 1), so this runs with `tenant` as the current tenant.
+       `variants` carries each variant's option values, guest price per currency and stock state (what the
+       storefront's product page shows); `prices` and min/max are taken from them. */
     select p.tenant_id, p.id, p.title, p.subtitle, p.handle, p.description, p.status,
            (pz.mins)[1], (pz.maxs)[1], coalesce(pz.currencies, '{}'), coalesce(pz.prices, '{}'),
-           st.total, st.has, coalesce(cat.categories, '[]'), coalesce(cat.ids, '{}'), coalesce(cat.slugs, '{}'),
+           coalesce(vs.total, 0), coalesce(vs.has, false), coalesce(cat.categories, '[]'), coalesce(cat.ids, '{}'),
+           coalesce(cat.slugs, '{}'),
            coalesce(tg.tags, '{}'), p.metadata ->> 'metaTitle', p.metadata ->> 'metaDescription',
            rustok._index_text(cfg.c, p.title, 'A')
              || rustok._index_text(cfg.c, concat_ws(' ', p.subtitle, array_to_string(tg.tags, ' ')), 'B')
              || rustok._index_text(cfg.c, p.description, 'C'),
-           p.created_at, null::timestamptz, now()
+           p.created_at, null::timestamptz, now(), coalesce(op.options, '[]'), coalesce(vs.variants, '[]')
     from (select distinct u.id from unnest(_index_products_fresh.ids) u (id)) k
     join public.commerce_products p on p.tenant_id = _index_products_fresh.tenant and p.id = k.id
     cross join (select rustok._search_config(tenant) as c) cfg
     left join lateral (
+        select jsonb_agg(jsonb_build_object('title', o.title, 'values', coalesce(
+                   (select jsonb_agg(ov.value order by ov.position, ov.value)
+                    from public.commerce_product_option_values ov
+                    where ov.tenant_id = o.tenant_id and ov.option_id = o.id), '[]'))
+                   order by o.position, o.title) as options
+        from public.commerce_product_options o
+        where o.tenant_id = p.tenant_id and o.product_id = p.id
+    ) op on true
+    left join lateral (
+        -- each variant once: its option values, guest unit price per currency and stock; the product's stock
+        -- figures and (in pz) its price range are taken from these rows
+        select jsonb_agg(jsonb_build_object(
+                   'id', rustok.ulid(x.id), 'title', x.title, 'sku', x.sku, 'options', x.options,
+                   'prices', x.prices, 'available', case when x.manage_inventory then x.available end,
+                   'inStock', x.in_stock) order by x.position, x.id) as variants,
+               coalesce(sum(x.available) filter (where x.manage_inventory), 0)::int as total,
+               coalesce(bool_or(x.in_stock), false) as has
+        from (
+            select v.id, v.title, v.sku, v.position, v.manage_inventory, s.available,
+                   not v.manage_inventory or v.allow_backorder or s.available > 0 as in_stock,
+                   coalesce((select jsonb_agg(jsonb_build_object('option', o.title, 'value', ov.value)
+                                              order by o.position, o.title)
+                             from public.commerce_variant_option_values vo
+                             join public.commerce_product_options o
+                               on o.tenant_id = vo.tenant_id and o.id = vo.option_id
+                             join public.commerce_product_option_values ov
+                               on ov.tenant_id = vo.tenant_id and ov.id = vo.option_value_id
+                             where vo.tenant_id = v.tenant_id and vo.variant_id = v.id), '[]') as options,
+                   coalesce((select jsonb_object_agg(c.cur, pr.amount)
+                             from (select distinct cp.currency_code::text as cur from public.commerce_prices cp
+                                   where cp.tenant_id = v.tenant_id and cp.variant_id = v.id) c
+                             cross join lateral rustok._commerce_price(v.id, c.cur, 1, null) pr), '{}') as prices
+            from public.commerce_variants v
+            cross join lateral (select coalesce(sum(l.stocked_quantity - l.reserved_quantity), 0)::int as available
+                                from public.commerce_inventory_levels l
+                                where l.tenant_id = v.tenant_id and l.variant_id = v.id) s
+            where v.tenant_id = p.tenant_id and v.product_id = p.id
+        ) x
+    ) vs on true
+    left join lateral (
+        -- per currency: the lowest and highest of the variants' guest prices (computed once, in vs)
         select array_agg(c.cur order by c.cur)::char(3)[] as currencies, array_agg(c.mn order by c.cur) as mins,
                array_agg(c.mx order by c.cur) as maxs,
                jsonb_object_agg(c.cur, jsonb_build_object('min', c.mn, 'max', c.mx)) as prices
-        from (select vc.cur, min(pr.amount) as mn, max(pr.amount) as mx
-              from (select distinct v.id as vid, x.currency_code::text as cur
-                    from public.commerce_variants v
-                    join public.commerce_prices x on x.tenant_id = v.tenant_id and x.variant_id = v.id
-                    where v.tenant_id = p.tenant_id and v.product_id = p.id) vc
-              cross join lateral rustok._commerce_price(vc.vid, vc.cur, 1, null) pr
-              group by vc.cur) c
+        from (select e.key as cur, min(e.value::bigint) as mn, max(e.value::bigint) as mx
+              from jsonb_array_elements(vs.variants) vr
+              cross join lateral jsonb_each_text(vr -> 'prices') e
+              group by e.key) c
     ) pz on true
-    cross join lateral (
-        select coalesce(sum(s.available) filter (where v.manage_inventory), 0)::int as total,
-               coalesce(bool_or(not v.manage_inventory or v.allow_backorder or s.available > 0), false) as has
-        from public.commerce_variants v
-        cross join lateral (select coalesce(sum(l.stocked_quantity - l.reserved_quantity), 0) as available
-                            from public.commerce_inventory_levels l
-                            where l.tenant_id = v.tenant_id and l.variant_id = v.id) s
-        where v.tenant_id = p.tenant_id and v.product_id = p.id
-    ) st
     left join lateral (
         select jsonb_agg(jsonb_build_object('id', rustok.ulid(c.id), 'handle', c.handle, 'name', c.name)
                          order by c.position, c.handle) as categories,
@@ -71,7 +103,7 @@ language sql stable as $$
            rustok._index_text(cfg.c, n.title, 'A')
              || rustok._index_text(cfg.c, concat_ws(' ', n.excerpt, array_to_string(tg.names, ' ')), 'B')
              || rustok._index_text(cfg.c, b.body, 'C'),
-           n.created_at, n.published_at, now()
+           n.created_at, n.published_at, now(), b.body, b.format
     from (select distinct u.id from unnest(_index_content_fresh.ids) u (id)) k
     join public.nodes n on n.tenant_id = _index_content_fresh.tenant and n.id = k.id
     cross join (select rustok._search_config(tenant) as c) cfg
@@ -143,7 +175,8 @@ begin
             category_ids = excluded.category_ids, category_slugs = excluded.category_slugs, tags = excluded.tags,
             meta_title = excluded.meta_title, meta_description = excluded.meta_description,
             search_vector = excluded.search_vector, created_at = excluded.created_at,
-            published_at = excluded.published_at, indexed_at = excluded.indexed_at;
+            published_at = excluded.published_at, indexed_at = excluded.indexed_at, options = excluded.options,
+            variants = excluded.variants;
     elsif kind = 'content' then
         with fresh as materialized (select * from rustok._index_content_fresh(tenant, ids)),
         gone as (delete from public.index_content i
@@ -158,7 +191,7 @@ begin
             parent_id = excluded.parent_id, reply_count = excluded.reply_count, meta_title = excluded.meta_title,
             meta_description = excluded.meta_description, search_vector = excluded.search_vector,
             created_at = excluded.created_at, published_at = excluded.published_at,
-            indexed_at = excluded.indexed_at;
+            indexed_at = excluded.indexed_at, body = excluded.body, body_format = excluded.body_format;
     else
         perform rustok.raise('VALIDATION_FAILED', 'unknown index kind', jsonb_build_object('kind', kind));
     end if;

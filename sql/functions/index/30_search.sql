@@ -129,7 +129,11 @@ begin
                or public.word_similarity(lower(public.unaccent(q)), i.title_folded) >= 0.4);
     end if;
     with base as (
-        select i.*,
+        -- only the columns a page shows (not the product page's variants): the set is materialized and scanned
+        -- for the page, the count and each facet
+        select i.product_id, i.title, i.subtitle, i.handle, i.description, i.min_price, i.max_price, i.currencies,
+               i.prices, i.total_stock, i.has_stock, i.categories, i.category_slugs, i.tags, i.meta_title,
+               i.meta_description, i.created_at,
                case when cur is null then i.min_price else (i.prices -> cur ->> 'min')::bigint end as price,
                case when tsq is null then 0::float8
                     else ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', i.search_vector, tsq)::float8
@@ -247,7 +251,9 @@ begin
                or public.word_similarity(lower(public.unaccent(q)), i.title_folded) >= 0.4);
     end if;
     with base as (
-        select i.*,
+        -- only the columns a result shows (not the whole body): see search_products
+        select i.node_id, i.kind, i.title, i.slug, i.excerpt, i.body_preview, i.status, i.author_id, i.author_name,
+               i.category_id, i.category_name, i.category_slug, i.tags, i.published_at, i.created_at,
                case when tsq is null then 0::float8
                     else ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', i.search_vector, tsq)::float8
                          + case when fuzzy then public.similarity(lower(public.unaccent(q)),

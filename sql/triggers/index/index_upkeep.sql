@@ -16,12 +16,17 @@ begin
     case tg_argv[0]
     when 'commerce_products' then
         perform rustok._index_touch(r.tenant_id, 'product', array[r.id]);
-    when 'commerce_variants', 'commerce_product_categories', 'commerce_product_tags' then
+    when 'commerce_variants', 'commerce_product_categories', 'commerce_product_tags', 'commerce_product_options',
+         'commerce_variant_option_values' then
         perform rustok._index_touch(r.tenant_id, 'product', array[r.product_id, o.product_id]);
     when 'commerce_prices', 'commerce_inventory_levels' then
         perform rustok._index_touch(r.tenant_id, 'product', array(
             select v.product_id from public.commerce_variants v
             where v.tenant_id = r.tenant_id and v.id in (r.variant_id, o.variant_id)));
+    when 'commerce_product_option_values' then
+        perform rustok._index_touch(r.tenant_id, 'product', array(
+            select po.product_id from public.commerce_product_options po
+            where po.tenant_id = r.tenant_id and po.id in (r.option_id, o.option_id)));
     when 'commerce_categories' then
         perform rustok._index_lock(r.tenant_id, 'product');
         perform rustok._index_touch(r.tenant_id, 'product', array(
@@ -91,6 +96,12 @@ create or replace trigger _700_index_touch after insert or update or delete on p
     for each row execute function rustok.tg_index__touch('commerce_product_categories');
 create or replace trigger _700_index_touch after insert or update or delete on public.commerce_product_tags
     for each row execute function rustok.tg_index__touch('commerce_product_tags');
+create or replace trigger _700_index_touch after insert or update or delete on public.commerce_product_options
+    for each row execute function rustok.tg_index__touch('commerce_product_options');
+create or replace trigger _700_index_touch after insert or update or delete on public.commerce_product_option_values
+    for each row execute function rustok.tg_index__touch('commerce_product_option_values');
+create or replace trigger _700_index_touch after insert or update or delete on public.commerce_variant_option_values
+    for each row execute function rustok.tg_index__touch('commerce_variant_option_values');
 create or replace trigger _700_index_touch after update of name, handle, position on public.commerce_categories
     for each row execute function rustok.tg_index__touch('commerce_categories');
 create or replace trigger _700_index_touch

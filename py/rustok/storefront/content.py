@@ -1,0 +1,122 @@
+"""Blog list, post with its threaded comments, CMS pages by slug, the Atom feed and sitemap.xml. Posts and pages
+come from the index (rustok.search_content, rustok.storefront_node, rustok.storefront_sitemap); comments are
+not indexed and come from the blog module (rustok.comment_tree, which applies moderation: a reader sees
+approved comments and their own; rustok.add_comment decides whether a new one waits for approval)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from psycopg.types.json import Jsonb
+from starlette.responses import Response
+
+from rustok.errors import NotFound, ValidationFailed
+from rustok.ids import parse_id
+from rustok.storefront.account import sign_in_first
+from rustok.storefront.catalogue import query_string
+from rustok.storefront.render import html, xml
+from rustok.storefront.routing import see_other
+from rustok.storefront.visit import Visit
+
+POSTS_PER_PAGE = 10
+FEED_SIZE = 20
+
+
+async def blog(visit: Visit) -> Response:
+    params = {k: visit.request.query_params.get(k, "") for k in ("q", "tag", "category")}
+    after = visit.request.query_params.get("after") or None
+    wanted = {"kind": "post", "tag": params["tag"] or None, "category": params["category"] or None}
+    query = params["q"].strip() or None
+    result = await visit.call(
+        "rustok.search_content(%s, %s, %s, %s, %s)",
+        (
+            query,
+            Jsonb({k: v for k, v in wanted.items() if v}),
+            "relevance" if query else "newest",
+            POSTS_PER_PAGE,
+            after,
+        ),
+    )
+    return html(
+        "blog.html",
+        visit.context(
+            result=result,
+            params=params,
+            paged=after is not None,
+            meta_title="Blog",
+            qs=lambda **changes: query_string(params, **changes),
+        ),
+    )
+
+
+async def _node(visit: Visit, kind: str) -> dict[str, object]:
+    slug = str(visit.request.path_params["slug"])[:255]
+    node: dict[str, object] | None = await visit.call("rustok.storefront_node(%s, %s)", (kind, slug))
+    if node is None:
+        raise NotFound(f"no such {kind}", {"slug": slug})
+    return node
+
+
+async def post(visit: Visit) -> Response:
+    node = await _node(visit, "post")
+    comments = await visit.call("rustok.comment_tree(%s)", (parse_id(str(node["id"])),))
+    return html(
+        "post.html",
+        visit.context(
+            node=node,
+            comments=comments,
+            meta_title=node.get("metaTitle") or node["title"],
+            meta_description=node.get("metaDescription") or node.get("excerpt") or "",
+            canonical=visit.url(f"/blog/{node['slug']}"),
+        ),
+    )
+
+
+async def add_comment(visit: Visit) -> Response:
+    slug = str(visit.request.path_params["slug"])
+    if not visit.signed_in:
+        return sign_in_first(visit, f"/blog/{slug}")
+    node = await _node(visit, "post")
+    body = visit.form.get("body", "").strip()
+    if not body:
+        raise ValidationFailed("write something first", {"field": "body"})
+    parent = visit.form.get("parent") or None
+    comment = await visit.call(
+        "rustok.add_comment(%s, %s, %s)",
+        (parse_id(str(node["id"])), parse_id(parent) if parent else None, body),
+    )
+    return see_other(visit, f"/blog/{node['slug']}#comment-{comment['id']}")
+
+
+async def page(visit: Visit) -> Response:
+    node = await _node(visit, "page")
+    return html(
+        "page.html",
+        visit.context(
+            node=node,
+            meta_title=node.get("metaTitle") or node["title"],
+            meta_description=node.get("metaDescription") or node.get("excerpt") or "",
+            canonical=visit.url(f"/pages/{node['slug']}"),
+        ),
+    )
+
+
+def _origin(visit: Visit) -> str:
+    return str(visit.request.base_url).rstrip("/") + visit.base
+
+
+async def feed(visit: Visit) -> Response:
+    result = await visit.call("rustok.search_content(null, %s, 'newest', %s)", (Jsonb({"kind": "post"}), FEED_SIZE))
+    posts = [edge["node"] for edge in result["edges"]]
+    updated = max((p["publishedAt"] for p in posts), default=datetime.now(UTC).isoformat())
+    context = visit.context(posts=posts, origin=_origin(visit), updated=updated)
+    response = xml("feed.xml", context, "application/atom+xml; charset=utf-8")
+    response.headers["cache-control"] = "public, max-age=300"  # the same for every reader
+    return response
+
+
+async def sitemap(visit: Visit) -> Response:
+    urls = await visit.call("rustok.storefront_sitemap()")
+    response = xml("sitemap.xml", visit.context(urls=urls, origin=_origin(visit)), "application/xml; charset=utf-8")
+    response.headers["cache-control"] = "public, max-age=300"
+    return response

@@ -1,0 +1,80 @@
+"""Templates and responses: Jinja2 with autoescape on for every template (HTML and XML), so anything printed is
+escaped unless a view marks it safe — and the only thing a view marks safe is a body sanitised by
+`rustok.markdown.render`. Error pages show the error code in words and the request id, never a trace."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
+from starlette.responses import HTMLResponse, Response
+
+from rustok import markdown
+from rustok.errors import Conflict, InvalidId, RusToKError, ValidationFailed
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@pass_context
+def money(context: Context, amount: int | None, currency: str | None) -> str:
+    """Minor units as a decimal amount with its code ("49.00 EUR"); the shop's currencies give the exponent."""
+    if amount is None or not currency:
+        return ""
+    units = context.get("minor_units", {}).get(currency, 2)
+    value = Decimal(int(amount)).scaleb(-units)
+    return f"{value:,.{units}f} {currency}"
+
+
+def body_html(body: str | None, format: str | None = "markdown") -> Markup:
+    """A stored body rendered and sanitised: the one value templates print unescaped."""
+    return Markup(markdown.render(body or "", format or "markdown"))
+
+
+def words(code: str) -> str:
+    """INSUFFICIENT_STOCK -> "Insufficient stock"."""
+    return code.replace("_", " ").capitalize()
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(("html", "xml"), default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters["money"] = money
+    env.filters["body"] = body_html
+    env.filters["words"] = words
+    return env
+
+
+def render(template: str, context: dict[str, Any]) -> str:
+    return environment().get_template(template).render(context)
+
+
+def html(template: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    return HTMLResponse(render(template, context), status_code=status)
+
+
+def xml(template: str, context: dict[str, Any], media_type: str) -> Response:
+    return Response(render(template, context), media_type=media_type)
+
+
+def error_status(error: RusToKError) -> int:
+    """Bad input is 400 (the API's 422 too), conflicts 409, the rest keep the API's status."""
+    if isinstance(error, ValidationFailed | InvalidId):
+        return 400
+    if isinstance(error, Conflict):
+        return 409
+    return error.http_status
+
+
+def error_page(context: dict[str, Any], status: int, code: str, request_id: str) -> HTMLResponse:
+    return html("error.html", {**context, "status": status, "code": code, "request_id": request_id}, status)
