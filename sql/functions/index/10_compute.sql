@@ -10,7 +10,9 @@ $$;
 create or replace function rustok._index_products_fresh(tenant uuid, ids uuid[]) returns setof public.index_products
 language sql stable as $$
     /* The index rows of these products as they should be now: only published ones. Prices come from
-       rustok._commerce_price (guest, quantity 1), so this runs with `tenant` as the current tenant. */
+       rustok._commerce_price (guest, quantity 1), so this runs with `tenant` as the current tenant. The text
+       search configuration is a materialized CTE: looked up once, not once per row. */
+    with cfg as materialized (select rustok._search_config(_index_products_fresh.tenant) as c)
     select p.tenant_id, p.id, p.title, p.subtitle, p.handle, p.description, p.status,
            (pz.mins)[1], (pz.maxs)[1], coalesce(pz.currencies, '{}'), coalesce(pz.prices, '{}'),
            st.total, st.has, coalesce(cat.categories, '[]'), coalesce(cat.ids, '{}'), coalesce(cat.slugs, '{}'),
@@ -21,7 +23,7 @@ language sql stable as $$
            p.created_at, null::timestamptz, now()
     from (select distinct u.id from unnest(_index_products_fresh.ids) u (id)) k
     join public.commerce_products p on p.tenant_id = _index_products_fresh.tenant and p.id = k.id
-    cross join (select rustok._search_config(tenant) as c) cfg
+    cross join cfg
     left join lateral (
         select array_agg(c.cur order by c.cur)::char(3)[] as currencies, array_agg(c.mn order by c.cur) as mins,
                array_agg(c.mx order by c.cur) as maxs,
@@ -64,7 +66,8 @@ create or replace function rustok._index_content_fresh(tenant uuid, ids uuid[]) 
 language sql stable as $$
     /* The index rows of these nodes as they should be: published pages and posts (scheduled ones too; readers
        filter published_at <= now()). Tags are slugs; the vector weighs title A, excerpt and tag names B,
-       body C. */
+       body C. The text search configuration is looked up once (a materialized CTE). */
+    with cfg as materialized (select rustok._search_config(_index_content_fresh.tenant) as c)
     select n.tenant_id, n.id, n.kind, n.title, n.slug, n.excerpt, left(b.body, 300), n.status, n.author_id,
            u.display_name, n.category_id, c.name, c.slug, coalesce(tg.slugs, '{}'), n.parent_id, n.reply_count,
            n.meta_title, n.meta_description,
@@ -74,7 +77,7 @@ language sql stable as $$
            n.created_at, n.published_at, now()
     from (select distinct u.id from unnest(_index_content_fresh.ids) u (id)) k
     join public.nodes n on n.tenant_id = _index_content_fresh.tenant and n.id = k.id
-    cross join (select rustok._search_config(tenant) as c) cfg
+    cross join cfg
     left join public.bodies b on b.tenant_id = n.tenant_id and b.node_id = n.id
     left join public.users u on u.tenant_id = n.tenant_id and u.id = n.author_id
     left join public.categories c on c.tenant_id = n.tenant_id and c.id = n.category_id

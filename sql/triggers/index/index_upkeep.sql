@@ -1,27 +1,80 @@
--- Index upkeep: a row trigger on every source table records the product or node ids a change affects
+-- Index upkeep: triggers on every source table record the product or node ids a change affects
 -- (rustok._index_touch into index_pending); the deferred constraint trigger on index_pending recomputes each
--- once at commit (rustok._index_flush). Triggers on other modules' tables are named _7NN_index_*. A rename
--- (category, tag, author, price list, search language) first takes the tenant's index lock exclusive
--- (rustok._index_lock), so it finds every row linked to it by a transaction that already recomputed, and
--- any transaction recomputing later waits for it and sees the new name.
+-- once at commit (rustok._index_flush). Triggers on other modules' tables are named _7NN_index_*.
+-- Tables written in bulk (products, variants, prices, stock, category and tag links, nodes, bodies, node tags)
+-- have statement-level triggers with transition tables (rustok.tg_index__touch_rows): one insert into
+-- index_pending per tenant per statement, whatever the number of rows - a bulk import of N products with
+-- 3 variants and 6 prices costs a few statements, not 10 N trigger calls. Renames keep row triggers (a
+-- trigger with a column list cannot have transition tables; they are rare). A rename (category, tag,
+-- author, price list, search language) first takes the tenant's index lock exclusive (rustok._index_lock),
+-- so it finds every row linked to it by a transaction that already recomputed, and any transaction
+-- recomputing later waits for it and sees the new name.
 
-create or replace function rustok.tg_index__touch() returns trigger
+create or replace function rustok.tg_index__touch_rows() returns trigger
 language plpgsql volatile as $$
-/* Records what a row change affects; TG_ARGV[0] names the source (partitions report their own names). */
+/* Statement-level (AFTER INSERT / UPDATE / DELETE ... FOR EACH STATEMENT): records the ids the statement's
+   rows affect, one rustok._index_touch per tenant. Its transition tables: `changed` (the new rows; for a
+   DELETE the old ones) and, for an UPDATE, `previous` (the old rows, read where a row can move to another
+   product or node). TG_ARGV[0] names the source (the parent's name, for partitioned tables). */
 declare
-    r record := case when tg_op = 'DELETE' then old else new end;
-    o record := case when tg_op = 'INSERT' then new else old end;
-    ids uuid[];
+    r record;
 begin
     case tg_argv[0]
     when 'commerce_products' then
-        perform rustok._index_touch(r.tenant_id, 'product', array[r.id]);
+        for r in select c.tenant_id as t, array_agg(c.id) as ids from changed c group by 1 loop
+            perform rustok._index_touch(r.t, 'product', r.ids);
+        end loop;
     when 'commerce_variants', 'commerce_product_categories', 'commerce_product_tags' then
-        perform rustok._index_touch(r.tenant_id, 'product', array[r.product_id, o.product_id]);
+        for r in select c.tenant_id as t, array_agg(distinct c.product_id) as ids from changed c group by 1 loop
+            perform rustok._index_touch(r.t, 'product', r.ids);
+        end loop;
+        if tg_op = 'UPDATE' then
+            for r in select c.tenant_id as t, array_agg(distinct c.product_id) as ids from previous c group by 1 loop
+                perform rustok._index_touch(r.t, 'product', r.ids);
+            end loop;
+        end if;
     when 'commerce_prices', 'commerce_inventory_levels' then
-        perform rustok._index_touch(r.tenant_id, 'product', array(
-            select v.product_id from public.commerce_variants v
-            where v.tenant_id = r.tenant_id and v.id in (r.variant_id, o.variant_id)));
+        for r in select v.tenant_id as t, array_agg(distinct v.product_id) as ids
+                 from (select distinct c.tenant_id, c.variant_id from changed c) c
+                 join public.commerce_variants v on v.tenant_id = c.tenant_id and v.id = c.variant_id
+                 group by 1 loop
+            perform rustok._index_touch(r.t, 'product', r.ids);
+        end loop;
+        if tg_op = 'UPDATE' then
+            for r in select v.tenant_id as t, array_agg(distinct v.product_id) as ids
+                     from (select distinct c.tenant_id, c.variant_id from previous c) c
+                     join public.commerce_variants v on v.tenant_id = c.tenant_id and v.id = c.variant_id
+                     group by 1 loop
+                perform rustok._index_touch(r.t, 'product', r.ids);
+            end loop;
+        end if;
+    when 'nodes' then
+        for r in select c.tenant_id as t, array_agg(c.id) as ids from changed c where c.kind <> 'comment'
+                 group by 1 loop
+            perform rustok._index_touch(r.t, 'content', r.ids);
+        end loop;
+    when 'bodies', 'node_tags' then
+        for r in select c.tenant_id as t, array_agg(distinct c.node_id) as ids from changed c group by 1 loop
+            perform rustok._index_touch(r.t, 'content', r.ids);
+        end loop;
+        if tg_op = 'UPDATE' then
+            for r in select c.tenant_id as t, array_agg(distinct c.node_id) as ids from previous c group by 1 loop
+                perform rustok._index_touch(r.t, 'content', r.ids);
+            end loop;
+        end if;
+    end case;
+    return null;
+end
+$$;
+
+create or replace function rustok.tg_index__touch() returns trigger
+language plpgsql volatile as $$
+/* Row-level, for renames (UPDATE OF name, slug, ...): records what the change affects, after taking the
+   tenant's index lock of the kind exclusive. TG_ARGV[0] names the source. */
+declare
+    r record := new;
+begin
+    case tg_argv[0]
     when 'commerce_categories' then
         perform rustok._index_lock(r.tenant_id, 'product');
         perform rustok._index_touch(r.tenant_id, 'product', array(
@@ -33,12 +86,6 @@ begin
             select distinct v.product_id from public.commerce_prices pr
             join public.commerce_variants v on v.tenant_id = pr.tenant_id and v.id = pr.variant_id
             where pr.tenant_id = r.tenant_id and pr.price_list_id = r.id));
-    when 'nodes' then
-        if r.kind <> 'comment' then
-            perform rustok._index_touch(r.tenant_id, 'content', array[r.id]);
-        end if;
-    when 'bodies', 'node_tags' then
-        perform rustok._index_touch(r.tenant_id, 'content', array[r.node_id, o.node_id]);
     when 'categories' then
         perform rustok._index_lock(r.tenant_id, 'content');
         perform rustok._index_touch(r.tenant_id, 'content', array(
@@ -79,29 +126,83 @@ drop trigger if exists _700_index_flush on public.index_pending;
 create constraint trigger _700_index_flush after insert on public.index_pending
     deferrable initially deferred for each row execute function rustok.tg_index_pending__flush();
 
-create or replace trigger _700_index_touch after insert or update or delete on public.commerce_products
-    for each row execute function rustok.tg_index__touch('commerce_products');
-create or replace trigger _700_index_touch after insert or update or delete on public.commerce_variants
-    for each row execute function rustok.tg_index__touch('commerce_variants');
-create or replace trigger _700_index_touch after insert or update or delete on public.commerce_prices
-    for each row execute function rustok.tg_index__touch('commerce_prices');
-create or replace trigger _700_index_touch after insert or update or delete on public.commerce_inventory_levels
-    for each row execute function rustok.tg_index__touch('commerce_inventory_levels');
-create or replace trigger _700_index_touch after insert or update or delete on public.commerce_product_categories
-    for each row execute function rustok.tg_index__touch('commerce_product_categories');
-create or replace trigger _700_index_touch after insert or update or delete on public.commerce_product_tags
-    for each row execute function rustok.tg_index__touch('commerce_product_tags');
+drop trigger if exists _700_index_touch on public.commerce_products;
+create or replace trigger _700_index_touch_insert after insert on public.commerce_products
+    referencing new table as changed for each statement execute function rustok.tg_index__touch_rows('commerce_products');
+create or replace trigger _700_index_touch_update after update on public.commerce_products
+    referencing old table as previous new table as changed
+    for each statement execute function rustok.tg_index__touch_rows('commerce_products');
+create or replace trigger _700_index_touch_delete after delete on public.commerce_products
+    referencing old table as changed for each statement execute function rustok.tg_index__touch_rows('commerce_products');
+drop trigger if exists _700_index_touch on public.commerce_variants;
+create or replace trigger _700_index_touch_insert after insert on public.commerce_variants
+    referencing new table as changed for each statement execute function rustok.tg_index__touch_rows('commerce_variants');
+create or replace trigger _700_index_touch_update after update on public.commerce_variants
+    referencing old table as previous new table as changed
+    for each statement execute function rustok.tg_index__touch_rows('commerce_variants');
+create or replace trigger _700_index_touch_delete after delete on public.commerce_variants
+    referencing old table as changed for each statement execute function rustok.tg_index__touch_rows('commerce_variants');
+drop trigger if exists _700_index_touch on public.commerce_prices;
+create or replace trigger _700_index_touch_insert after insert on public.commerce_prices
+    referencing new table as changed for each statement execute function rustok.tg_index__touch_rows('commerce_prices');
+create or replace trigger _700_index_touch_update after update on public.commerce_prices
+    referencing old table as previous new table as changed
+    for each statement execute function rustok.tg_index__touch_rows('commerce_prices');
+create or replace trigger _700_index_touch_delete after delete on public.commerce_prices
+    referencing old table as changed for each statement execute function rustok.tg_index__touch_rows('commerce_prices');
+drop trigger if exists _700_index_touch on public.commerce_inventory_levels;
+create or replace trigger _700_index_touch_insert after insert on public.commerce_inventory_levels
+    referencing new table as changed for each statement execute function rustok.tg_index__touch_rows('commerce_inventory_levels');
+create or replace trigger _700_index_touch_update after update on public.commerce_inventory_levels
+    referencing old table as previous new table as changed
+    for each statement execute function rustok.tg_index__touch_rows('commerce_inventory_levels');
+create or replace trigger _700_index_touch_delete after delete on public.commerce_inventory_levels
+    referencing old table as changed for each statement execute function rustok.tg_index__touch_rows('commerce_inventory_levels');
+drop trigger if exists _700_index_touch on public.commerce_product_categories;
+create or replace trigger _700_index_touch_insert after insert on public.commerce_product_categories
+    referencing new table as changed for each statement execute function rustok.tg_index__touch_rows('commerce_product_categories');
+create or replace trigger _700_index_touch_update after update on public.commerce_product_categories
+    referencing old table as previous new table as changed
+    for each statement execute function rustok.tg_index__touch_rows('commerce_product_categories');
+create or replace trigger _700_index_touch_delete after delete on public.commerce_product_categories
+    referencing old table as changed for each statement execute function rustok.tg_index__touch_rows('commerce_product_categories');
+drop trigger if exists _700_index_touch on public.commerce_product_tags;
+create or replace trigger _700_index_touch_insert after insert on public.commerce_product_tags
+    referencing new table as changed for each statement execute function rustok.tg_index__touch_rows('commerce_product_tags');
+create or replace trigger _700_index_touch_update after update on public.commerce_product_tags
+    referencing old table as previous new table as changed
+    for each statement execute function rustok.tg_index__touch_rows('commerce_product_tags');
+create or replace trigger _700_index_touch_delete after delete on public.commerce_product_tags
+    referencing old table as changed for each statement execute function rustok.tg_index__touch_rows('commerce_product_tags');
 create or replace trigger _700_index_touch after update of name, handle, position on public.commerce_categories
     for each row execute function rustok.tg_index__touch('commerce_categories');
 create or replace trigger _700_index_touch
     after update of status, starts_at, ends_at, customer_group_id on public.commerce_price_lists
     for each row execute function rustok.tg_index__touch('commerce_price_lists');
-create or replace trigger _700_index_touch after insert or update or delete on public.nodes
-    for each row execute function rustok.tg_index__touch('nodes');
-create or replace trigger _700_index_touch after insert or update or delete on public.bodies
-    for each row execute function rustok.tg_index__touch('bodies');
-create or replace trigger _700_index_touch after insert or update or delete on public.node_tags
-    for each row execute function rustok.tg_index__touch('node_tags');
+drop trigger if exists _700_index_touch on public.nodes;
+create or replace trigger _700_index_touch_insert after insert on public.nodes
+    referencing new table as changed for each statement execute function rustok.tg_index__touch_rows('nodes');
+create or replace trigger _700_index_touch_update after update on public.nodes
+    referencing old table as previous new table as changed
+    for each statement execute function rustok.tg_index__touch_rows('nodes');
+create or replace trigger _700_index_touch_delete after delete on public.nodes
+    referencing old table as changed for each statement execute function rustok.tg_index__touch_rows('nodes');
+drop trigger if exists _700_index_touch on public.bodies;
+create or replace trigger _700_index_touch_insert after insert on public.bodies
+    referencing new table as changed for each statement execute function rustok.tg_index__touch_rows('bodies');
+create or replace trigger _700_index_touch_update after update on public.bodies
+    referencing old table as previous new table as changed
+    for each statement execute function rustok.tg_index__touch_rows('bodies');
+create or replace trigger _700_index_touch_delete after delete on public.bodies
+    referencing old table as changed for each statement execute function rustok.tg_index__touch_rows('bodies');
+drop trigger if exists _700_index_touch on public.node_tags;
+create or replace trigger _700_index_touch_insert after insert on public.node_tags
+    referencing new table as changed for each statement execute function rustok.tg_index__touch_rows('node_tags');
+create or replace trigger _700_index_touch_update after update on public.node_tags
+    referencing old table as previous new table as changed
+    for each statement execute function rustok.tg_index__touch_rows('node_tags');
+create or replace trigger _700_index_touch_delete after delete on public.node_tags
+    referencing old table as changed for each statement execute function rustok.tg_index__touch_rows('node_tags');
 create or replace trigger _700_index_touch after update of name, slug on public.categories
     for each row execute function rustok.tg_index__touch('categories');
 create or replace trigger _700_index_touch after update of name, slug on public.tags
