@@ -120,7 +120,8 @@ $$;
 create or replace function rustok._index_refresh(tenant uuid, kind text, ids uuid[]) returns int
 language plpgsql volatile as $$
 /* Recomputes the index rows of these ids (products or nodes) of the tenant: takes the index locks
-   (rustok._index_lock), then upserts the fresh rows and deletes those that should not exist. Runs with
+   (rustok._index_lock), then upserts the fresh rows and deletes those that should not exist (compared with
+   the array of kept ids: an anti-join with the CTE was planned as a nested loop, quadratic in the batch). Runs with
    `tenant` as the current tenant (switching if needed). Returns how many ids it recomputed. */
 declare
     previous text := current_setting('rustok.tenant_id', true);
@@ -134,9 +135,10 @@ begin
     perform rustok._index_lock(tenant, kind, ids);
     if kind = 'product' then
         with fresh as materialized (select * from rustok._index_products_fresh(tenant, ids)),
+        kept as (select coalesce(array_agg(f.product_id), '{}') as ids from fresh f),
         gone as (delete from public.index_products i
                  where i.tenant_id = tenant and i.product_id in (select unnest(ids))
-                   and not exists (select 1 from fresh f where f.product_id = i.product_id))
+                   and i.product_id <> all (coalesce((select k.ids from kept k), '{}')))
         insert into public.index_products as i select * from fresh
         on conflict (tenant_id, product_id) do update set
             title = excluded.title, subtitle = excluded.subtitle, handle = excluded.handle,
@@ -149,9 +151,10 @@ begin
             published_at = excluded.published_at, indexed_at = excluded.indexed_at;
     elsif kind = 'content' then
         with fresh as materialized (select * from rustok._index_content_fresh(tenant, ids)),
+        kept as (select coalesce(array_agg(f.node_id), '{}') as ids from fresh f),
         gone as (delete from public.index_content i
                  where i.tenant_id = tenant and i.node_id in (select unnest(ids))
-                   and not exists (select 1 from fresh f where f.node_id = i.node_id))
+                   and i.node_id <> all (coalesce((select k.ids from kept k), '{}')))
         insert into public.index_content as i select * from fresh
         on conflict (tenant_id, node_id) do update set
             kind = excluded.kind, title = excluded.title, slug = excluded.slug, excerpt = excluded.excerpt,
