@@ -6,8 +6,8 @@
 create or replace function rustok._cron_field(field text, lo int, hi int, name text) returns int[]
 language plpgsql stable as $$
 /* The values one cron field allows, sorted: comma-separated parts, each `*`, `n`, `a-b`, optionally followed
-   by a step `/s` (`8-18/2`; `5/10` = 5 to hi by 10; `*` with `/15` = every 15th). Raises VALIDATION_FAILED (field reindexSchedule,
-   part `name`) for anything else or a value outside lo..hi. */
+   by a step `/s` (`8-18/2`; `5/10` = 5 to hi by 10; `*` with `/15` = every 15th). Raises VALIDATION_FAILED
+   (field reindexSchedule, part `name`) for anything else or a value outside lo..hi. */
 declare
     part text;
     m text[];

@@ -101,8 +101,10 @@ begin
             select n.id from public.nodes n
             where n.tenant_id = r.tenant_id and n.author_id = r.id and n.kind <> 'comment'));
     when 'tenants' then
-        perform rustok._index_lock(r.id, 'product');
+        -- the flush's order: content before product (rustok._index_flush goes by kind), or a language change
+        -- and a transaction flushing both kinds could each hold the lock the other waits for
         perform rustok._index_lock(r.id, 'content');
+        perform rustok._index_lock(r.id, 'product');
         perform rustok._index_touch(r.id, 'product', array(
             select p.id from public.commerce_products p where p.tenant_id = r.id));
         perform rustok._index_touch(r.id, 'content', array(
