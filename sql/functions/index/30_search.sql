@@ -122,9 +122,17 @@ begin
     perform rustok._search_currency(cur);
     cfg := rustok._search_config(tenant);
     tsq := rustok._search_query(cfg, q);
-    -- the text matches: an index condition on the GIN index (explicit tenant filter; the owner policy folds to true)
-    select array_agg(i.product_id) into ids
-    from rustok.index_products_text i where i.tenant_id = tenant and tsq is not null and i.search_vector @@ tsq;
+    -- the text matches: an index condition on the GIN index (explicit tenant filter; the owner policy folds to true),
+    -- narrowed there by the category when there is one
+    if f ->> 'category' is null then
+        select array_agg(i.product_id) into ids
+        from rustok.index_products_text i where i.tenant_id = tenant and tsq is not null and i.search_vector @@ tsq;
+    else
+        select array_agg(i.product_id) into ids
+        from rustok.index_products_text i
+        where i.tenant_id = tenant and tsq is not null and i.search_vector @@ tsq
+          and i.category_slugs @> array[f ->> 'category'];
+    end if;
     if tsq is not null and coalesce(cardinality(ids), 0) < 3 and q <> '' then
         fuzzy := true;
         -- `<%` (word similarity >= pg_trgm.word_similarity_threshold, 0.4 by this function's SET) is an index

@@ -5,9 +5,10 @@
 
 create or replace function rustok.tg_index_search__mirror() returns trigger
 language plpgsql volatile security definer set search_path = pg_catalog, public, pg_temp as $$
-/* Keeps the search mirror of index_products / index_content rows equal to them, for a whole statement:
-   `changed` holds the new rows (INSERT, UPDATE) or the old ones (DELETE). An update that changes neither the
-   vector nor the title (stock, prices, ...) writes nothing, but still fills a missing mirror row (so
+/* Keeps the search mirror of index_products / index_content rows equal to them (products: with their
+   category slugs, which search narrows inside the GIN index), for a whole statement:
+   `changed` holds the new rows (INSERT, UPDATE) or the old ones (DELETE). An update that changes none of
+   these (stock, prices, ...) writes nothing, but still fills a missing mirror row (so
    `rustok reindex` fills the mirrors of a database upgraded with index rows). */
 begin
     if tg_table_name = 'index_products' then
@@ -15,11 +16,15 @@ begin
             delete from rustok.index_products_text t using changed c
             where t.tenant_id = c.tenant_id and t.product_id = c.product_id;
         else
-            insert into rustok.index_products_text as t (tenant_id, product_id, search_vector, title_folded)
-            select c.tenant_id, c.product_id, c.search_vector, lower(public.unaccent(c.title)) from changed c
+            insert into rustok.index_products_text as t (tenant_id, product_id, search_vector, title_folded,
+                                                         category_slugs)
+            select c.tenant_id, c.product_id, c.search_vector, lower(public.unaccent(c.title)), c.category_slugs
+            from changed c
             on conflict (tenant_id, product_id) do update
-                set search_vector = excluded.search_vector, title_folded = excluded.title_folded
-                where (t.search_vector, t.title_folded) is distinct from (excluded.search_vector, excluded.title_folded);
+                set search_vector = excluded.search_vector, title_folded = excluded.title_folded,
+                    category_slugs = excluded.category_slugs
+                where (t.search_vector, t.title_folded, t.category_slugs)
+                      is distinct from (excluded.search_vector, excluded.title_folded, excluded.category_slugs);
         end if;
     else
         if tg_op = 'DELETE' then
