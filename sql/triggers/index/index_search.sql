@@ -11,6 +11,9 @@ language plpgsql volatile security definer set search_path = pg_catalog, public,
    these (stock, prices, ...) writes nothing, but still fills a missing mirror row (so
    `rustok reindex` fills the mirrors of a database upgraded with index rows). */
 begin
+    if not exists (select 1 from changed) then  -- e.g. the UPDATE half of an upsert that only inserted
+        return null;
+    end if;
     if tg_table_name = 'index_products' then
         if tg_op = 'DELETE' then
             delete from rustok.index_products_text t using changed c

@@ -19,6 +19,9 @@ language plpgsql volatile as $$
 declare
     r record;
 begin
+    if not exists (select 1 from changed) then  -- a statement that changed nothing (a delete of no links)
+        return null;
+    end if;
     case tg_argv[0]
     when 'commerce_products' then
         for r in select c.tenant_id as t, array_agg(c.id) as ids from changed c group by 1 loop
