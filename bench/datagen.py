@@ -63,50 +63,296 @@ except ImportError:  # run with the project's virtualenv when started by another
     raise
 
 ADJECTIVES = [
-    "Rustic", "Modern", "Classic", "Vintage", "Compact", "Deluxe", "Sturdy", "Elegant", "Handmade", "Minimal",
-    "Cozy", "Bold", "Slim", "Royal", "Nordic", "Urban", "Organic", "Premium", "Everyday", "Travel", "Café",
-    "Crème", "Soft", "Bright", "Quiet", "Smart", "Portable", "Heavy", "Light", "Tiny",
+    "Rustic",
+    "Modern",
+    "Classic",
+    "Vintage",
+    "Compact",
+    "Deluxe",
+    "Sturdy",
+    "Elegant",
+    "Handmade",
+    "Minimal",
+    "Cozy",
+    "Bold",
+    "Slim",
+    "Royal",
+    "Nordic",
+    "Urban",
+    "Organic",
+    "Premium",
+    "Everyday",
+    "Travel",
+    "Café",
+    "Crème",
+    "Soft",
+    "Bright",
+    "Quiet",
+    "Smart",
+    "Portable",
+    "Heavy",
+    "Light",
+    "Tiny",
 ]
 MATERIALS = [
-    "Oak", "Walnut", "Bamboo", "Cotton", "Linen", "Wool", "Leather", "Steel", "Copper", "Brass", "Ceramic",
-    "Glass", "Marble", "Stone", "Canvas", "Silk", "Cashmere", "Velvet", "Porcelain", "Titanium", "Cork",
-    "Rattan", "Felt", "Denim", "Suede",
+    "Oak",
+    "Walnut",
+    "Bamboo",
+    "Cotton",
+    "Linen",
+    "Wool",
+    "Leather",
+    "Steel",
+    "Copper",
+    "Brass",
+    "Ceramic",
+    "Glass",
+    "Marble",
+    "Stone",
+    "Canvas",
+    "Silk",
+    "Cashmere",
+    "Velvet",
+    "Porcelain",
+    "Titanium",
+    "Cork",
+    "Rattan",
+    "Felt",
+    "Denim",
+    "Suede",
 ]
 NOUNS = [
-    "Table", "Chair", "Lamp", "Mug", "Bowl", "Vase", "Blanket", "Pillow", "Backpack", "Wallet", "Watch", "Jacket",
-    "Scarf", "Sneakers", "Boots", "Kettle", "Teapot", "Skillet", "Knife", "Cutting Board", "Bookshelf", "Desk",
-    "Stool", "Rug", "Curtain", "Mirror", "Clock", "Candle", "Planter", "Basket", "Tray", "Notebook", "Pen",
-    "Headphones", "Speaker", "Umbrella", "Hat", "Gloves", "Sweater", "Apron",
+    "Table",
+    "Chair",
+    "Lamp",
+    "Mug",
+    "Bowl",
+    "Vase",
+    "Blanket",
+    "Pillow",
+    "Backpack",
+    "Wallet",
+    "Watch",
+    "Jacket",
+    "Scarf",
+    "Sneakers",
+    "Boots",
+    "Kettle",
+    "Teapot",
+    "Skillet",
+    "Knife",
+    "Cutting Board",
+    "Bookshelf",
+    "Desk",
+    "Stool",
+    "Rug",
+    "Curtain",
+    "Mirror",
+    "Clock",
+    "Candle",
+    "Planter",
+    "Basket",
+    "Tray",
+    "Notebook",
+    "Pen",
+    "Headphones",
+    "Speaker",
+    "Umbrella",
+    "Hat",
+    "Gloves",
+    "Sweater",
+    "Apron",
 ]
 WORDS = [
-    "design", "quality", "durable", "comfortable", "crafted", "finish", "natural", "premium", "everyday", "gift",
-    "home", "kitchen", "office", "garden", "travel", "weekend", "winter", "summer", "warm", "light", "strong",
-    "simple", "timeless", "sustainable", "recycled", "handmade", "local", "workshop", "artisan", "detail",
-    "colour", "texture", "pattern", "shape", "size", "fits", "perfect", "easy", "clean", "care", "wash", "dry",
-    "store", "stack", "fold", "carry", "pocket", "strap", "handle", "lid", "edge", "corner", "surface", "grain",
-    "smooth", "matte", "glossy", "brushed", "polished", "soft", "firm", "flexible", "water", "resistant", "proof",
-    "breathable", "insulated", "lined", "stitched", "woven", "knitted", "carved", "turned", "fired", "glazed",
-    "forged", "hammered", "dyed", "printed", "the", "and", "with", "for", "a", "of", "to", "in", "on", "your",
+    "design",
+    "quality",
+    "durable",
+    "comfortable",
+    "crafted",
+    "finish",
+    "natural",
+    "premium",
+    "everyday",
+    "gift",
+    "home",
+    "kitchen",
+    "office",
+    "garden",
+    "travel",
+    "weekend",
+    "winter",
+    "summer",
+    "warm",
+    "light",
+    "strong",
+    "simple",
+    "timeless",
+    "sustainable",
+    "recycled",
+    "handmade",
+    "local",
+    "workshop",
+    "artisan",
+    "detail",
+    "colour",
+    "texture",
+    "pattern",
+    "shape",
+    "size",
+    "fits",
+    "perfect",
+    "easy",
+    "clean",
+    "care",
+    "wash",
+    "dry",
+    "store",
+    "stack",
+    "fold",
+    "carry",
+    "pocket",
+    "strap",
+    "handle",
+    "lid",
+    "edge",
+    "corner",
+    "surface",
+    "grain",
+    "smooth",
+    "matte",
+    "glossy",
+    "brushed",
+    "polished",
+    "soft",
+    "firm",
+    "flexible",
+    "water",
+    "resistant",
+    "proof",
+    "breathable",
+    "insulated",
+    "lined",
+    "stitched",
+    "woven",
+    "knitted",
+    "carved",
+    "turned",
+    "fired",
+    "glazed",
+    "forged",
+    "hammered",
+    "dyed",
+    "printed",
+    "the",
+    "and",
+    "with",
+    "for",
+    "a",
+    "of",
+    "to",
+    "in",
+    "on",
+    "your",
 ]
 HEADLINE = [
-    "guide", "tips", "ideas", "review", "story", "behind", "making", "season", "trends", "care", "choosing",
-    "best", "new", "collection", "workshop", "visit", "interview", "recipe", "morning", "evening", "small",
-    "spaces", "living", "room", "kitchen", "garden", "notes", "journal", "update", "launch", "café", "naïve",
-    "résumé", "how", "why", "what", "we", "learned", "from", "our", "makers", "customers", "wood", "clay",
+    "guide",
+    "tips",
+    "ideas",
+    "review",
+    "story",
+    "behind",
+    "making",
+    "season",
+    "trends",
+    "care",
+    "choosing",
+    "best",
+    "new",
+    "collection",
+    "workshop",
+    "visit",
+    "interview",
+    "recipe",
+    "morning",
+    "evening",
+    "small",
+    "spaces",
+    "living",
+    "room",
+    "kitchen",
+    "garden",
+    "notes",
+    "journal",
+    "update",
+    "launch",
+    "café",
+    "naïve",
+    "résumé",
+    "how",
+    "why",
+    "what",
+    "we",
+    "learned",
+    "from",
+    "our",
+    "makers",
+    "customers",
+    "wood",
+    "clay",
 ]
 PRODUCT_CATEGORIES = [
-    "Furniture", "Lighting", "Kitchen", "Tableware", "Textiles", "Bags", "Accessories", "Clothing", "Footwear",
-    "Audio", "Stationery", "Garden",
+    "Furniture",
+    "Lighting",
+    "Kitchen",
+    "Tableware",
+    "Textiles",
+    "Bags",
+    "Accessories",
+    "Clothing",
+    "Footwear",
+    "Audio",
+    "Stationery",
+    "Garden",
 ]
 PRODUCT_TAGS = [
-    "new", "sale", "bestseller", "eco", "gift", "limited", "handmade", "vegan", "organic", "imported", "local",
-    "clearance", "premium", "bundle", "outdoor",
+    "new",
+    "sale",
+    "bestseller",
+    "eco",
+    "gift",
+    "limited",
+    "handmade",
+    "vegan",
+    "organic",
+    "imported",
+    "local",
+    "clearance",
+    "premium",
+    "bundle",
+    "outdoor",
 ]
 CONTENT_CATEGORIES = ["News", "Guides", "Stories", "Reviews", "Recipes", "Events", "Makers", "Help"]
 CONTENT_TAGS = [
-    "Design", "Wood", "Ceramics", "Textiles", "Care", "Kitchen", "Garden", "Travel", "Interview", "Launch",
-    "Behind the scenes", "Sustainability", "Tips", "Gift ideas", "Small spaces", "Winter", "Summer", "Workshop",
-    "Café culture", "Community",
+    "Design",
+    "Wood",
+    "Ceramics",
+    "Textiles",
+    "Care",
+    "Kitchen",
+    "Garden",
+    "Travel",
+    "Interview",
+    "Launch",
+    "Behind the scenes",
+    "Sustainability",
+    "Tips",
+    "Gift ideas",
+    "Small spaces",
+    "Winter",
+    "Summer",
+    "Workshop",
+    "Café culture",
+    "Community",
 ]
 SIZES = ["S", "M", "L"]
 CURRENCIES = ["EUR", "USD"]  # USD = EUR x 1.08
@@ -191,7 +437,11 @@ _TENANT_SETUP = [
        from unnest(%(content_tags)s::text[]) t""",
     """insert into users (tenant_id, email, password_hash, role, display_name)
        select %(tenant)s, 'author' || i || '@' || %(slug)s || '.test', 'not-a-real-hash', 'manager',
-              initcap(""" + _pick("headline") + """) || ' ' || initcap(""" + _pick("words") + """) || ' ' || i
+              initcap("""
+    + _pick("headline")
+    + """) || ' ' || initcap("""
+    + _pick("words")
+    + """) || ' ' || i
        from generate_series(1, %(authors)s::int) i""",
 ]
 
@@ -199,9 +449,21 @@ _PRODUCT_BATCH = [
     "select setseed(%(rng)s)",
     """create temp table _gen_products on commit drop as
        select rustok.gen_id() as id, n,
-              """ + _pick("adjectives") + " || ' ' || " + _pick("materials") + " || ' ' || " + _pick("nouns") + """ as title,
-              case when random() < 0.4 then initcap(""" + _pick("words") + ") || ' ' || " + _pick("words") + """ end as subtitle,
-              (select string_agg(""" + _pick("words") + """, ' ') from generate_series(1, 12 + (n * 7) %% 19 + 0 * n)) as description,
+              """
+    + _pick("adjectives")
+    + " || ' ' || "
+    + _pick("materials")
+    + " || ' ' || "
+    + _pick("nouns")
+    + """ as title,
+              case when random() < 0.4 then initcap("""
+    + _pick("words")
+    + ") || ' ' || "
+    + _pick("words")
+    + """ end as subtitle,
+              (select string_agg("""
+    + _pick("words")
+    + """, ' ') from generate_series(1, 12 + (n * 7) %% 19 + 0 * n)) as description,
               case when r < 0.92 then 'published' when r < 0.97 then 'draft' else 'archived' end as status,
               now() - random() * interval '730 days' as created_at,
               exp(ln(299) + random() * ln(300)) as base_price,
@@ -220,7 +482,8 @@ _PRODUCT_BATCH = [
               case when p.sold_out or random() < 0.2 then 0 else 1 + floor(random() * 300)::int end as stock
        from _gen_products p cross join unnest(%(sizes)s::text[]) with ordinality s (size, k)""",
     """insert into commerce_variants (tenant_id, id, product_id, title, sku, position, created_at)
-       select %(tenant)s, v.id, v.product_id, v.size, 'SKU-' || v.n || '-' || v.size, v.k, now() from _gen_variants v""",
+       select %(tenant)s, v.id, v.product_id, v.size, 'SKU-' || v.n || '-' || v.size, v.k, now()
+       from _gen_variants v""",
     """insert into commerce_prices (tenant_id, variant_id, currency_code, amount)
        select %(tenant)s, v.id, c.code, case c.code when 'EUR' then v.eur else round(v.eur * 1.08)::bigint end
        from _gen_variants v cross join unnest(%(currencies)s::text[]) c (code)""",
@@ -242,10 +505,21 @@ _NODE_BATCH = [
     "select setseed(%(rng)s)",
     """create temp table _gen_nodes on commit drop as
        select rustok.gen_id() as id, n, case when random() < 0.85 then 'post' else 'page' end as kind,
-              initcap(""" + _pick("headline") + ") || ' ' || " + _pick("headline") + " || ' ' || " + _pick("headline")
-    + " || ' ' || " + _pick("words") + """ as title,
-              (select string_agg(""" + _pick("words") + """, ' ') from generate_series(1, 8 + n %% 10 + 0 * n)) as excerpt,
-              (select string_agg(""" + _pick("words") + """, ' ') from generate_series(1, 60 + (n * 13) %% 141 + 0 * n))
+              initcap("""
+    + _pick("headline")
+    + ") || ' ' || "
+    + _pick("headline")
+    + " || ' ' || "
+    + _pick("headline")
+    + " || ' ' || "
+    + _pick("words")
+    + """ as title,
+              (select string_agg("""
+    + _pick("words")
+    + """, ' ') from generate_series(1, 8 + n %% 10 + 0 * n)) as excerpt,
+              (select string_agg("""
+    + _pick("words")
+    + """, ' ') from generate_series(1, 60 + (n * 13) %% 141 + 0 * n))
                   as body,
               case when random() < 0.92 then 'published' else 'draft' end as status,
               random() as r, 1 + floor(random() * %(authors)s::int)::int as author_n,
@@ -295,8 +569,15 @@ def _rng(plan: Plan, tenant: GeneratedTenant, kind: int, lo: int) -> float:
     return ((plan.seed * 1_000_003 + tenant.index * 7919 + kind * 104_729 + lo) % 2_000_001) / 1_000_000 - 1
 
 
-def _batches(conn: psycopg.Connection[Any], statements: list[str], params: Callable[[int, int], dict[str, Any]],
-             start: int, count: int, batch: int, progress: Progress) -> None:
+def _batches(
+    conn: psycopg.Connection[Any],
+    statements: list[str],
+    params: Callable[[int, int], dict[str, Any]],
+    start: int,
+    count: int,
+    batch: int,
+    progress: Progress,
+) -> None:
     n = start
     while n < start + count:
         hi = min(n + batch, start + count) - 1
@@ -308,8 +589,9 @@ def _batches(conn: psycopg.Connection[Any], statements: list[str], params: Calla
         n = hi + 1
 
 
-def create_tenant(conn: psycopg.Connection[Any], slug: str, index: int, products: int, nodes: int,
-                  plan: Plan) -> GeneratedTenant:
+def create_tenant(
+    conn: psycopg.Connection[Any], slug: str, index: int, products: int, nodes: int, plan: Plan
+) -> GeneratedTenant:
     """A tenant (rustok.create_tenant: modules enabled, an admin) with its categories, tags, stock location and
     authors."""
     with conn.transaction():
@@ -319,8 +601,12 @@ def create_tenant(conn: psycopg.Connection[Any], slug: str, index: int, products
         ).fetchone()
         assert made is not None
         tenant = GeneratedTenant(
-            id=_uuid(conn, made[0]["id"]), slug=slug, admin_id=_uuid(conn, made[0]["adminUserId"]),
-            products=products, nodes=nodes, index=index,
+            id=_uuid(conn, made[0]["id"]),
+            slug=slug,
+            admin_id=_uuid(conn, made[0]["adminUserId"]),
+            products=products,
+            nodes=nodes,
+            index=index,
         )
         conn.execute("select rustok.set_context(%s)", (tenant.id,))
         for statement in _TENANT_SETUP:
@@ -334,24 +620,50 @@ def _uuid(conn: psycopg.Connection[Any], ulid: str) -> Any:
     return row[0]
 
 
-def add_products(conn: psycopg.Connection[Any], tenant: GeneratedTenant, count: int, plan: Plan,
-                 progress: bool = True, start: int | None = None) -> None:
+def add_products(
+    conn: psycopg.Connection[Any],
+    tenant: GeneratedTenant,
+    count: int,
+    plan: Plan,
+    progress: bool = True,
+    start: int | None = None,
+) -> None:
     """count more products for the tenant, in batches of plan.batch (one transaction each). Numbers (handles,
     SKUs) continue after the tenant's existing products unless start is given."""
     if start is None:
         row = conn.execute("select count(*) from commerce_products where tenant_id = %s", (tenant.id,)).fetchone()
         start = int(row[0]) + 1 if row else 1
     bar = Progress(f"  {tenant.slug} products", count, progress)
-    _batches(conn, _PRODUCT_BATCH, lambda lo, hi: _params(tenant, plan, lo=lo, hi=hi, rng=_rng(plan, tenant, 1, lo)),
-             start, count, plan.batch, bar)
+    _batches(
+        conn,
+        _PRODUCT_BATCH,
+        lambda lo, hi: _params(tenant, plan, lo=lo, hi=hi, rng=_rng(plan, tenant, 1, lo)),
+        start,
+        count,
+        plan.batch,
+        bar,
+    )
 
 
-def add_nodes(conn: psycopg.Connection[Any], tenant: GeneratedTenant, count: int, plan: Plan,
-              progress: bool = True, start: int = 1) -> None:
+def add_nodes(
+    conn: psycopg.Connection[Any],
+    tenant: GeneratedTenant,
+    count: int,
+    plan: Plan,
+    progress: bool = True,
+    start: int = 1,
+) -> None:
     """count posts and pages for the tenant, in batches of plan.batch."""
     bar = Progress(f"  {tenant.slug} nodes", count, progress)
-    _batches(conn, _NODE_BATCH, lambda lo, hi: _params(tenant, plan, lo=lo, hi=hi, rng=_rng(plan, tenant, 2, lo)),
-             start, count, plan.batch, bar)
+    _batches(
+        conn,
+        _NODE_BATCH,
+        lambda lo, hi: _params(tenant, plan, lo=lo, hi=hi, rng=_rng(plan, tenant, 2, lo)),
+        start,
+        count,
+        plan.batch,
+        bar,
+    )
 
 
 def generate(conn: psycopg.Connection[Any], plan: Plan, progress: bool = True) -> list[GeneratedTenant]:
@@ -364,8 +676,12 @@ def generate(conn: psycopg.Connection[Any], plan: Plan, progress: bool = True) -
     for i in range(plan.tenants):
         slug = f"{plan.prefix}-{i + 1:03d}"
         if progress:
-            print(f"[datagen] tenant {i + 1}/{plan.tenants} {slug}: {product_sizes[i]:,} products, "
-                  f"{node_sizes[i]:,} nodes", file=sys.stderr, flush=True)
+            print(
+                f"[datagen] tenant {i + 1}/{plan.tenants} {slug}: {product_sizes[i]:,} products, "
+                f"{node_sizes[i]:,} nodes",
+                file=sys.stderr,
+                flush=True,
+            )
         tenant = create_tenant(conn, slug, i + 1, product_sizes[i], node_sizes[i], plan)
         if tenant.products:
             add_products(conn, tenant, tenant.products, plan, progress, start=1)
@@ -373,8 +689,12 @@ def generate(conn: psycopg.Connection[Any], plan: Plan, progress: bool = True) -
             add_nodes(conn, tenant, tenant.nodes, plan, progress)
         made.append(tenant)
     if progress:
-        print(f"[datagen] {plan.tenants} tenants, {plan.products:,} products, {plan.nodes:,} nodes in "
-              f"{time.monotonic() - started:,.1f} s", file=sys.stderr, flush=True)
+        print(
+            f"[datagen] {plan.tenants} tenants, {plan.products:,} products, {plan.nodes:,} nodes in "
+            f"{time.monotonic() - started:,.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
     return made
 
 
@@ -407,8 +727,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=5_000, help="products or nodes per transaction (default 5000)")
     p.add_argument("--prefix", default="gen", help="tenant slug prefix (default gen: gen-001, gen-002, ...)")
     p.add_argument("--small", action="store_true", help="quick run: 10 tenants, 5000 products, 5000 nodes")
-    p.add_argument("--home", default=str(REPO / ".tmp" / "bench-index"),
-                   help="RUSTOK_HOME of the embedded database (default .tmp/bench-index)")
+    p.add_argument(
+        "--home",
+        default=str(REPO / ".tmp" / "bench-index"),
+        help="RUSTOK_HOME of the embedded database (default .tmp/bench-index)",
+    )
     p.add_argument("--pg-port", default="5496", help="port (socket name) of the embedded PostgreSQL (default 5496)")
     p.add_argument("--database-url", help="an external PostgreSQL (owner/superuser URL) instead")
     p.add_argument("--no-verify", action="store_true", help="skip rustok.index_verify() at the end")
@@ -428,8 +751,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_verify:
             started = time.monotonic()
             problems = conn.execute("select count(*) from rustok.index_verify()").fetchone()
-            print(f"[datagen] index_verify: {problems[0] if problems else '?'} problem(s) "
-                  f"({time.monotonic() - started:.1f} s)", file=sys.stderr)
+            print(
+                f"[datagen] index_verify: {problems[0] if problems else '?'} problem(s) "
+                f"({time.monotonic() - started:.1f} s)",
+                file=sys.stderr,
+            )
             return 1 if problems and problems[0] else 0
     return 0
 

@@ -53,9 +53,8 @@ if str(REPO) not in sys.path:
 
 try:
     import psycopg
-    from psycopg.types.json import Jsonb
-
     from bench import datagen
+    from psycopg.types.json import Jsonb
 except ImportError:  # run with the project's virtualenv when started by another Python
     if VENV_PYTHON.exists() and Path(sys.executable).resolve() != VENV_PYTHON.resolve():
         os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
@@ -65,13 +64,22 @@ CONTEXT = "with _context as materialized (select rustok.set_context(%s, %s, %s))
 SEARCH = CONTEXT.format(call="rustok.search_products(%s, %s, 'price_asc', 24)")
 CREATE_PRODUCT = CONTEXT.format(call="rustok.create_product(%s) ->> 'id'")
 # (text, category handle): words of the generator's titles and descriptions, and its categories
-QUERIES = [("oak", "furniture"), ("leather", "bags"), ("lamp", "lighting"), ("cotton", "textiles"),
-           ("ceramic", "tableware"), ("steel", "kitchen"), ("wool", "clothing"), ("durable", "garden")]
+QUERIES = [
+    ("oak", "furniture"),
+    ("leather", "bags"),
+    ("lamp", "lighting"),
+    ("cotton", "textiles"),
+    ("ceramic", "tableware"),
+    ("steel", "kitchen"),
+    ("wool", "clothing"),
+    ("durable", "garden"),
+]
 PRICE_FILTER = {"currency": "EUR", "minPrice": 1000, "maxPrice": 30000, "inStock": True}
 
 # The same answer from the write tables (see the module docstring). Parameters: query text, category handle,
 # min and max price (EUR minor units).
-JOIN_SEARCH = CONTEXT.format(call="""array(
+JOIN_SEARCH = CONTEXT.format(
+    call="""array(
     select rustok.ulid(p.id)
     from commerce_categories c
     join commerce_product_categories pc on pc.tenant_id = c.tenant_id and pc.category_id = c.id
@@ -94,7 +102,8 @@ JOIN_SEARCH = CONTEXT.format(call="""array(
              where t.tenant_id = p.tenant_id and t.product_id = p.id), p.description)))
           @@ rustok._search_query('simple', %s)
     order by pz.price, p.id
-    limit 24)""")
+    limit 24)"""
+)
 
 
 def say(message: str) -> None:
@@ -146,8 +155,11 @@ def measure_search(db: Any, slug: str, rounds: int) -> list[Row]:
     join_ms: list[float] = []
     matched: list[int] = []
     with psycopg.connect(db.app_url, autocommit=True) as conn:
+
         def by_index(q: str, category: str) -> list[str]:
-            row = conn.execute(SEARCH, (tenant, None, None, q, Jsonb({**PRICE_FILTER, "category": category}))).fetchone()
+            row = conn.execute(
+                SEARCH, (tenant, None, None, q, Jsonb({**PRICE_FILTER, "category": category}))
+            ).fetchone()
             assert row is not None and not row[0]["fuzzy"], f"{q!r}: fewer than 3 text matches (typo fallback)"
             return [e["node"]["id"] for e in row[0]["edges"]], row[0]["totalCount"]  # type: ignore[return-value]
 
@@ -180,8 +192,11 @@ def measure_search(db: Any, slug: str, rounds: int) -> list[Row]:
     return [
         Row("storefront search, index (search_products)", f"p50 {p50i:.2f} ms, p99 {p99i:.2f} ms", where),
         Row("storefront search, joins over write tables", f"p50 {p50j:.2f} ms, p99 {p99j:.2f} ms", where),
-        Row("search: joins / index", f"{p50j / p50i:.1f}x (p50), {p99j / p99i:.1f}x (p99)",
-            f"filtered sets {min(matched)}-{max(matched)} rows"),
+        Row(
+            "search: joins / index",
+            f"{p50j / p50i:.1f}x (p50), {p99j / p99i:.1f}x (p99)",
+            f"filtered sets {min(matched)}-{max(matched)} rows",
+        ),
     ]
 
 
@@ -245,12 +260,18 @@ def measure_create(db: Any, admin: psycopg.Connection[Any], tenant: Any, user: A
     on, off = 1000 / p50[True], 1000 / p50[False]
     say(f"  createProduct: {on:.0f}/s with upkeep, {off:.0f}/s without (median calls)")
     return [
-        Row("createProduct, upkeep on", f"{on:,.0f} calls/s (median call)",
+        Row(
+            "createProduct, upkeep on",
+            f"{on:,.0f} calls/s (median call)",
             f"p50 {p50[True]:.2f} ms, p99 {percentile(latencies[True], 0.99):.2f} ms, {done[True]} calls, "
-            f"{done[True] / seconds[True]:,.0f}/s by total time"),
-        Row("createProduct, upkeep off", f"{off:,.0f} calls/s (median call)",
+            f"{done[True] / seconds[True]:,.0f}/s by total time",
+        ),
+        Row(
+            "createProduct, upkeep off",
+            f"{off:,.0f} calls/s (median call)",
             f"p50 {p50[False]:.2f} ms, p99 {percentile(latencies[False], 0.99):.2f} ms, {done[False]} calls, "
-            f"{done[False] / seconds[False]:,.0f}/s by total time"),
+            f"{done[False] / seconds[False]:,.0f}/s by total time",
+        ),
         Row("createProduct: upkeep overhead", f"{(p50[True] / p50[False] - 1) * 100:.0f} %", "median call, on vs off"),
     ]
 
@@ -266,7 +287,9 @@ def reindex(db: Any, tenant: Any, target: str) -> tuple[int, float]:
         while True:
             with conn.transaction():
                 conn.execute("select rustok.set_context(%s)", (tenant,))
-                batch = conn.execute("select * from rustok.index_reindex_batch(%s, %s, 500)", (target, after)).fetchone()
+                batch = conn.execute(
+                    "select * from rustok.index_reindex_batch(%s, %s, 500)", (target, after)
+                ).fetchone()
             if batch is None or batch[0] is None:
                 break
             after, done = batch[0], done + int(batch[1])
@@ -276,8 +299,9 @@ def reindex(db: Any, tenant: Any, target: str) -> tuple[int, float]:
     return done, time.perf_counter() - began
 
 
-def measure_bulk(db: Any, admin: psycopg.Connection[Any], count: int, plan: datagen.Plan, largest: Any,
-                 suffix: str) -> tuple[list[Row], list[Any]]:
+def measure_bulk(
+    db: Any, admin: psycopg.Connection[Any], count: int, plan: datagen.Plan, largest: Any, suffix: str
+) -> tuple[list[Row], list[Any]]:
     seconds: dict[bool, float] = {}
     tenants: dict[bool, Any] = {}
     for enabled in (True, False):
@@ -296,12 +320,19 @@ def measure_bulk(db: Any, admin: psycopg.Connection[Any], count: int, plan: data
     products, product_seconds = reindex(db, tenants[False], "products")
     nodes, node_seconds = reindex(db, largest, "content")
     ratio = seconds[True] / seconds[False]
-    say(f"  bulk {ratio:.2f}x; reindex {products / product_seconds:,.0f} products/s, {nodes / node_seconds:,.0f} nodes/s")
+    say(
+        f"  bulk {ratio:.2f}x; reindex {products / product_seconds:,.0f} products/s, "
+        f"{nodes / node_seconds:,.0f} nodes/s"
+    )
     return [
         Row("bulk import, upkeep on", f"{count / seconds[True]:,.0f} products/s", f"{seconds[True]:.1f} s"),
         Row("bulk import, upkeep off", f"{count / seconds[False]:,.0f} products/s", f"{seconds[False]:.1f} s"),
         Row("bulk import: on / off", f"{ratio:.2f}x", f"{count:,} products, batches of {plan.batch:,}"),
-        Row("reindex products", f"{products / product_seconds:,.0f} rows/s", f"{products:,} products in {product_seconds:.1f} s"),
+        Row(
+            "reindex products",
+            f"{products / product_seconds:,.0f} rows/s",
+            f"{products:,} products in {product_seconds:.1f} s",
+        ),
         Row("reindex content", f"{nodes / node_seconds:,.0f} rows/s", f"{nodes:,} nodes in {node_seconds:.1f} s"),
     ], [tenants[True], tenants[False]]
 
@@ -331,36 +362,72 @@ def measure_http(db: Any, args: argparse.Namespace, slug: str) -> list[Row]:
     services = api.Services()
     service = services.start(
         "rustok-search",
-        [rustok, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--no-migrate",
-         "--no-access-log", "--log-level", "warning"],
-        env, logs,
+        [
+            rustok,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--no-migrate",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env,
+        logs,
     )
     try:
         api.wait_ready(service, lambda: api.http(f"http://127.0.0.1:{port}/health/live"))
-        target = api.Target("search", "searchProducts", f"http://127.0.0.1:{port}/graphql",
-                            json.dumps(body).encode(), {"Content-Type": "application/json", "X-Tenant": slug},
-                            '"totalCount":')
+        target = api.Target(
+            "search",
+            "searchProducts",
+            f"http://127.0.0.1:{port}/graphql",
+            json.dumps(body).encode(),
+            {"Content-Type": "application/json", "X-Tenant": slug},
+            '"totalCount":',
+        )
         sample = target.sample()
         if "errors" in sample or not target.ok(sample):
             raise SystemExit(f"searchProducts over HTTP: {json.dumps(sample)[:500]}")
-        wrk_args = argparse.Namespace(threads=2, connections=16, warmup=3, duration=args.http_seconds,
-                                      quiet_threshold=1.0, quiet_timeout=0)
+        wrk_args = argparse.Namespace(
+            threads=2, connections=16, warmup=3, duration=args.http_seconds, quiet_threshold=1.0, quiet_timeout=0
+        )
         measured = api.measure(target, wrk_args, logs, services)
     finally:
         services.stop_all()
-    return [Row("searchProducts over HTTP (16 clients, 2 workers)", f"{measured.rps:,.0f} req/s",
-                f"p50 {measured.p50_ms:.2f} ms, p99 {measured.p99_ms:.2f} ms, bad {measured.bad}, "
-                f"others' CPU {measured.others_during:.0%}")]
+    return [
+        Row(
+            "searchProducts over HTTP (16 clients, 2 workers)",
+            f"{measured.rps:,.0f} req/s",
+            f"p50 {measured.p50_ms:.2f} ms, p99 {measured.p99_ms:.2f} ms, bad {measured.bad}, "
+            f"others' CPU {measured.others_during:.0%}",
+        )
+    ]
 
 
 # -- main ---------------------------------------------------------------------------------------------------
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "?")
-    mem = next((int(line.split()[1]) // 1024 // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
-                if line.startswith("MemTotal")), 0)
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "?",
+    )
+    mem = next(
+        (
+            int(line.split()[1]) // 1024 // 1024
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        0,
+    )
     return f"{os.cpu_count()} vCPU {cpu}, {mem} GiB"
 
 
@@ -441,14 +508,17 @@ def main(argv: list[str] | None = None) -> int:
         rows += measure_http(db, args, largest_slug)
     info["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     width = max(len(r.measure) for r in rows)
-    print(f"\nIndex benchmark - {info['machine']}; PostgreSQL {info['postgresql']}; {info['tenants']} tenants, "
-          f"{info['products']:,} products, {info['nodes']:,} nodes; load {info['load_before']} before, "
-          f"{info['load_after']} after\n")
+    print(
+        f"\nIndex benchmark - {info['machine']}; PostgreSQL {info['postgresql']}; {info['tenants']} tenants, "
+        f"{info['products']:,} products, {info['nodes']:,} nodes; load {info['load_before']} before, "
+        f"{info['load_after']} after\n"
+    )
     for r in rows:
         print(f"{r.measure:<{width}}  {r.value:<32} {r.detail}")
     out = Path(args.home).resolve() / f"index_bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps({"info": info, "rows": [asdict(r) for r in rows], "args": vars(args)}, indent=2,
-                              default=str))
+    out.write_text(
+        json.dumps({"info": info, "rows": [asdict(r) for r in rows], "args": vars(args)}, indent=2, default=str)
+    )
     say(f"results: {out}")
     return 1 if problems else 0
 

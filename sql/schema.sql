@@ -66,6 +66,24 @@ $$;
 ALTER FUNCTION rustok._after_migrate() OWNER TO rustok_owner;
 
 --
+-- Name: _after_tenant_import__index(uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._after_tenant_import__index(tenant uuid) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+/* Hook of `rustok tenant import` (which loads rows with triggers off): the search mirrors live outside the
+   exported tables, so they are rebuilt from the tenant's imported index rows - by rewriting those rows in place,
+   which fires the mirror triggers (rustok.tg_index_search__mirror, the one rule for a mirror row). */
+begin
+    update public.index_products i set indexed_at = i.indexed_at where i.tenant_id = tenant;
+    update public.index_content i set indexed_at = i.indexed_at where i.tenant_id = tenant;
+end
+$$;
+
+ALTER FUNCTION rustok._after_tenant_import__index(tenant uuid) OWNER TO rustok_owner;
+
+--
 -- Name: _auth_tenant(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -2658,21 +2676,23 @@ CREATE FUNCTION rustok._index_verify_mirrors() RETURNS TABLE(index_name text, ta
     AS $$
     /* The search mirrors of the current tenant (rustok.index_products_text / index_content_text) against its
        index rows, for rustok.index_verify: a mirror row 'missing', 'extra', or 'stale' (columns
-       search_vector, title_folded). SECURITY DEFINER because the mirrors are closed to clients; the explicit
+       search_vector, title_folded, and category_slugs of products). SECURITY DEFINER because the mirrors are closed to clients; the explicit
        filter on the current tenant is the boundary (the owner's policy on the mirrors lets every row
        through). */
     with t as (select rustok.current_tenant_id() as id)
     select 'index_products_text'::text, coalesce(i.product_id, m.product_id),
            case when m.product_id is null then 'missing' when i.product_id is null then 'extra' else 'stale' end,
            case when i.product_id is not null and m.product_id is not null then array_remove(array[
+               case when m.category_slugs is distinct from i.category_slugs then 'category_slugs' end,
                case when m.search_vector is distinct from i.search_vector then 'search_vector' end,
                case when m.title_folded is distinct from i.folded then 'title_folded' end], null) end
-    from (select x.product_id, x.search_vector, lower(public.unaccent(x.title)) as folded
+    from (select x.product_id, x.search_vector, lower(public.unaccent(x.title)) as folded, x.category_slugs
           from public.index_products x join t on x.tenant_id = t.id) i
-    full join (select y.product_id, y.search_vector, y.title_folded
+    full join (select y.product_id, y.search_vector, y.title_folded, y.category_slugs
                from rustok.index_products_text y join t on y.tenant_id = t.id) m on m.product_id = i.product_id
     where i.product_id is null or m.product_id is null
-       or (m.search_vector, m.title_folded) is distinct from (i.search_vector, i.folded)
+       or (m.search_vector, m.title_folded, m.category_slugs)
+          is distinct from (i.search_vector, i.folded, i.category_slugs)
     union all
     select 'index_content_text'::text, coalesce(i.node_id, m.node_id),
            case when m.node_id is null then 'missing' when i.node_id is null then 'extra' else 'stale' end,
@@ -7092,9 +7112,17 @@ begin
     perform rustok._search_currency(cur);
     cfg := rustok._search_config(tenant);
     tsq := rustok._search_query(cfg, q);
-    -- the text matches: an index condition on the GIN index (explicit tenant filter; the owner policy folds to true)
-    select array_agg(i.product_id) into ids
-    from rustok.index_products_text i where i.tenant_id = tenant and tsq is not null and i.search_vector @@ tsq;
+    -- the text matches: an index condition on the GIN index (explicit tenant filter; the owner policy folds to true),
+    -- narrowed there by the category when there is one
+    if f ->> 'category' is null then
+        select array_agg(i.product_id) into ids
+        from rustok.index_products_text i where i.tenant_id = tenant and tsq is not null and i.search_vector @@ tsq;
+    else
+        select array_agg(i.product_id) into ids
+        from rustok.index_products_text i
+        where i.tenant_id = tenant and tsq is not null and i.search_vector @@ tsq
+          and i.category_slugs @> array[f ->> 'category'];
+    end if;
     if tsq is not null and coalesce(cardinality(ids), 0) < 3 and q <> '' then
         fuzzy := true;
         -- `<%` (word similarity >= pg_trgm.word_similarity_threshold, 0.4 by this function's SET) is an index
@@ -7681,6 +7709,9 @@ CREATE FUNCTION rustok.tg_index__touch_rows() RETURNS trigger
 declare
     r record;
 begin
+    if not exists (select 1 from changed) then  -- a statement that changed nothing (a delete of no links)
+        return null;
+    end if;
     case tg_argv[0]
     when 'commerce_products' then
         for r in select c.tenant_id as t, array_agg(c.id) as ids from changed c group by 1 loop
@@ -7756,21 +7787,29 @@ CREATE FUNCTION rustok.tg_index_search__mirror() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
-/* Keeps the search mirror of index_products / index_content rows equal to them, for a whole statement:
-   `changed` holds the new rows (INSERT, UPDATE) or the old ones (DELETE). An update that changes neither the
-   vector nor the title (stock, prices, ...) writes nothing, but still fills a missing mirror row (so
+/* Keeps the search mirror of index_products / index_content rows equal to them (products: with their
+   category slugs, which search narrows inside the GIN index), for a whole statement:
+   `changed` holds the new rows (INSERT, UPDATE) or the old ones (DELETE). An update that changes none of
+   these (stock, prices, ...) writes nothing, but still fills a missing mirror row (so
    `rustok reindex` fills the mirrors of a database upgraded with index rows). */
 begin
+    if not exists (select 1 from changed) then  -- e.g. the UPDATE half of an upsert that only inserted
+        return null;
+    end if;
     if tg_table_name = 'index_products' then
         if tg_op = 'DELETE' then
             delete from rustok.index_products_text t using changed c
             where t.tenant_id = c.tenant_id and t.product_id = c.product_id;
         else
-            insert into rustok.index_products_text as t (tenant_id, product_id, search_vector, title_folded)
-            select c.tenant_id, c.product_id, c.search_vector, lower(public.unaccent(c.title)) from changed c
+            insert into rustok.index_products_text as t (tenant_id, product_id, search_vector, title_folded,
+                                                         category_slugs)
+            select c.tenant_id, c.product_id, c.search_vector, lower(public.unaccent(c.title)), c.category_slugs
+            from changed c
             on conflict (tenant_id, product_id) do update
-                set search_vector = excluded.search_vector, title_folded = excluded.title_folded
-                where (t.search_vector, t.title_folded) is distinct from (excluded.search_vector, excluded.title_folded);
+                set search_vector = excluded.search_vector, title_folded = excluded.title_folded,
+                    category_slugs = excluded.category_slugs
+                where (t.search_vector, t.title_folded, t.category_slugs)
+                      is distinct from (excluded.search_vector, excluded.title_folded, excluded.category_slugs);
         end if;
     else
         if tg_op = 'DELETE' then
@@ -10031,7 +10070,8 @@ CREATE TABLE rustok.index_products_text (
     tenant_id uuid NOT NULL,
     product_id uuid NOT NULL,
     search_vector tsvector NOT NULL,
-    title_folded text NOT NULL
+    title_folded text NOT NULL,
+    category_slugs text[] DEFAULT '{}'::text[] NOT NULL
 );
 
 ALTER TABLE ONLY rustok.index_products_text FORCE ROW LEVEL SECURITY;
@@ -11533,7 +11573,7 @@ CREATE INDEX index_content_text_title ON rustok.index_content_text USING gin (te
 -- Name: index_products_text_search; Type: INDEX; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE INDEX index_products_text_search ON rustok.index_products_text USING gin (tenant_id, search_vector) WITH (fastupdate='on', gin_pending_list_limit='256');
+CREATE INDEX index_products_text_search ON rustok.index_products_text USING gin (tenant_id, search_vector, category_slugs) WITH (fastupdate='on', gin_pending_list_limit='256');
 
 --
 -- Name: index_products_text_title; Type: INDEX; Schema: rustok; Owner: rustok_owner
@@ -13871,6 +13911,13 @@ GRANT USAGE ON SCHEMA rustok TO rustok_clients;
 
 REVOKE ALL ON FUNCTION rustok._after_migrate() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._after_migrate() TO rustok_clients;
+
+--
+-- Name: FUNCTION _after_tenant_import__index(tenant uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._after_tenant_import__index(tenant uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._after_tenant_import__index(tenant uuid) TO rustok_clients;
 
 --
 -- Name: FUNCTION _auth_tenant(); Type: ACL; Schema: rustok; Owner: rustok_owner

@@ -406,7 +406,10 @@ def test_maintain_starts_a_scheduled_reindex(
     (ReindexRequested) and `rustok worker`'s index-reindex handler carries it out."""
     _damage(env, tenants[0])
     with psycopg.connect(env.admin_url) as conn:
-        conn.execute("insert into platform_settings (key, value) values ('index', '{\"reindexSchedule\": \"* * * * *\"}')")
+        conn.execute(
+            "insert into platform_settings (key, value) values ('index', %s)",
+            (Jsonb({"reindexSchedule": "* * * * *"}),),
+        )
     try:
         code, out, _ = run(capsys, "maintain")
         assert code == 0 and f"index: rustok.index_reindex_scheduled(): {len(tenants)} row(s)" in out, out

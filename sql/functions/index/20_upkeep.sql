@@ -359,3 +359,14 @@ begin
     return coalesce(cardinality(ids), 0);
 end
 $$;
+
+create or replace function rustok._after_tenant_import__index(tenant uuid) returns void
+language plpgsql volatile as $$
+/* Hook of `rustok tenant import` (which loads rows with triggers off): the search mirrors live outside the
+   exported tables, so they are rebuilt from the tenant's imported index rows - by rewriting those rows in place,
+   which fires the mirror triggers (rustok.tg_index_search__mirror, the one rule for a mirror row). */
+begin
+    update public.index_products i set indexed_at = i.indexed_at where i.tenant_id = tenant;
+    update public.index_content i set indexed_at = i.indexed_at where i.tenant_id = tenant;
+end
+$$;
