@@ -66,6 +66,24 @@ $$;
 ALTER FUNCTION rustok._after_migrate() OWNER TO rustok_owner;
 
 --
+-- Name: _after_tenant_import__index(uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._after_tenant_import__index(tenant uuid) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+/* Hook of `rustok tenant import` (which loads rows with triggers off): the search mirrors live outside the
+   exported tables, so they are rebuilt from the tenant's imported index rows - by rewriting those rows in place,
+   which fires the mirror triggers (rustok.tg_index_search__mirror, the one rule for a mirror row). */
+begin
+    update public.index_products i set indexed_at = i.indexed_at where i.tenant_id = tenant;
+    update public.index_content i set indexed_at = i.indexed_at where i.tenant_id = tenant;
+end
+$$;
+
+ALTER FUNCTION rustok._after_tenant_import__index(tenant uuid) OWNER TO rustok_owner;
+
+--
 -- Name: _auth_tenant(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -1563,12 +1581,15 @@ CREATE FUNCTION rustok._commerce_price(variant_id uuid, currency_code text, quan
     /* The rule (the body of rustok.variant_price): among the base prices and the prices of every price list
        that applies now (active, inside its window, and without a customer group or with one the customer is
        in), each source offers its tier with the highest min_quantity <= quantity; the lowest offer wins (the
-       base price on a tie). original_amount is the base offer. No row: no price in this currency. */
+       base price on a tie). original_amount is the base offer. No row: no price in this currency.
+       The tenant is an InitPlan `(select …)`: a bare stable call is folded into the plan, and for a tenant
+       newer than the statistics (a first bulk import) the planner then expected one row for the tenant alone
+       and read every price of the tenant through the price-list index, per call. */
     with offers as (
         select distinct on (pr.price_list_id) pr.id, pr.amount, pr.price_list_id
         from public.commerce_prices pr
         left join public.commerce_price_lists pl on pl.tenant_id = pr.tenant_id and pl.id = pr.price_list_id
-        where pr.tenant_id = rustok.current_tenant_id() and pr.variant_id = _commerce_price.variant_id
+        where pr.tenant_id = (select rustok.current_tenant_id()) and pr.variant_id = _commerce_price.variant_id
           and pr.currency_code::text = _commerce_price.currency_code and pr.min_quantity <= _commerce_price.quantity
           and (pr.price_list_id is null
                or (pl.status = 'active' and (pl.starts_at is null or pl.starts_at <= now())
@@ -2030,6 +2051,87 @@ $_$;
 ALTER FUNCTION rustok._create_partition(parent text, child text, lower_bound timestamp with time zone, upper_bound timestamp with time zone) OWNER TO rustok_owner;
 
 --
+-- Name: _cron_due(text, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._cron_due(schedule text, since timestamp with time zone, until timestamp with time zone) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* Whether the cron expression `schedule` (minute hour day-of-month month day-of-week, UTC; day of week 0-7,
+   0 and 7 Sunday; when both day fields are restricted a day matching either counts, as in cron) has an
+   occurrence in (since, until]. Looks back at most 8 days. Raises VALIDATION_FAILED for a malformed one. */
+declare
+    f text[] := regexp_split_to_array(btrim(coalesce(schedule, '')), '\s+');
+    minutes int[];
+    hours int[];
+    days int[];
+    months int[];
+    weekdays int[];
+begin
+    if cardinality(f) <> 5 then
+        perform rustok.raise('VALIDATION_FAILED', 'reindexSchedule: five cron fields are needed',
+                             jsonb_build_object('field', 'reindexSchedule'));
+    end if;
+    minutes := rustok._cron_field(f[1], 0, 59, 'minute');
+    hours := rustok._cron_field(f[2], 0, 23, 'hour');
+    days := rustok._cron_field(f[3], 1, 31, 'day of month');
+    months := rustok._cron_field(f[4], 1, 12, 'month');
+    weekdays := array(select distinct x % 7 from unnest(rustok._cron_field(f[5], 0, 7, 'day of week')) x);
+    return exists (
+        select 1
+        from generate_series(date_trunc('minute', greatest(since, until - interval '8 days') at time zone 'UTC')
+                                 + interval '1 minute',
+                             until at time zone 'UTC', interval '1 minute') t (at)
+        where extract(minute from t.at)::int = any (minutes) and extract(hour from t.at)::int = any (hours)
+          and extract(month from t.at)::int = any (months)
+          and case when f[3] <> '*' and f[5] <> '*'
+                   then extract(day from t.at)::int = any (days) or extract(dow from t.at)::int = any (weekdays)
+                   else extract(day from t.at)::int = any (days) and extract(dow from t.at)::int = any (weekdays) end);
+end
+$$;
+
+ALTER FUNCTION rustok._cron_due(schedule text, since timestamp with time zone, until timestamp with time zone) OWNER TO rustok_owner;
+
+--
+-- Name: _cron_field(text, integer, integer, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._cron_field(field text, lo integer, hi integer, name text) RETURNS integer[]
+    LANGUAGE plpgsql STABLE
+    AS $_$
+/* The values one cron field allows, sorted: comma-separated parts, each `*`, `n`, `a-b`, optionally followed
+   by a step `/s` (`8-18/2`; `5/10` = 5 to hi by 10; `*` with `/15` = every 15th). Raises VALIDATION_FAILED
+   (field reindexSchedule, part `name`) for anything else or a value outside lo..hi. */
+declare
+    part text;
+    m text[];
+    a int;
+    b int;
+    step int;
+    result int[] := '{}';
+begin
+    foreach part in array string_to_array(field, ',') loop
+        m := regexp_match(part, '^(\*|(\d+)(-(\d+))?)(/(\d+))?$');
+        if m is null then
+            perform rustok.raise('VALIDATION_FAILED', 'reindexSchedule: a cron field is malformed',
+                                 jsonb_build_object('field', 'reindexSchedule', 'part', name, 'value', part));
+        end if;
+        a := case when m[1] = '*' then lo else m[2]::int end;
+        b := case when m[1] = '*' or (m[4] is null and m[6] is not null) then hi else coalesce(m[4]::int, a) end;
+        step := coalesce(m[6]::int, 1);
+        if a < lo or b > hi or a > b or step < 1 then
+            perform rustok.raise('VALIDATION_FAILED', 'reindexSchedule: a cron value is out of range',
+                                 jsonb_build_object('field', 'reindexSchedule', 'part', name, 'value', part));
+        end if;
+        result := result || array(select generate_series(a, b, step));
+    end loop;
+    return array(select distinct x from unnest(result) x order by x);
+end
+$_$;
+
+ALTER FUNCTION rustok._cron_field(field text, lo integer, hi integer, name text) OWNER TO rustok_owner;
+
+--
 -- Name: _editable_node(uuid, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -2191,7 +2293,8 @@ CREATE FUNCTION rustok._index_content_fresh(tenant uuid, ids uuid[]) RETURNS SET
     AS $$
     /* The index rows of these nodes as they should be: published pages and posts (scheduled ones too; readers
        filter published_at <= now()). Tags are slugs; the vector weighs title A, excerpt and tag names B,
-       body C. */
+       body C. The text search configuration is looked up once (a materialized CTE). */
+    with cfg as materialized (select rustok._search_config(_index_content_fresh.tenant) as c)
     select n.tenant_id, n.id, n.kind, n.title, n.slug, n.excerpt, left(b.body, 300), n.status, n.author_id,
            u.display_name, n.category_id, c.name, c.slug, coalesce(tg.slugs, '{}'), n.parent_id, n.reply_count,
            n.meta_title, n.meta_description,
@@ -2201,7 +2304,7 @@ CREATE FUNCTION rustok._index_content_fresh(tenant uuid, ids uuid[]) RETURNS SET
            n.created_at, n.published_at, now(), b.body, b.format
     from (select distinct u.id from unnest(_index_content_fresh.ids) u (id)) k
     join public.nodes n on n.tenant_id = _index_content_fresh.tenant and n.id = k.id
-    cross join (select rustok._search_config(tenant) as c) cfg
+    cross join cfg
     left join public.bodies b on b.tenant_id = n.tenant_id and b.node_id = n.id
     left join public.users u on u.tenant_id = n.tenant_id and u.id = n.author_id
     left join public.categories c on c.tenant_id = n.tenant_id and c.id = n.category_id
@@ -2398,7 +2501,9 @@ CREATE FUNCTION rustok._index_products_fresh(tenant uuid, ids uuid[]) RETURNS SE
     /* The index rows of these products as they should be now: only published ones. Prices come from
        rustok._commerce_price (guest, quantity 1), so this runs with `tenant` as the current tenant.
        `variants` carries each variant's option values, guest price per currency and stock state (what the
-       storefront's product page shows); `prices` and min/max are taken from them. */
+       storefront's product page shows); `prices` and min/max are taken from them. The text search
+       configuration is a materialized CTE: looked up once, not once per row. */
+    with cfg as materialized (select rustok._search_config(_index_products_fresh.tenant) as c)
     select p.tenant_id, p.id, p.title, p.subtitle, p.handle, p.description, p.status,
            (pz.mins)[1], (pz.maxs)[1], coalesce(pz.currencies, '{}'), coalesce(pz.prices, '{}'),
            coalesce(vs.total, 0), coalesce(vs.has, false), coalesce(cat.categories, '[]'), coalesce(cat.ids, '{}'),
@@ -2410,7 +2515,7 @@ CREATE FUNCTION rustok._index_products_fresh(tenant uuid, ids uuid[]) RETURNS SE
            p.created_at, null::timestamptz, now(), coalesce(op.options, '[]'), coalesce(vs.variants, '[]')
     from (select distinct u.id from unnest(_index_products_fresh.ids) u (id)) k
     join public.commerce_products p on p.tenant_id = _index_products_fresh.tenant and p.id = k.id
-    cross join (select rustok._search_config(tenant) as c) cfg
+    cross join cfg
     left join lateral (
         select jsonb_agg(jsonb_build_object('title', o.title, 'values', coalesce(
                    (select jsonb_agg(ov.value order by ov.position, ov.value)
@@ -2513,7 +2618,8 @@ CREATE FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[]) RETURN
     LANGUAGE plpgsql
     AS $$
 /* Recomputes the index rows of these ids (products or nodes) of the tenant: takes the index locks
-   (rustok._index_lock), then upserts the fresh rows and deletes those that should not exist. Runs with
+   (rustok._index_lock), then upserts the fresh rows and deletes those that should not exist (compared with
+   the array of kept ids: an anti-join with the CTE was planned as a nested loop, quadratic in the batch). Runs with
    `tenant` as the current tenant (switching if needed). Returns how many ids it recomputed. */
 declare
     previous text := current_setting('rustok.tenant_id', true);
@@ -2527,9 +2633,10 @@ begin
     perform rustok._index_lock(tenant, kind, ids);
     if kind = 'product' then
         with fresh as materialized (select * from rustok._index_products_fresh(tenant, ids)),
+        kept as (select coalesce(array_agg(f.product_id), '{}') as ids from fresh f),
         gone as (delete from public.index_products i
                  where i.tenant_id = tenant and i.product_id in (select unnest(ids))
-                   and not exists (select 1 from fresh f where f.product_id = i.product_id))
+                   and i.product_id <> all (coalesce((select k.ids from kept k), '{}')))
         insert into public.index_products as i select * from fresh
         on conflict (tenant_id, product_id) do update set
             title = excluded.title, subtitle = excluded.subtitle, handle = excluded.handle,
@@ -2543,9 +2650,10 @@ begin
             variants = excluded.variants;
     elsif kind = 'content' then
         with fresh as materialized (select * from rustok._index_content_fresh(tenant, ids)),
+        kept as (select coalesce(array_agg(f.node_id), '{}') as ids from fresh f),
         gone as (delete from public.index_content i
                  where i.tenant_id = tenant and i.node_id in (select unnest(ids))
-                   and not exists (select 1 from fresh f where f.node_id = i.node_id))
+                   and i.node_id <> all (coalesce((select k.ids from kept k), '{}')))
         insert into public.index_content as i select * from fresh
         on conflict (tenant_id, node_id) do update set
             kind = excluded.kind, title = excluded.title, slug = excluded.slug, excerpt = excluded.excerpt,
@@ -2640,6 +2748,49 @@ end
 $$;
 
 ALTER FUNCTION rustok._index_touch(tenant uuid, kind text, ids uuid[]) OWNER TO rustok_owner;
+
+--
+-- Name: _index_verify_mirrors(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_verify_mirrors() RETURNS TABLE(index_name text, target_id uuid, problem text, columns text[])
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+    /* The search mirrors of the current tenant (rustok.index_products_text / index_content_text) against its
+       index rows, for rustok.index_verify: a mirror row 'missing', 'extra', or 'stale' (columns
+       search_vector, title_folded, and category_slugs of products). SECURITY DEFINER because the mirrors are closed to clients; the explicit
+       filter on the current tenant is the boundary (the owner's policy on the mirrors lets every row
+       through). */
+    with t as (select rustok.current_tenant_id() as id)
+    select 'index_products_text'::text, coalesce(i.product_id, m.product_id),
+           case when m.product_id is null then 'missing' when i.product_id is null then 'extra' else 'stale' end,
+           case when i.product_id is not null and m.product_id is not null then array_remove(array[
+               case when m.category_slugs is distinct from i.category_slugs then 'category_slugs' end,
+               case when m.search_vector is distinct from i.search_vector then 'search_vector' end,
+               case when m.title_folded is distinct from i.folded then 'title_folded' end], null) end
+    from (select x.product_id, x.search_vector, lower(public.unaccent(x.title)) as folded, x.category_slugs
+          from public.index_products x join t on x.tenant_id = t.id) i
+    full join (select y.product_id, y.search_vector, y.title_folded, y.category_slugs
+               from rustok.index_products_text y join t on y.tenant_id = t.id) m on m.product_id = i.product_id
+    where i.product_id is null or m.product_id is null
+       or (m.search_vector, m.title_folded, m.category_slugs)
+          is distinct from (i.search_vector, i.folded, i.category_slugs)
+    union all
+    select 'index_content_text'::text, coalesce(i.node_id, m.node_id),
+           case when m.node_id is null then 'missing' when i.node_id is null then 'extra' else 'stale' end,
+           case when i.node_id is not null and m.node_id is not null then array_remove(array[
+               case when m.search_vector is distinct from i.search_vector then 'search_vector' end,
+               case when m.title_folded is distinct from i.folded then 'title_folded' end], null) end
+    from (select x.node_id, x.search_vector, lower(public.unaccent(coalesce(x.title, ''))) as folded
+          from public.index_content x join t on x.tenant_id = t.id) i
+    full join (select y.node_id, y.search_vector, y.title_folded
+               from rustok.index_content_text y join t on y.tenant_id = t.id) m on m.node_id = i.node_id
+    where i.node_id is null or m.node_id is null
+       or (m.search_vector, m.title_folded) is distinct from (i.search_vector, i.folded)
+$$;
+
+ALTER FUNCTION rustok._index_verify_mirrors() OWNER TO rustok_owner;
 
 --
 -- Name: _insert_user(text, text, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -5528,6 +5679,45 @@ $$;
 ALTER FUNCTION rustok.index_reindex_prune(target text) OWNER TO rustok_owner;
 
 --
+-- Name: index_reindex_scheduled(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.index_reindex_scheduled() RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+/* Maintenance (`rustok maintain`, per tenant with the index module): when the current tenant's IndexConfig
+   reindexSchedule has an occurrence since the last scheduled rebuild (the first time: within the last hour),
+   records the run and requests a rebuild of products and content (ReindexRequested, carried out by the
+   `index-reindex` handler of `rustok worker`). Returns 1 when it started one, 0 otherwise; a malformed
+   schedule is reported as a WARNING and skipped (maintenance goes on for the other tenants). */
+declare
+    tenant uuid := rustok.require_tenant();
+    schedule text := nullif(btrim(rustok.index_config(tenant) ->> 'reindexSchedule'), '');
+    last timestamptz;
+begin
+    if schedule is null then
+        return 0;
+    end if;
+    select max(r.started_at) into last from public.index_reindex_runs r where r.tenant_id = tenant;
+    begin
+        if not rustok._cron_due(schedule, coalesce(last, now() - interval '1 hour'), now()) then
+            return 0;
+        end if;
+    exception when sqlstate 'RK002' then
+        raise warning 'index: tenant %: reindexSchedule % is not a cron expression (minute hour day month weekday)',
+            tenant, quote_literal(schedule);
+        return 0;
+    end;
+    insert into public.index_reindex_runs (tenant_id, started_at, schedule) values (tenant, now(), schedule);
+    perform rustok.request_reindex('products');
+    perform rustok.request_reindex('content');
+    return 1;
+end
+$$;
+
+ALTER FUNCTION rustok.index_reindex_scheduled() OWNER TO rustok_owner;
+
+--
 -- Name: index_requeue_price_windows(interval); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -5609,7 +5799,8 @@ CREATE FUNCTION rustok.index_verify(tenant uuid DEFAULT NULL::uuid) RETURNS TABL
     AS $$
 /* Every index row that differs from a fresh computation (rustok._index_*_fresh, the same rule upkeep uses):
    problem 'missing' (should exist, does not), 'extra' (exists, should not) or 'stale' (columns differ,
-   indexed_at aside). tenant null: every tenant the caller may read (operators: all). Nothing returned: the
+   indexed_at aside); and every search-mirror row (index_name index_products_text / index_content_text) that
+   differs from its index row (rustok._index_verify_mirrors). tenant null: every tenant the caller may read (operators: all). Nothing returned: the
    index is exact. A client may only verify its current tenant (FORBIDDEN otherwise). */
 declare
     previous text := current_setting('rustok.tenant_id', true);
@@ -5649,6 +5840,7 @@ begin
             from fresh f full join stored s on s.node_id = f.node_id
             where s.node_id is null or f.node_id is null
                or (to_jsonb(f) - 'indexed_at') is distinct from (to_jsonb(s) - 'indexed_at');
+        return query select t, v.* from rustok._index_verify_mirrors() v;
     end loop;
     perform set_config('rustok.tenant_id', coalesce(previous, ''), true);
 end
@@ -7156,6 +7348,7 @@ ALTER FUNCTION rustok.rotate_refresh_token(token_hash bytea, new_token_hash byte
 CREATE FUNCTION rustok.search_content(query text DEFAULT NULL::text, filter jsonb DEFAULT NULL::jsonb, sort text DEFAULT NULL::text, first integer DEFAULT 20, after text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    SET "pg_trgm.word_similarity_threshold" TO '0.4'
     AS $$
 /* Published pages and posts of the current tenant (published_at <= now()) matching `query` (as
    search_products) and `filter` {kind, status, category (slug), tag, author (id)}; sorted by relevance |
@@ -7184,11 +7377,11 @@ begin
     from rustok.index_content_text i where i.tenant_id = tenant and tsq is not null and i.search_vector @@ tsq;
     if tsq is not null and coalesce(cardinality(ids), 0) < 3 and q <> '' then
         fuzzy := true;
-        select array_agg(i.node_id) into ids
-        from rustok.index_content_text i
-        where i.tenant_id = tenant
-          and (i.node_id = any (coalesce(ids, '{}'))
-               or public.word_similarity(lower(public.unaccent(q)), i.title_folded) >= 0.4);
+        select array_agg(x.id) into ids
+        from (select unnest(ids) as id
+              union
+              select i.node_id from rustok.index_content_text i
+              where i.tenant_id = tenant and lower(public.unaccent(q)) operator(public.<%) i.title_folded) x;
     end if;
     with base as (
         -- only the columns a result shows (not the whole body): see search_products
@@ -7275,6 +7468,7 @@ ALTER FUNCTION rustok.search_content(query text, filter jsonb, sort text, first 
 CREATE FUNCTION rustok.search_products(query text DEFAULT NULL::text, filter jsonb DEFAULT NULL::jsonb, sort text DEFAULT NULL::text, first integer DEFAULT 20, after text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    SET "pg_trgm.word_similarity_threshold" TO '0.4'
     AS $$
 /* Published products of the current tenant matching `query` (full text, weights title A / subtitle, tags B /
    description C, last word a prefix; when fewer than 3 rows match, titles similar by trigram are added) and
@@ -7303,16 +7497,26 @@ begin
     perform rustok._search_currency(cur);
     cfg := rustok._search_config(tenant);
     tsq := rustok._search_query(cfg, q);
-    -- the text matches: an index condition on the GIN index (explicit tenant filter; the owner policy folds to true)
-    select array_agg(i.product_id) into ids
-    from rustok.index_products_text i where i.tenant_id = tenant and tsq is not null and i.search_vector @@ tsq;
-    if tsq is not null and coalesce(cardinality(ids), 0) < 3 and q <> '' then
-        fuzzy := true;
+    -- the text matches: an index condition on the GIN index (explicit tenant filter; the owner policy folds to true),
+    -- narrowed there by the category when there is one
+    if f ->> 'category' is null then
+        select array_agg(i.product_id) into ids
+        from rustok.index_products_text i where i.tenant_id = tenant and tsq is not null and i.search_vector @@ tsq;
+    else
         select array_agg(i.product_id) into ids
         from rustok.index_products_text i
-        where i.tenant_id = tenant
-          and (i.product_id = any (coalesce(ids, '{}'))
-               or public.word_similarity(lower(public.unaccent(q)), i.title_folded) >= 0.4);
+        where i.tenant_id = tenant and tsq is not null and i.search_vector @@ tsq
+          and i.category_slugs @> array[f ->> 'category'];
+    end if;
+    if tsq is not null and coalesce(cardinality(ids), 0) < 3 and q <> '' then
+        fuzzy := true;
+        -- `<%` (word similarity >= pg_trgm.word_similarity_threshold, 0.4 by this function's SET) is an index
+        -- condition on GIN (tenant_id, title_folded gin_trgm_ops); word_similarity() >= 0.4 was not
+        select array_agg(x.id) into ids
+        from (select unnest(ids) as id
+              union
+              select i.product_id from rustok.index_products_text i
+              where i.tenant_id = tenant and lower(public.unaccent(q)) operator(public.<%) i.title_folded) x;
     end if;
     with base as (
         -- only the columns a page shows (not the product page's variants): the set is materialized and scanned
@@ -8010,26 +8214,12 @@ ALTER FUNCTION rustok.tg_commerce_reservations__reserved_quantity() OWNER TO rus
 CREATE FUNCTION rustok.tg_index__touch() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-/* Records what a row change affects; TG_ARGV[0] names the source (partitions report their own names). */
+/* Row-level, for renames (UPDATE OF name, slug, ...): records what the change affects, after taking the
+   tenant's index lock of the kind exclusive. TG_ARGV[0] names the source. */
 declare
-    r record := case when tg_op = 'DELETE' then old else new end;
-    o record := case when tg_op = 'INSERT' then new else old end;
-    ids uuid[];
+    r record := new;
 begin
     case tg_argv[0]
-    when 'commerce_products' then
-        perform rustok._index_touch(r.tenant_id, 'product', array[r.id]);
-    when 'commerce_variants', 'commerce_product_categories', 'commerce_product_tags', 'commerce_product_options',
-         'commerce_variant_option_values' then
-        perform rustok._index_touch(r.tenant_id, 'product', array[r.product_id, o.product_id]);
-    when 'commerce_prices', 'commerce_inventory_levels' then
-        perform rustok._index_touch(r.tenant_id, 'product', array(
-            select v.product_id from public.commerce_variants v
-            where v.tenant_id = r.tenant_id and v.id in (r.variant_id, o.variant_id)));
-    when 'commerce_product_option_values' then
-        perform rustok._index_touch(r.tenant_id, 'product', array(
-            select po.product_id from public.commerce_product_options po
-            where po.tenant_id = r.tenant_id and po.id in (r.option_id, o.option_id)));
     when 'commerce_categories' then
         perform rustok._index_lock(r.tenant_id, 'product');
         perform rustok._index_touch(r.tenant_id, 'product', array(
@@ -8041,12 +8231,6 @@ begin
             select distinct v.product_id from public.commerce_prices pr
             join public.commerce_variants v on v.tenant_id = pr.tenant_id and v.id = pr.variant_id
             where pr.tenant_id = r.tenant_id and pr.price_list_id = r.id));
-    when 'nodes' then
-        if r.kind <> 'comment' then
-            perform rustok._index_touch(r.tenant_id, 'content', array[r.id]);
-        end if;
-    when 'bodies', 'node_tags' then
-        perform rustok._index_touch(r.tenant_id, 'content', array[r.node_id, o.node_id]);
     when 'categories' then
         perform rustok._index_lock(r.tenant_id, 'content');
         perform rustok._index_touch(r.tenant_id, 'content', array(
@@ -8062,8 +8246,10 @@ begin
             select n.id from public.nodes n
             where n.tenant_id = r.tenant_id and n.author_id = r.id and n.kind <> 'comment'));
     when 'tenants' then
-        perform rustok._index_lock(r.id, 'product');
+        -- the flush's order: content before product (rustok._index_flush goes by kind), or a language change
+        -- and a transaction flushing both kinds could each hold the lock the other waits for
         perform rustok._index_lock(r.id, 'content');
+        perform rustok._index_lock(r.id, 'product');
         perform rustok._index_touch(r.id, 'product', array(
             select p.id from public.commerce_products p where p.tenant_id = r.id));
         perform rustok._index_touch(r.id, 'content', array(
@@ -8074,6 +8260,81 @@ end
 $$;
 
 ALTER FUNCTION rustok.tg_index__touch() OWNER TO rustok_owner;
+
+--
+-- Name: tg_index__touch_rows(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.tg_index__touch_rows() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+/* Statement-level (AFTER INSERT / UPDATE / DELETE ... FOR EACH STATEMENT): records the ids the statement's
+   rows affect, one rustok._index_touch per tenant. Its transition tables: `changed` (the new rows; for a
+   DELETE the old ones) and, for an UPDATE, `previous` (the old rows, read where a row can move to another
+   product or node). TG_ARGV[0] names the source (the parent's name, for partitioned tables). */
+declare
+    r record;
+begin
+    if not exists (select 1 from changed) then  -- a statement that changed nothing (a delete of no links)
+        return null;
+    end if;
+    case tg_argv[0]
+    when 'commerce_products' then
+        for r in select c.tenant_id as t, array_agg(c.id) as ids from changed c group by 1 loop
+            perform rustok._index_touch(r.t, 'product', r.ids);
+        end loop;
+    when 'commerce_variants', 'commerce_product_categories', 'commerce_product_tags', 'commerce_product_options',
+         'commerce_variant_option_values' then
+        for r in select c.tenant_id as t, array_agg(distinct c.product_id) as ids from changed c group by 1 loop
+            perform rustok._index_touch(r.t, 'product', r.ids);
+        end loop;
+        if tg_op = 'UPDATE' then
+            for r in select c.tenant_id as t, array_agg(distinct c.product_id) as ids from previous c group by 1 loop
+                perform rustok._index_touch(r.t, 'product', r.ids);
+            end loop;
+        end if;
+    when 'commerce_prices', 'commerce_inventory_levels' then
+        for r in select v.tenant_id as t, array_agg(distinct v.product_id) as ids
+                 from (select distinct c.tenant_id, c.variant_id from changed c) c
+                 join public.commerce_variants v on v.tenant_id = c.tenant_id and v.id = c.variant_id
+                 group by 1 loop
+            perform rustok._index_touch(r.t, 'product', r.ids);
+        end loop;
+        if tg_op = 'UPDATE' then
+            for r in select v.tenant_id as t, array_agg(distinct v.product_id) as ids
+                     from (select distinct c.tenant_id, c.variant_id from previous c) c
+                     join public.commerce_variants v on v.tenant_id = c.tenant_id and v.id = c.variant_id
+                     group by 1 loop
+                perform rustok._index_touch(r.t, 'product', r.ids);
+            end loop;
+        end if;
+    when 'commerce_product_option_values' then
+        for r in select o.tenant_id as t, array_agg(distinct o.product_id) as ids
+                 from (select distinct c.tenant_id, c.option_id from changed c) c
+                 join public.commerce_product_options o on o.tenant_id = c.tenant_id and o.id = c.option_id
+                 group by 1 loop
+            perform rustok._index_touch(r.t, 'product', r.ids);
+        end loop;
+    when 'nodes' then
+        for r in select c.tenant_id as t, array_agg(c.id) as ids from changed c where c.kind <> 'comment'
+                 group by 1 loop
+            perform rustok._index_touch(r.t, 'content', r.ids);
+        end loop;
+    when 'bodies', 'node_tags' then
+        for r in select c.tenant_id as t, array_agg(distinct c.node_id) as ids from changed c group by 1 loop
+            perform rustok._index_touch(r.t, 'content', r.ids);
+        end loop;
+        if tg_op = 'UPDATE' then
+            for r in select c.tenant_id as t, array_agg(distinct c.node_id) as ids from previous c group by 1 loop
+                perform rustok._index_touch(r.t, 'content', r.ids);
+            end loop;
+        end if;
+    end case;
+    return null;
+end
+$$;
+
+ALTER FUNCTION rustok.tg_index__touch_rows() OWNER TO rustok_owner;
 
 --
 -- Name: tg_index_pending__flush(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -8100,29 +8361,38 @@ CREATE FUNCTION rustok.tg_index_search__mirror() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
-/* Keeps the search mirror of an index_products / index_content row equal to it; an update that changes
-   neither the vector nor the title (stock, prices, …) writes nothing, but still fills a missing mirror row
-   (so `rustok reindex` fills the mirrors of a database upgraded with index rows). */
+/* Keeps the search mirror of index_products / index_content rows equal to them (products: with their
+   category slugs, which search narrows inside the GIN index), for a whole statement:
+   `changed` holds the new rows (INSERT, UPDATE) or the old ones (DELETE). An update that changes none of
+   these (stock, prices, ...) writes nothing, but still fills a missing mirror row (so
+   `rustok reindex` fills the mirrors of a database upgraded with index rows). */
 begin
+    if not exists (select 1 from changed) then  -- e.g. the UPDATE half of an upsert that only inserted
+        return null;
+    end if;
     if tg_table_name = 'index_products' then
         if tg_op = 'DELETE' then
-            delete from rustok.index_products_text t
-            where t.tenant_id = old.tenant_id and t.product_id = old.product_id;
-        end if;
-        if tg_op in ('INSERT', 'UPDATE') then
-            insert into rustok.index_products_text as t (tenant_id, product_id, search_vector, title_folded)
-            values (new.tenant_id, new.product_id, new.search_vector, lower(public.unaccent(new.title)))
+            delete from rustok.index_products_text t using changed c
+            where t.tenant_id = c.tenant_id and t.product_id = c.product_id;
+        else
+            insert into rustok.index_products_text as t (tenant_id, product_id, search_vector, title_folded,
+                                                         category_slugs)
+            select c.tenant_id, c.product_id, c.search_vector, lower(public.unaccent(c.title)), c.category_slugs
+            from changed c
             on conflict (tenant_id, product_id) do update
-                set search_vector = excluded.search_vector, title_folded = excluded.title_folded
-                where (t.search_vector, t.title_folded) is distinct from (excluded.search_vector, excluded.title_folded);
+                set search_vector = excluded.search_vector, title_folded = excluded.title_folded,
+                    category_slugs = excluded.category_slugs
+                where (t.search_vector, t.title_folded, t.category_slugs)
+                      is distinct from (excluded.search_vector, excluded.title_folded, excluded.category_slugs);
         end if;
     else
         if tg_op = 'DELETE' then
-            delete from rustok.index_content_text t where t.tenant_id = old.tenant_id and t.node_id = old.node_id;
-        end if;
-        if tg_op in ('INSERT', 'UPDATE') then
+            delete from rustok.index_content_text t using changed c
+            where t.tenant_id = c.tenant_id and t.node_id = c.node_id;
+        else
             insert into rustok.index_content_text as t (tenant_id, node_id, search_vector, title_folded)
-            values (new.tenant_id, new.node_id, new.search_vector, lower(public.unaccent(coalesce(new.title, ''))))
+            select c.tenant_id, c.node_id, c.search_vector, lower(public.unaccent(coalesce(c.title, '')))
+            from changed c
             on conflict (tenant_id, node_id) do update
                 set search_vector = excluded.search_vector, title_folded = excluded.title_folded
                 where (t.search_vector, t.title_folded) is distinct from (excluded.search_vector, excluded.title_folded);
@@ -9808,6 +10078,20 @@ ALTER TABLE public.index_queue ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY
 );
 
 --
+-- Name: index_reindex_runs; Type: TABLE; Schema: public; Owner: rustok_owner
+--
+
+CREATE TABLE public.index_reindex_runs (
+    tenant_id uuid NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    schedule text NOT NULL
+);
+
+ALTER TABLE ONLY public.index_reindex_runs FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.index_reindex_runs OWNER TO rustok_owner;
+
+--
 -- Name: modules; Type: TABLE; Schema: public; Owner: rustok_owner
 --
 
@@ -10360,7 +10644,8 @@ CREATE TABLE rustok.index_products_text (
     tenant_id uuid NOT NULL,
     product_id uuid NOT NULL,
     search_vector tsvector NOT NULL,
-    title_folded text NOT NULL
+    title_folded text NOT NULL,
+    category_slugs text[] DEFAULT '{}'::text[] NOT NULL
 );
 
 ALTER TABLE ONLY rustok.index_products_text FORCE ROW LEVEL SECURITY;
@@ -11013,6 +11298,13 @@ ALTER TABLE ONLY public.index_queue
     ADD CONSTRAINT index_queue_pkey PRIMARY KEY (tenant_id, seq);
 
 --
+-- Name: index_reindex_runs index_reindex_runs_pkey; Type: CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.index_reindex_runs
+    ADD CONSTRAINT index_reindex_runs_pkey PRIMARY KEY (tenant_id, started_at);
+
+--
 -- Name: modules modules_pkey; Type: CONSTRAINT; Schema: public; Owner: rustok_owner
 --
 
@@ -11540,28 +11832,10 @@ CREATE INDEX index_content_category ON public.index_content USING btree (tenant_
 CREATE INDEX index_content_published ON public.index_content USING btree (tenant_id, kind, published_at DESC, node_id);
 
 --
--- Name: index_content_search; Type: INDEX; Schema: public; Owner: rustok_owner
---
-
-CREATE INDEX index_content_search ON public.index_content USING gin (search_vector);
-
---
 -- Name: index_content_slug; Type: INDEX; Schema: public; Owner: rustok_owner
 --
 
 CREATE INDEX index_content_slug ON public.index_content USING btree (tenant_id, kind, slug);
-
---
--- Name: index_content_tags; Type: INDEX; Schema: public; Owner: rustok_owner
---
-
-CREATE INDEX index_content_tags ON public.index_content USING gin (tags);
-
---
--- Name: index_products_categories; Type: INDEX; Schema: public; Owner: rustok_owner
---
-
-CREATE INDEX index_products_categories ON public.index_products USING gin (category_ids);
 
 --
 -- Name: index_products_created; Type: INDEX; Schema: public; Owner: rustok_owner
@@ -11580,18 +11854,6 @@ CREATE INDEX index_products_handle ON public.index_products USING btree (tenant_
 --
 
 CREATE INDEX index_products_price ON public.index_products USING btree (tenant_id, min_price, product_id);
-
---
--- Name: index_products_search; Type: INDEX; Schema: public; Owner: rustok_owner
---
-
-CREATE INDEX index_products_search ON public.index_products USING gin (search_vector);
-
---
--- Name: index_products_tags; Type: INDEX; Schema: public; Owner: rustok_owner
---
-
-CREATE INDEX index_products_tags ON public.index_products USING gin (tags);
 
 --
 -- Name: node_tags_tag; Type: INDEX; Schema: public; Owner: rustok_owner
@@ -11939,25 +12201,25 @@ CREATE INDEX webhook_deliveries_due ON public.webhook_deliveries USING btree (ne
 -- Name: index_content_text_search; Type: INDEX; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE INDEX index_content_text_search ON rustok.index_content_text USING gin (tenant_id, search_vector) WITH (fastupdate=off);
+CREATE INDEX index_content_text_search ON rustok.index_content_text USING gin (tenant_id, search_vector) WITH (fastupdate='on', gin_pending_list_limit='256');
 
 --
 -- Name: index_content_text_title; Type: INDEX; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE INDEX index_content_text_title ON rustok.index_content_text USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate=off);
+CREATE INDEX index_content_text_title ON rustok.index_content_text USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
 
 --
 -- Name: index_products_text_search; Type: INDEX; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE INDEX index_products_text_search ON rustok.index_products_text USING gin (tenant_id, search_vector) WITH (fastupdate=off);
+CREATE INDEX index_products_text_search ON rustok.index_products_text USING gin (tenant_id, search_vector, category_slugs) WITH (fastupdate='on', gin_pending_list_limit='256');
 
 --
 -- Name: index_products_text_title; Type: INDEX; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE INDEX index_products_text_title ON rustok.index_products_text USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate=off);
+CREATE INDEX index_products_text_title ON rustok.index_products_text USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
 
 --
 -- Name: bodies_p0_pkey; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
@@ -12662,12 +12924,6 @@ CREATE TRIGGER _400_refresh_search AFTER UPDATE OF title, excerpt ON public.node
 CREATE CONSTRAINT TRIGGER _700_index_flush AFTER INSERT ON public.index_pending DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION rustok.tg_index_pending__flush();
 
 --
--- Name: bodies _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
---
-
-CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.bodies FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('bodies');
-
---
 -- Name: categories _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
 --
 
@@ -12680,76 +12936,10 @@ CREATE TRIGGER _700_index_touch AFTER UPDATE OF name, slug ON public.categories 
 CREATE TRIGGER _700_index_touch AFTER UPDATE OF name, handle, "position" ON public.commerce_categories FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_categories');
 
 --
--- Name: commerce_inventory_levels _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
---
-
-CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_inventory_levels FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_inventory_levels');
-
---
 -- Name: commerce_price_lists _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
 --
 
 CREATE TRIGGER _700_index_touch AFTER UPDATE OF status, starts_at, ends_at, customer_group_id ON public.commerce_price_lists FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_price_lists');
-
---
--- Name: commerce_prices _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
---
-
-CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_prices FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_prices');
-
---
--- Name: commerce_product_categories _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
---
-
-CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_product_categories FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_product_categories');
-
---
--- Name: commerce_product_option_values _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
---
-
-CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_product_option_values FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_product_option_values');
-
---
--- Name: commerce_product_options _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
---
-
-CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_product_options FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_product_options');
-
---
--- Name: commerce_product_tags _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
---
-
-CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_product_tags FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_product_tags');
-
---
--- Name: commerce_products _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
---
-
-CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_products FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_products');
-
---
--- Name: commerce_variant_option_values _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
---
-
-CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_variant_option_values FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_variant_option_values');
-
---
--- Name: commerce_variants _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
---
-
-CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.commerce_variants FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('commerce_variants');
-
---
--- Name: node_tags _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
---
-
-CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.node_tags FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('node_tags');
-
---
--- Name: nodes _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
---
-
-CREATE TRIGGER _700_index_touch AFTER INSERT OR DELETE OR UPDATE ON public.nodes FOR EACH ROW EXECUTE FUNCTION rustok.tg_index__touch('nodes');
 
 --
 -- Name: tags _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
@@ -12770,16 +12960,256 @@ CREATE TRIGGER _700_index_touch AFTER UPDATE OF settings ON public.tenants FOR E
 CREATE TRIGGER _700_index_touch AFTER UPDATE OF display_name ON public.users FOR EACH ROW WHEN (((old.display_name)::text IS DISTINCT FROM (new.display_name)::text)) EXECUTE FUNCTION rustok.tg_index__touch('users');
 
 --
--- Name: index_content _710_index_search_mirror; Type: TRIGGER; Schema: public; Owner: rustok_owner
+-- Name: bodies _700_index_touch_delete; Type: TRIGGER; Schema: public; Owner: rustok_owner
 --
 
-CREATE TRIGGER _710_index_search_mirror AFTER INSERT OR DELETE OR UPDATE ON public.index_content FOR EACH ROW EXECUTE FUNCTION rustok.tg_index_search__mirror();
+CREATE TRIGGER _700_index_touch_delete AFTER DELETE ON public.bodies REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('bodies');
 
 --
--- Name: index_products _710_index_search_mirror; Type: TRIGGER; Schema: public; Owner: rustok_owner
+-- Name: commerce_inventory_levels _700_index_touch_delete; Type: TRIGGER; Schema: public; Owner: rustok_owner
 --
 
-CREATE TRIGGER _710_index_search_mirror AFTER INSERT OR DELETE OR UPDATE ON public.index_products FOR EACH ROW EXECUTE FUNCTION rustok.tg_index_search__mirror();
+CREATE TRIGGER _700_index_touch_delete AFTER DELETE ON public.commerce_inventory_levels REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_inventory_levels');
+
+--
+-- Name: commerce_prices _700_index_touch_delete; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_delete AFTER DELETE ON public.commerce_prices REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_prices');
+
+--
+-- Name: commerce_product_categories _700_index_touch_delete; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_delete AFTER DELETE ON public.commerce_product_categories REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_product_categories');
+
+--
+-- Name: commerce_product_option_values _700_index_touch_delete; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_delete AFTER DELETE ON public.commerce_product_option_values REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_product_option_values');
+
+--
+-- Name: commerce_product_options _700_index_touch_delete; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_delete AFTER DELETE ON public.commerce_product_options REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_product_options');
+
+--
+-- Name: commerce_product_tags _700_index_touch_delete; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_delete AFTER DELETE ON public.commerce_product_tags REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_product_tags');
+
+--
+-- Name: commerce_products _700_index_touch_delete; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_delete AFTER DELETE ON public.commerce_products REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_products');
+
+--
+-- Name: commerce_variant_option_values _700_index_touch_delete; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_delete AFTER DELETE ON public.commerce_variant_option_values REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_variant_option_values');
+
+--
+-- Name: commerce_variants _700_index_touch_delete; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_delete AFTER DELETE ON public.commerce_variants REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_variants');
+
+--
+-- Name: node_tags _700_index_touch_delete; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_delete AFTER DELETE ON public.node_tags REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('node_tags');
+
+--
+-- Name: nodes _700_index_touch_delete; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_delete AFTER DELETE ON public.nodes REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('nodes');
+
+--
+-- Name: bodies _700_index_touch_insert; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_insert AFTER INSERT ON public.bodies REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('bodies');
+
+--
+-- Name: commerce_inventory_levels _700_index_touch_insert; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_insert AFTER INSERT ON public.commerce_inventory_levels REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_inventory_levels');
+
+--
+-- Name: commerce_prices _700_index_touch_insert; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_insert AFTER INSERT ON public.commerce_prices REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_prices');
+
+--
+-- Name: commerce_product_categories _700_index_touch_insert; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_insert AFTER INSERT ON public.commerce_product_categories REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_product_categories');
+
+--
+-- Name: commerce_product_option_values _700_index_touch_insert; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_insert AFTER INSERT ON public.commerce_product_option_values REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_product_option_values');
+
+--
+-- Name: commerce_product_options _700_index_touch_insert; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_insert AFTER INSERT ON public.commerce_product_options REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_product_options');
+
+--
+-- Name: commerce_product_tags _700_index_touch_insert; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_insert AFTER INSERT ON public.commerce_product_tags REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_product_tags');
+
+--
+-- Name: commerce_products _700_index_touch_insert; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_insert AFTER INSERT ON public.commerce_products REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_products');
+
+--
+-- Name: commerce_variant_option_values _700_index_touch_insert; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_insert AFTER INSERT ON public.commerce_variant_option_values REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_variant_option_values');
+
+--
+-- Name: commerce_variants _700_index_touch_insert; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_insert AFTER INSERT ON public.commerce_variants REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_variants');
+
+--
+-- Name: node_tags _700_index_touch_insert; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_insert AFTER INSERT ON public.node_tags REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('node_tags');
+
+--
+-- Name: nodes _700_index_touch_insert; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_insert AFTER INSERT ON public.nodes REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('nodes');
+
+--
+-- Name: bodies _700_index_touch_update; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_update AFTER UPDATE ON public.bodies REFERENCING OLD TABLE AS previous NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('bodies');
+
+--
+-- Name: commerce_inventory_levels _700_index_touch_update; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_update AFTER UPDATE ON public.commerce_inventory_levels REFERENCING OLD TABLE AS previous NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_inventory_levels');
+
+--
+-- Name: commerce_prices _700_index_touch_update; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_update AFTER UPDATE ON public.commerce_prices REFERENCING OLD TABLE AS previous NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_prices');
+
+--
+-- Name: commerce_product_categories _700_index_touch_update; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_update AFTER UPDATE ON public.commerce_product_categories REFERENCING OLD TABLE AS previous NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_product_categories');
+
+--
+-- Name: commerce_product_option_values _700_index_touch_update; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_update AFTER UPDATE ON public.commerce_product_option_values REFERENCING OLD TABLE AS previous NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_product_option_values');
+
+--
+-- Name: commerce_product_options _700_index_touch_update; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_update AFTER UPDATE ON public.commerce_product_options REFERENCING OLD TABLE AS previous NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_product_options');
+
+--
+-- Name: commerce_product_tags _700_index_touch_update; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_update AFTER UPDATE ON public.commerce_product_tags REFERENCING OLD TABLE AS previous NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_product_tags');
+
+--
+-- Name: commerce_products _700_index_touch_update; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_update AFTER UPDATE ON public.commerce_products REFERENCING OLD TABLE AS previous NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_products');
+
+--
+-- Name: commerce_variant_option_values _700_index_touch_update; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_update AFTER UPDATE ON public.commerce_variant_option_values REFERENCING OLD TABLE AS previous NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_variant_option_values');
+
+--
+-- Name: commerce_variants _700_index_touch_update; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_update AFTER UPDATE ON public.commerce_variants REFERENCING OLD TABLE AS previous NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('commerce_variants');
+
+--
+-- Name: node_tags _700_index_touch_update; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_update AFTER UPDATE ON public.node_tags REFERENCING OLD TABLE AS previous NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('node_tags');
+
+--
+-- Name: nodes _700_index_touch_update; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _700_index_touch_update AFTER UPDATE ON public.nodes REFERENCING OLD TABLE AS previous NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('nodes');
+
+--
+-- Name: index_content _710_index_search_mirror_delete; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _710_index_search_mirror_delete AFTER DELETE ON public.index_content REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_search__mirror();
+
+--
+-- Name: index_products _710_index_search_mirror_delete; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _710_index_search_mirror_delete AFTER DELETE ON public.index_products REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_search__mirror();
+
+--
+-- Name: index_content _710_index_search_mirror_insert; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _710_index_search_mirror_insert AFTER INSERT ON public.index_content REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_search__mirror();
+
+--
+-- Name: index_products _710_index_search_mirror_insert; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _710_index_search_mirror_insert AFTER INSERT ON public.index_products REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_search__mirror();
+
+--
+-- Name: index_content _710_index_search_mirror_update; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _710_index_search_mirror_update AFTER UPDATE ON public.index_content REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_search__mirror();
+
+--
+-- Name: index_products _710_index_search_mirror_update; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _710_index_search_mirror_update AFTER UPDATE ON public.index_products REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_search__mirror();
 
 --
 -- Name: tenant_modules _900_emit_events; Type: TRIGGER; Schema: public; Owner: rustok_owner
@@ -13199,6 +13629,13 @@ ALTER TABLE ONLY public.index_products
 
 ALTER TABLE ONLY public.index_queue
     ADD CONSTRAINT index_queue_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+--
+-- Name: index_reindex_runs index_reindex_runs_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.index_reindex_runs
+    ADD CONSTRAINT index_reindex_runs_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
 
 --
 -- Name: node_tags node_tags_tenant_id_node_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: rustok_owner
@@ -13635,6 +14072,12 @@ ALTER TABLE public.index_products ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.index_queue ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: index_reindex_runs; Type: ROW SECURITY; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE public.index_reindex_runs ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: node_tags; Type: ROW SECURITY; Schema: public; Owner: rustok_owner
 --
 
@@ -14013,6 +14456,12 @@ CREATE POLICY tenant_isolation ON public.index_products USING ((tenant_id = ( SE
 CREATE POLICY tenant_isolation ON public.index_queue USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
 
 --
+-- Name: index_reindex_runs tenant_isolation; Type: POLICY; Schema: public; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON public.index_reindex_runs USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
 -- Name: node_tags tenant_isolation; Type: POLICY; Schema: public; Owner: rustok_owner
 --
 
@@ -14204,6 +14653,13 @@ GRANT USAGE ON SCHEMA rustok TO rustok_clients;
 
 REVOKE ALL ON FUNCTION rustok._after_migrate() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._after_migrate() TO rustok_clients;
+
+--
+-- Name: FUNCTION _after_tenant_import__index(tenant uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._after_tenant_import__index(tenant uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._after_tenant_import__index(tenant uuid) TO rustok_clients;
 
 --
 -- Name: FUNCTION _auth_tenant(); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -14680,6 +15136,20 @@ REVOKE ALL ON FUNCTION rustok._create_partition(parent text, child text, lower_b
 GRANT ALL ON FUNCTION rustok._create_partition(parent text, child text, lower_bound timestamp with time zone, upper_bound timestamp with time zone) TO rustok_clients;
 
 --
+-- Name: FUNCTION _cron_due(schedule text, since timestamp with time zone, until timestamp with time zone); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._cron_due(schedule text, since timestamp with time zone, until timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._cron_due(schedule text, since timestamp with time zone, until timestamp with time zone) TO rustok_clients;
+
+--
+-- Name: FUNCTION _cron_field(field text, lo integer, hi integer, name text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._cron_field(field text, lo integer, hi integer, name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._cron_field(field text, lo integer, hi integer, name text) TO rustok_clients;
+
+--
 -- Name: FUNCTION _editable_node(node_id uuid, lock_row boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -14818,6 +15288,13 @@ GRANT ALL ON FUNCTION rustok._index_text(cfg regconfig, value text, weight "char
 
 REVOKE ALL ON FUNCTION rustok._index_touch(tenant uuid, kind text, ids uuid[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._index_touch(tenant uuid, kind text, ids uuid[]) TO rustok_clients;
+
+--
+-- Name: FUNCTION _index_verify_mirrors(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_verify_mirrors() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_verify_mirrors() TO rustok_clients;
 
 --
 -- Name: FUNCTION _insert_user(email text, password_hash text, role text); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -15536,6 +16013,13 @@ REVOKE ALL ON FUNCTION rustok.index_reindex_prune(target text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.index_reindex_prune(target text) TO rustok_clients;
 
 --
+-- Name: FUNCTION index_reindex_scheduled(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.index_reindex_scheduled() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.index_reindex_scheduled() TO rustok_clients;
+
+--
 -- Name: FUNCTION index_requeue_price_windows(since interval); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -16033,6 +16517,13 @@ REVOKE ALL ON FUNCTION rustok.tg_index__touch() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.tg_index__touch() TO rustok_clients;
 
 --
+-- Name: FUNCTION tg_index__touch_rows(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.tg_index__touch_rows() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.tg_index__touch_rows() TO rustok_clients;
+
+--
 -- Name: FUNCTION tg_index_pending__flush(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -16364,6 +16855,12 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.index_queue TO rustok_app;
 --
 
 GRANT USAGE ON SEQUENCE public.index_queue_seq_seq TO rustok_app;
+
+--
+-- Name: TABLE index_reindex_runs; Type: ACL; Schema: public; Owner: rustok_owner
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.index_reindex_runs TO rustok_app;
 
 --
 -- Name: TABLE modules; Type: ACL; Schema: public; Owner: rustok_owner

@@ -397,3 +397,25 @@ def test_reindex_requested_is_handled_by_the_worker(db: Database, tenants: list[
     with psycopg.connect(db.admin_url) as conn:
         failures = conn.execute("select * from event_handler_failures").fetchall()
     assert _verify(db) == [], failures
+
+
+def test_maintain_starts_a_scheduled_reindex(
+    env: Database, tenants: list[Tenant], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A global reindexSchedule due now: `rustok maintain` requests the rebuild of every tenant with the module
+    (ReindexRequested) and `rustok worker`'s index-reindex handler carries it out."""
+    _damage(env, tenants[0])
+    with psycopg.connect(env.admin_url) as conn:
+        conn.execute(
+            "insert into platform_settings (key, value) values ('index', %s)",
+            (Jsonb({"reindexSchedule": "* * * * *"}),),
+        )
+    try:
+        code, out, _ = run(capsys, "maintain")
+        assert code == 0 and f"index: rustok.index_reindex_scheduled(): {len(tenants)} row(s)" in out, out
+        handlers = select_handlers(available_handlers(installed_registry()), ["index-reindex"])
+        asyncio.run(Worker(env.app_url, Settings(), handlers).run(once=True))
+        assert _verify(env) == []
+    finally:
+        with psycopg.connect(env.admin_url) as conn:
+            conn.execute("delete from platform_settings where key = 'index'")

@@ -98,6 +98,10 @@ BEGIN
     PERFORM rustok.begin_login('admin@' || s || '.test');
     PERFORM rustok.complete_login('admin@' || s || '.test', 'hash', sha256(convert_to(s, 'utf8')), interval '1 day');
     PERFORM rustok.begin_login('nobody@' || s || '.test');
+    -- a scheduled rebuild (index_reindex_runs)
+    UPDATE tenant_modules SET settings = settings || '{"reindexSchedule": "* * * * *"}'
+    WHERE tenant_id = t AND module_slug = 'index';
+    PERFORM rustok.index_reindex_scheduled();
   END LOOP;
   PERFORM rustok.set_context(NULL);
 END

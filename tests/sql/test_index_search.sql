@@ -1,8 +1,9 @@
 -- Search over the index: user input never parsed as tsquery syntax; bad sort, currency, cursor, page size and
 -- oversized queries are VALIDATION_FAILED (RK002); the search mirrors follow the index rows (insert, update,
--- delete) and are closed to the application role; results stay in the tenant.
+-- delete) and are closed to the application role; index_verify reports a broken mirror row; results stay in
+-- the tenant.
 BEGIN;
-SELECT plan(16);
+SELECT plan(20);
 SELECT '# done' FROM (SELECT test_support.two_tenants()) _x;
 
 CREATE FUNCTION pg_temp.settle() RETURNS void LANGUAGE plpgsql AS $$
@@ -35,6 +36,25 @@ SELECT throws_ok($$ SELECT rustok.search_content(NULL, NULL, 'price_asc') $$, 'R
 SELECT throws_ok($$ SELECT rustok.search_products(NULL, '{"currency": "XYZ"}') $$, 'RK002', NULL, 'unknown currency');
 SELECT throws_ok($$ SELECT rustok.search_products(repeat('x', 201)) $$, 'RK002', NULL, 'a query over 200 characters');
 SELECT throws_ok($$ SELECT rustok.search_products(NULL, NULL, NULL, 20, 'bm9wZQ') $$, 'RK002', NULL, 'a foreign cursor');
+
+-- verify compares the mirrors with the index rows (written here as the superuser: no upkeep fires for them)
+UPDATE rustok.index_products_text SET title_folded = 'wrong' WHERE product_id = pg_temp.id('mug');
+SELECT is((SELECT array_agg(index_name || ' ' || problem || ' ' || columns::text) FROM rustok.index_verify()),
+          '{"index_products_text stale {title_folded}"}', 'verify reports a stale mirror row');
+DELETE FROM rustok.index_products_text WHERE product_id = pg_temp.id('mug');
+SELECT is((SELECT array_agg(index_name || ' ' || problem) FROM rustok.index_verify()),
+          '{"index_products_text missing"}', 'a missing mirror row');
+INSERT INTO rustok.index_products_text (tenant_id, product_id, search_vector, title_folded)
+SELECT tenant_id, '01a2167b-0000-7000-8000-0000000000ee', 'ghost', 'ghost' FROM people WHERE slug = 'acme' AND who IS NULL;
+SELECT is((SELECT array_agg(problem || ' ' || target_id::text ORDER BY problem) FROM rustok.index_verify()),
+          ARRAY['extra 01a2167b-0000-7000-8000-0000000000ee', 'missing ' || pg_temp.id('mug')], 'an extra one');
+DELETE FROM rustok.index_products_text WHERE product_id = '01a2167b-0000-7000-8000-0000000000ee';
+SELECT '# done' FROM (SELECT rustok.index_refresh('products', pg_temp.id('mug'))) _x;
+SET LOCAL ROLE rustok_app;
+SELECT '# done' FROM (SELECT set_config('test.problems', (SELECT count(*) FROM rustok.index_verify())::text, true)) _x;
+RESET ROLE;
+SELECT is(current_setting('test.problems'), '0',
+          'a refresh repairs the mirror; the application role verifies its tenant, mirrors included');
 
 SELECT pg_temp.act('globex', 'admin');
 SELECT is(rustok.search_products('cafe') ->> 'totalCount', '0', 'another tenant finds nothing');

@@ -9,12 +9,15 @@ language sql stable as $$
     /* The rule (the body of rustok.variant_price): among the base prices and the prices of every price list
        that applies now (active, inside its window, and without a customer group or with one the customer is
        in), each source offers its tier with the highest min_quantity <= quantity; the lowest offer wins (the
-       base price on a tie). original_amount is the base offer. No row: no price in this currency. */
+       base price on a tie). original_amount is the base offer. No row: no price in this currency.
+       The tenant is an InitPlan `(select …)`: a bare stable call is folded into the plan, and for a tenant
+       newer than the statistics (a first bulk import) the planner then expected one row for the tenant alone
+       and read every price of the tenant through the price-list index, per call. */
     with offers as (
         select distinct on (pr.price_list_id) pr.id, pr.amount, pr.price_list_id
         from public.commerce_prices pr
         left join public.commerce_price_lists pl on pl.tenant_id = pr.tenant_id and pl.id = pr.price_list_id
-        where pr.tenant_id = rustok.current_tenant_id() and pr.variant_id = _commerce_price.variant_id
+        where pr.tenant_id = (select rustok.current_tenant_id()) and pr.variant_id = _commerce_price.variant_id
           and pr.currency_code::text = _commerce_price.currency_code and pr.min_quantity <= _commerce_price.quantity
           and (pr.price_list_id is null
                or (pl.status = 'active' and (pl.starts_at is null or pl.starts_at <= now())

@@ -255,12 +255,49 @@ begin
 end
 $$;
 
+create or replace function rustok._index_verify_mirrors()
+returns table (index_name text, target_id uuid, problem text, columns text[])
+language sql stable security definer set search_path = pg_catalog, public, pg_temp as $$
+    /* The search mirrors of the current tenant (rustok.index_products_text / index_content_text) against its
+       index rows, for rustok.index_verify: a mirror row 'missing', 'extra', or 'stale' (columns
+       search_vector, title_folded, and category_slugs of products). SECURITY DEFINER because the mirrors are closed to clients; the explicit
+       filter on the current tenant is the boundary (the owner's policy on the mirrors lets every row
+       through). */
+    with t as (select rustok.current_tenant_id() as id)
+    select 'index_products_text'::text, coalesce(i.product_id, m.product_id),
+           case when m.product_id is null then 'missing' when i.product_id is null then 'extra' else 'stale' end,
+           case when i.product_id is not null and m.product_id is not null then array_remove(array[
+               case when m.category_slugs is distinct from i.category_slugs then 'category_slugs' end,
+               case when m.search_vector is distinct from i.search_vector then 'search_vector' end,
+               case when m.title_folded is distinct from i.folded then 'title_folded' end], null) end
+    from (select x.product_id, x.search_vector, lower(public.unaccent(x.title)) as folded, x.category_slugs
+          from public.index_products x join t on x.tenant_id = t.id) i
+    full join (select y.product_id, y.search_vector, y.title_folded, y.category_slugs
+               from rustok.index_products_text y join t on y.tenant_id = t.id) m on m.product_id = i.product_id
+    where i.product_id is null or m.product_id is null
+       or (m.search_vector, m.title_folded, m.category_slugs)
+          is distinct from (i.search_vector, i.folded, i.category_slugs)
+    union all
+    select 'index_content_text'::text, coalesce(i.node_id, m.node_id),
+           case when m.node_id is null then 'missing' when i.node_id is null then 'extra' else 'stale' end,
+           case when i.node_id is not null and m.node_id is not null then array_remove(array[
+               case when m.search_vector is distinct from i.search_vector then 'search_vector' end,
+               case when m.title_folded is distinct from i.folded then 'title_folded' end], null) end
+    from (select x.node_id, x.search_vector, lower(public.unaccent(coalesce(x.title, ''))) as folded
+          from public.index_content x join t on x.tenant_id = t.id) i
+    full join (select y.node_id, y.search_vector, y.title_folded
+               from rustok.index_content_text y join t on y.tenant_id = t.id) m on m.node_id = i.node_id
+    where i.node_id is null or m.node_id is null
+       or (m.search_vector, m.title_folded) is distinct from (i.search_vector, i.folded)
+$$;
+
 create or replace function rustok.index_verify(tenant uuid default null)
 returns table (tenant_id uuid, index_name text, target_id uuid, problem text, columns text[])
 language plpgsql volatile as $$
 /* Every index row that differs from a fresh computation (rustok._index_*_fresh, the same rule upkeep uses):
    problem 'missing' (should exist, does not), 'extra' (exists, should not) or 'stale' (columns differ,
-   indexed_at aside). tenant null: every tenant the caller may read (operators: all). Nothing returned: the
+   indexed_at aside); and every search-mirror row (index_name index_products_text / index_content_text) that
+   differs from its index row (rustok._index_verify_mirrors). tenant null: every tenant the caller may read (operators: all). Nothing returned: the
    index is exact. A client may only verify its current tenant (FORBIDDEN otherwise). */
 declare
     previous text := current_setting('rustok.tenant_id', true);
@@ -300,6 +337,7 @@ begin
             from fresh f full join stored s on s.node_id = f.node_id
             where s.node_id is null or f.node_id is null
                or (to_jsonb(f) - 'indexed_at') is distinct from (to_jsonb(s) - 'indexed_at');
+        return query select t, v.* from rustok._index_verify_mirrors() v;
     end loop;
     perform set_config('rustok.tenant_id', coalesce(previous, ''), true);
 end
@@ -323,5 +361,16 @@ begin
       and (pl.starts_at between now() - since and now() or pl.ends_at between now() - since and now());
     perform rustok._index_touch(tenant, 'product', ids);
     return coalesce(cardinality(ids), 0);
+end
+$$;
+
+create or replace function rustok._after_tenant_import__index(tenant uuid) returns void
+language plpgsql volatile as $$
+/* Hook of `rustok tenant import` (which loads rows with triggers off): the search mirrors live outside the
+   exported tables, so they are rebuilt from the tenant's imported index rows - by rewriting those rows in place,
+   which fires the mirror triggers (rustok.tg_index_search__mirror, the one rule for a mirror row). */
+begin
+    update public.index_products i set indexed_at = i.indexed_at where i.tenant_id = tenant;
+    update public.index_content i set indexed_at = i.indexed_at where i.tenant_id = tenant;
 end
 $$;

@@ -4,6 +4,10 @@
 -- rustok.index_*_text (SECURITY DEFINER with an explicit tenant filter; their owner-only policy leaves no RLS
 -- qual) so the non-LEAKPROOF `@@` is an index condition on GIN (tenant_id, search_vector); see docs/index.md.
 
+-- Loads pg_trgm into this session, so that its setting pg_trgm.word_similarity_threshold is known when the
+-- search functions below SET it (a role that is not superuser may not SET a setting still unknown).
+select public.word_similarity('', '');
+
 create or replace function rustok._search_query(cfg regconfig, query text) returns tsquery
 language sql stable parallel safe set search_path = pg_catalog, public, pg_temp as $$
     /* A tsquery from user input, never parsing it as tsquery syntax: accents folded, everything but letters
@@ -89,7 +93,8 @@ $$;
 create or replace function rustok.search_products(query text default null, filter jsonb default null,
                                                   sort text default null, first int default 20,
                                                   after text default null) returns jsonb
-language plpgsql stable security definer set search_path = pg_catalog, public, pg_temp as $$
+language plpgsql stable security definer set search_path = pg_catalog, public, pg_temp
+    set pg_trgm.word_similarity_threshold = 0.4 as $$
 /* Published products of the current tenant matching `query` (full text, weights title A / subtitle, tags B /
    description C, last word a prefix; when fewer than 3 rows match, titles similar by trigram are added) and
    `filter` {currency, minPrice, maxPrice, inStock, category (slug), tag}; sorted by relevance | price_asc |
@@ -117,16 +122,26 @@ begin
     perform rustok._search_currency(cur);
     cfg := rustok._search_config(tenant);
     tsq := rustok._search_query(cfg, q);
-    -- the text matches: an index condition on the GIN index (explicit tenant filter; the owner policy folds to true)
-    select array_agg(i.product_id) into ids
-    from rustok.index_products_text i where i.tenant_id = tenant and tsq is not null and i.search_vector @@ tsq;
-    if tsq is not null and coalesce(cardinality(ids), 0) < 3 and q <> '' then
-        fuzzy := true;
+    -- the text matches: an index condition on the GIN index (explicit tenant filter; the owner policy folds to true),
+    -- narrowed there by the category when there is one
+    if f ->> 'category' is null then
+        select array_agg(i.product_id) into ids
+        from rustok.index_products_text i where i.tenant_id = tenant and tsq is not null and i.search_vector @@ tsq;
+    else
         select array_agg(i.product_id) into ids
         from rustok.index_products_text i
-        where i.tenant_id = tenant
-          and (i.product_id = any (coalesce(ids, '{}'))
-               or public.word_similarity(lower(public.unaccent(q)), i.title_folded) >= 0.4);
+        where i.tenant_id = tenant and tsq is not null and i.search_vector @@ tsq
+          and i.category_slugs @> array[f ->> 'category'];
+    end if;
+    if tsq is not null and coalesce(cardinality(ids), 0) < 3 and q <> '' then
+        fuzzy := true;
+        -- `<%` (word similarity >= pg_trgm.word_similarity_threshold, 0.4 by this function's SET) is an index
+        -- condition on GIN (tenant_id, title_folded gin_trgm_ops); word_similarity() >= 0.4 was not
+        select array_agg(x.id) into ids
+        from (select unnest(ids) as id
+              union
+              select i.product_id from rustok.index_products_text i
+              where i.tenant_id = tenant and lower(public.unaccent(q)) operator(public.<%) i.title_folded) x;
     end if;
     with base as (
         -- only the columns a page shows (not the product page's variants): the set is materialized and scanned
@@ -216,7 +231,8 @@ $$;
 create or replace function rustok.search_content(query text default null, filter jsonb default null,
                                                  sort text default null, first int default 20,
                                                  after text default null) returns jsonb
-language plpgsql stable security definer set search_path = pg_catalog, public, pg_temp as $$
+language plpgsql stable security definer set search_path = pg_catalog, public, pg_temp
+    set pg_trgm.word_similarity_threshold = 0.4 as $$
 /* Published pages and posts of the current tenant (published_at <= now()) matching `query` (as
    search_products) and `filter` {kind, status, category (slug), tag, author (id)}; sorted by relevance |
    newest | title; nodes carry a `snippet` (ts_headline over body_preview or excerpt); `facets` {kinds,
@@ -244,11 +260,11 @@ begin
     from rustok.index_content_text i where i.tenant_id = tenant and tsq is not null and i.search_vector @@ tsq;
     if tsq is not null and coalesce(cardinality(ids), 0) < 3 and q <> '' then
         fuzzy := true;
-        select array_agg(i.node_id) into ids
-        from rustok.index_content_text i
-        where i.tenant_id = tenant
-          and (i.node_id = any (coalesce(ids, '{}'))
-               or public.word_similarity(lower(public.unaccent(q)), i.title_folded) >= 0.4);
+        select array_agg(x.id) into ids
+        from (select unnest(ids) as id
+              union
+              select i.node_id from rustok.index_content_text i
+              where i.tenant_id = tenant and lower(public.unaccent(q)) operator(public.<%) i.title_folded) x;
     end if;
     with base as (
         -- only the columns a result shows (not the whole body): see search_products

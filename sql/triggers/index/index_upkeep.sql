@@ -1,32 +1,91 @@
--- Index upkeep: a row trigger on every source table records the product or node ids a change affects
+-- Index upkeep: triggers on every source table record the product or node ids a change affects
 -- (rustok._index_touch into index_pending); the deferred constraint trigger on index_pending recomputes each
--- once at commit (rustok._index_flush). Triggers on other modules' tables are named _7NN_index_*. A rename
--- (category, tag, author, price list, search language) first takes the tenant's index lock exclusive
--- (rustok._index_lock), so it finds every row linked to it by a transaction that already recomputed, and
--- any transaction recomputing later waits for it and sees the new name.
+-- once at commit (rustok._index_flush). Triggers on other modules' tables are named _7NN_index_*.
+-- Tables written in bulk (products, variants, prices, stock, category and tag links, nodes, bodies, node tags)
+-- have statement-level triggers with transition tables (rustok.tg_index__touch_rows): one insert into
+-- index_pending per tenant per statement, whatever the number of rows - a bulk import of N products with
+-- 3 variants and 6 prices costs a few statements, not 10 N trigger calls. Renames keep row triggers (a
+-- trigger with a column list cannot have transition tables; they are rare). A rename (category, tag,
+-- author, price list, search language) first takes the tenant's index lock exclusive (rustok._index_lock),
+-- so it finds every row linked to it by a transaction that already recomputed, and any transaction
+-- recomputing later waits for it and sees the new name.
+
+create or replace function rustok.tg_index__touch_rows() returns trigger
+language plpgsql volatile as $$
+/* Statement-level (AFTER INSERT / UPDATE / DELETE ... FOR EACH STATEMENT): records the ids the statement's
+   rows affect, one rustok._index_touch per tenant. Its transition tables: `changed` (the new rows; for a
+   DELETE the old ones) and, for an UPDATE, `previous` (the old rows, read where a row can move to another
+   product or node). TG_ARGV[0] names the source (the parent's name, for partitioned tables). */
+declare
+    r record;
+begin
+    if not exists (select 1 from changed) then  -- a statement that changed nothing (a delete of no links)
+        return null;
+    end if;
+    case tg_argv[0]
+    when 'commerce_products' then
+        for r in select c.tenant_id as t, array_agg(c.id) as ids from changed c group by 1 loop
+            perform rustok._index_touch(r.t, 'product', r.ids);
+        end loop;
+    when 'commerce_variants', 'commerce_product_categories', 'commerce_product_tags', 'commerce_product_options',
+         'commerce_variant_option_values' then
+        for r in select c.tenant_id as t, array_agg(distinct c.product_id) as ids from changed c group by 1 loop
+            perform rustok._index_touch(r.t, 'product', r.ids);
+        end loop;
+        if tg_op = 'UPDATE' then
+            for r in select c.tenant_id as t, array_agg(distinct c.product_id) as ids from previous c group by 1 loop
+                perform rustok._index_touch(r.t, 'product', r.ids);
+            end loop;
+        end if;
+    when 'commerce_prices', 'commerce_inventory_levels' then
+        for r in select v.tenant_id as t, array_agg(distinct v.product_id) as ids
+                 from (select distinct c.tenant_id, c.variant_id from changed c) c
+                 join public.commerce_variants v on v.tenant_id = c.tenant_id and v.id = c.variant_id
+                 group by 1 loop
+            perform rustok._index_touch(r.t, 'product', r.ids);
+        end loop;
+        if tg_op = 'UPDATE' then
+            for r in select v.tenant_id as t, array_agg(distinct v.product_id) as ids
+                     from (select distinct c.tenant_id, c.variant_id from previous c) c
+                     join public.commerce_variants v on v.tenant_id = c.tenant_id and v.id = c.variant_id
+                     group by 1 loop
+                perform rustok._index_touch(r.t, 'product', r.ids);
+            end loop;
+        end if;
+    when 'commerce_product_option_values' then
+        for r in select o.tenant_id as t, array_agg(distinct o.product_id) as ids
+                 from (select distinct c.tenant_id, c.option_id from changed c) c
+                 join public.commerce_product_options o on o.tenant_id = c.tenant_id and o.id = c.option_id
+                 group by 1 loop
+            perform rustok._index_touch(r.t, 'product', r.ids);
+        end loop;
+    when 'nodes' then
+        for r in select c.tenant_id as t, array_agg(c.id) as ids from changed c where c.kind <> 'comment'
+                 group by 1 loop
+            perform rustok._index_touch(r.t, 'content', r.ids);
+        end loop;
+    when 'bodies', 'node_tags' then
+        for r in select c.tenant_id as t, array_agg(distinct c.node_id) as ids from changed c group by 1 loop
+            perform rustok._index_touch(r.t, 'content', r.ids);
+        end loop;
+        if tg_op = 'UPDATE' then
+            for r in select c.tenant_id as t, array_agg(distinct c.node_id) as ids from previous c group by 1 loop
+                perform rustok._index_touch(r.t, 'content', r.ids);
+            end loop;
+        end if;
+    end case;
+    return null;
+end
+$$;
 
 create or replace function rustok.tg_index__touch() returns trigger
 language plpgsql volatile as $$
-/* Records what a row change affects; TG_ARGV[0] names the source (partitions report their own names). */
+/* Row-level, for renames (UPDATE OF name, slug, ...): records what the change affects, after taking the
+   tenant's index lock of the kind exclusive. TG_ARGV[0] names the source. */
 declare
-    r record := case when tg_op = 'DELETE' then old else new end;
-    o record := case when tg_op = 'INSERT' then new else old end;
-    ids uuid[];
+    r record := new;
 begin
     case tg_argv[0]
-    when 'commerce_products' then
-        perform rustok._index_touch(r.tenant_id, 'product', array[r.id]);
-    when 'commerce_variants', 'commerce_product_categories', 'commerce_product_tags', 'commerce_product_options',
-         'commerce_variant_option_values' then
-        perform rustok._index_touch(r.tenant_id, 'product', array[r.product_id, o.product_id]);
-    when 'commerce_prices', 'commerce_inventory_levels' then
-        perform rustok._index_touch(r.tenant_id, 'product', array(
-            select v.product_id from public.commerce_variants v
-            where v.tenant_id = r.tenant_id and v.id in (r.variant_id, o.variant_id)));
-    when 'commerce_product_option_values' then
-        perform rustok._index_touch(r.tenant_id, 'product', array(
-            select po.product_id from public.commerce_product_options po
-            where po.tenant_id = r.tenant_id and po.id in (r.option_id, o.option_id)));
     when 'commerce_categories' then
         perform rustok._index_lock(r.tenant_id, 'product');
         perform rustok._index_touch(r.tenant_id, 'product', array(
@@ -38,12 +97,6 @@ begin
             select distinct v.product_id from public.commerce_prices pr
             join public.commerce_variants v on v.tenant_id = pr.tenant_id and v.id = pr.variant_id
             where pr.tenant_id = r.tenant_id and pr.price_list_id = r.id));
-    when 'nodes' then
-        if r.kind <> 'comment' then
-            perform rustok._index_touch(r.tenant_id, 'content', array[r.id]);
-        end if;
-    when 'bodies', 'node_tags' then
-        perform rustok._index_touch(r.tenant_id, 'content', array[r.node_id, o.node_id]);
     when 'categories' then
         perform rustok._index_lock(r.tenant_id, 'content');
         perform rustok._index_touch(r.tenant_id, 'content', array(
@@ -59,8 +112,10 @@ begin
             select n.id from public.nodes n
             where n.tenant_id = r.tenant_id and n.author_id = r.id and n.kind <> 'comment'));
     when 'tenants' then
-        perform rustok._index_lock(r.id, 'product');
+        -- the flush's order: content before product (rustok._index_flush goes by kind), or a language change
+        -- and a transaction flushing both kinds could each hold the lock the other waits for
         perform rustok._index_lock(r.id, 'content');
+        perform rustok._index_lock(r.id, 'product');
         perform rustok._index_touch(r.id, 'product', array(
             select p.id from public.commerce_products p where p.tenant_id = r.id));
         perform rustok._index_touch(r.id, 'content', array(
@@ -84,35 +139,33 @@ drop trigger if exists _700_index_flush on public.index_pending;
 create constraint trigger _700_index_flush after insert on public.index_pending
     deferrable initially deferred for each row execute function rustok.tg_index_pending__flush();
 
-create or replace trigger _700_index_touch after insert or update or delete on public.commerce_products
-    for each row execute function rustok.tg_index__touch('commerce_products');
-create or replace trigger _700_index_touch after insert or update or delete on public.commerce_variants
-    for each row execute function rustok.tg_index__touch('commerce_variants');
-create or replace trigger _700_index_touch after insert or update or delete on public.commerce_prices
-    for each row execute function rustok.tg_index__touch('commerce_prices');
-create or replace trigger _700_index_touch after insert or update or delete on public.commerce_inventory_levels
-    for each row execute function rustok.tg_index__touch('commerce_inventory_levels');
-create or replace trigger _700_index_touch after insert or update or delete on public.commerce_product_categories
-    for each row execute function rustok.tg_index__touch('commerce_product_categories');
-create or replace trigger _700_index_touch after insert or update or delete on public.commerce_product_tags
-    for each row execute function rustok.tg_index__touch('commerce_product_tags');
-create or replace trigger _700_index_touch after insert or update or delete on public.commerce_product_options
-    for each row execute function rustok.tg_index__touch('commerce_product_options');
-create or replace trigger _700_index_touch after insert or update or delete on public.commerce_product_option_values
-    for each row execute function rustok.tg_index__touch('commerce_product_option_values');
-create or replace trigger _700_index_touch after insert or update or delete on public.commerce_variant_option_values
-    for each row execute function rustok.tg_index__touch('commerce_variant_option_values');
+-- statement-level upkeep triggers (insert, update, delete) on every bulk-written source table
+do $$
+declare
+    source text;
+begin
+    foreach source in array array['commerce_products', 'commerce_variants', 'commerce_prices',
+        'commerce_inventory_levels', 'commerce_product_categories', 'commerce_product_tags',
+        'commerce_product_options', 'commerce_product_option_values', 'commerce_variant_option_values',
+        'nodes', 'bodies', 'node_tags'] loop
+        execute format('drop trigger if exists _700_index_touch on public.%I', source);
+        execute format('create or replace trigger _700_index_touch_insert after insert on public.%I
+            referencing new table as changed for each statement
+            execute function rustok.tg_index__touch_rows(%L)', source, source);
+        execute format('create or replace trigger _700_index_touch_update after update on public.%I
+            referencing old table as previous new table as changed for each statement
+            execute function rustok.tg_index__touch_rows(%L)', source, source);
+        execute format('create or replace trigger _700_index_touch_delete after delete on public.%I
+            referencing old table as changed for each statement
+            execute function rustok.tg_index__touch_rows(%L)', source, source);
+    end loop;
+end
+$$;
 create or replace trigger _700_index_touch after update of name, handle, position on public.commerce_categories
     for each row execute function rustok.tg_index__touch('commerce_categories');
 create or replace trigger _700_index_touch
     after update of status, starts_at, ends_at, customer_group_id on public.commerce_price_lists
     for each row execute function rustok.tg_index__touch('commerce_price_lists');
-create or replace trigger _700_index_touch after insert or update or delete on public.nodes
-    for each row execute function rustok.tg_index__touch('nodes');
-create or replace trigger _700_index_touch after insert or update or delete on public.bodies
-    for each row execute function rustok.tg_index__touch('bodies');
-create or replace trigger _700_index_touch after insert or update or delete on public.node_tags
-    for each row execute function rustok.tg_index__touch('node_tags');
 create or replace trigger _700_index_touch after update of name, slug on public.categories
     for each row execute function rustok.tg_index__touch('categories');
 create or replace trigger _700_index_touch after update of name, slug on public.tags

@@ -35,7 +35,7 @@ MODULE = RusToKModule(
     version="1.0.0",
     dependencies=("content", "commerce"),
     event_listeners=(ReindexHandler(),),
-    maintenance=("rustok.index_requeue_price_windows()",),
+    maintenance=("rustok.index_requeue_price_windows()", "rustok.index_reindex_scheduled()"),
     graphql_sdl=SDL,
     resolvers=RESOLVERS,
 )
