@@ -185,6 +185,38 @@ def run_session(work: Callable[[], None], errors: list[BaseException]) -> None:
         errors.append(exc)
 
 
+class Load:
+    """Three sessions per tenant (a shopper, a merchant, a writer), each in its own thread, from entering the
+    block until leaving it (or until the server goes away); `errors` holds anything unexpected."""
+
+    def __init__(self, app_url: str, catalogue: dict[LoadTenant, list[uuid.UUID]], ledger: Ledger) -> None:
+        self.stop = threading.Event()
+        self.errors: list[BaseException] = []
+        self.sessions: list[Session] = []
+        work: list[Callable[[], None]] = []
+        for i, (tenant, variants) in enumerate(catalogue.items()):
+            shop, sell, write = (Session(app_url, tenant, ledger, seed=10 * i + j) for j in range(3))
+            self.sessions += [shop, sell, write]
+            work += [
+                lambda s=shop, v=variants: shopper(s, v, self.stop),
+                lambda s=sell: merchant(s, self.stop),
+                lambda s=write: writer(s, self.stop),
+            ]
+        self.threads = [threading.Thread(target=run_session, args=(w, self.errors)) for w in work]
+
+    def __enter__(self) -> Load:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=15)
+        for session in self.sessions:
+            session.close()
+
+
 @dataclass(frozen=True)
 class Handled:
     event_id: uuid.UUID

@@ -51,18 +51,7 @@ from rustok.migrate import migrate
 from rustok.modules import installed_registry
 from rustok.webhooks.delivery import DeliveryPolicy
 from rustok.webhooks.handler import WebhooksHandler
-from tests.py.crash_support import (
-    STOCK,
-    Ledger,
-    LoadTenant,
-    RecordingHandler,
-    Session,
-    create_product,
-    merchant,
-    run_session,
-    shopper,
-    writer,
-)
+from tests.py.crash_support import STOCK, Ledger, Load, LoadTenant, RecordingHandler, Session, create_product
 from tests.py.realtime_support import free_port
 from tests.py.webhooks_support import ALLOW_PRIVATE, Receiver
 
@@ -195,34 +184,12 @@ def test_committed_writes_and_acknowledged_events_survive_sigkill(server: Cluste
             ConsumerOptions(batch_size=100, poll_interval=0.2, ack_interval=1.0, reconnect_delay=0.2),
         )
         with WorkerThread(worker):
-            stop, errors = threading.Event(), []
-            sessions = [
-                Session(db.app_url, tenant, ledger, seed=10 * i + j)
-                for i, tenant in enumerate(tenants)
-                for j in range(3)
-            ]
-            work = []
-            for i, tenant in enumerate(tenants):
-                shop, sell, write = sessions[3 * i : 3 * i + 3]
-                work += [
-                    lambda s=shop, t=tenant: shopper(s, catalogue[t], stop),
-                    lambda s=sell: merchant(s, stop),
-                    lambda s=write: writer(s, stop),
-                ]
-            threads = [threading.Thread(target=run_session, args=(w, errors)) for w in work]
-            for thread in threads:
-                thread.start()
-            _wait_for("the load", lambda: ledger.confirmed() >= LOAD_BEFORE_CRASH or errors, timeout=30)
-            _wait_for("a few deliveries", lambda: len(receiver.requests) >= 20 or errors, timeout=15)
-
-            power_loss(server)
-            crashed_at = time.monotonic()
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=15)
-            for session in sessions:
-                session.close()
-            assert errors == [], errors
+            with Load(db.app_url, catalogue, ledger) as load:
+                _wait_for("the load", lambda: ledger.confirmed() >= LOAD_BEFORE_CRASH or load.errors, timeout=30)
+                _wait_for("a few deliveries", lambda: len(receiver.requests) >= 20 or load.errors, timeout=15)
+                power_loss(server)
+                crashed_at = time.monotonic()
+            assert load.errors == [], load.errors
 
             # crash recovery, with nobody connected: the server on a port no client knows
             aside = Cluster(server.data_dir, port=free_port())
