@@ -4,7 +4,7 @@ A cluster of its own (fsync on, as in production; the shared test cluster runs w
 tenants. Six client sessions place orders, create and rename products, publish posts and comments, through
 the SQL functions the API calls, and keep a ledger of every write whose COMMIT returned. A worker runs the
 webhooks handler (a local receiver records every delivery by event id) and a recording handler. Then the
-postmaster and every backend get SIGKILL at once (the server's process group: no shutdown, no checkpoint, no
+postmaster and every backend are frozen and killed (SIGSTOP, then SIGKILL: no shutdown, no checkpoint, no
 goodbye to clients) and the server is started again, which runs crash recovery from the WAL.
 
 Before any client comes back (the server is first started on another port, where nobody looks for it):
@@ -93,21 +93,43 @@ def _database(cluster: Cluster) -> Database:
 
 
 def power_loss(cluster: Cluster) -> None:
-    """SIGKILL to the postmaster's process group: the postmaster and all its backends die at once, as in a
-    power cut from PostgreSQL's point of view. (pg_ctl starts the postmaster as a session leader, so its
-    group is the server and nothing else.)"""
-    pid = int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
-    assert os.getpgid(pid) == pid, "the postmaster leads its own process group"
-    os.killpg(pid, signal.SIGKILL)
+    """Every process of the server dies at one instant, as in a power cut from PostgreSQL's point of view.
+
+    Not `kill -9` to the postmaster's process group: each backend calls setsid() when it starts, so the group
+    is the postmaster alone, and backends that outlive it notice its death and exit on their own (a commit in
+    flight may still finish and answer). So: SIGSTOP the postmaster (it can fork no more), SIGSTOP each of its
+    children (nothing runs on from here), then SIGKILL them all."""
+    postmaster = int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
+    os.kill(postmaster, signal.SIGSTOP)
+    server = [postmaster, *_children(postmaster)]
+    for pid in server[1:]:
+        os.kill(pid, signal.SIGSTOP)
+    for pid in server:
+        os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while _group_alive(pid):
+    while any(_alive(pid) for pid in server):
         assert time.monotonic() < deadline, "the server's processes did not die"
         time.sleep(0.01)
 
 
-def _group_alive(pgid: int) -> bool:
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # gone meanwhile
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Not yet reaped: a zombie still holds its pid, and the next postmaster refuses to start while the pid
+    in postmaster.pid exists."""
     try:
-        os.killpg(pgid, 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     return True
