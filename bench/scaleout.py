@@ -173,6 +173,30 @@ def setup(base: Path, products: int) -> tuple[Cluster, Cluster]:
     return primary, replica
 
 
+def database_time(primary: Cluster, rounds: int = 10) -> float:
+    """Milliseconds one search takes in PostgreSQL alone (rustok.search_products as rustok_app, one client,
+    the 8 searches in turn, after one warm-up round): what bounds the requests/s two cores can give."""
+    url = primary.tcp_url("rustok_app", APP_PASSWORD, "rustok")
+    with psycopg.connect(url, autocommit=True) as conn:
+        tenant = conn.execute("select rustok.tenant_id_by_slug(%s)", (TENANT,)).fetchone()
+        assert tenant is not None
+        statement = (
+            "with _context as materialized (select rustok.set_context(%s)) "
+            "select rustok.search_products(%s, %s::jsonb, %s, 24) from _context"
+        )
+        calls = [
+            (tenant[0], text, json.dumps({"category": category, "inStock": True, "currency": "EUR"}), sort.lower())
+            for text, category, sort in SEARCHES
+        ]
+        for params in calls:
+            conn.execute(statement, params, prepare=True).fetchone()
+        started = time.perf_counter()
+        for _ in range(rounds):
+            for params in calls:
+                conn.execute(statement, params, prepare=True).fetchone()
+        return (time.perf_counter() - started) * 1000 / (rounds * len(calls))
+
+
 def postmaster_pid(cluster: Cluster) -> int:
     return int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
 
@@ -359,7 +383,7 @@ def measure_one(
 ) -> Row:
     bodies = [search_body(*s) for s in SEARCHES]
     meter = CpuMeter()
-    meter.groups |= {postmaster_pid(primary), postmaster_pid(replica)}
+    meter.postmasters |= {postmaster_pid(primary), postmaster_pid(replica)}
     servers = start_servers(primary, replica if with_replica else None, processes, base / "home")
     try:
         meter.groups |= {s.process.pid for s in servers}
@@ -396,11 +420,12 @@ def measure_one(
     return row
 
 
-def report(rows: list[Row], args: argparse.Namespace, counts: list[int]) -> None:
+def report(rows: list[Row], args: argparse.Namespace, counts: list[int], search_ms: float) -> None:
     print(
         f"\nsearchProducts (8 searches, 24 results + facets; {args.products:,} products, results per search "
         f"{min(counts):,} to {max(counts):,}); wrk {args.connections} connections, {args.duration:g} s per "
-        f"measurement, {args.rounds} round(s); {os.cpu_count()} CPUs\n"
+        f"measurement, {args.rounds} round(s); {os.cpu_count()} CPUs; one search in PostgreSQL alone "
+        f"{search_ms:.2f} ms\n"
     )
     print("| API processes | database | req/s (median) | all rounds | p50 ms | p99 ms | replica share | others' CPU |")
     print("| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |")
@@ -445,6 +470,8 @@ def main() -> int:
             counts = check_answers(probe, [search_body(*s) for s in SEARCHES])
         finally:
             stop_servers(probe)
+        search_ms = database_time(primary)
+        say(f"one search in PostgreSQL alone: {search_ms:.2f} ms")
         for round_ in range(args.rounds):
             for processes in (1, 2):
                 for with_replica in (False, True):
@@ -457,7 +484,7 @@ def main() -> int:
             if cluster is not None:
                 cluster.stop(mode="immediate")
         shutil.rmtree(base, ignore_errors=True)
-    report(rows, args, counts)
+    report(rows, args, counts, search_ms)
     return 0
 
 
