@@ -3,7 +3,7 @@
 sort, 24 results with facets) with one database vs primary + streaming replica, and with one vs two
 `rustok serve` processes, measured in one run on one machine.
 
-    .venv/bin/python bench/scaleout.py                      # about 6 minutes (seeding 20,000 products: ~2)
+    .venv/bin/python bench/scaleout.py                      # about 6 minutes on a quiet machine (seeding: ~2)
     .venv/bin/python bench/scaleout.py --products 5000 --rounds 1 --duration 5
 
 What it does:
