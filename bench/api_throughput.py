@@ -193,7 +193,7 @@ class CpuMeter:
 
     def __init__(self) -> None:
         self.groups: set[int] = set()  # process groups of the servers started (each in its own session)
-        self.postmaster: int | None = None
+        self.postmasters: set[int] = set()  # each PostgreSQL server's: its children are backends (own sessions)
 
     def sample(self) -> tuple[int, int, int]:
         """(idle, total) jiffies of the machine and the jiffies used so far by this benchmark's processes."""
@@ -210,7 +210,7 @@ class CpuMeter:
             pid, ppid, pgrp = int(entry.name), int(fields[1]), int(fields[2])
             if pid == me:  # with the children it waited for (wrk)
                 ours += sum(int(v) for v in fields[11:15])
-            elif pgrp in self.groups or self.postmaster in (pid, ppid):
+            elif pgrp in self.groups or pid in self.postmasters or ppid in self.postmasters:
                 ours += int(fields[11]) + int(fields[12])
         return values[3] + values[4], sum(values[:8]), ours
 
@@ -904,7 +904,7 @@ def main(argv: list[str] | None = None) -> int:
         if db.cluster is not None:
             with contextlib.suppress(OSError, ValueError, IndexError):
                 pid_file = db.cluster.data_dir / "postmaster.pid"
-                services.meter.postmaster = int(pid_file.read_text().splitlines()[0])
+                services.meter.postmasters.add(int(pid_file.read_text().splitlines()[0]))
         with psycopg.connect(db.admin_url, autocommit=True) as conn:
             info["postgresql"] = conn.execute("show server_version").fetchone()[0]  # type: ignore[index]
         data = seed(db, args.users)

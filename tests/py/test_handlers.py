@@ -7,18 +7,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import uuid
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
+from rustok.api.database import Gateway
 from rustok.config import Settings
 from rustok.db import Database
-from rustok.events.consumer import ConsumerOptions
-from rustok.events.handlers import DomainEvent, EventEnvelope, EventHandler, RetryPolicy
+from rustok.errors import Unavailable
+from rustok.events.consumer import ConsumerOptions, DurableConsumer
+from rustok.events.handlers import DomainEvent, EventEnvelope, EventHandler, HandlerContext, RetryPolicy
 from rustok.events.worker import Worker, WorkerError, WorkerReport, available_handlers, select_handlers
 from rustok.modules import ModuleRegistry, RusToKModule
 from tests.py.webhooks_support import Tenant, create_tenant, publish
@@ -238,6 +242,37 @@ def test_a_notification_wakes_a_handler_before_its_poll_interval(db: Database, t
 
     latencies = asyncio.run(scenario())
     assert max(latencies) < 1.0, latencies
+
+
+def test_a_database_outage_under_a_handler_is_waited_out_not_reported_as_a_fault(
+    db: Database, tenant: Tenant, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    """The database goes away while a handler works: its call fails with Unavailable, and so does recording
+    the failure. The loop reconnects with a warning (no traceback: nothing is wrong with the handler) and
+    handles the event again, as after the crash in test_crash_safety."""
+
+    async def outage(n: int, attempt: int) -> None:
+        if attempt == 1:
+            raise Unavailable("the database is not reachable right now")
+
+    recorder = Recorder("outage", "outage", outage)
+    probes(db, tenant, "outage", range(1))
+    unreachable = Gateway(f"postgresql://rustok_app@/rustok?host={tmp_path}&port=1", max_size=1)
+    context = HandlerContext(Settings(), db.app_url, unreachable)  # the loop's own connection works
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        consumer = DurableConsumer(recorder, context, asyncio.Event(), FAST_POLL)
+        task = asyncio.create_task(consumer.run(stop))
+        await _until(lambda: recorder.seen == [0])
+        stop.set()
+        await task
+
+    with caplog.at_level(logging.WARNING, logger="rustok.worker"):
+        asyncio.run(scenario())
+    assert len(recorder.attempts[0]) == 2
+    assert [r.levelname for r in caplog.records if r.name == "rustok.worker"] == ["WARNING"]
+    assert "Unavailable" in caplog.records[0].getMessage() and caplog.records[0].exc_info is None
 
 
 def test_handlers_are_webhooks_then_module_listeners_by_unique_name() -> None:

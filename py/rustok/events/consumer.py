@@ -26,6 +26,7 @@ from typing import Any, LiteralString
 import psycopg
 from psycopg.rows import dict_row
 
+from rustok.errors import Unavailable
 from rustok.events.handlers import Cursor, EventEnvelope, EventHandler, HandlerContext
 
 log = logging.getLogger("rustok.worker")
@@ -96,7 +97,9 @@ class DurableConsumer:
                     self.holds_lock.set()
                     await self._consume(conn, stop, once)
                     return self.stats
-            except (psycopg.Error, OSError) as exc:
+            except (psycopg.Error, OSError, Unavailable) as exc:
+                # Unavailable: the database went away under the handler (or under recording its failure): an
+                # outage to wait out like a lost connection, not a fault of the handler's code.
                 if once:
                     raise
                 log.warning("%s: %s: %s; retrying", self.name, type(exc).__name__, exc)

@@ -1,0 +1,245 @@
+"""What the crash-safety test runs and remembers: a mixed write load of concurrent client sessions (orders,
+products, content), each write through the SQL function the API calls, in the API's own one-statement form;
+a client-side ledger of every write whose COMMIT returned (and of those in doubt: sent, but the answer was
+lost with the server); and a durable handler that records what it was given."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, LiteralString
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from rustok import errors
+from rustok.events.handlers import Cursor, EventEnvelope, EventHandler, RetryPolicy
+from rustok.ids import parse_id
+
+STOCK = 12  # every variant starts with this many units at the default location
+_AS_ADMIN: LiteralString = "with _context as materialized (select rustok.set_context(%s, %s, 'admin')) "
+
+
+@dataclass(frozen=True)
+class LoadTenant:
+    id: uuid.UUID
+    admin_id: uuid.UUID
+    slug: str
+
+
+class ConnectionLost(Exception):
+    """The server went away: the write in hand is in doubt and the session ends."""
+
+
+@dataclass
+class Ledger:
+    """Writes as the clients saw them. `confirmed`: the COMMIT returned (the function's answer arrived).
+    `in_doubt`: sent, no answer (the server died); may or may not be there."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    products: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)  # product -> variants
+    titles: dict[uuid.UUID, tuple[int, int]] = field(default_factory=dict)  # product -> (confirmed, sent) version
+    orders: dict[uuid.UUID, tuple[int, int]] = field(default_factory=dict)  # order -> (display id, total)
+    posts: set[uuid.UUID] = field(default_factory=set)
+    comments: set[uuid.UUID] = field(default_factory=set)
+    refused: int = 0  # answered with an RK error (e.g. INSUFFICIENT_STOCK): certainly not written
+    in_doubt: int = 0
+
+    def confirmed(self) -> int:
+        with self.lock:
+            return (
+                len(self.products)
+                + sum(v for v, _ in self.titles.values())
+                + len(self.orders)
+                + len(self.posts)
+                + len(self.comments)
+            )
+
+
+class Session:
+    """One client connection (the application role, autocommit) acting as a tenant's admin."""
+
+    def __init__(self, app_url: str, tenant: LoadTenant, ledger: Ledger, seed: int) -> None:
+        self.conn = psycopg.connect(app_url, autocommit=True)
+        self.tenant = tenant
+        self.ledger = ledger
+        self.rng = random.Random(seed)
+
+    def call(self, call: LiteralString, *params: Any) -> Any:
+        """`select <call> from _context`: one statement, its own transaction, as the API sends it. Raises
+        ConnectionLost when the answer is lost, psycopg.Error for an answer that is an error."""
+        try:
+            statement: LiteralString = _AS_ADMIN + "select " + call + " from _context"
+            row = self.conn.execute(statement, (self.tenant.id, self.tenant.admin_id, *params)).fetchone()
+        except psycopg.OperationalError as exc:
+            if self.conn.closed or self.conn.broken:
+                with self.ledger.lock:
+                    self.ledger.in_doubt += 1
+                raise ConnectionLost from exc
+            raise
+        assert row is not None
+        return row[0]
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def create_product(session: Session, sku: str) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    product = {
+        "title": f"{sku} v0",
+        "status": "published",
+        "variants": [
+            {
+                "sku": f"{sku}-{size}",
+                "title": size,
+                "inventoryQuantity": STOCK,
+                "prices": [{"amount": session.rng.randint(100, 5000), "currencyCode": "EUR"}],
+            }
+            for size in ("S", "M")
+        ],
+    }
+    made = session.call("rustok.create_product(%s)", Jsonb(product))
+    return parse_id(made["id"]), [parse_id(v["id"]) for v in made["variants"]]
+
+
+def order_some(session: Session, variants: list[uuid.UUID]) -> None:
+    """A cart with one or two lines, then place_order: confirmed when place_order answers. Out of stock (at
+    add_cart_line or place_order) is an answer too: refused, nothing written."""
+    try:
+        cart = parse_id(session.call("rustok.create_cart(%s)", Jsonb({"currencyCode": "EUR"}))["id"])
+        for variant in session.rng.sample(variants, min(len(variants), session.rng.randint(1, 2))):
+            session.call("rustok.add_cart_line(%s, %s, %s)", cart, variant, session.rng.randint(1, 3))
+        order = session.call("rustok.place_order(%s, 'crash@example.com')", cart)
+    except psycopg.Error as exc:
+        if exc.sqlstate == errors.InsufficientStock.sqlstate:
+            with session.ledger.lock:
+                session.ledger.refused += 1
+            return
+        raise
+    with session.ledger.lock:
+        session.ledger.orders[parse_id(order["id"])] = (int(order["displayId"]), int(order["total"]["amount"]))
+
+
+def shopper(session: Session, catalogue: list[uuid.UUID], stop: threading.Event) -> None:
+    while not stop.is_set():
+        order_some(session, catalogue)
+
+
+def merchant(session: Session, stop: threading.Event) -> None:
+    """Creates products and renames its own (title "<sku> v<n>", n counting up per product)."""
+    mine: list[uuid.UUID] = []
+    while not stop.is_set():
+        if not mine or session.rng.random() < 0.4:
+            product, variants = create_product(session, f"{session.tenant.slug}-{uuid.uuid4().hex[:10]}")
+            with session.ledger.lock:
+                session.ledger.products[product] = variants
+                session.ledger.titles[product] = (0, 0)
+            mine.append(product)
+            continue
+        product = session.rng.choice(mine)
+        with session.ledger.lock:
+            confirmed, _ = session.ledger.titles[product]
+            version = confirmed + 1
+            session.ledger.titles[product] = (confirmed, version)
+        current = session.call("rustok.update_product(%s, %s) ->> 'title'", product, Jsonb({"title": f"v{version}"}))
+        assert current == f"v{version}"
+        with session.ledger.lock:
+            session.ledger.titles[product] = (version, version)
+
+
+def writer(session: Session, stop: threading.Event) -> None:
+    """Publishes posts and comments on them (and replies to comments)."""
+    posts: list[uuid.UUID] = []
+    comments: list[tuple[uuid.UUID, uuid.UUID]] = []  # (post, comment)
+    while not stop.is_set():
+        if not posts or session.rng.random() < 0.2:
+            node = {"kind": "post", "title": f"Post {uuid.uuid4().hex[:8]}", "status": "published", "body": "text"}
+            post = parse_id(session.call("rustok.create_node(%s) ->> 'id'", Jsonb(node)))
+            with session.ledger.lock:
+                session.ledger.posts.add(post)
+            posts.append(post)
+            continue
+        post, parent = (
+            session.rng.choice(comments)
+            if comments and session.rng.random() < 0.4
+            else (session.rng.choice(posts), None)
+        )
+        comment = parse_id(session.call("rustok.add_comment(%s, %s, 'a comment') ->> 'id'", post, parent))
+        with session.ledger.lock:
+            session.ledger.comments.add(comment)
+        comments.append((post, comment))
+
+
+def run_session(work: Callable[[], None], errors: list[BaseException]) -> None:
+    """Runs until the server goes away (ConnectionLost ends it quietly); anything else is a test failure."""
+    try:
+        work()
+    except ConnectionLost:
+        pass
+    except BaseException as exc:
+        errors.append(exc)
+
+
+class Load:
+    """Three sessions per tenant (a shopper, a merchant, a writer), each in its own thread, from entering the
+    block until leaving it (or until the server goes away); `errors` holds anything unexpected."""
+
+    def __init__(self, app_url: str, catalogue: dict[LoadTenant, list[uuid.UUID]], ledger: Ledger) -> None:
+        self.stop = threading.Event()
+        self.errors: list[BaseException] = []
+        self.sessions: list[Session] = []
+        work: list[Callable[[], None]] = []
+        for i, (tenant, variants) in enumerate(catalogue.items()):
+            shop, sell, write = (Session(app_url, tenant, ledger, seed=10 * i + j) for j in range(3))
+            self.sessions += [shop, sell, write]
+            work += [
+                lambda s=shop, v=variants: shopper(s, v, self.stop),
+                lambda s=sell: merchant(s, self.stop),
+                lambda s=write: writer(s, self.stop),
+            ]
+        self.threads = [threading.Thread(target=run_session, args=(w, self.errors)) for w in work]
+
+    def __enter__(self) -> Load:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=15)
+        for session in self.sessions:
+            session.close()
+
+
+@dataclass(frozen=True)
+class Handled:
+    event_id: uuid.UUID
+    cursor: Cursor
+    at: float  # time.monotonic()
+
+
+class RecordingHandler(EventHandler):
+    """A durable handler that remembers each event it is given, and when. It takes a few milliseconds per
+    event, so the crash tends to land between handling events and acknowledging them."""
+
+    name = "crash-test.recorder"
+    retry = RetryPolicy(max_attempts=3, base_delay=0.1, max_delay=0.5, timeout=5.0)
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.handled: list[Handled] = []
+
+    async def handle(self, envelope: EventEnvelope) -> None:
+        await asyncio.sleep(0.005)
+        with self.lock:
+            self.handled.append(Handled(envelope.id, envelope.cursor, time.monotonic()))
+
+    def snapshot(self) -> list[Handled]:
+        with self.lock:
+            return list(self.handled)
