@@ -349,50 +349,38 @@ def _progress(label: str, done: int, total: int) -> None:
 
 def cmd_indexer(args: argparse.Namespace, settings: Settings) -> int:
     """Drains the durable index queue (IndexConfig realtimeSync off) with `workers` threads, each taking
-    batches with FOR UPDATE SKIP LOCKED; --once stops when the queue is empty."""
+    batches with FOR UPDATE SKIP LOCKED; --once stops when the queue is empty (modules/index/indexer.py)."""
     import threading
-    import time
+
+    from rustok.modules.index.indexer import Indexer
 
     with _operator(settings) as conn:
         config = conn.execute("select rustok.index_config(null) as c").fetchone()
     cfg = config["c"] if config else {}
     workers = args.workers or int(cfg.get("workers") or 1)
     batch_size = args.batch_size or int(cfg.get("batchSize") or 500)
-    counts = [0] * workers
-    stop = threading.Event()
+    db = locate(settings)
+    indexer = Indexer(lambda: connect(db.admin_url), batch_size, poll=args.poll, once=args.once)
+    failures: list[BaseException] = []
 
-    def work(slot: int) -> None:
-        with _operator(settings) as conn:
-            while not stop.is_set():
-                tenants = conn.execute(
-                    "select t.id from public.tenants t join public.tenant_modules tm on tm.tenant_id = t.id"
-                    " where tm.module_slug = 'index' and tm.enabled order by t.id"
-                ).fetchall()
-                conn.commit()
-                taken = 0
-                for tenant in tenants:
-                    while True:
-                        with tenant_transaction(conn, tenant["id"]):
-                            row = conn.execute("select rustok.index_drain(%s) as n", (batch_size,)).fetchone()
-                        n = int(row["n"]) if row else 0
-                        taken += n
-                        counts[slot] += n
-                        if n == 0:
-                            break
-                if taken == 0:
-                    if args.once:
-                        return
-                    time.sleep(args.poll)
+    def work() -> None:
+        try:
+            indexer.run()
+        except BaseException as exc:  # a thread cannot raise into main: keep it for the exit status
+            failures.append(exc)
+            indexer.stop.set()
 
-    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(workers)]
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
     for thread in threads:
         thread.start()
     try:
         for thread in threads:
             thread.join()
     except KeyboardInterrupt:
-        stop.set()
-    print(f"indexer: {sum(counts)} queued change(s) applied by {workers} worker(s), batch size {batch_size}")
+        indexer.stop.set()
+    if failures:
+        raise failures[0]
+    print(f"indexer: {indexer.applied} queued change(s) applied by {workers} worker(s), batch size {batch_size}")
     return 0
 
 

@@ -378,6 +378,45 @@ def test_indexer_drains_the_queue_with_workers(
             conn.execute("delete from platform_settings where key = 'index'")
 
 
+def test_indexer_waits_out_a_lost_database_and_drains_after(env: Database, tenants: list[Tenant]) -> None:
+    """A restart or failover under `rustok indexer` costs a warning and a pause, not a dead worker thread."""
+    from rustok.db import connect
+    from rustok.modules.index.indexer import Indexer
+
+    with psycopg.connect(env.admin_url) as conn:
+        conn.execute("insert into platform_settings (key, value) values ('index', '{\"realtimeSync\": false}')")
+    outages = 2
+
+    def flaky_connect() -> psycopg.Connection[dict[str, Any]]:
+        nonlocal outages
+        if outages:
+            outages -= 1
+            raise psycopg.OperationalError("the database system is shutting down")
+        return connect(env.admin_url)
+
+    try:
+        with psycopg.connect(env.app_url) as conn, conn.transaction():
+            conn.execute("select rustok.set_context(%s, %s, 'admin')", (tenants[0].id, tenants[0].users["admin"]))
+            conn.execute("update commerce_products set title = title || ' (after outage)'")
+        assert _verify(env), "with realtime sync off the rows wait"
+        with pytest.raises(psycopg.OperationalError):  # --once is for scripts: an outage is its error
+            Indexer(flaky_connect, batch_size=5, once=True).run()
+        indexer = Indexer(flaky_connect, batch_size=5, poll=0.05)
+        thread = threading.Thread(target=indexer.run)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while _verify(env) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        indexer.stop.set()
+        thread.join(10)
+        assert not thread.is_alive()
+        assert outages == 0 and indexer.applied > 0
+        assert _verify(env) == []
+    finally:
+        with psycopg.connect(env.admin_url) as conn:
+            conn.execute("delete from platform_settings where key = 'index'")
+
+
 def test_reindex_requested_is_handled_by_the_worker(db: Database, tenants: list[Tenant]) -> None:
     tenant = tenants[1]
     with psycopg.connect(db.admin_url) as conn:
