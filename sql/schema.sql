@@ -865,6 +865,25 @@ $$;
 ALTER FUNCTION rustok._commerce_currency(code text, field text) OWNER TO rustok_owner;
 
 --
+-- Name: _commerce_day_start(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._commerce_day_start(time_zone text) RETURNS timestamp with time zone
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* The start of today in the time zone (an IANA name such as 'Europe/Berlin', or 'UTC'). Raises
+   VALIDATION_FAILED (field timeZone) for a name PostgreSQL does not know. */
+begin
+    return date_trunc('day', now() at time zone coalesce(time_zone, 'UTC')) at time zone coalesce(time_zone, 'UTC');
+exception when invalid_parameter_value then
+    perform rustok.raise('VALIDATION_FAILED', 'unknown time zone', jsonb_build_object('field', 'timeZone'));
+    return null;
+end
+$$;
+
+ALTER FUNCTION rustok._commerce_day_start(time_zone text) OWNER TO rustok_owner;
+
+--
 -- Name: _commerce_default_location(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -1512,6 +1531,27 @@ CREATE FUNCTION rustok._commerce_order_json(o public.commerce_orders) RETURNS js
 $$;
 
 ALTER FUNCTION rustok._commerce_order_json(o public.commerce_orders) OWNER TO rustok_owner;
+
+--
+-- Name: _commerce_order_totals(timestamp with time zone); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._commerce_order_totals(since timestamp with time zone) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    /* Orders placed since the instant, per currency: [{currencyCode, orders, revenue}]. Revenue counts the
+       totals of orders not canceled or refunded; orders counts them all. */
+    select coalesce(jsonb_agg(jsonb_build_object(
+               'currencyCode', t.currency_code, 'orders', t.orders, 'revenue', t.revenue)
+               order by t.currency_code), '[]'::jsonb)
+    from (select o.currency_code, count(*) as orders,
+                 coalesce(sum(o.total) filter (where o.status not in ('canceled', 'refunded')), 0) as revenue
+          from public.commerce_orders o
+          where o.tenant_id = rustok.current_tenant_id() and o.created_at >= since
+          group by o.currency_code) t
+$$;
+
+ALTER FUNCTION rustok._commerce_order_totals(since timestamp with time zone) OWNER TO rustok_owner;
 
 --
 -- Name: _commerce_price(uuid, text, integer, uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -2185,7 +2225,8 @@ CREATE FUNCTION rustok._index_flush(tenant uuid) RETURNS integer
     AS $$
 /* Takes this transaction's pending ids of the tenant and recomputes each once (or queues them when the
    tenant's realtimeSync is off); one IndexUpdated event per kind: {index_name, target_id (the id when only
-   one), count, target_ids (at most 100)}. Returns how many ids it handled. */
+   one), count, target_ids (at most 100)}; nothing for a tenant deleted in this transaction (its ids are
+   dropped). Returns how many ids it handled. */
 declare
     previous text := current_setting('rustok.tenant_id', true);
     realtime boolean;
@@ -2202,6 +2243,9 @@ begin
                       returning p.kind, p.id)
         select g.kind, array_agg(g.id order by g.id) as ids from gone g group by g.kind order by g.kind
     loop
+        if not exists (select 1 from public.tenants t where t.id = tenant) then
+            continue;  -- the tenant was deleted in this transaction: its index rows went with it, no event
+        end if;
         if realtime then
             perform rustok._index_refresh(tenant, r.kind, r.ids);
             perform rustok.publish_event('IndexUpdated', jsonb_build_object(
@@ -3022,6 +3066,27 @@ CREATE FUNCTION rustok._register_module(slug text, name text, description text, 
 $$;
 
 ALTER FUNCTION rustok._register_module(slug text, name text, description text, version text, dependencies text[]) OWNER TO rustok_owner;
+
+--
+-- Name: _require_super_admin_for(text[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._require_super_admin_for(VARIADIC roles text[]) RETURNS void
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* The platform rule for super_admin: only a super_admin (or an operator) grants, takes or creates that role.
+   Raises FORBIDDEN (details.permission 'super_admin') when one of the roles is super_admin and the caller
+   is neither. */
+begin
+    if 'super_admin' = any (roles) and not rustok.is_operator()
+       and rustok.current_user_role() is distinct from 'super_admin' then
+        perform rustok.raise('FORBIDDEN', 'only a super_admin grants or takes super_admin',
+                             jsonb_build_object('permission', 'super_admin'));
+    end if;
+end
+$$;
+
+ALTER FUNCTION rustok._require_super_admin_for(VARIADIC roles text[]) OWNER TO rustok_owner;
 
 --
 -- Name: webhooks; Type: TABLE; Schema: public; Owner: rustok_owner
@@ -4121,6 +4186,69 @@ $$;
 ALTER FUNCTION rustok.comment_tree(node_id uuid) OWNER TO rustok_owner;
 
 --
+-- Name: commerce_dashboard(text, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.commerce_dashboard(time_zone text DEFAULT 'UTC'::text, low_stock integer DEFAULT 5) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* The shop's figures for the admin dashboard: ordersToday / ordersThisMonth per currency (today and the month
+   begin at midnight in time_zone), product counts by status, and the variants that manage inventory and
+   have at most low_stock units available (stocked minus reserved, over all locations), archived products
+   left out: their count and the 20 lowest. Needs orders.manage. Raises UNAUTHENTICATED/FORBIDDEN, MODULE_DISABLED, VALIDATION_FAILED
+   (timeZone, lowStock). */
+declare
+    tenant uuid := rustok.current_tenant_id();
+    day_start timestamptz;
+    month_start timestamptz;
+begin
+    perform rustok.require_module('commerce');
+    perform rustok.require_permission('orders.manage');
+    time_zone := coalesce(time_zone, 'UTC');
+    if low_stock is null or low_stock < 0 or low_stock > 1000000 then
+        perform rustok.raise('VALIDATION_FAILED', 'lowStock must be between 0 and 1000000',
+                             jsonb_build_object('field', 'lowStock'));
+    end if;
+    day_start := rustok._commerce_day_start(time_zone);
+    month_start := date_trunc('month', day_start at time zone time_zone) at time zone time_zone;
+    return jsonb_build_object(
+        'timeZone', time_zone,
+        'dayStart', day_start,
+        'monthStart', month_start,
+        'ordersToday', rustok._commerce_order_totals(day_start),
+        'ordersThisMonth', rustok._commerce_order_totals(month_start),
+        'products', (select jsonb_build_object(
+                         'total', count(*),
+                         'published', count(*) filter (where p.status = 'published'),
+                         'draft', count(*) filter (where p.status = 'draft'),
+                         'archived', count(*) filter (where p.status = 'archived'))
+                     from public.commerce_products p where p.tenant_id = tenant),
+        'lowStockThreshold', low_stock,
+        'lowStock', (
+            with levels as (
+                select v.id, v.product_id, v.title, v.sku,
+                       coalesce(sum(l.stocked_quantity - l.reserved_quantity), 0)::int as available
+                from public.commerce_variants v
+                join public.commerce_products p on p.tenant_id = v.tenant_id and p.id = v.product_id
+                left join public.commerce_inventory_levels l on l.tenant_id = v.tenant_id and l.variant_id = v.id
+                where v.tenant_id = tenant and v.manage_inventory and p.status <> 'archived'
+                group by v.id, v.product_id, v.title, v.sku
+                having coalesce(sum(l.stocked_quantity - l.reserved_quantity), 0) <= low_stock)
+            select jsonb_build_object(
+                'count', (select count(*) from levels),
+                'variants', coalesce((
+                    select jsonb_agg(jsonb_build_object(
+                               'variantId', rustok.ulid(x.id), 'productId', rustok.ulid(x.product_id),
+                               'productTitle', p.title, 'variantTitle', x.title, 'sku', x.sku,
+                               'available', x.available) order by x.available, p.title, x.id)
+                    from (select * from levels order by available, id limit 20) x
+                    join public.commerce_products p on p.tenant_id = tenant and p.id = x.product_id), '[]'::jsonb))));
+end
+$$;
+
+ALTER FUNCTION rustok.commerce_dashboard(time_zone text, low_stock integer) OWNER TO rustok_owner;
+
+--
 -- Name: complete_login(text, text, bytea, interval, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -4891,6 +5019,41 @@ $_$;
 ALTER FUNCTION rustok.create_tenant(slug text, name text, admin_email text, admin_password_hash text) OWNER TO rustok_owner;
 
 --
+-- Name: create_user(text, text, text, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.create_user(email text, password_hash text, role text DEFAULT 'customer'::text, display_name text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+/* Creates a user of the current tenant with a role (an admin inviting a colleague); the password is hashed
+   by the caller (Python's argon2id, as for registration). Emits UserRegistered. Needs users.manage; only a
+   super_admin creates a super_admin. Raises UNAUTHENTICATED/FORBIDDEN, VALIDATION_FAILED (email, password,
+   role, displayName), CONFLICT (email taken), TENANT_REQUIRED. */
+declare
+    user_id uuid;
+    account public.users;
+begin
+    perform rustok.require_tenant();
+    perform rustok.require_permission('users.manage');
+    if role is null or not exists (select 1 from public.roles r where r.slug = create_user.role) then
+        perform rustok.raise('VALIDATION_FAILED', 'unknown role', jsonb_build_object('field', 'role'));
+    end if;
+    if length(display_name) > 255 then
+        perform rustok.raise('VALIDATION_FAILED', 'displayName: at most 255 characters',
+                             jsonb_build_object('field', 'displayName'));
+    end if;
+    perform rustok._require_super_admin_for(create_user.role);
+    user_id := rustok._insert_user(email, password_hash, create_user.role);
+    update public.users u set display_name = nullif(btrim(create_user.display_name), '')
+    where u.tenant_id = rustok.current_tenant_id() and u.id = user_id
+    returning * into account;
+    return rustok._user_json(account);
+end
+$$;
+
+ALTER FUNCTION rustok.create_user(email text, password_hash text, role text, display_name text) OWNER TO rustok_owner;
+
+--
 -- Name: create_webhook(text, text[], text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -5406,6 +5569,38 @@ $$;
 ALTER FUNCTION rustok.index_source_count(target text) OWNER TO rustok_owner;
 
 --
+-- Name: index_status(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.index_status() RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* The current tenant's index at a glance: for products and content, the index rows, the source rows a
+   rebuild walks and the newest indexed_at; the durable queue's length and oldest entry; the IndexConfig in
+   force. Needs index.manage. Raises UNAUTHENTICATED/FORBIDDEN, MODULE_DISABLED, TENANT_REQUIRED. */
+declare
+    tenant uuid;
+begin
+    perform rustok.require_module('index');
+    perform rustok.require_permission('index.manage');
+    tenant := rustok.require_tenant();
+    return jsonb_build_object(
+        'indexes', jsonb_build_array(
+            (select jsonb_build_object('target', 'products', 'rows', count(*), 'lastIndexedAt', max(i.indexed_at),
+                                       'sources', rustok.index_source_count('products'))
+             from public.index_products i where i.tenant_id = tenant),
+            (select jsonb_build_object('target', 'content', 'rows', count(*), 'lastIndexedAt', max(i.indexed_at),
+                                       'sources', rustok.index_source_count('content'))
+             from public.index_content i where i.tenant_id = tenant)),
+        'queueLength', rustok.index_queue_length(),
+        'oldestQueuedAt', (select min(q.queued_at) from public.index_queue q where q.tenant_id = tenant),
+        'config', rustok.index_config());
+end
+$$;
+
+ALTER FUNCTION rustok.index_status() OWNER TO rustok_owner;
+
+--
 -- Name: index_verify(uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -5460,6 +5655,45 @@ end
 $$;
 
 ALTER FUNCTION rustok.index_verify(tenant uuid) OWNER TO rustok_owner;
+
+--
+-- Name: index_verify_summary(integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.index_verify_summary(sample integer DEFAULT 20) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+/* rustok.index_verify for the current tenant, summarised: exact (nothing differs), the number of rows that
+   differ by index and problem (missing, extra, stale), and the first `sample` of them. Volatile because
+   index_verify is (it switches the tenant setting); it writes nothing. Needs index.manage. Raises
+   UNAUTHENTICATED/FORBIDDEN, MODULE_DISABLED, TENANT_REQUIRED, VALIDATION_FAILED (sample 0..100). */
+begin
+    perform rustok.require_module('index');
+    perform rustok.require_permission('index.manage');
+    if sample is null or sample < 0 or sample > 100 then
+        perform rustok.raise('VALIDATION_FAILED', 'sample must be between 0 and 100',
+                             jsonb_build_object('field', 'sample'));
+    end if;
+    return (
+        with found as materialized (
+            select v.index_name, v.target_id, v.problem, v.columns, row_number() over () as n
+            from rustok.index_verify(rustok.require_tenant()) v)
+        select jsonb_build_object(
+            'exact', not exists (select 1 from found),
+            'differences', (select count(*) from found),
+            'byProblem', coalesce((select jsonb_agg(jsonb_build_object(
+                                              'index', g.index_name, 'problem', g.problem, 'count', g.n)
+                                          order by g.index_name, g.problem)
+                                   from (select f.index_name, f.problem, count(*) as n from found f
+                                         group by f.index_name, f.problem) g), '[]'::jsonb),
+            'sample', coalesce((select jsonb_agg(jsonb_build_object(
+                                           'index', f.index_name, 'targetId', rustok.ulid(f.target_id),
+                                           'problem', f.problem, 'columns', to_jsonb(f.columns)) order by f.n)
+                                from found f where f.n <= sample), '[]'::jsonb)));
+end
+$$;
+
+ALTER FUNCTION rustok.index_verify_summary(sample integer) OWNER TO rustok_owner;
 
 --
 -- Name: is_module_enabled(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -5768,6 +6002,54 @@ $$;
 ALTER FUNCTION rustok.list_orders(first integer, after text, filter jsonb) OWNER TO rustok_owner;
 
 --
+-- Name: list_pending_comments(integer, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.list_pending_comments(first integer DEFAULT 20, after text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* Pending comments the current user may moderate, oldest first, as a connection (cursor = comment id) with
+   totalCount: every pending comment for content.manage, those on the user's own posts otherwise. Each node
+   is a Comment plus postTitle. Needs comments.moderate. Raises UNAUTHENTICATED/FORBIDDEN, MODULE_DISABLED,
+   INVALID_ID (cursor), VALIDATION_FAILED (page size). */
+declare
+    tenant uuid := rustok.current_tenant_id();
+    me uuid := rustok.current_user_id();
+    see_all boolean;
+    page int;
+    after_id uuid;
+    nodes jsonb;
+    total bigint;
+begin
+    perform rustok.require_module('blog');
+    perform rustok.require_permission('comments.moderate');
+    page := rustok._page_size(first);
+    after_id := case when after is not null then rustok.parse_id(after) end;
+    see_all := rustok.has_permission('content.manage');
+    with queue as materialized (
+        select c.*, p.title as post_title
+        from public.nodes c
+        join public.nodes p on p.tenant_id = c.tenant_id and p.id = c.root_id
+        where c.tenant_id = tenant and c.moderation = 'pending'
+          and (see_all or (me is not null and p.author_id = me)))
+    select (select count(*) from queue),
+           coalesce(jsonb_agg(rustok._comment_json(
+               rustok.ulid(q.id), rustok.ulid(q.root_id),
+               case when q.parent_id <> q.root_id then rustok.ulid(q.parent_id) end,
+               rustok.ulid(q.author_id), u.display_name, b.body, q.depth, q.position, q.reply_count,
+               q.moderation, q.created_at, q.updated_at)::jsonb || jsonb_build_object('postTitle', q.post_title)
+               order by q.id), '[]'::jsonb)
+    into total, nodes
+    from (select * from queue where after_id is null or queue.id > after_id order by queue.id limit page + 1) q
+    left join public.users u on u.tenant_id = tenant and u.id = q.author_id
+    left join public.bodies b on b.tenant_id = tenant and b.node_id = q.id;
+    return rustok._page_connection(nodes, page) || jsonb_build_object('totalCount', total);
+end
+$$;
+
+ALTER FUNCTION rustok.list_pending_comments(first integer, after text) OWNER TO rustok_owner;
+
+--
 -- Name: list_products(integer, text, jsonb); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -5826,6 +6108,34 @@ end
 $$;
 
 ALTER FUNCTION rustok.list_products(first integer, after text, filter jsonb) OWNER TO rustok_owner;
+
+--
+-- Name: list_tags(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.list_tags() RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* The tenant's tags by name, each with nodeCount: how many pages and posts carry it that the caller may
+   read in bulk (every node for content.manage, live ones for everybody else). Raises MODULE_DISABLED. */
+declare
+    tenant uuid := rustok.current_tenant_id();
+    see_all boolean := rustok.has_permission('content.manage');
+begin
+    perform rustok.require_module('content');
+    return (
+        select coalesce(jsonb_agg(jsonb_build_object(
+                   'id', rustok.ulid(t.id), 'name', t.name, 'slug', t.slug,
+                   'nodeCount', (select count(*) from public.node_tags nt
+                                 join public.nodes n on n.tenant_id = nt.tenant_id and n.id = nt.node_id
+                                 where nt.tenant_id = tenant and nt.tag_id = t.id
+                                   and (see_all or rustok._node_is_live(n.status, n.published_at))))
+                   order by lower(t.name), t.id), '[]'::jsonb)
+        from public.tags t where t.tenant_id = tenant);
+end
+$$;
+
+ALTER FUNCTION rustok.list_tags() OWNER TO rustok_owner;
 
 --
 -- Name: list_tenants(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -7320,11 +7630,7 @@ begin
     if target.id = rustok.current_user_id() then
         perform rustok.raise('FORBIDDEN', 'you cannot change your own role', jsonb_build_object('field', 'userId'));
     end if;
-    if 'super_admin' in (target.role, set_user_role.role) and not rustok.is_operator()
-       and rustok.current_user_role() is distinct from 'super_admin' then
-        perform rustok.raise('FORBIDDEN', 'only a super_admin grants or takes super_admin',
-                             jsonb_build_object('permission', 'super_admin'));
-    end if;
+    perform rustok._require_super_admin_for(target.role, set_user_role.role);
     update public.users u set role = set_user_role.role
     where u.tenant_id = target.tenant_id and u.id = target.id
     returning * into target;
@@ -11336,6 +11642,18 @@ CREATE INDEX nodes_p0_tenant_id_author_id_id_idx ON public.nodes_p0 USING btree 
 CREATE INDEX nodes_p0_tenant_id_category_id_id_idx ON public.nodes_p0 USING btree (tenant_id, category_id, id) WHERE (category_id IS NOT NULL);
 
 --
+-- Name: nodes_pending_comments; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX nodes_pending_comments ON ONLY public.nodes USING btree (tenant_id, id) WHERE ((moderation)::text = 'pending'::text);
+
+--
+-- Name: nodes_p0_tenant_id_id_idx; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX nodes_p0_tenant_id_id_idx ON public.nodes_p0 USING btree (tenant_id, id) WHERE ((moderation)::text = 'pending'::text);
+
+--
 -- Name: nodes_p0_tenant_id_kind_id_idx; Type: INDEX; Schema: public; Owner: rustok_owner
 --
 
@@ -11378,6 +11696,12 @@ CREATE INDEX nodes_p1_tenant_id_author_id_id_idx ON public.nodes_p1 USING btree 
 CREATE INDEX nodes_p1_tenant_id_category_id_id_idx ON public.nodes_p1 USING btree (tenant_id, category_id, id) WHERE (category_id IS NOT NULL);
 
 --
+-- Name: nodes_p1_tenant_id_id_idx; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX nodes_p1_tenant_id_id_idx ON public.nodes_p1 USING btree (tenant_id, id) WHERE ((moderation)::text = 'pending'::text);
+
+--
 -- Name: nodes_p1_tenant_id_kind_id_idx; Type: INDEX; Schema: public; Owner: rustok_owner
 --
 
@@ -11406,6 +11730,12 @@ CREATE INDEX nodes_p2_tenant_id_author_id_id_idx ON public.nodes_p2 USING btree 
 --
 
 CREATE INDEX nodes_p2_tenant_id_category_id_id_idx ON public.nodes_p2 USING btree (tenant_id, category_id, id) WHERE (category_id IS NOT NULL);
+
+--
+-- Name: nodes_p2_tenant_id_id_idx; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX nodes_p2_tenant_id_id_idx ON public.nodes_p2 USING btree (tenant_id, id) WHERE ((moderation)::text = 'pending'::text);
 
 --
 -- Name: nodes_p2_tenant_id_kind_id_idx; Type: INDEX; Schema: public; Owner: rustok_owner
@@ -11438,6 +11768,12 @@ CREATE INDEX nodes_p3_tenant_id_author_id_id_idx ON public.nodes_p3 USING btree 
 CREATE INDEX nodes_p3_tenant_id_category_id_id_idx ON public.nodes_p3 USING btree (tenant_id, category_id, id) WHERE (category_id IS NOT NULL);
 
 --
+-- Name: nodes_p3_tenant_id_id_idx; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX nodes_p3_tenant_id_id_idx ON public.nodes_p3 USING btree (tenant_id, id) WHERE ((moderation)::text = 'pending'::text);
+
+--
 -- Name: nodes_p3_tenant_id_kind_id_idx; Type: INDEX; Schema: public; Owner: rustok_owner
 --
 
@@ -11466,6 +11802,12 @@ CREATE INDEX nodes_p4_tenant_id_author_id_id_idx ON public.nodes_p4 USING btree 
 --
 
 CREATE INDEX nodes_p4_tenant_id_category_id_id_idx ON public.nodes_p4 USING btree (tenant_id, category_id, id) WHERE (category_id IS NOT NULL);
+
+--
+-- Name: nodes_p4_tenant_id_id_idx; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX nodes_p4_tenant_id_id_idx ON public.nodes_p4 USING btree (tenant_id, id) WHERE ((moderation)::text = 'pending'::text);
 
 --
 -- Name: nodes_p4_tenant_id_kind_id_idx; Type: INDEX; Schema: public; Owner: rustok_owner
@@ -11498,6 +11840,12 @@ CREATE INDEX nodes_p5_tenant_id_author_id_id_idx ON public.nodes_p5 USING btree 
 CREATE INDEX nodes_p5_tenant_id_category_id_id_idx ON public.nodes_p5 USING btree (tenant_id, category_id, id) WHERE (category_id IS NOT NULL);
 
 --
+-- Name: nodes_p5_tenant_id_id_idx; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX nodes_p5_tenant_id_id_idx ON public.nodes_p5 USING btree (tenant_id, id) WHERE ((moderation)::text = 'pending'::text);
+
+--
 -- Name: nodes_p5_tenant_id_kind_id_idx; Type: INDEX; Schema: public; Owner: rustok_owner
 --
 
@@ -11528,6 +11876,12 @@ CREATE INDEX nodes_p6_tenant_id_author_id_id_idx ON public.nodes_p6 USING btree 
 CREATE INDEX nodes_p6_tenant_id_category_id_id_idx ON public.nodes_p6 USING btree (tenant_id, category_id, id) WHERE (category_id IS NOT NULL);
 
 --
+-- Name: nodes_p6_tenant_id_id_idx; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX nodes_p6_tenant_id_id_idx ON public.nodes_p6 USING btree (tenant_id, id) WHERE ((moderation)::text = 'pending'::text);
+
+--
 -- Name: nodes_p6_tenant_id_kind_id_idx; Type: INDEX; Schema: public; Owner: rustok_owner
 --
 
@@ -11556,6 +11910,12 @@ CREATE INDEX nodes_p7_tenant_id_author_id_id_idx ON public.nodes_p7 USING btree 
 --
 
 CREATE INDEX nodes_p7_tenant_id_category_id_id_idx ON public.nodes_p7 USING btree (tenant_id, category_id, id) WHERE (category_id IS NOT NULL);
+
+--
+-- Name: nodes_p7_tenant_id_id_idx; Type: INDEX; Schema: public; Owner: rustok_owner
+--
+
+CREATE INDEX nodes_p7_tenant_id_id_idx ON public.nodes_p7 USING btree (tenant_id, id) WHERE ((moderation)::text = 'pending'::text);
 
 --
 -- Name: nodes_p7_tenant_id_kind_id_idx; Type: INDEX; Schema: public; Owner: rustok_owner
@@ -11762,6 +12122,12 @@ ALTER INDEX public.nodes_author ATTACH PARTITION public.nodes_p0_tenant_id_autho
 ALTER INDEX public.nodes_category ATTACH PARTITION public.nodes_p0_tenant_id_category_id_id_idx;
 
 --
+-- Name: nodes_p0_tenant_id_id_idx; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
+--
+
+ALTER INDEX public.nodes_pending_comments ATTACH PARTITION public.nodes_p0_tenant_id_id_idx;
+
+--
 -- Name: nodes_p0_tenant_id_kind_id_idx; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
 --
 
@@ -11802,6 +12168,12 @@ ALTER INDEX public.nodes_author ATTACH PARTITION public.nodes_p1_tenant_id_autho
 --
 
 ALTER INDEX public.nodes_category ATTACH PARTITION public.nodes_p1_tenant_id_category_id_id_idx;
+
+--
+-- Name: nodes_p1_tenant_id_id_idx; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
+--
+
+ALTER INDEX public.nodes_pending_comments ATTACH PARTITION public.nodes_p1_tenant_id_id_idx;
 
 --
 -- Name: nodes_p1_tenant_id_kind_id_idx; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
@@ -11846,6 +12218,12 @@ ALTER INDEX public.nodes_author ATTACH PARTITION public.nodes_p2_tenant_id_autho
 ALTER INDEX public.nodes_category ATTACH PARTITION public.nodes_p2_tenant_id_category_id_id_idx;
 
 --
+-- Name: nodes_p2_tenant_id_id_idx; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
+--
+
+ALTER INDEX public.nodes_pending_comments ATTACH PARTITION public.nodes_p2_tenant_id_id_idx;
+
+--
 -- Name: nodes_p2_tenant_id_kind_id_idx; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
 --
 
@@ -11886,6 +12264,12 @@ ALTER INDEX public.nodes_author ATTACH PARTITION public.nodes_p3_tenant_id_autho
 --
 
 ALTER INDEX public.nodes_category ATTACH PARTITION public.nodes_p3_tenant_id_category_id_id_idx;
+
+--
+-- Name: nodes_p3_tenant_id_id_idx; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
+--
+
+ALTER INDEX public.nodes_pending_comments ATTACH PARTITION public.nodes_p3_tenant_id_id_idx;
 
 --
 -- Name: nodes_p3_tenant_id_kind_id_idx; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
@@ -11930,6 +12314,12 @@ ALTER INDEX public.nodes_author ATTACH PARTITION public.nodes_p4_tenant_id_autho
 ALTER INDEX public.nodes_category ATTACH PARTITION public.nodes_p4_tenant_id_category_id_id_idx;
 
 --
+-- Name: nodes_p4_tenant_id_id_idx; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
+--
+
+ALTER INDEX public.nodes_pending_comments ATTACH PARTITION public.nodes_p4_tenant_id_id_idx;
+
+--
 -- Name: nodes_p4_tenant_id_kind_id_idx; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
 --
 
@@ -11970,6 +12360,12 @@ ALTER INDEX public.nodes_author ATTACH PARTITION public.nodes_p5_tenant_id_autho
 --
 
 ALTER INDEX public.nodes_category ATTACH PARTITION public.nodes_p5_tenant_id_category_id_id_idx;
+
+--
+-- Name: nodes_p5_tenant_id_id_idx; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
+--
+
+ALTER INDEX public.nodes_pending_comments ATTACH PARTITION public.nodes_p5_tenant_id_id_idx;
 
 --
 -- Name: nodes_p5_tenant_id_kind_id_idx; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
@@ -12014,6 +12410,12 @@ ALTER INDEX public.nodes_author ATTACH PARTITION public.nodes_p6_tenant_id_autho
 ALTER INDEX public.nodes_category ATTACH PARTITION public.nodes_p6_tenant_id_category_id_id_idx;
 
 --
+-- Name: nodes_p6_tenant_id_id_idx; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
+--
+
+ALTER INDEX public.nodes_pending_comments ATTACH PARTITION public.nodes_p6_tenant_id_id_idx;
+
+--
 -- Name: nodes_p6_tenant_id_kind_id_idx; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
 --
 
@@ -12054,6 +12456,12 @@ ALTER INDEX public.nodes_author ATTACH PARTITION public.nodes_p7_tenant_id_autho
 --
 
 ALTER INDEX public.nodes_category ATTACH PARTITION public.nodes_p7_tenant_id_category_id_id_idx;
+
+--
+-- Name: nodes_p7_tenant_id_id_idx; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
+--
+
+ALTER INDEX public.nodes_pending_comments ATTACH PARTITION public.nodes_p7_tenant_id_id_idx;
 
 --
 -- Name: nodes_p7_tenant_id_kind_id_idx; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
@@ -14031,6 +14439,13 @@ REVOKE ALL ON FUNCTION rustok._commerce_currency(code text, field text) FROM PUB
 GRANT ALL ON FUNCTION rustok._commerce_currency(code text, field text) TO rustok_clients;
 
 --
+-- Name: FUNCTION _commerce_day_start(time_zone text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._commerce_day_start(time_zone text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._commerce_day_start(time_zone text) TO rustok_clients;
+
+--
 -- Name: FUNCTION _commerce_default_location(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -14171,6 +14586,13 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.commerce_orders TO rustok_app;
 
 REVOKE ALL ON FUNCTION rustok._commerce_order_json(o public.commerce_orders) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._commerce_order_json(o public.commerce_orders) TO rustok_clients;
+
+--
+-- Name: FUNCTION _commerce_order_totals(since timestamp with time zone); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._commerce_order_totals(since timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._commerce_order_totals(since timestamp with time zone) TO rustok_clients;
 
 --
 -- Name: FUNCTION _commerce_price(variant_id uuid, currency_code text, quantity integer, customer_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -14550,6 +14972,13 @@ REVOKE ALL ON FUNCTION rustok._register_module(slug text, name text, description
 GRANT ALL ON FUNCTION rustok._register_module(slug text, name text, description text, version text, dependencies text[]) TO rustok_clients;
 
 --
+-- Name: FUNCTION _require_super_admin_for(VARIADIC roles text[]); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._require_super_admin_for(VARIADIC roles text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._require_super_admin_for(VARIADIC roles text[]) TO rustok_clients;
+
+--
 -- Name: TABLE webhooks; Type: ACL; Schema: public; Owner: rustok_owner
 --
 
@@ -14853,6 +15282,13 @@ REVOKE ALL ON FUNCTION rustok.comment_tree(node_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.comment_tree(node_id uuid) TO rustok_clients;
 
 --
+-- Name: FUNCTION commerce_dashboard(time_zone text, low_stock integer); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.commerce_dashboard(time_zone text, low_stock integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.commerce_dashboard(time_zone text, low_stock integer) TO rustok_clients;
+
+--
 -- Name: FUNCTION complete_login(email text, verified_hash text, refresh_token_hash bytea, refresh_ttl interval, new_password_hash text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -14956,6 +15392,13 @@ GRANT ALL ON FUNCTION rustok.create_stock_location(input jsonb) TO rustok_client
 
 REVOKE ALL ON FUNCTION rustok.create_tenant(slug text, name text, admin_email text, admin_password_hash text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.create_tenant(slug text, name text, admin_email text, admin_password_hash text) TO rustok_clients;
+
+--
+-- Name: FUNCTION create_user(email text, password_hash text, role text, display_name text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.create_user(email text, password_hash text, role text, display_name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.create_user(email text, password_hash text, role text, display_name text) TO rustok_clients;
 
 --
 -- Name: FUNCTION create_webhook(url text, event_types text[], description text); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -15119,11 +15562,25 @@ REVOKE ALL ON FUNCTION rustok.index_source_count(target text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.index_source_count(target text) TO rustok_clients;
 
 --
+-- Name: FUNCTION index_status(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.index_status() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.index_status() TO rustok_clients;
+
+--
 -- Name: FUNCTION index_verify(tenant uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.index_verify(tenant uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.index_verify(tenant uuid) TO rustok_clients;
+
+--
+-- Name: FUNCTION index_verify_summary(sample integer); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.index_verify_summary(sample integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.index_verify_summary(sample integer) TO rustok_clients;
 
 --
 -- Name: FUNCTION is_module_enabled(module text); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -15182,11 +15639,25 @@ REVOKE ALL ON FUNCTION rustok.list_orders(first integer, after text, filter json
 GRANT ALL ON FUNCTION rustok.list_orders(first integer, after text, filter jsonb) TO rustok_clients;
 
 --
+-- Name: FUNCTION list_pending_comments(first integer, after text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.list_pending_comments(first integer, after text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.list_pending_comments(first integer, after text) TO rustok_clients;
+
+--
 -- Name: FUNCTION list_products(first integer, after text, filter jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.list_products(first integer, after text, filter jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.list_products(first integer, after text, filter jsonb) TO rustok_clients;
+
+--
+-- Name: FUNCTION list_tags(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.list_tags() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.list_tags() TO rustok_clients;
 
 --
 -- Name: FUNCTION list_tenants(); Type: ACL; Schema: rustok; Owner: rustok_owner

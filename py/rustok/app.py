@@ -13,7 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from rustok import realtime, storefront
+from rustok import admin, realtime, storefront
 from rustok.api import health, openapi
 from rustok.api.errors import EXCEPTION_HANDLERS, RequestIdMiddleware
 from rustok.api.replica import ReadYourWrites
@@ -39,6 +39,7 @@ def create_app(db: Database, registry: ModuleRegistry, settings: Settings | None
         *realtime.routes(services),  # before GraphQL: it offers the Subscription.events resolver
         *graphql_http.routes(services),
         *metrics_routes(services),  # GET /metrics
+        *admin.routes(),  # the browser admin at /admin (static files; it talks to /graphql)
         *storefront.routes(services),  # last: HTML pages at /t/{slug}/… and on tenants' own host names
     ]
 

@@ -311,6 +311,35 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Loads (or replaces) the demo tenant, then says where to open it and how to sign in."""
+    import secrets
+
+    from rustok.demo import DemoOptions, load_demo
+
+    db = locate(settings)
+    if not args.no_migrate:
+        migrate(db, installed_registry(settings.installed_modules))
+    options = DemoOptions(
+        password=args.password or secrets.token_urlsafe(12),
+        slug=args.tenant,
+        products=args.products,
+        posts=args.posts,
+    )
+    report = load_demo(db, options, progress=lambda stage, done, total: _progress(f"demo {stage:<9}", done, total))
+    print(file=sys.stderr)
+    counts = ", ".join(f"{name.replace('_', ' ')} {n}" for name, n in report.counts.items())
+    again = " (replaced the earlier demo tenant)" if report.replaced else ""
+    base = f"http://127.0.0.1:{os.environ.get('RUSTOK_PORT', '8000')}"
+    print(f"demo tenant {report.slug!r} loaded in {report.seconds:.1f} s{again}: {counts}")
+    print(f"storefront: {base}/t/{report.slug}/")
+    print(f"admin:      {base}/admin  (tenant {report.slug})")
+    print(f"admin sign-in:    {report.admin_email}  password {report.password}")
+    print(f"customer sign-in: {report.customer_email}  password {report.password}")
+    print("start the server with `.venv/bin/rustok serve` (or scripts/serve) if it is not running")
+    return 0
+
+
 def _progress(label: str, done: int, total: int) -> None:
     width = 30
     filled = width if total == 0 else min(width, width * done // total)
@@ -474,6 +503,16 @@ def _parser() -> argparse.ArgumentParser:
     indexer.add_argument("--once", action="store_true", help="exit when the queue is empty")
     indexer.add_argument("--poll", type=float, default=1.0, help="seconds between polls when idle")
     indexer.set_defaults(handler=cmd_indexer)
+
+    demo = commands.add_parser(
+        "demo", help="load a demo tenant (pages, posts, comments, products, orders); re-run to replace it"
+    )
+    demo.add_argument("--tenant", default="demo", metavar="SLUG", help="its slug (default: demo)")
+    demo.add_argument("--password", help="for the admin and the customer (default: a new random one, printed)")
+    demo.add_argument("--products", type=int, default=60, metavar="N", help="how many products (default 60)")
+    demo.add_argument("--posts", type=int, default=30, metavar="N", help="how many blog posts (default 30)")
+    demo.add_argument("--no-migrate", action="store_true", help="do not migrate first")
+    demo.set_defaults(handler=cmd_demo)
 
     module = commands.add_parser("module", help="modules per tenant").add_subparsers(metavar="ACTION")
     listing = module.add_parser("list", help="installed modules and whether each is enabled")

@@ -7,13 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
@@ -25,59 +20,19 @@ from rustok.auth.passwords import hash_password
 from rustok.auth.tokens import TokenIssuer
 from rustok.db import Database
 from rustok.ids import to_ulid
-from tests.py.realtime_support import EVENTS_QUERY, GqlWs, SseClient, Tenant, free_port, make_tenant
+from tests.py.realtime_support import EVENTS_QUERY, GqlWs, SseClient, Tenant, make_tenant
+from tests.py.serve_support import ServeProcess
 
 JWT_SECRET = "multiprocess-test-jwt-secret-0123456789abcdef"
 PASSWORD = "correct horse battery staple"
+Servers = tuple[ServeProcess, ServeProcess]
 SET_ROLE = "mutation($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $role) { role } }"
 
 
-class Process:
-    def __init__(self, db: Database, home: Path) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RUSTOK_") and k != "DATABASE_URL"}
-        env |= {
-            "RUSTOK_HOME": str(home),
-            "DATABASE_URL": db.admin_url,
-            "RUSTOK_APP_PASSWORD": db.app_password,
-            "RUSTOK_JWT_SECRET": JWT_SECRET,
-        }
-        argv = [sys.executable, "-m", "rustok.cli", "serve", "--no-migrate", "--port", str(self.port)]
-        self.popen = subprocess.Popen(
-            [*argv, "--log-level", "warning", "--no-access-log"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def wait_ready(self, deadline: float) -> None:
-        while time.monotonic() < deadline:
-            assert self.popen.poll() is None, self.popen.stderr.read() if self.popen.stderr else "exited"
-            try:
-                if httpx.get(f"{self.base}/health/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"rustok serve on port {self.port} did not become ready")
-
-    def stop(self) -> None:
-        self.popen.send_signal(signal.SIGINT)
-        try:
-            self.popen.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait()
-        if self.popen.stderr:
-            self.popen.stderr.close()
-
-
 @pytest.fixture(scope="module")
-def servers(db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Process, Process]]:
+def servers(db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     home = tmp_path_factory.mktemp("multiprocess-home")
-    started = [Process(db, home), Process(db, home)]
+    started = [ServeProcess(db, home, {"RUSTOK_JWT_SECRET": JWT_SECRET}) for _ in range(2)]
     try:
         deadline = time.monotonic() + 60
         for process in started:
@@ -103,7 +58,7 @@ def _token(tenant: Tenant, role: str = "admin") -> str:
 
 @pytest.mark.slow
 def test_an_event_committed_through_one_reaches_sse_and_subscriptions_of_the_other(
-    servers: tuple[Process, Process], tenant: Tenant
+    servers: Servers, tenant: Tenant
 ) -> None:
     one, other = servers
     token = _token(tenant)
@@ -160,7 +115,7 @@ def test_an_event_committed_through_one_reaches_sse_and_subscriptions_of_the_oth
 
 
 @pytest.mark.slow
-def test_a_refresh_token_rotated_on_one_is_dead_on_the_other(servers: tuple[Process, Process], tenant: Tenant) -> None:
+def test_a_refresh_token_rotated_on_one_is_dead_on_the_other(servers: Servers, tenant: Tenant) -> None:
     one, other = servers
     login = httpx.post(
         f"{one.base}/api/auth/login",
@@ -182,7 +137,7 @@ def test_a_refresh_token_rotated_on_one_is_dead_on_the_other(servers: tuple[Proc
         assert dead.status_code == 401, dead.text
 
 
-def _failures_until_throttled(processes: list[Process], tenant: Tenant, email: str) -> int:
+def _failures_until_throttled(processes: list[ServeProcess], tenant: Tenant, email: str) -> int:
     """Failed logins, taking the processes in turn, until one answers RATE_LIMITED: how many failed first."""
     for attempt in range(20):
         process = processes[attempt % len(processes)]
@@ -199,7 +154,7 @@ def _failures_until_throttled(processes: list[Process], tenant: Tenant, email: s
 
 
 @pytest.mark.slow
-def test_login_throttling_counts_across_processes(servers: tuple[Process, Process], tenant: Tenant) -> None:
+def test_login_throttling_counts_across_processes(servers: Servers, tenant: Tenant) -> None:
     one, other = servers
     on_one = _failures_until_throttled([one], tenant, "customer@multi.test")
     alternating = _failures_until_throttled([one, other], tenant, "admin@multi.test")

@@ -12,6 +12,8 @@ from starlette.routing import BaseRoute, Route
 from rustok.api.bodies import parse_json, read_body
 from rustok.api.errors import error_response, request_id
 from rustok.api.services import Services
+from rustok.auth import graphql as auth_graphql
+from rustok.auth.accounts import account_resolvers
 from rustok.auth.schemas import LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest
 from rustok.auth.service import AuthService
 from rustok.errors import RateLimited
@@ -22,6 +24,8 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 def routes(services: Services) -> list[BaseRoute]:
     auth = AuthService(services)
     services.on_startup.append(auth.hashing.start)
+    services.graphql_resolvers.update(auth_graphql.resolvers(auth))  # signIn, refreshSession, signOut
+    services.graphql_resolvers.update(account_resolvers(auth.hashing))  # createTenant, createUser
 
     async def register(request: Request) -> Response:
         body = parse_json(await read_body(request), RegisterRequest)

@@ -40,6 +40,10 @@ class AuthService:
         """Unknown email, wrong password and disabled account: the same INVALID_CREDENTIALS after the same
         hashing work; a throttled pair: RATE_LIMITED, whether the account exists or not."""
         ctx = await self._named_tenant(body.tenant, header_tenant, request_id)
+        return await self.login_in(ctx, body)
+
+    async def login_in(self, ctx: RequestContext, body: LoginRequest) -> Json:
+        """A login in a tenant already resolved (GraphQL's signIn: the X-Tenant header's)."""
         if self.hashing.saturated:  # a flood is refused before it charges attempts to real accounts
             raise busy()
         attempt = await self.gateway.call(ctx, "rustok.begin_login(%s)", (body.email,))
@@ -62,6 +66,10 @@ class AuthService:
         """A new token pair; a refused token answers UNAUTHENTICATED with details.reason (invalid, expired,
         reused, disabled) after the function's revocation has committed."""
         ctx = await self._token_tenant(refresh_token, header_tenant, request_id)
+        return await self.refresh_in(ctx, refresh_token)
+
+    async def refresh_in(self, ctx: RequestContext, refresh_token: str) -> Json:
+        """A refresh in the token's tenant (ctx from token_context)."""
         _, digest = parse_refresh_token(refresh_token)
         token, new_digest = self._new_refresh_token(ctx)
         result = await self.gateway.call(
@@ -77,14 +85,17 @@ class AuthService:
         """With a refresh token: revokes its family (idempotent). Without: revokes every refresh token of the
         signed-in user."""
         if refresh_token is not None:
-            ctx = await self._token_tenant(refresh_token, header_tenant, request_id)
-            _, digest = parse_refresh_token(refresh_token)
-            await self.gateway.call(ctx, "rustok.revoke_refresh_token(%s)", (digest,))
+            await self.revoke(await self._token_tenant(refresh_token, header_tenant, request_id), refresh_token)
             return
         ctx = await self.tenants.resolve(authorization, header_tenant, request_id)
         if not ctx.signed_in:
             raise Unauthenticated("send a refresh token or an access token", {"reason": "missing"})
         await self.gateway.call(ctx, "rustok.revoke_user_sessions()")
+
+    async def revoke(self, ctx: RequestContext, refresh_token: str) -> None:
+        """Revokes the refresh token's family (idempotent); ctx from token_context."""
+        _, digest = parse_refresh_token(refresh_token)
+        await self.gateway.call(ctx, "rustok.revoke_refresh_token(%s)", (digest,))
 
     async def me(self, authorization: str | None, header_tenant: str | None, request_id: str) -> Json:
         ctx = await self.tenants.resolve(authorization, header_tenant, request_id)
@@ -107,8 +118,13 @@ class AuthService:
     async def _token_tenant(self, refresh_token: str, header_tenant: str | None, request_id: str) -> RequestContext:
         """The refresh token's tenant; an X-Tenant header naming another tenant is refused. A bearer token is
         not consulted (it is typically the expired one being replaced)."""
+        named = await self.tenants.tenant_by_slug(header_tenant) if header_tenant else None
+        return self.token_context(refresh_token, named, request_id)
+
+    def token_context(self, refresh_token: str, named_tenant: uuid.UUID | None, request_id: str) -> RequestContext:
+        """The refresh token's tenant as the context of its call; a named tenant that differs is refused."""
         tenant_id, _ = parse_refresh_token(refresh_token)
-        if header_tenant and await self.tenants.tenant_by_slug(header_tenant) != tenant_id:
+        if named_tenant is not None and named_tenant != tenant_id:
             raise TenantMismatch("the refresh token belongs to another tenant", {"field": "refreshToken"})
         return RequestContext(tenant_id, request_id=request_id)
 

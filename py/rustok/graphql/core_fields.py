@@ -10,6 +10,7 @@ RESOLVERS = {
     "Query.modules": SqlField("rustok.list_modules()"),
     "Query.user": SqlField("rustok.user_by_id(%s)", "id"),
     "Query.users": SqlField("rustok.list_users(%s, %s)", "first", "after"),
+    "Query.tenants": SqlField("rustok.list_tenants()"),
     "Mutation.enableModule": SqlField("rustok.enable_module(%s)", "slug"),
     "Mutation.disableModule": SqlField("rustok.disable_module(%s)", "slug"),
     "Mutation.setUserRole": SqlField("rustok.set_user_role(%s, %s)", "userId", "role"),

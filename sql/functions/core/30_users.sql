@@ -1,4 +1,5 @@
--- Users as the API shows them: the current user, the tenant's user list (keyset-paginated), role changes.
+-- Users as the API shows them: the current user, the tenant's user list (keyset-paginated), role changes and
+-- users created by an admin, under one super_admin rule.
 
 create or replace function rustok._user_json(u public.users) returns jsonb
 language sql stable parallel safe as $$
@@ -77,6 +78,20 @@ begin
 end
 $$;
 
+create or replace function rustok._require_super_admin_for(variadic roles text[]) returns void
+language plpgsql stable as $$
+/* The platform rule for super_admin: only a super_admin (or an operator) grants, takes or creates that role.
+   Raises FORBIDDEN (details.permission 'super_admin') when one of the roles is super_admin and the caller
+   is neither. */
+begin
+    if 'super_admin' = any (roles) and not rustok.is_operator()
+       and rustok.current_user_role() is distinct from 'super_admin' then
+        perform rustok.raise('FORBIDDEN', 'only a super_admin grants or takes super_admin',
+                             jsonb_build_object('permission', 'super_admin'));
+    end if;
+end
+$$;
+
 create or replace function rustok.set_user_role(user_id uuid, role text) returns jsonb
 language plpgsql volatile as $$
 /* Changes a user's role; emits UserRoleChanged. Needs users.manage; only a super_admin grants or takes
@@ -98,11 +113,7 @@ begin
     if target.id = rustok.current_user_id() then
         perform rustok.raise('FORBIDDEN', 'you cannot change your own role', jsonb_build_object('field', 'userId'));
     end if;
-    if 'super_admin' in (target.role, set_user_role.role) and not rustok.is_operator()
-       and rustok.current_user_role() is distinct from 'super_admin' then
-        perform rustok.raise('FORBIDDEN', 'only a super_admin grants or takes super_admin',
-                             jsonb_build_object('permission', 'super_admin'));
-    end if;
+    perform rustok._require_super_admin_for(target.role, set_user_role.role);
     update public.users u set role = set_user_role.role
     where u.tenant_id = target.tenant_id and u.id = target.id
     returning * into target;
@@ -122,5 +133,35 @@ begin
     end if;
     return (select rustok._user_json(u) from public.users u
             where u.tenant_id = rustok.current_tenant_id() and u.id = user_id);
+end
+$$;
+
+create or replace function rustok.create_user(email text, password_hash text, role text default 'customer',
+                                              display_name text default null)
+returns jsonb
+language plpgsql volatile as $$
+/* Creates a user of the current tenant with a role (an admin inviting a colleague); the password is hashed
+   by the caller (Python's argon2id, as for registration). Emits UserRegistered. Needs users.manage; only a
+   super_admin creates a super_admin. Raises UNAUTHENTICATED/FORBIDDEN, VALIDATION_FAILED (email, password,
+   role, displayName), CONFLICT (email taken), TENANT_REQUIRED. */
+declare
+    user_id uuid;
+    account public.users;
+begin
+    perform rustok.require_tenant();
+    perform rustok.require_permission('users.manage');
+    if role is null or not exists (select 1 from public.roles r where r.slug = create_user.role) then
+        perform rustok.raise('VALIDATION_FAILED', 'unknown role', jsonb_build_object('field', 'role'));
+    end if;
+    if length(display_name) > 255 then
+        perform rustok.raise('VALIDATION_FAILED', 'displayName: at most 255 characters',
+                             jsonb_build_object('field', 'displayName'));
+    end if;
+    perform rustok._require_super_admin_for(create_user.role);
+    user_id := rustok._insert_user(email, password_hash, create_user.role);
+    update public.users u set display_name = nullif(btrim(create_user.display_name), '')
+    where u.tenant_id = rustok.current_tenant_id() and u.id = user_id
+    returning * into account;
+    return rustok._user_json(account);
 end
 $$;

@@ -64,7 +64,8 @@ create or replace function rustok._index_flush(tenant uuid) returns int
 language plpgsql volatile as $$
 /* Takes this transaction's pending ids of the tenant and recomputes each once (or queues them when the
    tenant's realtimeSync is off); one IndexUpdated event per kind: {index_name, target_id (the id when only
-   one), count, target_ids (at most 100)}. Returns how many ids it handled. */
+   one), count, target_ids (at most 100)}; nothing for a tenant deleted in this transaction (its ids are
+   dropped). Returns how many ids it handled. */
 declare
     previous text := current_setting('rustok.tenant_id', true);
     realtime boolean;
@@ -81,6 +82,9 @@ begin
                       returning p.kind, p.id)
         select g.kind, array_agg(g.id order by g.id) as ids from gone g group by g.kind order by g.kind
     loop
+        if not exists (select 1 from public.tenants t where t.id = tenant) then
+            continue;  -- the tenant was deleted in this transaction: its index rows went with it, no event
+        end if;
         if realtime then
             perform rustok._index_refresh(tenant, r.kind, r.ids);
             perform rustok.publish_event('IndexUpdated', jsonb_build_object(

@@ -14,6 +14,7 @@ from rustok.graphql.fields import SqlField
 from rustok.modules import RusToKModule
 
 RESOLVERS = {
+    "Query.pendingComments": SqlField("rustok.list_pending_comments(%s, %s)", "first", "after"),
     "Query.comments": SqlField("rustok.list_comments(%s, %s, %s)", "nodeId", "first", "after"),
     "Mutation.addComment": SqlField("rustok.add_comment(%s, %s, %s)", "nodeId", "parentId", "body"),
     "Mutation.moderateComment": SqlField("rustok.moderate_comment(%s, %s)", "id", "status"),

@@ -13,6 +13,7 @@ from rustok.modules import RusToKModule
 SDL = (Path(__file__).parent / "schema.graphql").read_text()
 
 RESOLVERS = {
+    "Query.commerceDashboard": SqlField("rustok.commerce_dashboard(%s, %s)", "timeZone", "lowStock"),
     "Query.product": SqlField("rustok.product_by_id(%s)", "id"),
     "Query.productByHandle": SqlField("rustok.product_by_handle(%s)", "handle"),
     "Query.products": SqlField("rustok.list_products(%s, %s, %s)", "first", "after", "filter"),

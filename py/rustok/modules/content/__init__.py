@@ -7,15 +7,27 @@ is its GraphQL face: the SDL next to this file and one SQL function per field.""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from graphql import GraphQLResolveInfo
+
+from rustok import markdown
 from rustok.graphql.fields import SqlField
 from rustok.modules import RusToKModule
 
-RESOLVERS = {
+
+async def preview_markdown(root: Any, info: GraphQLResolveInfo[Any], body: str, format: str = "markdown") -> str:
+    """The editor's preview: the storefront's renderer (rustok.markdown), so both show the same HTML."""
+    return markdown.render(body, format)
+
+
+RESOLVERS: dict[str, Any] = {
     "Query.node": SqlField("rustok.node_by_id(%s)", "id"),
     "Query.nodeBySlug": SqlField("rustok.node_by_slug(%s, %s)", "kind", "slug"),
     "Query.nodes": SqlField("rustok.list_nodes(%s, %s, %s)", "first", "after", "filter"),
     "Query.categories": SqlField("rustok.list_categories()"),
+    "Query.tags": SqlField("rustok.list_tags()"),
+    "Query.previewMarkdown": preview_markdown,
     "Query.nodeRevisions": SqlField("rustok.list_node_revisions(%s, %s, %s)", "nodeId", "first", "after"),
     "Mutation.createNode": SqlField("rustok.create_node(%s)", "input"),
     "Mutation.updateNode": SqlField("rustok.update_node(%s, %s)", "id", "input"),

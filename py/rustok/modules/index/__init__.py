@@ -23,6 +23,9 @@ RESOLVERS = {
     "Query.searchContent": SqlField(
         "rustok.search_content(%s, %s, %s, %s, %s)", "query", "filter", "sort", "first", "after"
     ),
+    "Query.indexStatus": SqlField("rustok.index_status()"),
+    "Query.verifyIndex": SqlField("rustok.index_verify_summary(%s)", "sample"),
+    "Mutation.requestReindex": SqlField("(rustok.request_reindex(%s, %s) ->> 'requested')::boolean", "target", "id"),
 }
 
 MODULE = RusToKModule(

@@ -1,0 +1,43 @@
+"""GraphQL mutations that create accounts with a password (sdl/core.graphql): createTenant with its first
+admin (super admins) and createUser (users.manage). Python hashes the password (argon2id, off the event
+loop, as for registration); the SQL function checks the permission and does the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLResolveInfo
+
+from rustok.auth.hashing import PasswordHashing
+from rustok.errors import Unauthenticated, ValidationFailed
+
+
+def _signed_in(info: GraphQLResolveInfo[Any]) -> None:
+    """Anonymous callers are refused before any hashing work (the function checks the permission itself)."""
+    if not info.context["ctx"].signed_in:
+        raise Unauthenticated("sign in first", {"reason": "missing"})
+
+
+def account_resolvers(hashing: PasswordHashing) -> dict[str, Any]:
+    async def create_tenant(root: Any, info: GraphQLResolveInfo[Any], input: dict[str, Any]) -> Any:
+        _signed_in(info)
+        email, password = input.get("adminEmail"), input.get("adminPassword")
+        if (email is None) != (password is None):
+            raise ValidationFailed("adminEmail and adminPassword go together", {"field": "adminPassword"})
+        password_hash = await hashing.hash(password) if password is not None else None
+        return await info.context["services"].gateway.call(
+            info.context["ctx"],
+            "rustok.create_tenant(%s, %s, %s, %s)",
+            (input["slug"], input["name"], email, password_hash),
+        )
+
+    async def create_user(root: Any, info: GraphQLResolveInfo[Any], input: dict[str, Any]) -> Any:
+        _signed_in(info)
+        password_hash = await hashing.hash(input["password"])
+        return await info.context["services"].gateway.call(
+            info.context["ctx"],
+            "rustok.create_user(%s, %s, %s, %s)",
+            (input["email"], password_hash, input.get("role") or "customer", input.get("displayName")),
+        )
+
+    return {"Mutation.createTenant": create_tenant, "Mutation.createUser": create_user}

@@ -1,0 +1,56 @@
+"""A real `rustok serve` in a subprocess on a free port, against a test database (DATABASE_URL): for tests
+of several API processes and for the browser tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2 as httpx
+
+from rustok.db import Database
+from tests.py.realtime_support import free_port
+
+
+class ServeProcess:
+    """`rustok serve --no-migrate` on 127.0.0.1 and a free port; `env` adds settings (RUSTOK_JWT_SECRET,
+    RUSTOK_DEV, …) to a clean environment (no RUSTOK_* or DATABASE_URL of the caller's)."""
+
+    def __init__(self, db: Database, home: Path, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("RUSTOK_") and k != "DATABASE_URL"}
+        clean |= {"RUSTOK_HOME": str(home), "DATABASE_URL": db.admin_url, "RUSTOK_APP_PASSWORD": db.app_password}
+        argv = [sys.executable, "-m", "rustok.cli", "serve", "--no-migrate", "--port", str(self.port)]
+        self.popen = subprocess.Popen(
+            [*argv, "--log-level", "warning", "--no-access-log"],
+            env=clean | (env or {}),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def wait_ready(self, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            assert self.popen.poll() is None, self.popen.stderr.read() if self.popen.stderr else "exited"
+            try:
+                if httpx.get(f"{self.base}/health/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"rustok serve on port {self.port} did not become ready")
+
+    def stop(self) -> None:
+        self.popen.send_signal(signal.SIGINT)
+        try:
+            self.popen.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+        if self.popen.stderr:
+            self.popen.stderr.close()
