@@ -7383,7 +7383,14 @@ begin
               select i.node_id from rustok.index_content_text i
               where i.tenant_id = tenant and lower(public.unaccent(q)) operator(public.<%) i.title_folded) x;
     end if;
-    with base as (
+    with matched as (
+        -- as in search_products: the tenant's rows, or the matching ones by primary key
+        select i.* from public.index_content i where tsq is null and i.tenant_id = tenant
+        union all
+        select i.* from unnest(coalesce(ids, '{}')) m (id)
+        join public.index_content i on i.tenant_id = tenant and i.node_id = m.id
+        where tsq is not null
+    ), base as (
         -- only the columns a result shows (not the whole body): see search_products
         select i.node_id, i.kind, i.title, i.slug, i.excerpt, i.body_preview, i.status, i.author_id, i.author_name,
                i.category_id, i.category_name, i.category_slug, i.tags, i.published_at, i.created_at,
@@ -7393,9 +7400,8 @@ begin
                                                                     lower(public.unaccent(coalesce(i.title, ''))))::float8
                                 else 0 end
                end as rank
-        from public.index_content i
-        where i.tenant_id = tenant and i.published_at <= now()
-          and (tsq is null or i.node_id = any (coalesce(ids, '{}')))
+        from matched i
+        where i.published_at <= now()
           and (f ->> 'kind' is null or i.kind = f ->> 'kind')
           and (f ->> 'status' is null or i.status = f ->> 'status')
           and (f ->> 'category' is null or i.category_slug = f ->> 'category')
@@ -7518,7 +7524,15 @@ begin
               select i.product_id from rustok.index_products_text i
               where i.tenant_id = tenant and lower(public.unaccent(q)) operator(public.<%) i.title_folded) x;
     end if;
-    with base as (
+    with matched as (
+        -- the tenant's rows, or with a text query the matching ones fetched by primary key (`product_id = any
+        -- (ids)` let the planner walk the tenant's whole created_at index instead)
+        select i.* from public.index_products i where tsq is null and i.tenant_id = tenant
+        union all
+        select i.* from unnest(coalesce(ids, '{}')) m (id)
+        join public.index_products i on i.tenant_id = tenant and i.product_id = m.id
+        where tsq is not null
+    ), base as (
         -- only the columns a page shows (not the product page's variants): the set is materialized and scanned
         -- for the page, the count and each facet
         select i.product_id, i.title, i.subtitle, i.handle, i.description, i.min_price, i.max_price, i.currencies,
@@ -7531,10 +7545,8 @@ begin
                                                                     lower(public.unaccent(i.title)))::float8
                                 else 0 end
                end as rank
-        from public.index_products i
-        where i.tenant_id = tenant
-          and (tsq is null or i.product_id = any (coalesce(ids, '{}')))
-          and (cur is null or i.prices ? cur)
+        from matched i
+        where (cur is null or i.prices ? cur)
           and (f -> 'inStock' is null or f -> 'inStock' = 'null' or i.has_stock = (f ->> 'inStock')::boolean)
           and (f ->> 'category' is null or i.category_slugs @> array[f ->> 'category'])
           and (f ->> 'tag' is null or i.tags @> array[f ->> 'tag'])
