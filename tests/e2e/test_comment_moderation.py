@@ -19,6 +19,7 @@ def test_a_comment_appears_on_the_post_once_the_admin_approves_it(
     page.get_by_role("link", name="Blog").click()
     page.locator("#posts h2 a").first.click()
     post_url = page.url
+    expect(page.locator("main h1")).to_have_count(1)  # the post's title once, not again atop its body
     form = page.get_by_test_id("comment-form")
     form.get_by_label("Your comment").fill(text)
     form.get_by_role("button", name="Post comment").click()
