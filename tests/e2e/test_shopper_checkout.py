@@ -74,24 +74,28 @@ def fill_checkout(page: Page, email: str | None) -> None:
 def test_a_guest_checks_out_and_the_admin_moves_the_order_on(
     page: Page, browser: Browser, base_url: str, demo: Demo, screenshot: Screenshot
 ) -> None:
-    title = search_filter_and_add_to_cart(page, demo, screenshot)
-    fill_checkout(page, f"{unique_word('guest')}@e2e.rustok.test")
-    screenshot(page, "checkout")
-    page.get_by_test_id("place-order").click()
-    number = page.get_by_test_id("order-number")
-    expect(number).to_have_text(re.compile(r"^\d+$"))
-    expect(page.locator("#order-lines")).to_contain_text(title)
-    screenshot(page, "confirmation")
-    display_id = number.inner_text()
-
     context, admin = new_page(browser, base_url)
     try:
         sign_in_to_admin(admin, demo)
         expect(admin.get_by_test_id("orders-today")).to_be_visible()
         screenshot(admin, "admin-dashboard")
         admin.get_by_test_id("nav-orders").click()
+        expect(admin.get_by_test_id("orders-live")).to_have_text("live")  # the events subscription is open
+
+        title = search_filter_and_add_to_cart(page, demo, screenshot)
+        fill_checkout(page, f"{unique_word('guest')}@e2e.rustok.test")
+        screenshot(page, "checkout")
+        page.get_by_test_id("place-order").click()
+        number = page.get_by_test_id("order-number")
+        expect(number).to_have_text(re.compile(r"^\d+$"))
+        expect(page.locator("#order-lines")).to_contain_text(title)
+        screenshot(page, "confirmation")
+        display_id = number.inner_text()
+
+        # the admin's open orders screen shows the new order as it is placed, without a reload
         link = admin.get_by_role("link", name=f"#{display_id}", exact=True)
         expect(link).to_be_visible()
+        expect(admin.get_by_test_id("ok")).to_contain_text(f"New order #{display_id}")
         screenshot(admin, "admin-orders")
         order_id = (link.get_attribute("data-testid") or "").removeprefix("order-link-")
         admin.get_by_test_id(f"order-status-{order_id}").select_option("PAID")
