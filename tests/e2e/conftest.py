@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from rustok.config import REPO_ROOT
 from rustok.db import Database
@@ -26,6 +26,9 @@ from tests.conftest import clone_database, drop_database
 from tests.py.serve_support import ServeProcess
 
 os.environ["PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"] = "1"  # belt and braces: nothing here may fetch a browser
+# expect() waits 5 s by default, actions 10 s (the page fixture): GraphiQL's first render took over 5 s once on
+# the shared 2-core machine, so assertions get the actions' patience
+expect.set_options(timeout=10_000)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -126,8 +126,7 @@ def posts(count: int, rng: random.Random) -> Iterator[Json]:
             title = f"{title} (part {i // len(_POST_TOPICS) + 1})"
         body = "\n\n".join(
             [
-                f"# {title}",
-                " ".join(rng.sample(_SENTENCES, 3)),
+                " ".join(rng.sample(_SENTENCES, 3)),  # the title is the page's heading: the body starts below it
                 "## What we learned",
                 "\n".join(f"- {s}" for s in rng.sample(_SENTENCES, 3)),
                 f"> {rng.choice(_SENTENCES)}",
