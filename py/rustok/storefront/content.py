@@ -101,6 +101,13 @@ async def page(visit: Visit) -> Response:
     )
 
 
+def _public(response: Response) -> Response:
+    """The same answer for every reader of this host (its links are built from the Host header)."""
+    response.headers["cache-control"] = "public, max-age=300"
+    response.headers["vary"] = "Host"
+    return response
+
+
 def _origin(visit: Visit) -> str:
     return str(visit.request.base_url).rstrip("/") + visit.base
 
@@ -111,12 +118,10 @@ async def feed(visit: Visit) -> Response:
     updated = max((p["publishedAt"] for p in posts), default=datetime.now(UTC).isoformat())
     context = visit.context(posts=posts, origin=_origin(visit), updated=updated)
     response = xml("feed.xml", context, "application/atom+xml; charset=utf-8")
-    response.headers["cache-control"] = "public, max-age=300"  # the same for every reader
-    return response
+    return _public(response)
 
 
 async def sitemap(visit: Visit) -> Response:
     urls = await visit.call("rustok.storefront_sitemap()")
     response = xml("sitemap.xml", visit.context(urls=urls, origin=_origin(visit)), "application/xml; charset=utf-8")
-    response.headers["cache-control"] = "public, max-age=300"
-    return response
+    return _public(response)

@@ -135,7 +135,7 @@ class Site:
         return cached[1]
 
     async def open(self, request: Request, session: bool = True) -> Visit:
-        """session False: a response for everyone (feed, sitemap) that must not start a session."""
+        """session False: a response for everyone (feed, sitemap): no session, no signed-in user, no cookie."""
         rid = request_id(request)
         tenant_id, base = await self.tenant(request)
         cookies: dict[str, str | None] = {}
@@ -144,12 +144,15 @@ class Site:
             sid = secrets.token_hex(16)
             if session:
                 cookies[SID] = sid
-        ctx, refresh = await self._signed_in(request, tenant_id, rid, cookies)
+        if session:
+            ctx, refresh = await self._signed_in(request, tenant_id, rid, cookies)
+        else:  # the same answer for everyone: no user, no token refresh, no cookie
+            ctx, refresh = RequestContext(tenant_id, request_id=rid), None
         shop = await self.shop(tenant_id, rid)
         codes = [c["code"] for c in shop.get("currencies", [])]
         wanted = request.query_params.get("currency") or request.cookies.get(CURRENCY)
         currency = wanted if wanted in codes else (codes[0] if codes else None)
-        if request.query_params.get("currency") and currency == wanted:
+        if session and request.query_params.get("currency") and currency == wanted:
             cookies[CURRENCY] = currency
         return Visit(
             request=request,

@@ -1,0 +1,49 @@
+"""Storefront defects found in review (issue 7), each through the ASGI app: public answers carry no cookie and
+no session, one tenant's host serves no other tenant, bad numbers and NUL bytes are bad input (400), signing
+out always drops the cookie, two tabs refreshing the same expired session both stay signed in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from rustok.db import Database
+from tests.py.graphql_support import Api, make_tenant
+from tests.py.storefront_support import HOST, Shop, csrf_of, seed_shop
+
+
+@pytest.fixture(scope="module")
+def shop(db: Database) -> Shop:
+    return seed_shop(db)
+
+
+@pytest.fixture
+def api(db: Database, shop: Shop) -> Iterator[Api]:
+    with Api(db) as api:
+        yield api
+
+
+def register(api: Api, shop: Shop, email: str) -> tuple[str, str]:
+    """Registers a customer through the form; returns an expired access token and the live refresh token."""
+    token = csrf_of(api.client.get(f"{shop.base}/register").text)
+    form = {"csrf": token, "email": email, "password": "correct horse battery"}
+    response = api.client.post(f"{shop.base}/register", data=form, follow_redirects=False)
+    assert response.status_code == 303, response.text[:300]
+    access, refresh = str(api.client.cookies.get("rk_auth")).split("~")
+    user = api.services.tokens.decode(access).user_id
+    return api.services.tokens.issue(shop.tenant.id, user, "customer", 0), refresh
+
+
+@pytest.mark.parametrize("path", ["/feed.xml", "/sitemap.xml"])
+def test_public_answers_ignore_the_session_and_set_no_cookie(api: Api, shop: Shop, path: str) -> None:
+    expired, refresh = register(api, shop, f"feed{path[1:5]}@example.com")
+    cookie = f"rk_auth={expired}~{refresh}; rk_sid={'a' * 32}"
+    response = api.client.get(f"{shop.base}{path}?currency=USD", headers={"cookie": cookie})
+    assert response.status_code == 200
+    assert "set-cookie" not in response.headers, "a publicly cached answer must carry nobody's cookie"
+    assert response.headers["cache-control"] == "public, max-age=300"
+    assert response.headers["vary"] == "Host", "its links come from the Host header"
+    page = api.client.get(f"{shop.base}/account", headers={"cookie": cookie})
+    assert 'id="account-email">' in page.text, "the refresh token was not spent by the feed"
+
