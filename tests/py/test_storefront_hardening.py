@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from rustok.db import Database
+from rustok.errors import Unavailable
 from tests.py.graphql_support import Api, make_tenant
 from tests.py.storefront_support import HOST, Shop, csrf_of, seed_shop
 
@@ -47,3 +48,27 @@ def test_public_answers_ignore_the_session_and_set_no_cookie(api: Api, shop: Sho
     page = api.client.get(f"{shop.base}/account", headers={"cookie": cookie})
     assert 'id="account-email">' in page.text, "the refresh token was not spent by the feed"
 
+
+def test_the_storefront_and_the_api_share_one_password_hashing_cap(api: Api, shop: Shop) -> None:
+    assert api.services.auth is not None
+    api.services.auth.hashing.max_waiting = 0  # the API's hashing is saturated: the storefront's is the same one
+    token = csrf_of(api.client.get(f"{shop.base}/signin").text)
+    form = {"csrf": token, "email": "anyone@example.com", "password": "correct horse battery"}
+    response = api.client.post(f"{shop.base}/signin", data=form)
+    assert response.status_code == 429, "the shared cap refused the sign-in before any password work"
+
+
+def test_sign_out_drops_the_cookie_even_when_revoking_fails(
+    api: Api, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register(api, shop, "leaving@example.com")
+    assert api.services.auth is not None
+
+    async def unreachable(*args: object) -> None:
+        raise Unavailable("the database is not reachable right now")
+
+    monkeypatch.setattr(api.services.auth, "logout", unreachable)
+    token = csrf_of(api.client.get(f"{shop.base}/account").text)
+    response = api.client.post(f"{shop.base}/signout", data={"csrf": token}, follow_redirects=False)
+    assert response.status_code == 303
+    assert 'rk_auth=""' in response.headers["set-cookie"] and "rk_auth" not in api.client.cookies
