@@ -72,3 +72,32 @@ def test_sign_out_drops_the_cookie_even_when_revoking_fails(
     response = api.client.post(f"{shop.base}/signout", data={"csrf": token}, follow_redirects=False)
     assert response.status_code == 303
     assert 'rk_auth=""' in response.headers["set-cookie"] and "rk_auth" not in api.client.cookies
+
+
+def test_two_tabs_refreshing_one_expired_session_both_stay_signed_in(api: Api, shop: Shop) -> None:
+    expired, refresh = register(api, shop, "two-tabs@example.com")
+    cookie = {"cookie": f"rk_auth={expired}~{refresh}"}
+    pairs = []
+    for _ in range(2):  # the second tab still carries the refresh token the first one just spent
+        page = api.client.get(f"{shop.base}/account", headers=cookie)
+        assert page.status_code == 200 and 'id="account-email">two-tabs@example.com<' in page.text
+        pairs.append(str(page.cookies.get("rk_auth")))
+    for pair in pairs:  # each successor still works: the family was not revoked
+        access, successor = pair.split("~")
+        again = api.client.get(f"{shop.base}/account", headers={"cookie": f"rk_auth={expired}~{successor}"})
+        assert 'id="account-email">two-tabs@example.com<' in again.text
+
+
+def test_a_refresh_that_fails_for_a_passing_reason_keeps_the_session(
+    api: Api, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expired, refresh = register(api, shop, "patient@example.com")
+    assert api.services.auth is not None
+
+    async def unreachable(*args: object) -> None:
+        raise Unavailable("the database is not reachable right now")
+
+    monkeypatch.setattr(api.services.auth, "refresh", unreachable)
+    page = api.client.get(f"{shop.base}/account", headers={"cookie": f"rk_auth={expired}~{refresh}"})
+    assert page.status_code == 503
+    assert "rk_auth" not in page.headers.get("set-cookie", ""), "an outage does not sign the customer out"

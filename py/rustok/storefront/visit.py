@@ -27,7 +27,7 @@ from rustok.api.services import Services
 from rustok.auth.refresh import parse_refresh_token
 from rustok.auth.service import AuthService
 from rustok.config import stored_secret
-from rustok.errors import Forbidden, NotFound, RusToKError, Unauthenticated
+from rustok.errors import Forbidden, NotFound, Unauthenticated
 
 SID, AUTH, CART, CURRENCY = "rk_sid", "rk_auth", "rk_cart", "rk_cur"
 MAX_FORM_BYTES = 32 * 1024
@@ -172,7 +172,9 @@ class Site:
         self, request: Request, tenant_id: uuid.UUID, rid: str, cookies: dict[str, str | None]
     ) -> tuple[RequestContext, str | None]:
         """The session's user when its tokens belong to this tenant; an expired access token is replaced
-        through the refresh token (the new pair goes into the cookie); a refused one signs the visitor out."""
+        through the refresh token (the new pair goes into the cookie); a refused one signs the visitor out. Two
+        requests refreshing the same session at once both succeed (rustok._refresh_grace); an error that is not
+        a refusal (RATE_LIMITED, UNAVAILABLE) fails the request and leaves the cookie alone."""
         anonymous = RequestContext(tenant_id, request_id=rid)
         access, _, refresh = (request.cookies.get(AUTH) or "").partition("~")
         if not access or not refresh:
@@ -187,7 +189,7 @@ class Site:
                 return anonymous, None
             try:
                 pair = await self.auth.refresh(refresh, None, rid)
-            except RusToKError:
+            except Unauthenticated:  # refused for good; anything else (busy, unreachable) keeps the session
                 cookies[AUTH] = None
                 return anonymous, None
             cookies[AUTH] = session_cookie(pair)
