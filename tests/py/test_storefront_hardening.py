@@ -101,3 +101,12 @@ def test_a_refresh_that_fails_for_a_passing_reason_keeps_the_session(
     page = api.client.get(f"{shop.base}/account", headers={"cookie": f"rk_auth={expired}~{refresh}"})
     assert page.status_code == 503
     assert "rk_auth" not in page.headers.get("set-cookie", ""), "an outage does not sign the customer out"
+
+
+def test_a_tenant_host_serves_no_other_tenants_shop(api: Api, shop: Shop, db: Database) -> None:
+    other = make_tenant(db, "rival")
+    on_own_host = {"host": HOST}
+    assert api.client.get("/products", headers=on_own_host).status_code == 200
+    for path in (f"/t/{other.slug}/", f"/t/{other.slug}/products", f"{shop.base}/products", "/t/nobody/"):
+        assert api.client.get(path, headers=on_own_host).status_code == 404, path
+    assert api.client.get(f"/t/{other.slug}/products").status_code == 200, "the shared host still serves /t/*"

@@ -108,11 +108,21 @@ class Site:
         return hmac.new(self._csrf_key, sid.encode(), hashlib.sha256).hexdigest()
 
     async def tenant(self, request: Request) -> tuple[uuid.UUID, str]:
-        """The tenant and URL prefix of a request; raises NotFound for an unknown slug or host."""
+        """The tenant and URL prefix of a request; raises NotFound for an unknown slug or host, and for /t/{slug}
+        on a tenant's own host name (a merchant's domain serves that merchant's shop only, at /)."""
+        host = (request.headers.get("host") or "").lower()[:255]
+        by_host = await self._tenant_by_host(host)
         slug = request.path_params.get("tenant")
         if slug is not None:
+            if by_host is not None:
+                raise NotFound("no such page on this shop's host", {"host": host})
             return await self.services.tenants.tenant_by_slug(str(slug)), f"/t/{slug}"
-        host = (request.headers.get("host") or "").lower()[:255]
+        if by_host is None:
+            raise NotFound("no shop at this address", {"host": host})
+        return by_host, ""
+
+    async def _tenant_by_host(self, host: str) -> uuid.UUID | None:
+        """The tenant whose `domains` setting lists the host name (cached briefly), or None."""
         now = time.monotonic()
         cached = self._hosts.get(host)
         if cached is None or cached[0] < now:
@@ -120,9 +130,7 @@ class Site:
             if len(self._hosts) > 10_000:
                 self._hosts.clear()
             cached = self._hosts[host] = (now + _TTL, found)
-        if cached[1] is None:
-            raise NotFound("no shop at this address", {"host": host})
-        return cached[1], ""
+        return cached[1]
 
     async def shop(self, tenant_id: uuid.UUID, rid: str) -> dict[str, Any]:
         now = time.monotonic()
