@@ -17,7 +17,6 @@ from rustok.errors import ValidationFailed
 from rustok.graphql.fields import SqlField
 from rustok.modules import RusToKModule
 
-
 PREVIEW_MAX_BYTES = 64 * 1024
 
 
