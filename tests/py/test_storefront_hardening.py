@@ -10,7 +10,7 @@ import pytest
 
 from rustok.db import Database
 from rustok.errors import Unavailable
-from tests.py.graphql_support import Api, make_tenant
+from tests.py.graphql_support import Api, codes, make_tenant
 from tests.py.storefront_support import HOST, Shop, csrf_of, seed_shop
 
 
@@ -125,3 +125,18 @@ def test_numbers_are_ascii_digits_of_bounded_length(api: Api, shop: Shop, value:
 def test_a_content_length_of_unicode_digits_is_bad_request(api: Api, shop: Shop) -> None:
     response = api.client.post("/api/auth/login", content=b"{}", headers={"content-length": b"\xb2"})
     assert response.status_code == 400 and response.json()["error"]["code"] == "BAD_REQUEST"
+
+
+@pytest.mark.parametrize(
+    "path", ["/blog/%00", "/pages/x%00", "/products/%00", "/products?q=%00", "/blog?tag=%00", "/blog?q=a%00b"]
+)
+def test_a_nul_byte_is_bad_input_not_a_crash(api: Api, shop: Shop, path: str) -> None:
+    response = api.client.get(f"{shop.base}{path}")
+    assert response.status_code == 400 and 'data-code="VALIDATION_FAILED"' in response.text
+
+
+def test_a_nul_byte_over_graphql_is_validation_failed(api: Api, shop: Shop) -> None:
+    query = "query($h: String!) { productByHandle(handle: $h) { id } }"
+    for handle in ("a\u0000", "\u0000"):
+        body = api.gql(query, {"h": handle}, tenant=shop.tenant)
+        assert codes(body) == ["VALIDATION_FAILED"], body
