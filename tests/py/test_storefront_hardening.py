@@ -140,3 +140,14 @@ def test_a_nul_byte_over_graphql_is_validation_failed(api: Api, shop: Shop) -> N
     for handle in ("a\u0000", "\u0000"):
         body = api.gql(query, {"h": handle}, tenant=shop.tenant)
         assert codes(body) == ["VALIDATION_FAILED"], body
+
+
+def test_cookies_are_secure_when_a_trusted_proxy_says_https_or_when_forced(db: Database, shop: Shop) -> None:
+    with Api(db) as api:  # auto: the scheme decides
+        plain = api.client.get(f"{shop.base}/products")
+        assert "rk_sid=" in plain.headers["set-cookie"] and "Secure" not in plain.headers["set-cookie"]
+    with Api(db, secure_cookies="always") as api:
+        forced = api.client.get(f"{shop.base}/products")
+        assert "rk_sid=" in forced.headers["set-cookie"] and "Secure" in forced.headers["set-cookie"]
+    with pytest.raises(ValueError):
+        Api(db, secure_cookies="sometimes")

@@ -2,7 +2,8 @@
 session cookie's access token, rotated through the refresh token when it has expired), its cart, currency and
 CSRF token, and the cookies to send back.
 
-Cookies (HttpOnly, SameSite=Lax, Secure over https, path = the shop's prefix):
+Cookies (HttpOnly, SameSite=Lax, path = the shop's prefix; Secure over https — as a trusted proxy's
+X-Forwarded-Proto reports it — or always with RUSTOK_SECURE_COOKIES=always):
 `rk_sid` a random session id, `rk_auth` "<access token>~<refresh token>", `rk_cart` the cart id, `rk_cur` the
 chosen currency. The CSRF token of every form is HMAC-SHA256(key derived from the JWT secret, session id)."""
 
@@ -76,7 +77,7 @@ class Visit:
         }
 
     def apply_cookies(self, response: Response) -> None:
-        secure = self.request.url.scheme == "https"
+        secure = self.services.settings.secure_cookies == "always" or self.request.url.scheme == "https"
         path = (self.base or "") + "/"
         for name, value in self.cookies.items():
             if value is None:
