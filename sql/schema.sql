@@ -6030,6 +6030,22 @@ $$;
 ALTER FUNCTION rustok.list_comments(node_id uuid, first integer, after text) OWNER TO rustok_owner;
 
 --
+-- Name: list_currencies(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.list_currencies() RETURNS jsonb
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    /* [{code, name, minorUnits}] of every ISO 4217 currency, by code. Shared reference data: no tenant's,
+       no permission needed. */
+    select coalesce(jsonb_agg(jsonb_build_object('code', c.code, 'name', c.name, 'minorUnits', c.minor_units)
+                              order by c.code), '[]'::jsonb)
+    from public.commerce_currencies c
+$$;
+
+ALTER FUNCTION rustok.list_currencies() OWNER TO rustok_owner;
+
+--
 -- Name: list_modules(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -16119,6 +16135,13 @@ GRANT ALL ON FUNCTION rustok.list_categories() TO rustok_clients;
 
 REVOKE ALL ON FUNCTION rustok.list_comments(node_id uuid, first integer, after text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.list_comments(node_id uuid, first integer, after text) TO rustok_clients;
+
+--
+-- Name: FUNCTION list_currencies(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.list_currencies() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.list_currencies() TO rustok_clients;
 
 --
 -- Name: FUNCTION list_modules(); Type: ACL; Schema: rustok; Owner: rustok_owner
