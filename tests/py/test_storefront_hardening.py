@@ -10,6 +10,7 @@ import pytest
 
 from rustok.db import Database
 from rustok.errors import Unavailable
+from rustok.storefront import content
 from tests.py.graphql_support import Api, codes, make_tenant
 from tests.py.storefront_support import HOST, Shop, csrf_of, seed_shop
 
@@ -151,3 +152,11 @@ def test_cookies_are_secure_when_a_trusted_proxy_says_https_or_when_forced(db: D
         assert "rk_sid=" in forced.headers["set-cookie"] and "Secure" in forced.headers["set-cookie"]
     with pytest.raises(ValueError):
         Api(db, secure_cookies="sometimes")
+
+
+def test_the_sitemap_never_lists_more_urls_than_allowed(api: Api, shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    full = api.client.get(f"{shop.base}/sitemap.xml").text.count("<url>")
+    assert full > 12, "the shop has more live URLs than the limit below"
+    monkeypatch.setattr(content, "SITEMAP_MAX_URLS", 12)
+    capped = api.client.get(f"{shop.base}/sitemap.xml").text
+    assert capped.count("<url>") == 12 and "/pages/" in capped, "pages and posts before products"

@@ -20,6 +20,8 @@ from rustok.storefront.visit import Visit
 
 POSTS_PER_PAGE = 10
 FEED_SIZE = 20
+SITEMAP_MAX_URLS = 50_000
+SITEMAP_FIXED_URLS = 3  # /, /products, /blog
 
 
 async def blog(visit: Visit) -> Response:
@@ -122,6 +124,12 @@ async def feed(visit: Visit) -> Response:
 
 
 async def sitemap(visit: Visit) -> Response:
-    urls = await visit.call("rustok.storefront_sitemap()")
+    """At most SITEMAP_MAX_URLS <url>s in all (the protocol's limit per file): the three fixed pages, then
+    pages, posts and products as long as room is left. A larger shop would need a sitemap index: not yet."""
+    room = SITEMAP_MAX_URLS - SITEMAP_FIXED_URLS
+    urls = await visit.call("rustok.storefront_sitemap(%s)", (room,))
+    for kind in ("pages", "posts", "products"):
+        urls[kind] = urls[kind][: max(room, 0)]
+        room -= len(urls[kind])
     response = xml("sitemap.xml", visit.context(urls=urls, origin=_origin(visit)), "application/xml; charset=utf-8")
     return _public(response)
