@@ -8,9 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from rustok import markdown
 from rustok.db import Database
 from rustok.errors import Unavailable
-from rustok.storefront import content
+from rustok.storefront import content, render
 from tests.py.graphql_support import Api, codes, make_tenant
 from tests.py.storefront_support import HOST, Shop, csrf_of, seed_shop
 
@@ -160,3 +161,18 @@ def test_the_sitemap_never_lists_more_urls_than_allowed(api: Api, shop: Shop, mo
     monkeypatch.setattr(content, "SITEMAP_MAX_URLS", 12)
     capped = api.client.get(f"{shop.base}/sitemap.xml").text
     assert capped.count("<url>") == 12 and "/pages/" in capped, "pages and posts before products"
+
+
+def test_a_body_is_rendered_once_for_many_readers(api: Api, shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    rendered: list[str] = []
+    real = markdown.render
+
+    def counting(body: str, format: str = "markdown") -> str:
+        rendered.append(body)
+        return real(body, format)
+
+    monkeypatch.setattr(markdown, "render", counting)
+    render._RENDERED.clear()
+    bodies = [api.client.get(f"{shop.base}/pages/about").text for _ in range(2)]
+    assert bodies[0] == bodies[1] and 'id="body"' in bodies[0]
+    assert len(rendered) == 1, "the second reader got the kept HTML"
