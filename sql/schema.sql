@@ -6034,13 +6034,16 @@ ALTER FUNCTION rustok.list_comments(node_id uuid, first integer, after text) OWN
 --
 
 CREATE FUNCTION rustok.list_currencies() RETURNS jsonb
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE
     AS $$
-    /* [{code, name, minorUnits}] of every ISO 4217 currency, by code. Shared reference data: no tenant's,
-       no permission needed. */
-    select coalesce(jsonb_agg(jsonb_build_object('code', c.code, 'name', c.name, 'minorUnits', c.minor_units)
-                              order by c.code), '[]'::jsonb)
-    from public.commerce_currencies c
+/* [{code, name, minorUnits}] of every ISO 4217 currency, by code: shared reference data, no permission
+   needed. Raises TENANT_REQUIRED, MODULE_DISABLED. */
+begin
+    perform rustok.require_module('commerce');
+    return (select coalesce(jsonb_agg(jsonb_build_object('code', c.code, 'name', c.name, 'minorUnits', c.minor_units)
+                                      order by c.code), '[]'::jsonb)
+            from public.commerce_currencies c);
+end
 $$;
 
 ALTER FUNCTION rustok.list_currencies() OWNER TO rustok_owner;

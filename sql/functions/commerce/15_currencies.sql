@@ -4,10 +4,13 @@
 -- or AFN 0 digits where ISO 4217 says 2).
 
 create or replace function rustok.list_currencies() returns jsonb
-language sql stable parallel safe as $$
-    /* [{code, name, minorUnits}] of every ISO 4217 currency, by code. Shared reference data: no tenant's,
-       no permission needed. */
-    select coalesce(jsonb_agg(jsonb_build_object('code', c.code, 'name', c.name, 'minorUnits', c.minor_units)
-                              order by c.code), '[]'::jsonb)
-    from public.commerce_currencies c
+language plpgsql stable as $$
+/* [{code, name, minorUnits}] of every ISO 4217 currency, by code: shared reference data, no permission
+   needed. Raises TENANT_REQUIRED, MODULE_DISABLED. */
+begin
+    perform rustok.require_module('commerce');
+    return (select coalesce(jsonb_agg(jsonb_build_object('code', c.code, 'name', c.name, 'minorUnits', c.minor_units)
+                                      order by c.code), '[]'::jsonb)
+            from public.commerce_currencies c);
+end
 $$;
