@@ -3203,6 +3203,20 @@ $_$;
 ALTER FUNCTION rustok._publish_event_for(tenant uuid, type text, data jsonb) OWNER TO rustok_owner;
 
 --
+-- Name: _refresh_grace(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._refresh_grace() RETURNS interval
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    /* How long a just-rotated refresh token may be presented again without counting as reuse: two requests
+       (two tabs) that carried the same expired session at the same moment both get a new token. */
+    select interval '30 seconds'
+$$;
+
+ALTER FUNCTION rustok._refresh_grace() OWNER TO rustok_owner;
+
+--
 -- Name: _register_module(text, text, text, text, text[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -6016,6 +6030,25 @@ $$;
 ALTER FUNCTION rustok.list_comments(node_id uuid, first integer, after text) OWNER TO rustok_owner;
 
 --
+-- Name: list_currencies(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.list_currencies() RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* [{code, name, minorUnits}] of every ISO 4217 currency, by code: shared reference data, no permission
+   needed. Raises TENANT_REQUIRED, MODULE_DISABLED. */
+begin
+    perform rustok.require_module('commerce');
+    return (select coalesce(jsonb_agg(jsonb_build_object('code', c.code, 'name', c.name, 'minorUnits', c.minor_units)
+                                      order by c.code), '[]'::jsonb)
+            from public.commerce_currencies c);
+end
+$$;
+
+ALTER FUNCTION rustok.list_currencies() OWNER TO rustok_owner;
+
+--
 -- Name: list_modules(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -7302,10 +7335,13 @@ ALTER FUNCTION rustok.revoke_user_sessions(user_id uuid) OWNER TO rustok_owner;
 CREATE FUNCTION rustok.rotate_refresh_token(token_hash bytea, new_token_hash bytea, refresh_ttl interval) RETURNS jsonb
     LANGUAGE plpgsql
     AS $$
-/* Exchanges a refresh token for a new one of the same family: the old one is marked used. Returns
+/* Exchanges a refresh token for a new one of the same family: the old one is marked used. A token used less
+   than rustok._refresh_grace() ago (and not revoked) is exchanged again, for another new token of the family:
+   concurrent refreshes of one session are not an attack. Returns
    {"status": "ok", "user": UserResponse} or a refusal that commits: "invalid" (unknown in this tenant),
-   "expired", "reused" (already used or revoked: the whole family is revoked, UserSessionsRevoked emitted
-   when that changed anything) or "disabled" (the user is switched off: the family is revoked too).
+   "expired", "reused" (revoked, or used longer ago than the grace: the whole family is revoked,
+   UserSessionsRevoked emitted when that changed anything) or "disabled" (the user is switched off: the
+   family is revoked too).
    Raises TENANT_REQUIRED, TENANT_INACTIVE, VALIDATION_FAILED (new digest). */
 declare
     tenant uuid := rustok.require_tenant();
@@ -7321,7 +7357,8 @@ begin
     end if;
     perform rustok._auth_tenant();
     select * into account from public.users u where u.tenant_id = tenant and u.id = presented.user_id;
-    refusal := case when presented.used_at is not null or presented.revoked_at is not null then 'reused'
+    refusal := case when presented.revoked_at is not null then 'reused'
+                    when presented.used_at < now() - rustok._refresh_grace() then 'reused'
                     when account.status is distinct from 'active' then 'disabled'
                     when presented.expires_at <= now() then 'expired' end;
     if refusal in ('reused', 'disabled') then
@@ -7333,7 +7370,8 @@ begin
     if refusal is not null then
         return jsonb_build_object('status', refusal);
     end if;
-    update public.auth_refresh_tokens r set used_at = now() where r.tenant_id = tenant and r.id = presented.id;
+    update public.auth_refresh_tokens r set used_at = coalesce(r.used_at, now())  -- the grace does not slide
+    where r.tenant_id = tenant and r.id = presented.id;
     perform rustok._issue_refresh_token(account.id, presented.family_id, new_token_hash, refresh_ttl);
     return jsonb_build_object('status', 'ok', 'user', rustok._user_json(account));
 end
@@ -15442,6 +15480,13 @@ REVOKE ALL ON FUNCTION rustok._publish_event_for(tenant uuid, type text, data js
 GRANT ALL ON FUNCTION rustok._publish_event_for(tenant uuid, type text, data jsonb) TO rustok_clients;
 
 --
+-- Name: FUNCTION _refresh_grace(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._refresh_grace() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._refresh_grace() TO rustok_clients;
+
+--
 -- Name: FUNCTION _register_module(slug text, name text, description text, version text, dependencies text[]); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -16093,6 +16138,13 @@ GRANT ALL ON FUNCTION rustok.list_categories() TO rustok_clients;
 
 REVOKE ALL ON FUNCTION rustok.list_comments(node_id uuid, first integer, after text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.list_comments(node_id uuid, first integer, after text) TO rustok_clients;
+
+--
+-- Name: FUNCTION list_currencies(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.list_currencies() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.list_currencies() TO rustok_clients;
 
 --
 -- Name: FUNCTION list_modules(); Type: ACL; Schema: rustok; Owner: rustok_owner

@@ -61,6 +61,11 @@ class Settings:
     access_ttl: int = field(default_factory=lambda: int(os.environ.get("RUSTOK_ACCESS_TTL", "900")))
     refresh_ttl: int = field(default_factory=lambda: int(os.environ.get("RUSTOK_REFRESH_TTL", str(30 * 86400))))
     dev: bool = field(default_factory=lambda: _flag("RUSTOK_DEV"))
+    # "auto": storefront cookies are Secure when the request came over https (X-Forwarded-Proto from a trusted
+    # proxy included); "always": whatever the scheme says (behind TLS that the proxy chain does not report)
+    secure_cookies: str = field(
+        default_factory=lambda: os.environ.get("RUSTOK_SECURE_COOKIES", "auto").strip().lower() or "auto"
+    )
     cors_origins: tuple[str, ...] = field(default_factory=lambda: _list("RUSTOK_CORS_ORIGINS"))
     webhooks_allow_private: bool = field(default_factory=lambda: _flag("RUSTOK_WEBHOOKS_ALLOW_PRIVATE"))
     read_database_url: str | None = field(default_factory=lambda: os.environ.get("RUSTOK_READ_DATABASE_URL") or None)
@@ -68,6 +73,10 @@ class Settings:
     replica_retry_seconds: float = field(
         default_factory=lambda: float(os.environ.get("RUSTOK_REPLICA_RETRY_SECONDS", "5"))
     )
+
+    def __post_init__(self) -> None:
+        if self.secure_cookies not in ("auto", "always"):
+            raise ValueError(f"RUSTOK_SECURE_COOKIES is auto or always, not {self.secure_cookies!r}")
 
     @property
     def pg_data_dir(self) -> Path:

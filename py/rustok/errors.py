@@ -195,6 +195,8 @@ _STANDARD: dict[str, type[RusToKError]] = {
     "22003": ValidationFailed,  # numeric_value_out_of_range
     "22007": ValidationFailed,  # invalid_datetime_format
     "22008": ValidationFailed,  # datetime_field_overflow
+    "22021": ValidationFailed,  # character_not_in_repertoire
+    "22P05": ValidationFailed,  # untranslatable_character: "\u0000" in jsonb
     "42501": Forbidden,  # insufficient_privilege, row-level security refusals included
     "40001": Conflict,  # serialization_failure: retry
     "40P01": Conflict,  # deadlock_detected: retry
@@ -212,6 +214,8 @@ def from_database_error(exc: psycopg.Error) -> RusToKError:
     state = exc.sqlstate or ""
     if isinstance(exc, psycopg.OperationalError) and (not state or state.startswith("08")):
         return Unavailable("the database is not reachable right now")
+    if isinstance(exc, psycopg.DataError) and not state:  # refused before sending: a NUL byte in a text value
+        return ValidationFailed("a value contains a character that cannot be stored (NUL)")
     if state in BY_SQLSTATE and state != "RK500":
         diag = exc.diag
         return BY_SQLSTATE[state](diag.message_primary or None, _details(diag.message_detail))

@@ -156,9 +156,13 @@ def test_tags_with_usage(api: Api, tenants: tuple[Tenant, Tenant]) -> None:
 def test_preview_markdown_is_the_storefront_rendering(api: Api, tenants: tuple[Tenant, Tenant]) -> None:
     shop, _ = tenants
     query = "query($b: String!, $f: BodyFormat) { previewMarkdown(body: $b, format: $f) }"
-    html = data(api.gql(query, {"b": "# Hi\n\n*there* <script>alert(1)</script>"}, tenant=shop))["previewMarkdown"]
+    html = data(api.gql(query, {"b": "# Hi\n\n*there* <script>alert(1)</script>"}, tenant=shop, role="manager"))[
+        "previewMarkdown"
+    ]
     assert "<h1>Hi</h1>" in html and "<em>there</em>" in html and "<script" not in html
-    raw = data(api.gql(query, {"b": "<p onclick=x()>ok</p>", "f": "HTML"}, tenant=shop))["previewMarkdown"]
+    raw = data(api.gql(query, {"b": "<p onclick=x()>ok</p>", "f": "HTML"}, tenant=shop, role="manager"))[
+        "previewMarkdown"
+    ]
     assert raw == "<p>ok</p>"
     assert codes(api.gql(query, {"b": "x", "f": "TEXT"}, tenant=shop)) == ["BAD_REQUEST"]
 

@@ -88,6 +88,13 @@ def test_register_login_me_refresh_reuse_logout(client: TestClient, db: Database
     assert second != first
     assert client.get("/api/auth/me", headers=bearer(rotated.json())).status_code == 200
 
+    within_grace = client.post("/api/auth/refresh", json={"refreshToken": first})  # a second tab, same moment
+    assert within_grace.status_code == 200, within_grace.text
+    assert client.get("/api/auth/me", headers=bearer(within_grace.json())).status_code == 200
+    grace_ended = "update auth_refresh_tokens set used_at = now() - rustok._refresh_grace() - interval '1 second'"
+    sql(
+        db, grace_ended + " where used_at is not null and user_id = rustok.parse_id(%s) returning 1", body["user"]["id"]
+    )
     reused = client.post("/api/auth/refresh", json={"refreshToken": first})
     assert reused.status_code == 401
     assert reused.json()["error"]["code"] == "UNAUTHENTICATED"

@@ -113,3 +113,21 @@ def test_create_tenant_with_its_first_admin(api: Api, tenants: tuple[Tenant, Ten
     assert refused("super_admin", slug="Not A Slug") == ["VALIDATION_FAILED"]
     assert refused("super_admin", slug="delta", adminPassword=None) == ["VALIDATION_FAILED"]
     assert refused("super_admin") == ["CONFLICT"]
+
+
+def test_account_mutations_check_the_permission_before_hashing(db: Database, tenants: tuple[Tenant, Tenant]) -> None:
+    """With the hashing queue full, a caller without the permission is told FORBIDDEN, not RATE_LIMITED: no
+    argon2 work is spent (or queued) for someone who may not create the account."""
+    alpha, _ = tenants
+    with Api(db) as fresh:
+        assert fresh.services.auth is not None
+        fresh.services.auth.hashing.max_waiting = 0  # saturated: any hash would be refused
+        assert codes(create_user(fresh, alpha, "manager", email="m2@alpha.test")) == ["FORBIDDEN"]
+        made = fresh.gql(
+            CREATE_TENANT,
+            {"input": {"slug": "gamma", "name": "G", "adminEmail": "a@g.test", "adminPassword": PASSWORD}},
+            tenant=alpha,
+            role="admin",
+        )
+        assert codes(made) == ["FORBIDDEN"]
+        assert codes(create_user(fresh, alpha, "admin", email="m2@alpha.test")) == ["RATE_LIMITED"]

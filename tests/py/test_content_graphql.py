@@ -280,3 +280,19 @@ def test_categories_tree_and_mutations(api: Api, tenants: tuple[Tenant, Tenant])
     assert api.gql(delete, {"id": top["id"]}, tenant=south, role="admin")["data"] == {"deleteCategory": top["id"]}
     assert [c["name"] for c in api.gql(tree, tenant=south)["data"]["categories"]] == ["Europa"]
     assert codes(api.gql(delete, {"id": top["id"]}, tenant=south, role="admin")) == ["NOT_FOUND"]
+
+
+PREVIEW = "query($b: String!) { previewMarkdown(body: $b) }"
+
+
+def test_preview_markdown_is_for_editors_and_bounded(api: Api, tenants: tuple[Tenant, Tenant]) -> None:
+    """Rendering is CPU work: nobody anonymous, no customer, nothing over 64 KiB (one 240 KB body of "[a](" once
+    stalled the server for seconds)."""
+    north, _ = tenants
+    assert codes(api.gql(PREVIEW, {"b": "[a](" * 60000}, tenant=north)) == ["UNAUTHENTICATED"]
+    assert codes(api.gql(PREVIEW, {"b": "*hi*"}, tenant=north, role="customer")) == ["FORBIDDEN"]
+    assert codes(api.gql(PREVIEW, {"b": "x" * (64 * 1024 + 1)}, tenant=north, role="manager")) == ["VALIDATION_FAILED"]
+    assert (
+        api.gql(PREVIEW, {"b": "*hi*"}, tenant=north, role="manager")["data"]["previewMarkdown"]
+        == "<p><em>hi</em></p>\n"
+    )

@@ -2,7 +2,7 @@
 -- with reuse detection, logout, signing out everywhere (own or, with users.manage, someone else's), disabled
 -- users, inactive tenants, and attempts across tenants. Errors are checked by SQLSTATE only.
 BEGIN;
-SELECT plan(55);
+SELECT plan(59);
 
 DO $$
 BEGIN
@@ -101,8 +101,18 @@ SELECT ok((SELECT used_at IS NOT NULL FROM auth_refresh_tokens WHERE token_hash 
           'the old one is marked used');
 SELECT is((SELECT count(DISTINCT family_id) FROM auth_refresh_tokens
            WHERE token_hash IN (pg_temp.h('r2'), pg_temp.h('r3'))), 1::bigint, 'the new one is of the same family');
+SELECT is(rustok.rotate_refresh_token(pg_temp.h('r2'), pg_temp.h('r2b'), '1 day') ->> 'status', 'ok',
+          'presenting it again within the grace (a second tab) gets another new token');
+SELECT is((SELECT count(*) FROM auth_refresh_tokens
+           WHERE token_hash IN (pg_temp.h('r3'), pg_temp.h('r2b')) AND revoked_at IS NULL AND used_at IS NULL),
+          2::bigint, 'both successors are live, in the family');
+SELECT is(pg_temp.events('UserSessionsRevoked'), 0::bigint, 'and nothing was revoked');
+UPDATE auth_refresh_tokens SET used_at = now() - rustok._refresh_grace() - interval '1 second'
+WHERE token_hash = pg_temp.h('r2');
 SELECT is(rustok.rotate_refresh_token(pg_temp.h('r2'), pg_temp.h('r4'), '1 day'), '{"status": "reused"}',
-          'presenting the used one again is reuse');
+          'presenting the used one again after the grace is reuse');
+SELECT ok((SELECT revoked_at IS NOT NULL FROM auth_refresh_tokens WHERE token_hash = pg_temp.h('r2b')),
+          'the grace''s successor is revoked with the family');
 SELECT ok((SELECT revoked_at IS NOT NULL FROM auth_refresh_tokens WHERE token_hash = pg_temp.h('r3')),
           'which revokes the whole family, the newest token included');
 SELECT is(rustok.rotate_refresh_token(pg_temp.h('r3'), pg_temp.h('r5'), '1 day'), '{"status": "reused"}',

@@ -10,6 +10,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
+from rustok.api.numbers import parse_whole_number
 from rustok.errors import BadRequest, PayloadTooLarge, ValidationFailed
 
 MAX_BODY_BYTES = 64 * 1024
@@ -20,9 +21,10 @@ M = TypeVar("M", bound=BaseModel)
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        size = parse_whole_number(declared, 19)
+        if size is None:
             raise BadRequest("invalid Content-Length", {"reason": "content-length"})
-        if int(declared) > limit:
+        if size > limit:
             raise PayloadTooLarge(f"the body may be at most {limit} bytes", {"limit": limit})
     chunks: list[bytes] = []
     size = 0

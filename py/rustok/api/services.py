@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rustok.api.database import Gateway, session_settings
 from rustok.api.tenancy import TenantResolver
@@ -13,6 +13,9 @@ from rustok.auth.tokens import TokenIssuer
 from rustok.config import Settings, stored_secret
 from rustok.db import Database
 from rustok.modules import ModuleRegistry
+
+if TYPE_CHECKING:
+    from rustok.auth.service import AuthService
 
 Hook = Callable[[], Awaitable[None]]
 
@@ -29,6 +32,7 @@ class Services:
     graphql: Any = None  # the GraphQLExecutor, once the GraphQL part has built the schema
     graphql_endpoint: Any = None  # the ASGI app answering POST /graphql
     on_startup: list[Hook] = field(default_factory=list)
+    auth: AuthService | None = None  # one per process (auth.service.shared_auth): one argon2 cap for every door
     on_shutdown: list[Hook] = field(default_factory=list)
 
     @classmethod

@@ -1,6 +1,6 @@
 """GraphQL mutations that create accounts with a password (sdl/core.graphql): createTenant with its first
-admin (super admins) and createUser (users.manage). Python hashes the password (argon2id, off the event
-loop, as for registration); the SQL function checks the permission and does the rest."""
+admin (super admins) and createUser (users.manage). Python checks the permission in SQL first, then hashes
+the password (argon2id, off the event loop, as for registration); the SQL function checks again and does the rest."""
 
 from __future__ import annotations
 
@@ -12,15 +12,17 @@ from rustok.auth.hashing import PasswordHashing
 from rustok.errors import Unauthenticated, ValidationFailed
 
 
-def _signed_in(info: GraphQLResolveInfo[Any]) -> None:
-    """Anonymous callers are refused before any hashing work (the function checks the permission itself)."""
+async def _permitted(info: GraphQLResolveInfo[Any], permission: str) -> None:
+    """The caller must hold the permission before any hashing work (rustok.require_permission: UNAUTHENTICATED
+    or FORBIDDEN); the function checks it again, in the transaction that writes."""
     if not info.context["ctx"].signed_in:
         raise Unauthenticated("sign in first", {"reason": "missing"})
+    await info.context["services"].gateway.call(info.context["ctx"], "rustok.require_permission(%s)", (permission,))
 
 
 def account_resolvers(hashing: PasswordHashing) -> dict[str, Any]:
     async def create_tenant(root: Any, info: GraphQLResolveInfo[Any], input: dict[str, Any]) -> Any:
-        _signed_in(info)
+        await _permitted(info, "tenants.manage")
         email, password = input.get("adminEmail"), input.get("adminPassword")
         if (email is None) != (password is None):
             raise ValidationFailed("adminEmail and adminPassword go together", {"field": "adminPassword"})
@@ -32,7 +34,7 @@ def account_resolvers(hashing: PasswordHashing) -> dict[str, Any]:
         )
 
     async def create_user(root: Any, info: GraphQLResolveInfo[Any], input: dict[str, Any]) -> Any:
-        _signed_in(info)
+        await _permitted(info, "users.manage")
         password_hash = await hashing.hash(input["password"])
         return await info.context["services"].gateway.call(
             info.context["ctx"],

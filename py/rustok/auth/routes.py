@@ -15,15 +15,14 @@ from rustok.api.services import Services
 from rustok.auth import graphql as auth_graphql
 from rustok.auth.accounts import account_resolvers
 from rustok.auth.schemas import LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest
-from rustok.auth.service import AuthService
+from rustok.auth.service import shared_auth
 from rustok.errors import RateLimited
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def routes(services: Services) -> list[BaseRoute]:
-    auth = AuthService(services)
-    services.on_startup.append(auth.hashing.start)
+    auth = shared_auth(services)
     services.graphql_resolvers.update(auth_graphql.resolvers(auth))  # signIn, refreshSession, signOut
     services.graphql_resolvers.update(account_resolvers(auth.hashing))  # createTenant, createUser
 

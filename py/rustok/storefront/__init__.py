@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from rustok.api.services import Services
-from rustok.auth.service import AuthService
+from rustok.auth.service import shared_auth
 from rustok.storefront import catalogue, content, shop
 from rustok.storefront.account import Accounts
 from rustok.storefront.routing import page
@@ -20,8 +20,7 @@ STATIC = Path(__file__).parent / "static"
 
 
 def routes(services: Services) -> list[BaseRoute]:
-    auth = AuthService(services)
-    services.on_startup.append(auth.hashing.start)
+    auth = shared_auth(services)
     site = Site(services, auth)
     accounts = Accounts(auth)
     post = ("POST",)

@@ -3,6 +3,8 @@ endpoints use (rustok.begin_login/complete_login, register_user, revoke_refresh_
 
 from __future__ import annotations
 
+import logging
+
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -13,6 +15,8 @@ from rustok.ids import parse_id
 from rustok.storefront.render import error_status, html
 from rustok.storefront.routing import see_other
 from rustok.storefront.visit import AUTH, Visit, session_cookie
+
+log = logging.getLogger("rustok.storefront")
 
 
 def _next(visit: Visit) -> str:
@@ -63,9 +67,13 @@ class Accounts:
         return see_other(visit, _next(visit))
 
     async def signout(self, visit: Visit) -> Response:
-        if visit.refresh_token:
-            await self.auth.logout(visit.refresh_token, None, None, visit.ctx.request_id)
+        """The cookie goes whatever happens; a revocation that fails is logged (the token lapses on its own)."""
         visit.cookies[AUTH] = None
+        if visit.refresh_token:
+            try:
+                await self.auth.logout(visit.refresh_token, None, None, visit.ctx.request_id)
+            except RusToKError as exc:
+                log.warning("sign-out could not revoke the session: %s [request %s]", exc.code, visit.ctx.request_id)
         return see_other(visit, "/")
 
     async def account(self, visit: Visit) -> Response:

@@ -9,7 +9,8 @@ from urllib.parse import urlencode
 from psycopg.types.json import Jsonb
 from starlette.responses import Response
 
-from rustok.errors import NotFound, ValidationFailed
+from rustok.api.numbers import whole_number
+from rustok.errors import NotFound
 from rustok.storefront.render import html
 from rustok.storefront.visit import Visit
 
@@ -37,9 +38,7 @@ def _minor_units(params: dict[str, str], name: str) -> int | None:
     value = params.get(name, "").strip()
     if not value:
         return None
-    if not value.isdigit() or len(value) > 15:
-        raise ValidationFailed(f"{name} is a whole number of minor units", {"field": name})
-    return int(value)
+    return whole_number(value, name)
 
 
 def product_filter(visit: Visit, params: dict[str, str]) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from rustok.storefront.visit import Visit
 
 POSTS_PER_PAGE = 10
 FEED_SIZE = 20
+SITEMAP_MAX_URLS = 50_000
+SITEMAP_FIXED_URLS = 3  # /, /products, /blog
 
 
 async def blog(visit: Visit) -> Response:
@@ -101,6 +103,13 @@ async def page(visit: Visit) -> Response:
     )
 
 
+def _public(response: Response) -> Response:
+    """The same answer for every reader of this host (its links are built from the Host header)."""
+    response.headers["cache-control"] = "public, max-age=300"
+    response.headers["vary"] = "Host"
+    return response
+
+
 def _origin(visit: Visit) -> str:
     return str(visit.request.base_url).rstrip("/") + visit.base
 
@@ -111,12 +120,16 @@ async def feed(visit: Visit) -> Response:
     updated = max((p["publishedAt"] for p in posts), default=datetime.now(UTC).isoformat())
     context = visit.context(posts=posts, origin=_origin(visit), updated=updated)
     response = xml("feed.xml", context, "application/atom+xml; charset=utf-8")
-    response.headers["cache-control"] = "public, max-age=300"  # the same for every reader
-    return response
+    return _public(response)
 
 
 async def sitemap(visit: Visit) -> Response:
-    urls = await visit.call("rustok.storefront_sitemap()")
+    """At most SITEMAP_MAX_URLS <url>s in all (the protocol's limit per file): the three fixed pages, then
+    pages, posts and products as long as room is left. A larger shop would need a sitemap index: not yet."""
+    room = SITEMAP_MAX_URLS - SITEMAP_FIXED_URLS
+    urls = await visit.call("rustok.storefront_sitemap(%s)", (room,))
+    for kind in ("pages", "posts", "products"):
+        urls[kind] = urls[kind][: max(room, 0)]
+        room -= len(urls[kind])
     response = xml("sitemap.xml", visit.context(urls=urls, origin=_origin(visit)), "application/xml; charset=utf-8")
-    response.headers["cache-control"] = "public, max-age=300"
-    return response
+    return _public(response)

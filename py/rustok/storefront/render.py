@@ -4,6 +4,8 @@ escaped unless a view marks it safe — and the only thing a view marks safe is 
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -30,9 +32,24 @@ def money(context: Context, amount: int | None, currency: str | None) -> str:
     return f"{value:,.{units}f} {currency}"
 
 
+_RENDERED: OrderedDict[tuple[bytes, str], str] = OrderedDict()  # sha256 of a body, its format -> HTML
+_RENDERED_MAX = 512
+
+
 def body_html(body: str | None, format: str | None = "markdown") -> Markup:
-    """A stored body rendered and sanitised: the one value templates print unescaped."""
-    return Markup(markdown.render(body or "", format or "markdown"))
+    """A stored body rendered and sanitised: the one value templates print unescaped. Rendering is CPU work
+    done inline, so the last 512 distinct bodies are kept rendered (a popular post renders once per process,
+    not once per reader)."""
+    text, kind = body or "", format or "markdown"
+    key = (hashlib.sha256(text.encode()).digest(), kind)
+    found = _RENDERED.get(key)
+    if found is None:
+        found = _RENDERED[key] = markdown.render(text, kind)
+        if len(_RENDERED) > _RENDERED_MAX:
+            _RENDERED.popitem(last=False)
+    else:
+        _RENDERED.move_to_end(key)
+    return Markup(found)
 
 
 def words(code: str) -> str:

@@ -49,6 +49,8 @@ def page(site: Site, path: str, handler: Handler, methods: tuple[str, ...] = ("G
             response = error_page(context, 500, "INTERNAL", request_id(request))
         if visit is not None:
             visit.apply_cookies(response)
+        if "set-cookie" in response.headers and "public" in response.headers.get("cache-control", ""):
+            response.headers["cache-control"] = HEADERS["cache-control"]  # a shared cache must not keep a cookie
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         return response

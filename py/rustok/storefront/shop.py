@@ -10,6 +10,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 from starlette.responses import Response
 
+from rustok.api.numbers import whole_number
 from rustok.errors import InvalidId, InvalidState, NotFound, ValidationFailed
 from rustok.ids import parse_id
 from rustok.storefront.render import html
@@ -38,10 +39,10 @@ def _cart_uuid(visit: Visit) -> uuid.UUID | None:
 
 
 def _quantity(visit: Visit, lowest: int) -> int:
-    raw = visit.form.get("quantity", "1").strip()
-    if not raw.isdigit() or not lowest <= int(raw) <= 10_000:
-        raise ValidationFailed("quantity is a whole number", {"field": "quantity"})
-    return int(raw)
+    quantity = whole_number(visit.form.get("quantity", "1").strip(), "quantity", 5)
+    if not lowest <= quantity <= 10_000:
+        raise ValidationFailed("quantity is out of range", {"field": "quantity"})
+    return quantity
 
 
 async def current_cart(visit: Visit) -> dict[str, Any] | None:

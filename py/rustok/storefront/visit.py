@@ -2,7 +2,8 @@
 session cookie's access token, rotated through the refresh token when it has expired), its cart, currency and
 CSRF token, and the cookies to send back.
 
-Cookies (HttpOnly, SameSite=Lax, Secure over https, path = the shop's prefix):
+Cookies (HttpOnly, SameSite=Lax, path = the shop's prefix; Secure over https — as a trusted proxy's
+X-Forwarded-Proto reports it — or always with RUSTOK_SECURE_COOKIES=always):
 `rk_sid` a random session id, `rk_auth` "<access token>~<refresh token>", `rk_cart` the cart id, `rk_cur` the
 chosen currency. The CSRF token of every form is HMAC-SHA256(key derived from the JWT secret, session id)."""
 
@@ -27,7 +28,7 @@ from rustok.api.services import Services
 from rustok.auth.refresh import parse_refresh_token
 from rustok.auth.service import AuthService
 from rustok.config import stored_secret
-from rustok.errors import Forbidden, NotFound, RusToKError, Unauthenticated
+from rustok.errors import Forbidden, NotFound, Unauthenticated
 
 SID, AUTH, CART, CURRENCY = "rk_sid", "rk_auth", "rk_cart", "rk_cur"
 MAX_FORM_BYTES = 32 * 1024
@@ -76,7 +77,7 @@ class Visit:
         }
 
     def apply_cookies(self, response: Response) -> None:
-        secure = self.request.url.scheme == "https"
+        secure = self.services.settings.secure_cookies == "always" or self.request.url.scheme == "https"
         path = (self.base or "") + "/"
         for name, value in self.cookies.items():
             if value is None:
@@ -108,11 +109,21 @@ class Site:
         return hmac.new(self._csrf_key, sid.encode(), hashlib.sha256).hexdigest()
 
     async def tenant(self, request: Request) -> tuple[uuid.UUID, str]:
-        """The tenant and URL prefix of a request; raises NotFound for an unknown slug or host."""
+        """The tenant and URL prefix of a request; raises NotFound for an unknown slug or host, and for /t/{slug}
+        on a tenant's own host name (a merchant's domain serves that merchant's shop only, at /)."""
+        host = (request.headers.get("host") or "").lower()[:255]
+        by_host = await self._tenant_by_host(host)
         slug = request.path_params.get("tenant")
         if slug is not None:
+            if by_host is not None:
+                raise NotFound("no such page on this shop's host", {"host": host})
             return await self.services.tenants.tenant_by_slug(str(slug)), f"/t/{slug}"
-        host = (request.headers.get("host") or "").lower()[:255]
+        if by_host is None:
+            raise NotFound("no shop at this address", {"host": host})
+        return by_host, ""
+
+    async def _tenant_by_host(self, host: str) -> uuid.UUID | None:
+        """The tenant whose `domains` setting lists the host name (cached briefly), or None."""
         now = time.monotonic()
         cached = self._hosts.get(host)
         if cached is None or cached[0] < now:
@@ -120,9 +131,7 @@ class Site:
             if len(self._hosts) > 10_000:
                 self._hosts.clear()
             cached = self._hosts[host] = (now + _TTL, found)
-        if cached[1] is None:
-            raise NotFound("no shop at this address", {"host": host})
-        return cached[1], ""
+        return cached[1]
 
     async def shop(self, tenant_id: uuid.UUID, rid: str) -> dict[str, Any]:
         now = time.monotonic()
@@ -135,7 +144,7 @@ class Site:
         return cached[1]
 
     async def open(self, request: Request, session: bool = True) -> Visit:
-        """session False: a response for everyone (feed, sitemap) that must not start a session."""
+        """session False: a response for everyone (feed, sitemap): no session, no signed-in user, no cookie."""
         rid = request_id(request)
         tenant_id, base = await self.tenant(request)
         cookies: dict[str, str | None] = {}
@@ -144,12 +153,15 @@ class Site:
             sid = secrets.token_hex(16)
             if session:
                 cookies[SID] = sid
-        ctx, refresh = await self._signed_in(request, tenant_id, rid, cookies)
+        if session:
+            ctx, refresh = await self._signed_in(request, tenant_id, rid, cookies)
+        else:  # the same answer for everyone: no user, no token refresh, no cookie
+            ctx, refresh = RequestContext(tenant_id, request_id=rid), None
         shop = await self.shop(tenant_id, rid)
         codes = [c["code"] for c in shop.get("currencies", [])]
         wanted = request.query_params.get("currency") or request.cookies.get(CURRENCY)
         currency = wanted if wanted in codes else (codes[0] if codes else None)
-        if request.query_params.get("currency") and currency == wanted:
+        if session and request.query_params.get("currency") and currency == wanted:
             cookies[CURRENCY] = currency
         return Visit(
             request=request,
@@ -169,7 +181,9 @@ class Site:
         self, request: Request, tenant_id: uuid.UUID, rid: str, cookies: dict[str, str | None]
     ) -> tuple[RequestContext, str | None]:
         """The session's user when its tokens belong to this tenant; an expired access token is replaced
-        through the refresh token (the new pair goes into the cookie); a refused one signs the visitor out."""
+        through the refresh token (the new pair goes into the cookie); a refused one signs the visitor out. Two
+        requests refreshing the same session at once both succeed (rustok._refresh_grace); an error that is not
+        a refusal (RATE_LIMITED, UNAVAILABLE) fails the request and leaves the cookie alone."""
         anonymous = RequestContext(tenant_id, request_id=rid)
         access, _, refresh = (request.cookies.get(AUTH) or "").partition("~")
         if not access or not refresh:
@@ -184,7 +198,7 @@ class Site:
                 return anonymous, None
             try:
                 pair = await self.auth.refresh(refresh, None, rid)
-            except RusToKError:
+            except Unauthenticated:  # refused for good; anything else (busy, unreachable) keeps the session
                 cookies[AUTH] = None
                 return anonymous, None
             cookies[AUTH] = session_cookie(pair)

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import httpx2
 import orjson
 
+from rustok.api.numbers import parse_whole_number
 from rustok.errors import RusToKError
 from rustok.events.handlers import jittered_backoff
 from rustok.ids import to_ulid
@@ -165,8 +166,9 @@ def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    seconds = parse_whole_number(value)
+    if seconds is not None:
+        return float(seconds)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

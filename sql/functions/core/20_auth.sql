@@ -159,13 +159,23 @@ begin
 end
 $$;
 
+create or replace function rustok._refresh_grace() returns interval
+language sql immutable parallel safe as $$
+    /* How long a just-rotated refresh token may be presented again without counting as reuse: two requests
+       (two tabs) that carried the same expired session at the same moment both get a new token. */
+    select interval '30 seconds'
+$$;
+
 create or replace function rustok.rotate_refresh_token(token_hash bytea, new_token_hash bytea, refresh_ttl interval)
 returns jsonb
 language plpgsql volatile as $$
-/* Exchanges a refresh token for a new one of the same family: the old one is marked used. Returns
+/* Exchanges a refresh token for a new one of the same family: the old one is marked used. A token used less
+   than rustok._refresh_grace() ago (and not revoked) is exchanged again, for another new token of the family:
+   concurrent refreshes of one session are not an attack. Returns
    {"status": "ok", "user": UserResponse} or a refusal that commits: "invalid" (unknown in this tenant),
-   "expired", "reused" (already used or revoked: the whole family is revoked, UserSessionsRevoked emitted
-   when that changed anything) or "disabled" (the user is switched off: the family is revoked too).
+   "expired", "reused" (revoked, or used longer ago than the grace: the whole family is revoked,
+   UserSessionsRevoked emitted when that changed anything) or "disabled" (the user is switched off: the
+   family is revoked too).
    Raises TENANT_REQUIRED, TENANT_INACTIVE, VALIDATION_FAILED (new digest). */
 declare
     tenant uuid := rustok.require_tenant();
@@ -181,7 +191,8 @@ begin
     end if;
     perform rustok._auth_tenant();
     select * into account from public.users u where u.tenant_id = tenant and u.id = presented.user_id;
-    refusal := case when presented.used_at is not null or presented.revoked_at is not null then 'reused'
+    refusal := case when presented.revoked_at is not null then 'reused'
+                    when presented.used_at < now() - rustok._refresh_grace() then 'reused'
                     when account.status is distinct from 'active' then 'disabled'
                     when presented.expires_at <= now() then 'expired' end;
     if refusal in ('reused', 'disabled') then
@@ -193,7 +204,8 @@ begin
     if refusal is not null then
         return jsonb_build_object('status', refusal);
     end if;
-    update public.auth_refresh_tokens r set used_at = now() where r.tenant_id = tenant and r.id = presented.id;
+    update public.auth_refresh_tokens r set used_at = coalesce(r.used_at, now())  -- the grace does not slide
+    where r.tenant_id = tenant and r.id = presented.id;
     perform rustok._issue_refresh_token(account.id, presented.family_id, new_token_hash, refresh_ttl);
     return jsonb_build_object('status', 'ok', 'user', rustok._user_json(account));
 end

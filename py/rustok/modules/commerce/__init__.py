@@ -14,6 +14,7 @@ SDL = (Path(__file__).parent / "schema.graphql").read_text()
 
 RESOLVERS = {
     "Query.commerceDashboard": SqlField("rustok.commerce_dashboard(%s, %s)", "timeZone", "lowStock"),
+    "Query.currencies": SqlField("rustok.list_currencies()"),
     "Query.product": SqlField("rustok.product_by_id(%s)", "id"),
     "Query.productByHandle": SqlField("rustok.product_by_handle(%s)", "handle"),
     "Query.products": SqlField("rustok.list_products(%s, %s, %s)", "first", "after", "filter"),

@@ -6,19 +6,27 @@ is its GraphQL face: the SDL next to this file and one SQL function per field.""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from graphql import GraphQLResolveInfo
 
 from rustok import markdown
+from rustok.errors import ValidationFailed
 from rustok.graphql.fields import SqlField
 from rustok.modules import RusToKModule
 
+PREVIEW_MAX_BYTES = 64 * 1024
+
 
 async def preview_markdown(root: Any, info: GraphQLResolveInfo[Any], body: str, format: str = "markdown") -> str:
-    """The editor's preview: the storefront's renderer (rustok.markdown), so both show the same HTML."""
-    return markdown.render(body, format)
+    """The editor's preview: the storefront's renderer (rustok.markdown), so both show the same HTML. Editors
+    only (content.write, checked in SQL), at most 64 KiB, rendered off the event loop."""
+    await info.context["services"].gateway.call(info.context["ctx"], "rustok.require_permission('content.write')")
+    if len(body.encode()) > PREVIEW_MAX_BYTES:
+        raise ValidationFailed("the body is too long to preview", {"field": "body", "maxBytes": PREVIEW_MAX_BYTES})
+    return await asyncio.to_thread(markdown.render, body, format)
 
 
 RESOLVERS: dict[str, Any] = {

@@ -2,9 +2,9 @@
 // (#/products/ID). Each screen is a module in screens/ exporting `render(main, params)`, which may return
 // a function that stops what it started (the event feed's socket).
 
-import {signOut} from './api.js';
+import {gql, signOut} from './api.js';
 import {isSuperAdmin, onChange, session} from './session.js';
-import {h, show} from './ui.js';
+import {h, setCurrencies, show} from './ui.js';
 
 const NAV = [
   ['dashboard', '#/', 'Dashboard'],
@@ -42,6 +42,15 @@ const ROUTES = [
   [/^\/events$/, 'events', 'events'],
 ];
 
+// Minor units per currency, the API's (ui.js turns typed prices into amounts with them): once per page load.
+let currencies = null;
+function loadCurrencies() {
+  currencies ??= gql('{ currencies { code minorUnits } }')
+    .then((data) => setCurrencies(data.currencies))
+    .catch(() => { currencies = null; });  // e.g. commerce not installed: prices cannot be typed; retried later
+  return currencies;
+}
+
 const root = document.getElementById('app');
 let stopScreen = null;
 let generation = 0;  // a newer route() supersedes a screen still rendering
@@ -58,6 +67,7 @@ async function route() {
     render(show(root));
     return;
   }
+  await loadCurrencies();
   const found = ROUTES.find(([pattern]) => pattern.test(path));
   const [pattern, screen, navKey] = found || [/^/, 'notfound', null];
   const main = h('main', {class: 'main', testid: `screen-${screen}`});

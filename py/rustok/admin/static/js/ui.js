@@ -88,35 +88,53 @@ export function formatDate(value) {
   return value ? new Date(value).toLocaleString() : '—';
 }
 
-/** Digits after the decimal point of a currency (2 for EUR, 0 for JPY, 3 for KWD). */
+// Minor units per ISO 4217 code, as the API stores amounts (query `currencies`, loaded once by app.js).
+// Never the browser's Intl data: CLDR gives COP, AFN or ALL 0 digits where ISO 4217 (and the API) say 2.
+const minorUnits = new Map();
+
+export function setCurrencies(list) {
+  minorUnits.clear();
+  for (const {code, minorUnits: digits} of list) minorUnits.set(code, digits);
+}
+
+/** Digits after the decimal point of a currency (2 for EUR, 0 for JPY, 3 for KWD); null when unknown. */
 export function currencyDigits(code) {
-  try {
-    return new Intl.NumberFormat('en', {style: 'currency', currency: code}).resolvedOptions().maximumFractionDigits;
-  } catch {
-    return 2;
-  }
+  const digits = minorUnits.get(String(code ?? '').toUpperCase());
+  return digits === undefined ? null : digits;
 }
 
 /** Minor units as money: formatMoney(4900, 'EUR') -> '€49.00'. */
 export function formatMoney(amount, code) {
   if (amount === null || amount === undefined) return '—';
   const digits = currencyDigits(code);
+  if (digits === null) return `${amount} ${code} (minor units)`;
   try {
-    return new Intl.NumberFormat(undefined, {style: 'currency', currency: code}).format(Number(amount) / 10 ** digits);
+    return new Intl.NumberFormat(undefined, {
+      style: 'currency', currency: code, minimumFractionDigits: digits, maximumFractionDigits: digits,
+    }).format(Number(amount) / 10 ** digits);
   } catch {
-    return `${amount} ${code}`;
+    return `${fromMinorUnits(amount, code)} ${code}`;
   }
 }
 
-/** '49.90' in EUR -> 4990 (minor units); null for an empty or malformed amount. */
+/** '49.90' in EUR -> 4990 (minor units); null for an empty or malformed amount, an unknown currency, or more
+ *  decimals than the currency has (refused, never rounded). Exact: no floating point. */
 export function toMinorUnits(text, code) {
+  const digits = currencyDigits(code);
   const value = String(text ?? '').trim().replace(',', '.');
-  if (!/^\d+(\.\d+)?$/.test(value)) return null;
-  return Math.round(Number(value) * 10 ** currencyDigits(code));
+  const found = /^(\d+)(?:\.(\d+))?$/.exec(value);
+  if (digits === null || !found) return null;
+  const fraction = found[2] ?? '';
+  if (fraction.length > digits) return null;
+  const minor = Number(found[1] + fraction.padEnd(digits, '0'));
+  return Number.isSafeInteger(minor) ? minor : null;
 }
 
 export function fromMinorUnits(amount, code) {
-  return (Number(amount) / 10 ** currencyDigits(code)).toFixed(currencyDigits(code));
+  const digits = currencyDigits(code) ?? 0;
+  const text = String(Math.abs(Number(amount))).padStart(digits + 1, '0');
+  const sign = Number(amount) < 0 ? '-' : '';
+  return digits ? `${sign}${text.slice(0, -digits)}.${text.slice(-digits)}` : `${sign}${text}`;
 }
 
 /** A datetime-local input value for an ISO instant, and back. */

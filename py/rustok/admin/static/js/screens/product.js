@@ -4,8 +4,17 @@
 
 import {gql} from '../api.js';
 import {
-  badge, busy, field, formatMoney, formValues, fromMinorUnits, h, notices, select, show, table, toMinorUnits,
+  badge, busy, currencyDigits, field, formatMoney, formValues, fromMinorUnits, h, notices, select, show, table,
+  toMinorUnits,
 } from '../ui.js';
+
+/** The refusal of a price that toMinorUnits could not read: how many decimals the currency allows. */
+function badPrice(code) {
+  const digits = currencyDigits(code);
+  const words = digits === null ? `Price: ${code} is not a known currency`
+    : `Price: a number with at most ${digits} decimals in ${code}, such as ${(19.9).toFixed(digits)}`;
+  return Object.assign(new Error('price'), {code: 'VALIDATION_FAILED', words});
+}
 
 const PRODUCT = `id title subtitle handle description status tags
   options { id title values { value } }
@@ -81,7 +90,7 @@ function variantInput(values, index, options) {
   const currency = get('currency').toUpperCase() || 'EUR';
   if (get('price')) {
     const amount = toMinorUnits(get('price'), currency);
-    if (amount === null) throw Object.assign(new Error('price'), {code: 'VALIDATION_FAILED', words: 'Price: a number such as 19.90'});
+    if (amount === null) throw badPrice(currency);
     variant.prices = [{amount, currencyCode: currency}];
   }
   if (get('stock')) variant.inventoryQuantity = Number(get('stock'));
@@ -200,7 +209,7 @@ function priceEditor(variant, notice, reload) {
     const code = currency.value.trim().toUpperCase();
     const minor = amount.value.trim() === '' ? null : toMinorUnits(amount.value, code);
     if (amount.value.trim() !== '' && minor === null) {
-      throw Object.assign(new Error('amount'), {code: 'VALIDATION_FAILED', words: 'Price: a number such as 19.90'});
+      throw badPrice(code);
     }
     await gql('mutation($input: SetPriceRequest!) { setPrice(input: $input) { id } }',
       {input: {variantId: variant.id, currencyCode: code, amount: minor}});
