@@ -9,8 +9,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 from rustok.db import Database
+from tests.py.commerce_support import seed_regions
 from tests.py.graphql_support import Api, Tenant, codes, make_tenant
 
 CART_FIELDS = """
@@ -33,23 +35,17 @@ def shop(db: Database) -> tuple[Tenant, Tenant, str]:
     """Tenant "ship": a EUR shirt, region EU (DE, AT; 19% VAT; Standard 499, Express 1500) and region US
     (USD; Ground 700). Tenant "other" ships to Japan. Returns both and the shirt's variant id."""
     shop, other = make_tenant(db, "ship"), make_tenant(db, "other")
+    seed_regions(db, shop, ("DE", "AT"))
     with psycopg.connect(db.admin_url) as conn:
         conn.execute("select rustok.set_context(%s)", (other.id,))
         conn.execute("""select rustok.create_region('{"name": "Far", "currencyCode": "JPY", "countries": ["JP"]}')""")
         conn.execute("select rustok.set_context(%s)", (shop.id,))
-        variant = conn.execute(
-            """select rustok.create_product('{"title": "Shirt", "status": "published", "variants": [{"sku": "SH",
-               "inventoryQuantity": 20, "prices": [{"amount": 2500, "currencyCode": "EUR"}]}]}') #>> '{variants,0,id}'"""
-        ).fetchone()[0]
-        conn.execute(
-            """with eu as (select rustok.create_region('{"name": "EU", "currencyCode": "EUR", "countries": ["DE", "AT"],
-                                                          "taxRate": {"name": "VAT", "rate": 1900}}') ->> 'id' as id),
-                    us as (select rustok.create_region('{"name": "US", "currencyCode": "USD", "countries": ["US"]}') ->> 'id' as id)
-               select rustok.create_shipping_option(jsonb_build_object('regionId', eu.id, 'name', 'Standard', 'amount', 499)),
-                      rustok.create_shipping_option(jsonb_build_object('regionId', eu.id, 'name', 'Express', 'amount', 1500)),
-                      rustok.create_shipping_option(jsonb_build_object('regionId', us.id, 'name', 'Ground', 'amount', 700))
-               from eu, us"""
-        )
+        shirt = {
+            "title": "Shirt",
+            "status": "published",
+            "variants": [{"sku": "SH", "inventoryQuantity": 20, "prices": [{"amount": 2500, "currencyCode": "EUR"}]}],
+        }
+        variant = conn.execute("select rustok.create_product(%s) #>> '{variants,0,id}'", (Jsonb(shirt),)).fetchone()[0]
     return shop, other, str(variant)
 
 

@@ -31,12 +31,8 @@ RESOLVERS = {
     "Mutation.updateCartLine": SqlField("rustok.update_cart_line(%s, %s, %s)", "cartId", "lineId", "quantity"),
     "Mutation.removeCartLine": SqlField("rustok.remove_cart_line(%s, %s)", "cartId", "lineId"),
     "Mutation.applyDiscount": SqlField("rustok.apply_discount(%s, %s)", "cartId", "code"),
-    "Mutation.setCartShippingAddress": SqlField(
-        "rustok.set_cart_shipping_address(%s, %s)", "cartId", "address"
-    ),
-    "Mutation.setCartShippingOption": SqlField(
-        "rustok.set_cart_shipping_option(%s, %s)", "cartId", "shippingOptionId"
-    ),
+    "Mutation.setCartShippingAddress": SqlField("rustok.set_cart_shipping_address(%s, %s)", "cartId", "address"),
+    "Mutation.setCartShippingOption": SqlField("rustok.set_cart_shipping_option(%s, %s)", "cartId", "shippingOptionId"),
     "Mutation.placeOrder": SqlField(
         "rustok.place_order(%s, %s, %s, %s)", "cartId", "email", "shippingAddress", "billingAddress"
     ),
