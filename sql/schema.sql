@@ -697,10 +697,12 @@ CREATE TABLE public.commerce_carts (
     metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    shipping_address jsonb,
     CONSTRAINT commerce_carts_check CHECK ((((status)::text = 'completed'::text) = (order_id IS NOT NULL))),
     CONSTRAINT commerce_carts_check1 CHECK (((shipping_option_id IS NULL) OR (region_id IS NOT NULL))),
     CONSTRAINT commerce_carts_email_check CHECK ((((email)::text = lower((email)::text)) AND ((email)::text ~ '^[^@\s]+@[^@\s]+$'::text))),
     CONSTRAINT commerce_carts_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT commerce_carts_shipping_address_check CHECK (((shipping_address IS NULL) OR (jsonb_typeof(shipping_address) = 'object'::text))),
     CONSTRAINT commerce_carts_status_check CHECK (((status)::text = ANY ((ARRAY['active'::character varying, 'completed'::character varying])::text[])))
 );
 
@@ -743,8 +745,9 @@ ALTER FUNCTION rustok._commerce_cart_for_update(cart_id uuid) OWNER TO rustok_ow
 CREATE FUNCTION rustok._commerce_cart_json(c public.commerce_carts) RETURNS jsonb
     LANGUAGE plpgsql STABLE
     AS $$
-/* The Cart shape: lines with unit prices and line subtotals, totals, shipping option, discount code, and
-   until when its checkout holds stock (reservedUntil). */
+/* The Cart shape: lines with unit prices and line subtotals, totals, shipping address, shipping option (and
+   the region's active ones to choose from), discount code, and until when its checkout holds stock
+   (reservedUntil). */
 declare
     lines jsonb;
     subtotal bigint;
@@ -769,6 +772,13 @@ begin
     return jsonb_build_object(
         'id', rustok.ulid(c.id), 'status', c.status, 'email', c.email, 'customerId', rustok.ulid(c.customer_id),
         'currencyCode', c.currency_code, 'regionId', rustok.ulid(c.region_id),
+        'shippingAddress', c.shipping_address,
+        'availableShippingOptions', coalesce((
+            select jsonb_agg(jsonb_build_object('id', rustok.ulid(s.id), 'name', s.name,
+                                                'amount', rustok._commerce_money(s.amount, c.currency_code))
+                             order by s.amount, s.name)
+            from public.commerce_shipping_options s
+            where s.tenant_id = c.tenant_id and s.region_id = c.region_id and s.is_active), '[]'::jsonb),
         'shippingOption', (select jsonb_build_object('id', rustok.ulid(s.id), 'name', s.name,
                                                      'amount', rustok._commerce_money(s.amount, c.currency_code))
                            from public.commerce_shipping_options s
@@ -808,6 +818,25 @@ CREATE FUNCTION rustok._commerce_cart_lines(c public.commerce_carts) RETURNS TAB
 $$;
 
 ALTER FUNCTION rustok._commerce_cart_lines(c public.commerce_carts) OWNER TO rustok_owner;
+
+--
+-- Name: _commerce_cart_shipping_changed(public.commerce_carts); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._commerce_cart_shipping_changed(c public.commerce_carts) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+/* Emits CartShippingUpdated {cart_id, region_id, country_code, shipping_option_id} and returns the Cart. */
+begin
+    perform rustok.publish_event('CartShippingUpdated', jsonb_build_object(
+        'cart_id', rustok.ulid(c.id), 'region_id', rustok.ulid(c.region_id),
+        'country_code', c.shipping_address ->> 'countryCode',
+        'shipping_option_id', rustok.ulid(c.shipping_option_id)));
+    return rustok._commerce_cart_json(c);
+end
+$$;
+
+ALTER FUNCTION rustok._commerce_cart_shipping_changed(c public.commerce_carts) OWNER TO rustok_owner;
 
 --
 -- Name: _commerce_cart_totals(public.commerce_carts, bigint, bigint); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -2130,6 +2159,27 @@ end
 $_$;
 
 ALTER FUNCTION rustok._cron_field(field text, lo integer, hi integer, name text) OWNER TO rustok_owner;
+
+--
+-- Name: _display_name(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._display_name(value text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+/* The name a user shows to others (comment authors, the moderation queue): trimmed, null when empty, at most
+   255 characters. Raises VALIDATION_FAILED (displayName). */
+begin
+    value := nullif(btrim(value), '');
+    if length(value) > 255 then
+        perform rustok.raise('VALIDATION_FAILED', 'displayName: at most 255 characters',
+                             jsonb_build_object('field', 'displayName'));
+    end if;
+    return value;
+end
+$$;
+
+ALTER FUNCTION rustok._display_name(value text) OWNER TO rustok_owner;
 
 --
 -- Name: _editable_node(uuid, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -5203,13 +5253,10 @@ begin
     if role is null or not exists (select 1 from public.roles r where r.slug = create_user.role) then
         perform rustok.raise('VALIDATION_FAILED', 'unknown role', jsonb_build_object('field', 'role'));
     end if;
-    if length(display_name) > 255 then
-        perform rustok.raise('VALIDATION_FAILED', 'displayName: at most 255 characters',
-                             jsonb_build_object('field', 'displayName'));
-    end if;
+    perform rustok._display_name(create_user.display_name);
     perform rustok._require_super_admin_for(create_user.role);
     user_id := rustok._insert_user(email, password_hash, create_user.role);
-    update public.users u set display_name = nullif(btrim(create_user.display_name), '')
+    update public.users u set display_name = rustok._display_name(create_user.display_name)
     where u.tenant_id = rustok.current_tenant_id() and u.id = user_id
     returning * into account;
     return rustok._user_json(account);
@@ -5519,6 +5566,7 @@ CREATE FUNCTION rustok.error_codes() RETURNS TABLE(code text, sqlstate text, htt
         ('DISCOUNT_INVALID',           'RK221', 422, 'The discount code cannot be used (unknown, expired, used up, ...).'),
         ('PRICE_NOT_FOUND',            'RK222', 422, 'The variant has no price in this currency.'),
         ('CURRENCY_UNKNOWN',           'RK223', 422, 'Not an ISO 4217 currency code.'),
+        ('REGION_CURRENCY_MISMATCH',   'RK224', 422, 'The region that ships to this country uses another currency than the cart.'),
         ('INTERNAL',                   'RK500', 500, 'Unexpected failure; the response carries a request id.'),
         ('UNAVAILABLE',                'RK503', 503, 'The database is not reachable or busy right now; retry.')
 $$;
@@ -6687,7 +6735,8 @@ CREATE FUNCTION rustok.place_order(cart_id uuid, email text DEFAULT NULL::text, 
 /* Turns a cart into an order in one transaction: prices now (snapshotted with titles and SKU into the lines),
    stock taken (no oversell: see _commerce_take_stock), the discount's use counted, the next display id of the
    tenant, the cart completed; emits OrderPlaced {order_id, display_id, customer_id, total, currency}.
-   email defaults to the cart's, then the signed-in user's; billing address to the shipping address.
+   email defaults to the cart's, then the signed-in user's; the shipping address to the cart's
+   (set_cart_shipping_address); the billing address to the shipping address.
    Anonymous callers may (guest checkout). Raises NOT_FOUND (cart; a product no longer for sale),
    INVALID_STATE (already an order; empty cart), VALIDATION_FAILED (email, addresses, a country outside the
    region), PRICE_NOT_FOUND, DISCOUNT_INVALID, INSUFFICIENT_STOCK. Returns the Order. */
@@ -6716,7 +6765,7 @@ begin
     if order_email is null then
         perform rustok.raise('VALIDATION_FAILED', 'an email address is required', jsonb_build_object('field', 'email'));
     end if;
-    shipping := rustok._commerce_address(shipping_address, 'shippingAddress');
+    shipping := coalesce(rustok._commerce_address(shipping_address, 'shippingAddress'), c.shipping_address);
     billing := coalesce(rustok._commerce_address(billing_address, 'billingAddress'), shipping);
     if c.region_id is not null and shipping ? 'countryCode'
        and exists (select 1 from public.commerce_region_countries rc
@@ -7053,28 +7102,33 @@ $$;
 ALTER FUNCTION rustok.record_webhook_attempt(delivery_id uuid, attempt integer, started_at timestamp with time zone, duration_ms integer, status_code integer, error text, outcome text, retry_in_seconds double precision) OWNER TO rustok_owner;
 
 --
--- Name: register_user(text, text, bytea, interval); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+-- Name: register_user(text, text, bytea, interval, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok.register_user(email text, password_hash text, refresh_token_hash bytea, refresh_ttl interval) RETURNS jsonb
+CREATE FUNCTION rustok.register_user(email text, password_hash text, refresh_token_hash bytea, refresh_ttl interval, display_name text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE plpgsql
     AS $$
-/* Self-registration: a customer in the current tenant, signed in at once (a new refresh-token family).
-   Emits UserRegistered. Returns {"user": UserResponse}. Raises TENANT_REQUIRED, NOT_FOUND, TENANT_INACTIVE,
-   VALIDATION_FAILED (email, password, refreshToken), CONFLICT (email taken). */
+/* Self-registration: a customer in the current tenant with the name others see (optional), signed in at once
+   (a new refresh-token family). Emits UserRegistered. Returns {"user": UserResponse}. Raises TENANT_REQUIRED,
+   NOT_FOUND, TENANT_INACTIVE, VALIDATION_FAILED (email, password, displayName, refreshToken), CONFLICT (email
+   taken). */
 declare
     user_id uuid;
+    new_name text;
     account public.users;
 begin
     perform rustok._auth_tenant();
+    new_name := rustok._display_name(register_user.display_name);
     user_id := rustok._insert_user(email, password_hash, 'customer');
     perform rustok._issue_refresh_token(user_id, rustok.gen_id(), refresh_token_hash, refresh_ttl);
-    select * into account from public.users u where u.tenant_id = rustok.current_tenant_id() and u.id = user_id;
+    update public.users u set display_name = new_name
+    where u.tenant_id = rustok.current_tenant_id() and u.id = user_id
+    returning * into account;
     return jsonb_build_object('user', rustok._user_json(account));
 end
 $$;
 
-ALTER FUNCTION rustok.register_user(email text, password_hash text, refresh_token_hash bytea, refresh_ttl interval) OWNER TO rustok_owner;
+ALTER FUNCTION rustok.register_user(email text, password_hash text, refresh_token_hash bytea, refresh_ttl interval, display_name text) OWNER TO rustok_owner;
 
 --
 -- Name: release_expired_reservations(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -7656,6 +7710,92 @@ $$;
 ALTER FUNCTION rustok.search_products(query text, filter jsonb, sort text, first integer, after text) OWNER TO rustok_owner;
 
 --
+-- Name: set_cart_shipping_address(uuid, jsonb); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.set_cart_shipping_address(cart_id uuid, address jsonb) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+/* Sets the cart's shipping address (AddressInput; countryCode required) and, from its country, the cart's
+   region; a shipping option of another region is dropped. The region's currency must be the cart's. Emits
+   CartShippingUpdated. Anonymous callers may (guest carts). Raises NOT_FOUND (cart), INVALID_STATE (already
+   an order), VALIDATION_FAILED (address; details.reason not_served: no region ships to the country),
+   REGION_CURRENCY_MISMATCH. Returns the Cart. */
+declare
+    c public.commerce_carts;
+    r public.commerce_regions;
+    new_address jsonb;
+begin
+    perform rustok.require_module('commerce');
+    c := rustok._commerce_cart_for_update(cart_id);
+    new_address := rustok._commerce_address(address, 'address');
+    if new_address is null or not new_address ? 'countryCode' then
+        perform rustok.raise('VALIDATION_FAILED', 'a country is required',
+                             jsonb_build_object('field', 'address.countryCode', 'reason', 'required'));
+    end if;
+    select cr.* into r from public.commerce_region_countries rc
+    join public.commerce_regions cr on cr.tenant_id = rc.tenant_id and cr.id = rc.region_id
+    where rc.tenant_id = c.tenant_id and rc.country_code = new_address ->> 'countryCode';
+    if not found then
+        perform rustok.raise('VALIDATION_FAILED', 'no region ships to this country',
+                             jsonb_build_object('field', 'address.countryCode', 'reason', 'not_served'));
+    end if;
+    if r.currency_code <> c.currency_code then
+        perform rustok.raise('REGION_CURRENCY_MISMATCH', 'the region of this country uses another currency',
+                             jsonb_build_object('field', 'address.countryCode',
+                                                'countryCode', new_address ->> 'countryCode',
+                                                'currencyCode', c.currency_code,
+                                                'regionCurrencyCode', r.currency_code));
+    end if;
+    update public.commerce_carts cc
+    set shipping_address = new_address, region_id = r.id,
+        shipping_option_id = case when cc.region_id = r.id then cc.shipping_option_id end, updated_at = now()
+    where cc.tenant_id = c.tenant_id and cc.id = c.id
+    returning * into c;
+    return rustok._commerce_cart_shipping_changed(c);
+end
+$$;
+
+ALTER FUNCTION rustok.set_cart_shipping_address(cart_id uuid, address jsonb) OWNER TO rustok_owner;
+
+--
+-- Name: set_cart_shipping_option(uuid, uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.set_cart_shipping_option(cart_id uuid, shipping_option_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+/* Sets the cart's shipping option: an active option of the cart's region (set by its shipping address);
+   null removes it. Emits CartShippingUpdated. Anonymous callers may (guest carts). Raises NOT_FOUND (cart;
+   an option not of the cart's region), INVALID_STATE (already an order; details.reason no_region: no
+   shipping address yet). Returns the Cart. */
+declare
+    c public.commerce_carts;
+begin
+    perform rustok.require_module('commerce');
+    c := rustok._commerce_cart_for_update(cart_id);
+    if c.region_id is null then
+        perform rustok.raise('INVALID_STATE', 'set the shipping address first',
+                             jsonb_build_object('field', 'cartId', 'reason', 'no_region'));
+    end if;
+    if shipping_option_id is not null and not exists (
+            select 1 from public.commerce_shipping_options s
+            where s.tenant_id = c.tenant_id and s.region_id = c.region_id
+              and s.id = set_cart_shipping_option.shipping_option_id and s.is_active) then
+        perform rustok.raise('NOT_FOUND', 'no such shipping option in the cart''s region',
+                             jsonb_build_object('field', 'shippingOptionId'));
+    end if;
+    update public.commerce_carts cc
+    set shipping_option_id = set_cart_shipping_option.shipping_option_id, updated_at = now()
+    where cc.tenant_id = c.tenant_id and cc.id = c.id
+    returning * into c;
+    return rustok._commerce_cart_shipping_changed(c);
+end
+$$;
+
+ALTER FUNCTION rustok.set_cart_shipping_option(cart_id uuid, shipping_option_id uuid) OWNER TO rustok_owner;
+
+--
 -- Name: set_context(uuid, uuid, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -7674,6 +7814,33 @@ end
 $$;
 
 ALTER FUNCTION rustok.set_context(tenant_id uuid, user_id uuid, role text) OWNER TO rustok_owner;
+
+--
+-- Name: set_display_name(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.set_display_name(display_name text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+/* The signed-in user changes the name others see (empty removes it); emits UserUpdated {user_id}. Raises
+   UNAUTHENTICATED, VALIDATION_FAILED (displayName). Returns the UserResponse. */
+declare
+    account public.users;
+    new_name text := rustok._display_name(set_display_name.display_name);
+begin
+    perform rustok.require_tenant();
+    update public.users u set display_name = new_name, updated_at = now()
+    where u.tenant_id = rustok.current_tenant_id() and u.id = rustok.current_user_id()
+    returning * into account;
+    if account.id is null then
+        perform rustok.raise('UNAUTHENTICATED', 'sign in first');
+    end if;
+    perform rustok.publish_event('UserUpdated', jsonb_build_object('user_id', rustok.ulid(account.id)));
+    return rustok._user_json(account);
+end
+$$;
+
+ALTER FUNCTION rustok.set_display_name(display_name text) OWNER TO rustok_owner;
 
 --
 -- Name: set_order_status(uuid, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -7883,6 +8050,28 @@ end
 $$;
 
 ALTER FUNCTION rustok.set_user_role(user_id uuid, role text) OWNER TO rustok_owner;
+
+--
+-- Name: shipping_countries(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.shipping_countries() RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* The countries the tenant's regions ship to, by country code: [{countryCode, regionId, regionName,
+   currencyCode}] — what a checkout offers. Anonymous callers may. */
+begin
+    perform rustok.require_module('commerce');
+    return (select coalesce(jsonb_agg(jsonb_build_object(
+                       'countryCode', rc.country_code, 'regionId', rustok.ulid(r.id), 'regionName', r.name,
+                       'currencyCode', r.currency_code) order by rc.country_code), '[]'::jsonb)
+            from public.commerce_region_countries rc
+            join public.commerce_regions r on r.tenant_id = rc.tenant_id and r.id = rc.region_id
+            where rc.tenant_id = rustok.current_tenant_id());
+end
+$$;
+
+ALTER FUNCTION rustok.shipping_countries() OWNER TO rustok_owner;
 
 --
 -- Name: start_checkout(uuid, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -14912,6 +15101,13 @@ REVOKE ALL ON FUNCTION rustok._commerce_cart_lines(c public.commerce_carts) FROM
 GRANT ALL ON FUNCTION rustok._commerce_cart_lines(c public.commerce_carts) TO rustok_clients;
 
 --
+-- Name: FUNCTION _commerce_cart_shipping_changed(c public.commerce_carts); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._commerce_cart_shipping_changed(c public.commerce_carts) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._commerce_cart_shipping_changed(c public.commerce_carts) TO rustok_clients;
+
+--
 -- Name: FUNCTION _commerce_cart_totals(c public.commerce_carts, subtotal bigint, discountable_subtotal bigint, OUT discount_total bigint, OUT tax_total bigint, OUT shipping_total bigint, OUT total bigint, OUT discount_code text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -15198,6 +15394,13 @@ GRANT ALL ON FUNCTION rustok._cron_due(schedule text, since timestamp with time 
 
 REVOKE ALL ON FUNCTION rustok._cron_field(field text, lo integer, hi integer, name text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._cron_field(field text, lo integer, hi integer, name text) TO rustok_clients;
+
+--
+-- Name: FUNCTION _display_name(value text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._display_name(value text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._display_name(value text) TO rustok_clients;
 
 --
 -- Name: FUNCTION _editable_node(node_id uuid, lock_row boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -16350,11 +16553,11 @@ REVOKE ALL ON FUNCTION rustok.record_webhook_attempt(delivery_id uuid, attempt i
 GRANT ALL ON FUNCTION rustok.record_webhook_attempt(delivery_id uuid, attempt integer, started_at timestamp with time zone, duration_ms integer, status_code integer, error text, outcome text, retry_in_seconds double precision) TO rustok_clients;
 
 --
--- Name: FUNCTION register_user(email text, password_hash text, refresh_token_hash bytea, refresh_ttl interval); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION register_user(email text, password_hash text, refresh_token_hash bytea, refresh_ttl interval, display_name text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok.register_user(email text, password_hash text, refresh_token_hash bytea, refresh_ttl interval) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.register_user(email text, password_hash text, refresh_token_hash bytea, refresh_ttl interval) TO rustok_clients;
+REVOKE ALL ON FUNCTION rustok.register_user(email text, password_hash text, refresh_token_hash bytea, refresh_ttl interval, display_name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.register_user(email text, password_hash text, refresh_token_hash bytea, refresh_ttl interval, display_name text) TO rustok_clients;
 
 --
 -- Name: FUNCTION release_expired_reservations(); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -16448,11 +16651,32 @@ REVOKE ALL ON FUNCTION rustok.search_products(query text, filter jsonb, sort tex
 GRANT ALL ON FUNCTION rustok.search_products(query text, filter jsonb, sort text, first integer, after text) TO rustok_clients;
 
 --
+-- Name: FUNCTION set_cart_shipping_address(cart_id uuid, address jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.set_cart_shipping_address(cart_id uuid, address jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.set_cart_shipping_address(cart_id uuid, address jsonb) TO rustok_clients;
+
+--
+-- Name: FUNCTION set_cart_shipping_option(cart_id uuid, shipping_option_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.set_cart_shipping_option(cart_id uuid, shipping_option_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.set_cart_shipping_option(cart_id uuid, shipping_option_id uuid) TO rustok_clients;
+
+--
 -- Name: FUNCTION set_context(tenant_id uuid, user_id uuid, role text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.set_context(tenant_id uuid, user_id uuid, role text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.set_context(tenant_id uuid, user_id uuid, role text) TO rustok_clients;
+
+--
+-- Name: FUNCTION set_display_name(display_name text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.set_display_name(display_name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.set_display_name(display_name text) TO rustok_clients;
 
 --
 -- Name: FUNCTION set_order_status(order_id uuid, status text); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -16481,6 +16705,13 @@ GRANT ALL ON FUNCTION rustok.set_tax_rate(region_id uuid, input jsonb) TO rustok
 
 REVOKE ALL ON FUNCTION rustok.set_user_role(user_id uuid, role text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.set_user_role(user_id uuid, role text) TO rustok_clients;
+
+--
+-- Name: FUNCTION shipping_countries(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.shipping_countries() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.shipping_countries() TO rustok_clients;
 
 --
 -- Name: FUNCTION start_checkout(cart_id uuid, ttl_seconds integer); Type: ACL; Schema: rustok; Owner: rustok_owner

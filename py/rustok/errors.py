@@ -162,6 +162,10 @@ class CurrencyUnknown(ValidationFailed):
     code, sqlstate, http_status = "CURRENCY_UNKNOWN", "RK223", 422
 
 
+class RegionCurrencyMismatch(ValidationFailed):
+    code, sqlstate, http_status = "REGION_CURRENCY_MISMATCH", "RK224", 422
+
+
 class Unavailable(RusToKError):
     code, sqlstate, http_status = "UNAVAILABLE", "RK503", 503
 

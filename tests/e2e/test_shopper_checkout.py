@@ -1,6 +1,7 @@
-"""Issue 7, scenario 1: a shopper searches, filters, adds to cart and checks out on the storefront, gets an order
-number, and that order then appears in the admin, where its status is changed. A guest, and a customer who
-registers on the storefront and finds the order in their account."""
+"""Issue 7, scenario 1: a shopper searches, filters, adds to cart and checks out on the storefront (a German
+address, Express shipping: the summary shows VAT and shipping, and the order costs what it showed), gets an
+order number, and that order then appears in the admin, where its status is changed. A guest, and a customer
+who registers on the storefront with their name and finds the order, with the same breakdown, in their account."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ SHIP_TO = {
     "Address": "Hauptstr. 1",
     "City": "Berlin",
     "Postal code": "10115",
-    "Country (2 letters)": "DE",
 }
+FIGURES = ("subtotal", "shipping", "tax", "total")
 
 
 def search_filter_and_add_to_cart(page: Page, demo: Demo, screenshot: Screenshot) -> str:
@@ -62,13 +63,34 @@ def search_filter_and_add_to_cart(page: Page, demo: Demo, screenshot: Screenshot
     return title
 
 
-def fill_checkout(page: Page, email: str | None) -> None:
+def figures(page: Page, prefix: str) -> dict[str, str]:
+    """The money breakdown as shown: {"subtotal": "12.00 EUR", "shipping": …, "tax": …, "total": …}."""
+    return {name: page.locator(f"#{prefix}-{name}").inner_text() for name in FIGURES}
+
+
+def checkout_to_germany(page: Page, email: str | None, screenshot: Screenshot) -> dict[str, str]:
+    """Cart → the address step (a German address) → Express shipping → the summary, with the email typed when
+    given; returns the summary's figures, which must show German VAT and the shipping price."""
     page.get_by_test_id("checkout-link").click()
-    form = page.get_by_test_id("checkout-form")
-    if email is not None:
-        form.get_by_label("Email").fill(email)
+    address = page.get_by_test_id("address-form")
     for label, value in SHIP_TO.items():
-        form.get_by_label(label).fill(value)
+        address.get_by_label(label).fill(value)
+    address.get_by_label("Country").select_option("DE")
+    screenshot(page, "checkout-address")
+    address.get_by_test_id("continue").click()
+
+    expect(page.get_by_test_id("ship-to-address")).to_contain_text("Hauptstr. 1")
+    expect(page.get_by_test_id("place-order")).to_be_disabled()  # a shipping option first
+    page.get_by_test_id("shipping-form").get_by_label(re.compile(r"Express")).check()
+    page.get_by_test_id("choose-shipping").click()
+    expect(page.locator("#summary-shipping")).not_to_have_text("0.00 EUR")
+    expect(page.locator("#summary-tax")).not_to_have_text("0.00 EUR")  # the EU region's 19% VAT
+    shown = figures(page, "summary")
+    assert all(value.endswith(" EUR") for value in shown.values()), shown
+    if email is not None:
+        page.get_by_test_id("checkout-form").get_by_label("Email").fill(email)
+    screenshot(page, "checkout")
+    return shown
 
 
 def test_a_guest_checks_out_and_the_admin_moves_the_order_on(
@@ -83,12 +105,12 @@ def test_a_guest_checks_out_and_the_admin_moves_the_order_on(
         expect(admin.get_by_test_id("orders-live")).to_have_text("live")  # the events subscription is open
 
         title = search_filter_and_add_to_cart(page, demo, screenshot)
-        fill_checkout(page, f"{unique_word('guest')}@e2e.rustok.test")
-        screenshot(page, "checkout")
+        summary = checkout_to_germany(page, f"{unique_word('guest')}@e2e.rustok.test", screenshot)
         page.get_by_test_id("place-order").click()
         number = page.get_by_test_id("order-number")
         expect(number).to_have_text(re.compile(r"^\d+$"))
         expect(page.locator("#order-lines")).to_contain_text(title)
+        assert figures(page, "order") == summary, "the order costs what the summary said"
         screenshot(page, "confirmation")
         display_id = number.inner_text()
 
@@ -112,20 +134,26 @@ def test_a_customer_registers_checks_out_and_finds_the_order_in_the_account(
     email = f"{unique_word('shopper')}@e2e.rustok.test"
     page.goto(shop(demo, "/register"))
     form = page.get_by_test_id("register-form")
+    form.get_by_label("Your name").fill("Ada Shopper")
     form.get_by_label("Email").fill(email)
     form.get_by_label("Password").fill("e2e-customer-password")
     form.get_by_role("button", name="Create account").click()
     expect(page.get_by_test_id("account-link")).to_be_visible()
 
     search_filter_and_add_to_cart(page, demo, lambda p, name: screenshot(p, f"customer-{name}"))
-    fill_checkout(page, None)  # a signed-in customer's order carries their email
-    page.get_by_test_id("place-order").click()
+    summary = checkout_to_germany(page, None, lambda p, name: screenshot(p, f"customer-{name}"))
+    page.get_by_test_id("place-order").click()  # a signed-in customer's order carries their email
     display_id = page.get_by_test_id("order-number").inner_text()
     expect(page.get_by_text(f"A confirmation goes to {email}")).to_be_visible()
+    assert figures(page, "order") == summary
 
     page.get_by_test_id("account-link").click()
     expect(page.locator("#account-email")).to_have_text(email)
     history = page.get_by_test_id("order-history")
     expect(history.locator("tbody tr")).to_have_count(1)
     expect(history).to_contain_text(display_id)
+    expect(page.get_by_test_id("name-form").get_by_label("Your name")).to_have_value("Ada Shopper")
     screenshot(page, "account")
+    history.get_by_role("link", name=display_id, exact=True).click()
+    expect(page.get_by_test_id("order-number")).to_have_text(display_id)
+    assert figures(page, "order") == summary, "the account's order page shows the same breakdown"

@@ -199,3 +199,15 @@ def test_unknown_email_and_wrong_password_answer_alike(client: TestClient) -> No
     # would answer in a few milliseconds
     assert statistics.median(unknown) > 0.5 * statistics.median(wrong)
     assert login(client, "known@example.com").status_code == 200
+
+
+def test_register_with_a_display_name(client: TestClient) -> None:
+    response = client.post(
+        "/api/auth/register",
+        json={"tenant": "acme", "email": "named@example.com", "password": PASSWORD, "displayName": " Ada L. "},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["user"]["displayName"] == "Ada L."
+    too_long = {"tenant": "acme", "email": "long@example.com", "password": PASSWORD, "displayName": "x" * 256}
+    refused = client.post("/api/auth/register", json=too_long)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "VALIDATION_FAILED")

@@ -1,6 +1,7 @@
 """Comments on a post page: signed-in customers may comment (through rustok.add_comment); a comment that waits
 for approval is shown to its author only; once approved, everyone sees it, with replies threaded under it;
-comment bodies are sanitised markdown."""
+comment bodies are sanitised markdown; the author's name is the one given at registration or on the account
+page, on the post and in the moderation queue."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ def customer(db: Database, shop: Shop) -> Iterator[Api]:
         register = f"{shop.base}/register"
         token = csrf_of(api.client.get(register).text)
         data = {"csrf": token, "email": "reader@example.com", "password": "correct horse battery"}
+        data["displayName"] = "Rita"
         assert api.client.post(register, data=data, follow_redirects=False).status_code == 303
         yield api
 
@@ -101,3 +103,34 @@ def test_empty_comment_is_refused(customer: Api, shop: Shop) -> None:
     assert response.status_code == 400 and 'data-code="VALIDATION_FAILED"' in response.text
     response = customer.client.post(f"{shop.base}/blog/no-such-post/comments", data={"csrf": token, "body": "x"})
     assert response.status_code == 404
+
+
+def pending_authors(db: Database, shop: Shop) -> list[str | None]:
+    """The author names of the admin's moderation queue."""
+    with psycopg.connect(db.admin_url) as conn:
+        conn.execute("select rustok.set_context(%s, %s, 'admin')", (shop.tenant.id, shop.tenant.users["admin"]))
+        queue = conn.execute("select rustok.list_pending_comments(100)").fetchone()[0]
+    return [edge["node"]["authorName"] for edge in queue["edges"]]
+
+
+def test_comments_show_the_name_given_at_registration_and_changed_on_the_account(
+    reader: Api, customer: Api, shop: Shop, db: Database
+) -> None:
+    post = f"{shop.base}/blog/hello-world"
+    named = comment(customer, shop, "Signed with my name")
+    assert "Rita" in pending_authors(db, shop), "the moderation queue names the author"
+    moderate(db, shop, named, "approved")
+    shown = re.search(rf'id="comment-{named}".*?<p class="muted">([^<]*) ·', reader.client.get(post).text, re.S)
+    assert shown and shown.group(1) == "Rita"
+
+    account = f"{shop.base}/account"
+    assert 'value="Rita"' in customer.client.get(account).text
+    token = csrf_of(customer.client.get(account).text)
+    changed = customer.client.post(
+        f"{account}/name", data={"csrf": token, "displayName": " Rita M. "}, follow_redirects=False
+    )
+    assert changed.status_code == 303 and changed.headers["location"] == account
+    shown = re.search(rf'id="comment-{named}".*?<p class="muted">([^<]*) ·', reader.client.get(post).text, re.S)
+    assert shown and shown.group(1) == "Rita M."
+    too_long = customer.client.post(f"{account}/name", data={"csrf": token, "displayName": "x" * 256})
+    assert too_long.status_code == 400 and 'data-code="VALIDATION_FAILED"' in too_long.text

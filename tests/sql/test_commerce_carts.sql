@@ -95,9 +95,9 @@ SELECT pg_temp.act('acme');
 SELECT is(pg_temp.save('guest', rustok.create_cart(jsonb_build_object('regionId', rustok.ulid(pg_temp.id('eu')),
                                                                        'shippingOptionId', rustok.ulid(pg_temp.id('standard')),
                                                                        'email', 'Guest@Example.com')))
-          - 'id' - 'createdAt' - 'updatedAt' - 'regionId' - 'shippingOption',
+          - 'id' - 'createdAt' - 'updatedAt' - 'regionId' - 'shippingOption' - 'availableShippingOptions',
           '{"status": "active", "email": "guest@example.com", "customerId": null, "currencyCode": "EUR",
-            "discountCode": null, "lines": [], "itemCount": 0, "orderId": null, "reservedUntil": null,
+            "shippingAddress": null, "discountCode": null, "lines": [], "itemCount": 0, "orderId": null, "reservedUntil": null,
             "subtotal": {"amount": 0, "currencyCode": "EUR"}, "discountTotal": {"amount": 0, "currencyCode": "EUR"},
             "taxTotal": {"amount": 0, "currencyCode": "EUR"}, "shippingTotal": {"amount": 499, "currencyCode": "EUR"},
             "total": {"amount": 499, "currencyCode": "EUR"}}',

@@ -24,6 +24,9 @@ class RegisterRequest(ApiModel):
     tenant: str | None = _TENANT
     email: str = Field(max_length=255, pattern=_EMAIL, examples=["ada@example.com"])
     password: str = Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)
+    display_name: str | None = Field(
+        default=None, max_length=255, description="The name others see (comment authors).", examples=["Ada Lovelace"]
+    )
 
 
 class LoginRequest(ApiModel):

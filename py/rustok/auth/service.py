@@ -41,7 +41,9 @@ class AuthService:
         password_hash = await self.hashing.hash(body.password)
         token, digest = self._new_refresh_token(ctx)
         result = await self.gateway.call(
-            ctx, "rustok.register_user(%s, %s, %s, %s)", (body.email, password_hash, digest, self.refresh_ttl)
+            ctx,
+            "rustok.register_user(%s, %s, %s, %s, %s)",
+            (body.email, password_hash, digest, self.refresh_ttl, body.display_name),
         )
         return self._signed_in(ctx, result["user"], token)
 

@@ -14,4 +14,5 @@ RESOLVERS = {
     "Mutation.enableModule": SqlField("rustok.enable_module(%s)", "slug"),
     "Mutation.disableModule": SqlField("rustok.disable_module(%s)", "slug"),
     "Mutation.setUserRole": SqlField("rustok.set_user_role(%s, %s)", "userId", "role"),
+    "Mutation.setDisplayName": SqlField("rustok.set_display_name(%s)", "displayName"),
 }

@@ -11,7 +11,7 @@ from starlette.staticfiles import StaticFiles
 
 from rustok.api.services import Services
 from rustok.auth.service import shared_auth
-from rustok.storefront import catalogue, content, shop
+from rustok.storefront import catalogue, checkout, content, shop
 from rustok.storefront.account import Accounts
 from rustok.storefront.routing import page
 from rustok.storefront.visit import Site
@@ -31,14 +31,17 @@ def routes(services: Services) -> list[BaseRoute]:
         page(site, "/cart", shop.view_cart),
         page(site, "/cart/lines", shop.add_line, post),
         page(site, "/cart/lines/{line}", shop.update_line, post),
-        page(site, "/checkout", shop.checkout_form),
-        page(site, "/checkout", shop.place_order, post),
+        page(site, "/checkout", checkout.checkout_form),
+        page(site, "/checkout", checkout.place_order, post),
+        page(site, "/checkout/address", checkout.set_address, post),
+        page(site, "/checkout/shipping", checkout.set_shipping, post),
         page(site, "/signin", accounts.signin_form),
         page(site, "/signin", accounts.signin, post),
         page(site, "/register", accounts.register_form),
         page(site, "/register", accounts.register, post),
         page(site, "/signout", accounts.signout, post),
         page(site, "/account", accounts.account),
+        page(site, "/account/name", accounts.set_name, post),
         page(site, "/account/orders/{order}", accounts.order),
         page(site, "/blog", content.blog),
         page(site, "/blog/{slug}", content.post),

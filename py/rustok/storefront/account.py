@@ -1,5 +1,6 @@
-"""Sign-in, registration, sign-out and the account page (order history), through the auth service the REST
-endpoints use (rustok.begin_login/complete_login, register_user, revoke_refresh_token) and rustok.list_orders."""
+"""Sign-in, registration, sign-out and the account page (order history, the customer's name), through the auth
+service the REST endpoints use (rustok.begin_login/complete_login, register_user, revoke_refresh_token),
+rustok.list_orders and rustok.set_display_name."""
 
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ class Accounts:
             "email": visit.form.get("email", "").strip(),
             "password": visit.form.get("password", ""),
         }
+        if template == "register.html":  # the name others see with the customer's comments
+            fields["displayName"] = visit.form.get("displayName", "").strip() or None
         rid = visit.ctx.request_id
         try:
             if template == "register.html":
@@ -61,7 +64,8 @@ class Accounts:
             code = exc.code if isinstance(exc, RusToKError) else "VALIDATION_FAILED"
             status = error_status(exc) if isinstance(exc, RusToKError) else 400
             title = "Create an account" if template == "register.html" else "Sign in"
-            context = visit.context(next=_next(visit), form={"email": fields["email"]}, error=code, meta_title=title)
+            typed = {"email": fields["email"], "displayName": fields.get("displayName")}
+            context = visit.context(next=_next(visit), form=typed, error=code, meta_title=title)
             return html(template, context, status=status)
         visit.cookies[AUTH] = session_cookie(result)
         return see_other(visit, _next(visit))
@@ -82,6 +86,13 @@ class Accounts:
         after = visit.request.query_params.get("after") or None
         me, orders = await visit.call_many(("rustok.me()", "rustok.list_orders(20, %s)"), (after,))
         return html("account.html", visit.context(me=me, orders=orders, meta_title="Your account"))
+
+    async def set_name(self, visit: Visit) -> Response:
+        """The signed-in customer changes the name shown with their comments (empty removes it)."""
+        if not visit.signed_in:
+            return sign_in_first(visit, "/account")
+        await visit.call("rustok.set_display_name(%s)", (visit.form.get("displayName", ""),))
+        return see_other(visit, "/account")
 
     async def order(self, visit: Visit) -> Response:
         order_id = str(visit.request.path_params["order"])

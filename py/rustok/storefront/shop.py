@@ -1,6 +1,6 @@
-"""Cart and checkout, through the same SQL functions as GraphQL (rustok.create_cart, add_cart_line,
-update_cart_line, cart_by_id, place_order). The cart's id lives in a cookie; a guest cart is anyone's who
-holds it, a signed-in customer's cart is theirs. The order confirmation is the answer to the checkout POST."""
+"""The cart, through the same SQL functions as GraphQL (rustok.create_cart, add_cart_line, update_cart_line,
+cart_by_id). The cart's id lives in a cookie; a guest cart is anyone's who holds it, a signed-in customer's
+cart is theirs. Checkout is checkout.py."""
 
 from __future__ import annotations
 
@@ -16,19 +16,6 @@ from rustok.ids import parse_id
 from rustok.storefront.render import html
 from rustok.storefront.routing import see_other
 from rustok.storefront.visit import CART, Visit
-
-ADDRESS_FIELDS = (
-    "firstName",
-    "lastName",
-    "company",
-    "address1",
-    "address2",
-    "city",
-    "province",
-    "postalCode",
-    "countryCode",
-    "phone",
-)
 
 
 def _cart_uuid(visit: Visit) -> uuid.UUID | None:
@@ -89,27 +76,3 @@ async def update_line(visit: Visit) -> Response:
     line = parse_id(str(visit.request.path_params["line"]))
     await visit.call("rustok.update_cart_line(%s, %s, %s)", (cart_id, line, _quantity(visit, 0)))
     return see_other(visit, "/cart")
-
-
-async def checkout_form(visit: Visit) -> Response:
-    cart = await current_cart(visit)
-    if cart is None or not cart["lines"]:
-        return see_other(visit, "/cart")
-    return html("checkout.html", visit.context(cart=cart, form={}, meta_title="Checkout"))
-
-
-async def place_order(visit: Visit) -> Response:
-    cart = await current_cart(visit)
-    if cart is None or not cart["lines"]:
-        return see_other(visit, "/cart")
-    address = {k: visit.form[k].strip() for k in ADDRESS_FIELDS if visit.form.get(k, "").strip()}
-    email = visit.form.get("email", "").strip() or None
-    try:
-        order = await visit.call(
-            "rustok.place_order(%s, %s, %s)", (parse_id(cart["id"]), email, Jsonb(address) if address else None)
-        )
-    except ValidationFailed as exc:  # show the form again, with what was typed and what is wrong
-        context = visit.context(cart=cart, form=visit.form, error=exc.code, field=exc.details.get("field"))
-        return html("checkout.html", context, status=400)
-    visit.cookies[CART] = None
-    return html("order.html", visit.context(order=order, placed=True, meta_title="Thank you"))

@@ -53,8 +53,9 @@ $$;
 
 create or replace function rustok._commerce_cart_json(c public.commerce_carts) returns jsonb
 language plpgsql stable as $$
-/* The Cart shape: lines with unit prices and line subtotals, totals, shipping option, discount code, and
-   until when its checkout holds stock (reservedUntil). */
+/* The Cart shape: lines with unit prices and line subtotals, totals, shipping address, shipping option (and
+   the region's active ones to choose from), discount code, and until when its checkout holds stock
+   (reservedUntil). */
 declare
     lines jsonb;
     subtotal bigint;
@@ -79,6 +80,13 @@ begin
     return jsonb_build_object(
         'id', rustok.ulid(c.id), 'status', c.status, 'email', c.email, 'customerId', rustok.ulid(c.customer_id),
         'currencyCode', c.currency_code, 'regionId', rustok.ulid(c.region_id),
+        'shippingAddress', c.shipping_address,
+        'availableShippingOptions', coalesce((
+            select jsonb_agg(jsonb_build_object('id', rustok.ulid(s.id), 'name', s.name,
+                                                'amount', rustok._commerce_money(s.amount, c.currency_code))
+                             order by s.amount, s.name)
+            from public.commerce_shipping_options s
+            where s.tenant_id = c.tenant_id and s.region_id = c.region_id and s.is_active), '[]'::jsonb),
         'shippingOption', (select jsonb_build_object('id', rustok.ulid(s.id), 'name', s.name,
                                                      'amount', rustok._commerce_money(s.amount, c.currency_code))
                            from public.commerce_shipping_options s

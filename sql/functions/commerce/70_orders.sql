@@ -104,7 +104,8 @@ language plpgsql volatile as $$
 /* Turns a cart into an order in one transaction: prices now (snapshotted with titles and SKU into the lines),
    stock taken (no oversell: see _commerce_take_stock), the discount's use counted, the next display id of the
    tenant, the cart completed; emits OrderPlaced {order_id, display_id, customer_id, total, currency}.
-   email defaults to the cart's, then the signed-in user's; billing address to the shipping address.
+   email defaults to the cart's, then the signed-in user's; the shipping address to the cart's
+   (set_cart_shipping_address); the billing address to the shipping address.
    Anonymous callers may (guest checkout). Raises NOT_FOUND (cart; a product no longer for sale),
    INVALID_STATE (already an order; empty cart), VALIDATION_FAILED (email, addresses, a country outside the
    region), PRICE_NOT_FOUND, DISCOUNT_INVALID, INSUFFICIENT_STOCK. Returns the Order. */
@@ -133,7 +134,7 @@ begin
     if order_email is null then
         perform rustok.raise('VALIDATION_FAILED', 'an email address is required', jsonb_build_object('field', 'email'));
     end if;
-    shipping := rustok._commerce_address(shipping_address, 'shippingAddress');
+    shipping := coalesce(rustok._commerce_address(shipping_address, 'shippingAddress'), c.shipping_address);
     billing := coalesce(rustok._commerce_address(billing_address, 'billingAddress'), shipping);
     if c.region_id is not null and shipping ? 'countryCode'
        and exists (select 1 from public.commerce_region_countries rc

@@ -40,6 +40,7 @@ language sql immutable parallel safe as $$
         ('DISCOUNT_INVALID',           'RK221', 422, 'The discount code cannot be used (unknown, expired, used up, ...).'),
         ('PRICE_NOT_FOUND',            'RK222', 422, 'The variant has no price in this currency.'),
         ('CURRENCY_UNKNOWN',           'RK223', 422, 'Not an ISO 4217 currency code.'),
+        ('REGION_CURRENCY_MISMATCH',   'RK224', 422, 'The region that ships to this country uses another currency than the cart.'),
         ('INTERNAL',                   'RK500', 500, 'Unexpected failure; the response carries a request id.'),
         ('UNAVAILABLE',                'RK503', 503, 'The database is not reachable or busy right now; retry.')
 $$;

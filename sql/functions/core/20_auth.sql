@@ -67,19 +67,24 @@ end
 $$;
 
 create or replace function rustok.register_user(email text, password_hash text, refresh_token_hash bytea,
-                                                refresh_ttl interval) returns jsonb
+                                                refresh_ttl interval, display_name text default null) returns jsonb
 language plpgsql volatile as $$
-/* Self-registration: a customer in the current tenant, signed in at once (a new refresh-token family).
-   Emits UserRegistered. Returns {"user": UserResponse}. Raises TENANT_REQUIRED, NOT_FOUND, TENANT_INACTIVE,
-   VALIDATION_FAILED (email, password, refreshToken), CONFLICT (email taken). */
+/* Self-registration: a customer in the current tenant with the name others see (optional), signed in at once
+   (a new refresh-token family). Emits UserRegistered. Returns {"user": UserResponse}. Raises TENANT_REQUIRED,
+   NOT_FOUND, TENANT_INACTIVE, VALIDATION_FAILED (email, password, displayName, refreshToken), CONFLICT (email
+   taken). */
 declare
     user_id uuid;
+    new_name text;
     account public.users;
 begin
     perform rustok._auth_tenant();
+    new_name := rustok._display_name(register_user.display_name);
     user_id := rustok._insert_user(email, password_hash, 'customer');
     perform rustok._issue_refresh_token(user_id, rustok.gen_id(), refresh_token_hash, refresh_ttl);
-    select * into account from public.users u where u.tenant_id = rustok.current_tenant_id() and u.id = user_id;
+    update public.users u set display_name = new_name
+    where u.tenant_id = rustok.current_tenant_id() and u.id = user_id
+    returning * into account;
     return jsonb_build_object('user', rustok._user_json(account));
 end
 $$;

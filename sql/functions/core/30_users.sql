@@ -9,6 +9,40 @@ language sql stable parallel safe as $$
         'displayName', u.display_name, 'createdAt', u.created_at, 'updatedAt', u.updated_at)
 $$;
 
+create or replace function rustok._display_name(value text) returns text
+language plpgsql immutable as $$
+/* The name a user shows to others (comment authors, the moderation queue): trimmed, null when empty, at most
+   255 characters. Raises VALIDATION_FAILED (displayName). */
+begin
+    value := nullif(btrim(value), '');
+    if length(value) > 255 then
+        perform rustok.raise('VALIDATION_FAILED', 'displayName: at most 255 characters',
+                             jsonb_build_object('field', 'displayName'));
+    end if;
+    return value;
+end
+$$;
+
+create or replace function rustok.set_display_name(display_name text) returns jsonb
+language plpgsql volatile as $$
+/* The signed-in user changes the name others see (empty removes it); emits UserUpdated {user_id}. Raises
+   UNAUTHENTICATED, VALIDATION_FAILED (displayName). Returns the UserResponse. */
+declare
+    account public.users;
+    new_name text := rustok._display_name(set_display_name.display_name);
+begin
+    perform rustok.require_tenant();
+    update public.users u set display_name = new_name, updated_at = now()
+    where u.tenant_id = rustok.current_tenant_id() and u.id = rustok.current_user_id()
+    returning * into account;
+    if account.id is null then
+        perform rustok.raise('UNAUTHENTICATED', 'sign in first');
+    end if;
+    perform rustok.publish_event('UserUpdated', jsonb_build_object('user_id', rustok.ulid(account.id)));
+    return rustok._user_json(account);
+end
+$$;
+
 create or replace function rustok.me() returns jsonb
 language sql stable as $$
     /* The signed-in user, or null for an anonymous request. */
@@ -153,13 +187,10 @@ begin
     if role is null or not exists (select 1 from public.roles r where r.slug = create_user.role) then
         perform rustok.raise('VALIDATION_FAILED', 'unknown role', jsonb_build_object('field', 'role'));
     end if;
-    if length(display_name) > 255 then
-        perform rustok.raise('VALIDATION_FAILED', 'displayName: at most 255 characters',
-                             jsonb_build_object('field', 'displayName'));
-    end if;
+    perform rustok._display_name(create_user.display_name);
     perform rustok._require_super_admin_for(create_user.role);
     user_id := rustok._insert_user(email, password_hash, create_user.role);
-    update public.users u set display_name = nullif(btrim(create_user.display_name), '')
+    update public.users u set display_name = rustok._display_name(create_user.display_name)
     where u.tenant_id = rustok.current_tenant_id() and u.id = user_id
     returning * into account;
     return rustok._user_json(account);

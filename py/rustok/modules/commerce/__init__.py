@@ -19,6 +19,7 @@ RESOLVERS = {
     "Query.productByHandle": SqlField("rustok.product_by_handle(%s)", "handle"),
     "Query.products": SqlField("rustok.list_products(%s, %s, %s)", "first", "after", "filter"),
     "Query.cart": SqlField("rustok.cart_by_id(%s)", "id"),
+    "Query.shippingCountries": SqlField("rustok.shipping_countries()"),
     "Query.order": SqlField("rustok.order_by_id(%s)", "id"),
     "Query.orders": SqlField("rustok.list_orders(%s, %s, %s)", "first", "after", "filter"),
     "Mutation.createProduct": SqlField("rustok.create_product(%s)", "input"),
@@ -31,6 +32,8 @@ RESOLVERS = {
     "Mutation.updateCartLine": SqlField("rustok.update_cart_line(%s, %s, %s)", "cartId", "lineId", "quantity"),
     "Mutation.removeCartLine": SqlField("rustok.remove_cart_line(%s, %s)", "cartId", "lineId"),
     "Mutation.applyDiscount": SqlField("rustok.apply_discount(%s, %s)", "cartId", "code"),
+    "Mutation.setCartShippingAddress": SqlField("rustok.set_cart_shipping_address(%s, %s)", "cartId", "address"),
+    "Mutation.setCartShippingOption": SqlField("rustok.set_cart_shipping_option(%s, %s)", "cartId", "shippingOptionId"),
     "Mutation.placeOrder": SqlField(
         "rustok.place_order(%s, %s, %s, %s)", "cartId", "email", "shippingAddress", "billingAddress"
     ),

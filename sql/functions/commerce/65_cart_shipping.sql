@@ -1,0 +1,103 @@
+-- Where a cart goes and how: its shipping address (the region follows from the country) and its shipping
+-- option (one of that region's). Totals follow from these through rustok._commerce_cart_totals, the rule
+-- orders are priced by. Each change emits CartShippingUpdated; a cart's reservations are kept (stock is the
+-- same whatever the destination).
+
+create or replace function rustok.shipping_countries() returns jsonb
+language plpgsql stable as $$
+/* The countries the tenant's regions ship to, by country code: [{countryCode, regionId, regionName,
+   currencyCode}] — what a checkout offers. Anonymous callers may. */
+begin
+    perform rustok.require_module('commerce');
+    return (select coalesce(jsonb_agg(jsonb_build_object(
+                       'countryCode', rc.country_code, 'regionId', rustok.ulid(r.id), 'regionName', r.name,
+                       'currencyCode', r.currency_code) order by rc.country_code), '[]'::jsonb)
+            from public.commerce_region_countries rc
+            join public.commerce_regions r on r.tenant_id = rc.tenant_id and r.id = rc.region_id
+            where rc.tenant_id = rustok.current_tenant_id());
+end
+$$;
+
+create or replace function rustok._commerce_cart_shipping_changed(c public.commerce_carts) returns jsonb
+language plpgsql volatile as $$
+/* Emits CartShippingUpdated {cart_id, region_id, country_code, shipping_option_id} and returns the Cart. */
+begin
+    perform rustok.publish_event('CartShippingUpdated', jsonb_build_object(
+        'cart_id', rustok.ulid(c.id), 'region_id', rustok.ulid(c.region_id),
+        'country_code', c.shipping_address ->> 'countryCode',
+        'shipping_option_id', rustok.ulid(c.shipping_option_id)));
+    return rustok._commerce_cart_json(c);
+end
+$$;
+
+create or replace function rustok.set_cart_shipping_address(cart_id uuid, address jsonb) returns jsonb
+language plpgsql volatile as $$
+/* Sets the cart's shipping address (AddressInput; countryCode required) and, from its country, the cart's
+   region; a shipping option of another region is dropped. The region's currency must be the cart's. Emits
+   CartShippingUpdated. Anonymous callers may (guest carts). Raises NOT_FOUND (cart), INVALID_STATE (already
+   an order), VALIDATION_FAILED (address; details.reason not_served: no region ships to the country),
+   REGION_CURRENCY_MISMATCH. Returns the Cart. */
+declare
+    c public.commerce_carts;
+    r public.commerce_regions;
+    new_address jsonb;
+begin
+    perform rustok.require_module('commerce');
+    c := rustok._commerce_cart_for_update(cart_id);
+    new_address := rustok._commerce_address(address, 'address');
+    if new_address is null or not new_address ? 'countryCode' then
+        perform rustok.raise('VALIDATION_FAILED', 'a country is required',
+                             jsonb_build_object('field', 'address.countryCode', 'reason', 'required'));
+    end if;
+    select cr.* into r from public.commerce_region_countries rc
+    join public.commerce_regions cr on cr.tenant_id = rc.tenant_id and cr.id = rc.region_id
+    where rc.tenant_id = c.tenant_id and rc.country_code = new_address ->> 'countryCode';
+    if not found then
+        perform rustok.raise('VALIDATION_FAILED', 'no region ships to this country',
+                             jsonb_build_object('field', 'address.countryCode', 'reason', 'not_served'));
+    end if;
+    if r.currency_code <> c.currency_code then
+        perform rustok.raise('REGION_CURRENCY_MISMATCH', 'the region of this country uses another currency',
+                             jsonb_build_object('field', 'address.countryCode',
+                                                'countryCode', new_address ->> 'countryCode',
+                                                'currencyCode', c.currency_code,
+                                                'regionCurrencyCode', r.currency_code));
+    end if;
+    update public.commerce_carts cc
+    set shipping_address = new_address, region_id = r.id,
+        shipping_option_id = case when cc.region_id = r.id then cc.shipping_option_id end, updated_at = now()
+    where cc.tenant_id = c.tenant_id and cc.id = c.id
+    returning * into c;
+    return rustok._commerce_cart_shipping_changed(c);
+end
+$$;
+
+create or replace function rustok.set_cart_shipping_option(cart_id uuid, shipping_option_id uuid) returns jsonb
+language plpgsql volatile as $$
+/* Sets the cart's shipping option: an active option of the cart's region (set by its shipping address);
+   null removes it. Emits CartShippingUpdated. Anonymous callers may (guest carts). Raises NOT_FOUND (cart;
+   an option not of the cart's region), INVALID_STATE (already an order; details.reason no_region: no
+   shipping address yet). Returns the Cart. */
+declare
+    c public.commerce_carts;
+begin
+    perform rustok.require_module('commerce');
+    c := rustok._commerce_cart_for_update(cart_id);
+    if c.region_id is null then
+        perform rustok.raise('INVALID_STATE', 'set the shipping address first',
+                             jsonb_build_object('field', 'cartId', 'reason', 'no_region'));
+    end if;
+    if shipping_option_id is not null and not exists (
+            select 1 from public.commerce_shipping_options s
+            where s.tenant_id = c.tenant_id and s.region_id = c.region_id
+              and s.id = set_cart_shipping_option.shipping_option_id and s.is_active) then
+        perform rustok.raise('NOT_FOUND', 'no such shipping option in the cart''s region',
+                             jsonb_build_object('field', 'shippingOptionId'));
+    end if;
+    update public.commerce_carts cc
+    set shipping_option_id = set_cart_shipping_option.shipping_option_id, updated_at = now()
+    where cc.tenant_id = c.tenant_id and cc.id = c.id
+    returning * into c;
+    return rustok._commerce_cart_shipping_changed(c);
+end
+$$;
