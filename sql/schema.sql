@@ -2662,18 +2662,21 @@ $$;
 ALTER FUNCTION rustok._index_prune(tenant uuid, kind text) OWNER TO rustok_owner;
 
 --
--- Name: _index_refresh(uuid, text, uuid[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+-- Name: _index_refresh(uuid, text, uuid[], boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[]) RETURNS integer
+CREATE FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[], rewrite boolean DEFAULT false) RETURNS integer
     LANGUAGE plpgsql
     AS $$
 /* Recomputes the index rows of these ids (products or nodes) of the tenant: takes the index locks
-   (rustok._index_lock), then upserts the fresh rows and, only when fewer rows came back than ids went in,
-   deletes those that should not exist (compared with the array of kept ids: an anti-join with the fresh rows
-   was planned as a nested loop, quadratic in the batch; and a DELETE in the same statement fired the
-   mirror's delete trigger on every flush). Runs with `tenant` as the current tenant (switching if needed).
-   Returns how many ids it recomputed. */
+   (rustok._index_lock), then upserts the fresh rows - a row equal to the stored one (indexed_at aside) is
+   not rewritten unless `rewrite` (a reindex: it also refills missing search-mirror rows through the
+   mirror's update trigger), so upkeep of an edit that changes nothing the index shows (a barcode,
+   updated_at) writes no row, index entry or mirror row, and indexed_at is when the row last changed - and,
+   only when fewer fresh rows came back than ids went in, deletes those that should not exist (compared with
+   the array of kept ids: an anti-join with the fresh rows was planned as a nested loop, quadratic in the
+   batch; a DELETE in the upsert's statement fired the mirror's delete trigger on every flush). Runs with
+   `tenant` as the current tenant (switching if needed). Returns how many ids it recomputed. */
 declare
     previous text := current_setting('rustok.tenant_id', true);
     kept uuid[];
@@ -2686,7 +2689,7 @@ begin
     end if;
     perform rustok._index_lock(tenant, kind, ids);
     if kind = 'product' then
-        with fresh as (select * from rustok._index_products_fresh(tenant, ids)),
+        with fresh as materialized (select * from rustok._index_products_fresh(tenant, ids)),
         upserted as (
             insert into public.index_products as i select * from fresh
             on conflict (tenant_id, product_id) do update set
@@ -2699,14 +2702,24 @@ begin
                 search_vector = excluded.search_vector, created_at = excluded.created_at,
                 published_at = excluded.published_at, indexed_at = excluded.indexed_at, options = excluded.options,
                 variants = excluded.variants
-            returning i.product_id)
-        select coalesce(array_agg(u.product_id), '{}') into kept from upserted u;
+            where _index_refresh.rewrite
+               or (i.title, i.subtitle, i.handle, i.description, i.status, i.min_price, i.max_price, i.currencies,
+                   i.prices, i.total_stock, i.has_stock, i.categories, i.category_ids, i.category_slugs, i.tags,
+                   i.meta_title, i.meta_description, i.search_vector, i.created_at, i.published_at, i.options,
+                   i.variants)
+                  is distinct from
+                  (excluded.title, excluded.subtitle, excluded.handle, excluded.description, excluded.status,
+                   excluded.min_price, excluded.max_price, excluded.currencies, excluded.prices, excluded.total_stock,
+                   excluded.has_stock, excluded.categories, excluded.category_ids, excluded.category_slugs,
+                   excluded.tags, excluded.meta_title, excluded.meta_description, excluded.search_vector,
+                   excluded.created_at, excluded.published_at, excluded.options, excluded.variants))
+        select coalesce(array_agg(f.product_id), '{}') into kept from fresh f;
         if cardinality(kept) < cardinality(ids) then
             delete from public.index_products i
             where i.tenant_id = tenant and i.product_id = any (ids) and i.product_id <> all (kept);
         end if;
     elsif kind = 'content' then
-        with fresh as (select * from rustok._index_content_fresh(tenant, ids)),
+        with fresh as materialized (select * from rustok._index_content_fresh(tenant, ids)),
         upserted as (
             insert into public.index_content as i select * from fresh
             on conflict (tenant_id, node_id) do update set
@@ -2718,8 +2731,17 @@ begin
                 meta_description = excluded.meta_description, search_vector = excluded.search_vector,
                 created_at = excluded.created_at, published_at = excluded.published_at,
                 indexed_at = excluded.indexed_at, body = excluded.body, body_format = excluded.body_format
-            returning i.node_id)
-        select coalesce(array_agg(u.node_id), '{}') into kept from upserted u;
+            where _index_refresh.rewrite
+               or (i.kind, i.title, i.slug, i.excerpt, i.body_preview, i.status, i.author_id, i.author_name,
+                   i.category_id, i.category_name, i.category_slug, i.tags, i.parent_id, i.reply_count, i.meta_title,
+                   i.meta_description, i.search_vector, i.created_at, i.published_at, i.body, i.body_format)
+                  is distinct from
+                  (excluded.kind, excluded.title, excluded.slug, excluded.excerpt, excluded.body_preview,
+                   excluded.status, excluded.author_id, excluded.author_name, excluded.category_id,
+                   excluded.category_name, excluded.category_slug, excluded.tags, excluded.parent_id,
+                   excluded.reply_count, excluded.meta_title, excluded.meta_description, excluded.search_vector,
+                   excluded.created_at, excluded.published_at, excluded.body, excluded.body_format))
+        select coalesce(array_agg(f.node_id), '{}') into kept from fresh f;
         if cardinality(kept) < cardinality(ids) then
             delete from public.index_content i
             where i.tenant_id = tenant and i.node_id = any (ids) and i.node_id <> all (kept);
@@ -2734,7 +2756,7 @@ begin
 end
 $$;
 
-ALTER FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[]) OWNER TO rustok_owner;
+ALTER FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[], rewrite boolean) OWNER TO rustok_owner;
 
 --
 -- Name: _index_source_ids(uuid, text, uuid, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -5688,7 +5710,7 @@ begin
         perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
                              jsonb_build_object('field', 'target'));
     end if;
-    return rustok._index_refresh(rustok.require_tenant(), rustok._index_target(target), array[id]);
+    return rustok._index_refresh(rustok.require_tenant(), rustok._index_target(target), array[id], true);
 end
 $$;
 
@@ -5719,7 +5741,7 @@ begin
         return query select null::uuid, 0;
         return;
     end if;
-    return query select ids[cardinality(ids)], rustok._index_refresh(tenant, kind, ids);
+    return query select ids[cardinality(ids)], rustok._index_refresh(tenant, kind, ids, true);
 end
 $$;
 
@@ -15324,11 +15346,11 @@ REVOKE ALL ON FUNCTION rustok._index_prune(tenant uuid, kind text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._index_prune(tenant uuid, kind text) TO rustok_clients;
 
 --
--- Name: FUNCTION _index_refresh(tenant uuid, kind text, ids uuid[]); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION _index_refresh(tenant uuid, kind text, ids uuid[], rewrite boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[]) TO rustok_clients;
+REVOKE ALL ON FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[], rewrite boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[], rewrite boolean) TO rustok_clients;
 
 --
 -- Name: FUNCTION _index_source_ids(tenant uuid, kind text, after uuid, n integer); Type: ACL; Schema: rustok; Owner: rustok_owner

@@ -4,7 +4,7 @@
 -- subtransaction - or a later write of the same product would be skipped and the index left stale.
 -- pg_temp.settle() fires the deferred flush now (what COMMIT does).
 BEGIN;
-SELECT plan(10);
+SELECT plan(12);
 SELECT '# done' FROM (SELECT test_support.two_tenants()) _x;
 
 CREATE FUNCTION pg_temp.settle() RETURNS void LANGUAGE plpgsql AS $$
@@ -49,6 +49,16 @@ UPDATE commerce_products SET title = 'Cup 3' WHERE id = pg_temp.id('cup');
 SELECT is((SELECT count(*) FROM index_pending), 1::bigint, 'the same id written after it is recorded');
 SELECT '# done' FROM (SELECT pg_temp.settle()) _x;
 SELECT is(pg_temp.title('cup'), 'Cup 3', 'and flushed');
+
+-- a recomputed row equal to the stored one is not rewritten (its row version stays), unless a reindex asks
+CREATE TEMP TABLE version AS SELECT ctid AS at FROM index_products WHERE product_id = pg_temp.id('cup');
+UPDATE commerce_products SET updated_at = now() + interval '1 minute' WHERE id = pg_temp.id('cup');
+SELECT '# done' FROM (SELECT pg_temp.settle()) _x;
+SELECT is((SELECT ctid FROM index_products WHERE product_id = pg_temp.id('cup')), (SELECT at FROM version),
+          'a write that changes nothing the index shows rewrites no index row');
+SELECT '# done' FROM (SELECT rustok.index_refresh('products', pg_temp.id('cup'))) _x;
+SELECT isnt((SELECT ctid FROM index_products WHERE product_id = pg_temp.id('cup')), (SELECT at FROM version),
+            'a reindex rewrites it');
 
 -- a multi-row statement: every id recorded, one flush, one IndexUpdated
 DELETE FROM event_outbox WHERE type = 'IndexUpdated';

@@ -222,7 +222,7 @@ begin
         return query select null::uuid, 0;
         return;
     end if;
-    return query select ids[cardinality(ids)], rustok._index_refresh(tenant, kind, ids);
+    return query select ids[cardinality(ids)], rustok._index_refresh(tenant, kind, ids, true);
 end
 $$;
 
@@ -253,7 +253,7 @@ begin
         perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
                              jsonb_build_object('field', 'target'));
     end if;
-    return rustok._index_refresh(rustok.require_tenant(), rustok._index_target(target), array[id]);
+    return rustok._index_refresh(rustok.require_tenant(), rustok._index_target(target), array[id], true);
 end
 $$;
 
