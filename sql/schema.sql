@@ -1035,6 +1035,39 @@ $_$;
 ALTER FUNCTION rustok._commerce_email(value text, field text) OWNER TO rustok_owner;
 
 --
+-- Name: _commerce_guest_prices(uuid, uuid[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._commerce_guest_prices(tenant uuid, product_ids uuid[]) RETURNS TABLE(product_id uuid, variant_id uuid, currency_code text, amount bigint)
+    LANGUAGE sql STABLE
+    AS $$
+    /* What a guest pays for one unit now, per variant of these products and currency, in one query: the rule
+       of rustok._commerce_price with quantity 1 and no customer (so no price list with a customer group
+       applies), in set form for the index, which prices a whole batch at once (6 calls of _commerce_price
+       per product cost more than the rest of its index row). A currency without an offer is left out, as
+       _commerce_price returns no row for it. Inlined into the caller's query (plain parameters, one SELECT).
+       tests/sql/test_commerce_guest_prices.sql holds the two equal. */
+    with offers as (
+        select distinct on (pr.variant_id, pr.currency_code, pr.price_list_id)
+               v.product_id, pr.variant_id, pr.currency_code::text as currency_code, pr.amount, pr.price_list_id
+        from public.commerce_variants v
+        join public.commerce_prices pr on pr.tenant_id = v.tenant_id and pr.variant_id = v.id
+        left join public.commerce_price_lists pl on pl.tenant_id = pr.tenant_id and pl.id = pr.price_list_id
+        where v.tenant_id = _commerce_guest_prices.tenant and v.product_id = any (_commerce_guest_prices.product_ids)
+          and pr.min_quantity <= 1
+          and (pr.price_list_id is null
+               or (pl.status = 'active' and (pl.starts_at is null or pl.starts_at <= now())
+                   and (pl.ends_at is null or pl.ends_at > now()) and pl.customer_group_id is null))
+        order by pr.variant_id, pr.currency_code, pr.price_list_id, pr.min_quantity desc
+    )
+    select distinct on (o.variant_id, o.currency_code) o.product_id, o.variant_id, o.currency_code, o.amount
+    from offers o
+    order by o.variant_id, o.currency_code, o.amount, o.price_list_id nulls first
+$$;
+
+ALTER FUNCTION rustok._commerce_guest_prices(tenant uuid, product_ids uuid[]) OWNER TO rustok_owner;
+
+--
 -- Name: _commerce_handle(text, text, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -2427,17 +2460,15 @@ ALTER FUNCTION rustok._index_flush(tenant uuid) OWNER TO rustok_owner;
 CREATE FUNCTION rustok._index_flush_all() RETURNS integer
     LANGUAGE plpgsql
     AS $$
-/* Flushes every pending id of this transaction (each tenant under its own context); a no-op (one setting
-   read) when nothing is pending, which is what every deferred firing after the first finds. Checking the
-   table instead would walk the transaction's own deleted entries each time: quadratic on bulk loads. */
+/* Flushes every pending id of this transaction (each tenant under its own context). Fired once per arming
+   (rustok._index_flush_arm): disarms first, so ids recorded afterwards (a later statement of a transaction
+   that flushed early with SET CONSTRAINTS ... IMMEDIATE) queue a new flush. */
 declare
     t uuid;
     total int := 0;
 begin
-    if coalesce(nullif(current_setting('rustok.index_pending', true), ''), '0') = '0' then
-        return 0;
-    end if;
-    perform set_config('rustok.index_pending', '0', true);
+    perform set_config('rustok.index_flush', '', true);
+    perform set_config('rustok.index_touched', '', true);
     for t in select distinct p.tenant_id from public.index_pending p where p.txid = pg_current_xact_id() loop
         total := total + rustok._index_flush(t);
     end loop;
@@ -2446,6 +2477,29 @@ end
 $$;
 
 ALTER FUNCTION rustok._index_flush_all() OWNER TO rustok_owner;
+
+--
+-- Name: _index_flush_arm(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_flush_arm() RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+/* The WHEN of the deferred flush trigger (_700_index_flush), evaluated as each pending row is inserted:
+   true for the first row since the last flush, so a transaction queues one flush however many ids it
+   records (5,000 queued firings for a bulk batch each re-read their row at commit). Transaction-local
+   setting rustok.index_flush = 'armed' until rustok._index_flush_all runs; an aborted subtransaction
+   reverts both the setting and the firing it queued. */
+begin
+    if current_setting('rustok.index_flush', true) = 'armed' then
+        return false;
+    end if;
+    perform set_config('rustok.index_flush', 'armed', true);
+    return true;
+end
+$$;
+
+ALTER FUNCTION rustok._index_flush_arm() OWNER TO rustok_owner;
 
 --
 -- Name: _index_global_config(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -2548,11 +2602,14 @@ ALTER TABLE public.index_products OWNER TO rustok_owner;
 CREATE FUNCTION rustok._index_products_fresh(tenant uuid, ids uuid[]) RETURNS SETOF public.index_products
     LANGUAGE sql STABLE
     AS $$
-    /* The index rows of these products as they should be now: only published ones. Prices come from
-       rustok._commerce_price (guest, quantity 1), so this runs with `tenant` as the current tenant.
-       `variants` carries each variant's option values, guest price per currency and stock state (what the
-       storefront's product page shows); `prices` and min/max are taken from them. The text search
-       configuration is a materialized CTE: looked up once, not once per row. */
+    /* The index rows of these products as they should be now: only published ones. `variants` carries each
+       variant's option values, guest price per currency and stock state (what the storefront's product page
+       shows); `prices` (per currency min/max) and min_price/max_price come from the same guest prices:
+       rustok._commerce_guest_prices, the rule of rustok.variant_price for a guest buying one, inlined here
+       as one index-driven query per product for all its variants and currencies (it replaced 6 calls of
+       _commerce_price per product, which cost more than the rest of the row). Everything is joined per
+       product (lateral, by the write tables' keys), so the plan is right for 1 id or 5,000 whatever the
+       estimates. The text search configuration is looked up once (a materialized CTE). */
     with cfg as materialized (select rustok._search_config(_index_products_fresh.tenant) as c)
     select p.tenant_id, p.id, p.title, p.subtitle, p.handle, p.description, p.status,
            (pz.mins)[1], (pz.maxs)[1], coalesce(pz.currencies, '{}'), coalesce(pz.prices, '{}'),
@@ -2576,45 +2633,39 @@ CREATE FUNCTION rustok._index_products_fresh(tenant uuid, ids uuid[]) RETURNS SE
         where o.tenant_id = p.tenant_id and o.product_id = p.id
     ) op on true
     left join lateral (
-        -- each variant once: its option values, guest unit price per currency and stock; the product's stock
-        -- figures and (in pz) its price range are taken from these rows
+        -- the product's variants: option values, guest unit price per currency, stock
         select jsonb_agg(jsonb_build_object(
-                   'id', rustok.ulid(x.id), 'title', x.title, 'sku', x.sku, 'options', x.options,
-                   'prices', x.prices, 'available', case when x.manage_inventory then x.available end,
-                   'inStock', x.in_stock) order by x.position, x.id) as variants,
-               coalesce(sum(x.available) filter (where x.manage_inventory), 0)::int as total,
-               coalesce(bool_or(x.in_stock), false) as has
-        from (
-            select v.id, v.title, v.sku, v.position, v.manage_inventory, s.available,
-                   not v.manage_inventory or v.allow_backorder or s.available > 0 as in_stock,
-                   coalesce((select jsonb_agg(jsonb_build_object('option', o.title, 'value', ov.value)
-                                              order by o.position, o.title)
-                             from public.commerce_variant_option_values vo
-                             join public.commerce_product_options o
-                               on o.tenant_id = vo.tenant_id and o.id = vo.option_id
-                             join public.commerce_product_option_values ov
-                               on ov.tenant_id = vo.tenant_id and ov.id = vo.option_value_id
-                             where vo.tenant_id = v.tenant_id and vo.variant_id = v.id), '[]') as options,
-                   coalesce((select jsonb_object_agg(c.cur, pr.amount)
-                             from (select distinct cp.currency_code::text as cur from public.commerce_prices cp
-                                   where cp.tenant_id = v.tenant_id and cp.variant_id = v.id) c
-                             cross join lateral rustok._commerce_price(v.id, c.cur, 1, null) pr), '{}') as prices
-            from public.commerce_variants v
-            cross join lateral (select coalesce(sum(l.stocked_quantity - l.reserved_quantity), 0)::int as available
-                                from public.commerce_inventory_levels l
-                                where l.tenant_id = v.tenant_id and l.variant_id = v.id) s
-            where v.tenant_id = p.tenant_id and v.product_id = p.id
-        ) x
+                   'id', rustok.ulid(v.id), 'title', v.title, 'sku', v.sku,
+                   'options', coalesce(vo.options, '[]'), 'prices', coalesce(gp.prices, '{}'),
+                   'available', case when v.manage_inventory then s.available end,
+                   'inStock', not v.manage_inventory or v.allow_backorder or s.available > 0)
+                   order by v.position, v.id) as variants,
+               coalesce(sum(s.available) filter (where v.manage_inventory), 0)::int as total,
+               coalesce(bool_or(not v.manage_inventory or v.allow_backorder or s.available > 0), false) as has
+        from public.commerce_variants v
+        cross join lateral (select coalesce(sum(l.stocked_quantity - l.reserved_quantity), 0)::int as available
+                            from public.commerce_inventory_levels l
+                            where l.tenant_id = v.tenant_id and l.variant_id = v.id) s
+        left join lateral (select jsonb_agg(jsonb_build_object('option', o.title, 'value', ov.value)
+                                            order by o.position, o.title) as options
+                           from public.commerce_variant_option_values vo
+                           join public.commerce_product_options o on o.tenant_id = vo.tenant_id and o.id = vo.option_id
+                           join public.commerce_product_option_values ov
+                             on ov.tenant_id = vo.tenant_id and ov.id = vo.option_value_id
+                           where vo.tenant_id = v.tenant_id and vo.variant_id = v.id) vo on true
+        left join (select g.variant_id, jsonb_object_agg(g.currency_code, g.amount) as prices
+                   from rustok._commerce_guest_prices(p.tenant_id, array[p.id]) g
+                   group by g.variant_id) gp on gp.variant_id = v.id
+        where v.tenant_id = p.tenant_id and v.product_id = p.id
     ) vs on true
     left join lateral (
-        -- per currency: the lowest and highest of the variants' guest prices (computed once, in vs)
+        -- per currency: the lowest and highest of the variants' guest prices
         select array_agg(c.cur order by c.cur)::char(3)[] as currencies, array_agg(c.mn order by c.cur) as mins,
                array_agg(c.mx order by c.cur) as maxs,
                jsonb_object_agg(c.cur, jsonb_build_object('min', c.mn, 'max', c.mx)) as prices
-        from (select e.key as cur, min(e.value::bigint) as mn, max(e.value::bigint) as mx
-              from jsonb_array_elements(vs.variants) vr
-              cross join lateral jsonb_each_text(vr -> 'prices') e
-              group by e.key) c
+        from (select g.currency_code as cur, min(g.amount) as mn, max(g.amount) as mx
+              from rustok._commerce_guest_prices(p.tenant_id, array[p.id]) g
+              group by g.currency_code) c
     ) pz on true
     left join lateral (
         select jsonb_agg(jsonb_build_object('id', rustok.ulid(c.id), 'handle', c.handle, 'name', c.name)
@@ -2661,18 +2712,24 @@ $$;
 ALTER FUNCTION rustok._index_prune(tenant uuid, kind text) OWNER TO rustok_owner;
 
 --
--- Name: _index_refresh(uuid, text, uuid[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+-- Name: _index_refresh(uuid, text, uuid[], boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[]) RETURNS integer
+CREATE FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[], rewrite boolean DEFAULT false) RETURNS integer
     LANGUAGE plpgsql
     AS $$
 /* Recomputes the index rows of these ids (products or nodes) of the tenant: takes the index locks
-   (rustok._index_lock), then upserts the fresh rows and deletes those that should not exist (compared with
-   the array of kept ids: an anti-join with the CTE was planned as a nested loop, quadratic in the batch). Runs with
+   (rustok._index_lock), then upserts the fresh rows - a row equal to the stored one (indexed_at aside) is
+   not rewritten unless `rewrite` (a reindex: it also refills missing search-mirror rows through the
+   mirror's update trigger), so upkeep of an edit that changes nothing the index shows (a barcode,
+   updated_at) writes no row, index entry or mirror row, and indexed_at is when the row last changed - and,
+   only when fewer fresh rows came back than ids went in, deletes those that should not exist (compared with
+   the array of kept ids: an anti-join with the fresh rows was planned as a nested loop, quadratic in the
+   batch; a DELETE in the upsert's statement fired the mirror's delete trigger on every flush). Runs with
    `tenant` as the current tenant (switching if needed). Returns how many ids it recomputed. */
 declare
     previous text := current_setting('rustok.tenant_id', true);
+    kept uuid[];
 begin
     if ids is null or cardinality(ids) = 0 then
         return 0;
@@ -2683,37 +2740,62 @@ begin
     perform rustok._index_lock(tenant, kind, ids);
     if kind = 'product' then
         with fresh as materialized (select * from rustok._index_products_fresh(tenant, ids)),
-        kept as (select coalesce(array_agg(f.product_id), '{}') as ids from fresh f),
-        gone as (delete from public.index_products i
-                 where i.tenant_id = tenant and i.product_id in (select unnest(ids))
-                   and i.product_id <> all (coalesce((select k.ids from kept k), '{}')))
-        insert into public.index_products as i select * from fresh
-        on conflict (tenant_id, product_id) do update set
-            title = excluded.title, subtitle = excluded.subtitle, handle = excluded.handle,
-            description = excluded.description, status = excluded.status, min_price = excluded.min_price,
-            max_price = excluded.max_price, currencies = excluded.currencies, prices = excluded.prices,
-            total_stock = excluded.total_stock, has_stock = excluded.has_stock, categories = excluded.categories,
-            category_ids = excluded.category_ids, category_slugs = excluded.category_slugs, tags = excluded.tags,
-            meta_title = excluded.meta_title, meta_description = excluded.meta_description,
-            search_vector = excluded.search_vector, created_at = excluded.created_at,
-            published_at = excluded.published_at, indexed_at = excluded.indexed_at, options = excluded.options,
-            variants = excluded.variants;
+        upserted as (
+            insert into public.index_products as i select * from fresh
+            on conflict (tenant_id, product_id) do update set
+                title = excluded.title, subtitle = excluded.subtitle, handle = excluded.handle,
+                description = excluded.description, status = excluded.status, min_price = excluded.min_price,
+                max_price = excluded.max_price, currencies = excluded.currencies, prices = excluded.prices,
+                total_stock = excluded.total_stock, has_stock = excluded.has_stock, categories = excluded.categories,
+                category_ids = excluded.category_ids, category_slugs = excluded.category_slugs, tags = excluded.tags,
+                meta_title = excluded.meta_title, meta_description = excluded.meta_description,
+                search_vector = excluded.search_vector, created_at = excluded.created_at,
+                published_at = excluded.published_at, indexed_at = excluded.indexed_at, options = excluded.options,
+                variants = excluded.variants
+            where _index_refresh.rewrite
+               or (i.title, i.subtitle, i.handle, i.description, i.status, i.min_price, i.max_price, i.currencies,
+                   i.prices, i.total_stock, i.has_stock, i.categories, i.category_ids, i.category_slugs, i.tags,
+                   i.meta_title, i.meta_description, i.search_vector, i.created_at, i.published_at, i.options,
+                   i.variants)
+                  is distinct from
+                  (excluded.title, excluded.subtitle, excluded.handle, excluded.description, excluded.status,
+                   excluded.min_price, excluded.max_price, excluded.currencies, excluded.prices, excluded.total_stock,
+                   excluded.has_stock, excluded.categories, excluded.category_ids, excluded.category_slugs,
+                   excluded.tags, excluded.meta_title, excluded.meta_description, excluded.search_vector,
+                   excluded.created_at, excluded.published_at, excluded.options, excluded.variants))
+        select coalesce(array_agg(f.product_id), '{}') into kept from fresh f;
+        if cardinality(kept) < cardinality(ids) then
+            delete from public.index_products i
+            where i.tenant_id = tenant and i.product_id = any (ids) and i.product_id <> all (kept);
+        end if;
     elsif kind = 'content' then
         with fresh as materialized (select * from rustok._index_content_fresh(tenant, ids)),
-        kept as (select coalesce(array_agg(f.node_id), '{}') as ids from fresh f),
-        gone as (delete from public.index_content i
-                 where i.tenant_id = tenant and i.node_id in (select unnest(ids))
-                   and i.node_id <> all (coalesce((select k.ids from kept k), '{}')))
-        insert into public.index_content as i select * from fresh
-        on conflict (tenant_id, node_id) do update set
-            kind = excluded.kind, title = excluded.title, slug = excluded.slug, excerpt = excluded.excerpt,
-            body_preview = excluded.body_preview, status = excluded.status, author_id = excluded.author_id,
-            author_name = excluded.author_name, category_id = excluded.category_id,
-            category_name = excluded.category_name, category_slug = excluded.category_slug, tags = excluded.tags,
-            parent_id = excluded.parent_id, reply_count = excluded.reply_count, meta_title = excluded.meta_title,
-            meta_description = excluded.meta_description, search_vector = excluded.search_vector,
-            created_at = excluded.created_at, published_at = excluded.published_at,
-            indexed_at = excluded.indexed_at, body = excluded.body, body_format = excluded.body_format;
+        upserted as (
+            insert into public.index_content as i select * from fresh
+            on conflict (tenant_id, node_id) do update set
+                kind = excluded.kind, title = excluded.title, slug = excluded.slug, excerpt = excluded.excerpt,
+                body_preview = excluded.body_preview, status = excluded.status, author_id = excluded.author_id,
+                author_name = excluded.author_name, category_id = excluded.category_id,
+                category_name = excluded.category_name, category_slug = excluded.category_slug, tags = excluded.tags,
+                parent_id = excluded.parent_id, reply_count = excluded.reply_count, meta_title = excluded.meta_title,
+                meta_description = excluded.meta_description, search_vector = excluded.search_vector,
+                created_at = excluded.created_at, published_at = excluded.published_at,
+                indexed_at = excluded.indexed_at, body = excluded.body, body_format = excluded.body_format
+            where _index_refresh.rewrite
+               or (i.kind, i.title, i.slug, i.excerpt, i.body_preview, i.status, i.author_id, i.author_name,
+                   i.category_id, i.category_name, i.category_slug, i.tags, i.parent_id, i.reply_count, i.meta_title,
+                   i.meta_description, i.search_vector, i.created_at, i.published_at, i.body, i.body_format)
+                  is distinct from
+                  (excluded.kind, excluded.title, excluded.slug, excluded.excerpt, excluded.body_preview,
+                   excluded.status, excluded.author_id, excluded.author_name, excluded.category_id,
+                   excluded.category_name, excluded.category_slug, excluded.tags, excluded.parent_id,
+                   excluded.reply_count, excluded.meta_title, excluded.meta_description, excluded.search_vector,
+                   excluded.created_at, excluded.published_at, excluded.body, excluded.body_format))
+        select coalesce(array_agg(f.node_id), '{}') into kept from fresh f;
+        if cardinality(kept) < cardinality(ids) then
+            delete from public.index_content i
+            where i.tenant_id = tenant and i.node_id = any (ids) and i.node_id <> all (kept);
+        end if;
     else
         perform rustok.raise('VALIDATION_FAILED', 'unknown index kind', jsonb_build_object('kind', kind));
     end if;
@@ -2724,7 +2806,7 @@ begin
 end
 $$;
 
-ALTER FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[]) OWNER TO rustok_owner;
+ALTER FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[], rewrite boolean) OWNER TO rustok_owner;
 
 --
 -- Name: _index_source_ids(uuid, text, uuid, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -2780,19 +2862,26 @@ ALTER FUNCTION rustok._index_text(cfg regconfig, value text, weight "char") OWNE
 CREATE FUNCTION rustok._index_touch(tenant uuid, kind text, ids uuid[]) RETURNS void
     LANGUAGE plpgsql
     AS $$
-/* Records ids to recompute at commit (once each per transaction) and counts them in the transaction-local
-   setting rustok.index_pending, so the deferred firings after the flush return at once. */
+/* Records ids to recompute at commit (once each per transaction). A single-row write usually touches the
+   id the previous statement touched (createProduct: product, options, variants, prices, stock and links are
+   ~20 statements about one product), so the last single id recorded is kept in the transaction-local
+   setting rustok.index_touched and recorded again without a write. The setting follows the pending rows:
+   set after the row exists, cleared by the flush that deletes them, and rolled back with them (a setting
+   made in an aborted subtransaction reverts, as the row it stands for does). */
 declare
-    n int;
+    key text;
 begin
+    if cardinality(ids) = 1 then
+        key := tenant::text || kind || ids[1]::text;  -- null for a null id
+        if key = current_setting('rustok.index_touched', true) then
+            return;
+        end if;
+    end if;
     insert into public.index_pending (tenant_id, kind, id)
     select tenant, kind, x from unnest(ids) x where x is not null
     on conflict do nothing;
-    get diagnostics n = row_count;
-    if n > 0 then
-        perform set_config('rustok.index_pending',
-                           (coalesce(nullif(current_setting('rustok.index_pending', true), ''), '0')::bigint + n)::text,
-                           true);
+    if key is not null then
+        perform set_config('rustok.index_touched', key, true);
     end if;
 end
 $$;
@@ -5683,7 +5772,7 @@ begin
         perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
                              jsonb_build_object('field', 'target'));
     end if;
-    return rustok._index_refresh(rustok.require_tenant(), rustok._index_target(target), array[id]);
+    return rustok._index_refresh(rustok.require_tenant(), rustok._index_target(target), array[id], true);
 end
 $$;
 
@@ -5714,7 +5803,7 @@ begin
         return query select null::uuid, 0;
         return;
     end if;
-    return query select ids[cardinality(ids)], rustok._index_refresh(tenant, kind, ids);
+    return query select ids[cardinality(ids)], rustok._index_refresh(tenant, kind, ids, true);
 end
 $$;
 
@@ -8510,63 +8599,50 @@ CREATE FUNCTION rustok.tg_index__touch_rows() RETURNS trigger
 /* Statement-level (AFTER INSERT / UPDATE / DELETE ... FOR EACH STATEMENT): records the ids the statement's
    rows affect, one rustok._index_touch per tenant. Its transition tables: `changed` (the new rows; for a
    DELETE the old ones) and, for an UPDATE, `previous` (the old rows, read where a row can move to another
-   product or node). TG_ARGV[0] names the source (the parent's name, for partitioned tables). */
-declare
-    r record;
+   product or node). TG_ARGV[0] names the source (the parent's name, for partitioned tables). One query per
+   call (and per old side of an update): this runs for every statement of every single-row write. */
 begin
-    if not exists (select 1 from changed) then  -- a statement that changed nothing (a delete of no links)
-        return null;
-    end if;
     case tg_argv[0]
     when 'commerce_products' then
-        for r in select c.tenant_id as t, array_agg(c.id) as ids from changed c group by 1 loop
-            perform rustok._index_touch(r.t, 'product', r.ids);
-        end loop;
+        perform rustok._index_touch(c.t, 'product', c.ids)
+        from (select c.tenant_id as t, array_agg(c.id) as ids from changed c group by 1) c;
     when 'commerce_variants', 'commerce_product_categories', 'commerce_product_tags', 'commerce_product_options',
          'commerce_variant_option_values' then
-        for r in select c.tenant_id as t, array_agg(distinct c.product_id) as ids from changed c group by 1 loop
-            perform rustok._index_touch(r.t, 'product', r.ids);
-        end loop;
+        perform rustok._index_touch(c.t, 'product', c.ids)
+        from (select c.tenant_id as t, array_agg(distinct c.product_id) as ids from changed c group by 1) c;
         if tg_op = 'UPDATE' then
-            for r in select c.tenant_id as t, array_agg(distinct c.product_id) as ids from previous c group by 1 loop
-                perform rustok._index_touch(r.t, 'product', r.ids);
-            end loop;
+            perform rustok._index_touch(c.t, 'product', c.ids)
+            from (select c.tenant_id as t, array_agg(distinct c.product_id) as ids from previous c group by 1) c;
         end if;
     when 'commerce_prices', 'commerce_inventory_levels' then
-        for r in select v.tenant_id as t, array_agg(distinct v.product_id) as ids
-                 from (select distinct c.tenant_id, c.variant_id from changed c) c
-                 join public.commerce_variants v on v.tenant_id = c.tenant_id and v.id = c.variant_id
-                 group by 1 loop
-            perform rustok._index_touch(r.t, 'product', r.ids);
-        end loop;
+        perform rustok._index_touch(r.t, 'product', r.ids)
+        from (select v.tenant_id as t, array_agg(distinct v.product_id) as ids
+              from (select distinct c.tenant_id, c.variant_id from changed c) c
+              join public.commerce_variants v on v.tenant_id = c.tenant_id and v.id = c.variant_id
+              group by 1) r;
         if tg_op = 'UPDATE' then
-            for r in select v.tenant_id as t, array_agg(distinct v.product_id) as ids
-                     from (select distinct c.tenant_id, c.variant_id from previous c) c
-                     join public.commerce_variants v on v.tenant_id = c.tenant_id and v.id = c.variant_id
-                     group by 1 loop
-                perform rustok._index_touch(r.t, 'product', r.ids);
-            end loop;
+            perform rustok._index_touch(r.t, 'product', r.ids)
+            from (select v.tenant_id as t, array_agg(distinct v.product_id) as ids
+                  from (select distinct c.tenant_id, c.variant_id from previous c) c
+                  join public.commerce_variants v on v.tenant_id = c.tenant_id and v.id = c.variant_id
+                  group by 1) r;
         end if;
     when 'commerce_product_option_values' then
-        for r in select o.tenant_id as t, array_agg(distinct o.product_id) as ids
-                 from (select distinct c.tenant_id, c.option_id from changed c) c
-                 join public.commerce_product_options o on o.tenant_id = c.tenant_id and o.id = c.option_id
-                 group by 1 loop
-            perform rustok._index_touch(r.t, 'product', r.ids);
-        end loop;
+        perform rustok._index_touch(r.t, 'product', r.ids)
+        from (select o.tenant_id as t, array_agg(distinct o.product_id) as ids
+              from (select distinct c.tenant_id, c.option_id from changed c) c
+              join public.commerce_product_options o on o.tenant_id = c.tenant_id and o.id = c.option_id
+              group by 1) r;
     when 'nodes' then
-        for r in select c.tenant_id as t, array_agg(c.id) as ids from changed c where c.kind <> 'comment'
-                 group by 1 loop
-            perform rustok._index_touch(r.t, 'content', r.ids);
-        end loop;
+        perform rustok._index_touch(c.t, 'content', c.ids)
+        from (select c.tenant_id as t, array_agg(c.id) as ids from changed c where c.kind <> 'comment'
+              group by 1) c;
     when 'bodies', 'node_tags' then
-        for r in select c.tenant_id as t, array_agg(distinct c.node_id) as ids from changed c group by 1 loop
-            perform rustok._index_touch(r.t, 'content', r.ids);
-        end loop;
+        perform rustok._index_touch(c.t, 'content', c.ids)
+        from (select c.tenant_id as t, array_agg(distinct c.node_id) as ids from changed c group by 1) c;
         if tg_op = 'UPDATE' then
-            for r in select c.tenant_id as t, array_agg(distinct c.node_id) as ids from previous c group by 1 loop
-                perform rustok._index_touch(r.t, 'content', r.ids);
-            end loop;
+            perform rustok._index_touch(c.t, 'content', c.ids)
+            from (select c.tenant_id as t, array_agg(distinct c.node_id) as ids from previous c group by 1) c;
         end if;
     end case;
     return null;
@@ -8582,8 +8658,9 @@ ALTER FUNCTION rustok.tg_index__touch_rows() OWNER TO rustok_owner;
 CREATE FUNCTION rustok.tg_index_pending__flush() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-/* At commit (deferred): the first firing recomputes all of the transaction's pending ids; later firings find
-   nothing pending (rustok._index_flush_all). */
+/* At commit (deferred): recomputes all of the transaction's pending ids (rustok._index_flush_all). Queued
+   once per flush, not per pending row: its WHEN (rustok._index_flush_arm) is evaluated as each row is
+   inserted, and is true only for the first since the last flush. */
 begin
     perform rustok._index_flush_all();
     return null;
@@ -13160,7 +13237,7 @@ CREATE TRIGGER _400_refresh_search AFTER UPDATE OF title, excerpt ON public.node
 -- Name: index_pending _700_index_flush; Type: TRIGGER; Schema: public; Owner: rustok_owner
 --
 
-CREATE CONSTRAINT TRIGGER _700_index_flush AFTER INSERT ON public.index_pending DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION rustok.tg_index_pending__flush();
+CREATE CONSTRAINT TRIGGER _700_index_flush AFTER INSERT ON public.index_pending DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (rustok._index_flush_arm()) EXECUTE FUNCTION rustok.tg_index_pending__flush();
 
 --
 -- Name: categories _700_index_touch; Type: TRIGGER; Schema: public; Owner: rustok_owner
@@ -15163,6 +15240,13 @@ REVOKE ALL ON FUNCTION rustok._commerce_email(value text, field text) FROM PUBLI
 GRANT ALL ON FUNCTION rustok._commerce_email(value text, field text) TO rustok_clients;
 
 --
+-- Name: FUNCTION _commerce_guest_prices(tenant uuid, product_ids uuid[]); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._commerce_guest_prices(tenant uuid, product_ids uuid[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._commerce_guest_prices(tenant uuid, product_ids uuid[]) TO rustok_clients;
+
+--
 -- Name: FUNCTION _commerce_handle(value text, title text, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -15466,6 +15550,13 @@ REVOKE ALL ON FUNCTION rustok._index_flush_all() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._index_flush_all() TO rustok_clients;
 
 --
+-- Name: FUNCTION _index_flush_arm(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_flush_arm() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_flush_arm() TO rustok_clients;
+
+--
 -- Name: FUNCTION _index_global_config(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -15508,11 +15599,11 @@ REVOKE ALL ON FUNCTION rustok._index_prune(tenant uuid, kind text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._index_prune(tenant uuid, kind text) TO rustok_clients;
 
 --
--- Name: FUNCTION _index_refresh(tenant uuid, kind text, ids uuid[]); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION _index_refresh(tenant uuid, kind text, ids uuid[], rewrite boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[]) TO rustok_clients;
+REVOKE ALL ON FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[], rewrite boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[], rewrite boolean) TO rustok_clients;
 
 --
 -- Name: FUNCTION _index_source_ids(tenant uuid, kind text, after uuid, n integer); Type: ACL; Schema: rustok; Owner: rustok_owner

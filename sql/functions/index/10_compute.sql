@@ -9,11 +9,14 @@ $$;
 
 create or replace function rustok._index_products_fresh(tenant uuid, ids uuid[]) returns setof public.index_products
 language sql stable as $$
-    /* The index rows of these products as they should be now: only published ones. Prices come from
-       rustok._commerce_price (guest, quantity 1), so this runs with `tenant` as the current tenant.
-       `variants` carries each variant's option values, guest price per currency and stock state (what the
-       storefront's product page shows); `prices` and min/max are taken from them. The text search
-       configuration is a materialized CTE: looked up once, not once per row. */
+    /* The index rows of these products as they should be now: only published ones. `variants` carries each
+       variant's option values, guest price per currency and stock state (what the storefront's product page
+       shows); `prices` (per currency min/max) and min_price/max_price come from the same guest prices:
+       rustok._commerce_guest_prices, the rule of rustok.variant_price for a guest buying one, inlined here
+       as one index-driven query per product for all its variants and currencies (it replaced 6 calls of
+       _commerce_price per product, which cost more than the rest of the row). Everything is joined per
+       product (lateral, by the write tables' keys), so the plan is right for 1 id or 5,000 whatever the
+       estimates. The text search configuration is looked up once (a materialized CTE). */
     with cfg as materialized (select rustok._search_config(_index_products_fresh.tenant) as c)
     select p.tenant_id, p.id, p.title, p.subtitle, p.handle, p.description, p.status,
            (pz.mins)[1], (pz.maxs)[1], coalesce(pz.currencies, '{}'), coalesce(pz.prices, '{}'),
@@ -37,45 +40,39 @@ language sql stable as $$
         where o.tenant_id = p.tenant_id and o.product_id = p.id
     ) op on true
     left join lateral (
-        -- each variant once: its option values, guest unit price per currency and stock; the product's stock
-        -- figures and (in pz) its price range are taken from these rows
+        -- the product's variants: option values, guest unit price per currency, stock
         select jsonb_agg(jsonb_build_object(
-                   'id', rustok.ulid(x.id), 'title', x.title, 'sku', x.sku, 'options', x.options,
-                   'prices', x.prices, 'available', case when x.manage_inventory then x.available end,
-                   'inStock', x.in_stock) order by x.position, x.id) as variants,
-               coalesce(sum(x.available) filter (where x.manage_inventory), 0)::int as total,
-               coalesce(bool_or(x.in_stock), false) as has
-        from (
-            select v.id, v.title, v.sku, v.position, v.manage_inventory, s.available,
-                   not v.manage_inventory or v.allow_backorder or s.available > 0 as in_stock,
-                   coalesce((select jsonb_agg(jsonb_build_object('option', o.title, 'value', ov.value)
-                                              order by o.position, o.title)
-                             from public.commerce_variant_option_values vo
-                             join public.commerce_product_options o
-                               on o.tenant_id = vo.tenant_id and o.id = vo.option_id
-                             join public.commerce_product_option_values ov
-                               on ov.tenant_id = vo.tenant_id and ov.id = vo.option_value_id
-                             where vo.tenant_id = v.tenant_id and vo.variant_id = v.id), '[]') as options,
-                   coalesce((select jsonb_object_agg(c.cur, pr.amount)
-                             from (select distinct cp.currency_code::text as cur from public.commerce_prices cp
-                                   where cp.tenant_id = v.tenant_id and cp.variant_id = v.id) c
-                             cross join lateral rustok._commerce_price(v.id, c.cur, 1, null) pr), '{}') as prices
-            from public.commerce_variants v
-            cross join lateral (select coalesce(sum(l.stocked_quantity - l.reserved_quantity), 0)::int as available
-                                from public.commerce_inventory_levels l
-                                where l.tenant_id = v.tenant_id and l.variant_id = v.id) s
-            where v.tenant_id = p.tenant_id and v.product_id = p.id
-        ) x
+                   'id', rustok.ulid(v.id), 'title', v.title, 'sku', v.sku,
+                   'options', coalesce(vo.options, '[]'), 'prices', coalesce(gp.prices, '{}'),
+                   'available', case when v.manage_inventory then s.available end,
+                   'inStock', not v.manage_inventory or v.allow_backorder or s.available > 0)
+                   order by v.position, v.id) as variants,
+               coalesce(sum(s.available) filter (where v.manage_inventory), 0)::int as total,
+               coalesce(bool_or(not v.manage_inventory or v.allow_backorder or s.available > 0), false) as has
+        from public.commerce_variants v
+        cross join lateral (select coalesce(sum(l.stocked_quantity - l.reserved_quantity), 0)::int as available
+                            from public.commerce_inventory_levels l
+                            where l.tenant_id = v.tenant_id and l.variant_id = v.id) s
+        left join lateral (select jsonb_agg(jsonb_build_object('option', o.title, 'value', ov.value)
+                                            order by o.position, o.title) as options
+                           from public.commerce_variant_option_values vo
+                           join public.commerce_product_options o on o.tenant_id = vo.tenant_id and o.id = vo.option_id
+                           join public.commerce_product_option_values ov
+                             on ov.tenant_id = vo.tenant_id and ov.id = vo.option_value_id
+                           where vo.tenant_id = v.tenant_id and vo.variant_id = v.id) vo on true
+        left join (select g.variant_id, jsonb_object_agg(g.currency_code, g.amount) as prices
+                   from rustok._commerce_guest_prices(p.tenant_id, array[p.id]) g
+                   group by g.variant_id) gp on gp.variant_id = v.id
+        where v.tenant_id = p.tenant_id and v.product_id = p.id
     ) vs on true
     left join lateral (
-        -- per currency: the lowest and highest of the variants' guest prices (computed once, in vs)
+        -- per currency: the lowest and highest of the variants' guest prices
         select array_agg(c.cur order by c.cur)::char(3)[] as currencies, array_agg(c.mn order by c.cur) as mins,
                array_agg(c.mx order by c.cur) as maxs,
                jsonb_object_agg(c.cur, jsonb_build_object('min', c.mn, 'max', c.mx)) as prices
-        from (select e.key as cur, min(e.value::bigint) as mn, max(e.value::bigint) as mx
-              from jsonb_array_elements(vs.variants) vr
-              cross join lateral jsonb_each_text(vr -> 'prices') e
-              group by e.key) c
+        from (select g.currency_code as cur, min(g.amount) as mn, max(g.amount) as mx
+              from rustok._commerce_guest_prices(p.tenant_id, array[p.id]) g
+              group by g.currency_code) c
     ) pz on true
     left join lateral (
         select jsonb_agg(jsonb_build_object('id', rustok.ulid(c.id), 'handle', c.handle, 'name', c.name)
@@ -149,14 +146,21 @@ begin
 end
 $$;
 
-create or replace function rustok._index_refresh(tenant uuid, kind text, ids uuid[]) returns int
+create or replace function rustok._index_refresh(tenant uuid, kind text, ids uuid[],
+                                                  rewrite boolean default false) returns int
 language plpgsql volatile as $$
 /* Recomputes the index rows of these ids (products or nodes) of the tenant: takes the index locks
-   (rustok._index_lock), then upserts the fresh rows and deletes those that should not exist (compared with
-   the array of kept ids: an anti-join with the CTE was planned as a nested loop, quadratic in the batch). Runs with
+   (rustok._index_lock), then upserts the fresh rows - a row equal to the stored one (indexed_at aside) is
+   not rewritten unless `rewrite` (a reindex: it also refills missing search-mirror rows through the
+   mirror's update trigger), so upkeep of an edit that changes nothing the index shows (a barcode,
+   updated_at) writes no row, index entry or mirror row, and indexed_at is when the row last changed - and,
+   only when fewer fresh rows came back than ids went in, deletes those that should not exist (compared with
+   the array of kept ids: an anti-join with the fresh rows was planned as a nested loop, quadratic in the
+   batch; a DELETE in the upsert's statement fired the mirror's delete trigger on every flush). Runs with
    `tenant` as the current tenant (switching if needed). Returns how many ids it recomputed. */
 declare
     previous text := current_setting('rustok.tenant_id', true);
+    kept uuid[];
 begin
     if ids is null or cardinality(ids) = 0 then
         return 0;
@@ -167,37 +171,62 @@ begin
     perform rustok._index_lock(tenant, kind, ids);
     if kind = 'product' then
         with fresh as materialized (select * from rustok._index_products_fresh(tenant, ids)),
-        kept as (select coalesce(array_agg(f.product_id), '{}') as ids from fresh f),
-        gone as (delete from public.index_products i
-                 where i.tenant_id = tenant and i.product_id in (select unnest(ids))
-                   and i.product_id <> all (coalesce((select k.ids from kept k), '{}')))
-        insert into public.index_products as i select * from fresh
-        on conflict (tenant_id, product_id) do update set
-            title = excluded.title, subtitle = excluded.subtitle, handle = excluded.handle,
-            description = excluded.description, status = excluded.status, min_price = excluded.min_price,
-            max_price = excluded.max_price, currencies = excluded.currencies, prices = excluded.prices,
-            total_stock = excluded.total_stock, has_stock = excluded.has_stock, categories = excluded.categories,
-            category_ids = excluded.category_ids, category_slugs = excluded.category_slugs, tags = excluded.tags,
-            meta_title = excluded.meta_title, meta_description = excluded.meta_description,
-            search_vector = excluded.search_vector, created_at = excluded.created_at,
-            published_at = excluded.published_at, indexed_at = excluded.indexed_at, options = excluded.options,
-            variants = excluded.variants;
+        upserted as (
+            insert into public.index_products as i select * from fresh
+            on conflict (tenant_id, product_id) do update set
+                title = excluded.title, subtitle = excluded.subtitle, handle = excluded.handle,
+                description = excluded.description, status = excluded.status, min_price = excluded.min_price,
+                max_price = excluded.max_price, currencies = excluded.currencies, prices = excluded.prices,
+                total_stock = excluded.total_stock, has_stock = excluded.has_stock, categories = excluded.categories,
+                category_ids = excluded.category_ids, category_slugs = excluded.category_slugs, tags = excluded.tags,
+                meta_title = excluded.meta_title, meta_description = excluded.meta_description,
+                search_vector = excluded.search_vector, created_at = excluded.created_at,
+                published_at = excluded.published_at, indexed_at = excluded.indexed_at, options = excluded.options,
+                variants = excluded.variants
+            where _index_refresh.rewrite
+               or (i.title, i.subtitle, i.handle, i.description, i.status, i.min_price, i.max_price, i.currencies,
+                   i.prices, i.total_stock, i.has_stock, i.categories, i.category_ids, i.category_slugs, i.tags,
+                   i.meta_title, i.meta_description, i.search_vector, i.created_at, i.published_at, i.options,
+                   i.variants)
+                  is distinct from
+                  (excluded.title, excluded.subtitle, excluded.handle, excluded.description, excluded.status,
+                   excluded.min_price, excluded.max_price, excluded.currencies, excluded.prices, excluded.total_stock,
+                   excluded.has_stock, excluded.categories, excluded.category_ids, excluded.category_slugs,
+                   excluded.tags, excluded.meta_title, excluded.meta_description, excluded.search_vector,
+                   excluded.created_at, excluded.published_at, excluded.options, excluded.variants))
+        select coalesce(array_agg(f.product_id), '{}') into kept from fresh f;
+        if cardinality(kept) < cardinality(ids) then
+            delete from public.index_products i
+            where i.tenant_id = tenant and i.product_id = any (ids) and i.product_id <> all (kept);
+        end if;
     elsif kind = 'content' then
         with fresh as materialized (select * from rustok._index_content_fresh(tenant, ids)),
-        kept as (select coalesce(array_agg(f.node_id), '{}') as ids from fresh f),
-        gone as (delete from public.index_content i
-                 where i.tenant_id = tenant and i.node_id in (select unnest(ids))
-                   and i.node_id <> all (coalesce((select k.ids from kept k), '{}')))
-        insert into public.index_content as i select * from fresh
-        on conflict (tenant_id, node_id) do update set
-            kind = excluded.kind, title = excluded.title, slug = excluded.slug, excerpt = excluded.excerpt,
-            body_preview = excluded.body_preview, status = excluded.status, author_id = excluded.author_id,
-            author_name = excluded.author_name, category_id = excluded.category_id,
-            category_name = excluded.category_name, category_slug = excluded.category_slug, tags = excluded.tags,
-            parent_id = excluded.parent_id, reply_count = excluded.reply_count, meta_title = excluded.meta_title,
-            meta_description = excluded.meta_description, search_vector = excluded.search_vector,
-            created_at = excluded.created_at, published_at = excluded.published_at,
-            indexed_at = excluded.indexed_at, body = excluded.body, body_format = excluded.body_format;
+        upserted as (
+            insert into public.index_content as i select * from fresh
+            on conflict (tenant_id, node_id) do update set
+                kind = excluded.kind, title = excluded.title, slug = excluded.slug, excerpt = excluded.excerpt,
+                body_preview = excluded.body_preview, status = excluded.status, author_id = excluded.author_id,
+                author_name = excluded.author_name, category_id = excluded.category_id,
+                category_name = excluded.category_name, category_slug = excluded.category_slug, tags = excluded.tags,
+                parent_id = excluded.parent_id, reply_count = excluded.reply_count, meta_title = excluded.meta_title,
+                meta_description = excluded.meta_description, search_vector = excluded.search_vector,
+                created_at = excluded.created_at, published_at = excluded.published_at,
+                indexed_at = excluded.indexed_at, body = excluded.body, body_format = excluded.body_format
+            where _index_refresh.rewrite
+               or (i.kind, i.title, i.slug, i.excerpt, i.body_preview, i.status, i.author_id, i.author_name,
+                   i.category_id, i.category_name, i.category_slug, i.tags, i.parent_id, i.reply_count, i.meta_title,
+                   i.meta_description, i.search_vector, i.created_at, i.published_at, i.body, i.body_format)
+                  is distinct from
+                  (excluded.kind, excluded.title, excluded.slug, excluded.excerpt, excluded.body_preview,
+                   excluded.status, excluded.author_id, excluded.author_name, excluded.category_id,
+                   excluded.category_name, excluded.category_slug, excluded.tags, excluded.parent_id,
+                   excluded.reply_count, excluded.meta_title, excluded.meta_description, excluded.search_vector,
+                   excluded.created_at, excluded.published_at, excluded.body, excluded.body_format))
+        select coalesce(array_agg(f.node_id), '{}') into kept from fresh f;
+        if cardinality(kept) < cardinality(ids) then
+            delete from public.index_content i
+            where i.tenant_id = tenant and i.node_id = any (ids) and i.node_id <> all (kept);
+        end if;
     else
         perform rustok.raise('VALIDATION_FAILED', 'unknown index kind', jsonb_build_object('kind', kind));
     end if;

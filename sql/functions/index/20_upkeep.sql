@@ -23,36 +23,57 @@ $$;
 
 create or replace function rustok._index_touch(tenant uuid, kind text, ids uuid[]) returns void
 language plpgsql volatile as $$
-/* Records ids to recompute at commit (once each per transaction) and counts them in the transaction-local
-   setting rustok.index_pending, so the deferred firings after the flush return at once. */
+/* Records ids to recompute at commit (once each per transaction). A single-row write usually touches the
+   id the previous statement touched (createProduct: product, options, variants, prices, stock and links are
+   ~20 statements about one product), so the last single id recorded is kept in the transaction-local
+   setting rustok.index_touched and recorded again without a write. The setting follows the pending rows:
+   set after the row exists, cleared by the flush that deletes them, and rolled back with them (a setting
+   made in an aborted subtransaction reverts, as the row it stands for does). */
 declare
-    n int;
+    key text;
 begin
+    if cardinality(ids) = 1 then
+        key := tenant::text || kind || ids[1]::text;  -- null for a null id
+        if key = current_setting('rustok.index_touched', true) then
+            return;
+        end if;
+    end if;
     insert into public.index_pending (tenant_id, kind, id)
     select tenant, kind, x from unnest(ids) x where x is not null
     on conflict do nothing;
-    get diagnostics n = row_count;
-    if n > 0 then
-        perform set_config('rustok.index_pending',
-                           (coalesce(nullif(current_setting('rustok.index_pending', true), ''), '0')::bigint + n)::text,
-                           true);
+    if key is not null then
+        perform set_config('rustok.index_touched', key, true);
     end if;
+end
+$$;
+
+create or replace function rustok._index_flush_arm() returns boolean
+language plpgsql volatile as $$
+/* The WHEN of the deferred flush trigger (_700_index_flush), evaluated as each pending row is inserted:
+   true for the first row since the last flush, so a transaction queues one flush however many ids it
+   records (5,000 queued firings for a bulk batch each re-read their row at commit). Transaction-local
+   setting rustok.index_flush = 'armed' until rustok._index_flush_all runs; an aborted subtransaction
+   reverts both the setting and the firing it queued. */
+begin
+    if current_setting('rustok.index_flush', true) = 'armed' then
+        return false;
+    end if;
+    perform set_config('rustok.index_flush', 'armed', true);
+    return true;
 end
 $$;
 
 create or replace function rustok._index_flush_all() returns int
 language plpgsql volatile as $$
-/* Flushes every pending id of this transaction (each tenant under its own context); a no-op (one setting
-   read) when nothing is pending, which is what every deferred firing after the first finds. Checking the
-   table instead would walk the transaction's own deleted entries each time: quadratic on bulk loads. */
+/* Flushes every pending id of this transaction (each tenant under its own context). Fired once per arming
+   (rustok._index_flush_arm): disarms first, so ids recorded afterwards (a later statement of a transaction
+   that flushed early with SET CONSTRAINTS ... IMMEDIATE) queue a new flush. */
 declare
     t uuid;
     total int := 0;
 begin
-    if coalesce(nullif(current_setting('rustok.index_pending', true), ''), '0') = '0' then
-        return 0;
-    end if;
-    perform set_config('rustok.index_pending', '0', true);
+    perform set_config('rustok.index_flush', '', true);
+    perform set_config('rustok.index_touched', '', true);
     for t in select distinct p.tenant_id from public.index_pending p where p.txid = pg_current_xact_id() loop
         total := total + rustok._index_flush(t);
     end loop;
@@ -201,7 +222,7 @@ begin
         return query select null::uuid, 0;
         return;
     end if;
-    return query select ids[cardinality(ids)], rustok._index_refresh(tenant, kind, ids);
+    return query select ids[cardinality(ids)], rustok._index_refresh(tenant, kind, ids, true);
 end
 $$;
 
@@ -232,7 +253,7 @@ begin
         perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
                              jsonb_build_object('field', 'target'));
     end if;
-    return rustok._index_refresh(rustok.require_tenant(), rustok._index_target(target), array[id]);
+    return rustok._index_refresh(rustok.require_tenant(), rustok._index_target(target), array[id], true);
 end
 $$;
 

@@ -15,63 +15,50 @@ language plpgsql volatile as $$
 /* Statement-level (AFTER INSERT / UPDATE / DELETE ... FOR EACH STATEMENT): records the ids the statement's
    rows affect, one rustok._index_touch per tenant. Its transition tables: `changed` (the new rows; for a
    DELETE the old ones) and, for an UPDATE, `previous` (the old rows, read where a row can move to another
-   product or node). TG_ARGV[0] names the source (the parent's name, for partitioned tables). */
-declare
-    r record;
+   product or node). TG_ARGV[0] names the source (the parent's name, for partitioned tables). One query per
+   call (and per old side of an update): this runs for every statement of every single-row write. */
 begin
-    if not exists (select 1 from changed) then  -- a statement that changed nothing (a delete of no links)
-        return null;
-    end if;
     case tg_argv[0]
     when 'commerce_products' then
-        for r in select c.tenant_id as t, array_agg(c.id) as ids from changed c group by 1 loop
-            perform rustok._index_touch(r.t, 'product', r.ids);
-        end loop;
+        perform rustok._index_touch(c.t, 'product', c.ids)
+        from (select c.tenant_id as t, array_agg(c.id) as ids from changed c group by 1) c;
     when 'commerce_variants', 'commerce_product_categories', 'commerce_product_tags', 'commerce_product_options',
          'commerce_variant_option_values' then
-        for r in select c.tenant_id as t, array_agg(distinct c.product_id) as ids from changed c group by 1 loop
-            perform rustok._index_touch(r.t, 'product', r.ids);
-        end loop;
+        perform rustok._index_touch(c.t, 'product', c.ids)
+        from (select c.tenant_id as t, array_agg(distinct c.product_id) as ids from changed c group by 1) c;
         if tg_op = 'UPDATE' then
-            for r in select c.tenant_id as t, array_agg(distinct c.product_id) as ids from previous c group by 1 loop
-                perform rustok._index_touch(r.t, 'product', r.ids);
-            end loop;
+            perform rustok._index_touch(c.t, 'product', c.ids)
+            from (select c.tenant_id as t, array_agg(distinct c.product_id) as ids from previous c group by 1) c;
         end if;
     when 'commerce_prices', 'commerce_inventory_levels' then
-        for r in select v.tenant_id as t, array_agg(distinct v.product_id) as ids
-                 from (select distinct c.tenant_id, c.variant_id from changed c) c
-                 join public.commerce_variants v on v.tenant_id = c.tenant_id and v.id = c.variant_id
-                 group by 1 loop
-            perform rustok._index_touch(r.t, 'product', r.ids);
-        end loop;
+        perform rustok._index_touch(r.t, 'product', r.ids)
+        from (select v.tenant_id as t, array_agg(distinct v.product_id) as ids
+              from (select distinct c.tenant_id, c.variant_id from changed c) c
+              join public.commerce_variants v on v.tenant_id = c.tenant_id and v.id = c.variant_id
+              group by 1) r;
         if tg_op = 'UPDATE' then
-            for r in select v.tenant_id as t, array_agg(distinct v.product_id) as ids
-                     from (select distinct c.tenant_id, c.variant_id from previous c) c
-                     join public.commerce_variants v on v.tenant_id = c.tenant_id and v.id = c.variant_id
-                     group by 1 loop
-                perform rustok._index_touch(r.t, 'product', r.ids);
-            end loop;
+            perform rustok._index_touch(r.t, 'product', r.ids)
+            from (select v.tenant_id as t, array_agg(distinct v.product_id) as ids
+                  from (select distinct c.tenant_id, c.variant_id from previous c) c
+                  join public.commerce_variants v on v.tenant_id = c.tenant_id and v.id = c.variant_id
+                  group by 1) r;
         end if;
     when 'commerce_product_option_values' then
-        for r in select o.tenant_id as t, array_agg(distinct o.product_id) as ids
-                 from (select distinct c.tenant_id, c.option_id from changed c) c
-                 join public.commerce_product_options o on o.tenant_id = c.tenant_id and o.id = c.option_id
-                 group by 1 loop
-            perform rustok._index_touch(r.t, 'product', r.ids);
-        end loop;
+        perform rustok._index_touch(r.t, 'product', r.ids)
+        from (select o.tenant_id as t, array_agg(distinct o.product_id) as ids
+              from (select distinct c.tenant_id, c.option_id from changed c) c
+              join public.commerce_product_options o on o.tenant_id = c.tenant_id and o.id = c.option_id
+              group by 1) r;
     when 'nodes' then
-        for r in select c.tenant_id as t, array_agg(c.id) as ids from changed c where c.kind <> 'comment'
-                 group by 1 loop
-            perform rustok._index_touch(r.t, 'content', r.ids);
-        end loop;
+        perform rustok._index_touch(c.t, 'content', c.ids)
+        from (select c.tenant_id as t, array_agg(c.id) as ids from changed c where c.kind <> 'comment'
+              group by 1) c;
     when 'bodies', 'node_tags' then
-        for r in select c.tenant_id as t, array_agg(distinct c.node_id) as ids from changed c group by 1 loop
-            perform rustok._index_touch(r.t, 'content', r.ids);
-        end loop;
+        perform rustok._index_touch(c.t, 'content', c.ids)
+        from (select c.tenant_id as t, array_agg(distinct c.node_id) as ids from changed c group by 1) c;
         if tg_op = 'UPDATE' then
-            for r in select c.tenant_id as t, array_agg(distinct c.node_id) as ids from previous c group by 1 loop
-                perform rustok._index_touch(r.t, 'content', r.ids);
-            end loop;
+            perform rustok._index_touch(c.t, 'content', c.ids)
+            from (select c.tenant_id as t, array_agg(distinct c.node_id) as ids from previous c group by 1) c;
         end if;
     end case;
     return null;
@@ -127,8 +114,9 @@ $$;
 
 create or replace function rustok.tg_index_pending__flush() returns trigger
 language plpgsql volatile as $$
-/* At commit (deferred): the first firing recomputes all of the transaction's pending ids; later firings find
-   nothing pending (rustok._index_flush_all). */
+/* At commit (deferred): recomputes all of the transaction's pending ids (rustok._index_flush_all). Queued
+   once per flush, not per pending row: its WHEN (rustok._index_flush_arm) is evaluated as each row is
+   inserted, and is true only for the first since the last flush. */
 begin
     perform rustok._index_flush_all();
     return null;
@@ -137,7 +125,8 @@ $$;
 
 drop trigger if exists _700_index_flush on public.index_pending;
 create constraint trigger _700_index_flush after insert on public.index_pending
-    deferrable initially deferred for each row execute function rustok.tg_index_pending__flush();
+    deferrable initially deferred for each row when (rustok._index_flush_arm())
+    execute function rustok.tg_index_pending__flush();
 
 -- statement-level upkeep triggers (insert, update, delete) on every bulk-written source table
 do $$
