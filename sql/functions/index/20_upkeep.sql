@@ -297,7 +297,8 @@ language plpgsql volatile as $$
 /* Every index row that differs from a fresh computation (rustok._index_*_fresh, the same rule upkeep uses):
    problem 'missing' (should exist, does not), 'extra' (exists, should not) or 'stale' (columns differ,
    indexed_at aside); and every search-mirror row (index_name index_products_text / index_content_text) that
-   differs from its index row (rustok._index_verify_mirrors). tenant null: every tenant the caller may read (operators: all). Nothing returned: the
+   differs from its index row (rustok._index_verify_mirrors), and every browse-mirror row or facet count
+   (index_products_browse / index_products_facets) that differs from them (rustok._index_verify_browse). tenant null: every tenant the caller may read (operators: all). Nothing returned: the
    index is exact. A client may only verify its current tenant (FORBIDDEN otherwise). */
 declare
     previous text := current_setting('rustok.tenant_id', true);
@@ -338,6 +339,7 @@ begin
             where s.node_id is null or f.node_id is null
                or (to_jsonb(f) - 'indexed_at') is distinct from (to_jsonb(s) - 'indexed_at');
         return query select t, v.* from rustok._index_verify_mirrors() v;
+        return query select t, v.* from rustok._index_verify_browse() v;
     end loop;
     perform set_config('rustok.tenant_id', coalesce(previous, ''), true);
 end
