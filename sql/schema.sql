@@ -2338,6 +2338,41 @@ $$;
 ALTER FUNCTION rustok._index_browse_facets(has_stock boolean, price bigint, category_slugs text[], category_names text[], tags text[]) OWNER TO rustok_owner;
 
 --
+-- Name: _index_browse_rebuild(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_browse_rebuild() RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+/* Rebuilds the current tenant's browse mirror and facet counts from its index rows (the end of
+   `rustok reindex` of products, through rustok.index_reindex_prune): repairs whatever index_verify reports
+   for them. Holds the tenant's browse lock (rustok._index_browse_apply) until commit. SECURITY DEFINER: both
+   tables are closed to clients; only the current tenant's rows are written. */
+declare
+    tenant uuid := rustok.require_tenant();
+begin
+    perform pg_advisory_xact_lock(rustok._index_lock_key(tenant, 'browse'));
+    delete from rustok.index_products_browse b where b.tenant_id = tenant;
+    delete from rustok.index_products_facets c where c.tenant_id = tenant;
+    insert into rustok.index_products_browse
+    select r.*
+    from public.index_products i
+    cross join lateral rustok._index_browse_rows(i.tenant_id, i.product_id, i.min_price, i.prices, i.has_stock,
+                                                 i.categories, i.tags, i.created_at) r
+    where i.tenant_id = tenant;
+    insert into rustok.index_products_facets (tenant_id, currency, in_stock_only, facet, value, label, count)
+    select tenant, b.currency, k.in_stock_only, k.facet, k.value, k.label, count(*)
+    from rustok.index_products_browse b
+    cross join lateral rustok._index_browse_facets(b.has_stock, b.price, b.category_slugs, b.category_names, b.tags) k
+    where b.tenant_id = tenant
+    group by 1, 2, 3, 4, 5, 6;
+end
+$$;
+
+ALTER FUNCTION rustok._index_browse_rebuild() OWNER TO rustok_owner;
+
+--
 -- Name: _index_browse_rows(uuid, uuid, bigint, jsonb, boolean, jsonb, text[], timestamp with time zone); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -6019,14 +6054,21 @@ ALTER FUNCTION rustok.index_reindex_batch(target text, after uuid, batch_size in
 CREATE FUNCTION rustok.index_reindex_prune(target text) RETURNS integer
     LANGUAGE plpgsql
     AS $$
-/* The end of a rebuild: deletes the current tenant's index rows whose product or node no longer exists.
+/* The end of a rebuild: deletes the current tenant's index rows whose product or node no longer exists
+   (products: then rebuilds the browse mirror and facet counts, rustok._index_browse_rebuild).
    Returns how many. Raises VALIDATION_FAILED for an unknown target. */
+declare
+    n int;
 begin
     if rustok._index_target(target) is null then
         perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
                              jsonb_build_object('field', 'target'));
     end if;
-    return rustok._index_prune(rustok.require_tenant(), rustok._index_target(target));
+    n := rustok._index_prune(rustok.require_tenant(), rustok._index_target(target));
+    if rustok._index_target(target) = 'product' then
+        perform rustok._index_browse_rebuild();
+    end if;
+    return n;
 end
 $$;
 
@@ -15737,6 +15779,13 @@ GRANT ALL ON FUNCTION rustok._index_browse_apply(gone rustok.index_products_brow
 
 REVOKE ALL ON FUNCTION rustok._index_browse_facets(has_stock boolean, price bigint, category_slugs text[], category_names text[], tags text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._index_browse_facets(has_stock boolean, price bigint, category_slugs text[], category_names text[], tags text[]) TO rustok_clients;
+
+--
+-- Name: FUNCTION _index_browse_rebuild(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_browse_rebuild() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_browse_rebuild() TO rustok_clients;
 
 --
 -- Name: FUNCTION _index_browse_rows(tenant_id uuid, product_id uuid, min_price bigint, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone); Type: ACL; Schema: rustok; Owner: rustok_owner

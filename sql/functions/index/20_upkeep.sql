@@ -207,14 +207,21 @@ $$;
 
 create or replace function rustok.index_reindex_prune(target text) returns int
 language plpgsql volatile as $$
-/* The end of a rebuild: deletes the current tenant's index rows whose product or node no longer exists.
+/* The end of a rebuild: deletes the current tenant's index rows whose product or node no longer exists
+   (products: then rebuilds the browse mirror and facet counts, rustok._index_browse_rebuild).
    Returns how many. Raises VALIDATION_FAILED for an unknown target. */
+declare
+    n int;
 begin
     if rustok._index_target(target) is null then
         perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
                              jsonb_build_object('field', 'target'));
     end if;
-    return rustok._index_prune(rustok.require_tenant(), rustok._index_target(target));
+    n := rustok._index_prune(rustok.require_tenant(), rustok._index_target(target));
+    if rustok._index_target(target) = 'product' then
+        perform rustok._index_browse_rebuild();
+    end if;
+    return n;
 end
 $$;
 

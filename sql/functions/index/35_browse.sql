@@ -262,3 +262,30 @@ language sql stable parallel safe as $$
         'metaTitle', i.meta_title, 'metaDescription', i.meta_description,
         'createdAt', i.created_at, 'rank', rank)
 $$;
+
+create or replace function rustok._index_browse_rebuild() returns void
+language plpgsql volatile security definer set search_path = pg_catalog, public, pg_temp as $$
+/* Rebuilds the current tenant's browse mirror and facet counts from its index rows (the end of
+   `rustok reindex` of products, through rustok.index_reindex_prune): repairs whatever index_verify reports
+   for them. Holds the tenant's browse lock (rustok._index_browse_apply) until commit. SECURITY DEFINER: both
+   tables are closed to clients; only the current tenant's rows are written. */
+declare
+    tenant uuid := rustok.require_tenant();
+begin
+    perform pg_advisory_xact_lock(rustok._index_lock_key(tenant, 'browse'));
+    delete from rustok.index_products_browse b where b.tenant_id = tenant;
+    delete from rustok.index_products_facets c where c.tenant_id = tenant;
+    insert into rustok.index_products_browse
+    select r.*
+    from public.index_products i
+    cross join lateral rustok._index_browse_rows(i.tenant_id, i.product_id, i.min_price, i.prices, i.has_stock,
+                                                 i.categories, i.tags, i.created_at) r
+    where i.tenant_id = tenant;
+    insert into rustok.index_products_facets (tenant_id, currency, in_stock_only, facet, value, label, count)
+    select tenant, b.currency, k.in_stock_only, k.facet, k.value, k.label, count(*)
+    from rustok.index_products_browse b
+    cross join lateral rustok._index_browse_facets(b.has_stock, b.price, b.category_slugs, b.category_names, b.tags) k
+    where b.tenant_id = tenant
+    group by 1, 2, 3, 4, 5, 6;
+end
+$$;
