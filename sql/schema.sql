@@ -2297,13 +2297,18 @@ begin
     on conflict (tenant_id, currency, product_id) do update
         set price = excluded.price, newest_key = excluded.newest_key, has_stock = excluded.has_stock,
             category_slugs = excluded.category_slugs, category_names = excluded.category_names, tags = excluded.tags;
+    with delta as materialized (
+        -- both scopes from one pass: every product, and (FILTER) those in stock
+        select r.tenant_id, r.currency, k.facet, k.value, k.label, sum(r.sign) as every,
+               coalesce(sum(r.sign) filter (where r.has_stock), 0) as stocked
+        from (select g.*, -1 as sign from unnest(gone) g union all select f.*, 1 from unnest(fresh) f) r
+        cross join lateral rustok._index_browse_facets(r.price, r.category_slugs, r.category_names, r.tags) k
+        group by 1, 2, 3, 4, 5)
     insert into rustok.index_products_facets as c (tenant_id, currency, in_stock_only, facet, value, label, count)
-    select r.tenant_id, r.currency, k.in_stock_only, k.facet, k.value, k.label, sum(r.sign)
-    from (select g.*, -1 as sign from unnest(gone) g union all select f.*, 1 from unnest(fresh) f) r
-    cross join lateral rustok._index_browse_facets(r.has_stock, r.price, r.category_slugs, r.category_names, r.tags) k
-    where exists (select 1 from public.tenants t where t.id = r.tenant_id)
-    group by 1, 2, 3, 4, 5, 6
-    having sum(r.sign) <> 0
+    select d.tenant_id, d.currency, s.scoped, d.facet, d.value, d.label, case when s.scoped then d.stocked else d.every end
+    from delta d cross join (values (false), (true)) s (scoped)
+    where case when s.scoped then d.stocked else d.every end <> 0
+      and exists (select 1 from public.tenants t where t.id = d.tenant_id)
     order by 1, 2, 3, 4, 5, 6
     on conflict (tenant_id, currency, in_stock_only, facet, value, label) do update set count = c.count + excluded.count;
     delete from rustok.index_products_facets c where c.tenant_id = any (tenants) and c.count = 0;
@@ -2313,29 +2318,24 @@ $$;
 ALTER FUNCTION rustok._index_browse_apply(gone rustok.index_products_browse[], fresh rustok.index_products_browse[]) OWNER TO rustok_owner;
 
 --
--- Name: _index_browse_facets(boolean, bigint, text[], text[], text[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+-- Name: _index_browse_facets(bigint, text[], text[], text[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok._index_browse_facets(has_stock boolean, price bigint, category_slugs text[], category_names text[], tags text[]) RETURNS TABLE(in_stock_only boolean, facet text, value text, label text)
+CREATE FUNCTION rustok._index_browse_facets(price bigint, category_slugs text[], category_names text[], tags text[]) RETURNS TABLE(facet text, value text, label text)
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    /* What one browse-mirror row counts for: in scope `every product` (in_stock_only false) and, when in
-       stock, also in scope `in stock`: the total, each category (handle, name), each tag, its price bucket. */
-    select s.scoped, k.facet, k.value, k.label
-    from (values (false), (true)) s (scoped)
-    cross join lateral (
-        select 'total'::text, ''::text, ''::text
-        union all
-        select 'category', c.slug, c.name from unnest(category_slugs, category_names) c (slug, name)
-        union all
-        select 'tag', g, '' from unnest(tags) g
-        union all
-        select 'price', b::text, '' from rustok._search_price_bucket(price) b where b is not null
-    ) k (facet, value, label)
-    where not s.scoped or has_stock
+    /* What one browse-mirror row counts for: the total, each category (handle, name), each tag, its price
+       bucket. It counts in scope `every product` and, when in stock, also in scope `in stock`. */
+    select 'total'::text, ''::text, ''::text
+    union all
+    select 'category', c.slug, c.name from unnest(category_slugs, category_names) c (slug, name)
+    union all
+    select 'tag', g, '' from unnest(tags) g
+    union all
+    select 'price', b::text, '' from rustok._search_price_bucket(price) b where b is not null
 $$;
 
-ALTER FUNCTION rustok._index_browse_facets(has_stock boolean, price bigint, category_slugs text[], category_names text[], tags text[]) OWNER TO rustok_owner;
+ALTER FUNCTION rustok._index_browse_facets(price bigint, category_slugs text[], category_names text[], tags text[]) OWNER TO rustok_owner;
 
 --
 -- Name: _index_browse_rebuild(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -2358,14 +2358,15 @@ begin
     insert into rustok.index_products_browse
     select r.*
     from public.index_products i
-    cross join lateral rustok._index_browse_rows(i.tenant_id, i.product_id, i.min_price, i.prices, i.has_stock,
-                                                 i.categories, i.tags, i.created_at) r
+    cross join lateral rustok._index_browse_rows(i.tenant_id, i.product_id, i.prices, i.has_stock, i.categories,
+                                                 i.tags, i.created_at) r
     where i.tenant_id = tenant;
     insert into rustok.index_products_facets (tenant_id, currency, in_stock_only, facet, value, label, count)
-    select tenant, b.currency, k.in_stock_only, k.facet, k.value, k.label, count(*)
+    select tenant, b.currency, s.scoped, k.facet, k.value, k.label, count(*)
     from rustok.index_products_browse b
-    cross join lateral rustok._index_browse_facets(b.has_stock, b.price, b.category_slugs, b.category_names, b.tags) k
-    where b.tenant_id = tenant
+    cross join (values (false), (true)) s (scoped)
+    cross join lateral rustok._index_browse_facets(b.price, b.category_slugs, b.category_names, b.tags) k
+    where b.tenant_id = tenant and (not s.scoped or b.has_stock)
     group by 1, 2, 3, 4, 5, 6;
 end
 $$;
@@ -2373,29 +2374,26 @@ $$;
 ALTER FUNCTION rustok._index_browse_rebuild() OWNER TO rustok_owner;
 
 --
--- Name: _index_browse_rows(uuid, uuid, bigint, jsonb, boolean, jsonb, text[], timestamp with time zone); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+-- Name: _index_browse_rows(uuid, uuid, jsonb, boolean, jsonb, text[], timestamp with time zone); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, min_price bigint, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone) RETURNS SETOF rustok.index_products_browse
+CREATE FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone) RETURNS SETOF rustok.index_products_browse
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    /* The browse-mirror rows of one index_products row: currency '' (price = min_price, the row's first
-       currency: a search without a currency) and one per currency in `prices` (its min). newest_key is the
-       search's sort key for `newest`, computed by the same expression; category handles and names in the
-       order of `categories`. */
-    select _index_browse_rows.tenant_id, c.currency, _index_browse_rows.product_id, c.price,
+    /* The browse-mirror rows of one index_products row: one per currency in `prices`, with its min (a
+       search without a currency takes the general path). newest_key is the search's sort key for `newest`,
+       computed by the same expression; category handles and names in the order of `categories`. */
+    select _index_browse_rows.tenant_id, e.key, _index_browse_rows.product_id, (e.value ->> 'min')::bigint,
            -extract(epoch from _index_browse_rows.created_at)::float8, _index_browse_rows.has_stock,
            array(select x.v ->> 'handle' from jsonb_array_elements(_index_browse_rows.categories)
                  with ordinality x (v, n) order by n),
            array(select x.v ->> 'name' from jsonb_array_elements(_index_browse_rows.categories)
                  with ordinality x (v, n) order by n),
            _index_browse_rows.tags
-    from (select ''::text as currency, _index_browse_rows.min_price as price
-          union all
-          select e.key, (e.value ->> 'min')::bigint from jsonb_each(_index_browse_rows.prices) e) c
+    from jsonb_each(_index_browse_rows.prices) e
 $$;
 
-ALTER FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, min_price bigint, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone) OWNER TO rustok_owner;
+ALTER FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone) OWNER TO rustok_owner;
 
 --
 -- Name: index_content; Type: TABLE; Schema: public; Owner: rustok_owner
@@ -2915,13 +2913,15 @@ CREATE FUNCTION rustok._index_verify_browse() RETURNS TABLE(index_name text, tar
     expected as materialized (
         select r.*
         from public.index_products i join t on i.tenant_id = t.id
-        cross join lateral rustok._index_browse_rows(i.tenant_id, i.product_id, i.min_price, i.prices, i.has_stock,
-                                                     i.categories, i.tags, i.created_at) r),
+        cross join lateral rustok._index_browse_rows(i.tenant_id, i.product_id, i.prices, i.has_stock, i.categories,
+                                                     i.tags, i.created_at) r),
     stored as materialized (select b.* from rustok.index_products_browse b join t on b.tenant_id = t.id),
     expected_counts as (
-        select e.currency, k.in_stock_only, k.facet, k.value, k.label, count(*) as count
+        select e.currency, s.scoped as in_stock_only, k.facet, k.value, k.label, count(*) as count
         from expected e
-        cross join lateral rustok._index_browse_facets(e.has_stock, e.price, e.category_slugs, e.category_names, e.tags) k
+        cross join (values (false), (true)) s (scoped)
+        cross join lateral rustok._index_browse_facets(e.price, e.category_slugs, e.category_names, e.tags) k
+        where not s.scoped or e.has_stock
         group by 1, 2, 3, 4, 5),
     stored_counts as (select c.* from rustok.index_products_facets c join t on c.tenant_id = t.id)
     select 'index_products_browse'::text, coalesce(e.product_id, s.product_id),
@@ -3736,8 +3736,8 @@ CREATE FUNCTION rustok._search_products_browse(f jsonb, cur text, lo bigint, hi 
     LANGUAGE plpgsql STABLE
     SET plan_cache_mode TO 'force_custom_plan'
     AS $$
-/* rustok.search_products without a search term (sort newest, price_asc, price_desc or relevance; a cursor of
-   that sort): the page's ids, sort keys and prices (page + 1 rows, after the cursor), totalCount and facets,
+/* rustok.search_products without a search term, in a currency (sort newest, price_asc, price_desc or
+   relevance; a cursor of that sort): the page's ids, sort keys and prices (page + 1 rows, after the cursor), totalCount and facets,
    from the browse mirror of the current tenant. Without a category, tag or price filter (in stock or not
    filtered) the count and facets are the kept counts and the page an ordered index scan; otherwise the
    filtered mirror rows (found through the GIN index) are counted. Custom plans only: the absent filters and
@@ -3745,7 +3745,6 @@ CREATE FUNCTION rustok._search_products_browse(f jsonb, cur text, lo bigint, hi 
    (the mirror is closed to clients). */
 declare
     tenant uuid := rustok.current_tenant_id();
-    ck text := coalesce(cur, '');
     stock boolean := case when f -> 'inStock' is null or f -> 'inStock' = 'null' then null
                           else (f ->> 'inStock')::boolean end;
     cat text := f ->> 'category';
@@ -3758,7 +3757,7 @@ begin
     if cat is null and tg is null and lo is null and hi is null and stock is not false then
         select array_agg(c) into counts
         from rustok.index_products_facets c
-        where c.tenant_id = tenant and c.currency = ck and c.in_stock_only = coalesce(stock, false);
+        where c.tenant_id = tenant and c.currency = cur and c.in_stock_only = coalesce(stock, false);
         total := coalesce((select sum(c.count) from unnest(counts) c where c.facet = 'total'), 0);
         select array_agg(p.product_id order by p.kn, p.product_id), array_agg(p.kn order by p.kn, p.product_id),
                array_agg(p.price order by p.kn, p.product_id)
@@ -3769,7 +3768,7 @@ begin
                                                   when 'price_asc' then coalesce(b.price::float8, 'infinity'::float8)
                                                   when 'price_desc' then coalesce(-b.price::float8, 'infinity'::float8)
                                                   else 0::float8 end as kn) x
-              where b.tenant_id = tenant and b.currency = ck and (stock is null or b.has_stock)
+              where b.tenant_id = tenant and b.currency = cur and (stock is null or b.has_stock)
                 and (x.kn, b.product_id) > (k0, k2)
               order by x.kn, b.product_id
               limit page + 1) p;
@@ -3781,11 +3780,15 @@ begin
                             when 'price_desc' then coalesce(-b.price::float8, 'infinity'::float8)
                             else 0::float8 end as kn
             from rustok.index_products_browse b
-            where b.tenant_id = tenant and b.currency = ck
+            where b.tenant_id = tenant and b.currency = cur
               and (stock is null or b.has_stock = stock)
               and (cat is null or b.category_slugs @> array[cat])
               and (tg is null or b.tags @> array[tg])
               and (lo is null or b.price >= lo) and (hi is null or b.price <= hi)
+              -- implied by the two above (rounding to float8 keeps >= and <=), and an index condition on the
+              -- price_asc index: a price range alone reads only its rows
+              and (lo is null or coalesce(b.price::float8, 'infinity'::float8) >= lo)
+              and (hi is null or coalesce(b.price::float8, 'infinity'::float8) <= hi)
         ), page_rows as (
             select * from m where (m.kn, m.product_id) > (k0, k2) order by m.kn, m.product_id limit page + 1
         )
@@ -3793,17 +3796,18 @@ begin
                (select array_agg(p.kn order by p.kn, p.product_id) from page_rows p),
                (select array_agg(p.price order by p.kn, p.product_id) from page_rows p),
                (select count(*) from m),
-               -- the keys of rustok._index_browse_facets, aggregated per facet (a hash aggregate each; the
-               -- function called per row cost three times as much)
-               (select array_agg(row(tenant, ck, false, c.facet, c.value, c.label, c.n)::rustok.index_products_facets)
+               -- the keys of rustok._index_browse_facets, aggregated per facet (a hash aggregate each, the
+               -- arrays unnested in the select list: a function scan per row cost three times as much)
+               (select array_agg(row(tenant, cur, false, c.facet, c.value, c.label, c.n)::rustok.index_products_facets)
                 from (select 'category' as facet, x.slug as value, x.name as label, count(*) as n
-                      from m cross join unnest(m.category_slugs, m.category_names) x (slug, name)
+                      from (select unnest(m.category_slugs) as slug, unnest(m.category_names) as name from m) x
                       group by 2, 3
                       union all
-                      select 'tag', g, '', count(*) from m cross join unnest(m.tags) g group by 2
+                      select 'tag', x.tag, '', count(*) from (select unnest(m.tags) as tag from m) x group by 2
                       union all
-                      select 'price', b::text, '', count(*)
-                      from m cross join rustok._search_price_bucket(m.price) b where b is not null group by 2) c)
+                      select 'price', x.lo::text, '', count(*)
+                      from (select rustok._search_price_bucket(m.price) as lo from m) x
+                      where x.lo is not null group by x.lo) c)
         into ids, kns, prices, total, counts;
     end if;
     facets := rustok._search_facets_json(counts);
@@ -7929,7 +7933,8 @@ begin
               select i.product_id from rustok.index_products_text i
               where i.tenant_id = tenant and lower(public.unaccent(q)) operator(public.<%) i.title_folded) x;
     end if;
-    if tsq is null and srt in ('newest', 'price_asc', 'price_desc', 'relevance') and coalesce(k ->> 1, '') = ''
+    if tsq is null and cur is not null and srt in ('newest', 'price_asc', 'price_desc', 'relevance')
+       and coalesce(k ->> 1, '') = ''
        and current_setting('rustok.search_browse', true) is distinct from 'off' then
         -- browsing: the narrow mirror and the kept facet counts (35_browse.sql); `rustok.search_browse = off`
         -- takes the path below instead (tests compare both)
@@ -8780,27 +8785,27 @@ begin
     if tg_op = 'INSERT' then
         select array_agg(r) into fresh
         from added a
-        cross join lateral rustok._index_browse_rows(a.tenant_id, a.product_id, a.min_price, a.prices, a.has_stock,
-                                                     a.categories, a.tags, a.created_at) r;
+        cross join lateral rustok._index_browse_rows(a.tenant_id, a.product_id, a.prices, a.has_stock, a.categories,
+                                                     a.tags, a.created_at) r;
     elsif tg_op = 'DELETE' then
         select array_agg(r) into gone
         from removed a
-        cross join lateral rustok._index_browse_rows(a.tenant_id, a.product_id, a.min_price, a.prices, a.has_stock,
-                                                     a.categories, a.tags, a.created_at) r;
+        cross join lateral rustok._index_browse_rows(a.tenant_id, a.product_id, a.prices, a.has_stock, a.categories,
+                                                     a.tags, a.created_at) r;
     else
         with moved as materialized (
-            select o.tenant_id, o.product_id, o.min_price as old_min, o.prices as old_prices,
+            select o.tenant_id, o.product_id, o.prices as old_prices,
                    o.has_stock as old_stock, o.categories as old_categories, o.tags as old_tags,
-                   o.created_at as old_created, n.min_price, n.prices, n.has_stock, n.categories, n.tags, n.created_at
+                   o.created_at as old_created, n.prices, n.has_stock, n.categories, n.tags, n.created_at
             from removed o join added n on n.tenant_id = o.tenant_id and n.product_id = o.product_id
-            where (o.min_price, o.prices, o.has_stock, o.categories, o.tags, o.created_at)
-                  is distinct from (n.min_price, n.prices, n.has_stock, n.categories, n.tags, n.created_at))
+            where (o.prices, o.has_stock, o.categories, o.tags, o.created_at)
+                  is distinct from (n.prices, n.has_stock, n.categories, n.tags, n.created_at))
         select (select array_agg(r) from moved m
-                cross join lateral rustok._index_browse_rows(m.tenant_id, m.product_id, m.old_min, m.old_prices,
-                                                             m.old_stock, m.old_categories, m.old_tags, m.old_created) r),
+                cross join lateral rustok._index_browse_rows(m.tenant_id, m.product_id, m.old_prices, m.old_stock,
+                                                             m.old_categories, m.old_tags, m.old_created) r),
                (select array_agg(r) from moved m
-                cross join lateral rustok._index_browse_rows(m.tenant_id, m.product_id, m.min_price, m.prices,
-                                                             m.has_stock, m.categories, m.tags, m.created_at) r)
+                cross join lateral rustok._index_browse_rows(m.tenant_id, m.product_id, m.prices, m.has_stock,
+                                                             m.categories, m.tags, m.created_at) r)
         into gone, fresh;
     end if;
     if gone is not null or fresh is not null then
@@ -15774,11 +15779,11 @@ REVOKE ALL ON FUNCTION rustok._index_browse_apply(gone rustok.index_products_bro
 GRANT ALL ON FUNCTION rustok._index_browse_apply(gone rustok.index_products_browse[], fresh rustok.index_products_browse[]) TO rustok_clients;
 
 --
--- Name: FUNCTION _index_browse_facets(has_stock boolean, price bigint, category_slugs text[], category_names text[], tags text[]); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION _index_browse_facets(price bigint, category_slugs text[], category_names text[], tags text[]); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok._index_browse_facets(has_stock boolean, price bigint, category_slugs text[], category_names text[], tags text[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_browse_facets(has_stock boolean, price bigint, category_slugs text[], category_names text[], tags text[]) TO rustok_clients;
+REVOKE ALL ON FUNCTION rustok._index_browse_facets(price bigint, category_slugs text[], category_names text[], tags text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_browse_facets(price bigint, category_slugs text[], category_names text[], tags text[]) TO rustok_clients;
 
 --
 -- Name: FUNCTION _index_browse_rebuild(); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -15788,11 +15793,11 @@ REVOKE ALL ON FUNCTION rustok._index_browse_rebuild() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._index_browse_rebuild() TO rustok_clients;
 
 --
--- Name: FUNCTION _index_browse_rows(tenant_id uuid, product_id uuid, min_price bigint, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION _index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, min_price bigint, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, min_price bigint, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone) TO rustok_clients;
+REVOKE ALL ON FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone) TO rustok_clients;
 
 --
 -- Name: TABLE index_content; Type: ACL; Schema: public; Owner: rustok_owner

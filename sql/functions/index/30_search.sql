@@ -150,7 +150,8 @@ begin
               select i.product_id from rustok.index_products_text i
               where i.tenant_id = tenant and lower(public.unaccent(q)) operator(public.<%) i.title_folded) x;
     end if;
-    if tsq is null and srt in ('newest', 'price_asc', 'price_desc', 'relevance') and coalesce(k ->> 1, '') = ''
+    if tsq is null and cur is not null and srt in ('newest', 'price_asc', 'price_desc', 'relevance')
+       and coalesce(k ->> 1, '') = ''
        and current_setting('rustok.search_browse', true) is distinct from 'off' then
         -- browsing: the narrow mirror and the kept facet counts (35_browse.sql); `rustok.search_browse = off`
         -- takes the path below instead (tests compare both)

@@ -5,12 +5,12 @@
 -- the text search (index_0002_search), two tables in the private schema `rustok`, read only by the SECURITY
 -- DEFINER search with an explicit tenant filter (their owner-only policy `browse_definer` folds to true):
 --
--- * index_products_browse: one narrow row per product and currency it has a price in, plus one with currency
---   '' (a filter without a currency: each product's first currency, min_price); the price there, the newest
---   sort key exactly as search computes it, stock flag, category handles and names, tags. Btree indexes give
---   each sort's first page from an ordered scan; a GIN (tenant_id, currency, tags, category_slugs) finds a tag's
---   or category's rows.
--- * index_products_facets: per tenant, currency ('' as above) and scope (every product, or those in stock), the
+-- * index_products_browse: one narrow row per product and currency it has a price in (the storefront always
+--   searches in a currency; a search without one takes the general path): that price, the newest sort key
+--   exactly as search computes it, stock flag, category handles and names, tags. Btree indexes give each
+--   sort's first page from an ordered scan; a GIN (tenant_id, currency, tags, category_slugs) finds a tag's or
+--   category's rows.
+-- * index_products_facets: per tenant, currency and scope (every product, or those in stock), the
 --   number of products per facet value (total, category handle + name, tag, price bucket): the unfiltered
 --   catalogue's totalCount and facets without reading its rows.
 --
@@ -65,14 +65,13 @@ begin
     for t in select id from public.tenants loop
         perform set_config('rustok.tenant_id', t::text, true);
         insert into rustok.index_products_browse
-        select i.tenant_id, c.currency, i.product_id, c.price, -extract(epoch from i.created_at)::float8, i.has_stock,
+        select i.tenant_id, e.key, i.product_id, (e.value ->> 'min')::bigint, -extract(epoch from i.created_at)::float8,
+               i.has_stock,
                array(select x.v ->> 'handle' from jsonb_array_elements(i.categories) with ordinality x (v, n) order by n),
                array(select x.v ->> 'name' from jsonb_array_elements(i.categories) with ordinality x (v, n) order by n),
                i.tags
         from public.index_products i
-        cross join lateral (select ''::text as currency, i.min_price as price
-                            union all
-                            select e.key, (e.value ->> 'min')::bigint from jsonb_each(i.prices) e) c
+        cross join lateral jsonb_each(i.prices) e
         where i.tenant_id = t;
         insert into rustok.index_products_facets
         select t, b.currency, s.scoped, k.facet, k.value, k.label, count(*)

@@ -16,27 +16,27 @@ begin
     if tg_op = 'INSERT' then
         select array_agg(r) into fresh
         from added a
-        cross join lateral rustok._index_browse_rows(a.tenant_id, a.product_id, a.min_price, a.prices, a.has_stock,
-                                                     a.categories, a.tags, a.created_at) r;
+        cross join lateral rustok._index_browse_rows(a.tenant_id, a.product_id, a.prices, a.has_stock, a.categories,
+                                                     a.tags, a.created_at) r;
     elsif tg_op = 'DELETE' then
         select array_agg(r) into gone
         from removed a
-        cross join lateral rustok._index_browse_rows(a.tenant_id, a.product_id, a.min_price, a.prices, a.has_stock,
-                                                     a.categories, a.tags, a.created_at) r;
+        cross join lateral rustok._index_browse_rows(a.tenant_id, a.product_id, a.prices, a.has_stock, a.categories,
+                                                     a.tags, a.created_at) r;
     else
         with moved as materialized (
-            select o.tenant_id, o.product_id, o.min_price as old_min, o.prices as old_prices,
+            select o.tenant_id, o.product_id, o.prices as old_prices,
                    o.has_stock as old_stock, o.categories as old_categories, o.tags as old_tags,
-                   o.created_at as old_created, n.min_price, n.prices, n.has_stock, n.categories, n.tags, n.created_at
+                   o.created_at as old_created, n.prices, n.has_stock, n.categories, n.tags, n.created_at
             from removed o join added n on n.tenant_id = o.tenant_id and n.product_id = o.product_id
-            where (o.min_price, o.prices, o.has_stock, o.categories, o.tags, o.created_at)
-                  is distinct from (n.min_price, n.prices, n.has_stock, n.categories, n.tags, n.created_at))
+            where (o.prices, o.has_stock, o.categories, o.tags, o.created_at)
+                  is distinct from (n.prices, n.has_stock, n.categories, n.tags, n.created_at))
         select (select array_agg(r) from moved m
-                cross join lateral rustok._index_browse_rows(m.tenant_id, m.product_id, m.old_min, m.old_prices,
-                                                             m.old_stock, m.old_categories, m.old_tags, m.old_created) r),
+                cross join lateral rustok._index_browse_rows(m.tenant_id, m.product_id, m.old_prices, m.old_stock,
+                                                             m.old_categories, m.old_tags, m.old_created) r),
                (select array_agg(r) from moved m
-                cross join lateral rustok._index_browse_rows(m.tenant_id, m.product_id, m.min_price, m.prices,
-                                                             m.has_stock, m.categories, m.tags, m.created_at) r)
+                cross join lateral rustok._index_browse_rows(m.tenant_id, m.product_id, m.prices, m.has_stock,
+                                                             m.categories, m.tags, m.created_at) r)
         into gone, fresh;
     end if;
     if gone is not null or fresh is not null then
