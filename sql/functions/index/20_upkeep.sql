@@ -377,9 +377,15 @@ create or replace function rustok._after_tenant_import__index(tenant uuid) retur
 language plpgsql volatile as $$
 /* Hook of `rustok tenant import` (which loads rows with triggers off): the search mirrors live outside the
    exported tables, so they are rebuilt from the tenant's imported index rows - by rewriting those rows in place,
-   which fires the mirror triggers (rustok.tg_index_search__mirror, the one rule for a mirror row). */
+   which fires the mirror triggers (rustok.tg_index_search__mirror, the one rule for a mirror row); the browse
+   mirror and facet counts are rebuilt for the tenant (rustok._index_browse_rebuild). */
+declare
+    previous text := current_setting('rustok.tenant_id', true);
 begin
     update public.index_products i set indexed_at = i.indexed_at where i.tenant_id = tenant;
     update public.index_content i set indexed_at = i.indexed_at where i.tenant_id = tenant;
+    perform set_config('rustok.tenant_id', tenant::text, true);
+    perform rustok._index_browse_rebuild();
+    perform set_config('rustok.tenant_id', coalesce(previous, ''), true);
 end
 $$;
