@@ -197,7 +197,10 @@ async def measure(db: Database, args: argparse.Namespace) -> dict[str, Any]:
     await driver.start()
     try:
         path = f"/t/{args.tenant}/products"
-        params = {"q": args.query, "tag": args.tag, "category": args.category, "sort": args.sort}
+        params = {
+            "q": args.query, "tag": args.tag, "category": args.category, "in_stock": "1" if args.in_stock else "",
+            "min_price": args.min_price, "max_price": args.max_price, "sort": args.sort,
+        }  # fmt: skip
         query = urlencode({k: v for k, v in params.items() if v})
         for _ in range(args.warmup):
             status, body, _ = await driver.get(path, query)
@@ -216,7 +219,13 @@ async def measure(db: Database, args: argparse.Namespace) -> dict[str, Any]:
         ctx = RequestContext(tenant, request_id="bench")
         shop = await services.gateway.call(ctx, "rustok.storefront_shop()")
         currency = shop["currencies"][0]["code"] if shop["currencies"] else None
-        sql_filter = {k: v for k, v in {"tag": args.tag, "category": args.category, "currency": currency}.items() if v}
+        wanted = {
+            "tag": args.tag, "category": args.category, "currency": currency,
+            "inStock": True if args.in_stock else None,
+            "minPrice": int(args.min_price) if args.min_price else None,
+            "maxPrice": int(args.max_price) if args.max_price else None,
+        }  # fmt: skip
+        sql_filter = {k: v for k, v in wanted.items() if v}
         sql_times = []
         for _ in range(args.requests):
             started = time.perf_counter()
@@ -246,6 +255,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--query", default="cedar", help="search term (default cedar)")
     p.add_argument("--tag", default="mug", help="tag filter (default mug; empty: none)")
     p.add_argument("--category", default="", help="category handle filter (default none)")
+    p.add_argument("--in-stock", action="store_true", help="only products in stock (in_stock=1)")
+    p.add_argument("--min-price", default="", help="price filter, minor units (default none)")
+    p.add_argument("--max-price", default="", help="price filter, minor units (default none)")
     p.add_argument("--sort", default="price_asc", help="sort (default price_asc)")
     p.add_argument("--requests", type=int, default=500, help="measured requests (default 500)")
     p.add_argument("--warmup", type=int, default=50, help="requests before measuring (default 50)")

@@ -74,10 +74,16 @@ CREATE FUNCTION rustok._after_tenant_import__index(tenant uuid) RETURNS void
     AS $$
 /* Hook of `rustok tenant import` (which loads rows with triggers off): the search mirrors live outside the
    exported tables, so they are rebuilt from the tenant's imported index rows - by rewriting those rows in place,
-   which fires the mirror triggers (rustok.tg_index_search__mirror, the one rule for a mirror row). */
+   which fires the mirror triggers (rustok.tg_index_search__mirror, the one rule for a mirror row); the browse
+   mirror and facet counts are rebuilt for the tenant (rustok._index_browse_rebuild). */
+declare
+    previous text := current_setting('rustok.tenant_id', true);
 begin
     update public.index_products i set indexed_at = i.indexed_at where i.tenant_id = tenant;
     update public.index_content i set indexed_at = i.indexed_at where i.tenant_id = tenant;
+    perform set_config('rustok.tenant_id', tenant::text, true);
+    perform rustok._index_browse_rebuild();
+    perform set_config('rustok.tenant_id', coalesce(previous, ''), true);
 end
 $$;
 
@@ -2333,6 +2339,152 @@ $_$;
 ALTER FUNCTION rustok._id_field(input jsonb, field text) OWNER TO rustok_owner;
 
 --
+-- Name: index_products_browse; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_products_browse (
+    tenant_id uuid NOT NULL,
+    currency text NOT NULL,
+    product_id uuid NOT NULL,
+    price bigint,
+    newest_key double precision NOT NULL,
+    has_stock boolean NOT NULL,
+    category_slugs text[] NOT NULL,
+    category_names text[] NOT NULL,
+    tags text[] NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_products_browse FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_products_browse OWNER TO rustok_owner;
+
+--
+-- Name: _index_browse_apply(rustok.index_products_browse[], rustok.index_products_browse[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_browse_apply(gone rustok.index_products_browse[], fresh rustok.index_products_browse[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+/* Replaces the browse-mirror rows of the products in `gone` (their rows before a change: all of them are
+   deleted) by `fresh`, and adds the difference to the facet counts (rows whose count reaches 0 are removed).
+   Takes each tenant's browse lock first (transaction advisory lock, tenants in order): count updates of one
+   tenant are serialized until commit, so two flushes never lock count rows in crossing order. Counts of a
+   tenant being deleted are left to the cascade. Called by the upkeep trigger (as the owner). */
+declare
+    tenants uuid[];
+begin
+    select array_agg(distinct x.tenant_id order by x.tenant_id) into tenants
+    from unnest(coalesce(gone, '{}') || coalesce(fresh, '{}')) x;
+    if tenants is null then
+        return;
+    end if;
+    perform pg_advisory_xact_lock(rustok._index_lock_key(t, 'browse')) from unnest(tenants) t;
+    delete from rustok.index_products_browse b
+    using (select distinct g.tenant_id, g.product_id from unnest(gone) g) g
+    where b.tenant_id = g.tenant_id and b.product_id = g.product_id;
+    insert into rustok.index_products_browse as b select * from unnest(fresh)
+    on conflict (tenant_id, currency, product_id) do update
+        set price = excluded.price, newest_key = excluded.newest_key, has_stock = excluded.has_stock,
+            category_slugs = excluded.category_slugs, category_names = excluded.category_names, tags = excluded.tags;
+    with delta as materialized (
+        -- both scopes from one pass: every product, and (FILTER) those in stock
+        select r.tenant_id, r.currency, k.facet, k.value, k.label, sum(r.sign) as every,
+               coalesce(sum(r.sign) filter (where r.has_stock), 0) as stocked
+        from (select g.*, -1 as sign from unnest(gone) g union all select f.*, 1 from unnest(fresh) f) r
+        cross join lateral rustok._index_browse_facets(r.price, r.category_slugs, r.category_names, r.tags) k
+        group by 1, 2, 3, 4, 5)
+    insert into rustok.index_products_facets as c (tenant_id, currency, in_stock_only, facet, value, label, count)
+    select d.tenant_id, d.currency, s.scoped, d.facet, d.value, d.label, case when s.scoped then d.stocked else d.every end
+    from delta d cross join (values (false), (true)) s (scoped)
+    where case when s.scoped then d.stocked else d.every end <> 0
+      and exists (select 1 from public.tenants t where t.id = d.tenant_id)
+    order by 1, 2, 3, 4, 5, 6
+    on conflict (tenant_id, currency, in_stock_only, facet, value, label) do update set count = c.count + excluded.count;
+    delete from rustok.index_products_facets c where c.tenant_id = any (tenants) and c.count = 0;
+end
+$$;
+
+ALTER FUNCTION rustok._index_browse_apply(gone rustok.index_products_browse[], fresh rustok.index_products_browse[]) OWNER TO rustok_owner;
+
+--
+-- Name: _index_browse_facets(bigint, text[], text[], text[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_browse_facets(price bigint, category_slugs text[], category_names text[], tags text[]) RETURNS TABLE(facet text, value text, label text)
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    /* What one browse-mirror row counts for: the total, each category (handle, name), each tag, its price
+       bucket. It counts in scope `every product` and, when in stock, also in scope `in stock`. */
+    select 'total'::text, ''::text, ''::text
+    union all
+    select 'category', c.slug, c.name from unnest(category_slugs, category_names) c (slug, name)
+    union all
+    select 'tag', g, '' from unnest(tags) g
+    union all
+    select 'price', b::text, '' from rustok._search_price_bucket(price) b where b is not null
+$$;
+
+ALTER FUNCTION rustok._index_browse_facets(price bigint, category_slugs text[], category_names text[], tags text[]) OWNER TO rustok_owner;
+
+--
+-- Name: _index_browse_rebuild(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_browse_rebuild() RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+/* Rebuilds the current tenant's browse mirror and facet counts from its index rows (the end of
+   `rustok reindex` of products, through rustok.index_reindex_prune): repairs whatever index_verify reports
+   for them. Holds the tenant's browse lock (rustok._index_browse_apply) until commit. SECURITY DEFINER: both
+   tables are closed to clients; only the current tenant's rows are written. */
+declare
+    tenant uuid := rustok.require_tenant();
+begin
+    perform pg_advisory_xact_lock(rustok._index_lock_key(tenant, 'browse'));
+    delete from rustok.index_products_browse b where b.tenant_id = tenant;
+    delete from rustok.index_products_facets c where c.tenant_id = tenant;
+    insert into rustok.index_products_browse
+    select r.*
+    from public.index_products i
+    cross join lateral rustok._index_browse_rows(i.tenant_id, i.product_id, i.prices, i.has_stock, i.categories,
+                                                 i.tags, i.created_at) r
+    where i.tenant_id = tenant;
+    insert into rustok.index_products_facets (tenant_id, currency, in_stock_only, facet, value, label, count)
+    select tenant, b.currency, s.scoped, k.facet, k.value, k.label, count(*)
+    from rustok.index_products_browse b
+    cross join (values (false), (true)) s (scoped)
+    cross join lateral rustok._index_browse_facets(b.price, b.category_slugs, b.category_names, b.tags) k
+    where b.tenant_id = tenant and (not s.scoped or b.has_stock)
+    group by 1, 2, 3, 4, 5, 6;
+end
+$$;
+
+ALTER FUNCTION rustok._index_browse_rebuild() OWNER TO rustok_owner;
+
+--
+-- Name: _index_browse_rows(uuid, uuid, jsonb, boolean, jsonb, text[], timestamp with time zone); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone) RETURNS SETOF rustok.index_products_browse
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    /* The browse-mirror rows of one index_products row: one per currency in `prices`, with its min (a
+       search without a currency takes the general path). newest_key is the search's sort key for `newest`,
+       computed by the same expression; category handles and names in the order of `categories`. */
+    select _index_browse_rows.tenant_id, e.key, _index_browse_rows.product_id, (e.value ->> 'min')::bigint,
+           -extract(epoch from _index_browse_rows.created_at)::float8, _index_browse_rows.has_stock,
+           array(select x.v ->> 'handle' from jsonb_array_elements(_index_browse_rows.categories)
+                 with ordinality x (v, n) order by n),
+           array(select x.v ->> 'name' from jsonb_array_elements(_index_browse_rows.categories)
+                 with ordinality x (v, n) order by n),
+           _index_browse_rows.tags
+    from jsonb_each(_index_browse_rows.prices) e
+$$;
+
+ALTER FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone) OWNER TO rustok_owner;
+
+--
 -- Name: index_content; Type: TABLE; Schema: public; Owner: rustok_owner
 --
 
@@ -2887,6 +3039,64 @@ end
 $$;
 
 ALTER FUNCTION rustok._index_touch(tenant uuid, kind text, ids uuid[]) OWNER TO rustok_owner;
+
+--
+-- Name: _index_verify_browse(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_verify_browse() RETURNS TABLE(index_name text, target_id uuid, problem text, columns text[])
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+    /* The browse mirror and facet counts of the current tenant against its index rows, for
+       rustok.index_verify: a mirror row 'missing', 'extra' or 'stale' (the differing columns; target_id the
+       product, columns start with currency=…), and a facet count 'missing', 'extra' or 'stale' (target_id
+       null; columns name the count: currency=…, in_stock_only=…, facet=…, value=…, label=…, count=<stored>/<expected>).
+       SECURITY DEFINER because both tables are closed to clients; the explicit filter on the current tenant is
+       the boundary (the owner's policy lets every row through). */
+    with t as (select rustok.current_tenant_id() as id),
+    expected as materialized (
+        select r.*
+        from public.index_products i join t on i.tenant_id = t.id
+        cross join lateral rustok._index_browse_rows(i.tenant_id, i.product_id, i.prices, i.has_stock, i.categories,
+                                                     i.tags, i.created_at) r),
+    stored as materialized (select b.* from rustok.index_products_browse b join t on b.tenant_id = t.id),
+    expected_counts as (
+        select e.currency, s.scoped as in_stock_only, k.facet, k.value, k.label, count(*) as count
+        from expected e
+        cross join (values (false), (true)) s (scoped)
+        cross join lateral rustok._index_browse_facets(e.price, e.category_slugs, e.category_names, e.tags) k
+        where not s.scoped or e.has_stock
+        group by 1, 2, 3, 4, 5),
+    stored_counts as (select c.* from rustok.index_products_facets c join t on c.tenant_id = t.id)
+    select 'index_products_browse'::text, coalesce(e.product_id, s.product_id),
+           case when s.product_id is null then 'missing' when e.product_id is null then 'extra' else 'stale' end,
+           array['currency=' || coalesce(e.currency, s.currency)] || case when e.product_id is not null and s.product_id is not null then array_remove(array[
+               case when s.price is distinct from e.price then 'price' end,
+               case when s.newest_key is distinct from e.newest_key then 'newest_key' end,
+               case when s.has_stock is distinct from e.has_stock then 'has_stock' end,
+               case when s.category_slugs is distinct from e.category_slugs then 'category_slugs' end,
+               case when s.category_names is distinct from e.category_names then 'category_names' end,
+               case when s.tags is distinct from e.tags then 'tags' end], null) else '{}' end
+    from expected e full join stored s on s.currency = e.currency and s.product_id = e.product_id
+    where e.product_id is null or s.product_id is null
+       or (s.price, s.newest_key, s.has_stock, s.category_slugs, s.category_names, s.tags)
+          is distinct from (e.price, e.newest_key, e.has_stock, e.category_slugs, e.category_names, e.tags)
+    union all
+    select 'index_products_facets'::text, null::uuid,
+           case when s.count is null then 'missing' when e.count is null then 'extra' else 'stale' end,
+           array['currency=' || coalesce(e.currency, s.currency),
+                 'in_stock_only=' || coalesce(e.in_stock_only, s.in_stock_only),
+                 'facet=' || coalesce(e.facet, s.facet), 'value=' || coalesce(e.value, s.value),
+                 'label=' || coalesce(e.label, s.label),
+                 'count=' || coalesce(s.count::text, 'none') || '/' || coalesce(e.count::text, 'none')]
+    from expected_counts e
+    full join stored_counts s on (s.currency, s.in_stock_only, s.facet, s.value, s.label)
+                               = (e.currency, e.in_stock_only, e.facet, e.value, e.label)
+    where s.count is distinct from e.count
+$$;
+
+ALTER FUNCTION rustok._index_verify_browse() OWNER TO rustok_owner;
 
 --
 -- Name: _index_verify_mirrors(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -3575,6 +3785,195 @@ CREATE FUNCTION rustok._search_cursor(key jsonb) RETURNS text
 $$;
 
 ALTER FUNCTION rustok._search_cursor(key jsonb) OWNER TO rustok_owner;
+
+--
+-- Name: index_products_facets; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_products_facets (
+    tenant_id uuid NOT NULL,
+    currency text NOT NULL,
+    in_stock_only boolean NOT NULL,
+    facet text NOT NULL,
+    value text NOT NULL,
+    label text NOT NULL,
+    count bigint NOT NULL,
+    CONSTRAINT index_products_facets_facet_check CHECK ((facet = ANY (ARRAY['total'::text, 'category'::text, 'tag'::text, 'price'::text])))
+);
+
+ALTER TABLE ONLY rustok.index_products_facets FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_products_facets OWNER TO rustok_owner;
+
+--
+-- Name: _search_facets_json(rustok.index_products_facets[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._search_facets_json(counts rustok.index_products_facets[]) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    /* The connection's `facets` {categories, tags, priceBuckets} from facet counts of one scope (rows with
+       count 0 are ignored): categories by handle (the least name as label), most frequent first, then by value;
+       tags likewise; price buckets by their lower bound. */
+    select jsonb_build_object(
+        'categories', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', l, 'count', n)
+                                                 order by n desc, v)
+                                from (select c.value as v, min(c.label) as l, sum(c.count)::bigint as n
+                                      from unnest(counts) c where c.facet = 'category' and c.count > 0
+                                      group by 1) s), '[]'::jsonb),
+        'tags', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', v, 'count', n) order by n desc, v)
+                          from (select c.value as v, sum(c.count)::bigint as n
+                                from unnest(counts) c where c.facet = 'tag' and c.count > 0
+                                group by 1) s), '[]'::jsonb),
+        'priceBuckets', coalesce((select jsonb_agg(jsonb_build_object('min', lo, 'max',
+                                                                      rustok._search_price_bucket_max(lo), 'count', n)
+                                                   order by lo)
+                                  from (select c.value::bigint as lo, sum(c.count)::bigint as n
+                                        from unnest(counts) c where c.facet = 'price' and c.count > 0
+                                        group by 1) s), '[]'::jsonb))
+$$;
+
+ALTER FUNCTION rustok._search_facets_json(counts rustok.index_products_facets[]) OWNER TO rustok_owner;
+
+--
+-- Name: _search_price_bucket(bigint); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._search_price_bucket(price bigint) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    /* The lower bound of the facet bucket of a price in minor units: [0, 1000), [1000, 5000), [5000, 10000),
+       [10000, 50000), [50000, ∞); null for no price or a negative one. */
+    select case when price < 0 then null when price < 1000 then 0 when price < 5000 then 1000
+                when price < 10000 then 5000 when price < 50000 then 10000 when price >= 50000 then 50000 end
+$$;
+
+ALTER FUNCTION rustok._search_price_bucket(price bigint) OWNER TO rustok_owner;
+
+--
+-- Name: _search_price_bucket_max(bigint); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._search_price_bucket_max(lo bigint) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    /* The (exclusive) upper bound of the bucket starting at lo; null for the last. */
+    select case lo when 0 then 1000 when 1000 then 5000 when 5000 then 10000 when 10000 then 50000 end
+$$;
+
+ALTER FUNCTION rustok._search_price_bucket_max(lo bigint) OWNER TO rustok_owner;
+
+--
+-- Name: _search_product_node(public.index_products, bigint, double precision); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._search_product_node(i public.index_products, price bigint, rank double precision) RETURNS jsonb
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    /* One product of a search connection: its index row as the catalogue shows it, with the price in the
+       search's currency and the rank. */
+    select jsonb_build_object(
+        'id', rustok.ulid(i.product_id), 'title', i.title, 'subtitle', i.subtitle,
+        'handle', i.handle, 'description', i.description, 'minPrice', i.min_price,
+        'maxPrice', i.max_price, 'price', price, 'currencies', to_jsonb(i.currencies),
+        'prices', (select coalesce(jsonb_agg(jsonb_build_object('currencyCode', e.key,
+                       'min', (e.value ->> 'min')::bigint, 'max', (e.value ->> 'max')::bigint)
+                       order by e.key), '[]') from jsonb_each(i.prices) e),
+        'totalStock', i.total_stock, 'inStock', i.has_stock, 'categories', i.categories,
+        'categorySlugs', to_jsonb(i.category_slugs), 'tags', to_jsonb(i.tags),
+        'metaTitle', i.meta_title, 'metaDescription', i.meta_description,
+        'createdAt', i.created_at, 'rank', rank)
+$$;
+
+ALTER FUNCTION rustok._search_product_node(i public.index_products, price bigint, rank double precision) OWNER TO rustok_owner;
+
+--
+-- Name: _search_products_browse(jsonb, text, bigint, bigint, text, integer, jsonb); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._search_products_browse(f jsonb, cur text, lo bigint, hi bigint, srt text, page integer, k jsonb, OUT ids uuid[], OUT kns double precision[], OUT prices bigint[], OUT total bigint, OUT facets jsonb) RETURNS record
+    LANGUAGE plpgsql STABLE
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $$
+/* rustok.search_products without a search term, in a currency (sort newest, price_asc, price_desc or
+   relevance; a cursor of that sort): the page's ids, sort keys and prices (page + 1 rows, after the cursor), totalCount and facets,
+   from the browse mirror of the current tenant. Without a category, tag or price filter (in stock or not
+   filtered) the count and facets are the kept counts and the page an ordered index scan; otherwise the
+   filtered mirror rows (found through the GIN index) are counted. Custom plans only: the absent filters and
+   the sort fold away, so the conditions left can use the indexes. Called by search_products as its owner
+   (the mirror is closed to clients). */
+declare
+    tenant uuid := rustok.current_tenant_id();
+    stock boolean := case when f -> 'inStock' is null or f -> 'inStock' = 'null' then null
+                          else (f ->> 'inStock')::boolean end;
+    cat text := f ->> 'category';
+    tg text := f ->> 'tag';
+    -- no cursor: start below every key (keys are finite or +infinity; product ids are never the nil uuid)
+    k0 float8 := coalesce((k ->> 0)::float8, '-infinity');
+    k2 uuid := coalesce((k ->> 2)::uuid, '00000000-0000-0000-0000-000000000000');
+    counts rustok.index_products_facets[];
+begin
+    if cat is null and tg is null and lo is null and hi is null and stock is not false then
+        select array_agg(c) into counts
+        from rustok.index_products_facets c
+        where c.tenant_id = tenant and c.currency = cur and c.in_stock_only = coalesce(stock, false);
+        total := coalesce((select sum(c.count) from unnest(counts) c where c.facet = 'total'), 0);
+        select array_agg(p.product_id order by p.kn, p.product_id), array_agg(p.kn order by p.kn, p.product_id),
+               array_agg(p.price order by p.kn, p.product_id)
+        into ids, kns, prices
+        from (select b.product_id, b.price, x.kn
+              from rustok.index_products_browse b
+              cross join lateral (select case srt when 'newest' then b.newest_key
+                                                  when 'price_asc' then coalesce(b.price::float8, 'infinity'::float8)
+                                                  when 'price_desc' then coalesce(-b.price::float8, 'infinity'::float8)
+                                                  else 0::float8 end as kn) x
+              where b.tenant_id = tenant and b.currency = cur and (stock is null or b.has_stock)
+                and (x.kn, b.product_id) > (k0, k2)
+              order by x.kn, b.product_id
+              limit page + 1) p;
+    else
+        with m as materialized (
+            select b.product_id, b.price, b.category_slugs, b.category_names, b.tags,
+                   case srt when 'newest' then b.newest_key
+                            when 'price_asc' then coalesce(b.price::float8, 'infinity'::float8)
+                            when 'price_desc' then coalesce(-b.price::float8, 'infinity'::float8)
+                            else 0::float8 end as kn
+            from rustok.index_products_browse b
+            where b.tenant_id = tenant and b.currency = cur
+              and (stock is null or b.has_stock = stock)
+              and (cat is null or b.category_slugs @> array[cat])
+              and (tg is null or b.tags @> array[tg])
+              and (lo is null or b.price >= lo) and (hi is null or b.price <= hi)
+              -- implied by the two above (rounding to float8 keeps >= and <=), and an index condition on the
+              -- price_asc index: a price range alone reads only its rows
+              and (lo is null or coalesce(b.price::float8, 'infinity'::float8) >= lo)
+              and (hi is null or coalesce(b.price::float8, 'infinity'::float8) <= hi)
+        ), page_rows as (
+            select * from m where (m.kn, m.product_id) > (k0, k2) order by m.kn, m.product_id limit page + 1
+        )
+        select (select array_agg(p.product_id order by p.kn, p.product_id) from page_rows p),
+               (select array_agg(p.kn order by p.kn, p.product_id) from page_rows p),
+               (select array_agg(p.price order by p.kn, p.product_id) from page_rows p),
+               (select count(*) from m),
+               -- the keys of rustok._index_browse_facets, aggregated per facet (a hash aggregate each, the
+               -- arrays unnested in the select list: a function scan per row cost three times as much)
+               (select array_agg(row(tenant, cur, false, c.facet, c.value, c.label, c.n)::rustok.index_products_facets)
+                from (select 'category' as facet, x.slug as value, x.name as label, count(*) as n
+                      from (select unnest(m.category_slugs) as slug, unnest(m.category_names) as name from m) x
+                      group by 2, 3
+                      union all
+                      select 'tag', x.tag, '', count(*) from (select unnest(m.tags) as tag from m) x group by 2
+                      union all
+                      select 'price', x.lo::text, '', count(*)
+                      from (select rustok._search_price_bucket(m.price) as lo from m) x
+                      where x.lo is not null group by x.lo) c)
+        into ids, kns, prices, total, counts;
+    end if;
+    facets := rustok._search_facets_json(counts);
+end
+$$;
+
+ALTER FUNCTION rustok._search_products_browse(f jsonb, cur text, lo bigint, hi bigint, srt text, page integer, k jsonb, OUT ids uuid[], OUT kns double precision[], OUT prices bigint[], OUT total bigint, OUT facets jsonb) OWNER TO rustok_owner;
 
 --
 -- Name: _search_query(regconfig, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -5816,14 +6215,21 @@ ALTER FUNCTION rustok.index_reindex_batch(target text, after uuid, batch_size in
 CREATE FUNCTION rustok.index_reindex_prune(target text) RETURNS integer
     LANGUAGE plpgsql
     AS $$
-/* The end of a rebuild: deletes the current tenant's index rows whose product or node no longer exists.
+/* The end of a rebuild: deletes the current tenant's index rows whose product or node no longer exists
+   (products: then rebuilds the browse mirror and facet counts, rustok._index_browse_rebuild).
    Returns how many. Raises VALIDATION_FAILED for an unknown target. */
+declare
+    n int;
 begin
     if rustok._index_target(target) is null then
         perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
                              jsonb_build_object('field', 'target'));
     end if;
-    return rustok._index_prune(rustok.require_tenant(), rustok._index_target(target));
+    n := rustok._index_prune(rustok.require_tenant(), rustok._index_target(target));
+    if rustok._index_target(target) = 'product' then
+        perform rustok._index_browse_rebuild();
+    end if;
+    return n;
 end
 $$;
 
@@ -5951,7 +6357,8 @@ CREATE FUNCTION rustok.index_verify(tenant uuid DEFAULT NULL::uuid) RETURNS TABL
 /* Every index row that differs from a fresh computation (rustok._index_*_fresh, the same rule upkeep uses):
    problem 'missing' (should exist, does not), 'extra' (exists, should not) or 'stale' (columns differ,
    indexed_at aside); and every search-mirror row (index_name index_products_text / index_content_text) that
-   differs from its index row (rustok._index_verify_mirrors). tenant null: every tenant the caller may read (operators: all). Nothing returned: the
+   differs from its index row (rustok._index_verify_mirrors), and every browse-mirror row or facet count
+   (index_products_browse / index_products_facets) that differs from them (rustok._index_verify_browse). tenant null: every tenant the caller may read (operators: all). Nothing returned: the
    index is exact. A client may only verify its current tenant (FORBIDDEN otherwise). */
 declare
     previous text := current_setting('rustok.tenant_id', true);
@@ -5992,6 +6399,7 @@ begin
             where s.node_id is null or f.node_id is null
                or (to_jsonb(f) - 'indexed_at') is distinct from (to_jsonb(s) - 'indexed_at');
         return query select t, v.* from rustok._index_verify_mirrors() v;
+        return query select t, v.* from rustok._index_verify_browse() v;
     end loop;
     perform set_config('rustok.tenant_id', coalesce(previous, ''), true);
 end
@@ -7677,6 +8085,13 @@ declare
     hi bigint := (f ->> 'maxPrice')::bigint;
     fuzzy boolean := false;
     ids uuid[];
+    kns float8[];
+    kts text[];
+    prices bigint[];
+    ranks float8[];
+    n int;
+    total bigint;
+    facets jsonb;
     result jsonb;
 begin
     perform rustok.require_module('index');
@@ -7705,92 +8120,101 @@ begin
               select i.product_id from rustok.index_products_text i
               where i.tenant_id = tenant and lower(public.unaccent(q)) operator(public.<%) i.title_folded) x;
     end if;
-    with matched as (
-        -- the tenant's rows, or with a text query the matching ones fetched by primary key (`product_id = any
-        -- (ids)` let the planner walk the tenant's whole created_at index instead)
-        select i.* from public.index_products i where tsq is null and i.tenant_id = tenant
-        union all
-        select i.* from unnest(coalesce(ids, '{}')) m (id)
-        join public.index_products i on i.tenant_id = tenant and i.product_id = m.id
-        where tsq is not null
-    ), base as (
-        -- only the columns a page shows (not the product page's variants): the set is materialized and scanned
-        -- for the page, the count and each facet
-        select i.product_id, i.title, i.subtitle, i.handle, i.description, i.min_price, i.max_price, i.currencies,
-               i.prices, i.total_stock, i.has_stock, i.categories, i.category_slugs, i.tags, i.meta_title,
-               i.meta_description, i.created_at,
-               case when cur is null then i.min_price else (i.prices -> cur ->> 'min')::bigint end as price,
-               case when tsq is null then 0::float8
-                    else ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', i.search_vector, tsq)::float8
-                         + case when fuzzy then public.similarity(lower(public.unaccent(q)),
-                                                                    lower(public.unaccent(i.title)))::float8
-                                else 0 end
-               end as rank
-        from matched i
-        where (cur is null or i.prices ? cur)
-          and (f -> 'inStock' is null or f -> 'inStock' = 'null' or i.has_stock = (f ->> 'inStock')::boolean)
-          and (f ->> 'category' is null or i.category_slugs @> array[f ->> 'category'])
-          and (f ->> 'tag' is null or i.tags @> array[f ->> 'tag'])
-    ), filtered as (
-        select b.*,
-               case srt when 'relevance' then -b.rank
-                        when 'price_asc' then coalesce(b.price::float8, 'infinity')
-                        when 'price_desc' then coalesce(-b.price::float8, 'infinity')
-                        when 'newest' then -extract(epoch from b.created_at)::float8
-                        else 0 end as kn,
-               case when srt = 'title' then lower(b.title) else '' end as kt
-        from base b
-        where (lo is null or b.price >= lo) and (hi is null or b.price <= hi)
-    ), page_rows as (
-        select * from filtered r
-        where k is null or (r.kn, r.kt, r.product_id) > ((k ->> 0)::float8, k ->> 1, (k ->> 2)::uuid)
-        order by r.kn, r.kt, r.product_id
-        limit page + 1
-    ), numbered as (
-        select p.*, row_number() over (order by p.kn, p.kt, p.product_id) as n from page_rows p
-    )
+    if tsq is null and cur is not null and srt in ('newest', 'price_asc', 'price_desc', 'relevance')
+       and coalesce(k ->> 1, '') = ''
+       and current_setting('rustok.search_browse', true) is distinct from 'off' then
+        -- browsing: the narrow mirror and the kept facet counts (35_browse.sql); `rustok.search_browse = off`
+        -- takes the path below instead (tests compare both)
+        select b.ids, b.kns, b.prices, b.total, b.facets into ids, kns, prices, total, facets
+        from rustok._search_products_browse(f, cur, lo, hi, srt, page, k) b;
+        kts := array_fill(''::text, array[coalesce(cardinality(ids), 0)]);
+        ranks := array_fill(0::float8, array[coalesce(cardinality(ids), 0)]);
+    else
+        with matched as (
+            -- the tenant's rows, or with a text query the matching ones fetched by primary key (`product_id =
+            -- any (ids)` let the planner walk the tenant's whole created_at index instead)
+            select i.* from public.index_products i where tsq is null and i.tenant_id = tenant
+            union all
+            select i.* from unnest(coalesce(ids, '{}')) m (id)
+            join public.index_products i on i.tenant_id = tenant and i.product_id = m.id
+            where tsq is not null
+        ), base as (
+            -- only the columns filters, sorts and facets need: the set is materialized and scanned for the
+            -- page, the count and each facet (the page's rows are read again by primary key to show them)
+            select i.product_id, i.title, i.categories, i.tags, i.created_at,
+                   case when cur is null then i.min_price else (i.prices -> cur ->> 'min')::bigint end as price,
+                   case when tsq is null then 0::float8
+                        else ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', i.search_vector, tsq)::float8
+                             + case when fuzzy then public.similarity(lower(public.unaccent(q)),
+                                                                        lower(public.unaccent(i.title)))::float8
+                                    else 0 end
+                   end as rank
+            from matched i
+            where (cur is null or i.prices ? cur)
+              and (f -> 'inStock' is null or f -> 'inStock' = 'null' or i.has_stock = (f ->> 'inStock')::boolean)
+              and (f ->> 'category' is null or i.category_slugs @> array[f ->> 'category'])
+              and (f ->> 'tag' is null or i.tags @> array[f ->> 'tag'])
+        ), filtered as (
+            select b.*,
+                   case srt when 'relevance' then -b.rank
+                            when 'price_asc' then coalesce(b.price::float8, 'infinity')
+                            when 'price_desc' then coalesce(-b.price::float8, 'infinity')
+                            when 'newest' then -extract(epoch from b.created_at)::float8
+                            else 0 end as kn,
+                   case when srt = 'title' then lower(b.title) else '' end as kt
+            from base b
+            where (lo is null or b.price >= lo) and (hi is null or b.price <= hi)
+        ), page_rows as (
+            select * from filtered r
+            where k is null or (r.kn, r.kt, r.product_id) > ((k ->> 0)::float8, k ->> 1, (k ->> 2)::uuid)
+            order by r.kn, r.kt, r.product_id
+            limit page + 1
+        )
+        select (select array_agg(p.product_id order by p.kn, p.kt, p.product_id) from page_rows p),
+               (select array_agg(p.kn order by p.kn, p.kt, p.product_id) from page_rows p),
+               (select array_agg(p.kt order by p.kn, p.kt, p.product_id) from page_rows p),
+               (select array_agg(p.price order by p.kn, p.kt, p.product_id) from page_rows p),
+               (select array_agg(p.rank order by p.kn, p.kt, p.product_id) from page_rows p),
+               (select count(*) from filtered),
+               jsonb_build_object(
+                'categories', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', l, 'count', c)
+                                                         order by c desc, v)
+                                        from (select x ->> 'handle' as v, min(x ->> 'name') as l, count(*) as c
+                                              from filtered r cross join jsonb_array_elements(r.categories) x
+                                              group by 1) s), '[]'::jsonb),
+                'tags', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', v, 'count', c)
+                                                   order by c desc, v)
+                                  from (select t as v, count(*) as c from filtered r cross join unnest(r.tags) t
+                                        group by 1) s), '[]'::jsonb),
+                'priceBuckets', coalesce((select jsonb_agg(jsonb_build_object('min', b.lo, 'max', b.hi, 'count', c)
+                                                           order by b.lo)
+                                          from (select bk.lo, bk.hi, count(*) as c
+                                                from filtered r
+                                                join (values (0::bigint, 1000::bigint), (1000, 5000), (5000, 10000),
+                                                             (10000, 50000), (50000, null)) bk (lo, hi)
+                                                  on r.price >= bk.lo and (bk.hi is null or r.price < bk.hi)
+                                                group by bk.lo, bk.hi) b), '[]'::jsonb))
+        into ids, kns, kts, prices, ranks, total, facets;
+    end if;
+    -- the page: rows 1..page of the page + 1 found, shown from their index rows
+    n := coalesce(cardinality(ids), 0);
     select jsonb_build_object(
         'edges', coalesce((select jsonb_agg(jsonb_build_object(
-                     'cursor', rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.product_id)),
-                     'node', jsonb_build_object(
-                         'id', rustok.ulid(r.product_id), 'title', r.title, 'subtitle', r.subtitle,
-                         'handle', r.handle, 'description', r.description, 'minPrice', r.min_price,
-                         'maxPrice', r.max_price, 'price', r.price, 'currencies', to_jsonb(r.currencies),
-                         'prices', (select coalesce(jsonb_agg(jsonb_build_object('currencyCode', e.key,
-                                        'min', (e.value ->> 'min')::bigint, 'max', (e.value ->> 'max')::bigint)
-                                        order by e.key), '[]') from jsonb_each(r.prices) e),
-                         'totalStock', r.total_stock, 'inStock', r.has_stock, 'categories', r.categories,
-                         'categorySlugs', to_jsonb(r.category_slugs), 'tags', to_jsonb(r.tags),
-                         'metaTitle', r.meta_title, 'metaDescription', r.meta_description,
-                         'createdAt', r.created_at, 'rank', r.rank)) order by r.n)
-                   from numbered r where r.n <= page), '[]'::jsonb),
+                               'cursor', rustok._search_cursor(jsonb_build_array(h.kn, h.kt, h.id)),
+                               'node', rustok._search_product_node(i, h.price, h.rank)) order by h.n)
+                           from unnest(ids, kns, kts, prices, ranks) with ordinality h (id, kn, kt, price, rank, n)
+                           join public.index_products i on i.tenant_id = tenant and i.product_id = h.id
+                           where h.n <= page), '[]'::jsonb),
         'pageInfo', jsonb_build_object(
-            'hasNextPage', (select count(*) > page from numbered),
+            'hasNextPage', n > page,
             'hasPreviousPage', k is not null,
-            'startCursor', (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.product_id))
-                            from numbered r where r.n = 1),
-            'endCursor', (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.product_id))
-                          from numbered r where r.n = least(page, (select count(*) from numbered)))),
-        'totalCount', (select count(*) from filtered),
+            'startCursor', case when n > 0 then rustok._search_cursor(jsonb_build_array(kns[1], kts[1], ids[1])) end,
+            'endCursor', case when n > 0 then rustok._search_cursor(jsonb_build_array(kns[least(page, n)],
+                                                                                      kts[least(page, n)],
+                                                                                      ids[least(page, n)])) end),
+        'totalCount', total,
         'fuzzy', fuzzy,
-        'facets', jsonb_build_object(
-            'categories', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', l, 'count', c)
-                                                     order by c desc, v)
-                                    from (select x ->> 'handle' as v, min(x ->> 'name') as l, count(*) as c
-                                          from filtered r cross join jsonb_array_elements(r.categories) x
-                                          group by 1) s), '[]'::jsonb),
-            'tags', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', v, 'count', c)
-                                               order by c desc, v)
-                              from (select t as v, count(*) as c from filtered r cross join unnest(r.tags) t
-                                    group by 1) s), '[]'::jsonb),
-            'priceBuckets', coalesce((select jsonb_agg(jsonb_build_object('min', b.lo, 'max', b.hi, 'count', c)
-                                                       order by b.lo)
-                                      from (select bk.lo, bk.hi, count(*) as c
-                                            from filtered r
-                                            join (values (0::bigint, 1000::bigint), (1000, 5000), (5000, 10000),
-                                                         (10000, 50000), (50000, null)) bk (lo, hi)
-                                              on r.price >= bk.lo and (bk.hi is null or r.price < bk.hi)
-                                            group by bk.lo, bk.hi) b), '[]'::jsonb)))
+        'facets', facets)
     into result;
     return result;
 end
@@ -8650,6 +9074,57 @@ end
 $$;
 
 ALTER FUNCTION rustok.tg_index__touch_rows() OWNER TO rustok_owner;
+
+--
+-- Name: tg_index_browse__sync(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.tg_index_browse__sync() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+/* Statement trigger on index_products: `added` holds the new rows (INSERT, UPDATE), `removed` the old ones
+   (UPDATE, DELETE); their browse rows (rustok._index_browse_rows) replace each other in the mirror and the
+   facet counts. SECURITY DEFINER: the mirror and counts are closed to clients; only the rows of this
+   statement are touched. */
+declare
+    gone rustok.index_products_browse[];
+    fresh rustok.index_products_browse[];
+begin
+    if tg_op = 'INSERT' then
+        select array_agg(r) into fresh
+        from added a
+        cross join lateral rustok._index_browse_rows(a.tenant_id, a.product_id, a.prices, a.has_stock, a.categories,
+                                                     a.tags, a.created_at) r;
+    elsif tg_op = 'DELETE' then
+        select array_agg(r) into gone
+        from removed a
+        cross join lateral rustok._index_browse_rows(a.tenant_id, a.product_id, a.prices, a.has_stock, a.categories,
+                                                     a.tags, a.created_at) r;
+    else
+        with moved as materialized (
+            select o.tenant_id, o.product_id, o.prices as old_prices,
+                   o.has_stock as old_stock, o.categories as old_categories, o.tags as old_tags,
+                   o.created_at as old_created, n.prices, n.has_stock, n.categories, n.tags, n.created_at
+            from removed o join added n on n.tenant_id = o.tenant_id and n.product_id = o.product_id
+            where (o.prices, o.has_stock, o.categories, o.tags, o.created_at)
+                  is distinct from (n.prices, n.has_stock, n.categories, n.tags, n.created_at))
+        select (select array_agg(r) from moved m
+                cross join lateral rustok._index_browse_rows(m.tenant_id, m.product_id, m.old_prices, m.old_stock,
+                                                             m.old_categories, m.old_tags, m.old_created) r),
+               (select array_agg(r) from moved m
+                cross join lateral rustok._index_browse_rows(m.tenant_id, m.product_id, m.prices, m.has_stock,
+                                                             m.categories, m.tags, m.created_at) r)
+        into gone, fresh;
+    end if;
+    if gone is not null or fresh is not null then
+        perform rustok._index_browse_apply(gone, fresh);
+    end if;
+    return null;
+end
+$$;
+
+ALTER FUNCTION rustok.tg_index_browse__sync() OWNER TO rustok_owner;
 
 --
 -- Name: tg_index_pending__flush(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -11901,6 +12376,20 @@ ALTER TABLE ONLY rustok.index_content_text
     ADD CONSTRAINT index_content_text_pkey PRIMARY KEY (tenant_id, node_id);
 
 --
+-- Name: index_products_browse index_products_browse_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_browse
+    ADD CONSTRAINT index_products_browse_pkey PRIMARY KEY (tenant_id, currency, product_id);
+
+--
+-- Name: index_products_facets index_products_facets_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_facets
+    ADD CONSTRAINT index_products_facets_pkey PRIMARY KEY (tenant_id, currency, in_stock_only, facet, value, label);
+
+--
 -- Name: index_products_text index_products_text_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
 --
 
@@ -12524,6 +13013,30 @@ CREATE INDEX index_content_text_search ON rustok.index_content_text USING gin (t
 --
 
 CREATE INDEX index_content_text_title ON rustok.index_content_text USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_browse_newest; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_browse_newest ON rustok.index_products_browse USING btree (tenant_id, currency, newest_key, product_id);
+
+--
+-- Name: index_products_browse_price_asc; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_browse_price_asc ON rustok.index_products_browse USING btree (tenant_id, currency, COALESCE((price)::double precision, 'Infinity'::double precision), product_id);
+
+--
+-- Name: index_products_browse_price_desc; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_browse_price_desc ON rustok.index_products_browse USING btree (tenant_id, currency, COALESCE((- (price)::double precision), 'Infinity'::double precision), product_id);
+
+--
+-- Name: index_products_browse_terms; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_browse_terms ON rustok.index_products_browse USING gin (tenant_id, currency, tags, category_slugs) WITH (fastupdate='on', gin_pending_list_limit='256');
 
 --
 -- Name: index_products_text_search; Type: INDEX; Schema: rustok; Owner: rustok_owner
@@ -13528,6 +14041,24 @@ CREATE TRIGGER _710_index_search_mirror_update AFTER UPDATE ON public.index_cont
 CREATE TRIGGER _710_index_search_mirror_update AFTER UPDATE ON public.index_products REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_search__mirror();
 
 --
+-- Name: index_products _720_index_browse_delete; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _720_index_browse_delete AFTER DELETE ON public.index_products REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_browse__sync();
+
+--
+-- Name: index_products _720_index_browse_insert; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _720_index_browse_insert AFTER INSERT ON public.index_products REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_browse__sync();
+
+--
+-- Name: index_products _720_index_browse_update; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _720_index_browse_update AFTER UPDATE ON public.index_products REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_browse__sync();
+
+--
 -- Name: tenant_modules _900_emit_events; Type: TRIGGER; Schema: public; Owner: rustok_owner
 --
 
@@ -14085,6 +14616,20 @@ ALTER TABLE ONLY public.webhooks
 
 ALTER TABLE ONLY rustok.index_content_text
     ADD CONSTRAINT index_content_text_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+--
+-- Name: index_products_browse index_products_browse_tenant_id_fkey; Type: FK CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_browse
+    ADD CONSTRAINT index_products_browse_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+--
+-- Name: index_products_facets index_products_facets_tenant_id_fkey; Type: FK CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_facets
+    ADD CONSTRAINT index_products_facets_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
 
 --
 -- Name: index_products_text index_products_text_tenant_id_fkey; Type: FK CONSTRAINT; Schema: rustok; Owner: rustok_owner
@@ -14916,10 +15461,34 @@ ALTER TABLE public.webhook_delivery_attempts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.webhooks ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: index_products_browse browse_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY browse_definer ON rustok.index_products_browse TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_products_facets browse_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY browse_definer ON rustok.index_products_facets TO rustok_owner USING (true) WITH CHECK (true);
+
+--
 -- Name: index_content_text; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
 --
 
 ALTER TABLE rustok.index_content_text ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_products_browse; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_products_browse ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_products_facets; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_products_facets ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: index_products_text; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
@@ -14944,6 +15513,18 @@ CREATE POLICY search_definer ON rustok.index_products_text TO rustok_owner USING
 --
 
 CREATE POLICY tenant_isolation ON rustok.index_content_text USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_products_browse tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_products_browse USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_products_facets tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_products_facets USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
 
 --
 -- Name: index_products_text tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
@@ -15522,6 +16103,34 @@ REVOKE ALL ON FUNCTION rustok._id_field(input jsonb, field text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._id_field(input jsonb, field text) TO rustok_clients;
 
 --
+-- Name: FUNCTION _index_browse_apply(gone rustok.index_products_browse[], fresh rustok.index_products_browse[]); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_browse_apply(gone rustok.index_products_browse[], fresh rustok.index_products_browse[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_browse_apply(gone rustok.index_products_browse[], fresh rustok.index_products_browse[]) TO rustok_clients;
+
+--
+-- Name: FUNCTION _index_browse_facets(price bigint, category_slugs text[], category_names text[], tags text[]); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_browse_facets(price bigint, category_slugs text[], category_names text[], tags text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_browse_facets(price bigint, category_slugs text[], category_names text[], tags text[]) TO rustok_clients;
+
+--
+-- Name: FUNCTION _index_browse_rebuild(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_browse_rebuild() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_browse_rebuild() TO rustok_clients;
+
+--
+-- Name: FUNCTION _index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone) TO rustok_clients;
+
+--
 -- Name: TABLE index_content; Type: ACL; Schema: public; Owner: rustok_owner
 --
 
@@ -15632,6 +16241,13 @@ GRANT ALL ON FUNCTION rustok._index_text(cfg regconfig, value text, weight "char
 
 REVOKE ALL ON FUNCTION rustok._index_touch(tenant uuid, kind text, ids uuid[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._index_touch(tenant uuid, kind text, ids uuid[]) TO rustok_clients;
+
+--
+-- Name: FUNCTION _index_verify_browse(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_verify_browse() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_verify_browse() TO rustok_clients;
 
 --
 -- Name: FUNCTION _index_verify_mirrors(); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -15854,6 +16470,41 @@ GRANT ALL ON FUNCTION rustok._search_currency(code text) TO rustok_clients;
 
 REVOKE ALL ON FUNCTION rustok._search_cursor(key jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._search_cursor(key jsonb) TO rustok_clients;
+
+--
+-- Name: FUNCTION _search_facets_json(counts rustok.index_products_facets[]); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._search_facets_json(counts rustok.index_products_facets[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._search_facets_json(counts rustok.index_products_facets[]) TO rustok_clients;
+
+--
+-- Name: FUNCTION _search_price_bucket(price bigint); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._search_price_bucket(price bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._search_price_bucket(price bigint) TO rustok_clients;
+
+--
+-- Name: FUNCTION _search_price_bucket_max(lo bigint); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._search_price_bucket_max(lo bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._search_price_bucket_max(lo bigint) TO rustok_clients;
+
+--
+-- Name: FUNCTION _search_product_node(i public.index_products, price bigint, rank double precision); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._search_product_node(i public.index_products, price bigint, rank double precision) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._search_product_node(i public.index_products, price bigint, rank double precision) TO rustok_clients;
+
+--
+-- Name: FUNCTION _search_products_browse(f jsonb, cur text, lo bigint, hi bigint, srt text, page integer, k jsonb, OUT ids uuid[], OUT kns double precision[], OUT prices bigint[], OUT total bigint, OUT facets jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._search_products_browse(f jsonb, cur text, lo bigint, hi bigint, srt text, page integer, k jsonb, OUT ids uuid[], OUT kns double precision[], OUT prices bigint[], OUT total bigint, OUT facets jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._search_products_browse(f jsonb, cur text, lo bigint, hi bigint, srt text, page integer, k jsonb, OUT ids uuid[], OUT kns double precision[], OUT prices bigint[], OUT total bigint, OUT facets jsonb) TO rustok_clients;
 
 --
 -- Name: FUNCTION _search_query(cfg regconfig, query text); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -16908,6 +17559,13 @@ GRANT ALL ON FUNCTION rustok.tg_index__touch() TO rustok_clients;
 
 REVOKE ALL ON FUNCTION rustok.tg_index__touch_rows() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.tg_index__touch_rows() TO rustok_clients;
+
+--
+-- Name: FUNCTION tg_index_browse__sync(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.tg_index_browse__sync() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.tg_index_browse__sync() TO rustok_clients;
 
 --
 -- Name: FUNCTION tg_index_pending__flush(); Type: ACL; Schema: rustok; Owner: rustok_owner

@@ -13,7 +13,10 @@ import psycopg
 from rustok.db import Database
 
 STOREFRONT = Path(__file__).resolve().parents[2] / "py" / "rustok" / "storefront"
-INDEX = {"index_products", "index_content", "index_products_text", "index_content_text"}
+INDEX = {
+    "index_products", "index_content", "index_products_text", "index_content_text",
+    "index_products_browse", "index_products_facets",
+}
 # rustok.require_module (is the index module enabled for the tenant) and the tenant's own row (its text-search
 # configuration; the shop's name)
 MODULE_CHECK = {"tenant_modules", "tenants"}

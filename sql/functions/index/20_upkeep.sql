@@ -228,14 +228,21 @@ $$;
 
 create or replace function rustok.index_reindex_prune(target text) returns int
 language plpgsql volatile as $$
-/* The end of a rebuild: deletes the current tenant's index rows whose product or node no longer exists.
+/* The end of a rebuild: deletes the current tenant's index rows whose product or node no longer exists
+   (products: then rebuilds the browse mirror and facet counts, rustok._index_browse_rebuild).
    Returns how many. Raises VALIDATION_FAILED for an unknown target. */
+declare
+    n int;
 begin
     if rustok._index_target(target) is null then
         perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
                              jsonb_build_object('field', 'target'));
     end if;
-    return rustok._index_prune(rustok.require_tenant(), rustok._index_target(target));
+    n := rustok._index_prune(rustok.require_tenant(), rustok._index_target(target));
+    if rustok._index_target(target) = 'product' then
+        perform rustok._index_browse_rebuild();
+    end if;
+    return n;
 end
 $$;
 
@@ -318,7 +325,8 @@ language plpgsql volatile as $$
 /* Every index row that differs from a fresh computation (rustok._index_*_fresh, the same rule upkeep uses):
    problem 'missing' (should exist, does not), 'extra' (exists, should not) or 'stale' (columns differ,
    indexed_at aside); and every search-mirror row (index_name index_products_text / index_content_text) that
-   differs from its index row (rustok._index_verify_mirrors). tenant null: every tenant the caller may read (operators: all). Nothing returned: the
+   differs from its index row (rustok._index_verify_mirrors), and every browse-mirror row or facet count
+   (index_products_browse / index_products_facets) that differs from them (rustok._index_verify_browse). tenant null: every tenant the caller may read (operators: all). Nothing returned: the
    index is exact. A client may only verify its current tenant (FORBIDDEN otherwise). */
 declare
     previous text := current_setting('rustok.tenant_id', true);
@@ -359,6 +367,7 @@ begin
             where s.node_id is null or f.node_id is null
                or (to_jsonb(f) - 'indexed_at') is distinct from (to_jsonb(s) - 'indexed_at');
         return query select t, v.* from rustok._index_verify_mirrors() v;
+        return query select t, v.* from rustok._index_verify_browse() v;
     end loop;
     perform set_config('rustok.tenant_id', coalesce(previous, ''), true);
 end
@@ -389,9 +398,15 @@ create or replace function rustok._after_tenant_import__index(tenant uuid) retur
 language plpgsql volatile as $$
 /* Hook of `rustok tenant import` (which loads rows with triggers off): the search mirrors live outside the
    exported tables, so they are rebuilt from the tenant's imported index rows - by rewriting those rows in place,
-   which fires the mirror triggers (rustok.tg_index_search__mirror, the one rule for a mirror row). */
+   which fires the mirror triggers (rustok.tg_index_search__mirror, the one rule for a mirror row); the browse
+   mirror and facet counts are rebuilt for the tenant (rustok._index_browse_rebuild). */
+declare
+    previous text := current_setting('rustok.tenant_id', true);
 begin
     update public.index_products i set indexed_at = i.indexed_at where i.tenant_id = tenant;
     update public.index_content i set indexed_at = i.indexed_at where i.tenant_id = tenant;
+    perform set_config('rustok.tenant_id', tenant::text, true);
+    perform rustok._index_browse_rebuild();
+    perform set_config('rustok.tenant_id', coalesce(previous, ''), true);
 end
 $$;

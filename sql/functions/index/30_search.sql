@@ -115,6 +115,13 @@ declare
     hi bigint := (f ->> 'maxPrice')::bigint;
     fuzzy boolean := false;
     ids uuid[];
+    kns float8[];
+    kts text[];
+    prices bigint[];
+    ranks float8[];
+    n int;
+    total bigint;
+    facets jsonb;
     result jsonb;
 begin
     perform rustok.require_module('index');
@@ -143,92 +150,101 @@ begin
               select i.product_id from rustok.index_products_text i
               where i.tenant_id = tenant and lower(public.unaccent(q)) operator(public.<%) i.title_folded) x;
     end if;
-    with matched as (
-        -- the tenant's rows, or with a text query the matching ones fetched by primary key (`product_id = any
-        -- (ids)` let the planner walk the tenant's whole created_at index instead)
-        select i.* from public.index_products i where tsq is null and i.tenant_id = tenant
-        union all
-        select i.* from unnest(coalesce(ids, '{}')) m (id)
-        join public.index_products i on i.tenant_id = tenant and i.product_id = m.id
-        where tsq is not null
-    ), base as (
-        -- only the columns a page shows (not the product page's variants): the set is materialized and scanned
-        -- for the page, the count and each facet
-        select i.product_id, i.title, i.subtitle, i.handle, i.description, i.min_price, i.max_price, i.currencies,
-               i.prices, i.total_stock, i.has_stock, i.categories, i.category_slugs, i.tags, i.meta_title,
-               i.meta_description, i.created_at,
-               case when cur is null then i.min_price else (i.prices -> cur ->> 'min')::bigint end as price,
-               case when tsq is null then 0::float8
-                    else ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', i.search_vector, tsq)::float8
-                         + case when fuzzy then public.similarity(lower(public.unaccent(q)),
-                                                                    lower(public.unaccent(i.title)))::float8
-                                else 0 end
-               end as rank
-        from matched i
-        where (cur is null or i.prices ? cur)
-          and (f -> 'inStock' is null or f -> 'inStock' = 'null' or i.has_stock = (f ->> 'inStock')::boolean)
-          and (f ->> 'category' is null or i.category_slugs @> array[f ->> 'category'])
-          and (f ->> 'tag' is null or i.tags @> array[f ->> 'tag'])
-    ), filtered as (
-        select b.*,
-               case srt when 'relevance' then -b.rank
-                        when 'price_asc' then coalesce(b.price::float8, 'infinity')
-                        when 'price_desc' then coalesce(-b.price::float8, 'infinity')
-                        when 'newest' then -extract(epoch from b.created_at)::float8
-                        else 0 end as kn,
-               case when srt = 'title' then lower(b.title) else '' end as kt
-        from base b
-        where (lo is null or b.price >= lo) and (hi is null or b.price <= hi)
-    ), page_rows as (
-        select * from filtered r
-        where k is null or (r.kn, r.kt, r.product_id) > ((k ->> 0)::float8, k ->> 1, (k ->> 2)::uuid)
-        order by r.kn, r.kt, r.product_id
-        limit page + 1
-    ), numbered as (
-        select p.*, row_number() over (order by p.kn, p.kt, p.product_id) as n from page_rows p
-    )
+    if tsq is null and cur is not null and srt in ('newest', 'price_asc', 'price_desc', 'relevance')
+       and coalesce(k ->> 1, '') = ''
+       and current_setting('rustok.search_browse', true) is distinct from 'off' then
+        -- browsing: the narrow mirror and the kept facet counts (35_browse.sql); `rustok.search_browse = off`
+        -- takes the path below instead (tests compare both)
+        select b.ids, b.kns, b.prices, b.total, b.facets into ids, kns, prices, total, facets
+        from rustok._search_products_browse(f, cur, lo, hi, srt, page, k) b;
+        kts := array_fill(''::text, array[coalesce(cardinality(ids), 0)]);
+        ranks := array_fill(0::float8, array[coalesce(cardinality(ids), 0)]);
+    else
+        with matched as (
+            -- the tenant's rows, or with a text query the matching ones fetched by primary key (`product_id =
+            -- any (ids)` let the planner walk the tenant's whole created_at index instead)
+            select i.* from public.index_products i where tsq is null and i.tenant_id = tenant
+            union all
+            select i.* from unnest(coalesce(ids, '{}')) m (id)
+            join public.index_products i on i.tenant_id = tenant and i.product_id = m.id
+            where tsq is not null
+        ), base as (
+            -- only the columns filters, sorts and facets need: the set is materialized and scanned for the
+            -- page, the count and each facet (the page's rows are read again by primary key to show them)
+            select i.product_id, i.title, i.categories, i.tags, i.created_at,
+                   case when cur is null then i.min_price else (i.prices -> cur ->> 'min')::bigint end as price,
+                   case when tsq is null then 0::float8
+                        else ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', i.search_vector, tsq)::float8
+                             + case when fuzzy then public.similarity(lower(public.unaccent(q)),
+                                                                        lower(public.unaccent(i.title)))::float8
+                                    else 0 end
+                   end as rank
+            from matched i
+            where (cur is null or i.prices ? cur)
+              and (f -> 'inStock' is null or f -> 'inStock' = 'null' or i.has_stock = (f ->> 'inStock')::boolean)
+              and (f ->> 'category' is null or i.category_slugs @> array[f ->> 'category'])
+              and (f ->> 'tag' is null or i.tags @> array[f ->> 'tag'])
+        ), filtered as (
+            select b.*,
+                   case srt when 'relevance' then -b.rank
+                            when 'price_asc' then coalesce(b.price::float8, 'infinity')
+                            when 'price_desc' then coalesce(-b.price::float8, 'infinity')
+                            when 'newest' then -extract(epoch from b.created_at)::float8
+                            else 0 end as kn,
+                   case when srt = 'title' then lower(b.title) else '' end as kt
+            from base b
+            where (lo is null or b.price >= lo) and (hi is null or b.price <= hi)
+        ), page_rows as (
+            select * from filtered r
+            where k is null or (r.kn, r.kt, r.product_id) > ((k ->> 0)::float8, k ->> 1, (k ->> 2)::uuid)
+            order by r.kn, r.kt, r.product_id
+            limit page + 1
+        )
+        select (select array_agg(p.product_id order by p.kn, p.kt, p.product_id) from page_rows p),
+               (select array_agg(p.kn order by p.kn, p.kt, p.product_id) from page_rows p),
+               (select array_agg(p.kt order by p.kn, p.kt, p.product_id) from page_rows p),
+               (select array_agg(p.price order by p.kn, p.kt, p.product_id) from page_rows p),
+               (select array_agg(p.rank order by p.kn, p.kt, p.product_id) from page_rows p),
+               (select count(*) from filtered),
+               jsonb_build_object(
+                'categories', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', l, 'count', c)
+                                                         order by c desc, v)
+                                        from (select x ->> 'handle' as v, min(x ->> 'name') as l, count(*) as c
+                                              from filtered r cross join jsonb_array_elements(r.categories) x
+                                              group by 1) s), '[]'::jsonb),
+                'tags', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', v, 'count', c)
+                                                   order by c desc, v)
+                                  from (select t as v, count(*) as c from filtered r cross join unnest(r.tags) t
+                                        group by 1) s), '[]'::jsonb),
+                'priceBuckets', coalesce((select jsonb_agg(jsonb_build_object('min', b.lo, 'max', b.hi, 'count', c)
+                                                           order by b.lo)
+                                          from (select bk.lo, bk.hi, count(*) as c
+                                                from filtered r
+                                                join (values (0::bigint, 1000::bigint), (1000, 5000), (5000, 10000),
+                                                             (10000, 50000), (50000, null)) bk (lo, hi)
+                                                  on r.price >= bk.lo and (bk.hi is null or r.price < bk.hi)
+                                                group by bk.lo, bk.hi) b), '[]'::jsonb))
+        into ids, kns, kts, prices, ranks, total, facets;
+    end if;
+    -- the page: rows 1..page of the page + 1 found, shown from their index rows
+    n := coalesce(cardinality(ids), 0);
     select jsonb_build_object(
         'edges', coalesce((select jsonb_agg(jsonb_build_object(
-                     'cursor', rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.product_id)),
-                     'node', jsonb_build_object(
-                         'id', rustok.ulid(r.product_id), 'title', r.title, 'subtitle', r.subtitle,
-                         'handle', r.handle, 'description', r.description, 'minPrice', r.min_price,
-                         'maxPrice', r.max_price, 'price', r.price, 'currencies', to_jsonb(r.currencies),
-                         'prices', (select coalesce(jsonb_agg(jsonb_build_object('currencyCode', e.key,
-                                        'min', (e.value ->> 'min')::bigint, 'max', (e.value ->> 'max')::bigint)
-                                        order by e.key), '[]') from jsonb_each(r.prices) e),
-                         'totalStock', r.total_stock, 'inStock', r.has_stock, 'categories', r.categories,
-                         'categorySlugs', to_jsonb(r.category_slugs), 'tags', to_jsonb(r.tags),
-                         'metaTitle', r.meta_title, 'metaDescription', r.meta_description,
-                         'createdAt', r.created_at, 'rank', r.rank)) order by r.n)
-                   from numbered r where r.n <= page), '[]'::jsonb),
+                               'cursor', rustok._search_cursor(jsonb_build_array(h.kn, h.kt, h.id)),
+                               'node', rustok._search_product_node(i, h.price, h.rank)) order by h.n)
+                           from unnest(ids, kns, kts, prices, ranks) with ordinality h (id, kn, kt, price, rank, n)
+                           join public.index_products i on i.tenant_id = tenant and i.product_id = h.id
+                           where h.n <= page), '[]'::jsonb),
         'pageInfo', jsonb_build_object(
-            'hasNextPage', (select count(*) > page from numbered),
+            'hasNextPage', n > page,
             'hasPreviousPage', k is not null,
-            'startCursor', (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.product_id))
-                            from numbered r where r.n = 1),
-            'endCursor', (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.product_id))
-                          from numbered r where r.n = least(page, (select count(*) from numbered)))),
-        'totalCount', (select count(*) from filtered),
+            'startCursor', case when n > 0 then rustok._search_cursor(jsonb_build_array(kns[1], kts[1], ids[1])) end,
+            'endCursor', case when n > 0 then rustok._search_cursor(jsonb_build_array(kns[least(page, n)],
+                                                                                      kts[least(page, n)],
+                                                                                      ids[least(page, n)])) end),
+        'totalCount', total,
         'fuzzy', fuzzy,
-        'facets', jsonb_build_object(
-            'categories', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', l, 'count', c)
-                                                     order by c desc, v)
-                                    from (select x ->> 'handle' as v, min(x ->> 'name') as l, count(*) as c
-                                          from filtered r cross join jsonb_array_elements(r.categories) x
-                                          group by 1) s), '[]'::jsonb),
-            'tags', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', v, 'count', c)
-                                               order by c desc, v)
-                              from (select t as v, count(*) as c from filtered r cross join unnest(r.tags) t
-                                    group by 1) s), '[]'::jsonb),
-            'priceBuckets', coalesce((select jsonb_agg(jsonb_build_object('min', b.lo, 'max', b.hi, 'count', c)
-                                                       order by b.lo)
-                                      from (select bk.lo, bk.hi, count(*) as c
-                                            from filtered r
-                                            join (values (0::bigint, 1000::bigint), (1000, 5000), (5000, 10000),
-                                                         (10000, 50000), (50000, null)) bk (lo, hi)
-                                              on r.price >= bk.lo and (bk.hi is null or r.price < bk.hi)
-                                            group by bk.lo, bk.hi) b), '[]'::jsonb)))
+        'facets', facets)
     into result;
     return result;
 end
