@@ -7,12 +7,6 @@ BEGIN;
 SELECT plan(17);
 SELECT '# done' FROM (SELECT test_support.two_tenants()) _x;
 
-CREATE FUNCTION pg_temp.settle() RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    SET CONSTRAINTS _700_index_flush IMMEDIATE;
-    SET CONSTRAINTS _700_index_flush DEFERRED;
-END
-$$;
 -- every filter and sort the browse path serves, and some it hands on (title, inStock false), each with its
 -- second page: the number of (filter, sort) pairs whose two pages differ between the two paths
 CREATE FUNCTION pg_temp.differences() RETURNS int LANGUAGE plpgsql AS $$
@@ -63,7 +57,7 @@ SELECT '# done' FROM (SELECT pg_temp.save('p' || n, rustok.create_product(jsonb_
                   || CASE WHEN n % 3 <> 1 THEN jsonb_build_array(jsonb_build_object('currencyCode', 'USD',
                                                                   'amount', 60000 - n * 1000)) ELSE '[]' END)))))
     FROM generate_series(1, 40) n) _x;
-SELECT '# done' FROM (SELECT pg_temp.settle()) _x;
+SELECT '# done' FROM (SELECT test_support.settle_index()) _x;
 
 SELECT is((SELECT count(*) FROM rustok.index_products_browse WHERE currency = 'EUR'), 32::bigint,
           'one mirror row per published product in each currency it has a price in ...');
@@ -84,7 +78,7 @@ UPDATE commerce_inventory_levels SET stocked_quantity = 0
 WHERE variant_id IN (SELECT id FROM commerce_variants WHERE product_id = pg_temp.id('p7'));
 UPDATE commerce_prices SET amount = 99000
 WHERE variant_id IN (SELECT id FROM commerce_variants WHERE product_id = pg_temp.id('p8')) AND currency_code = 'EUR';
-SELECT '# done' FROM (SELECT pg_temp.settle()) _x;
+SELECT '# done' FROM (SELECT test_support.settle_index()) _x;
 SELECT is(pg_temp.problems(), '{}', 'verify finds both exact after updates, unpublishing and a delete');
 SELECT is(pg_temp.differences(), 0, 'and the answers still equal the general path''s');
 SELECT is((SELECT count(*) FROM rustok.index_products_facets WHERE count <= 0), 0::bigint,
@@ -129,7 +123,7 @@ SELECT '# done' FROM (SELECT rustok.create_product(jsonb_build_object('title', '
     'variants', jsonb_build_array(jsonb_build_object('sku', 'L1', 'prices', jsonb_build_array(
         jsonb_build_object('currencyCode', 'EUR', 'amount', 100))))))) _x;
 DELETE FROM tenants WHERE slug = 'acme';
-SELECT '# done' FROM (SELECT pg_temp.settle()) _x;
+SELECT '# done' FROM (SELECT test_support.settle_index()) _x;
 SELECT is((SELECT array_agg(DISTINCT t.slug) FROM rustok.index_products_browse b JOIN tenants t ON t.id = b.tenant_id)
           || (SELECT array_agg(DISTINCT t.slug) FROM rustok.index_products_facets c JOIN tenants t ON t.id = c.tenant_id),
           '{globex,globex}', 'deleting a tenant (a flush pending) removes its mirror rows and counts, not others''');

@@ -6,12 +6,6 @@ BEGIN;
 SELECT plan(20);
 SELECT '# done' FROM (SELECT test_support.two_tenants()) _x;
 
-CREATE FUNCTION pg_temp.settle() RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    SET CONSTRAINTS _700_index_flush IMMEDIATE;
-    SET CONSTRAINTS _700_index_flush DEFERRED;
-END
-$$;
 
 SELECT is(rustok._search_query('simple', $$Café & | ! ( ) : * < > ' \ shi$$)::text, $$'cafe' & 'shi':*$$,
           'tsquery syntax is stripped, accents folded, the last word a prefix');
@@ -23,7 +17,7 @@ SELECT '# done' FROM (SELECT pg_temp.save('mug', rustok.create_product(jsonb_bui
     'title', 'Café Mug', 'status', 'published', 'description', 'A sturdy mug',
     'variants', jsonb_build_array(jsonb_build_object('sku', 'MUG-1', 'prices', jsonb_build_array(
         jsonb_build_object('currencyCode', 'EUR', 'amount', 1500)))))))) _x;
-SELECT '# done' FROM (SELECT pg_temp.settle()) _x;
+SELECT '# done' FROM (SELECT test_support.settle_index()) _x;
 SELECT is((SELECT title_folded FROM rustok.index_products_text WHERE product_id = pg_temp.id('mug')), 'cafe mug',
           'an index row is mirrored with its folded title');
 SELECT is(rustok.search_products('cafe') ->> 'totalCount', '1', 'found without the accent');
@@ -61,11 +55,11 @@ SELECT is(rustok.search_products('cafe') ->> 'totalCount', '0', 'another tenant 
 
 SELECT pg_temp.act('acme', 'admin');
 SELECT '# done' FROM (SELECT rustok.update_product(pg_temp.id('mug'), '{"title": "Tea Cup"}')) _x;
-SELECT '# done' FROM (SELECT pg_temp.settle()) _x;
+SELECT '# done' FROM (SELECT test_support.settle_index()) _x;
 SELECT is((SELECT title_folded FROM rustok.index_products_text WHERE product_id = pg_temp.id('mug')), 'tea cup',
           'an update is mirrored');
 SELECT '# done' FROM (SELECT rustok.delete_product(pg_temp.id('mug'))) _x;
-SELECT '# done' FROM (SELECT pg_temp.settle()) _x;
+SELECT '# done' FROM (SELECT test_support.settle_index()) _x;
 SELECT is((SELECT count(*) FROM rustok.index_products_text WHERE product_id = pg_temp.id('mug')), 0::bigint,
           'a deleted index row leaves the mirror');
 SELECT ok(NOT has_table_privilege('rustok_app', 'rustok.index_products_text', 'select')

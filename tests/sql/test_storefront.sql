@@ -9,12 +9,6 @@ GRANT USAGE ON SCHEMA tap TO rustok_app;
 GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA pg_temp TO rustok_app;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA pg_temp TO rustok_app;
 
-CREATE FUNCTION pg_temp.settle() RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    SET CONSTRAINTS _700_index_flush IMMEDIATE;
-    SET CONSTRAINTS _700_index_flush DEFERRED;
-END
-$$;
 
 UPDATE tenants SET settings = settings || '{"domains": ["shop.acme.test", "acme.example"]}' WHERE slug = 'acme';
 SET LOCAL ROLE rustok_app;
@@ -41,7 +35,7 @@ SELECT '# done' FROM (SELECT pg_temp.save('shirt', rustok.create_product(jsonb_b
                    "prices": [{"amount": 1500, "currencyCode": "EUR"}]}]'::jsonb)))) _x;
 SELECT '# done' FROM (SELECT pg_temp.save('post', rustok.create_node(
     '{"kind": "post", "title": "News", "slug": "news", "body": "# Hi", "status": "published"}'))) _x;
-SELECT pg_temp.settle();
+SELECT test_support.settle_index();
 
 SELECT is((SELECT jsonb_path_query_array(variants, '$[*].options[*].value') FROM index_products
            WHERE product_id = pg_temp.id('shirt')), '["S", "M"]', 'variants carry their option values');
@@ -59,7 +53,7 @@ SELECT is((SELECT body || '|' || body_format FROM index_content WHERE node_id = 
 
 RESET ROLE;
 UPDATE commerce_product_option_values SET value = 'Small' WHERE value = 'S';
-SELECT pg_temp.settle();
+SELECT test_support.settle_index();
 SELECT is((SELECT jsonb_path_query_array(variants, '$[*].options[*].value') FROM index_products
            WHERE product_id = pg_temp.id('shirt')), '["Small", "M"]', 'an option value renamed: the index follows');
 SELECT is((SELECT count(*) FROM rustok.index_verify()), 0::bigint, 'and the index stays exact');
@@ -78,7 +72,7 @@ RESET ROLE;
 SELECT pg_temp.act('acme', 'admin');
 SELECT '# done' FROM (SELECT rustok.create_product('{"title": "Hat", "status": "published", "tags": ["featured"],
     "variants": [{"sku": "H1", "prices": [{"amount": 500, "currencyCode": "EUR"}]}]}')) _x;
-SELECT pg_temp.settle();
+SELECT test_support.settle_index();
 SET LOCAL ROLE rustok_app;
 SELECT pg_temp.act('acme');
 SELECT is(rustok.storefront_home() -> 'products', jsonb_build_array(jsonb_build_object(

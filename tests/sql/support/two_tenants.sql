@@ -3,7 +3,7 @@
 -- then pg_temp.act(slug, who) acts as one of them (who null: anonymous), pg_temp.id(name) reads an id saved
 -- by pg_temp.save(name, response), pg_temp.person(slug, who) is a user's id.
 
-create schema test_support;
+create schema if not exists test_support;
 
 create function test_support.two_tenants() returns void language plpgsql as $fixture$
 DECLARE
