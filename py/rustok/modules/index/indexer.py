@@ -2,9 +2,9 @@
 
 Each thread takes batches per tenant with `rustok.index_drain` (FOR UPDATE SKIP LOCKED inside), so threads
 and processes share the queue without coordination. A lost database connection (a restart, a failover) is
-waited out with growing pauses and a warning, not a dead thread: queued ids stay in `index_queue` until a
-drain commits, so nothing is lost in between. `once` stops when the queue is empty (and gives up on an
-outage, for scripts)."""
+waited out with growing, jittered pauses (the event handlers' backoff) and a warning, not a dead thread:
+queued ids stay in `index_queue` until a drain commits, so nothing is lost in between. `once` stops when the
+queue is empty (and gives up on an outage, for scripts)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 
 from rustok.db import DatabaseUnavailable, tenant_transaction
+from rustok.events.handlers import jittered_backoff
 
 log = logging.getLogger("rustok.indexer")
 Connect = Callable[[], psycopg.Connection[dict[str, Any]]]
@@ -24,7 +25,7 @@ _INDEXED_TENANTS = (
     "select t.id from public.tenants t join public.tenant_modules tm on tm.tenant_id = t.id"
     " where tm.module_slug = 'index' and tm.enabled order by t.id"
 )
-MAX_PAUSE = 30.0
+FIRST_PAUSE, MAX_PAUSE = 0.5, 30.0  # seconds between reconnects: growing, with jitter
 
 
 class Indexer:
@@ -39,19 +40,20 @@ class Indexer:
 
     def run(self) -> None:
         """One worker thread's loop: drain, sleep when idle, reconnect after an outage."""
-        pause = 0.5
+        failures = 0
         while not self.stop.is_set():
             try:
                 with self.connect() as conn:
-                    pause = 0.5
+                    failures = 0
                     self._drain_until_stopped(conn)
                     return
             except (psycopg.OperationalError, DatabaseUnavailable) as exc:
                 if self.once:
                     raise
+                failures += 1
+                pause = jittered_backoff(failures, FIRST_PAUSE, MAX_PAUSE)
                 log.warning("indexer: database unavailable, retrying in %.1f s: %s", pause, str(exc).strip())
                 self.stop.wait(pause)
-                pause = min(pause * 2, MAX_PAUSE)
 
     def _drain_until_stopped(self, conn: psycopg.Connection[dict[str, Any]]) -> None:
         """Until stopped (or, with `once`, until the queue is empty)."""
