@@ -134,6 +134,16 @@ def db(template_db: Database, request: pytest.FixtureRequest) -> Iterator[Databa
 
 
 @pytest.fixture
+def env(db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Database:
+    """The `rustok` command (rustok.cli.main) pointed at this module's database, with its own RUSTOK_HOME."""
+    monkeypatch.setenv("DATABASE_URL", db.admin_url)
+    monkeypatch.setenv("RUSTOK_APP_PASSWORD", db.app_password)
+    monkeypatch.setenv("RUSTOK_HOME", str(tmp_path))
+    monkeypatch.delenv("RUSTOK_APP_DATABASE_URL", raising=False)
+    return db
+
+
+@pytest.fixture
 def _pgtap_runner(template_db: Database, request: pytest.FixtureRequest) -> Iterator[Runner]:
     """pytest-pgtap's runner, on a fresh clone per SQL file, as superuser with pgTAP on the search path."""
     clone = clone_database(template_db, Path(str(request.node.path)).stem)

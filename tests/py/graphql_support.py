@@ -75,5 +75,11 @@ class Api:
         return body
 
 
+def data(body: dict[str, Any]) -> Any:
+    """The answer's data, after asserting it carries no error."""
+    assert "errors" not in body, body["errors"]
+    return body["data"]
+
+
 def codes(body: dict[str, Any]) -> list[str]:
     return [e["extensions"]["code"] for e in body.get("errors", [])]

@@ -4,13 +4,12 @@ indexStatus, verifyIndex and requestReindex: figures computed in SQL, permission
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import psycopg
 import pytest
 
 from rustok.db import Database
-from tests.py.graphql_support import Api, Tenant, codes, make_tenant
+from tests.py.graphql_support import Api, Tenant, codes, data, make_tenant
 
 DASHBOARD = """query($tz: String, $low: Int) { commerceDashboard(timeZone: $tz, lowStock: $low) {
     timeZone ordersToday { currencyCode orders revenue } ordersThisMonth { currencyCode orders revenue }
@@ -36,11 +35,6 @@ def tenants(db: Database) -> tuple[Tenant, Tenant]:
 def api(db: Database) -> Iterator[Api]:
     with Api(db) as api:
         yield api
-
-
-def data(body: dict[str, Any]) -> Any:
-    assert "errors" not in body, body["errors"]
-    return body["data"]
 
 
 def test_commerce_dashboard_counts_orders_revenue_products_and_low_stock(

@@ -10,15 +10,6 @@ from rustok.cli import main
 from rustok.db import Database
 
 
-@pytest.fixture
-def env(db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> Database:
-    monkeypatch.setenv("DATABASE_URL", db.admin_url)
-    monkeypatch.setenv("RUSTOK_APP_PASSWORD", db.app_password)
-    monkeypatch.setenv("RUSTOK_HOME", str(tmp_path))
-    monkeypatch.delenv("RUSTOK_APP_DATABASE_URL", raising=False)
-    return db
-
-
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()

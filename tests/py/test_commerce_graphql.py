@@ -11,7 +11,7 @@ import pytest
 
 from rustok.db import Database
 from rustok.ids import parse_id, to_ulid
-from tests.py.graphql_support import Api, Tenant, codes, make_tenant
+from tests.py.graphql_support import Api, Tenant, codes, data, make_tenant
 
 PRODUCT_FIELDS = """
     id handle title status discountable tags
@@ -57,11 +57,6 @@ def tenants(db: Database) -> tuple[Tenant, Tenant]:
 def api(db: Database) -> Iterator[Api]:
     with Api(db) as api:
         yield api
-
-
-def data(body: dict[str, Any]) -> Any:
-    assert "errors" not in body, body["errors"]
-    return body["data"]
 
 
 def make_product(api: Api, tenant: Tenant, **fields: Any) -> dict[str, Any]:

@@ -17,15 +17,6 @@ from rustok.db import Database
 PASSWORD = "demo-test-password"
 
 
-@pytest.fixture
-def env(db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> Database:
-    monkeypatch.setenv("DATABASE_URL", db.admin_url)
-    monkeypatch.setenv("RUSTOK_APP_PASSWORD", db.app_password)
-    monkeypatch.setenv("RUSTOK_HOME", str(tmp_path))
-    monkeypatch.delenv("RUSTOK_APP_DATABASE_URL", raising=False)
-    return db
-
-
 def run_demo(capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str, str]:
     code = main(["demo", "--no-migrate", "--password", PASSWORD, *extra])
     out, err = capsys.readouterr()

@@ -307,15 +307,6 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-@pytest.fixture
-def env(db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> Database:
-    monkeypatch.setenv("DATABASE_URL", db.admin_url)
-    monkeypatch.setenv("RUSTOK_APP_PASSWORD", db.app_password)
-    monkeypatch.setenv("RUSTOK_HOME", str(tmp_path))
-    monkeypatch.delenv("RUSTOK_APP_DATABASE_URL", raising=False)
-    return db
-
-
 def _damage(db: Database, tenant: Tenant) -> None:
     """Missing, stale and extra rows, written straight into the index (no upkeep fires for index tables; the
     superuser bypasses row-level security, hence the explicit tenant)."""

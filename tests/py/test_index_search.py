@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from rustok.db import Database
-from tests.py.graphql_support import Api, Tenant, codes, make_tenant
+from tests.py.graphql_support import Api, Tenant, codes, data, make_tenant
 
 PRODUCTS = """query($q: String, $f: ProductSearchFilter, $s: ProductSearchSort, $first: Int, $after: String) {
   searchProducts(query: $q, filter: $f, sort: $s, first: $first, after: $after) {
@@ -31,11 +31,6 @@ CONTENT = """query($q: String, $f: ContentSearchFilter, $s: ContentSearchSort, $
 def api(db: Database) -> Iterator[Api]:
     with Api(db) as api:
         yield api
-
-
-def data(body: dict[str, Any]) -> Any:
-    assert "errors" not in body, body["errors"]
-    return body["data"]
 
 
 def product(api: Api, tenant: Tenant, title: str, eur: int, stock: int, tags: list[str], **extra: Any) -> None:

@@ -17,15 +17,6 @@ from rustok.db import Database
 CHECKS = ["database", "migrations", "outbox", "consumers", "notify queue", "partitions", "index queue"]
 
 
-@pytest.fixture
-def env(db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Database:
-    monkeypatch.setenv("DATABASE_URL", db.admin_url)
-    monkeypatch.setenv("RUSTOK_APP_PASSWORD", db.app_password)
-    monkeypatch.setenv("RUSTOK_HOME", str(tmp_path))
-    monkeypatch.delenv("RUSTOK_APP_DATABASE_URL", raising=False)
-    return db
-
-
 def status(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, tuple[str, str]], str]:
     code = main(["status", *argv])
     out, err = capsys.readouterr()
