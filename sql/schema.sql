@@ -1051,24 +1051,21 @@ CREATE FUNCTION rustok._commerce_guest_prices(tenant uuid, product_ids uuid[]) R
        of rustok._commerce_price with quantity 1 and no customer (so no price list with a customer group
        applies), in set form for the index, which prices a whole batch at once (6 calls of _commerce_price
        per product cost more than the rest of its index row). A currency without an offer is left out, as
-       _commerce_price returns no row for it. Inlined into the caller's query (plain parameters, one SELECT).
+       _commerce_price returns no row for it. Each source offers at most one tier a buyer of one can use
+       (min_quantity >= 1 and unique per variant, currency and price list, nulls not distinct), so one DISTINCT
+       ON picks the lowest offer. Inlined into the caller's query (plain parameters, one SELECT).
        tests/sql/test_commerce_guest_prices.sql holds the two equal. */
-    with offers as (
-        select distinct on (pr.variant_id, pr.currency_code, pr.price_list_id)
-               v.product_id, pr.variant_id, pr.currency_code::text as currency_code, pr.amount, pr.price_list_id
-        from public.commerce_variants v
-        join public.commerce_prices pr on pr.tenant_id = v.tenant_id and pr.variant_id = v.id
-        left join public.commerce_price_lists pl on pl.tenant_id = pr.tenant_id and pl.id = pr.price_list_id
-        where v.tenant_id = _commerce_guest_prices.tenant and v.product_id = any (_commerce_guest_prices.product_ids)
-          and pr.min_quantity <= 1
-          and (pr.price_list_id is null
-               or (pl.status = 'active' and (pl.starts_at is null or pl.starts_at <= now())
-                   and (pl.ends_at is null or pl.ends_at > now()) and pl.customer_group_id is null))
-        order by pr.variant_id, pr.currency_code, pr.price_list_id, pr.min_quantity desc
-    )
-    select distinct on (o.variant_id, o.currency_code) o.product_id, o.variant_id, o.currency_code, o.amount
-    from offers o
-    order by o.variant_id, o.currency_code, o.amount, o.price_list_id nulls first
+    select distinct on (pr.variant_id, pr.currency_code)
+           v.product_id, pr.variant_id, pr.currency_code::text, pr.amount
+    from public.commerce_variants v
+    join public.commerce_prices pr on pr.tenant_id = v.tenant_id and pr.variant_id = v.id
+    left join public.commerce_price_lists pl on pl.tenant_id = pr.tenant_id and pl.id = pr.price_list_id
+    where v.tenant_id = _commerce_guest_prices.tenant and v.product_id = any (_commerce_guest_prices.product_ids)
+      and pr.min_quantity <= 1
+      and (pr.price_list_id is null
+           or (pl.status = 'active' and (pl.starts_at is null or pl.starts_at <= now())
+               and (pl.ends_at is null or pl.ends_at > now()) and pl.customer_group_id is null))
+    order by pr.variant_id, pr.currency_code, pr.amount, pr.price_list_id nulls first
 $$;
 
 ALTER FUNCTION rustok._commerce_guest_prices(tenant uuid, product_ids uuid[]) OWNER TO rustok_owner;
@@ -2368,39 +2365,51 @@ CREATE FUNCTION rustok._index_browse_apply(gone rustok.index_products_browse[], 
 /* Replaces the browse-mirror rows of the products in `gone` (their rows before a change: all of them are
    deleted) by `fresh`, and adds the difference to the facet counts (rows whose count reaches 0 are removed).
    Takes each tenant's browse lock first (transaction advisory lock, tenants in order): count updates of one
-   tenant are serialized until commit, so two flushes never lock count rows in crossing order. Counts of a
-   tenant being deleted are left to the cascade. Called by the upkeep trigger (as the owner). */
+   tenant are serialized until commit, so two flushes never lock count rows in crossing order. Only deletes
+   (`fresh` null) can come from a tenant being deleted, whose counts are left to the cascade. Each step runs
+   only when it has rows: a new product (the common write) is two inserts. Called by the upkeep trigger (as
+   the owner). */
 declare
     tenants uuid[];
 begin
     select array_agg(distinct x.tenant_id order by x.tenant_id) into tenants
     from unnest(coalesce(gone, '{}') || coalesce(fresh, '{}')) x;
-    if tenants is null then
+    if fresh is null then
+        tenants := array(select t.id from public.tenants t where t.id = any (tenants) order by t.id);
+    end if;
+    if coalesce(cardinality(tenants), 0) = 0 then
         return;
     end if;
     perform pg_advisory_xact_lock(rustok._index_lock_key(t, 'browse')) from unnest(tenants) t;
-    delete from rustok.index_products_browse b
-    using (select distinct g.tenant_id, g.product_id from unnest(gone) g) g
-    where b.tenant_id = g.tenant_id and b.product_id = g.product_id;
-    insert into rustok.index_products_browse as b select * from unnest(fresh)
-    on conflict (tenant_id, currency, product_id) do update
-        set price = excluded.price, newest_key = excluded.newest_key, has_stock = excluded.has_stock,
-            category_slugs = excluded.category_slugs, category_names = excluded.category_names, tags = excluded.tags;
+    if gone is not null then
+        delete from rustok.index_products_browse b
+        using (select distinct g.tenant_id, g.product_id from unnest(gone) g) g
+        where b.tenant_id = g.tenant_id and b.product_id = g.product_id;
+    end if;
+    if fresh is not null then
+        insert into rustok.index_products_browse as b select * from unnest(fresh)
+        on conflict (tenant_id, currency, product_id) do update
+            set price = excluded.price, newest_key = excluded.newest_key, has_stock = excluded.has_stock,
+                category_slugs = excluded.category_slugs, category_names = excluded.category_names,
+                tags = excluded.tags;
+    end if;
     with delta as materialized (
         -- both scopes from one pass: every product, and (FILTER) those in stock
         select r.tenant_id, r.currency, k.facet, k.value, k.label, sum(r.sign) as every,
                coalesce(sum(r.sign) filter (where r.has_stock), 0) as stocked
         from (select g.*, -1 as sign from unnest(gone) g union all select f.*, 1 from unnest(fresh) f) r
         cross join lateral rustok._index_browse_facets(r.price, r.category_slugs, r.category_names, r.tags) k
+        where r.tenant_id = any (tenants)
         group by 1, 2, 3, 4, 5)
     insert into rustok.index_products_facets as c (tenant_id, currency, in_stock_only, facet, value, label, count)
     select d.tenant_id, d.currency, s.scoped, d.facet, d.value, d.label, case when s.scoped then d.stocked else d.every end
     from delta d cross join (values (false), (true)) s (scoped)
     where case when s.scoped then d.stocked else d.every end <> 0
-      and exists (select 1 from public.tenants t where t.id = d.tenant_id)
     order by 1, 2, 3, 4, 5, 6
     on conflict (tenant_id, currency, in_stock_only, facet, value, label) do update set count = c.count + excluded.count;
-    delete from rustok.index_products_facets c where c.tenant_id = any (tenants) and c.count = 0;
+    if gone is not null then  -- only a decrement reaches 0
+        delete from rustok.index_products_facets c where c.tenant_id = any (tenants) and c.count = 0;
+    end if;
 end
 $$;
 
@@ -2758,8 +2767,8 @@ CREATE FUNCTION rustok._index_products_fresh(tenant uuid, ids uuid[]) RETURNS SE
        variant's option values, guest price per currency and stock state (what the storefront's product page
        shows); `prices` (per currency min/max) and min_price/max_price come from the same guest prices:
        rustok._commerce_guest_prices, the rule of rustok.variant_price for a guest buying one, inlined here
-       as one index-driven query per product for all its variants and currencies (it replaced 6 calls of
-       _commerce_price per product, which cost more than the rest of the row). Everything is joined per
+       as one index-driven query per product for all its variants and currencies, asked once (lateral gp) for
+       both (it replaced 6 calls of _commerce_price per product, which cost more than the rest of the row). Everything is joined per
        product (lateral, by the write tables' keys), so the plan is right for 1 id or 5,000 whatever the
        estimates. The text search configuration is looked up once (a materialized CTE). */
     with cfg as materialized (select rustok._search_config(_index_products_fresh.tenant) as c)
@@ -2776,6 +2785,12 @@ CREATE FUNCTION rustok._index_products_fresh(tenant uuid, ids uuid[]) RETURNS SE
     join public.commerce_products p on p.tenant_id = _index_products_fresh.tenant and p.id = k.id
     cross join cfg
     left join lateral (
+        -- the guest unit price of each variant per currency, asked once per product
+        select array_agg(g.variant_id) as variant_ids, array_agg(g.currency_code) as currencies,
+               array_agg(g.amount) as amounts
+        from rustok._commerce_guest_prices(p.tenant_id, array[p.id]) g
+    ) gp on true
+    left join lateral (
         select jsonb_agg(jsonb_build_object('title', o.title, 'values', coalesce(
                    (select jsonb_agg(ov.value order by ov.position, ov.value)
                     from public.commerce_product_option_values ov
@@ -2788,7 +2803,7 @@ CREATE FUNCTION rustok._index_products_fresh(tenant uuid, ids uuid[]) RETURNS SE
         -- the product's variants: option values, guest unit price per currency, stock
         select jsonb_agg(jsonb_build_object(
                    'id', rustok.ulid(v.id), 'title', v.title, 'sku', v.sku,
-                   'options', coalesce(vo.options, '[]'), 'prices', coalesce(gp.prices, '{}'),
+                   'options', coalesce(vo.options, '[]'), 'prices', coalesce(vp.prices, '{}'),
                    'available', case when v.manage_inventory then s.available end,
                    'inStock', not v.manage_inventory or v.allow_backorder or s.available > 0)
                    order by v.position, v.id) as variants,
@@ -2805,9 +2820,9 @@ CREATE FUNCTION rustok._index_products_fresh(tenant uuid, ids uuid[]) RETURNS SE
                            join public.commerce_product_option_values ov
                              on ov.tenant_id = vo.tenant_id and ov.id = vo.option_value_id
                            where vo.tenant_id = v.tenant_id and vo.variant_id = v.id) vo on true
-        left join (select g.variant_id, jsonb_object_agg(g.currency_code, g.amount) as prices
-                   from rustok._commerce_guest_prices(p.tenant_id, array[p.id]) g
-                   group by g.variant_id) gp on gp.variant_id = v.id
+        left join lateral (select jsonb_object_agg(x.currency, x.amount) as prices
+                           from unnest(gp.variant_ids, gp.currencies, gp.amounts) x (variant_id, currency, amount)
+                           where x.variant_id = v.id) vp on true
         where v.tenant_id = p.tenant_id and v.product_id = p.id
     ) vs on true
     left join lateral (
@@ -2815,9 +2830,9 @@ CREATE FUNCTION rustok._index_products_fresh(tenant uuid, ids uuid[]) RETURNS SE
         select array_agg(c.cur order by c.cur)::char(3)[] as currencies, array_agg(c.mn order by c.cur) as mins,
                array_agg(c.mx order by c.cur) as maxs,
                jsonb_object_agg(c.cur, jsonb_build_object('min', c.mn, 'max', c.mx)) as prices
-        from (select g.currency_code as cur, min(g.amount) as mn, max(g.amount) as mx
-              from rustok._commerce_guest_prices(p.tenant_id, array[p.id]) g
-              group by g.currency_code) c
+        from (select x.currency as cur, min(x.amount) as mn, max(x.amount) as mx
+              from unnest(gp.currencies, gp.amounts) x (currency, amount)
+              group by x.currency) c
     ) pz on true
     left join lateral (
         select jsonb_agg(jsonb_build_object('id', rustok.ulid(c.id), 'handle', c.handle, 'name', c.name)
@@ -6079,12 +6094,20 @@ ALTER FUNCTION rustok.error_sqlstate(code text) OWNER TO rustok_owner;
 --
 
 CREATE FUNCTION rustok.has_permission(permission text) RETURNS boolean
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     AS $$
-    /* True when the transaction's role holds the permission; operators (psql as owner) hold all. */
-    select rustok.is_operator() or exists (
-        select 1 from public.role_permissions rp
-        where rp.role = rustok.current_user_role() and rp.permission = has_permission.permission)
+/* True when the transaction's role holds the permission; operators (psql as owner) hold all. PL/pgSQL so
+   the lookup's plan is kept for the session (a SQL function with a sub-select is planned at every call, and
+   the tenants policy calls this in every statement reading tenants); operators return before it, so it is
+   only ever run outside SECURITY DEFINER functions, whose own search_path would make the kept plan
+   replanned at each switch. */
+begin
+    if rustok.is_operator() then
+        return true;
+    end if;
+    return exists (select 1 from public.role_permissions rp
+                   where rp.role = rustok.current_user_role() and rp.permission = has_permission.permission);
+end
 $$;
 
 ALTER FUNCTION rustok.has_permission(permission text) OWNER TO rustok_owner;
@@ -6467,9 +6490,11 @@ ALTER FUNCTION rustok.is_module_enabled(module text) OWNER TO rustok_owner;
 CREATE FUNCTION rustok.is_operator() RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-    /* True for a database operator (psql as owner or superuser), false for the API's and analysts' roles. */
-    select coalesce((select r.rolsuper from pg_roles r where r.rolname = current_user), false)
-        or not pg_has_role(current_user, 'rustok_clients', 'MEMBER')
+    /* True for a database operator (psql as owner or superuser), false for the API's and analysts' roles.
+       One expression, no query: the tenants policy asks it (through has_permission) in every statement
+       reading tenants. The GUC is_superuser follows SET ROLE; inside a SECURITY DEFINER function (owned by
+       rustok_owner, not a client) the first test already holds. */
+    select not pg_has_role(current_user, 'rustok_clients', 'MEMBER') or current_setting('is_superuser') = 'on'
 $$;
 
 ALTER FUNCTION rustok.is_operator() OWNER TO rustok_owner;
@@ -9076,32 +9101,73 @@ $$;
 ALTER FUNCTION rustok.tg_index__touch_rows() OWNER TO rustok_owner;
 
 --
--- Name: tg_index_browse__sync(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+-- Name: tg_index_pending__flush(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok.tg_index_browse__sync() RETURNS trigger
+CREATE FUNCTION rustok.tg_index_pending__flush() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+/* At commit (deferred): recomputes all of the transaction's pending ids (rustok._index_flush_all). Queued
+   once per flush, not per pending row: its WHEN (rustok._index_flush_arm) is evaluated as each row is
+   inserted, and is true only for the first since the last flush. */
+begin
+    perform rustok._index_flush_all();
+    return null;
+end
+$$;
+
+ALTER FUNCTION rustok.tg_index_pending__flush() OWNER TO rustok_owner;
+
+--
+-- Name: tg_index_products__mirrors(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.tg_index_products__mirrors() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
 /* Statement trigger on index_products: `added` holds the new rows (INSERT, UPDATE), `removed` the old ones
-   (UPDATE, DELETE); their browse rows (rustok._index_browse_rows) replace each other in the mirror and the
-   facet counts. SECURITY DEFINER: the mirror and counts are closed to clients; only the rows of this
-   statement are touched. */
+   (UPDATE, DELETE). The search mirror takes the new rows (an update that changes none of its columns writes
+   nothing, but still fills a missing mirror row, so `rustok reindex` fills the mirror of an upgraded
+   database) or loses the old ones; the browse rows (rustok._index_browse_rows) of the old rows are replaced
+   by those of the new ones in the browse mirror and the facet counts. SECURITY DEFINER: the mirrors and
+   counts are closed to clients; only the rows of this statement are touched. */
 declare
     gone rustok.index_products_browse[];
     fresh rustok.index_products_browse[];
 begin
     if tg_op = 'INSERT' then
+        insert into rustok.index_products_text as t (tenant_id, product_id, search_vector, title_folded,
+                                                     category_slugs)
+        select a.tenant_id, a.product_id, a.search_vector, lower(public.unaccent(a.title)), a.category_slugs
+        from added a
+        on conflict (tenant_id, product_id) do update
+            set search_vector = excluded.search_vector, title_folded = excluded.title_folded,
+                category_slugs = excluded.category_slugs;
         select array_agg(r) into fresh
         from added a
         cross join lateral rustok._index_browse_rows(a.tenant_id, a.product_id, a.prices, a.has_stock, a.categories,
                                                      a.tags, a.created_at) r;
     elsif tg_op = 'DELETE' then
+        delete from rustok.index_products_text t using removed a
+        where t.tenant_id = a.tenant_id and t.product_id = a.product_id;
         select array_agg(r) into gone
         from removed a
         cross join lateral rustok._index_browse_rows(a.tenant_id, a.product_id, a.prices, a.has_stock, a.categories,
                                                      a.tags, a.created_at) r;
     else
+        if not exists (select 1 from added) then  -- the UPDATE half of an upsert that only inserted
+            return null;
+        end if;
+        insert into rustok.index_products_text as t (tenant_id, product_id, search_vector, title_folded,
+                                                     category_slugs)
+        select a.tenant_id, a.product_id, a.search_vector, lower(public.unaccent(a.title)), a.category_slugs
+        from added a
+        on conflict (tenant_id, product_id) do update
+            set search_vector = excluded.search_vector, title_folded = excluded.title_folded,
+                category_slugs = excluded.category_slugs
+            where (t.search_vector, t.title_folded, t.category_slugs)
+                  is distinct from (excluded.search_vector, excluded.title_folded, excluded.category_slugs);
         with moved as materialized (
             select o.tenant_id, o.product_id, o.prices as old_prices,
                    o.has_stock as old_stock, o.categories as old_categories, o.tags as old_tags,
@@ -9124,25 +9190,7 @@ begin
 end
 $$;
 
-ALTER FUNCTION rustok.tg_index_browse__sync() OWNER TO rustok_owner;
-
---
--- Name: tg_index_pending__flush(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
---
-
-CREATE FUNCTION rustok.tg_index_pending__flush() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-/* At commit (deferred): recomputes all of the transaction's pending ids (rustok._index_flush_all). Queued
-   once per flush, not per pending row: its WHEN (rustok._index_flush_arm) is evaluated as each row is
-   inserted, and is true only for the first since the last flush. */
-begin
-    perform rustok._index_flush_all();
-    return null;
-end
-$$;
-
-ALTER FUNCTION rustok.tg_index_pending__flush() OWNER TO rustok_owner;
+ALTER FUNCTION rustok.tg_index_products__mirrors() OWNER TO rustok_owner;
 
 --
 -- Name: tg_index_search__mirror(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -9152,42 +9200,24 @@ CREATE FUNCTION rustok.tg_index_search__mirror() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
-/* Keeps the search mirror of index_products / index_content rows equal to them (products: with their
-   category slugs, which search narrows inside the GIN index), for a whole statement:
-   `changed` holds the new rows (INSERT, UPDATE) or the old ones (DELETE). An update that changes none of
-   these (stock, prices, ...) writes nothing, but still fills a missing mirror row (so
-   `rustok reindex` fills the mirrors of a database upgraded with index rows). */
+/* Keeps the search mirror of index_content rows equal to them, for a whole statement: `changed` holds the
+   new rows (INSERT, UPDATE) or the old ones (DELETE). An update that changes neither the vector nor the
+   title writes nothing, but still fills a missing mirror row (so `rustok reindex` fills the mirror of a
+   database upgraded with index rows). */
 begin
     if not exists (select 1 from changed) then  -- e.g. the UPDATE half of an upsert that only inserted
         return null;
     end if;
-    if tg_table_name = 'index_products' then
-        if tg_op = 'DELETE' then
-            delete from rustok.index_products_text t using changed c
-            where t.tenant_id = c.tenant_id and t.product_id = c.product_id;
-        else
-            insert into rustok.index_products_text as t (tenant_id, product_id, search_vector, title_folded,
-                                                         category_slugs)
-            select c.tenant_id, c.product_id, c.search_vector, lower(public.unaccent(c.title)), c.category_slugs
-            from changed c
-            on conflict (tenant_id, product_id) do update
-                set search_vector = excluded.search_vector, title_folded = excluded.title_folded,
-                    category_slugs = excluded.category_slugs
-                where (t.search_vector, t.title_folded, t.category_slugs)
-                      is distinct from (excluded.search_vector, excluded.title_folded, excluded.category_slugs);
-        end if;
+    if tg_op = 'DELETE' then
+        delete from rustok.index_content_text t using changed c
+        where t.tenant_id = c.tenant_id and t.node_id = c.node_id;
     else
-        if tg_op = 'DELETE' then
-            delete from rustok.index_content_text t using changed c
-            where t.tenant_id = c.tenant_id and t.node_id = c.node_id;
-        else
-            insert into rustok.index_content_text as t (tenant_id, node_id, search_vector, title_folded)
-            select c.tenant_id, c.node_id, c.search_vector, lower(public.unaccent(coalesce(c.title, '')))
-            from changed c
-            on conflict (tenant_id, node_id) do update
-                set search_vector = excluded.search_vector, title_folded = excluded.title_folded
-                where (t.search_vector, t.title_folded) is distinct from (excluded.search_vector, excluded.title_folded);
-        end if;
+        insert into rustok.index_content_text as t (tenant_id, node_id, search_vector, title_folded)
+        select c.tenant_id, c.node_id, c.search_vector, lower(public.unaccent(coalesce(c.title, '')))
+        from changed c
+        on conflict (tenant_id, node_id) do update
+            set search_vector = excluded.search_vector, title_folded = excluded.title_folded
+            where (t.search_vector, t.title_folded) is distinct from (excluded.search_vector, excluded.title_folded);
     end if;
     return null;
 end
@@ -9431,16 +9461,39 @@ ALTER FUNCTION rustok.tg_tenants__check_permission() OWNER TO rustok_owner;
 CREATE FUNCTION rustok.ulid(id uuid) RETURNS text
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
     AS $$
-/* The 26-character Crockford base32 form of an id, as the API shows it. */
+/* The 26-character Crockford base32 form of an id, as the API shows it: 130 bits (two zero bits, then the
+   uuid's 128), five per character. Each character is read from the two bytes that hold its five bits, in one
+   expression (a loop over the bits cost three times as much; the index and every API answer call this). */
 declare
-    bits varbit := B'00' || ('x' || replace(id::text, '-', ''))::bit(128);
-    alphabet constant text := '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-    result text := '';
+    b constant bytea := uuid_send(id);
+    a constant text := '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 begin
-    for i in 0..25 loop
-        result := result || substr(alphabet, substring(bits from i * 5 + 1 for 5)::int + 1, 1);
-    end loop;
-    return result;
+    return substr(a, (get_byte(b, 0) >> 5) + 1, 1)
+        || substr(a, ((get_byte(b, 0) << 8 | get_byte(b, 1)) >> 8 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 1) << 8 | get_byte(b, 2)) >> 11 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 1) << 8 | get_byte(b, 2)) >> 6 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 2) << 8 | get_byte(b, 3)) >> 9 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 2) << 8 | get_byte(b, 3)) >> 4 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 3) << 8 | get_byte(b, 4)) >> 7 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 4) << 8 | get_byte(b, 5)) >> 10 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 4) << 8 | get_byte(b, 5)) >> 5 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 5) << 8 | get_byte(b, 6)) >> 8 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 6) << 8 | get_byte(b, 7)) >> 11 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 6) << 8 | get_byte(b, 7)) >> 6 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 7) << 8 | get_byte(b, 8)) >> 9 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 7) << 8 | get_byte(b, 8)) >> 4 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 8) << 8 | get_byte(b, 9)) >> 7 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 9) << 8 | get_byte(b, 10)) >> 10 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 9) << 8 | get_byte(b, 10)) >> 5 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 10) << 8 | get_byte(b, 11)) >> 8 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 11) << 8 | get_byte(b, 12)) >> 11 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 11) << 8 | get_byte(b, 12)) >> 6 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 12) << 8 | get_byte(b, 13)) >> 9 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 12) << 8 | get_byte(b, 13)) >> 4 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 13) << 8 | get_byte(b, 14)) >> 7 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 14) << 8 | get_byte(b, 15)) >> 10 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 14) << 8 | get_byte(b, 15)) >> 5 & 31) + 1, 1)
+        || substr(a, ((get_byte(b, 14) << 8 | get_byte(b, 15)) >> 0 & 31) + 1, 1);
 end
 $$;
 
@@ -14005,16 +14058,28 @@ CREATE TRIGGER _700_index_touch_update AFTER UPDATE ON public.node_tags REFERENC
 CREATE TRIGGER _700_index_touch_update AFTER UPDATE ON public.nodes REFERENCING OLD TABLE AS previous NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index__touch_rows('nodes');
 
 --
+-- Name: index_products _710_index_products_mirrors_delete; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _710_index_products_mirrors_delete AFTER DELETE ON public.index_products REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_products__mirrors();
+
+--
+-- Name: index_products _710_index_products_mirrors_insert; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _710_index_products_mirrors_insert AFTER INSERT ON public.index_products REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_products__mirrors();
+
+--
+-- Name: index_products _710_index_products_mirrors_update; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _710_index_products_mirrors_update AFTER UPDATE ON public.index_products REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_products__mirrors();
+
+--
 -- Name: index_content _710_index_search_mirror_delete; Type: TRIGGER; Schema: public; Owner: rustok_owner
 --
 
 CREATE TRIGGER _710_index_search_mirror_delete AFTER DELETE ON public.index_content REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_search__mirror();
-
---
--- Name: index_products _710_index_search_mirror_delete; Type: TRIGGER; Schema: public; Owner: rustok_owner
---
-
-CREATE TRIGGER _710_index_search_mirror_delete AFTER DELETE ON public.index_products REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_search__mirror();
 
 --
 -- Name: index_content _710_index_search_mirror_insert; Type: TRIGGER; Schema: public; Owner: rustok_owner
@@ -14023,40 +14088,10 @@ CREATE TRIGGER _710_index_search_mirror_delete AFTER DELETE ON public.index_prod
 CREATE TRIGGER _710_index_search_mirror_insert AFTER INSERT ON public.index_content REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_search__mirror();
 
 --
--- Name: index_products _710_index_search_mirror_insert; Type: TRIGGER; Schema: public; Owner: rustok_owner
---
-
-CREATE TRIGGER _710_index_search_mirror_insert AFTER INSERT ON public.index_products REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_search__mirror();
-
---
 -- Name: index_content _710_index_search_mirror_update; Type: TRIGGER; Schema: public; Owner: rustok_owner
 --
 
 CREATE TRIGGER _710_index_search_mirror_update AFTER UPDATE ON public.index_content REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_search__mirror();
-
---
--- Name: index_products _710_index_search_mirror_update; Type: TRIGGER; Schema: public; Owner: rustok_owner
---
-
-CREATE TRIGGER _710_index_search_mirror_update AFTER UPDATE ON public.index_products REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_search__mirror();
-
---
--- Name: index_products _720_index_browse_delete; Type: TRIGGER; Schema: public; Owner: rustok_owner
---
-
-CREATE TRIGGER _720_index_browse_delete AFTER DELETE ON public.index_products REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_browse__sync();
-
---
--- Name: index_products _720_index_browse_insert; Type: TRIGGER; Schema: public; Owner: rustok_owner
---
-
-CREATE TRIGGER _720_index_browse_insert AFTER INSERT ON public.index_products REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_browse__sync();
-
---
--- Name: index_products _720_index_browse_update; Type: TRIGGER; Schema: public; Owner: rustok_owner
---
-
-CREATE TRIGGER _720_index_browse_update AFTER UPDATE ON public.index_products REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_browse__sync();
 
 --
 -- Name: tenant_modules _900_emit_events; Type: TRIGGER; Schema: public; Owner: rustok_owner
@@ -17561,18 +17596,18 @@ REVOKE ALL ON FUNCTION rustok.tg_index__touch_rows() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.tg_index__touch_rows() TO rustok_clients;
 
 --
--- Name: FUNCTION tg_index_browse__sync(); Type: ACL; Schema: rustok; Owner: rustok_owner
---
-
-REVOKE ALL ON FUNCTION rustok.tg_index_browse__sync() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.tg_index_browse__sync() TO rustok_clients;
-
---
 -- Name: FUNCTION tg_index_pending__flush(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.tg_index_pending__flush() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.tg_index_pending__flush() TO rustok_clients;
+
+--
+-- Name: FUNCTION tg_index_products__mirrors(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.tg_index_products__mirrors() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.tg_index_products__mirrors() TO rustok_clients;
 
 --
 -- Name: FUNCTION tg_index_search__mirror(); Type: ACL; Schema: rustok; Owner: rustok_owner

@@ -41,24 +41,21 @@ language sql stable as $$
        of rustok._commerce_price with quantity 1 and no customer (so no price list with a customer group
        applies), in set form for the index, which prices a whole batch at once (6 calls of _commerce_price
        per product cost more than the rest of its index row). A currency without an offer is left out, as
-       _commerce_price returns no row for it. Inlined into the caller's query (plain parameters, one SELECT).
+       _commerce_price returns no row for it. Each source offers at most one tier a buyer of one can use
+       (min_quantity >= 1 and unique per variant, currency and price list, nulls not distinct), so one DISTINCT
+       ON picks the lowest offer. Inlined into the caller's query (plain parameters, one SELECT).
        tests/sql/test_commerce_guest_prices.sql holds the two equal. */
-    with offers as (
-        select distinct on (pr.variant_id, pr.currency_code, pr.price_list_id)
-               v.product_id, pr.variant_id, pr.currency_code::text as currency_code, pr.amount, pr.price_list_id
-        from public.commerce_variants v
-        join public.commerce_prices pr on pr.tenant_id = v.tenant_id and pr.variant_id = v.id
-        left join public.commerce_price_lists pl on pl.tenant_id = pr.tenant_id and pl.id = pr.price_list_id
-        where v.tenant_id = _commerce_guest_prices.tenant and v.product_id = any (_commerce_guest_prices.product_ids)
-          and pr.min_quantity <= 1
-          and (pr.price_list_id is null
-               or (pl.status = 'active' and (pl.starts_at is null or pl.starts_at <= now())
-                   and (pl.ends_at is null or pl.ends_at > now()) and pl.customer_group_id is null))
-        order by pr.variant_id, pr.currency_code, pr.price_list_id, pr.min_quantity desc
-    )
-    select distinct on (o.variant_id, o.currency_code) o.product_id, o.variant_id, o.currency_code, o.amount
-    from offers o
-    order by o.variant_id, o.currency_code, o.amount, o.price_list_id nulls first
+    select distinct on (pr.variant_id, pr.currency_code)
+           v.product_id, pr.variant_id, pr.currency_code::text, pr.amount
+    from public.commerce_variants v
+    join public.commerce_prices pr on pr.tenant_id = v.tenant_id and pr.variant_id = v.id
+    left join public.commerce_price_lists pl on pl.tenant_id = pr.tenant_id and pl.id = pr.price_list_id
+    where v.tenant_id = _commerce_guest_prices.tenant and v.product_id = any (_commerce_guest_prices.product_ids)
+      and pr.min_quantity <= 1
+      and (pr.price_list_id is null
+           or (pl.status = 'active' and (pl.starts_at is null or pl.starts_at <= now())
+               and (pl.ends_at is null or pl.ends_at > now()) and pl.customer_group_id is null))
+    order by pr.variant_id, pr.currency_code, pr.amount, pr.price_list_id nulls first
 $$;
 
 create or replace function rustok.variant_price(variant_id uuid, currency_code text, quantity int default 1,

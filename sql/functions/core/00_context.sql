@@ -48,7 +48,9 @@ $$;
 
 create or replace function rustok.is_operator() returns boolean
 language sql stable parallel safe as $$
-    /* True for a database operator (psql as owner or superuser), false for the API's and analysts' roles. */
-    select coalesce((select r.rolsuper from pg_roles r where r.rolname = current_user), false)
-        or not pg_has_role(current_user, 'rustok_clients', 'MEMBER')
+    /* True for a database operator (psql as owner or superuser), false for the API's and analysts' roles.
+       One expression, no query: the tenants policy asks it (through has_permission) in every statement
+       reading tenants. The GUC is_superuser follows SET ROLE; inside a SECURITY DEFINER function (owned by
+       rustok_owner, not a client) the first test already holds. */
+    select not pg_has_role(current_user, 'rustok_clients', 'MEMBER') or current_setting('is_superuser') = 'on'
 $$;

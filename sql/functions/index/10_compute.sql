@@ -13,8 +13,8 @@ language sql stable as $$
        variant's option values, guest price per currency and stock state (what the storefront's product page
        shows); `prices` (per currency min/max) and min_price/max_price come from the same guest prices:
        rustok._commerce_guest_prices, the rule of rustok.variant_price for a guest buying one, inlined here
-       as one index-driven query per product for all its variants and currencies (it replaced 6 calls of
-       _commerce_price per product, which cost more than the rest of the row). Everything is joined per
+       as one index-driven query per product for all its variants and currencies, asked once (lateral gp) for
+       both (it replaced 6 calls of _commerce_price per product, which cost more than the rest of the row). Everything is joined per
        product (lateral, by the write tables' keys), so the plan is right for 1 id or 5,000 whatever the
        estimates. The text search configuration is looked up once (a materialized CTE). */
     with cfg as materialized (select rustok._search_config(_index_products_fresh.tenant) as c)
@@ -31,6 +31,12 @@ language sql stable as $$
     join public.commerce_products p on p.tenant_id = _index_products_fresh.tenant and p.id = k.id
     cross join cfg
     left join lateral (
+        -- the guest unit price of each variant per currency, asked once per product
+        select array_agg(g.variant_id) as variant_ids, array_agg(g.currency_code) as currencies,
+               array_agg(g.amount) as amounts
+        from rustok._commerce_guest_prices(p.tenant_id, array[p.id]) g
+    ) gp on true
+    left join lateral (
         select jsonb_agg(jsonb_build_object('title', o.title, 'values', coalesce(
                    (select jsonb_agg(ov.value order by ov.position, ov.value)
                     from public.commerce_product_option_values ov
@@ -43,7 +49,7 @@ language sql stable as $$
         -- the product's variants: option values, guest unit price per currency, stock
         select jsonb_agg(jsonb_build_object(
                    'id', rustok.ulid(v.id), 'title', v.title, 'sku', v.sku,
-                   'options', coalesce(vo.options, '[]'), 'prices', coalesce(gp.prices, '{}'),
+                   'options', coalesce(vo.options, '[]'), 'prices', coalesce(vp.prices, '{}'),
                    'available', case when v.manage_inventory then s.available end,
                    'inStock', not v.manage_inventory or v.allow_backorder or s.available > 0)
                    order by v.position, v.id) as variants,
@@ -60,9 +66,9 @@ language sql stable as $$
                            join public.commerce_product_option_values ov
                              on ov.tenant_id = vo.tenant_id and ov.id = vo.option_value_id
                            where vo.tenant_id = v.tenant_id and vo.variant_id = v.id) vo on true
-        left join (select g.variant_id, jsonb_object_agg(g.currency_code, g.amount) as prices
-                   from rustok._commerce_guest_prices(p.tenant_id, array[p.id]) g
-                   group by g.variant_id) gp on gp.variant_id = v.id
+        left join lateral (select jsonb_object_agg(x.currency, x.amount) as prices
+                           from unnest(gp.variant_ids, gp.currencies, gp.amounts) x (variant_id, currency, amount)
+                           where x.variant_id = v.id) vp on true
         where v.tenant_id = p.tenant_id and v.product_id = p.id
     ) vs on true
     left join lateral (
@@ -70,9 +76,9 @@ language sql stable as $$
         select array_agg(c.cur order by c.cur)::char(3)[] as currencies, array_agg(c.mn order by c.cur) as mins,
                array_agg(c.mx order by c.cur) as maxs,
                jsonb_object_agg(c.cur, jsonb_build_object('min', c.mn, 'max', c.mx)) as prices
-        from (select g.currency_code as cur, min(g.amount) as mn, max(g.amount) as mx
-              from rustok._commerce_guest_prices(p.tenant_id, array[p.id]) g
-              group by g.currency_code) c
+        from (select x.currency as cur, min(x.amount) as mn, max(x.amount) as mx
+              from unnest(gp.currencies, gp.amounts) x (currency, amount)
+              group by x.currency) c
     ) pz on true
     left join lateral (
         select jsonb_agg(jsonb_build_object('id', rustok.ulid(c.id), 'handle', c.handle, 'name', c.name)

@@ -57,39 +57,51 @@ language plpgsql volatile as $$
 /* Replaces the browse-mirror rows of the products in `gone` (their rows before a change: all of them are
    deleted) by `fresh`, and adds the difference to the facet counts (rows whose count reaches 0 are removed).
    Takes each tenant's browse lock first (transaction advisory lock, tenants in order): count updates of one
-   tenant are serialized until commit, so two flushes never lock count rows in crossing order. Counts of a
-   tenant being deleted are left to the cascade. Called by the upkeep trigger (as the owner). */
+   tenant are serialized until commit, so two flushes never lock count rows in crossing order. Only deletes
+   (`fresh` null) can come from a tenant being deleted, whose counts are left to the cascade. Each step runs
+   only when it has rows: a new product (the common write) is two inserts. Called by the upkeep trigger (as
+   the owner). */
 declare
     tenants uuid[];
 begin
     select array_agg(distinct x.tenant_id order by x.tenant_id) into tenants
     from unnest(coalesce(gone, '{}') || coalesce(fresh, '{}')) x;
-    if tenants is null then
+    if fresh is null then
+        tenants := array(select t.id from public.tenants t where t.id = any (tenants) order by t.id);
+    end if;
+    if coalesce(cardinality(tenants), 0) = 0 then
         return;
     end if;
     perform pg_advisory_xact_lock(rustok._index_lock_key(t, 'browse')) from unnest(tenants) t;
-    delete from rustok.index_products_browse b
-    using (select distinct g.tenant_id, g.product_id from unnest(gone) g) g
-    where b.tenant_id = g.tenant_id and b.product_id = g.product_id;
-    insert into rustok.index_products_browse as b select * from unnest(fresh)
-    on conflict (tenant_id, currency, product_id) do update
-        set price = excluded.price, newest_key = excluded.newest_key, has_stock = excluded.has_stock,
-            category_slugs = excluded.category_slugs, category_names = excluded.category_names, tags = excluded.tags;
+    if gone is not null then
+        delete from rustok.index_products_browse b
+        using (select distinct g.tenant_id, g.product_id from unnest(gone) g) g
+        where b.tenant_id = g.tenant_id and b.product_id = g.product_id;
+    end if;
+    if fresh is not null then
+        insert into rustok.index_products_browse as b select * from unnest(fresh)
+        on conflict (tenant_id, currency, product_id) do update
+            set price = excluded.price, newest_key = excluded.newest_key, has_stock = excluded.has_stock,
+                category_slugs = excluded.category_slugs, category_names = excluded.category_names,
+                tags = excluded.tags;
+    end if;
     with delta as materialized (
         -- both scopes from one pass: every product, and (FILTER) those in stock
         select r.tenant_id, r.currency, k.facet, k.value, k.label, sum(r.sign) as every,
                coalesce(sum(r.sign) filter (where r.has_stock), 0) as stocked
         from (select g.*, -1 as sign from unnest(gone) g union all select f.*, 1 from unnest(fresh) f) r
         cross join lateral rustok._index_browse_facets(r.price, r.category_slugs, r.category_names, r.tags) k
+        where r.tenant_id = any (tenants)
         group by 1, 2, 3, 4, 5)
     insert into rustok.index_products_facets as c (tenant_id, currency, in_stock_only, facet, value, label, count)
     select d.tenant_id, d.currency, s.scoped, d.facet, d.value, d.label, case when s.scoped then d.stocked else d.every end
     from delta d cross join (values (false), (true)) s (scoped)
     where case when s.scoped then d.stocked else d.every end <> 0
-      and exists (select 1 from public.tenants t where t.id = d.tenant_id)
     order by 1, 2, 3, 4, 5, 6
     on conflict (tenant_id, currency, in_stock_only, facet, value, label) do update set count = c.count + excluded.count;
-    delete from rustok.index_products_facets c where c.tenant_id = any (tenants) and c.count = 0;
+    if gone is not null then  -- only a decrement reaches 0
+        delete from rustok.index_products_facets c where c.tenant_id = any (tenants) and c.count = 0;
+    end if;
 end
 $$;
 
