@@ -3879,28 +3879,28 @@ $$;
 ALTER FUNCTION rustok._search_price_bucket_max(lo bigint) OWNER TO rustok_owner;
 
 --
--- Name: _search_product_node(public.index_products, bigint, double precision); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+-- Name: _search_product_node(public.index_products, bigint, double precision, jsonb); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok._search_product_node(i public.index_products, price bigint, rank double precision) RETURNS jsonb
+CREATE FUNCTION rustok._search_product_node(i public.index_products, price bigint, rank double precision, currency_prices jsonb) RETURNS jsonb
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
     /* One product of a search connection: its index row as the catalogue shows it, with the price in the
-       search's currency and the rank. */
+       search's currency, the rank and its prices per currency ([{currencyCode, min, max}], built by the
+       page's query). One expression, so it is inlined into the search's query (with a sub-select in it, it
+       was run as a function of its own for every row of the page: 0.1 ms each). */
     select jsonb_build_object(
         'id', rustok.ulid(i.product_id), 'title', i.title, 'subtitle', i.subtitle,
         'handle', i.handle, 'description', i.description, 'minPrice', i.min_price,
         'maxPrice', i.max_price, 'price', price, 'currencies', to_jsonb(i.currencies),
-        'prices', (select coalesce(jsonb_agg(jsonb_build_object('currencyCode', e.key,
-                       'min', (e.value ->> 'min')::bigint, 'max', (e.value ->> 'max')::bigint)
-                       order by e.key), '[]') from jsonb_each(i.prices) e),
+        'prices', currency_prices,
         'totalStock', i.total_stock, 'inStock', i.has_stock, 'categories', i.categories,
         'categorySlugs', to_jsonb(i.category_slugs), 'tags', to_jsonb(i.tags),
         'metaTitle', i.meta_title, 'metaDescription', i.meta_description,
         'createdAt', i.created_at, 'rank', rank)
 $$;
 
-ALTER FUNCTION rustok._search_product_node(i public.index_products, price bigint, rank double precision) OWNER TO rustok_owner;
+ALTER FUNCTION rustok._search_product_node(i public.index_products, price bigint, rank double precision, currency_prices jsonb) OWNER TO rustok_owner;
 
 --
 -- Name: _search_products_browse(jsonb, text, bigint, bigint, text, integer, jsonb); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -4012,6 +4012,25 @@ CREATE FUNCTION rustok._search_query(cfg regconfig, query text) RETURNS tsquery
 $$;
 
 ALTER FUNCTION rustok._search_query(cfg regconfig, query text) OWNER TO rustok_owner;
+
+--
+-- Name: _search_rank(tsvector, text, tsquery, text, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._search_rank(search_vector tsvector, title text, tsq tsquery, q text, fuzzy boolean) RETURNS double precision
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    /* The rank of a search result: the text rank (weights D 0.1, C 0.2, B 0.4, A 1.0, cover density), plus the
+       title's trigram similarity to the query when the typo fallback ran; 0 without a search term. */
+    select case when tsq is null then 0::float8
+                else ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', search_vector, tsq)::float8
+                     + case when fuzzy then public.similarity(lower(public.unaccent(q)),
+                                                              lower(public.unaccent(coalesce(title, ''))))::float8
+                            else 0 end
+           end
+$$;
+
+ALTER FUNCTION rustok._search_rank(search_vector tsvector, title text, tsq tsquery, q text, fuzzy boolean) OWNER TO rustok_owner;
 
 --
 -- Name: _search_sort(text, text[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -8008,12 +8027,7 @@ begin
         -- only the columns a result shows (not the whole body): see search_products
         select i.node_id, i.kind, i.title, i.slug, i.excerpt, i.body_preview, i.status, i.author_id, i.author_name,
                i.category_id, i.category_name, i.category_slug, i.tags, i.published_at, i.created_at,
-               case when tsq is null then 0::float8
-                    else ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', i.search_vector, tsq)::float8
-                         + case when fuzzy then public.similarity(lower(public.unaccent(q)),
-                                                                    lower(public.unaccent(coalesce(i.title, ''))))::float8
-                                else 0 end
-               end as rank
+               rustok._search_rank(i.search_vector, i.title, tsq, q, fuzzy) as rank
         from matched i
         where i.published_at <= now()
           and (f ->> 'kind' is null or i.kind = f ->> 'kind')
@@ -8089,6 +8103,7 @@ CREATE FUNCTION rustok.search_products(query text DEFAULT NULL::text, filter jso
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     SET "pg_trgm.word_similarity_threshold" TO '0.4'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 /* Published products of the current tenant matching `query` (full text, weights title A / subtitle, tags B /
    description C, last word a prefix; when fewer than 3 rows match, titles similar by trigram are added) and
@@ -8113,7 +8128,6 @@ declare
     kns float8[];
     kts text[];
     prices bigint[];
-    ranks float8[];
     n int;
     total bigint;
     facets jsonb;
@@ -8153,7 +8167,6 @@ begin
         select b.ids, b.kns, b.prices, b.total, b.facets into ids, kns, prices, total, facets
         from rustok._search_products_browse(f, cur, lo, hi, srt, page, k) b;
         kts := array_fill(''::text, array[coalesce(cardinality(ids), 0)]);
-        ranks := array_fill(0::float8, array[coalesce(cardinality(ids), 0)]);
     else
         with matched as (
             -- the tenant's rows, or with a text query the matching ones fetched by primary key (`product_id =
@@ -8168,12 +8181,10 @@ begin
             -- page, the count and each facet (the page's rows are read again by primary key to show them)
             select i.product_id, i.title, i.categories, i.tags, i.created_at,
                    case when cur is null then i.min_price else (i.prices -> cur ->> 'min')::bigint end as price,
-                   case when tsq is null then 0::float8
-                        else ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', i.search_vector, tsq)::float8
-                             + case when fuzzy then public.similarity(lower(public.unaccent(q)),
-                                                                        lower(public.unaccent(i.title)))::float8
-                                    else 0 end
-                   end as rank
+                   -- ranking every match costs more than fetching it (~5 µs a row): only to sort by it; the
+                   -- page's nodes show theirs, computed below
+                   case when srt = 'relevance' then rustok._search_rank(i.search_vector, i.title, tsq, q, fuzzy)
+                        else 0::float8 end as rank
             from matched i
             where (cur is null or i.prices ? cur)
               and (f -> 'inStock' is null or f -> 'inStock' = 'null' or i.has_stock = (f ->> 'inStock')::boolean)
@@ -8199,7 +8210,6 @@ begin
                (select array_agg(p.kn order by p.kn, p.kt, p.product_id) from page_rows p),
                (select array_agg(p.kt order by p.kn, p.kt, p.product_id) from page_rows p),
                (select array_agg(p.price order by p.kn, p.kt, p.product_id) from page_rows p),
-               (select array_agg(p.rank order by p.kn, p.kt, p.product_id) from page_rows p),
                (select count(*) from filtered),
                jsonb_build_object(
                 'categories', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', l, 'count', c)
@@ -8219,16 +8229,24 @@ begin
                                                              (10000, 50000), (50000, null)) bk (lo, hi)
                                                   on r.price >= bk.lo and (bk.hi is null or r.price < bk.hi)
                                                 group by bk.lo, bk.hi) b), '[]'::jsonb))
-        into ids, kns, kts, prices, ranks, total, facets;
+        into ids, kns, kts, prices, total, facets;
     end if;
     -- the page: rows 1..page of the page + 1 found, shown from their index rows
     n := coalesce(cardinality(ids), 0);
     select jsonb_build_object(
         'edges', coalesce((select jsonb_agg(jsonb_build_object(
                                'cursor', rustok._search_cursor(jsonb_build_array(h.kn, h.kt, h.id)),
-                               'node', rustok._search_product_node(i, h.price, h.rank)) order by h.n)
-                           from unnest(ids, kns, kts, prices, ranks) with ordinality h (id, kn, kt, price, rank, n)
+                               'node', rustok._search_product_node(
+                                           i, h.price, rustok._search_rank(i.search_vector, i.title, tsq, q, fuzzy),
+                                           px.prices)) order by h.n)
+                           from unnest(ids, kns, kts, prices) with ordinality h (id, kn, kt, price, n)
                            join public.index_products i on i.tenant_id = tenant and i.product_id = h.id
+                           cross join lateral (
+                               -- [{currencyCode, min, max}] by currency
+                               select coalesce(jsonb_agg(jsonb_build_object('currencyCode', e.key,
+                                          'min', (e.value ->> 'min')::bigint, 'max', (e.value ->> 'max')::bigint)
+                                          order by e.key), '[]') as prices
+                               from jsonb_each(i.prices) e) px
                            where h.n <= page), '[]'::jsonb),
         'pageInfo', jsonb_build_object(
             'hasNextPage', n > page,
@@ -11474,11 +11492,252 @@ CREATE TABLE rustok.index_content_text (
     node_id uuid NOT NULL,
     search_vector tsvector NOT NULL,
     title_folded text NOT NULL
-);
+)
+PARTITION BY HASH (tenant_id);
 
 ALTER TABLE ONLY rustok.index_content_text FORCE ROW LEVEL SECURITY;
 
 ALTER TABLE rustok.index_content_text OWNER TO rustok_owner;
+
+--
+-- Name: index_content_text_p0; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_content_text_p0 (
+    tenant_id uuid CONSTRAINT index_content_text_tenant_id_not_null NOT NULL,
+    node_id uuid CONSTRAINT index_content_text_node_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_content_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_content_text_title_folded_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_content_text_p0 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_content_text_p0 OWNER TO rustok_owner;
+
+--
+-- Name: index_content_text_p1; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_content_text_p1 (
+    tenant_id uuid CONSTRAINT index_content_text_tenant_id_not_null NOT NULL,
+    node_id uuid CONSTRAINT index_content_text_node_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_content_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_content_text_title_folded_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_content_text_p1 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_content_text_p1 OWNER TO rustok_owner;
+
+--
+-- Name: index_content_text_p10; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_content_text_p10 (
+    tenant_id uuid CONSTRAINT index_content_text_tenant_id_not_null NOT NULL,
+    node_id uuid CONSTRAINT index_content_text_node_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_content_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_content_text_title_folded_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_content_text_p10 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_content_text_p10 OWNER TO rustok_owner;
+
+--
+-- Name: index_content_text_p11; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_content_text_p11 (
+    tenant_id uuid CONSTRAINT index_content_text_tenant_id_not_null NOT NULL,
+    node_id uuid CONSTRAINT index_content_text_node_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_content_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_content_text_title_folded_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_content_text_p11 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_content_text_p11 OWNER TO rustok_owner;
+
+--
+-- Name: index_content_text_p12; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_content_text_p12 (
+    tenant_id uuid CONSTRAINT index_content_text_tenant_id_not_null NOT NULL,
+    node_id uuid CONSTRAINT index_content_text_node_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_content_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_content_text_title_folded_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_content_text_p12 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_content_text_p12 OWNER TO rustok_owner;
+
+--
+-- Name: index_content_text_p13; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_content_text_p13 (
+    tenant_id uuid CONSTRAINT index_content_text_tenant_id_not_null NOT NULL,
+    node_id uuid CONSTRAINT index_content_text_node_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_content_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_content_text_title_folded_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_content_text_p13 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_content_text_p13 OWNER TO rustok_owner;
+
+--
+-- Name: index_content_text_p14; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_content_text_p14 (
+    tenant_id uuid CONSTRAINT index_content_text_tenant_id_not_null NOT NULL,
+    node_id uuid CONSTRAINT index_content_text_node_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_content_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_content_text_title_folded_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_content_text_p14 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_content_text_p14 OWNER TO rustok_owner;
+
+--
+-- Name: index_content_text_p15; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_content_text_p15 (
+    tenant_id uuid CONSTRAINT index_content_text_tenant_id_not_null NOT NULL,
+    node_id uuid CONSTRAINT index_content_text_node_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_content_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_content_text_title_folded_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_content_text_p15 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_content_text_p15 OWNER TO rustok_owner;
+
+--
+-- Name: index_content_text_p2; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_content_text_p2 (
+    tenant_id uuid CONSTRAINT index_content_text_tenant_id_not_null NOT NULL,
+    node_id uuid CONSTRAINT index_content_text_node_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_content_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_content_text_title_folded_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_content_text_p2 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_content_text_p2 OWNER TO rustok_owner;
+
+--
+-- Name: index_content_text_p3; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_content_text_p3 (
+    tenant_id uuid CONSTRAINT index_content_text_tenant_id_not_null NOT NULL,
+    node_id uuid CONSTRAINT index_content_text_node_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_content_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_content_text_title_folded_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_content_text_p3 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_content_text_p3 OWNER TO rustok_owner;
+
+--
+-- Name: index_content_text_p4; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_content_text_p4 (
+    tenant_id uuid CONSTRAINT index_content_text_tenant_id_not_null NOT NULL,
+    node_id uuid CONSTRAINT index_content_text_node_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_content_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_content_text_title_folded_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_content_text_p4 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_content_text_p4 OWNER TO rustok_owner;
+
+--
+-- Name: index_content_text_p5; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_content_text_p5 (
+    tenant_id uuid CONSTRAINT index_content_text_tenant_id_not_null NOT NULL,
+    node_id uuid CONSTRAINT index_content_text_node_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_content_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_content_text_title_folded_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_content_text_p5 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_content_text_p5 OWNER TO rustok_owner;
+
+--
+-- Name: index_content_text_p6; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_content_text_p6 (
+    tenant_id uuid CONSTRAINT index_content_text_tenant_id_not_null NOT NULL,
+    node_id uuid CONSTRAINT index_content_text_node_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_content_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_content_text_title_folded_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_content_text_p6 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_content_text_p6 OWNER TO rustok_owner;
+
+--
+-- Name: index_content_text_p7; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_content_text_p7 (
+    tenant_id uuid CONSTRAINT index_content_text_tenant_id_not_null NOT NULL,
+    node_id uuid CONSTRAINT index_content_text_node_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_content_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_content_text_title_folded_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_content_text_p7 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_content_text_p7 OWNER TO rustok_owner;
+
+--
+-- Name: index_content_text_p8; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_content_text_p8 (
+    tenant_id uuid CONSTRAINT index_content_text_tenant_id_not_null NOT NULL,
+    node_id uuid CONSTRAINT index_content_text_node_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_content_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_content_text_title_folded_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_content_text_p8 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_content_text_p8 OWNER TO rustok_owner;
+
+--
+-- Name: index_content_text_p9; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_content_text_p9 (
+    tenant_id uuid CONSTRAINT index_content_text_tenant_id_not_null NOT NULL,
+    node_id uuid CONSTRAINT index_content_text_node_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_content_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_content_text_title_folded_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_content_text_p9 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_content_text_p9 OWNER TO rustok_owner;
 
 --
 -- Name: index_products_text; Type: TABLE; Schema: rustok; Owner: rustok_owner
@@ -11490,11 +11749,268 @@ CREATE TABLE rustok.index_products_text (
     search_vector tsvector NOT NULL,
     title_folded text NOT NULL,
     category_slugs text[] DEFAULT '{}'::text[] NOT NULL
-);
+)
+PARTITION BY HASH (tenant_id);
 
 ALTER TABLE ONLY rustok.index_products_text FORCE ROW LEVEL SECURITY;
 
 ALTER TABLE rustok.index_products_text OWNER TO rustok_owner;
+
+--
+-- Name: index_products_text_p0; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_products_text_p0 (
+    tenant_id uuid CONSTRAINT index_products_text_tenant_id_not_null NOT NULL,
+    product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_products_text_p0 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_products_text_p0 OWNER TO rustok_owner;
+
+--
+-- Name: index_products_text_p1; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_products_text_p1 (
+    tenant_id uuid CONSTRAINT index_products_text_tenant_id_not_null NOT NULL,
+    product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_products_text_p1 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_products_text_p1 OWNER TO rustok_owner;
+
+--
+-- Name: index_products_text_p10; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_products_text_p10 (
+    tenant_id uuid CONSTRAINT index_products_text_tenant_id_not_null NOT NULL,
+    product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_products_text_p10 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_products_text_p10 OWNER TO rustok_owner;
+
+--
+-- Name: index_products_text_p11; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_products_text_p11 (
+    tenant_id uuid CONSTRAINT index_products_text_tenant_id_not_null NOT NULL,
+    product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_products_text_p11 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_products_text_p11 OWNER TO rustok_owner;
+
+--
+-- Name: index_products_text_p12; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_products_text_p12 (
+    tenant_id uuid CONSTRAINT index_products_text_tenant_id_not_null NOT NULL,
+    product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_products_text_p12 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_products_text_p12 OWNER TO rustok_owner;
+
+--
+-- Name: index_products_text_p13; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_products_text_p13 (
+    tenant_id uuid CONSTRAINT index_products_text_tenant_id_not_null NOT NULL,
+    product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_products_text_p13 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_products_text_p13 OWNER TO rustok_owner;
+
+--
+-- Name: index_products_text_p14; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_products_text_p14 (
+    tenant_id uuid CONSTRAINT index_products_text_tenant_id_not_null NOT NULL,
+    product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_products_text_p14 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_products_text_p14 OWNER TO rustok_owner;
+
+--
+-- Name: index_products_text_p15; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_products_text_p15 (
+    tenant_id uuid CONSTRAINT index_products_text_tenant_id_not_null NOT NULL,
+    product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_products_text_p15 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_products_text_p15 OWNER TO rustok_owner;
+
+--
+-- Name: index_products_text_p2; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_products_text_p2 (
+    tenant_id uuid CONSTRAINT index_products_text_tenant_id_not_null NOT NULL,
+    product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_products_text_p2 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_products_text_p2 OWNER TO rustok_owner;
+
+--
+-- Name: index_products_text_p3; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_products_text_p3 (
+    tenant_id uuid CONSTRAINT index_products_text_tenant_id_not_null NOT NULL,
+    product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_products_text_p3 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_products_text_p3 OWNER TO rustok_owner;
+
+--
+-- Name: index_products_text_p4; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_products_text_p4 (
+    tenant_id uuid CONSTRAINT index_products_text_tenant_id_not_null NOT NULL,
+    product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_products_text_p4 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_products_text_p4 OWNER TO rustok_owner;
+
+--
+-- Name: index_products_text_p5; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_products_text_p5 (
+    tenant_id uuid CONSTRAINT index_products_text_tenant_id_not_null NOT NULL,
+    product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_products_text_p5 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_products_text_p5 OWNER TO rustok_owner;
+
+--
+-- Name: index_products_text_p6; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_products_text_p6 (
+    tenant_id uuid CONSTRAINT index_products_text_tenant_id_not_null NOT NULL,
+    product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_products_text_p6 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_products_text_p6 OWNER TO rustok_owner;
+
+--
+-- Name: index_products_text_p7; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_products_text_p7 (
+    tenant_id uuid CONSTRAINT index_products_text_tenant_id_not_null NOT NULL,
+    product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_products_text_p7 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_products_text_p7 OWNER TO rustok_owner;
+
+--
+-- Name: index_products_text_p8; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_products_text_p8 (
+    tenant_id uuid CONSTRAINT index_products_text_tenant_id_not_null NOT NULL,
+    product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_products_text_p8 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_products_text_p8 OWNER TO rustok_owner;
+
+--
+-- Name: index_products_text_p9; Type: TABLE; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE TABLE rustok.index_products_text_p9 (
+    tenant_id uuid CONSTRAINT index_products_text_tenant_id_not_null NOT NULL,
+    product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
+    search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
+    title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+);
+
+ALTER TABLE ONLY rustok.index_products_text_p9 FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE rustok.index_products_text_p9 OWNER TO rustok_owner;
 
 --
 -- Name: bodies_p0; Type: TABLE ATTACH; Schema: public; Owner: rustok_owner
@@ -11609,6 +12125,198 @@ ALTER TABLE ONLY public.nodes ATTACH PARTITION public.nodes_p6 FOR VALUES WITH (
 --
 
 ALTER TABLE ONLY public.nodes ATTACH PARTITION public.nodes_p7 FOR VALUES WITH (modulus 8, remainder 7);
+
+--
+-- Name: index_content_text_p0; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text ATTACH PARTITION rustok.index_content_text_p0 FOR VALUES WITH (modulus 16, remainder 0);
+
+--
+-- Name: index_content_text_p1; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text ATTACH PARTITION rustok.index_content_text_p1 FOR VALUES WITH (modulus 16, remainder 1);
+
+--
+-- Name: index_content_text_p10; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text ATTACH PARTITION rustok.index_content_text_p10 FOR VALUES WITH (modulus 16, remainder 10);
+
+--
+-- Name: index_content_text_p11; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text ATTACH PARTITION rustok.index_content_text_p11 FOR VALUES WITH (modulus 16, remainder 11);
+
+--
+-- Name: index_content_text_p12; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text ATTACH PARTITION rustok.index_content_text_p12 FOR VALUES WITH (modulus 16, remainder 12);
+
+--
+-- Name: index_content_text_p13; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text ATTACH PARTITION rustok.index_content_text_p13 FOR VALUES WITH (modulus 16, remainder 13);
+
+--
+-- Name: index_content_text_p14; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text ATTACH PARTITION rustok.index_content_text_p14 FOR VALUES WITH (modulus 16, remainder 14);
+
+--
+-- Name: index_content_text_p15; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text ATTACH PARTITION rustok.index_content_text_p15 FOR VALUES WITH (modulus 16, remainder 15);
+
+--
+-- Name: index_content_text_p2; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text ATTACH PARTITION rustok.index_content_text_p2 FOR VALUES WITH (modulus 16, remainder 2);
+
+--
+-- Name: index_content_text_p3; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text ATTACH PARTITION rustok.index_content_text_p3 FOR VALUES WITH (modulus 16, remainder 3);
+
+--
+-- Name: index_content_text_p4; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text ATTACH PARTITION rustok.index_content_text_p4 FOR VALUES WITH (modulus 16, remainder 4);
+
+--
+-- Name: index_content_text_p5; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text ATTACH PARTITION rustok.index_content_text_p5 FOR VALUES WITH (modulus 16, remainder 5);
+
+--
+-- Name: index_content_text_p6; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text ATTACH PARTITION rustok.index_content_text_p6 FOR VALUES WITH (modulus 16, remainder 6);
+
+--
+-- Name: index_content_text_p7; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text ATTACH PARTITION rustok.index_content_text_p7 FOR VALUES WITH (modulus 16, remainder 7);
+
+--
+-- Name: index_content_text_p8; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text ATTACH PARTITION rustok.index_content_text_p8 FOR VALUES WITH (modulus 16, remainder 8);
+
+--
+-- Name: index_content_text_p9; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text ATTACH PARTITION rustok.index_content_text_p9 FOR VALUES WITH (modulus 16, remainder 9);
+
+--
+-- Name: index_products_text_p0; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text ATTACH PARTITION rustok.index_products_text_p0 FOR VALUES WITH (modulus 16, remainder 0);
+
+--
+-- Name: index_products_text_p1; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text ATTACH PARTITION rustok.index_products_text_p1 FOR VALUES WITH (modulus 16, remainder 1);
+
+--
+-- Name: index_products_text_p10; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text ATTACH PARTITION rustok.index_products_text_p10 FOR VALUES WITH (modulus 16, remainder 10);
+
+--
+-- Name: index_products_text_p11; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text ATTACH PARTITION rustok.index_products_text_p11 FOR VALUES WITH (modulus 16, remainder 11);
+
+--
+-- Name: index_products_text_p12; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text ATTACH PARTITION rustok.index_products_text_p12 FOR VALUES WITH (modulus 16, remainder 12);
+
+--
+-- Name: index_products_text_p13; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text ATTACH PARTITION rustok.index_products_text_p13 FOR VALUES WITH (modulus 16, remainder 13);
+
+--
+-- Name: index_products_text_p14; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text ATTACH PARTITION rustok.index_products_text_p14 FOR VALUES WITH (modulus 16, remainder 14);
+
+--
+-- Name: index_products_text_p15; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text ATTACH PARTITION rustok.index_products_text_p15 FOR VALUES WITH (modulus 16, remainder 15);
+
+--
+-- Name: index_products_text_p2; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text ATTACH PARTITION rustok.index_products_text_p2 FOR VALUES WITH (modulus 16, remainder 2);
+
+--
+-- Name: index_products_text_p3; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text ATTACH PARTITION rustok.index_products_text_p3 FOR VALUES WITH (modulus 16, remainder 3);
+
+--
+-- Name: index_products_text_p4; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text ATTACH PARTITION rustok.index_products_text_p4 FOR VALUES WITH (modulus 16, remainder 4);
+
+--
+-- Name: index_products_text_p5; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text ATTACH PARTITION rustok.index_products_text_p5 FOR VALUES WITH (modulus 16, remainder 5);
+
+--
+-- Name: index_products_text_p6; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text ATTACH PARTITION rustok.index_products_text_p6 FOR VALUES WITH (modulus 16, remainder 6);
+
+--
+-- Name: index_products_text_p7; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text ATTACH PARTITION rustok.index_products_text_p7 FOR VALUES WITH (modulus 16, remainder 7);
+
+--
+-- Name: index_products_text_p8; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text ATTACH PARTITION rustok.index_products_text_p8 FOR VALUES WITH (modulus 16, remainder 8);
+
+--
+-- Name: index_products_text_p9; Type: TABLE ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text ATTACH PARTITION rustok.index_products_text_p9 FOR VALUES WITH (modulus 16, remainder 9);
 
 --
 -- Name: event_outbox position; Type: DEFAULT; Schema: public; Owner: rustok_owner
@@ -12429,6 +13137,118 @@ ALTER TABLE ONLY rustok.index_content_text
     ADD CONSTRAINT index_content_text_pkey PRIMARY KEY (tenant_id, node_id);
 
 --
+-- Name: index_content_text_p0 index_content_text_p0_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text_p0
+    ADD CONSTRAINT index_content_text_p0_pkey PRIMARY KEY (tenant_id, node_id);
+
+--
+-- Name: index_content_text_p10 index_content_text_p10_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text_p10
+    ADD CONSTRAINT index_content_text_p10_pkey PRIMARY KEY (tenant_id, node_id);
+
+--
+-- Name: index_content_text_p11 index_content_text_p11_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text_p11
+    ADD CONSTRAINT index_content_text_p11_pkey PRIMARY KEY (tenant_id, node_id);
+
+--
+-- Name: index_content_text_p12 index_content_text_p12_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text_p12
+    ADD CONSTRAINT index_content_text_p12_pkey PRIMARY KEY (tenant_id, node_id);
+
+--
+-- Name: index_content_text_p13 index_content_text_p13_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text_p13
+    ADD CONSTRAINT index_content_text_p13_pkey PRIMARY KEY (tenant_id, node_id);
+
+--
+-- Name: index_content_text_p14 index_content_text_p14_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text_p14
+    ADD CONSTRAINT index_content_text_p14_pkey PRIMARY KEY (tenant_id, node_id);
+
+--
+-- Name: index_content_text_p15 index_content_text_p15_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text_p15
+    ADD CONSTRAINT index_content_text_p15_pkey PRIMARY KEY (tenant_id, node_id);
+
+--
+-- Name: index_content_text_p1 index_content_text_p1_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text_p1
+    ADD CONSTRAINT index_content_text_p1_pkey PRIMARY KEY (tenant_id, node_id);
+
+--
+-- Name: index_content_text_p2 index_content_text_p2_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text_p2
+    ADD CONSTRAINT index_content_text_p2_pkey PRIMARY KEY (tenant_id, node_id);
+
+--
+-- Name: index_content_text_p3 index_content_text_p3_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text_p3
+    ADD CONSTRAINT index_content_text_p3_pkey PRIMARY KEY (tenant_id, node_id);
+
+--
+-- Name: index_content_text_p4 index_content_text_p4_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text_p4
+    ADD CONSTRAINT index_content_text_p4_pkey PRIMARY KEY (tenant_id, node_id);
+
+--
+-- Name: index_content_text_p5 index_content_text_p5_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text_p5
+    ADD CONSTRAINT index_content_text_p5_pkey PRIMARY KEY (tenant_id, node_id);
+
+--
+-- Name: index_content_text_p6 index_content_text_p6_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text_p6
+    ADD CONSTRAINT index_content_text_p6_pkey PRIMARY KEY (tenant_id, node_id);
+
+--
+-- Name: index_content_text_p7 index_content_text_p7_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text_p7
+    ADD CONSTRAINT index_content_text_p7_pkey PRIMARY KEY (tenant_id, node_id);
+
+--
+-- Name: index_content_text_p8 index_content_text_p8_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text_p8
+    ADD CONSTRAINT index_content_text_p8_pkey PRIMARY KEY (tenant_id, node_id);
+
+--
+-- Name: index_content_text_p9 index_content_text_p9_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_content_text_p9
+    ADD CONSTRAINT index_content_text_p9_pkey PRIMARY KEY (tenant_id, node_id);
+
+--
 -- Name: index_products_browse index_products_browse_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
 --
 
@@ -12448,6 +13268,118 @@ ALTER TABLE ONLY rustok.index_products_facets
 
 ALTER TABLE ONLY rustok.index_products_text
     ADD CONSTRAINT index_products_text_pkey PRIMARY KEY (tenant_id, product_id);
+
+--
+-- Name: index_products_text_p0 index_products_text_p0_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text_p0
+    ADD CONSTRAINT index_products_text_p0_pkey PRIMARY KEY (tenant_id, product_id);
+
+--
+-- Name: index_products_text_p10 index_products_text_p10_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text_p10
+    ADD CONSTRAINT index_products_text_p10_pkey PRIMARY KEY (tenant_id, product_id);
+
+--
+-- Name: index_products_text_p11 index_products_text_p11_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text_p11
+    ADD CONSTRAINT index_products_text_p11_pkey PRIMARY KEY (tenant_id, product_id);
+
+--
+-- Name: index_products_text_p12 index_products_text_p12_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text_p12
+    ADD CONSTRAINT index_products_text_p12_pkey PRIMARY KEY (tenant_id, product_id);
+
+--
+-- Name: index_products_text_p13 index_products_text_p13_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text_p13
+    ADD CONSTRAINT index_products_text_p13_pkey PRIMARY KEY (tenant_id, product_id);
+
+--
+-- Name: index_products_text_p14 index_products_text_p14_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text_p14
+    ADD CONSTRAINT index_products_text_p14_pkey PRIMARY KEY (tenant_id, product_id);
+
+--
+-- Name: index_products_text_p15 index_products_text_p15_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text_p15
+    ADD CONSTRAINT index_products_text_p15_pkey PRIMARY KEY (tenant_id, product_id);
+
+--
+-- Name: index_products_text_p1 index_products_text_p1_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text_p1
+    ADD CONSTRAINT index_products_text_p1_pkey PRIMARY KEY (tenant_id, product_id);
+
+--
+-- Name: index_products_text_p2 index_products_text_p2_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text_p2
+    ADD CONSTRAINT index_products_text_p2_pkey PRIMARY KEY (tenant_id, product_id);
+
+--
+-- Name: index_products_text_p3 index_products_text_p3_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text_p3
+    ADD CONSTRAINT index_products_text_p3_pkey PRIMARY KEY (tenant_id, product_id);
+
+--
+-- Name: index_products_text_p4 index_products_text_p4_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text_p4
+    ADD CONSTRAINT index_products_text_p4_pkey PRIMARY KEY (tenant_id, product_id);
+
+--
+-- Name: index_products_text_p5 index_products_text_p5_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text_p5
+    ADD CONSTRAINT index_products_text_p5_pkey PRIMARY KEY (tenant_id, product_id);
+
+--
+-- Name: index_products_text_p6 index_products_text_p6_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text_p6
+    ADD CONSTRAINT index_products_text_p6_pkey PRIMARY KEY (tenant_id, product_id);
+
+--
+-- Name: index_products_text_p7 index_products_text_p7_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text_p7
+    ADD CONSTRAINT index_products_text_p7_pkey PRIMARY KEY (tenant_id, product_id);
+
+--
+-- Name: index_products_text_p8 index_products_text_p8_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text_p8
+    ADD CONSTRAINT index_products_text_p8_pkey PRIMARY KEY (tenant_id, product_id);
+
+--
+-- Name: index_products_text_p9 index_products_text_p9_pkey; Type: CONSTRAINT; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY rustok.index_products_text_p9
+    ADD CONSTRAINT index_products_text_p9_pkey PRIMARY KEY (tenant_id, product_id);
 
 --
 -- Name: auth_refresh_tokens_family; Type: INDEX; Schema: public; Owner: rustok_owner
@@ -13059,13 +13991,205 @@ CREATE INDEX webhook_deliveries_due ON public.webhook_deliveries USING btree (ne
 -- Name: index_content_text_search; Type: INDEX; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE INDEX index_content_text_search ON rustok.index_content_text USING gin (tenant_id, search_vector) WITH (fastupdate='on', gin_pending_list_limit='256');
+CREATE INDEX index_content_text_search ON ONLY rustok.index_content_text USING gin (tenant_id, search_vector) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_search_p0; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_search_p0 ON rustok.index_content_text_p0 USING gin (tenant_id, search_vector) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_search_p1; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_search_p1 ON rustok.index_content_text_p1 USING gin (tenant_id, search_vector) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_search_p10; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_search_p10 ON rustok.index_content_text_p10 USING gin (tenant_id, search_vector) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_search_p11; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_search_p11 ON rustok.index_content_text_p11 USING gin (tenant_id, search_vector) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_search_p12; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_search_p12 ON rustok.index_content_text_p12 USING gin (tenant_id, search_vector) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_search_p13; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_search_p13 ON rustok.index_content_text_p13 USING gin (tenant_id, search_vector) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_search_p14; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_search_p14 ON rustok.index_content_text_p14 USING gin (tenant_id, search_vector) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_search_p15; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_search_p15 ON rustok.index_content_text_p15 USING gin (tenant_id, search_vector) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_search_p2; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_search_p2 ON rustok.index_content_text_p2 USING gin (tenant_id, search_vector) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_search_p3; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_search_p3 ON rustok.index_content_text_p3 USING gin (tenant_id, search_vector) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_search_p4; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_search_p4 ON rustok.index_content_text_p4 USING gin (tenant_id, search_vector) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_search_p5; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_search_p5 ON rustok.index_content_text_p5 USING gin (tenant_id, search_vector) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_search_p6; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_search_p6 ON rustok.index_content_text_p6 USING gin (tenant_id, search_vector) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_search_p7; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_search_p7 ON rustok.index_content_text_p7 USING gin (tenant_id, search_vector) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_search_p8; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_search_p8 ON rustok.index_content_text_p8 USING gin (tenant_id, search_vector) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_search_p9; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_search_p9 ON rustok.index_content_text_p9 USING gin (tenant_id, search_vector) WITH (fastupdate='on', gin_pending_list_limit='256');
 
 --
 -- Name: index_content_text_title; Type: INDEX; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE INDEX index_content_text_title ON rustok.index_content_text USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+CREATE INDEX index_content_text_title ON ONLY rustok.index_content_text USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_title_p0; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_title_p0 ON rustok.index_content_text_p0 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_title_p1; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_title_p1 ON rustok.index_content_text_p1 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_title_p10; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_title_p10 ON rustok.index_content_text_p10 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_title_p11; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_title_p11 ON rustok.index_content_text_p11 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_title_p12; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_title_p12 ON rustok.index_content_text_p12 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_title_p13; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_title_p13 ON rustok.index_content_text_p13 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_title_p14; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_title_p14 ON rustok.index_content_text_p14 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_title_p15; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_title_p15 ON rustok.index_content_text_p15 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_title_p2; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_title_p2 ON rustok.index_content_text_p2 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_title_p3; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_title_p3 ON rustok.index_content_text_p3 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_title_p4; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_title_p4 ON rustok.index_content_text_p4 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_title_p5; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_title_p5 ON rustok.index_content_text_p5 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_title_p6; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_title_p6 ON rustok.index_content_text_p6 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_title_p7; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_title_p7 ON rustok.index_content_text_p7 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_title_p8; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_title_p8 ON rustok.index_content_text_p8 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_content_text_title_p9; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_content_text_title_p9 ON rustok.index_content_text_p9 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
 
 --
 -- Name: index_products_browse_newest; Type: INDEX; Schema: rustok; Owner: rustok_owner
@@ -13095,13 +14219,205 @@ CREATE INDEX index_products_browse_terms ON rustok.index_products_browse USING g
 -- Name: index_products_text_search; Type: INDEX; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE INDEX index_products_text_search ON rustok.index_products_text USING gin (tenant_id, search_vector, category_slugs) WITH (fastupdate='on', gin_pending_list_limit='256');
+CREATE INDEX index_products_text_search ON ONLY rustok.index_products_text USING gin (tenant_id, search_vector, category_slugs) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_search_p0; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_search_p0 ON rustok.index_products_text_p0 USING gin (tenant_id, search_vector, category_slugs) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_search_p1; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_search_p1 ON rustok.index_products_text_p1 USING gin (tenant_id, search_vector, category_slugs) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_search_p10; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_search_p10 ON rustok.index_products_text_p10 USING gin (tenant_id, search_vector, category_slugs) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_search_p11; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_search_p11 ON rustok.index_products_text_p11 USING gin (tenant_id, search_vector, category_slugs) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_search_p12; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_search_p12 ON rustok.index_products_text_p12 USING gin (tenant_id, search_vector, category_slugs) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_search_p13; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_search_p13 ON rustok.index_products_text_p13 USING gin (tenant_id, search_vector, category_slugs) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_search_p14; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_search_p14 ON rustok.index_products_text_p14 USING gin (tenant_id, search_vector, category_slugs) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_search_p15; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_search_p15 ON rustok.index_products_text_p15 USING gin (tenant_id, search_vector, category_slugs) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_search_p2; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_search_p2 ON rustok.index_products_text_p2 USING gin (tenant_id, search_vector, category_slugs) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_search_p3; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_search_p3 ON rustok.index_products_text_p3 USING gin (tenant_id, search_vector, category_slugs) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_search_p4; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_search_p4 ON rustok.index_products_text_p4 USING gin (tenant_id, search_vector, category_slugs) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_search_p5; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_search_p5 ON rustok.index_products_text_p5 USING gin (tenant_id, search_vector, category_slugs) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_search_p6; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_search_p6 ON rustok.index_products_text_p6 USING gin (tenant_id, search_vector, category_slugs) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_search_p7; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_search_p7 ON rustok.index_products_text_p7 USING gin (tenant_id, search_vector, category_slugs) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_search_p8; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_search_p8 ON rustok.index_products_text_p8 USING gin (tenant_id, search_vector, category_slugs) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_search_p9; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_search_p9 ON rustok.index_products_text_p9 USING gin (tenant_id, search_vector, category_slugs) WITH (fastupdate='on', gin_pending_list_limit='256');
 
 --
 -- Name: index_products_text_title; Type: INDEX; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE INDEX index_products_text_title ON rustok.index_products_text USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+CREATE INDEX index_products_text_title ON ONLY rustok.index_products_text USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_title_p0; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_title_p0 ON rustok.index_products_text_p0 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_title_p1; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_title_p1 ON rustok.index_products_text_p1 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_title_p10; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_title_p10 ON rustok.index_products_text_p10 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_title_p11; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_title_p11 ON rustok.index_products_text_p11 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_title_p12; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_title_p12 ON rustok.index_products_text_p12 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_title_p13; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_title_p13 ON rustok.index_products_text_p13 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_title_p14; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_title_p14 ON rustok.index_products_text_p14 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_title_p15; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_title_p15 ON rustok.index_products_text_p15 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_title_p2; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_title_p2 ON rustok.index_products_text_p2 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_title_p3; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_title_p3 ON rustok.index_products_text_p3 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_title_p4; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_title_p4 ON rustok.index_products_text_p4 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_title_p5; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_title_p5 ON rustok.index_products_text_p5 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_title_p6; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_title_p6 ON rustok.index_products_text_p6 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_title_p7; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_title_p7 ON rustok.index_products_text_p7 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_title_p8; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_title_p8 ON rustok.index_products_text_p8 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
+
+--
+-- Name: index_products_text_title_p9; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_text_title_p9 ON rustok.index_products_text_p9 USING gin (tenant_id, title_folded public.gin_trgm_ops) WITH (fastupdate='on', gin_pending_list_limit='256');
 
 --
 -- Name: bodies_p0_pkey; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
@@ -13618,6 +14934,582 @@ ALTER INDEX public.nodes_parent ATTACH PARTITION public.nodes_p7_tenant_id_paren
 --
 
 ALTER INDEX public.nodes_thread ATTACH PARTITION public.nodes_p7_tenant_id_root_id_path_idx;
+
+--
+-- Name: index_content_text_p0_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_pkey ATTACH PARTITION rustok.index_content_text_p0_pkey;
+
+--
+-- Name: index_content_text_p10_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_pkey ATTACH PARTITION rustok.index_content_text_p10_pkey;
+
+--
+-- Name: index_content_text_p11_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_pkey ATTACH PARTITION rustok.index_content_text_p11_pkey;
+
+--
+-- Name: index_content_text_p12_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_pkey ATTACH PARTITION rustok.index_content_text_p12_pkey;
+
+--
+-- Name: index_content_text_p13_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_pkey ATTACH PARTITION rustok.index_content_text_p13_pkey;
+
+--
+-- Name: index_content_text_p14_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_pkey ATTACH PARTITION rustok.index_content_text_p14_pkey;
+
+--
+-- Name: index_content_text_p15_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_pkey ATTACH PARTITION rustok.index_content_text_p15_pkey;
+
+--
+-- Name: index_content_text_p1_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_pkey ATTACH PARTITION rustok.index_content_text_p1_pkey;
+
+--
+-- Name: index_content_text_p2_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_pkey ATTACH PARTITION rustok.index_content_text_p2_pkey;
+
+--
+-- Name: index_content_text_p3_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_pkey ATTACH PARTITION rustok.index_content_text_p3_pkey;
+
+--
+-- Name: index_content_text_p4_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_pkey ATTACH PARTITION rustok.index_content_text_p4_pkey;
+
+--
+-- Name: index_content_text_p5_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_pkey ATTACH PARTITION rustok.index_content_text_p5_pkey;
+
+--
+-- Name: index_content_text_p6_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_pkey ATTACH PARTITION rustok.index_content_text_p6_pkey;
+
+--
+-- Name: index_content_text_p7_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_pkey ATTACH PARTITION rustok.index_content_text_p7_pkey;
+
+--
+-- Name: index_content_text_p8_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_pkey ATTACH PARTITION rustok.index_content_text_p8_pkey;
+
+--
+-- Name: index_content_text_p9_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_pkey ATTACH PARTITION rustok.index_content_text_p9_pkey;
+
+--
+-- Name: index_content_text_search_p0; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_search ATTACH PARTITION rustok.index_content_text_search_p0;
+
+--
+-- Name: index_content_text_search_p1; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_search ATTACH PARTITION rustok.index_content_text_search_p1;
+
+--
+-- Name: index_content_text_search_p10; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_search ATTACH PARTITION rustok.index_content_text_search_p10;
+
+--
+-- Name: index_content_text_search_p11; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_search ATTACH PARTITION rustok.index_content_text_search_p11;
+
+--
+-- Name: index_content_text_search_p12; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_search ATTACH PARTITION rustok.index_content_text_search_p12;
+
+--
+-- Name: index_content_text_search_p13; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_search ATTACH PARTITION rustok.index_content_text_search_p13;
+
+--
+-- Name: index_content_text_search_p14; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_search ATTACH PARTITION rustok.index_content_text_search_p14;
+
+--
+-- Name: index_content_text_search_p15; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_search ATTACH PARTITION rustok.index_content_text_search_p15;
+
+--
+-- Name: index_content_text_search_p2; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_search ATTACH PARTITION rustok.index_content_text_search_p2;
+
+--
+-- Name: index_content_text_search_p3; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_search ATTACH PARTITION rustok.index_content_text_search_p3;
+
+--
+-- Name: index_content_text_search_p4; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_search ATTACH PARTITION rustok.index_content_text_search_p4;
+
+--
+-- Name: index_content_text_search_p5; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_search ATTACH PARTITION rustok.index_content_text_search_p5;
+
+--
+-- Name: index_content_text_search_p6; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_search ATTACH PARTITION rustok.index_content_text_search_p6;
+
+--
+-- Name: index_content_text_search_p7; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_search ATTACH PARTITION rustok.index_content_text_search_p7;
+
+--
+-- Name: index_content_text_search_p8; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_search ATTACH PARTITION rustok.index_content_text_search_p8;
+
+--
+-- Name: index_content_text_search_p9; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_search ATTACH PARTITION rustok.index_content_text_search_p9;
+
+--
+-- Name: index_content_text_title_p0; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_title ATTACH PARTITION rustok.index_content_text_title_p0;
+
+--
+-- Name: index_content_text_title_p1; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_title ATTACH PARTITION rustok.index_content_text_title_p1;
+
+--
+-- Name: index_content_text_title_p10; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_title ATTACH PARTITION rustok.index_content_text_title_p10;
+
+--
+-- Name: index_content_text_title_p11; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_title ATTACH PARTITION rustok.index_content_text_title_p11;
+
+--
+-- Name: index_content_text_title_p12; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_title ATTACH PARTITION rustok.index_content_text_title_p12;
+
+--
+-- Name: index_content_text_title_p13; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_title ATTACH PARTITION rustok.index_content_text_title_p13;
+
+--
+-- Name: index_content_text_title_p14; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_title ATTACH PARTITION rustok.index_content_text_title_p14;
+
+--
+-- Name: index_content_text_title_p15; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_title ATTACH PARTITION rustok.index_content_text_title_p15;
+
+--
+-- Name: index_content_text_title_p2; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_title ATTACH PARTITION rustok.index_content_text_title_p2;
+
+--
+-- Name: index_content_text_title_p3; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_title ATTACH PARTITION rustok.index_content_text_title_p3;
+
+--
+-- Name: index_content_text_title_p4; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_title ATTACH PARTITION rustok.index_content_text_title_p4;
+
+--
+-- Name: index_content_text_title_p5; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_title ATTACH PARTITION rustok.index_content_text_title_p5;
+
+--
+-- Name: index_content_text_title_p6; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_title ATTACH PARTITION rustok.index_content_text_title_p6;
+
+--
+-- Name: index_content_text_title_p7; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_title ATTACH PARTITION rustok.index_content_text_title_p7;
+
+--
+-- Name: index_content_text_title_p8; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_title ATTACH PARTITION rustok.index_content_text_title_p8;
+
+--
+-- Name: index_content_text_title_p9; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_content_text_title ATTACH PARTITION rustok.index_content_text_title_p9;
+
+--
+-- Name: index_products_text_p0_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_pkey ATTACH PARTITION rustok.index_products_text_p0_pkey;
+
+--
+-- Name: index_products_text_p10_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_pkey ATTACH PARTITION rustok.index_products_text_p10_pkey;
+
+--
+-- Name: index_products_text_p11_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_pkey ATTACH PARTITION rustok.index_products_text_p11_pkey;
+
+--
+-- Name: index_products_text_p12_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_pkey ATTACH PARTITION rustok.index_products_text_p12_pkey;
+
+--
+-- Name: index_products_text_p13_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_pkey ATTACH PARTITION rustok.index_products_text_p13_pkey;
+
+--
+-- Name: index_products_text_p14_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_pkey ATTACH PARTITION rustok.index_products_text_p14_pkey;
+
+--
+-- Name: index_products_text_p15_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_pkey ATTACH PARTITION rustok.index_products_text_p15_pkey;
+
+--
+-- Name: index_products_text_p1_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_pkey ATTACH PARTITION rustok.index_products_text_p1_pkey;
+
+--
+-- Name: index_products_text_p2_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_pkey ATTACH PARTITION rustok.index_products_text_p2_pkey;
+
+--
+-- Name: index_products_text_p3_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_pkey ATTACH PARTITION rustok.index_products_text_p3_pkey;
+
+--
+-- Name: index_products_text_p4_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_pkey ATTACH PARTITION rustok.index_products_text_p4_pkey;
+
+--
+-- Name: index_products_text_p5_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_pkey ATTACH PARTITION rustok.index_products_text_p5_pkey;
+
+--
+-- Name: index_products_text_p6_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_pkey ATTACH PARTITION rustok.index_products_text_p6_pkey;
+
+--
+-- Name: index_products_text_p7_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_pkey ATTACH PARTITION rustok.index_products_text_p7_pkey;
+
+--
+-- Name: index_products_text_p8_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_pkey ATTACH PARTITION rustok.index_products_text_p8_pkey;
+
+--
+-- Name: index_products_text_p9_pkey; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_pkey ATTACH PARTITION rustok.index_products_text_p9_pkey;
+
+--
+-- Name: index_products_text_search_p0; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_search ATTACH PARTITION rustok.index_products_text_search_p0;
+
+--
+-- Name: index_products_text_search_p1; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_search ATTACH PARTITION rustok.index_products_text_search_p1;
+
+--
+-- Name: index_products_text_search_p10; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_search ATTACH PARTITION rustok.index_products_text_search_p10;
+
+--
+-- Name: index_products_text_search_p11; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_search ATTACH PARTITION rustok.index_products_text_search_p11;
+
+--
+-- Name: index_products_text_search_p12; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_search ATTACH PARTITION rustok.index_products_text_search_p12;
+
+--
+-- Name: index_products_text_search_p13; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_search ATTACH PARTITION rustok.index_products_text_search_p13;
+
+--
+-- Name: index_products_text_search_p14; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_search ATTACH PARTITION rustok.index_products_text_search_p14;
+
+--
+-- Name: index_products_text_search_p15; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_search ATTACH PARTITION rustok.index_products_text_search_p15;
+
+--
+-- Name: index_products_text_search_p2; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_search ATTACH PARTITION rustok.index_products_text_search_p2;
+
+--
+-- Name: index_products_text_search_p3; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_search ATTACH PARTITION rustok.index_products_text_search_p3;
+
+--
+-- Name: index_products_text_search_p4; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_search ATTACH PARTITION rustok.index_products_text_search_p4;
+
+--
+-- Name: index_products_text_search_p5; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_search ATTACH PARTITION rustok.index_products_text_search_p5;
+
+--
+-- Name: index_products_text_search_p6; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_search ATTACH PARTITION rustok.index_products_text_search_p6;
+
+--
+-- Name: index_products_text_search_p7; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_search ATTACH PARTITION rustok.index_products_text_search_p7;
+
+--
+-- Name: index_products_text_search_p8; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_search ATTACH PARTITION rustok.index_products_text_search_p8;
+
+--
+-- Name: index_products_text_search_p9; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_search ATTACH PARTITION rustok.index_products_text_search_p9;
+
+--
+-- Name: index_products_text_title_p0; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_title ATTACH PARTITION rustok.index_products_text_title_p0;
+
+--
+-- Name: index_products_text_title_p1; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_title ATTACH PARTITION rustok.index_products_text_title_p1;
+
+--
+-- Name: index_products_text_title_p10; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_title ATTACH PARTITION rustok.index_products_text_title_p10;
+
+--
+-- Name: index_products_text_title_p11; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_title ATTACH PARTITION rustok.index_products_text_title_p11;
+
+--
+-- Name: index_products_text_title_p12; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_title ATTACH PARTITION rustok.index_products_text_title_p12;
+
+--
+-- Name: index_products_text_title_p13; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_title ATTACH PARTITION rustok.index_products_text_title_p13;
+
+--
+-- Name: index_products_text_title_p14; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_title ATTACH PARTITION rustok.index_products_text_title_p14;
+
+--
+-- Name: index_products_text_title_p15; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_title ATTACH PARTITION rustok.index_products_text_title_p15;
+
+--
+-- Name: index_products_text_title_p2; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_title ATTACH PARTITION rustok.index_products_text_title_p2;
+
+--
+-- Name: index_products_text_title_p3; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_title ATTACH PARTITION rustok.index_products_text_title_p3;
+
+--
+-- Name: index_products_text_title_p4; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_title ATTACH PARTITION rustok.index_products_text_title_p4;
+
+--
+-- Name: index_products_text_title_p5; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_title ATTACH PARTITION rustok.index_products_text_title_p5;
+
+--
+-- Name: index_products_text_title_p6; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_title ATTACH PARTITION rustok.index_products_text_title_p6;
+
+--
+-- Name: index_products_text_title_p7; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_title ATTACH PARTITION rustok.index_products_text_title_p7;
+
+--
+-- Name: index_products_text_title_p8; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_title ATTACH PARTITION rustok.index_products_text_title_p8;
+
+--
+-- Name: index_products_text_title_p9; Type: INDEX ATTACH; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER INDEX rustok.index_products_text_title ATTACH PARTITION rustok.index_products_text_title_p9;
 
 --
 -- Name: tenants _050_check_permission; Type: TRIGGER; Schema: public; Owner: rustok_owner
@@ -14646,11 +16538,11 @@ ALTER TABLE ONLY public.webhooks
     ADD CONSTRAINT webhooks_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
 
 --
--- Name: index_content_text index_content_text_tenant_id_fkey; Type: FK CONSTRAINT; Schema: rustok; Owner: rustok_owner
+-- Name: index_content_text index_content_text_tenant_id_fkey1; Type: FK CONSTRAINT; Schema: rustok; Owner: rustok_owner
 --
 
-ALTER TABLE ONLY rustok.index_content_text
-    ADD CONSTRAINT index_content_text_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+ALTER TABLE rustok.index_content_text
+    ADD CONSTRAINT index_content_text_tenant_id_fkey1 FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
 
 --
 -- Name: index_products_browse index_products_browse_tenant_id_fkey; Type: FK CONSTRAINT; Schema: rustok; Owner: rustok_owner
@@ -14667,11 +16559,11 @@ ALTER TABLE ONLY rustok.index_products_facets
     ADD CONSTRAINT index_products_facets_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
 
 --
--- Name: index_products_text index_products_text_tenant_id_fkey; Type: FK CONSTRAINT; Schema: rustok; Owner: rustok_owner
+-- Name: index_products_text index_products_text_tenant_id_fkey1; Type: FK CONSTRAINT; Schema: rustok; Owner: rustok_owner
 --
 
-ALTER TABLE ONLY rustok.index_products_text
-    ADD CONSTRAINT index_products_text_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+ALTER TABLE rustok.index_products_text
+    ADD CONSTRAINT index_products_text_tenant_id_fkey1 FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
 
 --
 -- Name: auth_login_attempts; Type: ROW SECURITY; Schema: public; Owner: rustok_owner
@@ -15514,6 +17406,102 @@ CREATE POLICY browse_definer ON rustok.index_products_facets TO rustok_owner USI
 ALTER TABLE rustok.index_content_text ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: index_content_text_p0; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_content_text_p0 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_content_text_p1; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_content_text_p1 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_content_text_p10; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_content_text_p10 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_content_text_p11; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_content_text_p11 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_content_text_p12; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_content_text_p12 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_content_text_p13; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_content_text_p13 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_content_text_p14; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_content_text_p14 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_content_text_p15; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_content_text_p15 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_content_text_p2; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_content_text_p2 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_content_text_p3; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_content_text_p3 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_content_text_p4; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_content_text_p4 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_content_text_p5; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_content_text_p5 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_content_text_p6; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_content_text_p6 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_content_text_p7; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_content_text_p7 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_content_text_p8; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_content_text_p8 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_content_text_p9; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_content_text_p9 ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: index_products_browse; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
 --
 
@@ -15532,10 +17520,202 @@ ALTER TABLE rustok.index_products_facets ENABLE ROW LEVEL SECURITY;
 ALTER TABLE rustok.index_products_text ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: index_products_text_p0; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_products_text_p0 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_products_text_p1; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_products_text_p1 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_products_text_p10; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_products_text_p10 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_products_text_p11; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_products_text_p11 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_products_text_p12; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_products_text_p12 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_products_text_p13; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_products_text_p13 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_products_text_p14; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_products_text_p14 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_products_text_p15; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_products_text_p15 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_products_text_p2; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_products_text_p2 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_products_text_p3; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_products_text_p3 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_products_text_p4; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_products_text_p4 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_products_text_p5; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_products_text_p5 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_products_text_p6; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_products_text_p6 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_products_text_p7; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_products_text_p7 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_products_text_p8; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_products_text_p8 ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_products_text_p9; Type: ROW SECURITY; Schema: rustok; Owner: rustok_owner
+--
+
+ALTER TABLE rustok.index_products_text_p9 ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: index_content_text search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
 --
 
 CREATE POLICY search_definer ON rustok.index_content_text TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_content_text_p0 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_content_text_p0 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_content_text_p1 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_content_text_p1 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_content_text_p10 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_content_text_p10 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_content_text_p11 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_content_text_p11 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_content_text_p12 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_content_text_p12 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_content_text_p13 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_content_text_p13 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_content_text_p14 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_content_text_p14 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_content_text_p15 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_content_text_p15 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_content_text_p2 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_content_text_p2 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_content_text_p3 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_content_text_p3 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_content_text_p4 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_content_text_p4 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_content_text_p5 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_content_text_p5 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_content_text_p6 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_content_text_p6 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_content_text_p7 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_content_text_p7 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_content_text_p8 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_content_text_p8 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_content_text_p9 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_content_text_p9 TO rustok_owner USING (true) WITH CHECK (true);
 
 --
 -- Name: index_products_text search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
@@ -15544,10 +17724,202 @@ CREATE POLICY search_definer ON rustok.index_content_text TO rustok_owner USING 
 CREATE POLICY search_definer ON rustok.index_products_text TO rustok_owner USING (true) WITH CHECK (true);
 
 --
+-- Name: index_products_text_p0 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_products_text_p0 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_products_text_p1 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_products_text_p1 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_products_text_p10 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_products_text_p10 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_products_text_p11 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_products_text_p11 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_products_text_p12 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_products_text_p12 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_products_text_p13 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_products_text_p13 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_products_text_p14 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_products_text_p14 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_products_text_p15 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_products_text_p15 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_products_text_p2 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_products_text_p2 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_products_text_p3 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_products_text_p3 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_products_text_p4 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_products_text_p4 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_products_text_p5 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_products_text_p5 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_products_text_p6 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_products_text_p6 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_products_text_p7 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_products_text_p7 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_products_text_p8 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_products_text_p8 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
+-- Name: index_products_text_p9 search_definer; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY search_definer ON rustok.index_products_text_p9 TO rustok_owner USING (true) WITH CHECK (true);
+
+--
 -- Name: index_content_text tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
 --
 
 CREATE POLICY tenant_isolation ON rustok.index_content_text USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_content_text_p0 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_content_text_p0 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_content_text_p1 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_content_text_p1 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_content_text_p10 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_content_text_p10 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_content_text_p11 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_content_text_p11 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_content_text_p12 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_content_text_p12 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_content_text_p13 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_content_text_p13 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_content_text_p14 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_content_text_p14 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_content_text_p15 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_content_text_p15 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_content_text_p2 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_content_text_p2 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_content_text_p3 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_content_text_p3 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_content_text_p4 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_content_text_p4 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_content_text_p5 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_content_text_p5 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_content_text_p6 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_content_text_p6 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_content_text_p7 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_content_text_p7 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_content_text_p8 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_content_text_p8 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_content_text_p9 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_content_text_p9 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
 
 --
 -- Name: index_products_browse tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
@@ -15566,6 +17938,102 @@ CREATE POLICY tenant_isolation ON rustok.index_products_facets USING ((tenant_id
 --
 
 CREATE POLICY tenant_isolation ON rustok.index_products_text USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_products_text_p0 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_products_text_p0 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_products_text_p1 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_products_text_p1 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_products_text_p10 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_products_text_p10 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_products_text_p11 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_products_text_p11 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_products_text_p12 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_products_text_p12 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_products_text_p13 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_products_text_p13 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_products_text_p14 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_products_text_p14 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_products_text_p15 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_products_text_p15 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_products_text_p2 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_products_text_p2 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_products_text_p3 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_products_text_p3 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_products_text_p4 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_products_text_p4 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_products_text_p5 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_products_text_p5 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_products_text_p6 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_products_text_p6 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_products_text_p7 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_products_text_p7 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_products_text_p8 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_products_text_p8 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
+
+--
+-- Name: index_products_text_p9 tenant_isolation; Type: POLICY; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE POLICY tenant_isolation ON rustok.index_products_text_p9 USING ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id))) WITH CHECK ((tenant_id = ( SELECT rustok.current_tenant_id() AS current_tenant_id)));
 
 --
 -- Name: SCHEMA public; Type: ACL; Schema: -; Owner: pg_database_owner
@@ -16528,11 +18996,11 @@ REVOKE ALL ON FUNCTION rustok._search_price_bucket_max(lo bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._search_price_bucket_max(lo bigint) TO rustok_clients;
 
 --
--- Name: FUNCTION _search_product_node(i public.index_products, price bigint, rank double precision); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION _search_product_node(i public.index_products, price bigint, rank double precision, currency_prices jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok._search_product_node(i public.index_products, price bigint, rank double precision) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._search_product_node(i public.index_products, price bigint, rank double precision) TO rustok_clients;
+REVOKE ALL ON FUNCTION rustok._search_product_node(i public.index_products, price bigint, rank double precision, currency_prices jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._search_product_node(i public.index_products, price bigint, rank double precision, currency_prices jsonb) TO rustok_clients;
 
 --
 -- Name: FUNCTION _search_products_browse(f jsonb, cur text, lo bigint, hi bigint, srt text, page integer, k jsonb, OUT ids uuid[], OUT kns double precision[], OUT prices bigint[], OUT total bigint, OUT facets jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -16547,6 +19015,13 @@ GRANT ALL ON FUNCTION rustok._search_products_browse(f jsonb, cur text, lo bigin
 
 REVOKE ALL ON FUNCTION rustok._search_query(cfg regconfig, query text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._search_query(cfg regconfig, query text) TO rustok_clients;
+
+--
+-- Name: FUNCTION _search_rank(search_vector tsvector, title text, tsq tsquery, q text, fuzzy boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._search_rank(search_vector tsvector, title text, tsq tsquery, q text, fuzzy boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._search_rank(search_vector tsvector, title text, tsq tsquery, q text, fuzzy boolean) TO rustok_clients;
 
 --
 -- Name: FUNCTION _search_sort(sort text, allowed text[]); Type: ACL; Schema: rustok; Owner: rustok_owner

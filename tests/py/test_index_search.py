@@ -4,6 +4,7 @@ input; and EXPLAIN proof that the search uses the GIN index as the application r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -232,8 +233,8 @@ def test_search_uses_the_gin_index_as_the_app_role(
     db: Database, bulk: list[Tenant], query: str, index: str, condition: str
 ) -> None:
     """The search run as rustok_app with a tenant set: auto_explain (nested statements, as notices) shows the
-    text match - and, for a typo, the trigram fallback - as a Bitmap Index Scan on the mirror's GIN index with
-    the condition in Index Cond, never a scan of the tenant's rows."""
+    text match - and, for a typo, the trigram fallback - as a Bitmap Index Scan on the GIN index of the one
+    mirror partition holding the tenant, with the condition in Index Cond, never a scan of the tenant's rows."""
     with psycopg.connect(db.admin_url, autocommit=True) as conn:
         notices: list[str] = []
         conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
@@ -243,11 +244,15 @@ def test_search_uses_the_gin_index_as_the_app_role(
         conn.execute("set auto_explain.log_level = notice")
         with conn.transaction():
             conn.execute("set local role rustok_app")
+            # a mirror partition holds ~1,000 rows here, which the planner would rather read whole; without
+            # sequential scans it must find the GIN path - which is what row-level security could take away
+            conn.execute("set local enable_seqscan = off")
             conn.execute("select rustok.set_context(%s)", (bulk[0].id,))
             row = conn.execute("select rustok.search_products(%s) ->> 'totalCount'", (query,)).fetchone()
             assert row is not None and row[0] == "4"
-    plans = [n for n in notices if "index_products_text i" in n and condition in n]
+    plans = [n for n in notices if re.search(r"index_products_text_p\d+ i(_\d+)?\b", n) and condition in n]
     assert plans, notices
-    assert any(f"Bitmap Index Scan on {index}" in p for p in plans), plans
+    # one partition of the mirror (hash of the tenant), its GIN index
+    assert any(len(re.findall(rf"Bitmap Index Scan on {index}_p\d+\b", p)) == 1 for p in plans), plans
     assert any("Index Cond:" in p and condition in p.split("Index Cond:")[1] for p in plans), plans
     assert not any("Seq Scan on index_products" in p for p in plans), plans

@@ -90,11 +90,24 @@ begin
 end
 $$;
 
+create or replace function rustok._search_rank(search_vector tsvector, title text, tsq tsquery, q text,
+                                               fuzzy boolean) returns float8
+language sql stable parallel safe as $$
+    /* The rank of a search result: the text rank (weights D 0.1, C 0.2, B 0.4, A 1.0, cover density), plus the
+       title's trigram similarity to the query when the typo fallback ran; 0 without a search term. */
+    select case when tsq is null then 0::float8
+                else ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', search_vector, tsq)::float8
+                     + case when fuzzy then public.similarity(lower(public.unaccent(q)),
+                                                              lower(public.unaccent(coalesce(title, ''))))::float8
+                            else 0 end
+           end
+$$;
+
 create or replace function rustok.search_products(query text default null, filter jsonb default null,
                                                   sort text default null, first int default 20,
                                                   after text default null) returns jsonb
 language plpgsql stable security definer set search_path = pg_catalog, public, pg_temp
-    set pg_trgm.word_similarity_threshold = 0.4 as $$
+    set pg_trgm.word_similarity_threshold = 0.4 set plan_cache_mode = force_generic_plan as $$
 /* Published products of the current tenant matching `query` (full text, weights title A / subtitle, tags B /
    description C, last word a prefix; when fewer than 3 rows match, titles similar by trigram are added) and
    `filter` {currency, minPrice, maxPrice, inStock, category (slug), tag}; sorted by relevance | price_asc |
@@ -118,7 +131,6 @@ declare
     kns float8[];
     kts text[];
     prices bigint[];
-    ranks float8[];
     n int;
     total bigint;
     facets jsonb;
@@ -158,7 +170,6 @@ begin
         select b.ids, b.kns, b.prices, b.total, b.facets into ids, kns, prices, total, facets
         from rustok._search_products_browse(f, cur, lo, hi, srt, page, k) b;
         kts := array_fill(''::text, array[coalesce(cardinality(ids), 0)]);
-        ranks := array_fill(0::float8, array[coalesce(cardinality(ids), 0)]);
     else
         with matched as (
             -- the tenant's rows, or with a text query the matching ones fetched by primary key (`product_id =
@@ -173,12 +184,10 @@ begin
             -- page, the count and each facet (the page's rows are read again by primary key to show them)
             select i.product_id, i.title, i.categories, i.tags, i.created_at,
                    case when cur is null then i.min_price else (i.prices -> cur ->> 'min')::bigint end as price,
-                   case when tsq is null then 0::float8
-                        else ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', i.search_vector, tsq)::float8
-                             + case when fuzzy then public.similarity(lower(public.unaccent(q)),
-                                                                        lower(public.unaccent(i.title)))::float8
-                                    else 0 end
-                   end as rank
+                   -- ranking every match costs more than fetching it (~5 µs a row): only to sort by it; the
+                   -- page's nodes show theirs, computed below
+                   case when srt = 'relevance' then rustok._search_rank(i.search_vector, i.title, tsq, q, fuzzy)
+                        else 0::float8 end as rank
             from matched i
             where (cur is null or i.prices ? cur)
               and (f -> 'inStock' is null or f -> 'inStock' = 'null' or i.has_stock = (f ->> 'inStock')::boolean)
@@ -204,7 +213,6 @@ begin
                (select array_agg(p.kn order by p.kn, p.kt, p.product_id) from page_rows p),
                (select array_agg(p.kt order by p.kn, p.kt, p.product_id) from page_rows p),
                (select array_agg(p.price order by p.kn, p.kt, p.product_id) from page_rows p),
-               (select array_agg(p.rank order by p.kn, p.kt, p.product_id) from page_rows p),
                (select count(*) from filtered),
                jsonb_build_object(
                 'categories', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', l, 'count', c)
@@ -224,16 +232,24 @@ begin
                                                              (10000, 50000), (50000, null)) bk (lo, hi)
                                                   on r.price >= bk.lo and (bk.hi is null or r.price < bk.hi)
                                                 group by bk.lo, bk.hi) b), '[]'::jsonb))
-        into ids, kns, kts, prices, ranks, total, facets;
+        into ids, kns, kts, prices, total, facets;
     end if;
     -- the page: rows 1..page of the page + 1 found, shown from their index rows
     n := coalesce(cardinality(ids), 0);
     select jsonb_build_object(
         'edges', coalesce((select jsonb_agg(jsonb_build_object(
                                'cursor', rustok._search_cursor(jsonb_build_array(h.kn, h.kt, h.id)),
-                               'node', rustok._search_product_node(i, h.price, h.rank)) order by h.n)
-                           from unnest(ids, kns, kts, prices, ranks) with ordinality h (id, kn, kt, price, rank, n)
+                               'node', rustok._search_product_node(
+                                           i, h.price, rustok._search_rank(i.search_vector, i.title, tsq, q, fuzzy),
+                                           px.prices)) order by h.n)
+                           from unnest(ids, kns, kts, prices) with ordinality h (id, kn, kt, price, n)
                            join public.index_products i on i.tenant_id = tenant and i.product_id = h.id
+                           cross join lateral (
+                               -- [{currencyCode, min, max}] by currency
+                               select coalesce(jsonb_agg(jsonb_build_object('currencyCode', e.key,
+                                          'min', (e.value ->> 'min')::bigint, 'max', (e.value ->> 'max')::bigint)
+                                          order by e.key), '[]') as prices
+                               from jsonb_each(i.prices) e) px
                            where h.n <= page), '[]'::jsonb),
         'pageInfo', jsonb_build_object(
             'hasNextPage', n > page,
@@ -299,12 +315,7 @@ begin
         -- only the columns a result shows (not the whole body): see search_products
         select i.node_id, i.kind, i.title, i.slug, i.excerpt, i.body_preview, i.status, i.author_id, i.author_name,
                i.category_id, i.category_name, i.category_slug, i.tags, i.published_at, i.created_at,
-               case when tsq is null then 0::float8
-                    else ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', i.search_vector, tsq)::float8
-                         + case when fuzzy then public.similarity(lower(public.unaccent(q)),
-                                                                    lower(public.unaccent(coalesce(i.title, ''))))::float8
-                                else 0 end
-               end as rank
+               rustok._search_rank(i.search_vector, i.title, tsq, q, fuzzy) as rank
         from matched i
         where i.published_at <= now()
           and (f ->> 'kind' is null or i.kind = f ->> 'kind')

@@ -261,17 +261,18 @@ begin
 end
 $$;
 
-create or replace function rustok._search_product_node(i public.index_products, price bigint, rank float8) returns jsonb
+create or replace function rustok._search_product_node(i public.index_products, price bigint, rank float8,
+                                                       currency_prices jsonb) returns jsonb
 language sql stable parallel safe as $$
     /* One product of a search connection: its index row as the catalogue shows it, with the price in the
-       search's currency and the rank. */
+       search's currency, the rank and its prices per currency ([{currencyCode, min, max}], built by the
+       page's query). One expression, so it is inlined into the search's query (with a sub-select in it, it
+       was run as a function of its own for every row of the page: 0.1 ms each). */
     select jsonb_build_object(
         'id', rustok.ulid(i.product_id), 'title', i.title, 'subtitle', i.subtitle,
         'handle', i.handle, 'description', i.description, 'minPrice', i.min_price,
         'maxPrice', i.max_price, 'price', price, 'currencies', to_jsonb(i.currencies),
-        'prices', (select coalesce(jsonb_agg(jsonb_build_object('currencyCode', e.key,
-                       'min', (e.value ->> 'min')::bigint, 'max', (e.value ->> 'max')::bigint)
-                       order by e.key), '[]') from jsonb_each(i.prices) e),
+        'prices', currency_prices,
         'totalStock', i.total_stock, 'inStock', i.has_stock, 'categories', i.categories,
         'categorySlugs', to_jsonb(i.category_slugs), 'tags', to_jsonb(i.tags),
         'metaTitle', i.meta_title, 'metaDescription', i.meta_description,
