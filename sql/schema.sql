@@ -3034,7 +3034,9 @@ CREATE FUNCTION rustok._index_touch(tenant uuid, kind text, ids uuid[]) RETURNS 
    ~20 statements about one product), so the last single id recorded is kept in the transaction-local
    setting rustok.index_touched and recorded again without a write. The setting follows the pending rows:
    set after the row exists, cleared by the flush that deletes them, and rolled back with them (a setting
-   made in an aborted subtransaction reverts, as the row it stands for does). */
+   made in an aborted subtransaction reverts, as the row it stands for does). Outside the tenant's context (an
+   operator's statement, or the cascade of deleting a tenant, which runs as the tables' owner under the
+   index_pending policy) ids of a tenant that no longer exists are dropped: its index rows go with it. */
 declare
     key text;
 begin
@@ -3043,6 +3045,10 @@ begin
         if key = current_setting('rustok.index_touched', true) then
             return;
         end if;
+    end if;
+    if tenant::text is distinct from current_setting('rustok.tenant_id', true)
+       and not exists (select 1 from public.tenants t where t.id = tenant) then
+        return;
     end if;
     insert into public.index_pending (tenant_id, kind, id)
     select tenant, kind, x from unnest(ids) x where x is not null
