@@ -22,9 +22,11 @@ What it measures, in order (each step announced on stderr):
    TABLE ... DISABLE TRIGGER on the `_700_index_*` triggers in this benchmark database; the same calls
    otherwise), in alternating halves; calls/s and the overhead.
 3. Bulk import of --bulk products (bench.datagen.add_products: set-based, batches of --batch per transaction)
-   into a new tenant with upkeep on, and into another with upkeep off; then the upkeep-off tenant is rebuilt
-   with the real reindex (`rustok.index_reindex_batch`, batches of 500 like `rustok reindex`): rows/s, and
-   the content of the largest tenant likewise. `rustok.index_verify` must be empty for every tenant touched.
+   into a new tenant with upkeep on, into another with upkeep off, and into a third whose IndexConfig has
+   realtimeSync off (the flush queues the ids), whose queue `rustok indexer --once --workers 2` then drains;
+   then the upkeep-off tenant is rebuilt with the real reindex (`rustok.index_reindex_batch`, batches of 500
+   like `rustok reindex`): rows/s, and the content of the largest tenant likewise. `rustok.index_verify` must
+   be empty for every tenant touched.
 4. `searchProducts` over HTTP: `rustok serve --workers 2`, guest requests (X-Tenant) of the query of step 1,
    wrk -t2 -c16 for --http-seconds after a checked warm-up (bench/api_throughput.py's machinery).
 
@@ -39,6 +41,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -302,39 +305,59 @@ def reindex(db: Any, tenant: Any, target: str) -> tuple[int, float]:
 def measure_bulk(
     db: Any, admin: psycopg.Connection[Any], count: int, plan: datagen.Plan, largest: Any, suffix: str
 ) -> tuple[list[Row], list[Any]]:
-    seconds: dict[bool, float] = {}
-    tenants: dict[bool, Any] = {}
-    for enabled in (True, False):
-        slug = f"bulk-{'on' if enabled else 'off'}-{suffix}"
+    seconds: dict[str, float] = {}
+    tenants: dict[str, Any] = {}
+    for mode in ("on", "off", "queued"):
+        slug = f"bulk-{mode}-{suffix}"
         tenant = datagen.create_tenant(admin, slug, 500, count, 0, plan)
-        tenants[enabled] = tenant.id
-        say(f"bulk import: {count:,} products into {slug}, upkeep {'on' if enabled else 'off'}")
-        set_upkeep(admin, enabled)
+        tenants[mode] = tenant.id
+        if mode == "queued":  # IndexConfig realtimeSync off: the flush queues the ids for `rustok indexer`
+            admin.execute(
+                "update tenant_modules set settings = settings || '{\"realtimeSync\": false}'"
+                " where tenant_id = %s and module_slug = 'index'",
+                (tenant.id,),
+            )
+        say(f"bulk import: {count:,} products into {slug}, upkeep {mode}")
+        set_upkeep(admin, mode != "off")
         try:
             began = time.perf_counter()
             datagen.add_products(admin, tenant, count, plan, start=1)
-            seconds[enabled] = time.perf_counter() - began
+            seconds[mode] = time.perf_counter() - began
         finally:
             set_upkeep(admin, True)
+    say("draining the queued tenant's index queue: rustok indexer --once --workers 2")
+    began = time.perf_counter()
+    subprocess.run([str(REPO / ".venv" / "bin" / "rustok"), "indexer", "--once", "--workers", "2"], check=True)
+    drain_seconds = time.perf_counter() - began
     say("reindex: products of the upkeep-off tenant, then the content of the largest tenant")
-    products, product_seconds = reindex(db, tenants[False], "products")
+    products, product_seconds = reindex(db, tenants["off"], "products")
     nodes, node_seconds = reindex(db, largest, "content")
-    ratio = seconds[True] / seconds[False]
+    ratio = seconds["on"] / seconds["off"]
     say(
-        f"  bulk {ratio:.2f}x; reindex {products / product_seconds:,.0f} products/s, "
-        f"{nodes / node_seconds:,.0f} nodes/s"
+        f"  bulk {ratio:.2f}x (queued {seconds['queued'] / seconds['off']:.2f}x, drained in {drain_seconds:.1f} s);"
+        f" reindex {products / product_seconds:,.0f} products/s, {nodes / node_seconds:,.0f} nodes/s"
     )
     return [
-        Row("bulk import, upkeep on", f"{count / seconds[True]:,.0f} products/s", f"{seconds[True]:.1f} s"),
-        Row("bulk import, upkeep off", f"{count / seconds[False]:,.0f} products/s", f"{seconds[False]:.1f} s"),
+        Row("bulk import, upkeep on", f"{count / seconds['on']:,.0f} products/s", f"{seconds['on']:.1f} s"),
+        Row("bulk import, upkeep off", f"{count / seconds['off']:,.0f} products/s", f"{seconds['off']:.1f} s"),
         Row("bulk import: on / off", f"{ratio:.2f}x", f"{count:,} products, batches of {plan.batch:,}"),
+        Row(
+            "bulk import, upkeep queued (realtimeSync off)",
+            f"{count / seconds['queued']:,.0f} products/s",
+            f"{seconds['queued']:.1f} s, {seconds['queued'] / seconds['off']:.2f}x off",
+        ),
+        Row(
+            "queue drained (rustok indexer --workers 2)",
+            f"{count / drain_seconds:,.0f} products/s",
+            f"{drain_seconds:.1f} s after the import",
+        ),
         Row(
             "reindex products",
             f"{products / product_seconds:,.0f} rows/s",
             f"{products:,} products in {product_seconds:.1f} s",
         ),
         Row("reindex content", f"{nodes / node_seconds:,.0f} rows/s", f"{nodes:,} nodes in {node_seconds:.1f} s"),
-    ], [tenants[True], tenants[False]]
+    ], list(tenants.values())
 
 
 # -- 4. HTTP ------------------------------------------------------------------------------------------------
