@@ -226,6 +226,11 @@ class CpuMeter:
         return self.shares(first, self.sample())
 
 
+def postmaster_pid(data_dir: Path) -> int:
+    """The PID of the PostgreSQL server running on data_dir (first line of its postmaster.pid), for CpuMeter."""
+    return int((data_dir / "postmaster.pid").read_text().split()[0])
+
+
 def wait_quiet(meter: CpuMeter, threshold: float, timeout: float) -> float:
     """Waits until the machine is nearly idle (the server under test started and idle, nothing else busy);
     returns the last busy fraction, which is above the threshold when the wait timed out."""
@@ -903,8 +908,7 @@ def main(argv: list[str] | None = None) -> int:
         db = open_database()
         if db.cluster is not None:
             with contextlib.suppress(OSError, ValueError, IndexError):
-                pid_file = db.cluster.data_dir / "postmaster.pid"
-                services.meter.postmasters.add(int(pid_file.read_text().splitlines()[0]))
+                services.meter.postmasters.add(postmaster_pid(db.cluster.data_dir))
         with psycopg.connect(db.admin_url, autocommit=True) as conn:
             info["postgresql"] = conn.execute("show server_version").fetchone()[0]  # type: ignore[index]
         data = seed(db, args.users)

@@ -383,6 +383,8 @@ def measure_http(db: Any, args: argparse.Namespace, slug: str) -> list[Row]:
     env.pop("RUSTOK_DEV", None)
     rustok = shutil.which("rustok", path=str(Path(sys.executable).parent)) or "rustok"
     services = api.Services()
+    if db.cluster is not None:  # the embedded PostgreSQL is this benchmark's, not "others' CPU"
+        services.meter.postmasters.add(api.postmaster_pid(db.cluster.data_dir))
     service = services.start(
         "rustok-search",
         [

@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT / "py"))
 
 import httpx2 as httpx  # noqa: E402
 import psycopg  # noqa: E402
-from api_throughput import BenchError, CpuMeter, parse_wrk, say, wait_quiet  # noqa: E402
+from api_throughput import BenchError, CpuMeter, parse_wrk, postmaster_pid, say, wait_quiet  # noqa: E402
 
 from rustok.db import Database  # noqa: E402
 from rustok.embedded import Cluster  # noqa: E402
@@ -195,10 +195,6 @@ def database_time(primary: Cluster, rounds: int = 10) -> float:
             for params in calls:
                 conn.execute(statement, params, prepare=True).fetchone()
         return (time.perf_counter() - started) * 1000 / (rounds * len(calls))
-
-
-def postmaster_pid(cluster: Cluster) -> int:
-    return int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
 
 
 def transactions(cluster: Cluster) -> int:
@@ -383,7 +379,7 @@ def measure_one(
 ) -> Row:
     bodies = [search_body(*s) for s in SEARCHES]
     meter = CpuMeter()
-    meter.postmasters |= {postmaster_pid(primary), postmaster_pid(replica)}
+    meter.postmasters |= {postmaster_pid(primary.data_dir), postmaster_pid(replica.data_dir)}
     servers = start_servers(primary, replica if with_replica else None, processes, base / "home")
     try:
         meter.groups |= {s.process.pid for s in servers}
