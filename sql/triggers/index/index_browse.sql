@@ -20,29 +20,15 @@ declare
     gone rustok.index_products_browse[];
     fresh rustok.index_products_browse[];
 begin
-    if tg_op = 'INSERT' then
-        insert into rustok.index_products_text as t (tenant_id, product_id, search_vector, title_folded,
-                                                     category_slugs)
-        select a.tenant_id, a.product_id, a.search_vector, lower(public.unaccent(a.title)), a.category_slugs
-        from added a
-        on conflict (tenant_id, product_id) do update
-            set search_vector = excluded.search_vector, title_folded = excluded.title_folded,
-                category_slugs = excluded.category_slugs;
-        select array_agg(r) into fresh
-        from added a
-        cross join lateral rustok._index_browse_rows(a.tenant_id, a.product_id, a.prices, a.has_stock, a.categories,
-                                                     a.tags, a.created_at) r;
-    elsif tg_op = 'DELETE' then
-        delete from rustok.index_products_text t using removed a
-        where t.tenant_id = a.tenant_id and t.product_id = a.product_id;
-        select array_agg(r) into gone
-        from removed a
-        cross join lateral rustok._index_browse_rows(a.tenant_id, a.product_id, a.prices, a.has_stock, a.categories,
-                                                     a.tags, a.created_at) r;
-    else
+    if tg_op = 'UPDATE' then  -- (a separate test: `added` does not exist for a DELETE)
         if not exists (select 1 from added) then  -- the UPDATE half of an upsert that only inserted
             return null;
         end if;
+    end if;
+    if tg_op = 'DELETE' then
+        delete from rustok.index_products_text t using removed a
+        where t.tenant_id = a.tenant_id and t.product_id = a.product_id;
+    else
         insert into rustok.index_products_text as t (tenant_id, product_id, search_vector, title_folded,
                                                      category_slugs)
         select a.tenant_id, a.product_id, a.search_vector, lower(public.unaccent(a.title)), a.category_slugs
@@ -52,6 +38,18 @@ begin
                 category_slugs = excluded.category_slugs
             where (t.search_vector, t.title_folded, t.category_slugs)
                   is distinct from (excluded.search_vector, excluded.title_folded, excluded.category_slugs);
+    end if;
+    if tg_op = 'INSERT' then
+        select array_agg(r) into fresh
+        from added a
+        cross join lateral rustok._index_browse_rows(a.tenant_id, a.product_id, a.prices, a.has_stock, a.categories,
+                                                     a.tags, a.created_at) r;
+    elsif tg_op = 'DELETE' then
+        select array_agg(r) into gone
+        from removed a
+        cross join lateral rustok._index_browse_rows(a.tenant_id, a.product_id, a.prices, a.has_stock, a.categories,
+                                                     a.tags, a.created_at) r;
+    else
         with moved as materialized (
             select o.tenant_id, o.product_id, o.prices as old_prices,
                    o.has_stock as old_stock, o.categories as old_categories, o.tags as old_tags,
