@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 
 from rustok.db import Database
 from tests.py.commerce_support import seed_regions
-from tests.py.graphql_support import Api, Tenant, codes, make_tenant
+from tests.py.graphql_support import Api, Tenant, codes, data, make_tenant
 
 CART_FIELDS = """
     id regionId shippingAddress { city countryCode } shippingOption { id name amount { amount } }
@@ -55,25 +55,20 @@ def api(db: Database) -> Iterator[Api]:
         yield api
 
 
-def data(body: dict[str, Any], field: str) -> Any:
-    assert "errors" not in body, body["errors"]
-    return body["data"][field]
-
-
 def guest_cart(api: Api, tenant: Tenant, variant: str, quantity: int = 2) -> dict[str, Any]:
     request = {"currencyCode": "EUR", "lines": [{"variantId": variant, "quantity": quantity}]}
-    return data(api.gql(CREATE_CART, {"input": request}, tenant=tenant), "createCart")  # type: ignore[no-any-return]
+    return data(api.gql(CREATE_CART, {"input": request}, tenant=tenant))["createCart"]  # type: ignore[no-any-return]
 
 
 def test_shipping_countries(api: Api, shop: tuple[Tenant, Tenant, str]) -> None:
     tenant, other, _ = shop
     query = "{ shippingCountries { countryCode regionName currencyCode } }"
-    assert data(api.gql(query, tenant=tenant), "shippingCountries") == [
+    assert data(api.gql(query, tenant=tenant))["shippingCountries"] == [
         {"countryCode": "AT", "regionName": "EU", "currencyCode": "EUR"},
         {"countryCode": "DE", "regionName": "EU", "currencyCode": "EUR"},
         {"countryCode": "US", "regionName": "US", "currencyCode": "USD"},
     ]
-    assert [c["countryCode"] for c in data(api.gql(query, tenant=other), "shippingCountries")] == ["JP"]
+    assert [c["countryCode"] for c in data(api.gql(query, tenant=other))["shippingCountries"]] == ["JP"]
 
 
 def test_address_then_option_price_the_cart_and_the_order(api: Api, shop: tuple[Tenant, Tenant, str]) -> None:
@@ -82,7 +77,7 @@ def test_address_then_option_price_the_cart_and_the_order(api: Api, shop: tuple[
     assert (cart["taxTotal"]["amount"], cart["shippingTotal"]["amount"], cart["availableShippingOptions"]) == (0, 0, [])
 
     address = {"firstName": "Ada", "city": "Berlin", "countryCode": "de"}
-    cart = data(api.gql(SET_ADDRESS, {"cart": cart["id"], "address": address}, tenant=tenant), "setCartShippingAddress")
+    cart = data(api.gql(SET_ADDRESS, {"cart": cart["id"], "address": address}, tenant=tenant))["setCartShippingAddress"]
     assert cart["shippingAddress"] == {"city": "Berlin", "countryCode": "DE"}
     assert [(o["name"], o["amount"]["amount"]) for o in cart["availableShippingOptions"]] == [
         ("Standard", 499),
@@ -91,11 +86,11 @@ def test_address_then_option_price_the_cart_and_the_order(api: Api, shop: tuple[
     assert (cart["subtotal"]["amount"], cart["taxTotal"]["amount"], cart["total"]["amount"]) == (5000, 950, 5950)
 
     express = cart["availableShippingOptions"][1]["id"]
-    cart = data(api.gql(SET_OPTION, {"cart": cart["id"], "option": express}, tenant=tenant), "setCartShippingOption")
+    cart = data(api.gql(SET_OPTION, {"cart": cart["id"], "option": express}, tenant=tenant))["setCartShippingOption"]
     summary = {k: cart[k]["amount"] for k in ("subtotal", "taxTotal", "shippingTotal", "total")}
     assert summary == {"subtotal": 5000, "taxTotal": 950, "shippingTotal": 1500, "total": 7450}
 
-    order = data(api.gql(PLACE_ORDER, {"cart": cart["id"]}, tenant=tenant), "placeOrder")
+    order = data(api.gql(PLACE_ORDER, {"cart": cart["id"]}, tenant=tenant))["placeOrder"]
     assert {k: order[k]["amount"] for k in summary} == summary
     assert order["shippingOption"] == {"name": "Express"}
     assert order["shippingAddress"] == {"city": "Berlin", "countryCode": "DE"}
@@ -120,20 +115,19 @@ def test_refusals(api: Api, shop: tuple[Tenant, Tenant, str]) -> None:
     assert address("AT") == []
     assert option("not-an-id") == ["INVALID_ID"]
     assert option("01ARZ3NDEKTSV4RRFFQ69G5FAV") == ["NOT_FOUND"]
-    cart_in_usd = data(api.gql(CREATE_CART, {"input": {"currencyCode": "USD"}}, tenant=tenant), "createCart")
-    ground = data(
-        api.gql(SET_ADDRESS, {"cart": cart_in_usd["id"], "address": {"countryCode": "US"}}, tenant=tenant),
-        "setCartShippingAddress",
-    )["availableShippingOptions"][0]["id"]
+    cart_in_usd = data(api.gql(CREATE_CART, {"input": {"currencyCode": "USD"}}, tenant=tenant))["createCart"]
+    us_address = {"cart": cart_in_usd["id"], "address": {"countryCode": "US"}}
+    in_us = data(api.gql(SET_ADDRESS, us_address, tenant=tenant))["setCartShippingAddress"]
+    ground = in_us["availableShippingOptions"][0]["id"]
     assert option(ground) == ["NOT_FOUND"]  # an option of another region
 
 
 def test_set_display_name(api: Api, shop: tuple[Tenant, Tenant, str]) -> None:
     tenant, _, _ = shop
     mutation = "mutation($n: String) { setDisplayName(displayName: $n) { id displayName } }"
-    changed = data(api.gql(mutation, {"n": "  Grace Hopper "}, tenant=tenant, role="customer"), "setDisplayName")
+    changed = data(api.gql(mutation, {"n": "  Grace Hopper "}, tenant=tenant, role="customer"))["setDisplayName"]
     assert changed["displayName"] == "Grace Hopper"
-    me = data(api.gql("{ me { displayName } }", tenant=tenant, role="customer"), "me")
+    me = data(api.gql("{ me { displayName } }", tenant=tenant, role="customer"))["me"]
     assert me == {"displayName": "Grace Hopper"}
     assert codes(api.gql(mutation, {"n": "x" * 256}, tenant=tenant, role="customer")) == ["VALIDATION_FAILED"]
     assert codes(api.gql(mutation, {"n": "Anon"}, tenant=tenant)) == ["UNAUTHENTICATED"]
