@@ -13,10 +13,10 @@ language sql stable as $$
        variant's option values, guest price per currency and stock state (what the storefront's product page
        shows); `prices` (per currency min/max) and min_price/max_price come from the same guest prices:
        rustok._commerce_guest_prices, the rule of rustok.variant_price for a guest buying one, inlined here
-       as one index-driven query per product for all its variants and currencies, asked once (lateral gp) for
-       both (it replaced 6 calls of _commerce_price per product, which cost more than the rest of the row). Everything is joined per
-       product (lateral, by the write tables' keys), so the plan is right for 1 id or 5,000 whatever the
-       estimates. The text search configuration is looked up once (a materialized CTE). */
+       as one index-driven query per product for all its variants and currencies, asked once (lateral gp)
+       for both (it replaced 6 calls of _commerce_price per product, which cost more than the rest of the
+       row). Everything is joined per product (lateral, by the write tables' keys), so the plan is right for
+       1 id or 5,000 whatever the estimates. The text search configuration is looked up once (a materialized CTE). */
     with cfg as materialized (select rustok._search_config(_index_products_fresh.tenant) as c)
     select p.tenant_id, p.id, p.title, p.subtitle, p.handle, p.description, p.status,
            (pz.mins)[1], (pz.maxs)[1], coalesce(pz.currencies, '{}'), coalesce(pz.prices, '{}'),
