@@ -3034,9 +3034,9 @@ CREATE FUNCTION rustok._index_touch(tenant uuid, kind text, ids uuid[]) RETURNS 
    ~20 statements about one product), so the last single id recorded is kept in the transaction-local
    setting rustok.index_touched and recorded again without a write. The setting follows the pending rows:
    set after the row exists, cleared by the flush that deletes them, and rolled back with them (a setting
-   made in an aborted subtransaction reverts, as the row it stands for does). Outside the tenant's context (an
-   operator's statement, or the cascade of deleting a tenant, which runs as the tables' owner under the
-   index_pending policy) ids of a tenant that no longer exists are dropped: its index rows go with it. */
+   made in an aborted subtransaction reverts, as the row it stands for does). Clients record ids of their
+   tenant only (the index_pending policy); the tables' owner - a cascade such as deleting a category or a
+   tenant from psql runs as the owner - records any tenant's (index_0011_pending_owner). */
 declare
     key text;
 begin
@@ -3045,10 +3045,6 @@ begin
         if key = current_setting('rustok.index_touched', true) then
             return;
         end if;
-    end if;
-    if tenant::text is distinct from current_setting('rustok.tenant_id', true)
-       and not exists (select 1 from public.tenants t where t.id = tenant) then
-        return;
     end if;
     insert into public.index_pending (tenant_id, kind, id)
     select tenant, kind, x from unnest(ids) x where x is not null
@@ -16542,11 +16538,11 @@ ALTER TABLE ONLY public.webhooks
     ADD CONSTRAINT webhooks_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
 
 --
--- Name: index_content_text index_content_text_tenant_id_fkey1; Type: FK CONSTRAINT; Schema: rustok; Owner: rustok_owner
+-- Name: index_content_text index_content_text_tenant_id_fkey; Type: FK CONSTRAINT; Schema: rustok; Owner: rustok_owner
 --
 
 ALTER TABLE rustok.index_content_text
-    ADD CONSTRAINT index_content_text_tenant_id_fkey1 FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+    ADD CONSTRAINT index_content_text_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
 
 --
 -- Name: index_products_browse index_products_browse_tenant_id_fkey; Type: FK CONSTRAINT; Schema: rustok; Owner: rustok_owner
@@ -16563,11 +16559,11 @@ ALTER TABLE ONLY rustok.index_products_facets
     ADD CONSTRAINT index_products_facets_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
 
 --
--- Name: index_products_text index_products_text_tenant_id_fkey1; Type: FK CONSTRAINT; Schema: rustok; Owner: rustok_owner
+-- Name: index_products_text index_products_text_tenant_id_fkey; Type: FK CONSTRAINT; Schema: rustok; Owner: rustok_owner
 --
 
 ALTER TABLE rustok.index_products_text
-    ADD CONSTRAINT index_products_text_tenant_id_fkey1 FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+    ADD CONSTRAINT index_products_text_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
 
 --
 -- Name: auth_login_attempts; Type: ROW SECURITY; Schema: public; Owner: rustok_owner
@@ -17366,6 +17362,12 @@ ALTER TABLE public.tenant_modules ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.tenants ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: index_pending upkeep_owner; Type: POLICY; Schema: public; Owner: rustok_owner
+--
+
+CREATE POLICY upkeep_owner ON public.index_pending TO rustok_owner USING (true) WITH CHECK (true);
 
 --
 -- Name: users; Type: ROW SECURITY; Schema: public; Owner: rustok_owner

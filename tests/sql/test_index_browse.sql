@@ -4,7 +4,7 @@
 -- reports drift in either, and the end of a reindex repairs it; other tenants and the application role see
 -- nothing of them; deleting a tenant takes its rows along.
 BEGIN;
-SELECT plan(19);
+SELECT plan(22);
 SELECT '# done' FROM (SELECT test_support.two_tenants()) _x;
 
 -- every filter and sort the browse path serves, and some it hands on (title, inStock false), each with its
@@ -110,6 +110,29 @@ SELECT ok(NOT has_table_privilege('rustok_app', 'rustok.index_products_browse', 
           'the application role cannot read them directly');
 SELECT is(current_setting('test.helper'), 'refused', 'nor through the browse helper, which runs with its rights');
 
+-- an operator in psql, no tenant set, deletes a category linked to products: the cascade and the flush it
+-- queues run as the owner, under forced RLS (index_0011_pending_owner), and the products lose the category
+SELECT '# done' FROM (SELECT set_config('rustok.tenant_id', '', true)) _x;
+SELECT lives_ok($$ DELETE FROM commerce_categories WHERE handle = 'cat-3' $$,
+                'an operator deletes a category linked to products without a tenant context');
+SELECT '# done' FROM (SELECT test_support.settle_index()) _x;
+SELECT is((SELECT count(*) FROM rustok.index_verify((SELECT id FROM tenants WHERE slug = 'acme'))), 0::bigint,
+          'and the products'' index rows, mirrors and counts no longer have it');
+-- a client outside its tenant is still refused by the policy
+SELECT pg_temp.act('acme', 'admin');
+SELECT '# done' FROM (SELECT set_config('test.other', (SELECT id::text FROM tenants WHERE slug = 'globex'), true)) _x;
+SET LOCAL ROLE rustok_app;
+DO $$
+BEGIN
+    PERFORM rustok._index_touch(current_setting('test.other')::uuid, 'product', ARRAY[gen_random_uuid()]);
+    PERFORM set_config('test.touch', 'recorded', true);
+EXCEPTION WHEN insufficient_privilege THEN
+    PERFORM set_config('test.touch', 'refused', true);
+END
+$$;
+RESET ROLE;
+SELECT is(current_setting('test.touch'), 'refused', 'a client cannot record ids of another tenant');
+
 SELECT pg_temp.act('globex', 'admin');
 SELECT is(rustok.search_products(NULL, '{"currency": "EUR"}', 'newest') -> 'facets',
           '{"tags": [], "categories": [], "priceBuckets": []}', 'another tenant sees no facets ...');
@@ -131,9 +154,10 @@ SELECT is((SELECT count(*) FROM rustok.index_products_facets f WHERE NOT EXISTS 
                SELECT 1 FROM tenants t WHERE t.id = f.tenant_id)), 0::bigint, 'and leaves no count behind');
 
 -- an operator in psql deletes a tenant without setting its context: the cascade runs as the tables' owner,
--- under the index_pending policy, and the upkeep it fires drops the ids of the tenant being deleted
+-- and the flush drops the ids of the tenant it deleted
 SELECT '# done' FROM (SELECT set_config('rustok.tenant_id', '', true)) _x;
 SELECT lives_ok($$ DELETE FROM tenants WHERE slug = 'globex' $$, 'an operator deletes a tenant without its context');
+SELECT '# done' FROM (SELECT test_support.settle_index()) _x;
 SELECT is((SELECT count(*) FROM rustok.index_products_browse) + (SELECT count(*) FROM rustok.index_products_text)
           + (SELECT count(*) FROM index_pending), 0::bigint, 'its mirror rows went with it, nothing left pending');
 

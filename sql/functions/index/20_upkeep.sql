@@ -28,9 +28,9 @@ language plpgsql volatile as $$
    ~20 statements about one product), so the last single id recorded is kept in the transaction-local
    setting rustok.index_touched and recorded again without a write. The setting follows the pending rows:
    set after the row exists, cleared by the flush that deletes them, and rolled back with them (a setting
-   made in an aborted subtransaction reverts, as the row it stands for does). Outside the tenant's context (an
-   operator's statement, or the cascade of deleting a tenant, which runs as the tables' owner under the
-   index_pending policy) ids of a tenant that no longer exists are dropped: its index rows go with it. */
+   made in an aborted subtransaction reverts, as the row it stands for does). Clients record ids of their
+   tenant only (the index_pending policy); the tables' owner - a cascade such as deleting a category or a
+   tenant from psql runs as the owner - records any tenant's (index_0011_pending_owner). */
 declare
     key text;
 begin
@@ -39,10 +39,6 @@ begin
         if key = current_setting('rustok.index_touched', true) then
             return;
         end if;
-    end if;
-    if tenant::text is distinct from current_setting('rustok.tenant_id', true)
-       and not exists (select 1 from public.tenants t where t.id = tenant) then
-        return;
     end if;
     insert into public.index_pending (tenant_id, kind, id)
     select tenant, kind, x from unnest(ids) x where x is not null

@@ -18,10 +18,13 @@ begin
             ('index_content_text', 'node_id', 'tenant_id, search_vector')) m (name, id, search_columns) loop
         execute format('alter table rustok.%1$I rename to %1$s_unpartitioned', mirror.name);
         execute format('alter index rustok.%1$s_pkey rename to %1$s_unpartitioned_pkey', mirror.name);
+        execute format('alter table rustok.%1$s_unpartitioned
+                            rename constraint %1$s_tenant_id_fkey to %1$s_unpartitioned_tenant_id_fkey', mirror.name);
         execute format('drop index rustok.%1$s_search, rustok.%1$s_title', mirror.name);
         execute format('create table rustok.%1$I (like rustok.%1$s_unpartitioned including defaults,
-                            primary key (tenant_id, %2$I),
-                            foreign key (tenant_id) references public.tenants (id) on delete cascade)
+                            constraint %1$s_pkey primary key (tenant_id, %2$I),
+                            constraint %1$s_tenant_id_fkey foreign key (tenant_id)
+                                references public.tenants (id) on delete cascade)
                         partition by hash (tenant_id)', mirror.name, mirror.id);
         for i in 0..15 loop
             execute format('create table rustok.%1$s_p%2$s partition of rustok.%1$I
@@ -57,3 +60,6 @@ begin
     end loop;
 end
 $$;
+-- statistics for the new partitions now (autovacuum never analyzes a partitioned parent, and the search's
+-- generic plans are built from these)
+analyze rustok.index_products_text, rustok.index_content_text;
