@@ -2348,7 +2348,8 @@ CREATE TABLE rustok.index_products_browse (
     has_stock boolean NOT NULL,
     category_slugs text[] NOT NULL,
     category_names text[] NOT NULL,
-    tags text[] NOT NULL
+    tags text[] NOT NULL,
+    title_key text NOT NULL
 );
 
 ALTER TABLE ONLY rustok.index_products_browse FORCE ROW LEVEL SECURITY;
@@ -2391,7 +2392,7 @@ begin
         on conflict (tenant_id, currency, product_id) do update
             set price = excluded.price, newest_key = excluded.newest_key, has_stock = excluded.has_stock,
                 category_slugs = excluded.category_slugs, category_names = excluded.category_names,
-                tags = excluded.tags;
+                tags = excluded.tags, title_key = excluded.title_key;
     end if;
     with delta as materialized (
         -- both scopes from one pass: every product, and (FILTER) those in stock
@@ -2457,7 +2458,7 @@ begin
     select r.*
     from public.index_products i
     cross join lateral rustok._index_browse_rows(i.tenant_id, i.product_id, i.prices, i.has_stock, i.categories,
-                                                 i.tags, i.created_at) r
+                                                 i.tags, i.created_at, i.title) r
     where i.tenant_id = tenant;
     insert into rustok.index_products_facets (tenant_id, currency, in_stock_only, facet, value, label, count)
     select tenant, b.currency, s.scoped, k.facet, k.value, k.label, count(*)
@@ -2472,26 +2473,27 @@ $$;
 ALTER FUNCTION rustok._index_browse_rebuild() OWNER TO rustok_owner;
 
 --
--- Name: _index_browse_rows(uuid, uuid, jsonb, boolean, jsonb, text[], timestamp with time zone); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+-- Name: _index_browse_rows(uuid, uuid, jsonb, boolean, jsonb, text[], timestamp with time zone, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone) RETURNS SETOF rustok.index_products_browse
+CREATE FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone, title text) RETURNS SETOF rustok.index_products_browse
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    /* The browse-mirror rows of one index_products row: one per currency in `prices`, with its min (a
-       search without a currency takes the general path). newest_key is the search's sort key for `newest`,
-       computed by the same expression; category handles and names in the order of `categories`. */
+    /* The browse-mirror rows of one index_products row (its columns: a transition table's rows are records):
+       one per currency in `prices`, with its min (a search without a currency takes the general path).
+       newest_key and title_key are the search's sort keys for `newest` and `title`, computed by the same
+       expressions; category handles and names in the order of `categories`. */
     select _index_browse_rows.tenant_id, e.key, _index_browse_rows.product_id, (e.value ->> 'min')::bigint,
            -extract(epoch from _index_browse_rows.created_at)::float8, _index_browse_rows.has_stock,
            array(select x.v ->> 'handle' from jsonb_array_elements(_index_browse_rows.categories)
                  with ordinality x (v, n) order by n),
            array(select x.v ->> 'name' from jsonb_array_elements(_index_browse_rows.categories)
                  with ordinality x (v, n) order by n),
-           _index_browse_rows.tags
+           _index_browse_rows.tags, lower(_index_browse_rows.title)
     from jsonb_each(_index_browse_rows.prices) e
 $$;
 
-ALTER FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone) OWNER TO rustok_owner;
+ALTER FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone, title text) OWNER TO rustok_owner;
 
 --
 -- Name: index_content; Type: TABLE; Schema: public; Owner: rustok_owner
@@ -3076,7 +3078,7 @@ CREATE FUNCTION rustok._index_verify_browse() RETURNS TABLE(index_name text, tar
         select r.*
         from public.index_products i join t on i.tenant_id = t.id
         cross join lateral rustok._index_browse_rows(i.tenant_id, i.product_id, i.prices, i.has_stock, i.categories,
-                                                     i.tags, i.created_at) r),
+                                                     i.tags, i.created_at, i.title) r),
     stored as materialized (select b.* from rustok.index_products_browse b join t on b.tenant_id = t.id),
     expected_counts as (
         select e.currency, s.scoped as in_stock_only, k.facet, k.value, k.label, count(*) as count
@@ -3094,11 +3096,12 @@ CREATE FUNCTION rustok._index_verify_browse() RETURNS TABLE(index_name text, tar
                case when s.has_stock is distinct from e.has_stock then 'has_stock' end,
                case when s.category_slugs is distinct from e.category_slugs then 'category_slugs' end,
                case when s.category_names is distinct from e.category_names then 'category_names' end,
-               case when s.tags is distinct from e.tags then 'tags' end], null) else '{}' end
+               case when s.tags is distinct from e.tags then 'tags' end,
+               case when s.title_key is distinct from e.title_key then 'title_key' end], null) else '{}' end
     from expected e full join stored s on s.currency = e.currency and s.product_id = e.product_id
     where e.product_id is null or s.product_id is null
-       or (s.price, s.newest_key, s.has_stock, s.category_slugs, s.category_names, s.tags)
-          is distinct from (e.price, e.newest_key, e.has_stock, e.category_slugs, e.category_names, e.tags)
+       or (s.price, s.newest_key, s.has_stock, s.category_slugs, s.category_names, s.tags, s.title_key)
+          is distinct from (e.price, e.newest_key, e.has_stock, e.category_slugs, e.category_names, e.tags, e.title_key)
     union all
     select 'index_products_facets'::text, null::uuid,
            case when s.count is null then 'missing' when e.count is null then 'extra' else 'stale' end,
@@ -3908,25 +3911,28 @@ ALTER FUNCTION rustok._search_product_node(i public.index_products, price bigint
 -- Name: _search_products_browse(jsonb, text, bigint, bigint, text, integer, jsonb); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok._search_products_browse(f jsonb, cur text, lo bigint, hi bigint, srt text, page integer, k jsonb, OUT ids uuid[], OUT kns double precision[], OUT prices bigint[], OUT total bigint, OUT facets jsonb) RETURNS record
+CREATE FUNCTION rustok._search_products_browse(f jsonb, cur text, lo bigint, hi bigint, srt text, page integer, k jsonb, OUT ids uuid[], OUT kns double precision[], OUT kts text[], OUT prices bigint[], OUT total bigint, OUT facets jsonb) RETURNS record
     LANGUAGE plpgsql STABLE
     SET plan_cache_mode TO 'force_custom_plan'
     AS $$
-/* rustok.search_products without a search term, in a currency (sort newest, price_asc, price_desc or
-   relevance; a cursor of that sort): the page's ids, sort keys and prices (page + 1 rows, after the cursor), totalCount and facets,
-   from the browse mirror of the current tenant. Without a category, tag or price filter (in stock or not
-   filtered) the count and facets are the kept counts and the page an ordered index scan; otherwise the
-   filtered mirror rows (found through the GIN index) are counted. Custom plans only: the absent filters and
-   the sort fold away, so the conditions left can use the indexes. Called by search_products as its owner
-   (the mirror is closed to clients). */
+/* rustok.search_products without a search term, in a currency (any sort; a cursor of that sort): the page's
+   ids, sort keys (number and text, as the general path's) and prices (page + 1 rows, after the cursor),
+   totalCount and facets, from the browse mirror of the current tenant. Without a category, tag or price
+   filter (in stock or not filtered) the count and facets are the kept counts and the page an ordered index
+   scan; otherwise the filtered mirror rows (found through the GIN index) are counted. The keys: `title`
+   sorts by (title_key, id) with the number key 0, the others by (number key, id) with the text key ''.
+   Custom plans only: the absent filters and the sort fold away, so the conditions left can use the indexes.
+   Called by search_products as its owner (the mirror is closed to clients). */
 declare
     tenant uuid := rustok.current_tenant_id();
     stock boolean := case when f -> 'inStock' is null or f -> 'inStock' = 'null' then null
                           else (f ->> 'inStock')::boolean end;
     cat text := f ->> 'category';
     tg text := f ->> 'tag';
+    by_title boolean := srt = 'title';
     -- no cursor: start below every key (keys are finite or +infinity; product ids are never the nil uuid)
     k0 float8 := coalesce((k ->> 0)::float8, '-infinity');
+    k1 text := coalesce(k ->> 1, '');
     k2 uuid := coalesce((k ->> 2)::uuid, '00000000-0000-0000-0000-000000000000');
     counts rustok.index_products_facets[];
 begin
@@ -3935,18 +3941,21 @@ begin
         from rustok.index_products_facets c
         where c.tenant_id = tenant and c.currency = cur and c.in_stock_only = coalesce(stock, false);
         total := coalesce((select sum(c.count) from unnest(counts) c where c.facet = 'total'), 0);
-        select array_agg(p.product_id order by p.kn, p.product_id), array_agg(p.kn order by p.kn, p.product_id),
-               array_agg(p.price order by p.kn, p.product_id)
-        into ids, kns, prices
-        from (select b.product_id, b.price, x.kn
+        select array_agg(p.product_id order by p.kn, p.kt, p.product_id),
+               array_agg(p.kn order by p.kn, p.kt, p.product_id), array_agg(p.kt order by p.kn, p.kt, p.product_id),
+               array_agg(p.price order by p.kn, p.kt, p.product_id)
+        into ids, kns, kts, prices
+        from (select b.product_id, b.price, x.kn, x.kt
               from rustok.index_products_browse b
               cross join lateral (select case srt when 'newest' then b.newest_key
                                                   when 'price_asc' then coalesce(b.price::float8, 'infinity'::float8)
                                                   when 'price_desc' then coalesce(-b.price::float8, 'infinity'::float8)
-                                                  else 0::float8 end as kn) x
+                                                  else 0::float8 end as kn,
+                                         case when by_title then b.title_key else '' end as kt) x
               where b.tenant_id = tenant and b.currency = cur and (stock is null or b.has_stock)
-                and (x.kn, b.product_id) > (k0, k2)
-              order by x.kn, b.product_id
+                and ((not by_title and (x.kn, b.product_id) > (k0, k2))
+                     or (by_title and (b.title_key, b.product_id) > (k1, k2)))
+              order by x.kn, x.kt, b.product_id
               limit page + 1) p;
     else
         with m as materialized (
@@ -3954,7 +3963,8 @@ begin
                    case srt when 'newest' then b.newest_key
                             when 'price_asc' then coalesce(b.price::float8, 'infinity'::float8)
                             when 'price_desc' then coalesce(-b.price::float8, 'infinity'::float8)
-                            else 0::float8 end as kn
+                            else 0::float8 end as kn,
+                   case when by_title then b.title_key else '' end as kt
             from rustok.index_products_browse b
             where b.tenant_id = tenant and b.currency = cur
               and (stock is null or b.has_stock = stock)
@@ -3966,11 +3976,13 @@ begin
               and (lo is null or coalesce(b.price::float8, 'infinity'::float8) >= lo)
               and (hi is null or coalesce(b.price::float8, 'infinity'::float8) <= hi)
         ), page_rows as (
-            select * from m where (m.kn, m.product_id) > (k0, k2) order by m.kn, m.product_id limit page + 1
+            select * from m where (m.kn, m.kt, m.product_id) > (k0, k1, k2)
+            order by m.kn, m.kt, m.product_id limit page + 1
         )
-        select (select array_agg(p.product_id order by p.kn, p.product_id) from page_rows p),
-               (select array_agg(p.kn order by p.kn, p.product_id) from page_rows p),
-               (select array_agg(p.price order by p.kn, p.product_id) from page_rows p),
+        select (select array_agg(p.product_id order by p.kn, p.kt, p.product_id) from page_rows p),
+               (select array_agg(p.kn order by p.kn, p.kt, p.product_id) from page_rows p),
+               (select array_agg(p.kt order by p.kn, p.kt, p.product_id) from page_rows p),
+               (select array_agg(p.price order by p.kn, p.kt, p.product_id) from page_rows p),
                (select count(*) from m),
                -- the keys of rustok._index_browse_facets, aggregated per facet (a hash aggregate each, the
                -- arrays unnested in the select list: a function scan per row cost three times as much)
@@ -3984,13 +3996,13 @@ begin
                       select 'price', x.lo::text, '', count(*)
                       from (select rustok._search_price_bucket(m.price) as lo from m) x
                       where x.lo is not null group by x.lo) c)
-        into ids, kns, prices, total, counts;
+        into ids, kns, kts, prices, total, counts;
     end if;
     facets := rustok._search_facets_json(counts);
 end
 $$;
 
-ALTER FUNCTION rustok._search_products_browse(f jsonb, cur text, lo bigint, hi bigint, srt text, page integer, k jsonb, OUT ids uuid[], OUT kns double precision[], OUT prices bigint[], OUT total bigint, OUT facets jsonb) OWNER TO rustok_owner;
+ALTER FUNCTION rustok._search_products_browse(f jsonb, cur text, lo bigint, hi bigint, srt text, page integer, k jsonb, OUT ids uuid[], OUT kns double precision[], OUT kts text[], OUT prices bigint[], OUT total bigint, OUT facets jsonb) OWNER TO rustok_owner;
 
 --
 -- Name: _search_query(regconfig, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -8161,14 +8173,11 @@ begin
               select i.product_id from rustok.index_products_text i
               where i.tenant_id = tenant and lower(public.unaccent(q)) operator(public.<%) i.title_folded) x;
     end if;
-    if tsq is null and cur is not null and srt in ('newest', 'price_asc', 'price_desc', 'relevance')
-       and coalesce(k ->> 1, '') = ''
-       and current_setting('rustok.search_browse', true) is distinct from 'off' then
+    if tsq is null and cur is not null and current_setting('rustok.search_browse', true) is distinct from 'off' then
         -- browsing: the narrow mirror and the kept facet counts (35_browse.sql); `rustok.search_browse = off`
         -- takes the path below instead (tests compare both)
-        select b.ids, b.kns, b.prices, b.total, b.facets into ids, kns, prices, total, facets
+        select b.ids, b.kns, b.kts, b.prices, b.total, b.facets into ids, kns, kts, prices, total, facets
         from rustok._search_products_browse(f, cur, lo, hi, srt, page, k) b;
-        kts := array_fill(''::text, array[coalesce(cardinality(ids), 0)]);
     else
         with matched as (
             -- the tenant's rows, or with a text query the matching ones fetched by primary key (`product_id =
@@ -9179,26 +9188,27 @@ begin
         select array_agg(r) into fresh
         from added a
         cross join lateral rustok._index_browse_rows(a.tenant_id, a.product_id, a.prices, a.has_stock, a.categories,
-                                                     a.tags, a.created_at) r;
+                                                     a.tags, a.created_at, a.title) r;
     elsif tg_op = 'DELETE' then
         select array_agg(r) into gone
         from removed a
         cross join lateral rustok._index_browse_rows(a.tenant_id, a.product_id, a.prices, a.has_stock, a.categories,
-                                                     a.tags, a.created_at) r;
+                                                     a.tags, a.created_at, a.title) r;
     else
         with moved as materialized (
-            select o.tenant_id, o.product_id, o.prices as old_prices,
-                   o.has_stock as old_stock, o.categories as old_categories, o.tags as old_tags,
-                   o.created_at as old_created, n.prices, n.has_stock, n.categories, n.tags, n.created_at
+            select o.tenant_id, o.product_id, o.prices as old_prices, o.has_stock as old_stock,
+                   o.categories as old_categories, o.tags as old_tags, o.created_at as old_created,
+                   o.title as old_title, n.prices, n.has_stock, n.categories, n.tags, n.created_at, n.title
             from removed o join added n on n.tenant_id = o.tenant_id and n.product_id = o.product_id
-            where (o.prices, o.has_stock, o.categories, o.tags, o.created_at)
-                  is distinct from (n.prices, n.has_stock, n.categories, n.tags, n.created_at))
+            where (o.prices, o.has_stock, o.categories, o.tags, o.created_at, o.title)
+                  is distinct from (n.prices, n.has_stock, n.categories, n.tags, n.created_at, n.title))
         select (select array_agg(r) from moved m
                 cross join lateral rustok._index_browse_rows(m.tenant_id, m.product_id, m.old_prices, m.old_stock,
-                                                             m.old_categories, m.old_tags, m.old_created) r),
+                                                             m.old_categories, m.old_tags, m.old_created,
+                                                             m.old_title) r),
                (select array_agg(r) from moved m
                 cross join lateral rustok._index_browse_rows(m.tenant_id, m.product_id, m.prices, m.has_stock,
-                                                             m.categories, m.tags, m.created_at) r)
+                                                             m.categories, m.tags, m.created_at, m.title) r)
         into gone, fresh;
     end if;
     if gone is not null or fresh is not null then
@@ -14216,6 +14226,12 @@ CREATE INDEX index_products_browse_price_desc ON rustok.index_products_browse US
 CREATE INDEX index_products_browse_terms ON rustok.index_products_browse USING gin (tenant_id, currency, tags, category_slugs) WITH (fastupdate='on', gin_pending_list_limit='256');
 
 --
+-- Name: index_products_browse_title; Type: INDEX; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE INDEX index_products_browse_title ON rustok.index_products_browse USING btree (tenant_id, currency, title_key, product_id);
+
+--
 -- Name: index_products_text_search; Type: INDEX; Schema: rustok; Owner: rustok_owner
 --
 
@@ -18633,11 +18649,11 @@ REVOKE ALL ON FUNCTION rustok._index_browse_rebuild() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._index_browse_rebuild() TO rustok_clients;
 
 --
--- Name: FUNCTION _index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION _index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone, title text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone) TO rustok_clients;
+REVOKE ALL ON FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone, title text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone, title text) TO rustok_clients;
 
 --
 -- Name: TABLE index_content; Type: ACL; Schema: public; Owner: rustok_owner
@@ -19009,11 +19025,11 @@ REVOKE ALL ON FUNCTION rustok._search_product_node(i public.index_products, pric
 GRANT ALL ON FUNCTION rustok._search_product_node(i public.index_products, price bigint, rank double precision, currency_prices jsonb) TO rustok_clients;
 
 --
--- Name: FUNCTION _search_products_browse(f jsonb, cur text, lo bigint, hi bigint, srt text, page integer, k jsonb, OUT ids uuid[], OUT kns double precision[], OUT prices bigint[], OUT total bigint, OUT facets jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION _search_products_browse(f jsonb, cur text, lo bigint, hi bigint, srt text, page integer, k jsonb, OUT ids uuid[], OUT kns double precision[], OUT kts text[], OUT prices bigint[], OUT total bigint, OUT facets jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok._search_products_browse(f jsonb, cur text, lo bigint, hi bigint, srt text, page integer, k jsonb, OUT ids uuid[], OUT kns double precision[], OUT prices bigint[], OUT total bigint, OUT facets jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._search_products_browse(f jsonb, cur text, lo bigint, hi bigint, srt text, page integer, k jsonb, OUT ids uuid[], OUT kns double precision[], OUT prices bigint[], OUT total bigint, OUT facets jsonb) TO rustok_clients;
+REVOKE ALL ON FUNCTION rustok._search_products_browse(f jsonb, cur text, lo bigint, hi bigint, srt text, page integer, k jsonb, OUT ids uuid[], OUT kns double precision[], OUT kts text[], OUT prices bigint[], OUT total bigint, OUT facets jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._search_products_browse(f jsonb, cur text, lo bigint, hi bigint, srt text, page integer, k jsonb, OUT ids uuid[], OUT kns double precision[], OUT kts text[], OUT prices bigint[], OUT total bigint, OUT facets jsonb) TO rustok_clients;
 
 --
 -- Name: FUNCTION _search_query(cfg regconfig, query text); Type: ACL; Schema: rustok; Owner: rustok_owner

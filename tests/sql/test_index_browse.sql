@@ -4,7 +4,7 @@
 -- reports drift in either, and the end of a reindex repairs it; other tenants and the application role see
 -- nothing of them; deleting a tenant takes its rows along.
 BEGIN;
-SELECT plan(22);
+SELECT plan(23);
 SELECT '# done' FROM (SELECT test_support.two_tenants()) _x;
 
 -- every filter and sort the browse path serves, and some it hands on (title, inStock false), each with its
@@ -109,6 +109,12 @@ SELECT ok(NOT has_table_privilege('rustok_app', 'rustok.index_products_browse', 
           AND NOT has_table_privilege('rustok_app', 'rustok.index_products_facets', 'select'),
           'the application role cannot read them directly');
 SELECT is(current_setting('test.helper'), 'refused', 'nor through the browse helper, which runs with its rights');
+
+-- the name sort in a currency reads the mirror's title key (a drifted key moves the product to the end)
+UPDATE rustok.index_products_browse SET title_key = 'zzz' WHERE product_id = pg_temp.id('p6') AND currency = 'EUR';
+SELECT is(rustok.search_products(NULL, '{"currency": "EUR"}', 'title', 100) #>> '{edges,-1,node,id}',
+          rustok.ulid(pg_temp.id('p6')), 'the name sort reads the browse mirror''s title key');
+UPDATE rustok.index_products_browse SET title_key = 'product 6' WHERE product_id = pg_temp.id('p6') AND currency = 'EUR';
 
 -- an operator in psql, no tenant set, deletes a category linked to products: the cascade and the flush it
 -- queues run as the owner, under forced RLS (index_0011_pending_owner), and the products lose the category

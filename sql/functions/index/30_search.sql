@@ -162,14 +162,11 @@ begin
               select i.product_id from rustok.index_products_text i
               where i.tenant_id = tenant and lower(public.unaccent(q)) operator(public.<%) i.title_folded) x;
     end if;
-    if tsq is null and cur is not null and srt in ('newest', 'price_asc', 'price_desc', 'relevance')
-       and coalesce(k ->> 1, '') = ''
-       and current_setting('rustok.search_browse', true) is distinct from 'off' then
+    if tsq is null and cur is not null and current_setting('rustok.search_browse', true) is distinct from 'off' then
         -- browsing: the narrow mirror and the kept facet counts (35_browse.sql); `rustok.search_browse = off`
         -- takes the path below instead (tests compare both)
-        select b.ids, b.kns, b.prices, b.total, b.facets into ids, kns, prices, total, facets
+        select b.ids, b.kns, b.kts, b.prices, b.total, b.facets into ids, kns, kts, prices, total, facets
         from rustok._search_products_browse(f, cur, lo, hi, srt, page, k) b;
-        kts := array_fill(''::text, array[coalesce(cardinality(ids), 0)]);
     else
         with matched as (
             -- the tenant's rows, or with a text query the matching ones fetched by primary key (`product_id =

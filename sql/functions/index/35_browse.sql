@@ -20,19 +20,20 @@ $$;
 
 create or replace function rustok._index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb,
                                                      has_stock boolean, categories jsonb, tags text[],
-                                                     created_at timestamptz)
+                                                     created_at timestamptz, title text)
 returns setof rustok.index_products_browse
 language sql immutable parallel safe as $$
-    /* The browse-mirror rows of one index_products row: one per currency in `prices`, with its min (a
-       search without a currency takes the general path). newest_key is the search's sort key for `newest`,
-       computed by the same expression; category handles and names in the order of `categories`. */
+    /* The browse-mirror rows of one index_products row (its columns: a transition table's rows are records):
+       one per currency in `prices`, with its min (a search without a currency takes the general path).
+       newest_key and title_key are the search's sort keys for `newest` and `title`, computed by the same
+       expressions; category handles and names in the order of `categories`. */
     select _index_browse_rows.tenant_id, e.key, _index_browse_rows.product_id, (e.value ->> 'min')::bigint,
            -extract(epoch from _index_browse_rows.created_at)::float8, _index_browse_rows.has_stock,
            array(select x.v ->> 'handle' from jsonb_array_elements(_index_browse_rows.categories)
                  with ordinality x (v, n) order by n),
            array(select x.v ->> 'name' from jsonb_array_elements(_index_browse_rows.categories)
                  with ordinality x (v, n) order by n),
-           _index_browse_rows.tags
+           _index_browse_rows.tags, lower(_index_browse_rows.title)
     from jsonb_each(_index_browse_rows.prices) e
 $$;
 
@@ -83,7 +84,7 @@ begin
         on conflict (tenant_id, currency, product_id) do update
             set price = excluded.price, newest_key = excluded.newest_key, has_stock = excluded.has_stock,
                 category_slugs = excluded.category_slugs, category_names = excluded.category_names,
-                tags = excluded.tags;
+                tags = excluded.tags, title_key = excluded.title_key;
     end if;
     with delta as materialized (
         -- both scopes from one pass: every product, and (FILTER) those in stock
@@ -119,7 +120,7 @@ language sql stable security definer set search_path = pg_catalog, public, pg_te
         select r.*
         from public.index_products i join t on i.tenant_id = t.id
         cross join lateral rustok._index_browse_rows(i.tenant_id, i.product_id, i.prices, i.has_stock, i.categories,
-                                                     i.tags, i.created_at) r),
+                                                     i.tags, i.created_at, i.title) r),
     stored as materialized (select b.* from rustok.index_products_browse b join t on b.tenant_id = t.id),
     expected_counts as (
         select e.currency, s.scoped as in_stock_only, k.facet, k.value, k.label, count(*) as count
@@ -137,11 +138,12 @@ language sql stable security definer set search_path = pg_catalog, public, pg_te
                case when s.has_stock is distinct from e.has_stock then 'has_stock' end,
                case when s.category_slugs is distinct from e.category_slugs then 'category_slugs' end,
                case when s.category_names is distinct from e.category_names then 'category_names' end,
-               case when s.tags is distinct from e.tags then 'tags' end], null) else '{}' end
+               case when s.tags is distinct from e.tags then 'tags' end,
+               case when s.title_key is distinct from e.title_key then 'title_key' end], null) else '{}' end
     from expected e full join stored s on s.currency = e.currency and s.product_id = e.product_id
     where e.product_id is null or s.product_id is null
-       or (s.price, s.newest_key, s.has_stock, s.category_slugs, s.category_names, s.tags)
-          is distinct from (e.price, e.newest_key, e.has_stock, e.category_slugs, e.category_names, e.tags)
+       or (s.price, s.newest_key, s.has_stock, s.category_slugs, s.category_names, s.tags, s.title_key)
+          is distinct from (e.price, e.newest_key, e.has_stock, e.category_slugs, e.category_names, e.tags, e.title_key)
     union all
     select 'index_products_facets'::text, null::uuid,
            case when s.count is null then 'missing' when e.count is null then 'extra' else 'stale' end,
@@ -180,24 +182,27 @@ language sql immutable parallel safe as $$
 $$;
 
 create or replace function rustok._search_products_browse(f jsonb, cur text, lo bigint, hi bigint, srt text, page int,
-                                                          k jsonb, out ids uuid[], out kns float8[],
+                                                          k jsonb, out ids uuid[], out kns float8[], out kts text[],
                                                           out prices bigint[], out total bigint, out facets jsonb)
 language plpgsql stable set plan_cache_mode = force_custom_plan as $$
-/* rustok.search_products without a search term, in a currency (sort newest, price_asc, price_desc or
-   relevance; a cursor of that sort): the page's ids, sort keys and prices (page + 1 rows, after the cursor), totalCount and facets,
-   from the browse mirror of the current tenant. Without a category, tag or price filter (in stock or not
-   filtered) the count and facets are the kept counts and the page an ordered index scan; otherwise the
-   filtered mirror rows (found through the GIN index) are counted. Custom plans only: the absent filters and
-   the sort fold away, so the conditions left can use the indexes. Called by search_products as its owner
-   (the mirror is closed to clients). */
+/* rustok.search_products without a search term, in a currency (any sort; a cursor of that sort): the page's
+   ids, sort keys (number and text, as the general path's) and prices (page + 1 rows, after the cursor),
+   totalCount and facets, from the browse mirror of the current tenant. Without a category, tag or price
+   filter (in stock or not filtered) the count and facets are the kept counts and the page an ordered index
+   scan; otherwise the filtered mirror rows (found through the GIN index) are counted. The keys: `title`
+   sorts by (title_key, id) with the number key 0, the others by (number key, id) with the text key ''.
+   Custom plans only: the absent filters and the sort fold away, so the conditions left can use the indexes.
+   Called by search_products as its owner (the mirror is closed to clients). */
 declare
     tenant uuid := rustok.current_tenant_id();
     stock boolean := case when f -> 'inStock' is null or f -> 'inStock' = 'null' then null
                           else (f ->> 'inStock')::boolean end;
     cat text := f ->> 'category';
     tg text := f ->> 'tag';
+    by_title boolean := srt = 'title';
     -- no cursor: start below every key (keys are finite or +infinity; product ids are never the nil uuid)
     k0 float8 := coalesce((k ->> 0)::float8, '-infinity');
+    k1 text := coalesce(k ->> 1, '');
     k2 uuid := coalesce((k ->> 2)::uuid, '00000000-0000-0000-0000-000000000000');
     counts rustok.index_products_facets[];
 begin
@@ -206,18 +211,21 @@ begin
         from rustok.index_products_facets c
         where c.tenant_id = tenant and c.currency = cur and c.in_stock_only = coalesce(stock, false);
         total := coalesce((select sum(c.count) from unnest(counts) c where c.facet = 'total'), 0);
-        select array_agg(p.product_id order by p.kn, p.product_id), array_agg(p.kn order by p.kn, p.product_id),
-               array_agg(p.price order by p.kn, p.product_id)
-        into ids, kns, prices
-        from (select b.product_id, b.price, x.kn
+        select array_agg(p.product_id order by p.kn, p.kt, p.product_id),
+               array_agg(p.kn order by p.kn, p.kt, p.product_id), array_agg(p.kt order by p.kn, p.kt, p.product_id),
+               array_agg(p.price order by p.kn, p.kt, p.product_id)
+        into ids, kns, kts, prices
+        from (select b.product_id, b.price, x.kn, x.kt
               from rustok.index_products_browse b
               cross join lateral (select case srt when 'newest' then b.newest_key
                                                   when 'price_asc' then coalesce(b.price::float8, 'infinity'::float8)
                                                   when 'price_desc' then coalesce(-b.price::float8, 'infinity'::float8)
-                                                  else 0::float8 end as kn) x
+                                                  else 0::float8 end as kn,
+                                         case when by_title then b.title_key else '' end as kt) x
               where b.tenant_id = tenant and b.currency = cur and (stock is null or b.has_stock)
-                and (x.kn, b.product_id) > (k0, k2)
-              order by x.kn, b.product_id
+                and ((not by_title and (x.kn, b.product_id) > (k0, k2))
+                     or (by_title and (b.title_key, b.product_id) > (k1, k2)))
+              order by x.kn, x.kt, b.product_id
               limit page + 1) p;
     else
         with m as materialized (
@@ -225,7 +233,8 @@ begin
                    case srt when 'newest' then b.newest_key
                             when 'price_asc' then coalesce(b.price::float8, 'infinity'::float8)
                             when 'price_desc' then coalesce(-b.price::float8, 'infinity'::float8)
-                            else 0::float8 end as kn
+                            else 0::float8 end as kn,
+                   case when by_title then b.title_key else '' end as kt
             from rustok.index_products_browse b
             where b.tenant_id = tenant and b.currency = cur
               and (stock is null or b.has_stock = stock)
@@ -237,11 +246,13 @@ begin
               and (lo is null or coalesce(b.price::float8, 'infinity'::float8) >= lo)
               and (hi is null or coalesce(b.price::float8, 'infinity'::float8) <= hi)
         ), page_rows as (
-            select * from m where (m.kn, m.product_id) > (k0, k2) order by m.kn, m.product_id limit page + 1
+            select * from m where (m.kn, m.kt, m.product_id) > (k0, k1, k2)
+            order by m.kn, m.kt, m.product_id limit page + 1
         )
-        select (select array_agg(p.product_id order by p.kn, p.product_id) from page_rows p),
-               (select array_agg(p.kn order by p.kn, p.product_id) from page_rows p),
-               (select array_agg(p.price order by p.kn, p.product_id) from page_rows p),
+        select (select array_agg(p.product_id order by p.kn, p.kt, p.product_id) from page_rows p),
+               (select array_agg(p.kn order by p.kn, p.kt, p.product_id) from page_rows p),
+               (select array_agg(p.kt order by p.kn, p.kt, p.product_id) from page_rows p),
+               (select array_agg(p.price order by p.kn, p.kt, p.product_id) from page_rows p),
                (select count(*) from m),
                -- the keys of rustok._index_browse_facets, aggregated per facet (a hash aggregate each, the
                -- arrays unnested in the select list: a function scan per row cost three times as much)
@@ -255,7 +266,7 @@ begin
                       select 'price', x.lo::text, '', count(*)
                       from (select rustok._search_price_bucket(m.price) as lo from m) x
                       where x.lo is not null group by x.lo) c)
-        into ids, kns, prices, total, counts;
+        into ids, kns, kts, prices, total, counts;
     end if;
     facets := rustok._search_facets_json(counts);
 end
@@ -295,7 +306,7 @@ begin
     select r.*
     from public.index_products i
     cross join lateral rustok._index_browse_rows(i.tenant_id, i.product_id, i.prices, i.has_stock, i.categories,
-                                                 i.tags, i.created_at) r
+                                                 i.tags, i.created_at, i.title) r
     where i.tenant_id = tenant;
     insert into rustok.index_products_facets (tenant_id, currency, in_stock_only, facet, value, label, count)
     select tenant, b.currency, s.scoped, k.facet, k.value, k.label, count(*)

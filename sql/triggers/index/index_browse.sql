@@ -4,8 +4,8 @@
 -- (rustok.index_products_browse / index_products_facets, index_0009_browse): every statement writing
 -- index_products hands the browse rows of the products it changed, before and after, to
 -- rustok._index_browse_apply in the same transaction. An update is only passed on to the browse mirror for
--- products whose prices, stock flag, categories, tags or creation time changed (most recomputations change
--- none of them). One function for both: an upsert fires the INSERT and the UPDATE statement triggers, so two
+-- products whose prices, stock flag, categories, tags, creation time or title changed (most recomputations
+-- change none of them). One function for both: an upsert fires the INSERT and the UPDATE statement triggers, so two
 -- functions cost four calls per flush.
 
 create or replace function rustok.tg_index_products__mirrors() returns trigger
@@ -43,26 +43,27 @@ begin
         select array_agg(r) into fresh
         from added a
         cross join lateral rustok._index_browse_rows(a.tenant_id, a.product_id, a.prices, a.has_stock, a.categories,
-                                                     a.tags, a.created_at) r;
+                                                     a.tags, a.created_at, a.title) r;
     elsif tg_op = 'DELETE' then
         select array_agg(r) into gone
         from removed a
         cross join lateral rustok._index_browse_rows(a.tenant_id, a.product_id, a.prices, a.has_stock, a.categories,
-                                                     a.tags, a.created_at) r;
+                                                     a.tags, a.created_at, a.title) r;
     else
         with moved as materialized (
-            select o.tenant_id, o.product_id, o.prices as old_prices,
-                   o.has_stock as old_stock, o.categories as old_categories, o.tags as old_tags,
-                   o.created_at as old_created, n.prices, n.has_stock, n.categories, n.tags, n.created_at
+            select o.tenant_id, o.product_id, o.prices as old_prices, o.has_stock as old_stock,
+                   o.categories as old_categories, o.tags as old_tags, o.created_at as old_created,
+                   o.title as old_title, n.prices, n.has_stock, n.categories, n.tags, n.created_at, n.title
             from removed o join added n on n.tenant_id = o.tenant_id and n.product_id = o.product_id
-            where (o.prices, o.has_stock, o.categories, o.tags, o.created_at)
-                  is distinct from (n.prices, n.has_stock, n.categories, n.tags, n.created_at))
+            where (o.prices, o.has_stock, o.categories, o.tags, o.created_at, o.title)
+                  is distinct from (n.prices, n.has_stock, n.categories, n.tags, n.created_at, n.title))
         select (select array_agg(r) from moved m
                 cross join lateral rustok._index_browse_rows(m.tenant_id, m.product_id, m.old_prices, m.old_stock,
-                                                             m.old_categories, m.old_tags, m.old_created) r),
+                                                             m.old_categories, m.old_tags, m.old_created,
+                                                             m.old_title) r),
                (select array_agg(r) from moved m
                 cross join lateral rustok._index_browse_rows(m.tenant_id, m.product_id, m.prices, m.has_stock,
-                                                             m.categories, m.tags, m.created_at) r)
+                                                             m.categories, m.tags, m.created_at, m.title) r)
         into gone, fresh;
     end if;
     if gone is not null or fresh is not null then
