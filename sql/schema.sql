@@ -3127,24 +3127,26 @@ CREATE FUNCTION rustok._index_verify_mirrors() RETURNS TABLE(index_name text, ta
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
     /* The search mirrors of the current tenant (rustok.index_products_text / index_content_text) against its
-       index rows, for rustok.index_verify: a mirror row 'missing', 'extra', or 'stale' (columns
-       search_vector, title_folded, and category_slugs of products). SECURITY DEFINER because the mirrors are closed to clients; the explicit
-       filter on the current tenant is the boundary (the owner's policy on the mirrors lets every row
-       through). */
+       index rows, for rustok.index_verify: a mirror row 'missing', 'extra', or 'stale' (the columns that
+       differ). SECURITY DEFINER because the mirrors are closed to clients; the explicit filter on the current
+       tenant is the boundary (the owner's policy on the mirrors lets every row through). */
     with t as (select rustok.current_tenant_id() as id)
     select 'index_products_text'::text, coalesce(i.product_id, m.product_id),
            case when m.product_id is null then 'missing' when i.product_id is null then 'extra' else 'stale' end,
-           case when i.product_id is not null and m.product_id is not null then array_remove(array[
-               case when m.category_slugs is distinct from i.category_slugs then 'category_slugs' end,
-               case when m.search_vector is distinct from i.search_vector then 'search_vector' end,
-               case when m.title_folded is distinct from i.folded then 'title_folded' end], null) end
-    from (select x.product_id, x.search_vector, lower(public.unaccent(x.title)) as folded, x.category_slugs
+           case when i.product_id is not null and m.product_id is not null then array(
+               select k.key from jsonb_each(to_jsonb(m) - 'product_id') k
+               where k.value is distinct from to_jsonb(i) -> k.key order by k.key) end
+    from (select x.product_id, x.search_vector, lower(public.unaccent(x.title)) as title_folded, x.category_slugs,
+                 x.title, x.min_price, x.prices, x.has_stock, x.categories, x.tags, x.created_at
           from public.index_products x join t on x.tenant_id = t.id) i
-    full join (select y.product_id, y.search_vector, y.title_folded, y.category_slugs
+    full join (select y.product_id, y.search_vector, y.title_folded, y.category_slugs, y.title, y.min_price,
+                      y.prices, y.has_stock, y.categories, y.tags, y.created_at
                from rustok.index_products_text y join t on y.tenant_id = t.id) m on m.product_id = i.product_id
     where i.product_id is null or m.product_id is null
-       or (m.search_vector, m.title_folded, m.category_slugs)
-          is distinct from (i.search_vector, i.folded, i.category_slugs)
+       or (m.search_vector, m.title_folded, m.category_slugs, m.title, m.min_price, m.prices, m.has_stock,
+           m.categories, m.tags, m.created_at)
+          is distinct from (i.search_vector, i.title_folded, i.category_slugs, i.title, i.min_price, i.prices,
+                            i.has_stock, i.categories, i.tags, i.created_at)
     union all
     select 'index_content_text'::text, coalesce(i.node_id, m.node_id),
            case when m.node_id is null then 'missing' when i.node_id is null then 'extra' else 'stale' end,
@@ -8137,7 +8139,10 @@ declare
     cur text := f ->> 'currency';
     lo bigint := (f ->> 'minPrice')::bigint;
     hi bigint := (f ->> 'maxPrice')::bigint;
+    cat text := f ->> 'category';
     fuzzy boolean := false;
+    fuzzy_ids uuid[];
+    text_matches bigint;
     ids uuid[];
     kns float8[];
     kts text[];
@@ -8152,95 +8157,117 @@ begin
     perform rustok._search_currency(cur);
     cfg := rustok._search_config(tenant);
     tsq := rustok._search_query(cfg, q);
-    -- the text matches: an index condition on the GIN index (explicit tenant filter; the owner policy folds to true),
-    -- narrowed there by the category when there is one
-    if f ->> 'category' is null then
-        select array_agg(i.product_id) into ids
-        from rustok.index_products_text i where i.tenant_id = tenant and tsq is not null and i.search_vector @@ tsq;
-    else
-        select array_agg(i.product_id) into ids
-        from rustok.index_products_text i
-        where i.tenant_id = tenant and tsq is not null and i.search_vector @@ tsq
-          and i.category_slugs @> array[f ->> 'category'];
-    end if;
-    if tsq is not null and coalesce(cardinality(ids), 0) < 3 and q <> '' then
-        fuzzy := true;
-        -- `<%` (word similarity >= pg_trgm.word_similarity_threshold, 0.4 by this function's SET) is an index
-        -- condition on GIN (tenant_id, title_folded gin_trgm_ops); word_similarity() >= 0.4 was not
-        select array_agg(x.id) into ids
-        from (select unnest(ids) as id
-              union
-              select i.product_id from rustok.index_products_text i
-              where i.tenant_id = tenant and lower(public.unaccent(q)) operator(public.<%) i.title_folded) x;
-    end if;
     if tsq is null and cur is not null and current_setting('rustok.search_browse', true) is distinct from 'off' then
         -- browsing: the narrow mirror and the kept facet counts (35_browse.sql); `rustok.search_browse = off`
         -- takes the path below instead (tests compare both)
         select b.ids, b.kns, b.kts, b.prices, b.total, b.facets into ids, kns, kts, prices, total, facets
         from rustok._search_products_browse(f, cur, lo, hi, srt, page, k) b;
     else
-        with matched as (
-            -- the tenant's rows, or with a text query the matching ones fetched by primary key (`product_id =
-            -- any (ids)` let the planner walk the tenant's whole created_at index instead)
-            select i.* from public.index_products i where tsq is null and i.tenant_id = tenant
-            union all
-            select i.* from unnest(coalesce(ids, '{}')) m (id)
-            join public.index_products i on i.tenant_id = tenant and i.product_id = m.id
-            where tsq is not null
-        ), base as (
-            -- only the columns filters, sorts and facets need: the set is materialized and scanned for the
-            -- page, the count and each facet (the page's rows are read again by primary key to show them)
-            select i.product_id, i.title, i.categories, i.tags, i.created_at,
-                   case when cur is null then i.min_price else (i.prices -> cur ->> 'min')::bigint end as price,
-                   -- ranking every match costs more than fetching it (~5 µs a row): only to sort by it; the
-                   -- page's nodes show theirs, computed below
-                   case when srt = 'relevance' then rustok._search_rank(i.search_vector, i.title, tsq, q, fuzzy)
-                        else 0::float8 end as rank
-            from matched i
-            where (cur is null or i.prices ? cur)
-              and (f -> 'inStock' is null or f -> 'inStock' = 'null' or i.has_stock = (f ->> 'inStock')::boolean)
-              and (f ->> 'category' is null or i.category_slugs @> array[f ->> 'category'])
-              and (f ->> 'tag' is null or i.tags @> array[f ->> 'tag'])
-        ), filtered as (
-            select b.*,
-                   case srt when 'relevance' then -b.rank
-                            when 'price_asc' then coalesce(b.price::float8, 'infinity')
-                            when 'price_desc' then coalesce(-b.price::float8, 'infinity')
-                            when 'newest' then -extract(epoch from b.created_at)::float8
-                            else 0 end as kn,
-                   case when srt = 'title' then lower(b.title) else '' end as kt
-            from base b
-            where (lo is null or b.price >= lo) and (hi is null or b.price <= hi)
-        ), page_rows as (
-            select * from filtered r
-            where k is null or (r.kn, r.kt, r.product_id) > ((k ->> 0)::float8, k ->> 1, (k ->> 2)::uuid)
-            order by r.kn, r.kt, r.product_id
-            limit page + 1
-        )
-        select (select array_agg(p.product_id order by p.kn, p.kt, p.product_id) from page_rows p),
-               (select array_agg(p.kn order by p.kn, p.kt, p.product_id) from page_rows p),
-               (select array_agg(p.kt order by p.kn, p.kt, p.product_id) from page_rows p),
-               (select array_agg(p.price order by p.kn, p.kt, p.product_id) from page_rows p),
-               (select count(*) from filtered),
-               jsonb_build_object(
-                'categories', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', l, 'count', c)
-                                                         order by c desc, v)
-                                        from (select x ->> 'handle' as v, min(x ->> 'name') as l, count(*) as c
-                                              from filtered r cross join jsonb_array_elements(r.categories) x
-                                              group by 1) s), '[]'::jsonb),
-                'tags', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', v, 'count', c)
-                                                   order by c desc, v)
-                                  from (select t as v, count(*) as c from filtered r cross join unnest(r.tags) t
-                                        group by 1) s), '[]'::jsonb),
-                'priceBuckets', coalesce((select jsonb_agg(jsonb_build_object('min', b.lo, 'max', b.hi, 'count', c)
-                                                           order by b.lo)
-                                          from (select bk.lo, bk.hi, count(*) as c
-                                                from filtered r
-                                                join (values (0::bigint, 1000::bigint), (1000, 5000), (5000, 10000),
-                                                             (10000, 50000), (50000, null)) bk (lo, hi)
-                                                  on r.price >= bk.lo and (bk.hi is null or r.price < bk.hi)
-                                                group by bk.lo, bk.hi) b), '[]'::jsonb))
-        into ids, kns, kts, prices, total, facets;
+        loop  -- once; twice when a search term matches fewer than 3 rows (then with the typo fallback)
+            with matched_rows as (
+                -- without a search term: the tenant's index rows
+                select i.product_id, i.title, i.min_price, i.prices, i.has_stock, i.category_slugs, i.categories,
+                       i.tags, i.created_at, i.search_vector
+                from public.index_products i where tsq is null and i.tenant_id = tenant
+                union all
+                -- with one: the matches straight from the text mirror, which carries what filters, sorts and
+                -- facets read (index_0013). `@@` is an index condition on its GIN index (explicit tenant
+                -- filter; the owner policy folds to true), narrowed there by the category when there is one
+                select m.product_id, m.title, m.min_price, m.prices, m.has_stock, m.category_slugs, m.categories,
+                       m.tags, m.created_at, m.search_vector
+                from rustok.index_products_text m
+                where tsq is not null and not fuzzy and cat is null and m.tenant_id = tenant and m.search_vector @@ tsq
+                union all
+                select m.product_id, m.title, m.min_price, m.prices, m.has_stock, m.category_slugs, m.categories,
+                       m.tags, m.created_at, m.search_vector
+                from rustok.index_products_text m
+                where tsq is not null and not fuzzy and cat is not null and m.tenant_id = tenant
+                  and m.search_vector @@ tsq and m.category_slugs @> array[cat]
+                union all
+                -- the typo fallback's matches, by primary key
+                select m.product_id, m.title, m.min_price, m.prices, m.has_stock, m.category_slugs, m.categories,
+                       m.tags, m.created_at, m.search_vector
+                from unnest(fuzzy_ids) x (id)
+                join rustok.index_products_text m on m.tenant_id = tenant and m.product_id = x.id
+                where fuzzy
+            ), matched as (
+                -- ranking every match costs more than reading it (~5 µs a row): only to sort by it; the page's
+                -- nodes show theirs, computed below
+                select r.product_id, r.title, r.min_price, r.prices, r.has_stock, r.category_slugs, r.categories,
+                       r.tags, r.created_at,
+                       case when srt = 'relevance' then rustok._search_rank(r.search_vector, r.title, tsq, q, fuzzy)
+                            else 0::float8 end as rank
+                from matched_rows r
+            ), base as (
+                select i.product_id, i.title, i.categories, i.tags, i.created_at, i.rank,
+                       case when cur is null then i.min_price else (i.prices -> cur ->> 'min')::bigint end as price
+                from matched i
+                where (cur is null or i.prices ? cur)
+                  and (f -> 'inStock' is null or f -> 'inStock' = 'null' or i.has_stock = (f ->> 'inStock')::boolean)
+                  and (cat is null or i.category_slugs @> array[cat])
+                  and (f ->> 'tag' is null or i.tags @> array[f ->> 'tag'])
+            ), filtered as (
+                select b.*,
+                       case srt when 'relevance' then -b.rank
+                                when 'price_asc' then coalesce(b.price::float8, 'infinity')
+                                when 'price_desc' then coalesce(-b.price::float8, 'infinity')
+                                when 'newest' then -extract(epoch from b.created_at)::float8
+                                else 0 end as kn,
+                       case when srt = 'title' then lower(b.title) else '' end as kt
+                from base b
+                where (lo is null or b.price >= lo) and (hi is null or b.price <= hi)
+            ), page_rows as (
+                select * from filtered r
+                where k is null or (r.kn, r.kt, r.product_id) > ((k ->> 0)::float8, k ->> 1, (k ->> 2)::uuid)
+                order by r.kn, r.kt, r.product_id
+                limit page + 1
+            )
+            select (select array_agg(p.product_id order by p.kn, p.kt, p.product_id) from page_rows p),
+                   (select array_agg(p.kn order by p.kn, p.kt, p.product_id) from page_rows p),
+                   (select array_agg(p.kt order by p.kn, p.kt, p.product_id) from page_rows p),
+                   (select array_agg(p.price order by p.kn, p.kt, p.product_id) from page_rows p),
+                   (select count(*) from filtered),
+                   jsonb_build_object(
+                    -- the sets unnested in the select list (a function scan per row cost three times as much)
+                    'categories', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', l, 'count', c)
+                                                             order by c desc, v)
+                                            from (select x.c ->> 'handle' as v, min(x.c ->> 'name') as l, count(*) as c
+                                                  from (select jsonb_array_elements(r.categories) as c
+                                                        from filtered r) x
+                                                  group by 1) s), '[]'::jsonb),
+                    'tags', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', v, 'count', c)
+                                                       order by c desc, v)
+                                      from (select x.t as v, count(*) as c
+                                            from (select unnest(r.tags) as t from filtered r) x
+                                            group by 1) s), '[]'::jsonb),
+                    'priceBuckets', coalesce((select jsonb_agg(jsonb_build_object('min', b.lo, 'max', b.hi,
+                                                                                  'count', c) order by b.lo)
+                                              from (select bk.lo, bk.hi, count(*) as c
+                                                    from filtered r
+                                                    join (values (0::bigint, 1000::bigint), (1000, 5000),
+                                                                 (5000, 10000), (10000, 50000), (50000, null)) bk (lo, hi)
+                                                      on r.price >= bk.lo and (bk.hi is null or r.price < bk.hi)
+                                                    group by bk.lo, bk.hi) b), '[]'::jsonb))
+            into ids, kns, kts, prices, total, facets;
+            exit when tsq is null or fuzzy or q = '' or total >= 3;
+            -- the text matches before the filters decide (counted here, not above: a second reader of
+            -- `matched` would have it materialized, every column of every match copied)
+            select count(*) into text_matches
+            from rustok.index_products_text m
+            where m.tenant_id = tenant and m.search_vector @@ tsq and (cat is null or m.category_slugs @> array[cat]);
+            exit when text_matches >= 3;
+            -- fewer than 3 text matches: add titles similar by trigram. `<%` (word similarity >=
+            -- pg_trgm.word_similarity_threshold, 0.4 by this function's SET) is an index condition on GIN
+            -- (tenant_id, title_folded gin_trgm_ops); word_similarity() >= 0.4 was not
+            fuzzy := true;
+            select array_agg(x.id) into fuzzy_ids
+            from (select m.product_id as id from rustok.index_products_text m
+                  where m.tenant_id = tenant and m.search_vector @@ tsq
+                    and (cat is null or m.category_slugs @> array[cat])
+                  union
+                  select m.product_id from rustok.index_products_text m
+                  where m.tenant_id = tenant and lower(public.unaccent(q)) operator(public.<%) m.title_folded) x;
+        end loop;
     end if;
     -- the page: rows 1..page of the page + 1 found, shown from their index rows
     n := coalesce(cardinality(ids), 0);
@@ -9175,14 +9202,21 @@ begin
         where t.tenant_id = a.tenant_id and t.product_id = a.product_id;
     else
         insert into rustok.index_products_text as t (tenant_id, product_id, search_vector, title_folded,
-                                                     category_slugs)
-        select a.tenant_id, a.product_id, a.search_vector, lower(public.unaccent(a.title)), a.category_slugs
+                                                     category_slugs, title, min_price, prices, has_stock,
+                                                     categories, tags, created_at)
+        select a.tenant_id, a.product_id, a.search_vector, lower(public.unaccent(a.title)), a.category_slugs,
+               a.title, a.min_price, a.prices, a.has_stock, a.categories, a.tags, a.created_at
         from added a
         on conflict (tenant_id, product_id) do update
             set search_vector = excluded.search_vector, title_folded = excluded.title_folded,
-                category_slugs = excluded.category_slugs
-            where (t.search_vector, t.title_folded, t.category_slugs)
-                  is distinct from (excluded.search_vector, excluded.title_folded, excluded.category_slugs);
+                category_slugs = excluded.category_slugs, title = excluded.title, min_price = excluded.min_price,
+                prices = excluded.prices, has_stock = excluded.has_stock, categories = excluded.categories,
+                tags = excluded.tags, created_at = excluded.created_at
+            where (t.search_vector, t.title_folded, t.category_slugs, t.title, t.min_price, t.prices, t.has_stock,
+                   t.categories, t.tags, t.created_at)
+                  is distinct from (excluded.search_vector, excluded.title_folded, excluded.category_slugs,
+                                    excluded.title, excluded.min_price, excluded.prices, excluded.has_stock,
+                                    excluded.categories, excluded.tags, excluded.created_at);
     end if;
     if tg_op = 'INSERT' then
         select array_agg(r) into fresh
@@ -11758,7 +11792,14 @@ CREATE TABLE rustok.index_products_text (
     product_id uuid NOT NULL,
     search_vector tsvector NOT NULL,
     title_folded text NOT NULL,
-    category_slugs text[] DEFAULT '{}'::text[] NOT NULL
+    category_slugs text[] DEFAULT '{}'::text[] NOT NULL,
+    title text DEFAULT ''::text NOT NULL,
+    min_price bigint,
+    prices jsonb DEFAULT '{}'::jsonb NOT NULL,
+    has_stock boolean DEFAULT false NOT NULL,
+    categories jsonb DEFAULT '[]'::jsonb NOT NULL,
+    tags text[] DEFAULT '{}'::text[] NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
 )
 PARTITION BY HASH (tenant_id);
 
@@ -11775,7 +11816,14 @@ CREATE TABLE rustok.index_products_text_p0 (
     product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
     search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
     title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
-    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL,
+    title text DEFAULT ''::text CONSTRAINT index_products_text_title_not_null NOT NULL,
+    min_price bigint,
+    prices jsonb DEFAULT '{}'::jsonb CONSTRAINT index_products_text_prices_not_null NOT NULL,
+    has_stock boolean DEFAULT false CONSTRAINT index_products_text_has_stock_not_null NOT NULL,
+    categories jsonb DEFAULT '[]'::jsonb CONSTRAINT index_products_text_categories_not_null NOT NULL,
+    tags text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_tags_not_null NOT NULL,
+    created_at timestamp with time zone DEFAULT now() CONSTRAINT index_products_text_created_at_not_null NOT NULL
 );
 
 ALTER TABLE ONLY rustok.index_products_text_p0 FORCE ROW LEVEL SECURITY;
@@ -11791,7 +11839,14 @@ CREATE TABLE rustok.index_products_text_p1 (
     product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
     search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
     title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
-    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL,
+    title text DEFAULT ''::text CONSTRAINT index_products_text_title_not_null NOT NULL,
+    min_price bigint,
+    prices jsonb DEFAULT '{}'::jsonb CONSTRAINT index_products_text_prices_not_null NOT NULL,
+    has_stock boolean DEFAULT false CONSTRAINT index_products_text_has_stock_not_null NOT NULL,
+    categories jsonb DEFAULT '[]'::jsonb CONSTRAINT index_products_text_categories_not_null NOT NULL,
+    tags text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_tags_not_null NOT NULL,
+    created_at timestamp with time zone DEFAULT now() CONSTRAINT index_products_text_created_at_not_null NOT NULL
 );
 
 ALTER TABLE ONLY rustok.index_products_text_p1 FORCE ROW LEVEL SECURITY;
@@ -11807,7 +11862,14 @@ CREATE TABLE rustok.index_products_text_p10 (
     product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
     search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
     title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
-    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL,
+    title text DEFAULT ''::text CONSTRAINT index_products_text_title_not_null NOT NULL,
+    min_price bigint,
+    prices jsonb DEFAULT '{}'::jsonb CONSTRAINT index_products_text_prices_not_null NOT NULL,
+    has_stock boolean DEFAULT false CONSTRAINT index_products_text_has_stock_not_null NOT NULL,
+    categories jsonb DEFAULT '[]'::jsonb CONSTRAINT index_products_text_categories_not_null NOT NULL,
+    tags text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_tags_not_null NOT NULL,
+    created_at timestamp with time zone DEFAULT now() CONSTRAINT index_products_text_created_at_not_null NOT NULL
 );
 
 ALTER TABLE ONLY rustok.index_products_text_p10 FORCE ROW LEVEL SECURITY;
@@ -11823,7 +11885,14 @@ CREATE TABLE rustok.index_products_text_p11 (
     product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
     search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
     title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
-    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL,
+    title text DEFAULT ''::text CONSTRAINT index_products_text_title_not_null NOT NULL,
+    min_price bigint,
+    prices jsonb DEFAULT '{}'::jsonb CONSTRAINT index_products_text_prices_not_null NOT NULL,
+    has_stock boolean DEFAULT false CONSTRAINT index_products_text_has_stock_not_null NOT NULL,
+    categories jsonb DEFAULT '[]'::jsonb CONSTRAINT index_products_text_categories_not_null NOT NULL,
+    tags text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_tags_not_null NOT NULL,
+    created_at timestamp with time zone DEFAULT now() CONSTRAINT index_products_text_created_at_not_null NOT NULL
 );
 
 ALTER TABLE ONLY rustok.index_products_text_p11 FORCE ROW LEVEL SECURITY;
@@ -11839,7 +11908,14 @@ CREATE TABLE rustok.index_products_text_p12 (
     product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
     search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
     title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
-    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL,
+    title text DEFAULT ''::text CONSTRAINT index_products_text_title_not_null NOT NULL,
+    min_price bigint,
+    prices jsonb DEFAULT '{}'::jsonb CONSTRAINT index_products_text_prices_not_null NOT NULL,
+    has_stock boolean DEFAULT false CONSTRAINT index_products_text_has_stock_not_null NOT NULL,
+    categories jsonb DEFAULT '[]'::jsonb CONSTRAINT index_products_text_categories_not_null NOT NULL,
+    tags text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_tags_not_null NOT NULL,
+    created_at timestamp with time zone DEFAULT now() CONSTRAINT index_products_text_created_at_not_null NOT NULL
 );
 
 ALTER TABLE ONLY rustok.index_products_text_p12 FORCE ROW LEVEL SECURITY;
@@ -11855,7 +11931,14 @@ CREATE TABLE rustok.index_products_text_p13 (
     product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
     search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
     title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
-    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL,
+    title text DEFAULT ''::text CONSTRAINT index_products_text_title_not_null NOT NULL,
+    min_price bigint,
+    prices jsonb DEFAULT '{}'::jsonb CONSTRAINT index_products_text_prices_not_null NOT NULL,
+    has_stock boolean DEFAULT false CONSTRAINT index_products_text_has_stock_not_null NOT NULL,
+    categories jsonb DEFAULT '[]'::jsonb CONSTRAINT index_products_text_categories_not_null NOT NULL,
+    tags text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_tags_not_null NOT NULL,
+    created_at timestamp with time zone DEFAULT now() CONSTRAINT index_products_text_created_at_not_null NOT NULL
 );
 
 ALTER TABLE ONLY rustok.index_products_text_p13 FORCE ROW LEVEL SECURITY;
@@ -11871,7 +11954,14 @@ CREATE TABLE rustok.index_products_text_p14 (
     product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
     search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
     title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
-    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL,
+    title text DEFAULT ''::text CONSTRAINT index_products_text_title_not_null NOT NULL,
+    min_price bigint,
+    prices jsonb DEFAULT '{}'::jsonb CONSTRAINT index_products_text_prices_not_null NOT NULL,
+    has_stock boolean DEFAULT false CONSTRAINT index_products_text_has_stock_not_null NOT NULL,
+    categories jsonb DEFAULT '[]'::jsonb CONSTRAINT index_products_text_categories_not_null NOT NULL,
+    tags text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_tags_not_null NOT NULL,
+    created_at timestamp with time zone DEFAULT now() CONSTRAINT index_products_text_created_at_not_null NOT NULL
 );
 
 ALTER TABLE ONLY rustok.index_products_text_p14 FORCE ROW LEVEL SECURITY;
@@ -11887,7 +11977,14 @@ CREATE TABLE rustok.index_products_text_p15 (
     product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
     search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
     title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
-    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL,
+    title text DEFAULT ''::text CONSTRAINT index_products_text_title_not_null NOT NULL,
+    min_price bigint,
+    prices jsonb DEFAULT '{}'::jsonb CONSTRAINT index_products_text_prices_not_null NOT NULL,
+    has_stock boolean DEFAULT false CONSTRAINT index_products_text_has_stock_not_null NOT NULL,
+    categories jsonb DEFAULT '[]'::jsonb CONSTRAINT index_products_text_categories_not_null NOT NULL,
+    tags text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_tags_not_null NOT NULL,
+    created_at timestamp with time zone DEFAULT now() CONSTRAINT index_products_text_created_at_not_null NOT NULL
 );
 
 ALTER TABLE ONLY rustok.index_products_text_p15 FORCE ROW LEVEL SECURITY;
@@ -11903,7 +12000,14 @@ CREATE TABLE rustok.index_products_text_p2 (
     product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
     search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
     title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
-    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL,
+    title text DEFAULT ''::text CONSTRAINT index_products_text_title_not_null NOT NULL,
+    min_price bigint,
+    prices jsonb DEFAULT '{}'::jsonb CONSTRAINT index_products_text_prices_not_null NOT NULL,
+    has_stock boolean DEFAULT false CONSTRAINT index_products_text_has_stock_not_null NOT NULL,
+    categories jsonb DEFAULT '[]'::jsonb CONSTRAINT index_products_text_categories_not_null NOT NULL,
+    tags text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_tags_not_null NOT NULL,
+    created_at timestamp with time zone DEFAULT now() CONSTRAINT index_products_text_created_at_not_null NOT NULL
 );
 
 ALTER TABLE ONLY rustok.index_products_text_p2 FORCE ROW LEVEL SECURITY;
@@ -11919,7 +12023,14 @@ CREATE TABLE rustok.index_products_text_p3 (
     product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
     search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
     title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
-    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL,
+    title text DEFAULT ''::text CONSTRAINT index_products_text_title_not_null NOT NULL,
+    min_price bigint,
+    prices jsonb DEFAULT '{}'::jsonb CONSTRAINT index_products_text_prices_not_null NOT NULL,
+    has_stock boolean DEFAULT false CONSTRAINT index_products_text_has_stock_not_null NOT NULL,
+    categories jsonb DEFAULT '[]'::jsonb CONSTRAINT index_products_text_categories_not_null NOT NULL,
+    tags text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_tags_not_null NOT NULL,
+    created_at timestamp with time zone DEFAULT now() CONSTRAINT index_products_text_created_at_not_null NOT NULL
 );
 
 ALTER TABLE ONLY rustok.index_products_text_p3 FORCE ROW LEVEL SECURITY;
@@ -11935,7 +12046,14 @@ CREATE TABLE rustok.index_products_text_p4 (
     product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
     search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
     title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
-    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL,
+    title text DEFAULT ''::text CONSTRAINT index_products_text_title_not_null NOT NULL,
+    min_price bigint,
+    prices jsonb DEFAULT '{}'::jsonb CONSTRAINT index_products_text_prices_not_null NOT NULL,
+    has_stock boolean DEFAULT false CONSTRAINT index_products_text_has_stock_not_null NOT NULL,
+    categories jsonb DEFAULT '[]'::jsonb CONSTRAINT index_products_text_categories_not_null NOT NULL,
+    tags text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_tags_not_null NOT NULL,
+    created_at timestamp with time zone DEFAULT now() CONSTRAINT index_products_text_created_at_not_null NOT NULL
 );
 
 ALTER TABLE ONLY rustok.index_products_text_p4 FORCE ROW LEVEL SECURITY;
@@ -11951,7 +12069,14 @@ CREATE TABLE rustok.index_products_text_p5 (
     product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
     search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
     title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
-    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL,
+    title text DEFAULT ''::text CONSTRAINT index_products_text_title_not_null NOT NULL,
+    min_price bigint,
+    prices jsonb DEFAULT '{}'::jsonb CONSTRAINT index_products_text_prices_not_null NOT NULL,
+    has_stock boolean DEFAULT false CONSTRAINT index_products_text_has_stock_not_null NOT NULL,
+    categories jsonb DEFAULT '[]'::jsonb CONSTRAINT index_products_text_categories_not_null NOT NULL,
+    tags text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_tags_not_null NOT NULL,
+    created_at timestamp with time zone DEFAULT now() CONSTRAINT index_products_text_created_at_not_null NOT NULL
 );
 
 ALTER TABLE ONLY rustok.index_products_text_p5 FORCE ROW LEVEL SECURITY;
@@ -11967,7 +12092,14 @@ CREATE TABLE rustok.index_products_text_p6 (
     product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
     search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
     title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
-    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL,
+    title text DEFAULT ''::text CONSTRAINT index_products_text_title_not_null NOT NULL,
+    min_price bigint,
+    prices jsonb DEFAULT '{}'::jsonb CONSTRAINT index_products_text_prices_not_null NOT NULL,
+    has_stock boolean DEFAULT false CONSTRAINT index_products_text_has_stock_not_null NOT NULL,
+    categories jsonb DEFAULT '[]'::jsonb CONSTRAINT index_products_text_categories_not_null NOT NULL,
+    tags text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_tags_not_null NOT NULL,
+    created_at timestamp with time zone DEFAULT now() CONSTRAINT index_products_text_created_at_not_null NOT NULL
 );
 
 ALTER TABLE ONLY rustok.index_products_text_p6 FORCE ROW LEVEL SECURITY;
@@ -11983,7 +12115,14 @@ CREATE TABLE rustok.index_products_text_p7 (
     product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
     search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
     title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
-    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL,
+    title text DEFAULT ''::text CONSTRAINT index_products_text_title_not_null NOT NULL,
+    min_price bigint,
+    prices jsonb DEFAULT '{}'::jsonb CONSTRAINT index_products_text_prices_not_null NOT NULL,
+    has_stock boolean DEFAULT false CONSTRAINT index_products_text_has_stock_not_null NOT NULL,
+    categories jsonb DEFAULT '[]'::jsonb CONSTRAINT index_products_text_categories_not_null NOT NULL,
+    tags text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_tags_not_null NOT NULL,
+    created_at timestamp with time zone DEFAULT now() CONSTRAINT index_products_text_created_at_not_null NOT NULL
 );
 
 ALTER TABLE ONLY rustok.index_products_text_p7 FORCE ROW LEVEL SECURITY;
@@ -11999,7 +12138,14 @@ CREATE TABLE rustok.index_products_text_p8 (
     product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
     search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
     title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
-    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL,
+    title text DEFAULT ''::text CONSTRAINT index_products_text_title_not_null NOT NULL,
+    min_price bigint,
+    prices jsonb DEFAULT '{}'::jsonb CONSTRAINT index_products_text_prices_not_null NOT NULL,
+    has_stock boolean DEFAULT false CONSTRAINT index_products_text_has_stock_not_null NOT NULL,
+    categories jsonb DEFAULT '[]'::jsonb CONSTRAINT index_products_text_categories_not_null NOT NULL,
+    tags text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_tags_not_null NOT NULL,
+    created_at timestamp with time zone DEFAULT now() CONSTRAINT index_products_text_created_at_not_null NOT NULL
 );
 
 ALTER TABLE ONLY rustok.index_products_text_p8 FORCE ROW LEVEL SECURITY;
@@ -12015,7 +12161,14 @@ CREATE TABLE rustok.index_products_text_p9 (
     product_id uuid CONSTRAINT index_products_text_product_id_not_null NOT NULL,
     search_vector tsvector CONSTRAINT index_products_text_search_vector_not_null NOT NULL,
     title_folded text CONSTRAINT index_products_text_title_folded_not_null NOT NULL,
-    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL
+    category_slugs text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_category_slugs_not_null NOT NULL,
+    title text DEFAULT ''::text CONSTRAINT index_products_text_title_not_null NOT NULL,
+    min_price bigint,
+    prices jsonb DEFAULT '{}'::jsonb CONSTRAINT index_products_text_prices_not_null NOT NULL,
+    has_stock boolean DEFAULT false CONSTRAINT index_products_text_has_stock_not_null NOT NULL,
+    categories jsonb DEFAULT '[]'::jsonb CONSTRAINT index_products_text_categories_not_null NOT NULL,
+    tags text[] DEFAULT '{}'::text[] CONSTRAINT index_products_text_tags_not_null NOT NULL,
+    created_at timestamp with time zone DEFAULT now() CONSTRAINT index_products_text_created_at_not_null NOT NULL
 );
 
 ALTER TABLE ONLY rustok.index_products_text_p9 FORCE ROW LEVEL SECURITY;

@@ -250,9 +250,9 @@ def test_search_uses_the_gin_index_as_the_app_role(
             conn.execute("select rustok.set_context(%s)", (bulk[0].id,))
             row = conn.execute("select rustok.search_products(%s) ->> 'totalCount'", (query,)).fetchone()
             assert row is not None and row[0] == "4"
-    plans = [n for n in notices if re.search(r"index_products_text_p\d+ i(_\d+)?\b", n) and condition in n]
+    plans = [n for n in notices if re.search(r"index_products_text_p\d+ \w+", n) and condition in n]
     assert plans, notices
-    # one partition of the mirror (hash of the tenant), its GIN index
-    assert any(len(re.findall(rf"Bitmap Index Scan on {index}_p\d+\b", p)) == 1 for p in plans), plans
+    # one partition of the mirror (hash of the tenant), its GIN index (in each branch of the search's union)
+    assert any(len(set(re.findall(rf"Bitmap Index Scan on {index}_p(\d+)\b", p))) == 1 for p in plans), plans
     assert any("Index Cond:" in p and condition in p.split("Index Cond:")[1] for p in plans), plans
     assert not any("Seq Scan on index_products" in p for p in plans), plans

@@ -289,24 +289,26 @@ create or replace function rustok._index_verify_mirrors()
 returns table (index_name text, target_id uuid, problem text, columns text[])
 language sql stable security definer set search_path = pg_catalog, public, pg_temp as $$
     /* The search mirrors of the current tenant (rustok.index_products_text / index_content_text) against its
-       index rows, for rustok.index_verify: a mirror row 'missing', 'extra', or 'stale' (columns
-       search_vector, title_folded, and category_slugs of products). SECURITY DEFINER because the mirrors are closed to clients; the explicit
-       filter on the current tenant is the boundary (the owner's policy on the mirrors lets every row
-       through). */
+       index rows, for rustok.index_verify: a mirror row 'missing', 'extra', or 'stale' (the columns that
+       differ). SECURITY DEFINER because the mirrors are closed to clients; the explicit filter on the current
+       tenant is the boundary (the owner's policy on the mirrors lets every row through). */
     with t as (select rustok.current_tenant_id() as id)
     select 'index_products_text'::text, coalesce(i.product_id, m.product_id),
            case when m.product_id is null then 'missing' when i.product_id is null then 'extra' else 'stale' end,
-           case when i.product_id is not null and m.product_id is not null then array_remove(array[
-               case when m.category_slugs is distinct from i.category_slugs then 'category_slugs' end,
-               case when m.search_vector is distinct from i.search_vector then 'search_vector' end,
-               case when m.title_folded is distinct from i.folded then 'title_folded' end], null) end
-    from (select x.product_id, x.search_vector, lower(public.unaccent(x.title)) as folded, x.category_slugs
+           case when i.product_id is not null and m.product_id is not null then array(
+               select k.key from jsonb_each(to_jsonb(m) - 'product_id') k
+               where k.value is distinct from to_jsonb(i) -> k.key order by k.key) end
+    from (select x.product_id, x.search_vector, lower(public.unaccent(x.title)) as title_folded, x.category_slugs,
+                 x.title, x.min_price, x.prices, x.has_stock, x.categories, x.tags, x.created_at
           from public.index_products x join t on x.tenant_id = t.id) i
-    full join (select y.product_id, y.search_vector, y.title_folded, y.category_slugs
+    full join (select y.product_id, y.search_vector, y.title_folded, y.category_slugs, y.title, y.min_price,
+                      y.prices, y.has_stock, y.categories, y.tags, y.created_at
                from rustok.index_products_text y join t on y.tenant_id = t.id) m on m.product_id = i.product_id
     where i.product_id is null or m.product_id is null
-       or (m.search_vector, m.title_folded, m.category_slugs)
-          is distinct from (i.search_vector, i.folded, i.category_slugs)
+       or (m.search_vector, m.title_folded, m.category_slugs, m.title, m.min_price, m.prices, m.has_stock,
+           m.categories, m.tags, m.created_at)
+          is distinct from (i.search_vector, i.title_folded, i.category_slugs, i.title, i.min_price, i.prices,
+                            i.has_stock, i.categories, i.tags, i.created_at)
     union all
     select 'index_content_text'::text, coalesce(i.node_id, m.node_id),
            case when m.node_id is null then 'missing' when i.node_id is null then 'extra' else 'stale' end,

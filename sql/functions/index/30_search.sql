@@ -126,7 +126,10 @@ declare
     cur text := f ->> 'currency';
     lo bigint := (f ->> 'minPrice')::bigint;
     hi bigint := (f ->> 'maxPrice')::bigint;
+    cat text := f ->> 'category';
     fuzzy boolean := false;
+    fuzzy_ids uuid[];
+    text_matches bigint;
     ids uuid[];
     kns float8[];
     kts text[];
@@ -141,95 +144,117 @@ begin
     perform rustok._search_currency(cur);
     cfg := rustok._search_config(tenant);
     tsq := rustok._search_query(cfg, q);
-    -- the text matches: an index condition on the GIN index (explicit tenant filter; the owner policy folds to true),
-    -- narrowed there by the category when there is one
-    if f ->> 'category' is null then
-        select array_agg(i.product_id) into ids
-        from rustok.index_products_text i where i.tenant_id = tenant and tsq is not null and i.search_vector @@ tsq;
-    else
-        select array_agg(i.product_id) into ids
-        from rustok.index_products_text i
-        where i.tenant_id = tenant and tsq is not null and i.search_vector @@ tsq
-          and i.category_slugs @> array[f ->> 'category'];
-    end if;
-    if tsq is not null and coalesce(cardinality(ids), 0) < 3 and q <> '' then
-        fuzzy := true;
-        -- `<%` (word similarity >= pg_trgm.word_similarity_threshold, 0.4 by this function's SET) is an index
-        -- condition on GIN (tenant_id, title_folded gin_trgm_ops); word_similarity() >= 0.4 was not
-        select array_agg(x.id) into ids
-        from (select unnest(ids) as id
-              union
-              select i.product_id from rustok.index_products_text i
-              where i.tenant_id = tenant and lower(public.unaccent(q)) operator(public.<%) i.title_folded) x;
-    end if;
     if tsq is null and cur is not null and current_setting('rustok.search_browse', true) is distinct from 'off' then
         -- browsing: the narrow mirror and the kept facet counts (35_browse.sql); `rustok.search_browse = off`
         -- takes the path below instead (tests compare both)
         select b.ids, b.kns, b.kts, b.prices, b.total, b.facets into ids, kns, kts, prices, total, facets
         from rustok._search_products_browse(f, cur, lo, hi, srt, page, k) b;
     else
-        with matched as (
-            -- the tenant's rows, or with a text query the matching ones fetched by primary key (`product_id =
-            -- any (ids)` let the planner walk the tenant's whole created_at index instead)
-            select i.* from public.index_products i where tsq is null and i.tenant_id = tenant
-            union all
-            select i.* from unnest(coalesce(ids, '{}')) m (id)
-            join public.index_products i on i.tenant_id = tenant and i.product_id = m.id
-            where tsq is not null
-        ), base as (
-            -- only the columns filters, sorts and facets need: the set is materialized and scanned for the
-            -- page, the count and each facet (the page's rows are read again by primary key to show them)
-            select i.product_id, i.title, i.categories, i.tags, i.created_at,
-                   case when cur is null then i.min_price else (i.prices -> cur ->> 'min')::bigint end as price,
-                   -- ranking every match costs more than fetching it (~5 µs a row): only to sort by it; the
-                   -- page's nodes show theirs, computed below
-                   case when srt = 'relevance' then rustok._search_rank(i.search_vector, i.title, tsq, q, fuzzy)
-                        else 0::float8 end as rank
-            from matched i
-            where (cur is null or i.prices ? cur)
-              and (f -> 'inStock' is null or f -> 'inStock' = 'null' or i.has_stock = (f ->> 'inStock')::boolean)
-              and (f ->> 'category' is null or i.category_slugs @> array[f ->> 'category'])
-              and (f ->> 'tag' is null or i.tags @> array[f ->> 'tag'])
-        ), filtered as (
-            select b.*,
-                   case srt when 'relevance' then -b.rank
-                            when 'price_asc' then coalesce(b.price::float8, 'infinity')
-                            when 'price_desc' then coalesce(-b.price::float8, 'infinity')
-                            when 'newest' then -extract(epoch from b.created_at)::float8
-                            else 0 end as kn,
-                   case when srt = 'title' then lower(b.title) else '' end as kt
-            from base b
-            where (lo is null or b.price >= lo) and (hi is null or b.price <= hi)
-        ), page_rows as (
-            select * from filtered r
-            where k is null or (r.kn, r.kt, r.product_id) > ((k ->> 0)::float8, k ->> 1, (k ->> 2)::uuid)
-            order by r.kn, r.kt, r.product_id
-            limit page + 1
-        )
-        select (select array_agg(p.product_id order by p.kn, p.kt, p.product_id) from page_rows p),
-               (select array_agg(p.kn order by p.kn, p.kt, p.product_id) from page_rows p),
-               (select array_agg(p.kt order by p.kn, p.kt, p.product_id) from page_rows p),
-               (select array_agg(p.price order by p.kn, p.kt, p.product_id) from page_rows p),
-               (select count(*) from filtered),
-               jsonb_build_object(
-                'categories', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', l, 'count', c)
-                                                         order by c desc, v)
-                                        from (select x ->> 'handle' as v, min(x ->> 'name') as l, count(*) as c
-                                              from filtered r cross join jsonb_array_elements(r.categories) x
-                                              group by 1) s), '[]'::jsonb),
-                'tags', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', v, 'count', c)
-                                                   order by c desc, v)
-                                  from (select t as v, count(*) as c from filtered r cross join unnest(r.tags) t
-                                        group by 1) s), '[]'::jsonb),
-                'priceBuckets', coalesce((select jsonb_agg(jsonb_build_object('min', b.lo, 'max', b.hi, 'count', c)
-                                                           order by b.lo)
-                                          from (select bk.lo, bk.hi, count(*) as c
-                                                from filtered r
-                                                join (values (0::bigint, 1000::bigint), (1000, 5000), (5000, 10000),
-                                                             (10000, 50000), (50000, null)) bk (lo, hi)
-                                                  on r.price >= bk.lo and (bk.hi is null or r.price < bk.hi)
-                                                group by bk.lo, bk.hi) b), '[]'::jsonb))
-        into ids, kns, kts, prices, total, facets;
+        loop  -- once; twice when a search term matches fewer than 3 rows (then with the typo fallback)
+            with matched_rows as (
+                -- without a search term: the tenant's index rows
+                select i.product_id, i.title, i.min_price, i.prices, i.has_stock, i.category_slugs, i.categories,
+                       i.tags, i.created_at, i.search_vector
+                from public.index_products i where tsq is null and i.tenant_id = tenant
+                union all
+                -- with one: the matches straight from the text mirror, which carries what filters, sorts and
+                -- facets read (index_0013). `@@` is an index condition on its GIN index (explicit tenant
+                -- filter; the owner policy folds to true), narrowed there by the category when there is one
+                select m.product_id, m.title, m.min_price, m.prices, m.has_stock, m.category_slugs, m.categories,
+                       m.tags, m.created_at, m.search_vector
+                from rustok.index_products_text m
+                where tsq is not null and not fuzzy and cat is null and m.tenant_id = tenant and m.search_vector @@ tsq
+                union all
+                select m.product_id, m.title, m.min_price, m.prices, m.has_stock, m.category_slugs, m.categories,
+                       m.tags, m.created_at, m.search_vector
+                from rustok.index_products_text m
+                where tsq is not null and not fuzzy and cat is not null and m.tenant_id = tenant
+                  and m.search_vector @@ tsq and m.category_slugs @> array[cat]
+                union all
+                -- the typo fallback's matches, by primary key
+                select m.product_id, m.title, m.min_price, m.prices, m.has_stock, m.category_slugs, m.categories,
+                       m.tags, m.created_at, m.search_vector
+                from unnest(fuzzy_ids) x (id)
+                join rustok.index_products_text m on m.tenant_id = tenant and m.product_id = x.id
+                where fuzzy
+            ), matched as (
+                -- ranking every match costs more than reading it (~5 µs a row): only to sort by it; the page's
+                -- nodes show theirs, computed below
+                select r.product_id, r.title, r.min_price, r.prices, r.has_stock, r.category_slugs, r.categories,
+                       r.tags, r.created_at,
+                       case when srt = 'relevance' then rustok._search_rank(r.search_vector, r.title, tsq, q, fuzzy)
+                            else 0::float8 end as rank
+                from matched_rows r
+            ), base as (
+                select i.product_id, i.title, i.categories, i.tags, i.created_at, i.rank,
+                       case when cur is null then i.min_price else (i.prices -> cur ->> 'min')::bigint end as price
+                from matched i
+                where (cur is null or i.prices ? cur)
+                  and (f -> 'inStock' is null or f -> 'inStock' = 'null' or i.has_stock = (f ->> 'inStock')::boolean)
+                  and (cat is null or i.category_slugs @> array[cat])
+                  and (f ->> 'tag' is null or i.tags @> array[f ->> 'tag'])
+            ), filtered as (
+                select b.*,
+                       case srt when 'relevance' then -b.rank
+                                when 'price_asc' then coalesce(b.price::float8, 'infinity')
+                                when 'price_desc' then coalesce(-b.price::float8, 'infinity')
+                                when 'newest' then -extract(epoch from b.created_at)::float8
+                                else 0 end as kn,
+                       case when srt = 'title' then lower(b.title) else '' end as kt
+                from base b
+                where (lo is null or b.price >= lo) and (hi is null or b.price <= hi)
+            ), page_rows as (
+                select * from filtered r
+                where k is null or (r.kn, r.kt, r.product_id) > ((k ->> 0)::float8, k ->> 1, (k ->> 2)::uuid)
+                order by r.kn, r.kt, r.product_id
+                limit page + 1
+            )
+            select (select array_agg(p.product_id order by p.kn, p.kt, p.product_id) from page_rows p),
+                   (select array_agg(p.kn order by p.kn, p.kt, p.product_id) from page_rows p),
+                   (select array_agg(p.kt order by p.kn, p.kt, p.product_id) from page_rows p),
+                   (select array_agg(p.price order by p.kn, p.kt, p.product_id) from page_rows p),
+                   (select count(*) from filtered),
+                   jsonb_build_object(
+                    -- the sets unnested in the select list (a function scan per row cost three times as much)
+                    'categories', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', l, 'count', c)
+                                                             order by c desc, v)
+                                            from (select x.c ->> 'handle' as v, min(x.c ->> 'name') as l, count(*) as c
+                                                  from (select jsonb_array_elements(r.categories) as c
+                                                        from filtered r) x
+                                                  group by 1) s), '[]'::jsonb),
+                    'tags', coalesce((select jsonb_agg(jsonb_build_object('value', v, 'label', v, 'count', c)
+                                                       order by c desc, v)
+                                      from (select x.t as v, count(*) as c
+                                            from (select unnest(r.tags) as t from filtered r) x
+                                            group by 1) s), '[]'::jsonb),
+                    'priceBuckets', coalesce((select jsonb_agg(jsonb_build_object('min', b.lo, 'max', b.hi,
+                                                                                  'count', c) order by b.lo)
+                                              from (select bk.lo, bk.hi, count(*) as c
+                                                    from filtered r
+                                                    join (values (0::bigint, 1000::bigint), (1000, 5000),
+                                                                 (5000, 10000), (10000, 50000), (50000, null)) bk (lo, hi)
+                                                      on r.price >= bk.lo and (bk.hi is null or r.price < bk.hi)
+                                                    group by bk.lo, bk.hi) b), '[]'::jsonb))
+            into ids, kns, kts, prices, total, facets;
+            exit when tsq is null or fuzzy or q = '' or total >= 3;
+            -- the text matches before the filters decide (counted here, not above: a second reader of
+            -- `matched` would have it materialized, every column of every match copied)
+            select count(*) into text_matches
+            from rustok.index_products_text m
+            where m.tenant_id = tenant and m.search_vector @@ tsq and (cat is null or m.category_slugs @> array[cat]);
+            exit when text_matches >= 3;
+            -- fewer than 3 text matches: add titles similar by trigram. `<%` (word similarity >=
+            -- pg_trgm.word_similarity_threshold, 0.4 by this function's SET) is an index condition on GIN
+            -- (tenant_id, title_folded gin_trgm_ops); word_similarity() >= 0.4 was not
+            fuzzy := true;
+            select array_agg(x.id) into fuzzy_ids
+            from (select m.product_id as id from rustok.index_products_text m
+                  where m.tenant_id = tenant and m.search_vector @@ tsq
+                    and (cat is null or m.category_slugs @> array[cat])
+                  union
+                  select m.product_id from rustok.index_products_text m
+                  where m.tenant_id = tenant and lower(public.unaccent(q)) operator(public.<%) m.title_folded) x;
+        end loop;
     end if;
     -- the page: rows 1..page of the page + 1 found, shown from their index rows
     n := coalesce(cardinality(ids), 0);

@@ -1,6 +1,7 @@
 -- index_products' two mirrors, kept by one statement trigger function (rustok.tg_index_products__mirrors):
--- the search mirror rustok.index_products_text (vector, folded title and category slugs; see
--- sql/triggers/index/index_search.sql for why the mirrors exist) and the browse mirror with its facet counts
+-- the search mirror rustok.index_products_text (vector, folded title, category slugs and what a search's
+-- filters, sorts and facets read, index_0013; see sql/triggers/index/index_search.sql for why the mirrors
+-- exist) and the browse mirror with its facet counts
 -- (rustok.index_products_browse / index_products_facets, index_0009_browse): every statement writing
 -- index_products hands the browse rows of the products it changed, before and after, to
 -- rustok._index_browse_apply in the same transaction. An update is only passed on to the browse mirror for
@@ -30,14 +31,21 @@ begin
         where t.tenant_id = a.tenant_id and t.product_id = a.product_id;
     else
         insert into rustok.index_products_text as t (tenant_id, product_id, search_vector, title_folded,
-                                                     category_slugs)
-        select a.tenant_id, a.product_id, a.search_vector, lower(public.unaccent(a.title)), a.category_slugs
+                                                     category_slugs, title, min_price, prices, has_stock,
+                                                     categories, tags, created_at)
+        select a.tenant_id, a.product_id, a.search_vector, lower(public.unaccent(a.title)), a.category_slugs,
+               a.title, a.min_price, a.prices, a.has_stock, a.categories, a.tags, a.created_at
         from added a
         on conflict (tenant_id, product_id) do update
             set search_vector = excluded.search_vector, title_folded = excluded.title_folded,
-                category_slugs = excluded.category_slugs
-            where (t.search_vector, t.title_folded, t.category_slugs)
-                  is distinct from (excluded.search_vector, excluded.title_folded, excluded.category_slugs);
+                category_slugs = excluded.category_slugs, title = excluded.title, min_price = excluded.min_price,
+                prices = excluded.prices, has_stock = excluded.has_stock, categories = excluded.categories,
+                tags = excluded.tags, created_at = excluded.created_at
+            where (t.search_vector, t.title_folded, t.category_slugs, t.title, t.min_price, t.prices, t.has_stock,
+                   t.categories, t.tags, t.created_at)
+                  is distinct from (excluded.search_vector, excluded.title_folded, excluded.category_slugs,
+                                    excluded.title, excluded.min_price, excluded.prices, excluded.has_stock,
+                                    excluded.categories, excluded.tags, excluded.created_at);
     end if;
     if tg_op = 'INSERT' then
         select array_agg(r) into fresh
