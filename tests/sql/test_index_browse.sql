@@ -114,7 +114,8 @@ SELECT is(current_setting('test.helper'), 'refused', 'nor through the browse hel
 UPDATE rustok.index_products_browse SET title_key = 'zzz' WHERE product_id = pg_temp.id('p6') AND currency = 'EUR';
 SELECT is(rustok.search_products(NULL, '{"currency": "EUR"}', 'title', 100) #>> '{edges,-1,node,id}',
           rustok.ulid(pg_temp.id('p6')), 'the name sort reads the browse mirror''s title key');
-UPDATE rustok.index_products_browse SET title_key = 'product 6' WHERE product_id = pg_temp.id('p6') AND currency = 'EUR';
+UPDATE rustok.index_products_browse SET title_key = 'product 6'
+WHERE product_id = pg_temp.id('p6') AND currency = 'EUR';
 
 -- an operator in psql, no tenant set, deletes a category linked to products: the cascade and the flush it
 -- queues run as the owner, under forced RLS (index_0011_pending_owner), and the products lose the category

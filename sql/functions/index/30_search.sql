@@ -232,7 +232,8 @@ begin
                                               from (select bk.lo, bk.hi, count(*) as c
                                                     from filtered r
                                                     join (values (0::bigint, 1000::bigint), (1000, 5000),
-                                                                 (5000, 10000), (10000, 50000), (50000, null)) bk (lo, hi)
+                                                                 (5000, 10000), (10000, 50000), (50000, null))
+                                                         bk (lo, hi)
                                                       on r.price >= bk.lo and (bk.hi is null or r.price < bk.hi)
                                                     group by bk.lo, bk.hi) b), '[]'::jsonb))
             into ids, kns, kts, prices, total, facets;
