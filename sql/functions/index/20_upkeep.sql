@@ -136,13 +136,21 @@ declare
     tenant uuid := rustok.require_tenant();
     n int := coalesce(batch_size, (rustok.index_config() ->> 'batchSize')::int, 500);
     taken int := 0;
+    seqs bigint[];
     r record;
 begin
+    -- the batch's keys first, then a delete by key: a delete joined to the picked rows was planned as a
+    -- nested loop over the tenant's whole queue (a new tenant has no statistics), 100,000 x 500 comparisons a
+    -- batch for a bulk load's queue
+    select array_agg(p.seq) into seqs
+    from (select q.seq from public.index_queue q where q.tenant_id = tenant
+          order by q.seq limit n for update skip locked) p;
+    if seqs is null then
+        return 0;
+    end if;
     for r in
-        with picked as (select q.seq from public.index_queue q where q.tenant_id = tenant
-                        order by q.seq limit n for update skip locked),
-        gone as (delete from public.index_queue q using picked
-                 where q.tenant_id = tenant and q.seq = picked.seq returning q.kind, q.id)
+        with gone as (delete from public.index_queue q where q.tenant_id = tenant and q.seq = any (seqs)
+                      returning q.kind, q.id)
         select g.kind, array_agg(distinct g.id) as ids, count(*)::int as rows from gone g group by g.kind
     loop
         perform rustok._index_refresh(tenant, r.kind, r.ids);
