@@ -2597,11 +2597,7 @@ begin
         end if;
         if realtime then
             perform rustok._index_refresh(tenant, r.kind, r.ids);
-            perform rustok.publish_event('IndexUpdated', jsonb_build_object(
-                'index_name', case r.kind when 'product' then 'index_products' else 'index_content' end,
-                'target_id', case when cardinality(r.ids) = 1 then rustok.ulid(r.ids[1]) end,
-                'count', cardinality(r.ids),
-                'target_ids', (select jsonb_agg(rustok.ulid(x)) from unnest(r.ids[1:100]) x)));
+            perform rustok._index_updated(r.kind, r.ids);
         else
             insert into public.index_queue (tenant_id, kind, id) select tenant, r.kind, x from unnest(r.ids) x;
         end if;
@@ -3058,6 +3054,26 @@ end
 $$;
 
 ALTER FUNCTION rustok._index_touch(tenant uuid, kind text, ids uuid[]) OWNER TO rustok_owner;
+
+--
+-- Name: _index_updated(text, uuid[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_updated(kind text, ids uuid[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+/* Emits IndexUpdated for ids of a kind just recomputed (by the flush or the queue's drain): {index_name,
+   target_id (the id when only one), count, target_ids (at most 100)}. */
+begin
+    perform rustok.publish_event('IndexUpdated', jsonb_build_object(
+        'index_name', case kind when 'product' then 'index_products' else 'index_content' end,
+        'target_id', case when cardinality(ids) = 1 then rustok.ulid(ids[1]) end,
+        'count', cardinality(ids),
+        'target_ids', (select jsonb_agg(rustok.ulid(x)) from unnest(ids[1:100]) x)));
+end
+$$;
+
+ALTER FUNCTION rustok._index_updated(kind text, ids uuid[]) OWNER TO rustok_owner;
 
 --
 -- Name: _index_verify_browse(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -6198,11 +6214,7 @@ begin
         select g.kind, array_agg(distinct g.id) as ids, count(*)::int as rows from gone g group by g.kind
     loop
         perform rustok._index_refresh(tenant, r.kind, r.ids);
-        perform rustok.publish_event('IndexUpdated', jsonb_build_object(
-            'index_name', case r.kind when 'product' then 'index_products' else 'index_content' end,
-            'target_id', case when cardinality(r.ids) = 1 then rustok.ulid(r.ids[1]) end,
-            'count', cardinality(r.ids),
-            'target_ids', (select jsonb_agg(rustok.ulid(x)) from unnest(r.ids[1:100]) x)));
+        perform rustok._index_updated(r.kind, r.ids);
         taken := taken + r.rows;
     end loop;
     return taken;
@@ -18928,6 +18940,13 @@ GRANT ALL ON FUNCTION rustok._index_text(cfg regconfig, value text, weight "char
 
 REVOKE ALL ON FUNCTION rustok._index_touch(tenant uuid, kind text, ids uuid[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._index_touch(tenant uuid, kind text, ids uuid[]) TO rustok_clients;
+
+--
+-- Name: FUNCTION _index_updated(kind text, ids uuid[]); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_updated(kind text, ids uuid[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_updated(kind text, ids uuid[]) TO rustok_clients;
 
 --
 -- Name: FUNCTION _index_verify_browse(); Type: ACL; Schema: rustok; Owner: rustok_owner

@@ -83,6 +83,19 @@ begin
 end
 $$;
 
+create or replace function rustok._index_updated(kind text, ids uuid[]) returns void
+language plpgsql volatile as $$
+/* Emits IndexUpdated for ids of a kind just recomputed (by the flush or the queue's drain): {index_name,
+   target_id (the id when only one), count, target_ids (at most 100)}. */
+begin
+    perform rustok.publish_event('IndexUpdated', jsonb_build_object(
+        'index_name', case kind when 'product' then 'index_products' else 'index_content' end,
+        'target_id', case when cardinality(ids) = 1 then rustok.ulid(ids[1]) end,
+        'count', cardinality(ids),
+        'target_ids', (select jsonb_agg(rustok.ulid(x)) from unnest(ids[1:100]) x)));
+end
+$$;
+
 create or replace function rustok._index_flush(tenant uuid) returns int
 language plpgsql volatile as $$
 /* Takes this transaction's pending ids of the tenant and recomputes each once (or queues them when the
@@ -110,11 +123,7 @@ begin
         end if;
         if realtime then
             perform rustok._index_refresh(tenant, r.kind, r.ids);
-            perform rustok.publish_event('IndexUpdated', jsonb_build_object(
-                'index_name', case r.kind when 'product' then 'index_products' else 'index_content' end,
-                'target_id', case when cardinality(r.ids) = 1 then rustok.ulid(r.ids[1]) end,
-                'count', cardinality(r.ids),
-                'target_ids', (select jsonb_agg(rustok.ulid(x)) from unnest(r.ids[1:100]) x)));
+            perform rustok._index_updated(r.kind, r.ids);
         else
             insert into public.index_queue (tenant_id, kind, id) select tenant, r.kind, x from unnest(r.ids) x;
         end if;
@@ -154,11 +163,7 @@ begin
         select g.kind, array_agg(distinct g.id) as ids, count(*)::int as rows from gone g group by g.kind
     loop
         perform rustok._index_refresh(tenant, r.kind, r.ids);
-        perform rustok.publish_event('IndexUpdated', jsonb_build_object(
-            'index_name', case r.kind when 'product' then 'index_products' else 'index_content' end,
-            'target_id', case when cardinality(r.ids) = 1 then rustok.ulid(r.ids[1]) end,
-            'count', cardinality(r.ids),
-            'target_ids', (select jsonb_agg(rustok.ulid(x)) from unnest(r.ids[1:100]) x)));
+        perform rustok._index_updated(r.kind, r.ids);
         taken := taken + r.rows;
     end loop;
     return taken;
