@@ -129,7 +129,6 @@ declare
     cat text := f ->> 'category';
     fuzzy boolean := false;
     fuzzy_ids uuid[];
-    text_matches bigint;
     ids uuid[];
     kns float8[];
     kts text[];
@@ -238,20 +237,18 @@ begin
                                                     group by bk.lo, bk.hi) b), '[]'::jsonb))
             into ids, kns, kts, prices, total, facets;
             exit when tsq is null or fuzzy or q = '' or total >= 3;
-            -- the text matches before the filters decide (counted here, not above: a second reader of
-            -- `matched` would have it materialized, every column of every match copied)
-            select count(*) into text_matches
+            -- the text matches before the filters decide (read here, not above: a second reader of `matched`
+            -- would have it materialized, every column of every match copied)
+            select array_agg(m.product_id) into fuzzy_ids
             from rustok.index_products_text m
             where m.tenant_id = tenant and m.search_vector @@ tsq and (cat is null or m.category_slugs @> array[cat]);
-            exit when text_matches >= 3;
+            exit when cardinality(fuzzy_ids) >= 3;
             -- fewer than 3 text matches: add titles similar by trigram. `<%` (word similarity >=
             -- pg_trgm.word_similarity_threshold, 0.4 by this function's SET) is an index condition on GIN
             -- (tenant_id, title_folded gin_trgm_ops); word_similarity() >= 0.4 was not
             fuzzy := true;
             select array_agg(x.id) into fuzzy_ids
-            from (select m.product_id as id from rustok.index_products_text m
-                  where m.tenant_id = tenant and m.search_vector @@ tsq
-                    and (cat is null or m.category_slugs @> array[cat])
+            from (select unnest(fuzzy_ids) as id
                   union
                   select m.product_id from rustok.index_products_text m
                   where m.tenant_id = tenant and lower(public.unaccent(q)) operator(public.<%) m.title_folded) x;
