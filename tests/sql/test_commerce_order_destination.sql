@@ -12,13 +12,14 @@ GRANT USAGE ON SCHEMA tap TO rustok_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA pg_temp TO rustok_app;
 CREATE FUNCTION pg_temp.refusal(call text) RETURNS text LANGUAGE plpgsql AS $$
 /* What a call raises: its code (the HINT), details.field and details.reason; 'none' when it succeeds. The
-   exception block rolls the call back, as a refused request is. */
+   call is rolled back either way (the exception block's subtransaction), so each check starts from the same
+   cart. */
 DECLARE
     hint text;
     detail text;
 BEGIN
     EXECUTE call;
-    RETURN 'none';
+    RAISE EXCEPTION 'succeeded' USING HINT = 'none';
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT, detail = PG_EXCEPTION_DETAIL;
     RETURN concat_ws(' ', hint, nullif(detail, '')::jsonb ->> 'field', nullif(detail, '')::jsonb ->> 'reason');
