@@ -826,23 +826,22 @@ $$;
 ALTER FUNCTION rustok._commerce_cart_lines(c public.commerce_carts) OWNER TO rustok_owner;
 
 --
--- Name: _commerce_cart_shipping_changed(public.commerce_carts); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+-- Name: _commerce_cart_shipping_updated(public.commerce_carts); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok._commerce_cart_shipping_changed(c public.commerce_carts) RETURNS jsonb
+CREATE FUNCTION rustok._commerce_cart_shipping_updated(c public.commerce_carts) RETURNS void
     LANGUAGE plpgsql
     AS $$
-/* Emits CartShippingUpdated {cart_id, region_id, country_code, shipping_option_id} and returns the Cart. */
+/* Emits CartShippingUpdated {cart_id, region_id, country_code, shipping_option_id}. */
 begin
     perform rustok.publish_event('CartShippingUpdated', jsonb_build_object(
         'cart_id', rustok.ulid(c.id), 'region_id', rustok.ulid(c.region_id),
         'country_code', c.shipping_address ->> 'countryCode',
         'shipping_option_id', rustok.ulid(c.shipping_option_id)));
-    return rustok._commerce_cart_json(c);
 end
 $$;
 
-ALTER FUNCTION rustok._commerce_cart_shipping_changed(c public.commerce_carts) OWNER TO rustok_owner;
+ALTER FUNCTION rustok._commerce_cart_shipping_updated(c public.commerce_carts) OWNER TO rustok_owner;
 
 --
 -- Name: _commerce_cart_totals(public.commerce_carts, bigint, bigint); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -1094,6 +1093,20 @@ end
 $_$;
 
 ALTER FUNCTION rustok._commerce_handle(value text, title text, field text) OWNER TO rustok_owner;
+
+--
+-- Name: _commerce_has_regions(uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._commerce_has_regions(tenant_id uuid) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$
+    /* Whether the tenant's regions ship to any country: then every order needs an address in one of them. */
+    select exists (select 1 from public.commerce_region_countries rc
+                   where rc.tenant_id = _commerce_has_regions.tenant_id)
+$$;
+
+ALTER FUNCTION rustok._commerce_has_regions(tenant_id uuid) OWNER TO rustok_owner;
 
 --
 -- Name: _commerce_id(jsonb, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -1537,6 +1550,47 @@ $$;
 ALTER FUNCTION rustok._commerce_object(value jsonb, field text, required boolean) OWNER TO rustok_owner;
 
 --
+-- Name: _commerce_order_destination(public.commerce_carts, jsonb); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._commerce_order_destination(c public.commerce_carts, address jsonb) RETURNS public.commerce_carts
+    LANGUAGE plpgsql
+    AS $$
+/* Where an order of the cart goes, for place_order: the address given, else the cart's, through
+   _commerce_ship_to (so the region, hence tax and currency, follow from its country exactly as the cart's
+   checkout steps set them, and a region changed since is caught). Then, when the tenant has regions, the
+   order needs an address (VALIDATION_FAILED, details.field shippingAddress, reason required) and, when its
+   region has active shipping options, one of them chosen (VALIDATION_FAILED, details.field
+   shippingOptionId, reason required). A tenant without regions needs no address: nothing it charges
+   depends on one. Raises what _commerce_ship_to raises too. Returns the cart. */
+declare
+    given jsonb := rustok._commerce_address(address, 'shippingAddress');
+begin
+    if coalesce(given, c.shipping_address) is not null then
+        c := rustok._commerce_ship_to(c, coalesce(given, c.shipping_address), 'shippingAddress');
+    end if;
+    if not rustok._commerce_has_regions(c.tenant_id) then
+        return c;
+    end if;
+    if c.shipping_address is null then
+        perform rustok.raise('VALIDATION_FAILED', 'a shipping address is required',
+                             jsonb_build_object('field', 'shippingAddress', 'reason', 'required'));
+    end if;
+    if exists (select 1 from public.commerce_shipping_options s
+               where s.tenant_id = c.tenant_id and s.region_id = c.region_id and s.is_active)
+       and not exists (select 1 from public.commerce_shipping_options s
+                       where s.tenant_id = c.tenant_id and s.region_id = c.region_id and s.is_active
+                         and s.id = c.shipping_option_id) then
+        perform rustok.raise('VALIDATION_FAILED', 'choose one of the region''s shipping options',
+                             jsonb_build_object('field', 'shippingOptionId', 'reason', 'required'));
+    end if;
+    return c;
+end
+$$;
+
+ALTER FUNCTION rustok._commerce_order_destination(c public.commerce_carts, address jsonb) OWNER TO rustok_owner;
+
+--
 -- Name: commerce_orders; Type: TABLE; Schema: public; Owner: rustok_owner
 --
 
@@ -1886,6 +1940,58 @@ end
 $$;
 
 ALTER FUNCTION rustok._commerce_return_stock(o public.commerce_orders) OWNER TO rustok_owner;
+
+--
+-- Name: _commerce_ship_to(public.commerce_carts, jsonb, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._commerce_ship_to(c public.commerce_carts, address jsonb, field text) RETURNS public.commerce_carts
+    LANGUAGE plpgsql
+    AS $$
+/* The one rule for where a cart goes, whoever sets it (set_cart_shipping_address, or place_order given an
+   address): the address (AddressInput; countryCode required) and, from its country, the cart's region; a
+   shipping option of another region is dropped. When the tenant has regions the country must be one they
+   ship to, in the cart's currency; a tenant without regions takes any country (no region: no tax, no
+   shipping). Writes both to the cart (locked by the caller) and emits CartShippingUpdated when either
+   changes. Raises VALIDATION_FAILED (details.field: field and the address key; reason required: no country,
+   not_served: no region ships to it), REGION_CURRENCY_MISMATCH. Returns the cart. */
+declare
+    r public.commerce_regions;
+    new_address jsonb;
+begin
+    new_address := rustok._commerce_address(address, field);
+    if new_address is null or not new_address ? 'countryCode' then
+        perform rustok.raise('VALIDATION_FAILED', 'a country is required',
+                             jsonb_build_object('field', field || '.countryCode', 'reason', 'required'));
+    end if;
+    select cr.* into r from public.commerce_region_countries rc
+    join public.commerce_regions cr on cr.tenant_id = rc.tenant_id and cr.id = rc.region_id
+    where rc.tenant_id = c.tenant_id and rc.country_code = new_address ->> 'countryCode';
+    if not found and rustok._commerce_has_regions(c.tenant_id) then
+        perform rustok.raise('VALIDATION_FAILED', 'no region ships to this country',
+                             jsonb_build_object('field', field || '.countryCode', 'reason', 'not_served'));
+    end if;
+    if r.currency_code <> c.currency_code then
+        perform rustok.raise('REGION_CURRENCY_MISMATCH', 'the region of this country uses another currency',
+                             jsonb_build_object('field', field || '.countryCode',
+                                                'countryCode', new_address ->> 'countryCode',
+                                                'currencyCode', c.currency_code,
+                                                'regionCurrencyCode', r.currency_code));
+    end if;
+    if new_address is not distinct from c.shipping_address and r.id is not distinct from c.region_id then
+        return c;
+    end if;
+    update public.commerce_carts cc
+    set shipping_address = new_address, region_id = r.id,
+        shipping_option_id = case when cc.region_id = r.id then cc.shipping_option_id end, updated_at = now()
+    where cc.tenant_id = c.tenant_id and cc.id = c.id
+    returning * into c;
+    perform rustok._commerce_cart_shipping_updated(c);
+    return c;
+end
+$$;
+
+ALTER FUNCTION rustok._commerce_ship_to(c public.commerce_carts, address jsonb, field text) OWNER TO rustok_owner;
 
 --
 -- Name: _commerce_status(jsonb, text, text[], text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -7312,11 +7418,16 @@ CREATE FUNCTION rustok.place_order(cart_id uuid, email text DEFAULT NULL::text, 
 /* Turns a cart into an order in one transaction: prices now (snapshotted with titles and SKU into the lines),
    stock taken (no oversell: see _commerce_take_stock), the discount's use counted, the next display id of the
    tenant, the cart completed; emits OrderPlaced {order_id, display_id, customer_id, total, currency}.
-   email defaults to the cart's, then the signed-in user's; the shipping address to the cart's
-   (set_cart_shipping_address); the billing address to the shipping address.
-   Anonymous callers may (guest checkout). Raises NOT_FOUND (cart; a product no longer for sale),
-   INVALID_STATE (already an order; empty cart), VALIDATION_FAILED (email, addresses, a country outside the
-   region), PRICE_NOT_FOUND, DISCOUNT_INVALID, INSUFFICIENT_STOCK. Returns the Order. */
+   email defaults to the cart's, then the signed-in user's; the billing address to the shipping address.
+   Where it goes is decided as the cart's checkout steps decide it (_commerce_order_destination): a shipping
+   address given here is set on the cart as set_cart_shipping_address sets it (the region, so tax and
+   currency, follow from its country), else the cart's is taken; with regions, the order needs one in a
+   served country and, when the region has shipping options, one chosen (set_cart_shipping_option). Tax
+   and shipping come from _commerce_cart_totals, as the cart shows them. Anonymous callers may (guest
+   checkout). Raises NOT_FOUND (cart; a product no longer for sale), INVALID_STATE (already an order; empty
+   cart), VALIDATION_FAILED (email, addresses; details.field shippingAddress, shippingAddress.countryCode or
+   shippingOptionId with reason required or not_served), REGION_CURRENCY_MISMATCH, PRICE_NOT_FOUND,
+   DISCOUNT_INVALID, INSUFFICIENT_STOCK. Returns the Order. */
 declare
     c public.commerce_carts;
     o public.commerce_orders;
@@ -7342,17 +7453,9 @@ begin
     if order_email is null then
         perform rustok.raise('VALIDATION_FAILED', 'an email address is required', jsonb_build_object('field', 'email'));
     end if;
-    shipping := coalesce(rustok._commerce_address(shipping_address, 'shippingAddress'), c.shipping_address);
+    c := rustok._commerce_order_destination(c, shipping_address);
+    shipping := c.shipping_address;
     billing := coalesce(rustok._commerce_address(billing_address, 'billingAddress'), shipping);
-    if c.region_id is not null and shipping ? 'countryCode'
-       and exists (select 1 from public.commerce_region_countries rc
-                   where rc.tenant_id = c.tenant_id and rc.region_id = c.region_id)
-       and not exists (select 1 from public.commerce_region_countries rc
-                       where rc.tenant_id = c.tenant_id and rc.region_id = c.region_id
-                         and rc.country_code = shipping ->> 'countryCode') then
-        perform rustok.raise('VALIDATION_FAILED', 'the cart''s region does not ship to this country',
-                             jsonb_build_object('field', 'shippingAddress.countryCode', 'reason', 'not_in_region'));
-    end if;
 
     for line in select * from rustok._commerce_cart_lines(c) loop
         if not line.purchasable then
@@ -8328,43 +8431,18 @@ ALTER FUNCTION rustok.search_products(query text, filter jsonb, sort text, first
 CREATE FUNCTION rustok.set_cart_shipping_address(cart_id uuid, address jsonb) RETURNS jsonb
     LANGUAGE plpgsql
     AS $$
-/* Sets the cart's shipping address (AddressInput; countryCode required) and, from its country, the cart's
-   region; a shipping option of another region is dropped. The region's currency must be the cart's. Emits
-   CartShippingUpdated. Anonymous callers may (guest carts). Raises NOT_FOUND (cart), INVALID_STATE (already
-   an order), VALIDATION_FAILED (address; details.reason not_served: no region ships to the country),
-   REGION_CURRENCY_MISMATCH. Returns the Cart. */
+/* Sets the cart's shipping address and, from its country, its region (rustok._commerce_ship_to: a shipping
+   option of another region is dropped; with regions, the country must be served in the cart's currency).
+   Emits CartShippingUpdated when it changes. Anonymous callers may (guest carts). Raises NOT_FOUND (cart),
+   INVALID_STATE (already an order), VALIDATION_FAILED (address; details.reason not_served: no region ships
+   to the country), REGION_CURRENCY_MISMATCH. Returns the Cart. */
 declare
     c public.commerce_carts;
-    r public.commerce_regions;
-    new_address jsonb;
 begin
     perform rustok.require_module('commerce');
     c := rustok._commerce_cart_for_update(cart_id);
-    new_address := rustok._commerce_address(address, 'address');
-    if new_address is null or not new_address ? 'countryCode' then
-        perform rustok.raise('VALIDATION_FAILED', 'a country is required',
-                             jsonb_build_object('field', 'address.countryCode', 'reason', 'required'));
-    end if;
-    select cr.* into r from public.commerce_region_countries rc
-    join public.commerce_regions cr on cr.tenant_id = rc.tenant_id and cr.id = rc.region_id
-    where rc.tenant_id = c.tenant_id and rc.country_code = new_address ->> 'countryCode';
-    if not found then
-        perform rustok.raise('VALIDATION_FAILED', 'no region ships to this country',
-                             jsonb_build_object('field', 'address.countryCode', 'reason', 'not_served'));
-    end if;
-    if r.currency_code <> c.currency_code then
-        perform rustok.raise('REGION_CURRENCY_MISMATCH', 'the region of this country uses another currency',
-                             jsonb_build_object('field', 'address.countryCode',
-                                                'countryCode', new_address ->> 'countryCode',
-                                                'currencyCode', c.currency_code,
-                                                'regionCurrencyCode', r.currency_code));
-    end if;
-    update public.commerce_carts cc
-    set shipping_address = new_address, region_id = r.id,
-        shipping_option_id = case when cc.region_id = r.id then cc.shipping_option_id end, updated_at = now()
-    where cc.tenant_id = c.tenant_id and cc.id = c.id
-    returning * into c;
-    return rustok._commerce_cart_shipping_changed(c);
+    c := rustok._commerce_ship_to(c, address, 'address');
+    return rustok._commerce_cart_json(c);
 end
 $$;
 
@@ -8401,7 +8479,8 @@ begin
     set shipping_option_id = set_cart_shipping_option.shipping_option_id, updated_at = now()
     where cc.tenant_id = c.tenant_id and cc.id = c.id
     returning * into c;
-    return rustok._commerce_cart_shipping_changed(c);
+    perform rustok._commerce_cart_shipping_updated(c);
+    return rustok._commerce_cart_json(c);
 end
 $$;
 
@@ -18455,11 +18534,11 @@ REVOKE ALL ON FUNCTION rustok._commerce_cart_lines(c public.commerce_carts) FROM
 GRANT ALL ON FUNCTION rustok._commerce_cart_lines(c public.commerce_carts) TO rustok_clients;
 
 --
--- Name: FUNCTION _commerce_cart_shipping_changed(c public.commerce_carts); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION _commerce_cart_shipping_updated(c public.commerce_carts); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok._commerce_cart_shipping_changed(c public.commerce_carts) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_cart_shipping_changed(c public.commerce_carts) TO rustok_clients;
+REVOKE ALL ON FUNCTION rustok._commerce_cart_shipping_updated(c public.commerce_carts) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._commerce_cart_shipping_updated(c public.commerce_carts) TO rustok_clients;
 
 --
 -- Name: FUNCTION _commerce_cart_totals(c public.commerce_carts, subtotal bigint, discountable_subtotal bigint, OUT discount_total bigint, OUT tax_total bigint, OUT shipping_total bigint, OUT total bigint, OUT discount_code text); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -18529,6 +18608,13 @@ GRANT ALL ON FUNCTION rustok._commerce_guest_prices(tenant uuid, product_ids uui
 
 REVOKE ALL ON FUNCTION rustok._commerce_handle(value text, title text, field text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._commerce_handle(value text, title text, field text) TO rustok_clients;
+
+--
+-- Name: FUNCTION _commerce_has_regions(tenant_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._commerce_has_regions(tenant_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._commerce_has_regions(tenant_id uuid) TO rustok_clients;
 
 --
 -- Name: FUNCTION _commerce_id(value jsonb, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -18626,6 +18712,13 @@ REVOKE ALL ON FUNCTION rustok._commerce_object(value jsonb, field text, required
 GRANT ALL ON FUNCTION rustok._commerce_object(value jsonb, field text, required boolean) TO rustok_clients;
 
 --
+-- Name: FUNCTION _commerce_order_destination(c public.commerce_carts, address jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._commerce_order_destination(c public.commerce_carts, address jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._commerce_order_destination(c public.commerce_carts, address jsonb) TO rustok_clients;
+
+--
 -- Name: TABLE commerce_orders; Type: ACL; Schema: public; Owner: rustok_owner
 --
 
@@ -18692,6 +18785,13 @@ GRANT ALL ON FUNCTION rustok._commerce_release_cart(c public.commerce_carts) TO 
 
 REVOKE ALL ON FUNCTION rustok._commerce_return_stock(o public.commerce_orders) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._commerce_return_stock(o public.commerce_orders) TO rustok_clients;
+
+--
+-- Name: FUNCTION _commerce_ship_to(c public.commerce_carts, address jsonb, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._commerce_ship_to(c public.commerce_carts, address jsonb, field text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._commerce_ship_to(c public.commerce_carts, address jsonb, field text) TO rustok_clients;
 
 --
 -- Name: FUNCTION _commerce_status(value jsonb, field text, allowed text[], default_value text); Type: ACL; Schema: rustok; Owner: rustok_owner

@@ -109,8 +109,9 @@ def test_a_country_served_in_another_currency_is_refused_in_words(api: Api, shop
     assert "Orders to US are charged in USD, and this cart is in EUR" in refused
     assert 'value="Boston"' in refused, "what was typed stays"
     assert 'data-testid="address-form"' in api.client.get(checkout).text, "the cart still has no address"
-    skipped = post(api, checkout, checkout, {"email": "x@example.com"})
-    assert skipped == checkout, "placing the order before the address step leads back to it"
+    skipped = post(api, checkout, checkout, {"email": "x@example.com"}, status=400)
+    assert 'data-code="VALIDATION_FAILED"' in skipped and "(shippingAddress)" in skipped, "the order needs an address"
+    assert 'data-testid="address-form"' in skipped, "and the answer is the address step"
 
 
 def test_the_account_order_page_shows_the_breakdown(api: Api, shop: Shop) -> None:

@@ -29,7 +29,8 @@ FILL = r"""
 DO $fill$
 DECLARE
     t uuid; admin uuid; customer uuid; post uuid; page uuid; cat uuid; sub uuid; comment uuid; variant uuid;
-    region jsonb; loc uuid; cart uuid; grp uuid; pl uuid; pcat uuid; coll uuid; ev record; d record; s text;
+    region jsonb; shipping jsonb; loc uuid; cart uuid; grp uuid; pl uuid; pcat uuid; coll uuid; ev record; d record;
+    s text;
 BEGIN
   FOREACH s IN ARRAY ARRAY['acme', 'globex'] LOOP
     t := rustok.parse_id(rustok.create_tenant(s, initcap(s), 'admin@' || s || '.test', 'hash') ->> 'id');
@@ -72,12 +73,12 @@ BEGIN
                                                        'locationId', rustok.ulid(loc), 'delta', 3));
     region := rustok.create_region('{"name": "EU", "currencyCode": "EUR", "countries": ["DE", "FR"],
                                      "taxRate": {"name": "VAT", "rate": 1900}}');
-    PERFORM rustok.create_shipping_option(
+    shipping := rustok.create_shipping_option(
         jsonb_build_object('regionId', region ->> 'id', 'name', 'Standard', 'amount', 500));
     PERFORM rustok.create_discount('{"code": "TENOFF", "kind": "percentage", "value": 10}');
     PERFORM rustok.create_webhook('https://93.184.216.34/hook', '{OrderPlaced}');
     cart := rustok.parse_id(rustok.create_cart(jsonb_build_object('currencyCode', 'EUR',
-        'regionId', region ->> 'id', 'email', 'guest@example.com', 'lines',
+        'regionId', region ->> 'id', 'shippingOptionId', shipping ->> 'id', 'email', 'guest@example.com', 'lines',
         jsonb_build_array(jsonb_build_object('variantId', rustok.ulid(variant), 'quantity', 2)))) ->> 'id');
     PERFORM rustok.apply_discount(cart, 'TENOFF');
     PERFORM rustok.place_order(cart, NULL, '{"firstName": "Ann", "countryCode": "DE"}');
@@ -257,11 +258,17 @@ def test_round_trip_keeps_every_row(
         assert history.fetchone() == (len(positions),), "a new consumer, starting from the beginning, sees them"
         # and the imported tenant works: a write with triggers on, the order counter continuing
         conn.execute("select rustok.set_context(%s)", (acme,))
+        shipping = conn.execute(
+            "select rustok.ulid(region_id), rustok.ulid(id) from commerce_shipping_options where tenant_id = %s",
+            (acme,),
+        ).fetchone()
         order = conn.execute(
             "select rustok.place_order(rustok.parse_id(rustok.create_cart(jsonb_build_object('currencyCode', 'EUR',"
+            " 'regionId', %s::text, 'shippingOptionId', %s::text,"
             " 'lines', jsonb_build_array(jsonb_build_object('variantId', (select rustok.ulid(id)"
             " from commerce_variants where sku = 'BOOT-M'), 'quantity', 1)))) ->> 'id'), 'x@example.com',"
-            " '{\"countryCode\": \"DE\"}') ->> 'displayId'"
+            " '{\"countryCode\": \"DE\"}') ->> 'displayId'",
+            shipping,
         ).fetchone()
         assert order == ("2",)
         conn.rollback()

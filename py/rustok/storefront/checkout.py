@@ -5,7 +5,10 @@
 2. the shipping option (`POST /checkout/shipping`: rustok.set_cart_shipping_option) with the summary —
    subtotal, discount, shipping, tax, total — as the cart's own totals, the rule orders are priced by;
 3. the order (`POST /checkout`: rustok.place_order, which ships to the cart's address); the confirmation is
-   the answer. A shop without regions keeps a one-page form (address typed, no tax or shipping)."""
+   the answer. A shop without regions keeps a one-page form (address typed, no tax or shipping).
+
+This module only collects input and shows the answers: whether an order may be placed (an address, a served
+country, a shipping option) and what it costs are place_order's decisions, the same for GraphQL and psql."""
 
 from __future__ import annotations
 
@@ -99,19 +102,14 @@ async def place_order(visit: Visit) -> Response:
     cart = await current_cart(visit)
     if cart is None or not cart["lines"]:
         return see_other(visit, "/cart")
-    with_regions = bool(cart.get("regionId"))
-    if not with_regions and await visit.call("rustok.shipping_countries()"):
-        return see_other(visit, "/checkout")  # the address step first: it decides tax and shipping
-    if cart["availableShippingOptions"] and not cart.get("shippingOption"):
-        missing = ValidationFailed("choose a shipping option", {"field": "shippingOption"})
-        return await _page(visit, cart, error=missing, status=400)
-    address = None if with_regions else _address(visit) or None
+    address = _address(visit) or None  # the one-page form of a shop without regions; the cart's address else
     email = visit.form.get("email", "").strip() or None
     try:
         order = await visit.call(
             "rustok.place_order(%s, %s, %s)", (parse_id(cart["id"]), email, Jsonb(address) if address else None)
         )
-    except ValidationFailed as exc:  # show the form again, with what was typed and what is wrong
-        return await _page(visit, cart, error=exc, status=400)
+    except ValidationFailed as exc:  # the step the refusal is about, with what was typed and what is wrong
+        editing = str(exc.details.get("field", "")).startswith("shippingAddress")
+        return await _page(visit, cart, editing=editing, error=exc, status=400)
     visit.cookies[CART] = None
     return html("order.html", visit.context(order=order, placed=True, meta_title="Thank you"))

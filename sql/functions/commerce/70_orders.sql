@@ -104,11 +104,16 @@ language plpgsql volatile as $$
 /* Turns a cart into an order in one transaction: prices now (snapshotted with titles and SKU into the lines),
    stock taken (no oversell: see _commerce_take_stock), the discount's use counted, the next display id of the
    tenant, the cart completed; emits OrderPlaced {order_id, display_id, customer_id, total, currency}.
-   email defaults to the cart's, then the signed-in user's; the shipping address to the cart's
-   (set_cart_shipping_address); the billing address to the shipping address.
-   Anonymous callers may (guest checkout). Raises NOT_FOUND (cart; a product no longer for sale),
-   INVALID_STATE (already an order; empty cart), VALIDATION_FAILED (email, addresses, a country outside the
-   region), PRICE_NOT_FOUND, DISCOUNT_INVALID, INSUFFICIENT_STOCK. Returns the Order. */
+   email defaults to the cart's, then the signed-in user's; the billing address to the shipping address.
+   Where it goes is decided as the cart's checkout steps decide it (_commerce_order_destination): a shipping
+   address given here is set on the cart as set_cart_shipping_address sets it (the region, so tax and
+   currency, follow from its country), else the cart's is taken; with regions, the order needs one in a
+   served country and, when the region has shipping options, one chosen (set_cart_shipping_option). Tax
+   and shipping come from _commerce_cart_totals, as the cart shows them. Anonymous callers may (guest
+   checkout). Raises NOT_FOUND (cart; a product no longer for sale), INVALID_STATE (already an order; empty
+   cart), VALIDATION_FAILED (email, addresses; details.field shippingAddress, shippingAddress.countryCode or
+   shippingOptionId with reason required or not_served), REGION_CURRENCY_MISMATCH, PRICE_NOT_FOUND,
+   DISCOUNT_INVALID, INSUFFICIENT_STOCK. Returns the Order. */
 declare
     c public.commerce_carts;
     o public.commerce_orders;
@@ -134,17 +139,9 @@ begin
     if order_email is null then
         perform rustok.raise('VALIDATION_FAILED', 'an email address is required', jsonb_build_object('field', 'email'));
     end if;
-    shipping := coalesce(rustok._commerce_address(shipping_address, 'shippingAddress'), c.shipping_address);
+    c := rustok._commerce_order_destination(c, shipping_address);
+    shipping := c.shipping_address;
     billing := coalesce(rustok._commerce_address(billing_address, 'billingAddress'), shipping);
-    if c.region_id is not null and shipping ? 'countryCode'
-       and exists (select 1 from public.commerce_region_countries rc
-                   where rc.tenant_id = c.tenant_id and rc.region_id = c.region_id)
-       and not exists (select 1 from public.commerce_region_countries rc
-                       where rc.tenant_id = c.tenant_id and rc.region_id = c.region_id
-                         and rc.country_code = shipping ->> 'countryCode') then
-        perform rustok.raise('VALIDATION_FAILED', 'the cart''s region does not ship to this country',
-                             jsonb_build_object('field', 'shippingAddress.countryCode', 'reason', 'not_in_region'));
-    end if;
 
     for line in select * from rustok._commerce_cart_lines(c) loop
         if not line.purchasable then
