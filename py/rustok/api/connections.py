@@ -5,8 +5,8 @@ tenth of a whole GraphQL request. This pool only keeps up to `max_size` autocomm
 a checkout is a queue get, a return is a queue put. A broken or closed connection is dropped on return and
 replaced on a later checkout, so the pool heals after the database restarts. An idle connection whose
 server went away meanwhile (a restart, a crash, a terminated backend) has something to read (the server's
-goodbye, or end of file): a checkout looks with a zero-timeout poll (2.4 µs measured under load) and drops it, so
-no request is spent finding out."""
+goodbye, or end of file): a checkout looks with a zero-timeout poll (2.4 µs, measured under load) and drops
+it, so no request is spent finding out."""
 
 from __future__ import annotations
 
