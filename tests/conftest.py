@@ -18,7 +18,7 @@ from pytest_pgtap.pgtap import Runner
 
 from rustok.config import REPO_ROOT
 from rustok.db import Database
-from rustok.embedded import SHARE_DIR, Cluster
+from rustok.embedded import SHARE_DIR, Cluster, pid_exists
 from rustok.migrate import migrate
 from rustok.modules import installed_registry
 
@@ -106,18 +106,8 @@ def _drop_leftovers(db: Database) -> None:
         names = [r[0] for r in conn.execute("select datname from pg_database where datname ~ '^r[0-9]+_'")]
     for name in names:
         pid = int(name[1 : name.index("_")])
-        if pid == os.getpid() or not _process_alive(pid):
+        if pid == os.getpid() or not pid_exists(pid):
             drop_database(db, name)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def drop_database(db: Database, name: str) -> None:

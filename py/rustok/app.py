@@ -112,9 +112,11 @@ class _GraphQLFirst:
 
 def app_from_environment() -> ASGIApp:
     """The app for `rustok serve` (each uvicorn worker builds its own): settings from the environment,
-    the database already migrated by the parent process."""
+    the database already started (when embedded), migrated and supervised by the parent process. A worker
+    never starts the embedded server: one that uvicorn replaces while the server is down would otherwise
+    race the supervisor, or start a server the operator stopped."""
     from rustok.db import locate
     from rustok.modules import installed_registry
 
     settings = Settings()
-    return create_app(locate(settings), installed_registry(settings.installed_modules), settings)
+    return create_app(locate(settings, start=False), installed_registry(settings.installed_modules), settings)

