@@ -5,7 +5,7 @@
 -- content manager everything. A draft's, a scheduled post's or an unpublished product's tags, categories and
 -- currencies stay unknown until they are live.
 BEGIN;
-SELECT plan(20);
+SELECT plan(22);
 
 -- two tenants (acme, globex), each with an admin, a manager and two customers; pg_temp.act(slug, who) acts
 -- as one of them (who null: anonymous) (tests/sql/support/two_tenants.sql).
@@ -93,6 +93,11 @@ SELECT is(jsonb_path_query_array(rustok.storefront_shop(), '$.currencies[*].code
           'the shop''s currencies: those of published products (not the draft''s JPY)');
 SELECT pg_temp.act('acme');
 SELECT is(jsonb_path_query_array(rustok.storefront_shop(), '$.currencies[*].code'), '["EUR"]', 'anonymous: the same');
+
+-- no tenant
+SELECT rustok.set_context(NULL, pg_temp.person('acme', 'customer'), 'customer');
+SELECT throws_ok($$ SELECT rustok.list_tags() $$, 'RK007', NULL, 'no tenant: tags are TENANT_REQUIRED');
+SELECT throws_ok($$ SELECT rustok.search_content() $$, 'RK007', NULL, 'and so is the content search');
 
 SELECT * FROM finish();
 ROLLBACK;
