@@ -451,34 +451,35 @@ ALTER TABLE ONLY public.nodes FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.nodes OWNER TO rustok_owner;
 
 --
--- Name: _comment_path_visible(public.nodes, uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+-- Name: _comment_path_visible(public.nodes); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok._comment_path_visible(c public.nodes, me uuid) RETURNS boolean
+CREATE FUNCTION rustok._comment_path_visible(c public.nodes) RETURNS boolean
     LANGUAGE sql STABLE
     AS $$
-    /* Whether a comment and every comment above it is approved or the reader's own (a comment hidden from a
-       reader hides its replies too). One index lookup per level. */
-    select not exists (
+    /* Whether a comment and every comment above it is approved or the signed-in reader's own (a comment hidden
+       from a reader hides its replies too). One index lookup per level. False for no comment. */
+    select c.path is not null and not exists (
         select 1 from generate_series(8, length(c.path), 8) k
         join public.nodes a on a.tenant_id = c.tenant_id and a.root_id = c.root_id and a.path = left(c.path, k)
-        where not (a.moderation = 'approved' or (me is not null and a.author_id = me)))
+        where not rustok._comment_shown(a.moderation, a.author_id, false))
 $$;
 
-ALTER FUNCTION rustok._comment_path_visible(c public.nodes, me uuid) OWNER TO rustok_owner;
+ALTER FUNCTION rustok._comment_path_visible(c public.nodes) OWNER TO rustok_owner;
 
 --
--- Name: _comment_shown(text, uuid, boolean, uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+-- Name: _comment_shown(text, uuid, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok._comment_shown(moderation text, author_id uuid, see_all boolean, me uuid) RETURNS boolean
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+CREATE FUNCTION rustok._comment_shown(moderation text, author_id uuid, see_all boolean) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-    /* Whether a comment itself may be shown to the reader (its ancestors aside): see_all, approved, or theirs. */
-    select see_all or moderation = 'approved' or (me is not null and author_id = me)
+    /* Whether a comment itself may be shown to the reader (its ancestors aside): see_all, approved, or the
+       signed-in reader's own. False, never null: a pending comment whose author was deleted is nobody's. */
+    select coalesce(see_all, false) or coalesce(moderation = 'approved', false) or rustok.is_current_user(author_id)
 $$;
 
-ALTER FUNCTION rustok._comment_shown(moderation text, author_id uuid, see_all boolean, me uuid) OWNER TO rustok_owner;
+ALTER FUNCTION rustok._comment_shown(moderation text, author_id uuid, see_all boolean) OWNER TO rustok_owner;
 
 --
 -- Name: _commentable_post(uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -885,8 +886,11 @@ ALTER FUNCTION rustok._commerce_cart_totals(c public.commerce_carts, subtotal bi
 CREATE FUNCTION rustok._commerce_cart_visible(c public.commerce_carts) RETURNS boolean
     LANGUAGE sql STABLE
     AS $$
-    /* A guest cart is anyone's who holds its id; a customer's cart is theirs and order managers'. */
-    select c.customer_id is null or c.customer_id = rustok.current_user_id() or rustok.has_permission('orders.manage')
+    /* Whether the caller may read and change the cart (docs/commerce.md, "Who owns a cart and an order"): a
+       guest cart (made anonymously) is anyone's who holds its id; a customer's cart is that customer's and
+       order managers'. False, never null, for no cart, and for a customer's cart when nobody is signed in. */
+    select c.id is not null
+           and (c.customer_id is null or rustok.is_current_user(c.customer_id) or rustok.has_permission('orders.manage'))
 $$;
 
 ALTER FUNCTION rustok._commerce_cart_visible(c public.commerce_carts) OWNER TO rustok_owner;
@@ -1691,6 +1695,21 @@ $$;
 ALTER FUNCTION rustok._commerce_order_totals(since timestamp with time zone) OWNER TO rustok_owner;
 
 --
+-- Name: _commerce_order_visible(public.commerce_orders); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._commerce_order_visible(o public.commerce_orders) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$
+    /* Whether the caller may read the order (docs/commerce.md, "Who owns a cart and an order"): order managers
+       read every order; a signed-in customer their own. A guest order (customer_id null, also an order whose
+       customer was deleted) is no customer's. False, never null, for no order and for anonymous callers. */
+    select o.id is not null and (rustok.has_permission('orders.manage') or rustok.is_current_user(o.customer_id))
+$$;
+
+ALTER FUNCTION rustok._commerce_order_visible(o public.commerce_orders) OWNER TO rustok_owner;
+
+--
 -- Name: _commerce_price(uuid, text, integer, uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -2336,9 +2355,8 @@ CREATE FUNCTION rustok._editable_node(node_id uuid, lock_row boolean DEFAULT tru
    read), FORBIDDEN (readable but not theirs). */
 declare
     n public.nodes;
-    me uuid := rustok.current_user_id();
 begin
-    if me is null and not rustok.is_operator() then
+    if rustok.current_user_id() is null and not rustok.is_operator() then
         perform rustok.raise('UNAUTHENTICATED', 'sign in first');
     end if;
     if lock_row then
@@ -2353,7 +2371,7 @@ begin
         return n;
     end if;
     perform rustok.require_permission(case when n.kind = 'comment' then 'comments.write' else 'content.write' end);
-    if n.author_id is distinct from me then
+    if not rustok.is_current_user(n.author_id) then
         perform rustok.raise('FORBIDDEN', 'only its author or a content manager may change it',
                              jsonb_build_object('permission', 'content.manage'));
     end if;
@@ -3520,8 +3538,9 @@ ALTER FUNCTION rustok._next_slug(base text, taken text[]) OWNER TO rustok_owner;
 CREATE FUNCTION rustok._node_is_live(status text, published_at timestamp with time zone) RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-    /* What anonymous readers see: published, and the publication time reached (a later one is scheduled). */
-    select status = 'published' and published_at is not null and published_at <= now()
+    /* What anonymous readers see: published, and the publication time reached (a later one is scheduled).
+       False, never null. */
+    select coalesce(status = 'published' and published_at <= now(), false)
 $$;
 
 ALTER FUNCTION rustok._node_is_live(status text, published_at timestamp with time zone) OWNER TO rustok_owner;
@@ -3564,6 +3583,21 @@ $$;
 ALTER FUNCTION rustok._node_json(n public.nodes) OWNER TO rustok_owner;
 
 --
+-- Name: _node_readable(text, timestamp with time zone, uuid, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._node_readable(status text, published_at timestamp with time zone, author_id uuid, see_all boolean) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    /* Whether the caller reads a page or post: see_all (content.manage), the signed-in author their own, anyone
+       a live one. The rule for one node (rustok._node_visible) and for lists and counts over many (list_nodes,
+       list_tags). False, never null: a draft whose author was deleted is no reader's but a manager's. */
+    select coalesce(see_all, false) or rustok.is_current_user(author_id) or rustok._node_is_live(status, published_at)
+$$;
+
+ALTER FUNCTION rustok._node_readable(status text, published_at timestamp with time zone, author_id uuid, see_all boolean) OWNER TO rustok_owner;
+
+--
 -- Name: _node_visible(public.nodes); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -3572,9 +3606,9 @@ CREATE FUNCTION rustok._node_visible(n public.nodes) RETURNS boolean
     AS $$
 /* Whether the current user may read this node: holders of content.manage read everything; authors read their
    own; others read live pages and posts, and comments under a post they may read when the comment and those
-   above it are approved or their own (the post's author with comments.moderate reads every comment on it). */
+   above it are approved or their own (the post's author with comments.moderate reads every comment on it).
+   False, never null (no node, nobody signed in, a deleted author: see rustok.is_current_user). */
 declare
-    me uuid := rustok.current_user_id();
     root public.nodes;
 begin
     if n.id is null then
@@ -3584,14 +3618,14 @@ begin
         return true;
     end if;
     if n.kind <> 'comment' then
-        return (me is not null and n.author_id = me) or rustok._node_is_live(n.status, n.published_at);
+        return rustok._node_readable(n.status, n.published_at, n.author_id, false);
     end if;
     select * into root from public.nodes r where r.tenant_id = n.tenant_id and r.id = n.root_id;
     if not rustok._node_visible(root) then
         return false;
     end if;
-    return (me is not null and root.author_id = me and rustok.has_permission('comments.moderate'))
-        or (rustok._node_is_live(n.status, n.published_at) and rustok._comment_path_visible(n, me));
+    return rustok._sees_all_comments(root)
+        or (rustok._node_is_live(n.status, n.published_at) and rustok._comment_path_visible(n));
 end
 $$;
 
@@ -4246,6 +4280,21 @@ $$;
 ALTER FUNCTION rustok._secure_table(rel regclass) OWNER TO rustok_owner;
 
 --
+-- Name: _sees_all_comments(public.nodes); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._sees_all_comments(post public.nodes) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$
+    /* Whether the caller sees every comment on the post, pending and spam too: content.manage, or the post's
+       own (signed-in) author holding comments.moderate. False, never null. */
+    select rustok.has_permission('content.manage')
+           or (rustok.is_current_user(post.author_id) and rustok.has_permission('comments.moderate'))
+$$;
+
+ALTER FUNCTION rustok._sees_all_comments(post public.nodes) OWNER TO rustok_owner;
+
+--
 -- Name: _set_module_enabled(text, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -4547,10 +4596,10 @@ $_$;
 ALTER FUNCTION rustok._valid_slug(value text, max_length integer) OWNER TO rustok_owner;
 
 --
--- Name: _visible_thread(uuid, uuid, boolean, uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+-- Name: _visible_thread(uuid, uuid, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok._visible_thread(tenant uuid, post uuid, see_all boolean, me uuid) RETURNS SETOF public.nodes
+CREATE FUNCTION rustok._visible_thread(tenant uuid, post uuid, see_all boolean) RETURNS SETOF public.nodes
     LANGUAGE sql STABLE
     AS $$
     /* The post's comments the reader may see, in thread order, in one statement. A comment is visible when
@@ -4561,8 +4610,8 @@ CREATE FUNCTION rustok._visible_thread(tenant uuid, post uuid, see_all boolean, 
            w.category_id, w.status, w.moderation, w.position, w.depth, w.reply_count, w.path, w.meta_title,
            w.meta_description, w.metadata, w.created_at, w.updated_at, w.published_at
     from (
-        select x.*, rustok._comment_shown(x.moderation, x.author_id, see_all, me) as visible,
-               max(case when not rustok._comment_shown(x.moderation, x.author_id, see_all, me) then x.path || '~' end)
+        select x.*, rustok._comment_shown(x.moderation, x.author_id, see_all) as visible,
+               max(case when not rustok._comment_shown(x.moderation, x.author_id, see_all) then x.path || '~' end)
                    over (order by x.path rows between unbounded preceding and 1 preceding) as hidden_until
         from public.nodes x
         where x.tenant_id = tenant and x.root_id = post  -- only comments have a root_id (the trigger sees to it)
@@ -4570,7 +4619,7 @@ CREATE FUNCTION rustok._visible_thread(tenant uuid, post uuid, see_all boolean, 
     where w.visible and (w.hidden_until is null or w.path >= w.hidden_until)
 $$;
 
-ALTER FUNCTION rustok._visible_thread(tenant uuid, post uuid, see_all boolean, me uuid) OWNER TO rustok_owner;
+ALTER FUNCTION rustok._visible_thread(tenant uuid, post uuid, see_all boolean) OWNER TO rustok_owner;
 
 --
 -- Name: webhook_deliveries; Type: TABLE; Schema: public; Owner: rustok_owner
@@ -4709,7 +4758,6 @@ CREATE FUNCTION rustok.add_comment(node_id uuid, parent_id uuid, body text) RETU
    VALIDATION_FAILED (body: 1 to 10,000 characters; a thread deeper than 50), MODULE_DISABLED. */
 declare
     tenant uuid := rustok.current_tenant_id();
-    me uuid := rustok.current_user_id();
     post public.nodes;
     parent public.nodes;
     text_ text := btrim(body);
@@ -4733,16 +4781,16 @@ begin
         end if;
     end if;
     insert into public.nodes (tenant_id, kind, parent_id, author_id, status, published_at, moderation)
-    values (tenant, 'comment', coalesce(add_comment.parent_id, post.id), me, 'published', now(),
+    values (tenant, 'comment', coalesce(add_comment.parent_id, post.id), rustok.current_user_id(), 'published', now(),
             case when rustok.has_permission('comments.moderate') or not rustok._comments_need_approval(tenant)
                  then 'approved' else 'pending' end)
     returning * into c;
     insert into public.bodies (tenant_id, node_id, body, format) values (tenant, c.id, text_, 'markdown');
     perform rustok.publish_event('NodeCreated', jsonb_build_object(
-        'node_id', rustok.ulid(c.id), 'kind', c.kind, 'author_id', rustok.ulid(me)));
+        'node_id', rustok.ulid(c.id), 'kind', c.kind, 'author_id', rustok.ulid(c.author_id)));
     perform rustok.publish_event('CommentAdded', jsonb_build_object(
         'comment_id', rustok.ulid(c.id), 'node_id', rustok.ulid(post.id),
-        'parent_id', rustok.ulid(add_comment.parent_id), 'author_id', rustok.ulid(me), 'moderation', c.moderation));
+        'parent_id', rustok.ulid(add_comment.parent_id), 'author_id', rustok.ulid(c.author_id), 'moderation', c.moderation));
     return (rustok._comments_json(tenant, post.id, array[c]) -> 0)::jsonb;
 end
 $$;
@@ -4904,7 +4952,7 @@ begin
     end if;
     if rustok.current_user_id() is not null and not exists (
             select 1 from public.users u
-            where u.tenant_id = tenant and u.id = rustok.current_user_id() and u.status = 'active') then
+            where u.tenant_id = tenant and rustok.is_current_user(u.id) and u.status = 'active') then
         perform rustok.raise('UNAUTHENTICATED', 'no such active user', jsonb_build_object('reason', 'user'));
     end if;
     return tenant;
@@ -5045,16 +5093,14 @@ CREATE FUNCTION rustok.comment_tree(node_id uuid) RETURNS json
    built for sending, four times faster for a large thread. Raises NOT_FOUND, MODULE_DISABLED. */
 declare
     tenant uuid := rustok.current_tenant_id();
-    me uuid := rustok.current_user_id();
     post public.nodes;
     see_all boolean;
 begin
     perform rustok.require_module('blog');
     post := rustok._commentable_post(node_id);
-    see_all := rustok.has_permission('content.manage')
-               or (me is not null and post.author_id = me and rustok.has_permission('comments.moderate'));
+    see_all := rustok._sees_all_comments(post);
     return rustok._comments_json(tenant, post.id, array(
-        select v from rustok._visible_thread(tenant, post.id, see_all, me) v order by v.path));
+        select v from rustok._visible_thread(tenant, post.id, see_all) v order by v.path));
 end
 $$;
 
@@ -6631,6 +6677,22 @@ $$;
 ALTER FUNCTION rustok.index_verify_summary(sample integer) OWNER TO rustok_owner;
 
 --
+-- Name: is_current_user(uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.is_current_user(user_id uuid) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    /* Whether user_id is the signed-in user: false, never null, when nobody is signed in or user_id is null
+       (a guest cart, a deleted author), so `not rustok.is_current_user(…)` cannot let anyone through. The one
+       place that compares with rustok.current_user_id() (tests/sql/test_access_catalog.sql keeps it so); not
+       STRICT, which would answer null. Inlined by the planner: `u.id = …` still uses an index. Raises nothing. */
+    select user_id is not null and rustok.current_user_id() is not null and user_id = rustok.current_user_id()
+$$;
+
+ALTER FUNCTION rustok.is_current_user(user_id uuid) OWNER TO rustok_owner;
+
+--
 -- Name: is_module_enabled(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -6705,7 +6767,6 @@ CREATE FUNCTION rustok.list_comments(node_id uuid, first integer DEFAULT 20, aft
    that is not a comment of this post), INVALID_ID, VALIDATION_FAILED (page size), MODULE_DISABLED. */
 declare
     tenant uuid := rustok.current_tenant_id();
-    me uuid := rustok.current_user_id();
     post public.nodes;
     see_all boolean;
     page int;
@@ -6720,8 +6781,7 @@ begin
     page := rustok._page_size(first);
     batch := page + 50;
     post := rustok._commentable_post(node_id);
-    see_all := rustok.has_permission('content.manage')
-               or (me is not null and post.author_id = me and rustok.has_permission('comments.moderate'));
+    see_all := rustok._sees_all_comments(post);
     if after is not null then
         select t.path into last_path from public.nodes t
         where t.tenant_id = tenant and t.root_id = post.id and t.id = rustok.parse_id(after);
@@ -6731,7 +6791,7 @@ begin
         select max(a.path || '~') into hidden_until from public.nodes a
         where a.tenant_id = tenant and a.root_id = post.id
           and a.path in (select left(last_path, k) from generate_series(8, length(last_path), 8) k)
-          and not rustok._comment_shown(a.moderation, a.author_id, see_all, me);
+          and not rustok._comment_shown(a.moderation, a.author_id, see_all);
     end if;
     <<pages>>
     loop
@@ -6745,7 +6805,7 @@ begin
             fetched := fetched + 1;
             last_path := x.path;
             continue when hidden_until is not null and x.path < hidden_until;
-            if not rustok._comment_shown(x.moderation, x.author_id, see_all, me) then
+            if not rustok._comment_shown(x.moderation, x.author_id, see_all) then
                 hidden_until := x.path || '~';
                 continue;
             end if;
@@ -6878,16 +6938,17 @@ begin
                       where nt.tenant_id = $1 and nt.node_id = n.id and t.slug = $6))
               and ($7 is null or n.id < $7)
               and ($8                                             -- content.manage sees everything
-                   or ($9 is not null and n.author_id = $9)       -- authors see their own
-                   or (rustok._node_is_live(n.status, n.published_at)
-                       and (n.kind <> 'comment'
-                            or (n.moderation = 'approved' and exists (
-                                    select 1 from public.nodes r
-                                    where r.tenant_id = $1 and r.id = n.root_id
-                                      and (($9 is not null and r.author_id = $9)
-                                           or rustok._node_is_live(r.status, r.published_at)))))))
+                   or case when n.kind <> 'comment'               -- rustok._node_visible's rule, per row
+                           then rustok._node_readable(n.status, n.published_at, n.author_id, false)
+                           else exists (
+                               select 1 from public.nodes r
+                               where r.tenant_id = $1 and r.id = n.root_id
+                                 and rustok._node_readable(r.status, r.published_at, r.author_id, false)
+                                 and (rustok._sees_all_comments(r)
+                                      or (rustok._node_is_live(n.status, n.published_at)
+                                          and rustok._comment_path_visible(n)))) end)
             order by n.id desc
-            limit $10) n
+            limit $9) n
     $page$
     into ids
     using tenant,
@@ -6898,7 +6959,6 @@ begin
           rustok._slugify(rustok._text_field(f, 'tag', 64), 64),
           after_id,
           rustok.has_permission('content.manage'),
-          rustok.current_user_id(),
           page + 1;
     select coalesce(jsonb_agg(rustok._node_json(n) order by n.id desc), '[]'::jsonb) into result
     from public.nodes n
@@ -6937,8 +6997,7 @@ begin
     filter := rustok._commerce_object(filter, 'filter', false);
     status_filter := case when filter ->> 'status' is not null then rustok._commerce_status(
         filter -> 'status', 'filter.status', '{pending,paid,fulfilled,completed,canceled,refunded}', null) end;
-    customer := case when manager then rustok._commerce_id(filter -> 'customerId', 'filter.customerId')
-                     else rustok.current_user_id() end;
+    customer := case when manager then rustok._commerce_id(filter -> 'customerId', 'filter.customerId') end;
     email_filter := lower(rustok._commerce_text(filter -> 'email', 'filter.email', 255));
 
     select coalesce(jsonb_agg(rustok._commerce_order_json(o) order by o.id desc), '[]'::jsonb)
@@ -6947,6 +7006,7 @@ begin
           where o.tenant_id = rustok.current_tenant_id()
             and (after_id is null or (o.id < after_id and o.created_at <= rustok._commerce_id_time(after_id)))
             and (status_filter is null or o.status = status_filter)
+            and (manager or rustok.is_current_user(o.customer_id))  -- _commerce_order_visible, manager asked once
             and (customer is null or o.customer_id = customer)
             and (email_filter is null or o.email = email_filter)
           order by o.id desc
@@ -6970,7 +7030,6 @@ CREATE FUNCTION rustok.list_pending_comments(first integer DEFAULT 20, after tex
    INVALID_ID (cursor), VALIDATION_FAILED (page size). */
 declare
     tenant uuid := rustok.current_tenant_id();
-    me uuid := rustok.current_user_id();
     see_all boolean;
     page int;
     after_id uuid;
@@ -6987,7 +7046,7 @@ begin
         from public.nodes c
         join public.nodes p on p.tenant_id = c.tenant_id and p.id = c.root_id
         where c.tenant_id = tenant and c.moderation = 'pending'
-          and (see_all or (me is not null and p.author_id = me)))
+          and (see_all or rustok.is_current_user(p.author_id)))
     select (select count(*) from queue),
            coalesce(jsonb_agg(rustok._comment_json(
                rustok.ulid(q.id), rustok.ulid(q.root_id),
@@ -7073,21 +7132,26 @@ CREATE FUNCTION rustok.list_tags() RETURNS jsonb
     LANGUAGE plpgsql STABLE
     AS $$
 /* The tenant's tags by name, each with nodeCount: how many pages and posts carry it that the caller may
-   read in bulk (every node for content.manage, live ones for everybody else). Raises MODULE_DISABLED. */
+   read (rustok._node_readable: every one for content.manage; live ones, and a signed-in author's own, for
+   everybody else). Only content.manage sees a tag no readable node carries, so a draft's or a scheduled
+   post's tag stays unknown until the post is live. Raises MODULE_DISABLED, TENANT_REQUIRED. */
 declare
     tenant uuid := rustok.current_tenant_id();
-    see_all boolean := rustok.has_permission('content.manage');
+    see_all boolean;
 begin
     perform rustok.require_module('content');
+    see_all := rustok.has_permission('content.manage');
     return (
-        select coalesce(jsonb_agg(jsonb_build_object(
-                   'id', rustok.ulid(t.id), 'name', t.name, 'slug', t.slug,
-                   'nodeCount', (select count(*) from public.node_tags nt
-                                 join public.nodes n on n.tenant_id = nt.tenant_id and n.id = nt.node_id
-                                 where nt.tenant_id = tenant and nt.tag_id = t.id
-                                   and (see_all or rustok._node_is_live(n.status, n.published_at))))
-                   order by lower(t.name), t.id), '[]'::jsonb)
-        from public.tags t where t.tenant_id = tenant);
+        select coalesce(jsonb_agg(jsonb_build_object('id', rustok.ulid(t.id), 'name', t.name, 'slug', t.slug,
+                                                     'nodeCount', t.node_count)
+                                  order by lower(t.name), t.id), '[]'::jsonb)
+        from (select t.id, t.name, t.slug,
+                     (select count(*) from public.node_tags nt
+                      join public.nodes n on n.tenant_id = nt.tenant_id and n.id = nt.node_id
+                      where nt.tenant_id = tenant and nt.tag_id = t.id and n.kind in ('page', 'post')
+                        and rustok._node_readable(n.status, n.published_at, n.author_id, see_all)) as node_count
+              from public.tags t where t.tenant_id = tenant) t
+        where see_all or t.node_count > 0);
 end
 $$;
 
@@ -7252,7 +7316,7 @@ CREATE FUNCTION rustok.me() RETURNS jsonb
     AS $$
     /* The signed-in user, or null for an anonymous request. */
     select rustok._user_json(u) from public.users u
-    where u.tenant_id = rustok.current_tenant_id() and u.id = rustok.current_user_id()
+    where u.tenant_id = rustok.current_tenant_id() and rustok.is_current_user(u.id)
 $$;
 
 ALTER FUNCTION rustok.me() OWNER TO rustok_owner;
@@ -7270,7 +7334,6 @@ CREATE FUNCTION rustok.moderate_comment(id uuid, status text) RETURNS jsonb
    VALIDATION_FAILED (unknown status), MODULE_DISABLED. */
 declare
     tenant uuid := rustok.current_tenant_id();
-    me uuid := rustok.current_user_id();
     c public.nodes;
     post public.nodes;
     previous text;
@@ -7290,7 +7353,7 @@ begin
     if c.id is null or not rustok._node_visible(post) then
         perform rustok.raise('NOT_FOUND', 'no such comment', jsonb_build_object('id', rustok.ulid(moderate_comment.id)));
     end if;
-    if not rustok.has_permission('content.manage') and post.author_id is distinct from me then
+    if not rustok.has_permission('content.manage') and not rustok.is_current_user(post.author_id) then
         perform rustok.raise('FORBIDDEN', 'only the post''s author or a content manager moderates its comments',
                              jsonb_build_object('permission', 'content.manage'));
     end if;
@@ -7373,7 +7436,7 @@ begin
     return (select rustok._commerce_order_json(o) from public.commerce_orders o
             where o.tenant_id = rustok.current_tenant_id() and o.id = order_by_id.order_id
               and o.created_at = rustok._commerce_id_time(order_by_id.order_id)
-              and (manager or o.customer_id = rustok.current_user_id()));
+              and rustok._commerce_order_visible(o));
 end
 $$;
 
@@ -7449,7 +7512,7 @@ begin
     c := rustok._commerce_cart_for_update(cart_id);
     order_email := coalesce(rustok._commerce_email(place_order.email), c.email,
                             (select u.email from public.users u
-                             where u.tenant_id = c.tenant_id and u.id = rustok.current_user_id()));
+                             where u.tenant_id = c.tenant_id and rustok.is_current_user(u.id)));
     if order_email is null then
         perform rustok.raise('VALIDATION_FAILED', 'an email address is required', jsonb_build_object('field', 'email'));
     end if;
@@ -8036,7 +8099,7 @@ CREATE FUNCTION rustok.revoke_user_sessions(user_id uuid DEFAULT NULL::uuid) RET
 declare
     tenant uuid := rustok.require_tenant();
     target uuid := coalesce(revoke_user_sessions.user_id, rustok.current_user_id());
-    own boolean := target is not distinct from rustok.current_user_id();
+    own boolean := rustok.is_current_user(target);
     revoked int;
 begin
     if target is null then
@@ -8521,7 +8584,7 @@ declare
 begin
     perform rustok.require_tenant();
     update public.users u set display_name = new_name, updated_at = now()
-    where u.tenant_id = rustok.current_tenant_id() and u.id = rustok.current_user_id()
+    where u.tenant_id = rustok.current_tenant_id() and rustok.is_current_user(u.id)
     returning * into account;
     if account.id is null then
         perform rustok.raise('UNAUTHENTICATED', 'sign in first');
@@ -8543,7 +8606,8 @@ CREATE FUNCTION rustok.set_order_status(order_id uuid, status text) RETURNS json
 /* Moves an order along its workflow: pending → paid | canceled; paid → fulfilled | canceled | refunded;
    fulfilled → completed | refunded; completed → refunded. Canceling, or refunding before fulfilment, returns
    the stock. Emits OrderPaid, OrderFulfilled, OrderCompleted, OrderCanceled or OrderRefunded {order_id,
-   display_id, from, to}. Needs orders.manage; a customer may cancel their own pending order. Raises
+   display_id, from, to}. Needs orders.manage; a customer may cancel their own pending order (never a guest
+   order: rustok._commerce_order_visible). Raises
    UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, VALIDATION_FAILED (unknown status), INVALID_STATE (not allowed from
    the current status; details from, to, allowed). Returns the Order. */
 declare
@@ -8563,7 +8627,7 @@ begin
     where co.tenant_id = rustok.require_tenant() and co.id = set_order_status.order_id
       and co.created_at = rustok._commerce_id_time(set_order_status.order_id)
     for update;
-    if not found or not (manager or o.customer_id = rustok.current_user_id()) then
+    if not rustok._commerce_order_visible(o) then
         perform rustok.raise('NOT_FOUND', 'no such order', jsonb_build_object('field', 'id'));
     end if;
     if not manager and not (new_status = 'canceled' and o.status = 'pending') then
@@ -8727,7 +8791,7 @@ begin
     if not found then
         perform rustok.raise('NOT_FOUND', 'no such user', jsonb_build_object('userId', rustok.ulid(user_id)));
     end if;
-    if target.id = rustok.current_user_id() then
+    if rustok.is_current_user(target.id) then
         perform rustok.raise('FORBIDDEN', 'you cannot change your own role', jsonb_build_object('field', 'userId'));
     end if;
     perform rustok._require_super_admin_for(target.role, set_user_role.role);
@@ -10141,7 +10205,7 @@ CREATE FUNCTION rustok.user_by_id(user_id uuid) RETURNS jsonb
 /* One user of the tenant by id (a primary-key lookup): yourself always, anyone with users.read.
    Null when there is no such user in this tenant. Raises UNAUTHENTICATED/FORBIDDEN. */
 begin
-    if user_id is distinct from rustok.current_user_id() then
+    if not rustok.is_current_user(user_id) then
         perform rustok.require_permission('users.read');
     end if;
     return (select rustok._user_json(u) from public.users u
@@ -16325,7 +16389,7 @@ ALTER TABLE ONLY public.commerce_carts
 --
 
 ALTER TABLE ONLY public.commerce_carts
-    ADD CONSTRAINT commerce_carts_tenant_id_customer_id_fkey FOREIGN KEY (tenant_id, customer_id) REFERENCES public.users(tenant_id, id) ON DELETE SET NULL (customer_id);
+    ADD CONSTRAINT commerce_carts_tenant_id_customer_id_fkey FOREIGN KEY (tenant_id, customer_id) REFERENCES public.users(tenant_id, id) ON DELETE CASCADE;
 
 --
 -- Name: commerce_carts commerce_carts_tenant_id_discount_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: rustok_owner
@@ -18430,18 +18494,18 @@ GRANT ALL ON FUNCTION rustok._comment_json(id text, post text, parent text, auth
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.nodes TO rustok_app;
 
 --
--- Name: FUNCTION _comment_path_visible(c public.nodes, me uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION _comment_path_visible(c public.nodes); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok._comment_path_visible(c public.nodes, me uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._comment_path_visible(c public.nodes, me uuid) TO rustok_clients;
+REVOKE ALL ON FUNCTION rustok._comment_path_visible(c public.nodes) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._comment_path_visible(c public.nodes) TO rustok_clients;
 
 --
--- Name: FUNCTION _comment_shown(moderation text, author_id uuid, see_all boolean, me uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION _comment_shown(moderation text, author_id uuid, see_all boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok._comment_shown(moderation text, author_id uuid, see_all boolean, me uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._comment_shown(moderation text, author_id uuid, see_all boolean, me uuid) TO rustok_clients;
+REVOKE ALL ON FUNCTION rustok._comment_shown(moderation text, author_id uuid, see_all boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._comment_shown(moderation text, author_id uuid, see_all boolean) TO rustok_clients;
 
 --
 -- Name: FUNCTION _commentable_post(post_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -18737,6 +18801,13 @@ GRANT ALL ON FUNCTION rustok._commerce_order_json(o public.commerce_orders) TO r
 
 REVOKE ALL ON FUNCTION rustok._commerce_order_totals(since timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._commerce_order_totals(since timestamp with time zone) TO rustok_clients;
+
+--
+-- Name: FUNCTION _commerce_order_visible(o public.commerce_orders); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._commerce_order_visible(o public.commerce_orders) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._commerce_order_visible(o public.commerce_orders) TO rustok_clients;
 
 --
 -- Name: FUNCTION _commerce_price(variant_id uuid, currency_code text, quantity integer, customer_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -19151,6 +19222,13 @@ REVOKE ALL ON FUNCTION rustok._node_json(n public.nodes) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._node_json(n public.nodes) TO rustok_clients;
 
 --
+-- Name: FUNCTION _node_readable(status text, published_at timestamp with time zone, author_id uuid, see_all boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._node_readable(status text, published_at timestamp with time zone, author_id uuid, see_all boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._node_readable(status text, published_at timestamp with time zone, author_id uuid, see_all boolean) TO rustok_clients;
+
+--
 -- Name: FUNCTION _node_visible(n public.nodes); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -19345,6 +19423,13 @@ REVOKE ALL ON FUNCTION rustok._secure_table(rel regclass) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._secure_table(rel regclass) TO rustok_clients;
 
 --
+-- Name: FUNCTION _sees_all_comments(post public.nodes); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._sees_all_comments(post public.nodes) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._sees_all_comments(post public.nodes) TO rustok_clients;
+
+--
 -- Name: FUNCTION _set_module_enabled(module text, enable boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -19441,11 +19526,11 @@ REVOKE ALL ON FUNCTION rustok._valid_slug(value text, max_length integer) FROM P
 GRANT ALL ON FUNCTION rustok._valid_slug(value text, max_length integer) TO rustok_clients;
 
 --
--- Name: FUNCTION _visible_thread(tenant uuid, post uuid, see_all boolean, me uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION _visible_thread(tenant uuid, post uuid, see_all boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok._visible_thread(tenant uuid, post uuid, see_all boolean, me uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._visible_thread(tenant uuid, post uuid, see_all boolean, me uuid) TO rustok_clients;
+REVOKE ALL ON FUNCTION rustok._visible_thread(tenant uuid, post uuid, see_all boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._visible_thread(tenant uuid, post uuid, see_all boolean) TO rustok_clients;
 
 --
 -- Name: TABLE webhook_deliveries; Type: ACL; Schema: public; Owner: rustok_owner
@@ -19865,6 +19950,13 @@ GRANT ALL ON FUNCTION rustok.index_verify(tenant uuid) TO rustok_clients;
 
 REVOKE ALL ON FUNCTION rustok.index_verify_summary(sample integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.index_verify_summary(sample integer) TO rustok_clients;
+
+--
+-- Name: FUNCTION is_current_user(user_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.is_current_user(user_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.is_current_user(user_id uuid) TO rustok_clients;
 
 --
 -- Name: FUNCTION is_module_enabled(module text); Type: ACL; Schema: rustok; Owner: rustok_owner

@@ -49,6 +49,9 @@ def _product(conn: psycopg.Connection[Any], sku: str, units: int) -> Any:
 
 
 def _cart(conn: psycopg.Connection[Any], lines: list[tuple[Any, int]]) -> Any:
+    """A guest cart with these lines: made anonymously in the tenant, as the racers place their orders (a
+    customer's cart answers to that customer only)."""
+    conn.execute("select rustok.set_context(rustok.current_tenant_id())")
     cart = conn.execute("select rustok.parse_id(rustok.create_cart('{\"currencyCode\": \"EUR\"}') ->> 'id')")
     cart_id = cart.fetchone()[0]
     for variant, quantity in lines:

@@ -68,7 +68,9 @@ SELECT throws_ok($$ SELECT rustok.adjust_inventory(jsonb_build_object('variantId
 SELECT is(pg_temp.stock('LAMP'), '2/0 2/0', 'the refused adjustments changed nothing');
 
 -- reservations: a started checkout holds stock across locations, in location order
+SELECT pg_temp.act('acme');
 SELECT is(pg_temp.cart('first', 'LAMP', 3) -> 'lines' -> 0 ->> 'quantity', '3', 'a guest cart for three lamps');
+SELECT pg_temp.act('acme', 'admin');
 SELECT isnt(rustok.start_checkout(pg_temp.id('first')) ->> 'reservedUntil', NULL,
             'start_checkout reserves and says until when');
 SELECT is(pg_temp.stock('LAMP'), '2/2 2/1', 'two are reserved at the first location, one at the second');

@@ -40,14 +40,7 @@ language sql stable as $$
     left join public.bodies b on b.tenant_id = tenant and b.node_id = c.id
 $$;
 
-create or replace function rustok._comment_shown(moderation text, author_id uuid, see_all boolean, me uuid)
-returns boolean
-language sql immutable parallel safe as $$
-    /* Whether a comment itself may be shown to the reader (its ancestors aside): see_all, approved, or theirs. */
-    select see_all or moderation = 'approved' or (me is not null and author_id = me)
-$$;
-
-create or replace function rustok._visible_thread(tenant uuid, post uuid, see_all boolean, me uuid)
+create or replace function rustok._visible_thread(tenant uuid, post uuid, see_all boolean)
 returns setof public.nodes
 language sql stable as $$
     /* The post's comments the reader may see, in thread order, in one statement. A comment is visible when
@@ -58,8 +51,8 @@ language sql stable as $$
            w.category_id, w.status, w.moderation, w.position, w.depth, w.reply_count, w.path, w.meta_title,
            w.meta_description, w.metadata, w.created_at, w.updated_at, w.published_at
     from (
-        select x.*, rustok._comment_shown(x.moderation, x.author_id, see_all, me) as visible,
-               max(case when not rustok._comment_shown(x.moderation, x.author_id, see_all, me) then x.path || '~' end)
+        select x.*, rustok._comment_shown(x.moderation, x.author_id, see_all) as visible,
+               max(case when not rustok._comment_shown(x.moderation, x.author_id, see_all) then x.path || '~' end)
                    over (order by x.path rows between unbounded preceding and 1 preceding) as hidden_until
         from public.nodes x
         where x.tenant_id = tenant and x.root_id = post  -- only comments have a root_id (the trigger sees to it)
@@ -100,7 +93,6 @@ language plpgsql stable as $$
    that is not a comment of this post), INVALID_ID, VALIDATION_FAILED (page size), MODULE_DISABLED. */
 declare
     tenant uuid := rustok.current_tenant_id();
-    me uuid := rustok.current_user_id();
     post public.nodes;
     see_all boolean;
     page int;
@@ -115,8 +107,7 @@ begin
     page := rustok._page_size(first);
     batch := page + 50;
     post := rustok._commentable_post(node_id);
-    see_all := rustok.has_permission('content.manage')
-               or (me is not null and post.author_id = me and rustok.has_permission('comments.moderate'));
+    see_all := rustok._sees_all_comments(post);
     if after is not null then
         select t.path into last_path from public.nodes t
         where t.tenant_id = tenant and t.root_id = post.id and t.id = rustok.parse_id(after);
@@ -126,7 +117,7 @@ begin
         select max(a.path || '~') into hidden_until from public.nodes a
         where a.tenant_id = tenant and a.root_id = post.id
           and a.path in (select left(last_path, k) from generate_series(8, length(last_path), 8) k)
-          and not rustok._comment_shown(a.moderation, a.author_id, see_all, me);
+          and not rustok._comment_shown(a.moderation, a.author_id, see_all);
     end if;
     <<pages>>
     loop
@@ -140,7 +131,7 @@ begin
             fetched := fetched + 1;
             last_path := x.path;
             continue when hidden_until is not null and x.path < hidden_until;
-            if not rustok._comment_shown(x.moderation, x.author_id, see_all, me) then
+            if not rustok._comment_shown(x.moderation, x.author_id, see_all) then
                 hidden_until := x.path || '~';
                 continue;
             end if;
@@ -160,16 +151,14 @@ language plpgsql stable as $$
    built for sending, four times faster for a large thread. Raises NOT_FOUND, MODULE_DISABLED. */
 declare
     tenant uuid := rustok.current_tenant_id();
-    me uuid := rustok.current_user_id();
     post public.nodes;
     see_all boolean;
 begin
     perform rustok.require_module('blog');
     post := rustok._commentable_post(node_id);
-    see_all := rustok.has_permission('content.manage')
-               or (me is not null and post.author_id = me and rustok.has_permission('comments.moderate'));
+    see_all := rustok._sees_all_comments(post);
     return rustok._comments_json(tenant, post.id, array(
-        select v from rustok._visible_thread(tenant, post.id, see_all, me) v order by v.path));
+        select v from rustok._visible_thread(tenant, post.id, see_all) v order by v.path));
 end
 $$;
 
@@ -183,7 +172,6 @@ language plpgsql volatile as $$
    VALIDATION_FAILED (body: 1 to 10,000 characters; a thread deeper than 50), MODULE_DISABLED. */
 declare
     tenant uuid := rustok.current_tenant_id();
-    me uuid := rustok.current_user_id();
     post public.nodes;
     parent public.nodes;
     text_ text := btrim(body);
@@ -207,16 +195,16 @@ begin
         end if;
     end if;
     insert into public.nodes (tenant_id, kind, parent_id, author_id, status, published_at, moderation)
-    values (tenant, 'comment', coalesce(add_comment.parent_id, post.id), me, 'published', now(),
+    values (tenant, 'comment', coalesce(add_comment.parent_id, post.id), rustok.current_user_id(), 'published', now(),
             case when rustok.has_permission('comments.moderate') or not rustok._comments_need_approval(tenant)
                  then 'approved' else 'pending' end)
     returning * into c;
     insert into public.bodies (tenant_id, node_id, body, format) values (tenant, c.id, text_, 'markdown');
     perform rustok.publish_event('NodeCreated', jsonb_build_object(
-        'node_id', rustok.ulid(c.id), 'kind', c.kind, 'author_id', rustok.ulid(me)));
+        'node_id', rustok.ulid(c.id), 'kind', c.kind, 'author_id', rustok.ulid(c.author_id)));
     perform rustok.publish_event('CommentAdded', jsonb_build_object(
         'comment_id', rustok.ulid(c.id), 'node_id', rustok.ulid(post.id),
-        'parent_id', rustok.ulid(add_comment.parent_id), 'author_id', rustok.ulid(me), 'moderation', c.moderation));
+        'parent_id', rustok.ulid(add_comment.parent_id), 'author_id', rustok.ulid(c.author_id), 'moderation', c.moderation));
     return (rustok._comments_json(tenant, post.id, array[c]) -> 0)::jsonb;
 end
 $$;
@@ -229,7 +217,6 @@ language plpgsql volatile as $$
    VALIDATION_FAILED (unknown status), MODULE_DISABLED. */
 declare
     tenant uuid := rustok.current_tenant_id();
-    me uuid := rustok.current_user_id();
     c public.nodes;
     post public.nodes;
     previous text;
@@ -249,7 +236,7 @@ begin
     if c.id is null or not rustok._node_visible(post) then
         perform rustok.raise('NOT_FOUND', 'no such comment', jsonb_build_object('id', rustok.ulid(moderate_comment.id)));
     end if;
-    if not rustok.has_permission('content.manage') and post.author_id is distinct from me then
+    if not rustok.has_permission('content.manage') and not rustok.is_current_user(post.author_id) then
         perform rustok.raise('FORBIDDEN', 'only the post''s author or a content manager moderates its comments',
                              jsonb_build_object('permission', 'content.manage'));
     end if;

@@ -10,7 +10,6 @@ language plpgsql stable as $$
    INVALID_ID (cursor), VALIDATION_FAILED (page size). */
 declare
     tenant uuid := rustok.current_tenant_id();
-    me uuid := rustok.current_user_id();
     see_all boolean;
     page int;
     after_id uuid;
@@ -27,7 +26,7 @@ begin
         from public.nodes c
         join public.nodes p on p.tenant_id = c.tenant_id and p.id = c.root_id
         where c.tenant_id = tenant and c.moderation = 'pending'
-          and (see_all or (me is not null and p.author_id = me)))
+          and (see_all or rustok.is_current_user(p.author_id)))
     select (select count(*) from queue),
            coalesce(jsonb_agg(rustok._comment_json(
                rustok.ulid(q.id), rustok.ulid(q.root_id),

@@ -1,7 +1,7 @@
--- Carts: a guest's (anyone holding its id) or a customer's (that customer, and holders of orders.manage);
--- lines priced by rustok.variant_price's rule; totals computed here (subtotal, discount, tax, shipping,
--- total); checkout reservations. Anonymous requests may use carts. Any change to a cart's lines or discount
--- releases its reservations (the checkout starts again).
+-- Carts: a guest's (anyone holding its id) or a customer's (that customer, and holders of orders.manage),
+-- decided by rustok._commerce_cart_visible alone; lines priced by rustok.variant_price's rule; totals computed
+-- here (subtotal, discount, tax, shipping, total); checkout reservations. Anonymous requests may use carts.
+-- Any change to a cart's lines or discount releases its reservations (the checkout starts again).
 
 create or replace function rustok._commerce_cart_lines(c public.commerce_carts)
 returns table (line_id uuid, variant_id uuid, product_id uuid, product_title text, variant_title text, sku text,
@@ -106,8 +106,11 @@ $$;
 
 create or replace function rustok._commerce_cart_visible(c public.commerce_carts) returns boolean
 language sql stable as $$
-    /* A guest cart is anyone's who holds its id; a customer's cart is theirs and order managers'. */
-    select c.customer_id is null or c.customer_id = rustok.current_user_id() or rustok.has_permission('orders.manage')
+    /* Whether the caller may read and change the cart (docs/commerce.md, "Who owns a cart and an order"): a
+       guest cart (made anonymously) is anyone's who holds its id; a customer's cart is that customer's and
+       order managers'. False, never null, for no cart, and for a customer's cart when nobody is signed in. */
+    select c.id is not null
+           and (c.customer_id is null or rustok.is_current_user(c.customer_id) or rustok.has_permission('orders.manage'))
 $$;
 
 create or replace function rustok._commerce_cart_for_update(cart_id uuid) returns public.commerce_carts

@@ -34,6 +34,14 @@ language sql stable as $$
         'createdAt', o.created_at, 'updatedAt', o.updated_at)
 $$;
 
+create or replace function rustok._commerce_order_visible(o public.commerce_orders) returns boolean
+language sql stable as $$
+    /* Whether the caller may read the order (docs/commerce.md, "Who owns a cart and an order"): order managers
+       read every order; a signed-in customer their own. A guest order (customer_id null, also an order whose
+       customer was deleted) is no customer's. False, never null, for no order and for anonymous callers. */
+    select o.id is not null and (rustok.has_permission('orders.manage') or rustok.is_current_user(o.customer_id))
+$$;
+
 create or replace function rustok._commerce_take_stock(c public.commerce_carts, lines jsonb) returns jsonb
 language plpgsql volatile as $$
 /* Takes the stock of the cart's lines (as collected by place_order) for an order: locks the levels in
@@ -135,7 +143,7 @@ begin
     c := rustok._commerce_cart_for_update(cart_id);
     order_email := coalesce(rustok._commerce_email(place_order.email), c.email,
                             (select u.email from public.users u
-                             where u.tenant_id = c.tenant_id and u.id = rustok.current_user_id()));
+                             where u.tenant_id = c.tenant_id and rustok.is_current_user(u.id)));
     if order_email is null then
         perform rustok.raise('VALIDATION_FAILED', 'an email address is required', jsonb_build_object('field', 'email'));
     end if;
@@ -256,7 +264,8 @@ language plpgsql volatile as $$
 /* Moves an order along its workflow: pending → paid | canceled; paid → fulfilled | canceled | refunded;
    fulfilled → completed | refunded; completed → refunded. Canceling, or refunding before fulfilment, returns
    the stock. Emits OrderPaid, OrderFulfilled, OrderCompleted, OrderCanceled or OrderRefunded {order_id,
-   display_id, from, to}. Needs orders.manage; a customer may cancel their own pending order. Raises
+   display_id, from, to}. Needs orders.manage; a customer may cancel their own pending order (never a guest
+   order: rustok._commerce_order_visible). Raises
    UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, VALIDATION_FAILED (unknown status), INVALID_STATE (not allowed from
    the current status; details from, to, allowed). Returns the Order. */
 declare
@@ -276,7 +285,7 @@ begin
     where co.tenant_id = rustok.require_tenant() and co.id = set_order_status.order_id
       and co.created_at = rustok._commerce_id_time(set_order_status.order_id)
     for update;
-    if not found or not (manager or o.customer_id = rustok.current_user_id()) then
+    if not rustok._commerce_order_visible(o) then
         perform rustok.raise('NOT_FOUND', 'no such order', jsonb_build_object('field', 'id'));
     end if;
     if not manager and not (new_status = 'canceled' and o.status = 'pending') then
@@ -322,7 +331,7 @@ begin
     return (select rustok._commerce_order_json(o) from public.commerce_orders o
             where o.tenant_id = rustok.current_tenant_id() and o.id = order_by_id.order_id
               and o.created_at = rustok._commerce_id_time(order_by_id.order_id)
-              and (manager or o.customer_id = rustok.current_user_id()));
+              and rustok._commerce_order_visible(o));
 end
 $$;
 
@@ -351,8 +360,7 @@ begin
     filter := rustok._commerce_object(filter, 'filter', false);
     status_filter := case when filter ->> 'status' is not null then rustok._commerce_status(
         filter -> 'status', 'filter.status', '{pending,paid,fulfilled,completed,canceled,refunded}', null) end;
-    customer := case when manager then rustok._commerce_id(filter -> 'customerId', 'filter.customerId')
-                     else rustok.current_user_id() end;
+    customer := case when manager then rustok._commerce_id(filter -> 'customerId', 'filter.customerId') end;
     email_filter := lower(rustok._commerce_text(filter -> 'email', 'filter.email', 255));
 
     select coalesce(jsonb_agg(rustok._commerce_order_json(o) order by o.id desc), '[]'::jsonb)
@@ -361,6 +369,7 @@ begin
           where o.tenant_id = rustok.current_tenant_id()
             and (after_id is null or (o.id < after_id and o.created_at <= rustok._commerce_id_time(after_id)))
             and (status_filter is null or o.status = status_filter)
+            and (manager or rustok.is_current_user(o.customer_id))  -- _commerce_order_visible, manager asked once
             and (customer is null or o.customer_id = customer)
             and (email_filter is null or o.email = email_filter)
           order by o.id desc

@@ -173,27 +173,54 @@ $$;
 
 create or replace function rustok._node_is_live(status text, published_at timestamptz) returns boolean
 language sql stable parallel safe as $$
-    /* What anonymous readers see: published, and the publication time reached (a later one is scheduled). */
-    select status = 'published' and published_at is not null and published_at <= now()
+    /* What anonymous readers see: published, and the publication time reached (a later one is scheduled).
+       False, never null. */
+    select coalesce(status = 'published' and published_at <= now(), false)
 $$;
 
-create or replace function rustok._comment_path_visible(c public.nodes, me uuid) returns boolean
+create or replace function rustok._node_readable(status text, published_at timestamptz, author_id uuid,
+                                                 see_all boolean)
+returns boolean
+language sql stable parallel safe as $$
+    /* Whether the caller reads a page or post: see_all (content.manage), the signed-in author their own, anyone
+       a live one. The rule for one node (rustok._node_visible) and for lists and counts over many (list_nodes,
+       list_tags). False, never null: a draft whose author was deleted is no reader's but a manager's. */
+    select coalesce(see_all, false) or rustok.is_current_user(author_id) or rustok._node_is_live(status, published_at)
+$$;
+
+create or replace function rustok._comment_shown(moderation text, author_id uuid, see_all boolean)
+returns boolean
+language sql stable parallel safe as $$
+    /* Whether a comment itself may be shown to the reader (its ancestors aside): see_all, approved, or the
+       signed-in reader's own. False, never null: a pending comment whose author was deleted is nobody's. */
+    select coalesce(see_all, false) or coalesce(moderation = 'approved', false) or rustok.is_current_user(author_id)
+$$;
+
+create or replace function rustok._sees_all_comments(post public.nodes) returns boolean
 language sql stable as $$
-    /* Whether a comment and every comment above it is approved or the reader's own (a comment hidden from a
-       reader hides its replies too). One index lookup per level. */
-    select not exists (
+    /* Whether the caller sees every comment on the post, pending and spam too: content.manage, or the post's
+       own (signed-in) author holding comments.moderate. False, never null. */
+    select rustok.has_permission('content.manage')
+           or (rustok.is_current_user(post.author_id) and rustok.has_permission('comments.moderate'))
+$$;
+
+create or replace function rustok._comment_path_visible(c public.nodes) returns boolean
+language sql stable as $$
+    /* Whether a comment and every comment above it is approved or the signed-in reader's own (a comment hidden
+       from a reader hides its replies too). One index lookup per level. False for no comment. */
+    select c.path is not null and not exists (
         select 1 from generate_series(8, length(c.path), 8) k
         join public.nodes a on a.tenant_id = c.tenant_id and a.root_id = c.root_id and a.path = left(c.path, k)
-        where not (a.moderation = 'approved' or (me is not null and a.author_id = me)))
+        where not rustok._comment_shown(a.moderation, a.author_id, false))
 $$;
 
 create or replace function rustok._node_visible(n public.nodes) returns boolean
 language plpgsql stable as $$
 /* Whether the current user may read this node: holders of content.manage read everything; authors read their
    own; others read live pages and posts, and comments under a post they may read when the comment and those
-   above it are approved or their own (the post's author with comments.moderate reads every comment on it). */
+   above it are approved or their own (the post's author with comments.moderate reads every comment on it).
+   False, never null (no node, nobody signed in, a deleted author: see rustok.is_current_user). */
 declare
-    me uuid := rustok.current_user_id();
     root public.nodes;
 begin
     if n.id is null then
@@ -203,14 +230,14 @@ begin
         return true;
     end if;
     if n.kind <> 'comment' then
-        return (me is not null and n.author_id = me) or rustok._node_is_live(n.status, n.published_at);
+        return rustok._node_readable(n.status, n.published_at, n.author_id, false);
     end if;
     select * into root from public.nodes r where r.tenant_id = n.tenant_id and r.id = n.root_id;
     if not rustok._node_visible(root) then
         return false;
     end if;
-    return (me is not null and root.author_id = me and rustok.has_permission('comments.moderate'))
-        or (rustok._node_is_live(n.status, n.published_at) and rustok._comment_path_visible(n, me));
+    return rustok._sees_all_comments(root)
+        or (rustok._node_is_live(n.status, n.published_at) and rustok._comment_path_visible(n));
 end
 $$;
 
@@ -222,9 +249,8 @@ language plpgsql volatile as $$
    read), FORBIDDEN (readable but not theirs). */
 declare
     n public.nodes;
-    me uuid := rustok.current_user_id();
 begin
-    if me is null and not rustok.is_operator() then
+    if rustok.current_user_id() is null and not rustok.is_operator() then
         perform rustok.raise('UNAUTHENTICATED', 'sign in first');
     end if;
     if lock_row then
@@ -239,7 +265,7 @@ begin
         return n;
     end if;
     perform rustok.require_permission(case when n.kind = 'comment' then 'comments.write' else 'content.write' end);
-    if n.author_id is distinct from me then
+    if not rustok.is_current_user(n.author_id) then
         perform rustok.raise('FORBIDDEN', 'only its author or a content manager may change it',
                              jsonb_build_object('permission', 'content.manage'));
     end if;

@@ -96,16 +96,17 @@ begin
                       where nt.tenant_id = $1 and nt.node_id = n.id and t.slug = $6))
               and ($7 is null or n.id < $7)
               and ($8                                             -- content.manage sees everything
-                   or ($9 is not null and n.author_id = $9)       -- authors see their own
-                   or (rustok._node_is_live(n.status, n.published_at)
-                       and (n.kind <> 'comment'
-                            or (n.moderation = 'approved' and exists (
-                                    select 1 from public.nodes r
-                                    where r.tenant_id = $1 and r.id = n.root_id
-                                      and (($9 is not null and r.author_id = $9)
-                                           or rustok._node_is_live(r.status, r.published_at)))))))
+                   or case when n.kind <> 'comment'               -- rustok._node_visible's rule, per row
+                           then rustok._node_readable(n.status, n.published_at, n.author_id, false)
+                           else exists (
+                               select 1 from public.nodes r
+                               where r.tenant_id = $1 and r.id = n.root_id
+                                 and rustok._node_readable(r.status, r.published_at, r.author_id, false)
+                                 and (rustok._sees_all_comments(r)
+                                      or (rustok._node_is_live(n.status, n.published_at)
+                                          and rustok._comment_path_visible(n)))) end)
             order by n.id desc
-            limit $10) n
+            limit $9) n
     $page$
     into ids
     using tenant,
@@ -116,7 +117,6 @@ begin
           rustok._slugify(rustok._text_field(f, 'tag', 64), 64),
           after_id,
           rustok.has_permission('content.manage'),
-          rustok.current_user_id(),
           page + 1;
     select coalesce(jsonb_agg(rustok._node_json(n) order by n.id desc), '[]'::jsonb) into result
     from public.nodes n

@@ -27,6 +27,15 @@ language sql stable parallel safe as $$
     select nullif(current_setting('rustok.user_id', true), '')::uuid
 $$;
 
+create or replace function rustok.is_current_user(user_id uuid) returns boolean
+language sql stable parallel safe as $$
+    /* Whether user_id is the signed-in user: false, never null, when nobody is signed in or user_id is null
+       (a guest cart, a deleted author), so `not rustok.is_current_user(…)` cannot let anyone through. The one
+       place that compares with rustok.current_user_id() (tests/sql/test_access_catalog.sql keeps it so); not
+       STRICT, which would answer null. Inlined by the planner: `u.id = …` still uses an index. Raises nothing. */
+    select user_id is not null and rustok.current_user_id() is not null and user_id = rustok.current_user_id()
+$$;
+
 create or replace function rustok.current_user_role() returns text
 language sql stable parallel safe as $$
     /* The transaction's role (super_admin, admin, manager, customer), or null. */

@@ -18,7 +18,7 @@ begin
     end if;
     if rustok.current_user_id() is not null and not exists (
             select 1 from public.users u
-            where u.tenant_id = tenant and u.id = rustok.current_user_id() and u.status = 'active') then
+            where u.tenant_id = tenant and rustok.is_current_user(u.id) and u.status = 'active') then
         perform rustok.raise('UNAUTHENTICATED', 'no such active user', jsonb_build_object('reason', 'user'));
     end if;
     return tenant;

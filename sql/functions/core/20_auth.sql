@@ -247,7 +247,7 @@ language plpgsql volatile as $$
 declare
     tenant uuid := rustok.require_tenant();
     target uuid := coalesce(revoke_user_sessions.user_id, rustok.current_user_id());
-    own boolean := target is not distinct from rustok.current_user_id();
+    own boolean := rustok.is_current_user(target);
     revoked int;
 begin
     if target is null then

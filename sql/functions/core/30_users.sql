@@ -33,7 +33,7 @@ declare
 begin
     perform rustok.require_tenant();
     update public.users u set display_name = new_name, updated_at = now()
-    where u.tenant_id = rustok.current_tenant_id() and u.id = rustok.current_user_id()
+    where u.tenant_id = rustok.current_tenant_id() and rustok.is_current_user(u.id)
     returning * into account;
     if account.id is null then
         perform rustok.raise('UNAUTHENTICATED', 'sign in first');
@@ -47,7 +47,7 @@ create or replace function rustok.me() returns jsonb
 language sql stable as $$
     /* The signed-in user, or null for an anonymous request. */
     select rustok._user_json(u) from public.users u
-    where u.tenant_id = rustok.current_tenant_id() and u.id = rustok.current_user_id()
+    where u.tenant_id = rustok.current_tenant_id() and rustok.is_current_user(u.id)
 $$;
 
 create or replace function rustok.current_tenant() returns jsonb
@@ -144,7 +144,7 @@ begin
     if not found then
         perform rustok.raise('NOT_FOUND', 'no such user', jsonb_build_object('userId', rustok.ulid(user_id)));
     end if;
-    if target.id = rustok.current_user_id() then
+    if rustok.is_current_user(target.id) then
         perform rustok.raise('FORBIDDEN', 'you cannot change your own role', jsonb_build_object('field', 'userId'));
     end if;
     perform rustok._require_super_admin_for(target.role, set_user_role.role);
@@ -162,7 +162,7 @@ language plpgsql stable as $$
 /* One user of the tenant by id (a primary-key lookup): yourself always, anyone with users.read.
    Null when there is no such user in this tenant. Raises UNAUTHENTICATED/FORBIDDEN. */
 begin
-    if user_id is distinct from rustok.current_user_id() then
+    if not rustok.is_current_user(user_id) then
         perform rustok.require_permission('users.read');
     end if;
     return (select rustok._user_json(u) from public.users u
