@@ -2189,6 +2189,29 @@ $$;
 ALTER FUNCTION rustok._commerce_variant_json(v public.commerce_variants) OWNER TO rustok_owner;
 
 --
+-- Name: _commit_order_arm(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._commit_order_arm() RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+/* The WHEN of the commit-order trigger, evaluated as each event is inserted: true for the transaction's first
+   event only, so a transaction queues one stamp however many events it writes. Transaction-local setting
+   rustok.commit_order: 'armed' once queued, 'stamped' once stamped (a transaction is stamped once, even when
+   SET CONSTRAINTS ... IMMEDIATE fired it early); an aborted subtransaction reverts both the setting and the
+   firing it queued or did. */
+begin
+    if coalesce(current_setting('rustok.commit_order', true), '') <> '' then
+        return false;
+    end if;
+    perform set_config('rustok.commit_order', 'armed', true);
+    return true;
+end
+$$;
+
+ALTER FUNCTION rustok._commit_order_arm() OWNER TO rustok_owner;
+
+--
 -- Name: _connection(jsonb, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -2215,7 +2238,8 @@ ALTER FUNCTION rustok._connection(nodes jsonb, has_next boolean) OWNER TO rustok
 CREATE FUNCTION rustok._create_partition(parent text, child text, lower_bound timestamp with time zone, upper_bound timestamp with time zone) RETURNS void
     LANGUAGE plpgsql
     AS $_$
-/* Creates one range partition; rows already in the default partition for that range are moved into it. */
+/* Creates one range partition; rows already in the default partition for that range are moved into it. A
+   partition of a tenant table gets its row-level security (rustok._secure_table); of another table, none. */
 declare
     key name := rustok._partition_key_column(parent::regclass);
     default_part regclass := to_regclass(format('public.%I', parent || '_default'));
@@ -2234,7 +2258,9 @@ begin
     end if;
     execute format('alter table public.%I attach partition public.%I for values from (%L) to (%L)',
                    parent, child, lower_bound, upper_bound);
-    perform rustok._secure_table(format('public.%I', child)::regclass);
+    if format('public.%I', parent)::regclass in (select * from rustok._tenant_tables()) then
+        perform rustok._secure_table(format('public.%I', child)::regclass);
+    end if;
 end
 $_$;
 
@@ -2427,10 +2453,10 @@ begin
     execute 'revoke all on all functions in schema rustok from public';
     execute 'grant execute on all functions in schema rustok to rustok_clients';
     -- the relay's cross-tenant reads and consumer positions: the API role only, not every client role
-    revoke execute on function rustok.read_events(xid8, bigint, int, uuid), rustok.ack_events(text, xid8, bigint),
-        rustok.consumer_position(text) from rustok_clients;
-    grant execute on function rustok.read_events(xid8, bigint, int, uuid), rustok.ack_events(text, xid8, bigint),
-        rustok.consumer_position(text) to rustok_app;
+    revoke execute on function rustok.read_events(bigint, bigint, int, uuid), rustok.event_head(),
+        rustok.ack_events(text, bigint, bigint), rustok.consumer_position(text) from rustok_clients;
+    grant execute on function rustok.read_events(bigint, bigint, int, uuid), rustok.event_head(),
+        rustok.ack_events(text, bigint, bigint), rustok.consumer_position(text) to rustok_app;
 end
 $$;
 
@@ -3719,10 +3745,6 @@ begin
     end if;
     insert into public.event_outbox (tenant_id, id, actor_id, type, data)
     values (tenant, event_id, rustok.current_user_id(), _publish_event_for.type, coalesce(data, '{}'));
-    if current_setting('rustok.notified', true) is distinct from 'yes' then
-        perform pg_notify('rustok_events', '');
-        perform set_config('rustok.notified', 'yes', true);
-    end if;
     return event_id;
 end
 $_$;
@@ -4391,6 +4413,50 @@ $$;
 ALTER FUNCTION rustok._slugify(value text, max_length integer) OWNER TO rustok_owner;
 
 --
+-- Name: _start_commit_order(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._start_commit_order() RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+/* Once per database, in the transaction that installs the commit-order trigger (which waited for every
+   transaction writing events and holds off new ones until it commits): numbers the events written before
+   commit order existed by their transaction id (seq = txid, the order consumers read them in before), gives
+   the transaction id 0 of imported events (docs/portability.md) the commit 0 for good, and starts
+   event_commit_seq above every transaction id, so every stored cursor keeps its meaning. A no-op once
+   commit 0 exists. */
+declare
+    part record;
+begin
+    if exists (select 1 from public.event_commits c where c.seq = 0) then
+        return;
+    end if;
+    -- maintain_partitions makes the current month's partition and later ones; the outbox may hold older months
+    for part in
+        select replace(c.relname, 'event_outbox', 'event_commits') as name,
+               substring(pg_get_expr(c.relpartbound, c.oid) from 'FROM \(''([^'']+)''\)')::timestamptz as lower_bound,
+               substring(pg_get_expr(c.relpartbound, c.oid) from 'TO \(''([^'']+)''\)')::timestamptz as upper_bound
+        from pg_inherits i join pg_class c on c.oid = i.inhrelid
+        where i.inhparent = 'public.event_outbox'::regclass and pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'
+    loop
+        if to_regclass(format('public.%I', part.name)) is null then
+            perform rustok._create_partition('event_commits', part.name, part.lower_bound, part.upper_bound);
+        end if;
+    end loop;
+    insert into public.event_commits (seq, txid, occurred_at)
+    select e.txid::text::bigint, e.txid, min(e.occurred_at)
+    from public.event_outbox e where e.txid <> '0'
+    group by e.txid;
+    insert into public.event_commits (seq, txid, occurred_at) values (0, '0', '-infinity');
+    perform setval('public.event_commit_seq',
+                   greatest(pg_current_xact_id()::text::bigint,
+                            (select coalesce(max(e.txid::text::bigint), 0) from public.event_outbox e)));
+end
+$$;
+
+ALTER FUNCTION rustok._start_commit_order() OWNER TO rustok_owner;
+
+--
 -- Name: _storefront_card(public.index_products); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -4703,22 +4769,22 @@ $$;
 ALTER FUNCTION rustok._webhooks_allow_private() OWNER TO rustok_owner;
 
 --
--- Name: ack_events(text, xid8, bigint); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+-- Name: ack_events(text, bigint, bigint); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok.ack_events(consumer text, txid xid8, "position" bigint) RETURNS void
+CREATE FUNCTION rustok.ack_events(consumer text, commit_seq bigint, "position" bigint) RETURNS void
     LANGUAGE sql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
     /* Moves a durable consumer's position forward (never back). */
-    insert into public.event_consumers as c (name, last_txid, last_position)
-    values (consumer, txid, ack_events.position)
+    insert into public.event_consumers as c (name, last_commit_seq, last_position)
+    values (consumer, commit_seq, ack_events.position)
     on conflict (name) do update
-        set last_txid = excluded.last_txid, last_position = excluded.last_position, updated_at = now()
-        where (c.last_txid, c.last_position) < (excluded.last_txid, excluded.last_position)
+        set last_commit_seq = excluded.last_commit_seq, last_position = excluded.last_position, updated_at = now()
+        where (c.last_commit_seq, c.last_position) < (excluded.last_commit_seq, excluded.last_position)
 $$;
 
-ALTER FUNCTION rustok.ack_events(consumer text, txid xid8, "position" bigint) OWNER TO rustok_owner;
+ALTER FUNCTION rustok.ack_events(consumer text, commit_seq bigint, "position" bigint) OWNER TO rustok_owner;
 
 --
 -- Name: add_cart_line(uuid, uuid, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -5211,16 +5277,16 @@ ALTER FUNCTION rustok.complete_login(email text, verified_hash text, refresh_tok
 -- Name: consumer_position(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok.consumer_position(consumer text, OUT last_txid xid8, OUT last_position bigint) RETURNS record
+CREATE FUNCTION rustok.consumer_position(consumer text, OUT last_commit_seq bigint, OUT last_position bigint) RETURNS record
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
     /* Where a durable consumer stopped; (0, 0) for a new one. */
-    select coalesce(max(c.last_txid), '0'::xid8), coalesce(max(c.last_position), 0)
+    select coalesce(max(c.last_commit_seq), 0), coalesce(max(c.last_position), 0)
     from public.event_consumers c where c.name = consumer
 $$;
 
-ALTER FUNCTION rustok.consumer_position(consumer text, OUT last_txid xid8, OUT last_position bigint) OWNER TO rustok_owner;
+ALTER FUNCTION rustok.consumer_position(consumer text, OUT last_commit_seq bigint, OUT last_position bigint) OWNER TO rustok_owner;
 
 --
 -- Name: create_cart(jsonb); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -6291,6 +6357,20 @@ CREATE FUNCTION rustok.error_sqlstate(code text) RETURNS text
 $$;
 
 ALTER FUNCTION rustok.error_sqlstate(code text) OWNER TO rustok_owner;
+
+--
+-- Name: event_head(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.event_head(OUT commit_seq bigint, OUT "position" bigint) RETURNS record
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+    /* The cursor after every event committed so far: a reader starting there gets only later commits. */
+    select coalesce(max(c.seq), 0), 9223372036854775807 from public.event_commits c
+$$;
+
+ALTER FUNCTION rustok.event_head(OUT commit_seq bigint, OUT "position" bigint) OWNER TO rustok_owner;
 
 --
 -- Name: has_permission(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -7735,40 +7815,42 @@ $$;
 ALTER FUNCTION rustok.raise(code text, message text, detail jsonb) OWNER TO rustok_owner;
 
 --
--- Name: read_events(xid8, bigint, integer, uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+-- Name: read_events(bigint, bigint, integer, uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok.read_events(after_txid xid8, after_position bigint, max_count integer DEFAULT 100, only_tenant uuid DEFAULT NULL::uuid) RETURNS TABLE(txid xid8, "position" bigint, id uuid, tenant_id uuid, actor_id uuid, type text, data jsonb, occurred_at timestamp with time zone)
+CREATE FUNCTION rustok.read_events(after_commit_seq bigint, after_position bigint, max_count integer DEFAULT 100, only_tenant uuid DEFAULT NULL::uuid) RETURNS TABLE(commit_seq bigint, "position" bigint, id uuid, tenant_id uuid, actor_id uuid, type text, data jsonb, occurred_at timestamp with time zone)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
-    /* Committed events after a cursor, across tenants (the relay fans them out) or for one tenant, oldest
-       first. Events of transactions still running, or younger than the oldest running one, wait: that is
-       what keeps a late commit from being skipped. At most 10,000 rows per call. */
-    select e.txid, e.position, e.id, e.tenant_id, e.actor_id, e.type::text, e.data, e.occurred_at
-    from public.event_outbox e
-    where (e.txid, e.position) > (after_txid, after_position)
-      and e.txid < pg_snapshot_xmin(pg_current_snapshot())
+    /* Committed events after a cursor (commit_seq, position), across tenants (the relay fans them out) or
+       for one tenant, in commit order. Every committed event below the newest one returned has been returned
+       or is behind the cursor: nothing is skipped, and nothing waits for a transaction still running. At most
+       10,000 rows per call. */
+    select c.seq, e.position, e.id, e.tenant_id, e.actor_id, e.type::text, e.data, e.occurred_at
+    from public.event_commits c
+    join public.event_outbox e on e.txid = c.txid
+    where c.seq >= after_commit_seq
+      and (c.seq, e.position) > (after_commit_seq, after_position)
       and (only_tenant is null or e.tenant_id = only_tenant)
-    order by e.txid, e.position
+    order by c.seq, e.position
     limit least(greatest(coalesce(max_count, 100), 1), 10000)
 $$;
 
-ALTER FUNCTION rustok.read_events(after_txid xid8, after_position bigint, max_count integer, only_tenant uuid) OWNER TO rustok_owner;
+ALTER FUNCTION rustok.read_events(after_commit_seq bigint, after_position bigint, max_count integer, only_tenant uuid) OWNER TO rustok_owner;
 
 --
--- Name: read_tenant_events(xid8, bigint, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+-- Name: read_tenant_events(bigint, bigint, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok.read_tenant_events(after_txid xid8, after_position bigint, max_count integer DEFAULT 100) RETURNS TABLE(txid xid8, "position" bigint, id uuid, tenant_id uuid, actor_id uuid, type text, data jsonb, occurred_at timestamp with time zone)
+CREATE FUNCTION rustok.read_tenant_events(after_commit_seq bigint, after_position bigint, max_count integer DEFAULT 100) RETURNS TABLE(commit_seq bigint, "position" bigint, id uuid, tenant_id uuid, actor_id uuid, type text, data jsonb, occurred_at timestamp with time zone)
     LANGUAGE sql STABLE
     AS $$
-    /* The current tenant's committed events after a cursor, oldest first (rustok.read_events for this tenant
-       only), after rustok.authorize_event_stream(): it raises what that raises. */
-    select * from rustok.read_events(after_txid, after_position, max_count, rustok.authorize_event_stream())
+    /* The current tenant's committed events after a cursor, in commit order (rustok.read_events for this
+       tenant only), after rustok.authorize_event_stream(): it raises what that raises. */
+    select * from rustok.read_events(after_commit_seq, after_position, max_count, rustok.authorize_event_stream())
 $$;
 
-ALTER FUNCTION rustok.read_tenant_events(after_txid xid8, after_position bigint, max_count integer) OWNER TO rustok_owner;
+ALTER FUNCTION rustok.read_tenant_events(after_commit_seq bigint, after_position bigint, max_count integer) OWNER TO rustok_owner;
 
 --
 -- Name: record_handler_failure(text, uuid, text, integer, text, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -9200,6 +9282,33 @@ end
 $$;
 
 ALTER FUNCTION rustok.tg_commerce_reservations__reserved_quantity() OWNER TO rustok_owner;
+
+--
+-- Name: tg_event_outbox__commit_order(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.tg_event_outbox__commit_order() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+/* At commit (deferred; queued once per transaction by rustok._commit_order_arm): sends NOTIFY rustok_events
+   and records the transaction in event_commits with the next commit number. The EXCLUSIVE lock on
+   event_commits is what orders commits: only this trigger takes it (clients hold no privilege on the table,
+   so none can lock it), and PostgreSQL makes a commit visible before it releases its locks, so the next
+   transaction draws its number only after every lower one is visible or rolled back. No prepared
+   transaction holds the lock: PREPARE TRANSACTION refuses a transaction that has sent a NOTIFY. A second
+   stamp of one transaction would raise a unique violation (event_commits: txid). Returns null. */
+begin
+    perform pg_notify('rustok_events', '');
+    perform set_config('rustok.commit_order', 'stamped', true);
+    -- from here to the end of the commit, event-writing commits go one at a time: keep this part short
+    lock table only public.event_commits in exclusive mode;
+    insert into public.event_commits (txid, occurred_at) values (pg_current_xact_id(), now());
+    return null;
+end
+$$;
+
+ALTER FUNCTION rustok.tg_event_outbox__commit_order() OWNER TO rustok_owner;
 
 --
 -- Name: tg_index__touch(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -11002,12 +11111,58 @@ ALTER TABLE ONLY public.commerce_variant_option_values FORCE ROW LEVEL SECURITY;
 ALTER TABLE public.commerce_variant_option_values OWNER TO rustok_owner;
 
 --
+-- Name: event_commits; Type: TABLE; Schema: public; Owner: rustok_owner
+--
+
+CREATE TABLE public.event_commits (
+    seq bigint NOT NULL,
+    txid xid8 NOT NULL,
+    occurred_at timestamp with time zone NOT NULL
+)
+PARTITION BY RANGE (occurred_at);
+
+ALTER TABLE public.event_commits OWNER TO rustok_owner;
+
+--
+-- Name: event_commit_seq; Type: SEQUENCE; Schema: public; Owner: rustok_owner
+--
+
+CREATE SEQUENCE public.event_commit_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.event_commit_seq OWNER TO rustok_owner;
+
+--
+-- Name: event_commit_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: rustok_owner
+--
+
+ALTER SEQUENCE public.event_commit_seq OWNED BY public.event_commits.seq;
+
+--
+-- Name: event_commits_default; Type: TABLE; Schema: public; Owner: rustok_owner
+--
+
+CREATE TABLE public.event_commits_default (
+    seq bigint DEFAULT nextval('public.event_commit_seq'::regclass) CONSTRAINT event_commits_seq_not_null NOT NULL,
+    txid xid8 CONSTRAINT event_commits_txid_not_null NOT NULL,
+    occurred_at timestamp with time zone CONSTRAINT event_commits_occurred_at_not_null NOT NULL
+);
+
+ALTER TABLE ONLY public.event_commits_default FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.event_commits_default OWNER TO rustok_owner;
+
+--
 -- Name: event_consumers; Type: TABLE; Schema: public; Owner: rustok_owner
 --
 
 CREATE TABLE public.event_consumers (
     name character varying(128) NOT NULL,
-    last_txid xid8 DEFAULT '0'::xid8 NOT NULL,
+    last_commit_seq bigint DEFAULT 0 CONSTRAINT event_consumers_last_txid_not_null NOT NULL,
     last_position bigint DEFAULT 0 NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL
 );
@@ -12397,6 +12552,12 @@ ALTER TABLE ONLY public.commerce_order_lines ATTACH PARTITION public.commerce_or
 ALTER TABLE ONLY public.commerce_orders ATTACH PARTITION public.commerce_orders_default DEFAULT;
 
 --
+-- Name: event_commits_default; Type: TABLE ATTACH; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.event_commits ATTACH PARTITION public.event_commits_default DEFAULT;
+
+--
 -- Name: event_outbox_default; Type: TABLE ATTACH; Schema: public; Owner: rustok_owner
 --
 
@@ -12641,6 +12802,12 @@ ALTER TABLE ONLY rustok.index_products_text ATTACH PARTITION rustok.index_produc
 --
 
 ALTER TABLE ONLY rustok.index_products_text ATTACH PARTITION rustok.index_products_text_p9 FOR VALUES WITH (modulus 16, remainder 9);
+
+--
+-- Name: event_commits seq; Type: DEFAULT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.event_commits ALTER COLUMN seq SET DEFAULT nextval('public.event_commit_seq'::regclass);
 
 --
 -- Name: event_outbox position; Type: DEFAULT; Schema: public; Owner: rustok_owner
@@ -13116,6 +13283,34 @@ ALTER TABLE ONLY public.commerce_variants
 
 ALTER TABLE ONLY public.commerce_variants
     ADD CONSTRAINT commerce_variants_tenant_id_sku_key UNIQUE (tenant_id, sku);
+
+--
+-- Name: event_commits event_commits_pkey; Type: CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.event_commits
+    ADD CONSTRAINT event_commits_pkey PRIMARY KEY (seq, occurred_at);
+
+--
+-- Name: event_commits_default event_commits_default_pkey; Type: CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.event_commits_default
+    ADD CONSTRAINT event_commits_default_pkey PRIMARY KEY (seq, occurred_at);
+
+--
+-- Name: event_commits event_commits_txid_occurred_at_key; Type: CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.event_commits
+    ADD CONSTRAINT event_commits_txid_occurred_at_key UNIQUE (txid, occurred_at);
+
+--
+-- Name: event_commits_default event_commits_default_txid_occurred_at_key; Type: CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.event_commits_default
+    ADD CONSTRAINT event_commits_default_txid_occurred_at_key UNIQUE (txid, occurred_at);
 
 --
 -- Name: event_consumers event_consumers_pkey; Type: CONSTRAINT; Schema: public; Owner: rustok_owner
@@ -14870,6 +15065,18 @@ ALTER INDEX public.commerce_orders_customer ATTACH PARTITION public.commerce_ord
 ALTER INDEX public.commerce_orders_display_id ATTACH PARTITION public.commerce_orders_default_tenant_id_display_id_idx;
 
 --
+-- Name: event_commits_default_pkey; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
+--
+
+ALTER INDEX public.event_commits_pkey ATTACH PARTITION public.event_commits_default_pkey;
+
+--
+-- Name: event_commits_default_txid_occurred_at_key; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
+--
+
+ALTER INDEX public.event_commits_txid_occurred_at_key ATTACH PARTITION public.event_commits_default_txid_occurred_at_key;
+
+--
 -- Name: event_outbox_default_pkey; Type: INDEX ATTACH; Schema: public; Owner: rustok_owner
 --
 
@@ -16314,6 +16521,12 @@ CREATE TRIGGER _710_index_search_mirror_insert AFTER INSERT ON public.index_cont
 --
 
 CREATE TRIGGER _710_index_search_mirror_update AFTER UPDATE ON public.index_content REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_search__mirror();
+
+--
+-- Name: event_outbox _900_commit_order; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE CONSTRAINT TRIGGER _900_commit_order AFTER INSERT ON public.event_outbox DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (rustok._commit_order_arm()) EXECUTE FUNCTION rustok.tg_event_outbox__commit_order();
 
 --
 -- Name: tenant_modules _900_emit_events; Type: TRIGGER; Schema: public; Owner: rustok_owner
@@ -18900,6 +19113,13 @@ REVOKE ALL ON FUNCTION rustok._commerce_variant_json(v public.commerce_variants)
 GRANT ALL ON FUNCTION rustok._commerce_variant_json(v public.commerce_variants) TO rustok_clients;
 
 --
+-- Name: FUNCTION _commit_order_arm(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._commit_order_arm() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._commit_order_arm() TO rustok_clients;
+
+--
 -- Name: FUNCTION _connection(nodes jsonb, has_next boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -19451,6 +19671,13 @@ REVOKE ALL ON FUNCTION rustok._slugify(value text, max_length integer) FROM PUBL
 GRANT ALL ON FUNCTION rustok._slugify(value text, max_length integer) TO rustok_clients;
 
 --
+-- Name: FUNCTION _start_commit_order(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._start_commit_order() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._start_commit_order() TO rustok_clients;
+
+--
 -- Name: FUNCTION _storefront_card(i public.index_products); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -19560,11 +19787,11 @@ REVOKE ALL ON FUNCTION rustok._webhooks_allow_private() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._webhooks_allow_private() TO rustok_clients;
 
 --
--- Name: FUNCTION ack_events(consumer text, txid xid8, "position" bigint); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION ack_events(consumer text, commit_seq bigint, "position" bigint); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok.ack_events(consumer text, txid xid8, "position" bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.ack_events(consumer text, txid xid8, "position" bigint) TO rustok_app;
+REVOKE ALL ON FUNCTION rustok.ack_events(consumer text, commit_seq bigint, "position" bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.ack_events(consumer text, commit_seq bigint, "position" bigint) TO rustok_app;
 
 --
 -- Name: FUNCTION add_cart_line(cart_id uuid, variant_id uuid, quantity integer); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -19658,11 +19885,11 @@ REVOKE ALL ON FUNCTION rustok.complete_login(email text, verified_hash text, ref
 GRANT ALL ON FUNCTION rustok.complete_login(email text, verified_hash text, refresh_token_hash bytea, refresh_ttl interval, new_password_hash text) TO rustok_clients;
 
 --
--- Name: FUNCTION consumer_position(consumer text, OUT last_txid xid8, OUT last_position bigint); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION consumer_position(consumer text, OUT last_commit_seq bigint, OUT last_position bigint); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok.consumer_position(consumer text, OUT last_txid xid8, OUT last_position bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.consumer_position(consumer text, OUT last_txid xid8, OUT last_position bigint) TO rustok_app;
+REVOKE ALL ON FUNCTION rustok.consumer_position(consumer text, OUT last_commit_seq bigint, OUT last_position bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.consumer_position(consumer text, OUT last_commit_seq bigint, OUT last_position bigint) TO rustok_app;
 
 --
 -- Name: FUNCTION create_cart(input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -19859,6 +20086,13 @@ GRANT ALL ON FUNCTION rustok.error_codes() TO rustok_clients;
 
 REVOKE ALL ON FUNCTION rustok.error_sqlstate(code text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.error_sqlstate(code text) TO rustok_clients;
+
+--
+-- Name: FUNCTION event_head(OUT commit_seq bigint, OUT "position" bigint); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.event_head(OUT commit_seq bigint, OUT "position" bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.event_head(OUT commit_seq bigint, OUT "position" bigint) TO rustok_app;
 
 --
 -- Name: FUNCTION has_permission(permission text); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -20169,18 +20403,18 @@ REVOKE ALL ON FUNCTION rustok.raise(code text, message text, detail jsonb) FROM 
 GRANT ALL ON FUNCTION rustok.raise(code text, message text, detail jsonb) TO rustok_clients;
 
 --
--- Name: FUNCTION read_events(after_txid xid8, after_position bigint, max_count integer, only_tenant uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION read_events(after_commit_seq bigint, after_position bigint, max_count integer, only_tenant uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok.read_events(after_txid xid8, after_position bigint, max_count integer, only_tenant uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.read_events(after_txid xid8, after_position bigint, max_count integer, only_tenant uuid) TO rustok_app;
+REVOKE ALL ON FUNCTION rustok.read_events(after_commit_seq bigint, after_position bigint, max_count integer, only_tenant uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.read_events(after_commit_seq bigint, after_position bigint, max_count integer, only_tenant uuid) TO rustok_app;
 
 --
--- Name: FUNCTION read_tenant_events(after_txid xid8, after_position bigint, max_count integer); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION read_tenant_events(after_commit_seq bigint, after_position bigint, max_count integer); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok.read_tenant_events(after_txid xid8, after_position bigint, max_count integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.read_tenant_events(after_txid xid8, after_position bigint, max_count integer) TO rustok_clients;
+REVOKE ALL ON FUNCTION rustok.read_tenant_events(after_commit_seq bigint, after_position bigint, max_count integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.read_tenant_events(after_commit_seq bigint, after_position bigint, max_count integer) TO rustok_clients;
 
 --
 -- Name: FUNCTION record_handler_failure(consumer text, event_id uuid, event_type text, attempts integer, error text, gave_up boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -20447,6 +20681,13 @@ GRANT ALL ON FUNCTION rustok.tg_categories__check_tree() TO rustok_clients;
 
 REVOKE ALL ON FUNCTION rustok.tg_commerce_reservations__reserved_quantity() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.tg_commerce_reservations__reserved_quantity() TO rustok_clients;
+
+--
+-- Name: FUNCTION tg_event_outbox__commit_order(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.tg_event_outbox__commit_order() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.tg_event_outbox__commit_order() TO rustok_clients;
 
 --
 -- Name: FUNCTION tg_index__touch(); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -20765,6 +21006,12 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.commerce_tax_rates TO rustok_a
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.commerce_variant_option_values TO rustok_app;
+
+--
+-- Name: SEQUENCE event_commit_seq; Type: ACL; Schema: public; Owner: rustok_owner
+--
+
+GRANT USAGE ON SEQUENCE public.event_commit_seq TO rustok_app;
 
 --
 -- Name: TABLE event_handler_failures; Type: ACL; Schema: public; Owner: rustok_owner

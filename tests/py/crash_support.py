@@ -27,7 +27,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from rustok import errors
-from rustok.events.handlers import Cursor, EventEnvelope, EventHandler, RetryPolicy
+from rustok.events.handlers import EventEnvelope, EventHandler, RetryPolicy
+from rustok.events.outbox import Cursor
 from rustok.ids import parse_id
 
 STOCK = 12  # every variant starts with this many units at the default location

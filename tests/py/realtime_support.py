@@ -83,12 +83,11 @@ class Server:
         the relay's cursor, so an event committed just before it connects (by a fixture, say) could still
         reach it; after this, none can."""
         with psycopg.connect(self.app.state.services.db.admin_url) as conn:
-            newest = conn.execute(
-                "select txid::text::bigint, position from event_outbox order by txid desc, position desc limit 1"
-            ).fetchone()
+            head = conn.execute("select commit_seq from rustok.event_head()").fetchone()
+        assert head is not None
         relay = realtime_of(self.app.state.services).relay
         deadline = time.monotonic() + timeout
-        while newest is not None and (relay.cursor is None or relay.cursor < tuple(newest)):
+        while relay.cursor is None or relay.cursor.commit_seq < head[0]:
             assert time.monotonic() < deadline, "the relay did not catch up"
             await asyncio.sleep(0.01)
 
@@ -133,6 +132,13 @@ def make_tenant(db: Database, slug: str) -> Tenant:
             assert found is not None
             tenant.users[role] = found[0]
     return tenant
+
+
+def holding_an_xid(url: str) -> psycopg.Connection[Any]:
+    """A session idle in a transaction that has a transaction id and wrote no event (close it to end it)."""
+    conn = psycopg.connect(url)
+    conn.execute("select pg_current_xact_id()")
+    return conn
 
 
 def publish(db: Database, tenant: Tenant, *events: tuple[str, dict[str, Any]]) -> None:

@@ -52,6 +52,7 @@ from rustok.config import REPO_ROOT, Settings
 from rustok.db import Database
 from rustok.embedded import Cluster, ServerState
 from rustok.events.consumer import ConsumerOptions
+from rustok.events.outbox import Cursor
 from rustok.events.worker import Worker
 from rustok.ids import parse_id
 from rustok.migrate import migrate
@@ -445,30 +446,32 @@ class DurableProgress:
     """What the restarted database says was done before the crash."""
 
     events: set[uuid.UUID]  # every event in the outbox
-    event_cursors: dict[uuid.UUID, tuple[int, int]]
+    event_cursors: dict[uuid.UUID, Cursor]
     expected_deliveries: set[uuid.UUID]  # events a webhook must receive
     succeeded: set[uuid.UUID]  # events whose delivery is recorded as succeeded
-    recorder_position: tuple[int, int]
+    recorder_position: Cursor
 
 
 def _durable_progress(conn: psycopg.Connection[Any], recorder: str) -> DurableProgress:
-    outbox = conn.execute("select id, txid::text::bigint as txid, position from event_outbox").fetchall()
+    outbox = conn.execute(
+        "select e.id, c.seq as commit_seq, e.position from event_outbox e join event_commits c on c.txid = e.txid"
+    ).fetchall()
     expected = conn.execute(
         "select e.id from event_outbox e join webhooks w on w.tenant_id = e.tenant_id "
         "and w.created_at <= e.occurred_at and e.type = any (w.event_types)"
     ).fetchall()
     succeeded = conn.execute("select event_id from webhook_deliveries where status = 'succeeded'").fetchall()
     position = conn.execute(
-        "select last_txid::text::bigint as txid, last_position as position from event_consumers where name = %s",
+        "select last_commit_seq as commit_seq, last_position as position from event_consumers where name = %s",
         (recorder,),
     ).fetchone()
     assert position is not None, "the recorder acknowledged nothing before the crash"
     return DurableProgress(
         events={r["id"] for r in outbox},
-        event_cursors={r["id"]: (r["txid"], r["position"]) for r in outbox},
+        event_cursors={r["id"]: Cursor.from_row(r) for r in outbox},
         expected_deliveries={r["id"] for r in expected},
         succeeded={r["event_id"] for r in succeeded},
-        recorder_position=(position["txid"], position["position"]),
+        recorder_position=Cursor.from_row(position),
     )
 
 

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from rustok.db import Database
+from rustok.events.outbox import Cursor
 from rustok.realtime import realtime_of
 from rustok.realtime.events import Event
 from rustok.realtime.relay import Lagged, Relay
@@ -31,7 +32,7 @@ def server(db: Database) -> Iterator[Server]:
 
 
 def _event(tenant_id: uuid.UUID, position: int, kind: str = "Probe") -> Event:
-    return Event((1, position), uuid.uuid4(), tenant_id, None, kind, "{}", datetime.now(UTC))
+    return Event(Cursor(1, position), uuid.uuid4(), tenant_id, None, kind, "{}", datetime.now(UTC))
 
 
 def test_fan_out_routes_by_tenant_and_type_and_cuts_off_a_full_queue() -> None:
@@ -118,11 +119,20 @@ def test_delivery_survives_losing_the_database_connection(db: Database, server: 
     asyncio.run(scenario())
 
 
-def test_an_event_without_a_notification_arrives_by_polling(db: Database, server: Server, a: Tenant) -> None:
+def test_an_event_whose_notification_is_lost_arrives_by_polling(
+    db: Database, server: Server, a: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    relay = realtime_of(server.app.state.services).relay
+
+    async def deaf(conn: object, timeout: float) -> bool:  # as if every notification were lost
+        await asyncio.sleep(timeout)
+        return False
+
     async def scenario() -> None:
         async with sse(server, a.token(server.tokens, "admin")) as stream:
-            with psycopg.connect(db.admin_url, autocommit=True) as conn:  # as if the NOTIFY had been lost
-                conn.execute("insert into event_outbox (tenant_id, type) values (%s, 'Unannounced')", (a.id,))
+            monkeypatch.setattr(relay, "_wait", deaf)
+            await asyncio.sleep(relay.poll_interval)  # the relay's current wait ends: from now on it is deaf
+            publish(db, a, ("Unannounced", {}))
             assert (await stream.next(3)).type == "Unannounced"
 
     asyncio.run(scenario())

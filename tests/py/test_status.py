@@ -47,10 +47,11 @@ def test_outbox_and_consumers(env: Database, capsys: pytest.CaptureFixture[str])
     with psycopg.connect(env.admin_url) as conn:
         conn.execute("select rustok.create_tenant('status-a', 'Status A')")
         conn.execute("select rustok.create_tenant('status-b', 'Status B')")
+        conn.commit()  # the events get their commit number
         conn.execute("insert into event_consumers (name) values ('behind')")
         conn.execute(
-            "insert into event_consumers (name, last_txid, last_position)"
-            " select 'current', txid, position from event_outbox order by txid desc, position desc limit 1"
+            "insert into event_consumers (name, last_commit_seq, last_position)"
+            " select 'current', commit_seq, position from rustok.event_head()"
         )
         events = conn.execute("select count(*) from event_outbox").fetchone()
     assert events and events[0] >= 2

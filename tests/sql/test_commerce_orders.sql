@@ -234,6 +234,9 @@ BEGIN
 END $$;
 SELECT is((SELECT tableoid::regclass::text FROM commerce_orders WHERE id = pg_temp.id('future')), 'commerce_orders_default',
           'an order beyond the partitions made ahead lands in the default partition');
+-- (the events' commit stamp runs now, as COMMIT would: six years on, the partition of this transaction's first
+-- event is dropped, which PostgreSQL refuses while a trigger on its rows is pending)
+SET CONSTRAINTS _900_commit_order IMMEDIATE;
 INSERT INTO made SELECT * FROM rustok.maintain_partitions(now() + interval '6 years');
 SELECT is((SELECT jsonb_build_array(o.tableoid::regclass::text, l.tableoid::regclass::text)
            FROM commerce_orders o JOIN commerce_order_lines l ON l.order_id = o.id WHERE o.id = pg_temp.id('future')),

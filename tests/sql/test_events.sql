@@ -1,8 +1,10 @@
 -- The event outbox: publish_event writes a row in the caller's transaction for the current tenant and user;
--- read_events hands out committed events in (txid, position) order; ack_events never moves a consumer back;
--- maintain_partitions creates partitions ahead and drops them after the retention.
+-- its commit takes the next commit number (event_commits); read_events hands out committed events in
+-- (commit_seq, position) order; nobody but that trigger can take the lock that orders commits; ack_events
+-- never moves a consumer back; maintain_partitions creates partitions ahead and drops them after the
+-- retention, commit numbers with their events; _start_commit_order numbered the events of older databases.
 BEGIN;
-SELECT plan(25);
+SELECT plan(46);
 
 DO $$
 BEGIN
@@ -51,42 +53,93 @@ SELECT rustok.set_context(NULL);
 SELECT throws_ok($$ SELECT rustok.publish_event('OrderPlaced') $$, 'RK007', NULL, 'without a tenant: TENANT_REQUIRED');
 RESET ROLE;
 
--- reading: events of transactions older than every running one, in (txid, position) order. Two committed
--- events are simulated with old transaction ids: the one written second (higher position) by the transaction
--- with the lower id comes first, since sequence order is not commit order.
+-- commit order: the transaction's first event queues one stamp, which runs at commit (here: SET CONSTRAINTS
+-- ... IMMEDIATE, what COMMIT does) and numbers the transaction in event_commits
+CREATE TEMP VIEW own_commits AS SELECT * FROM event_commits WHERE txid = pg_current_xact_id();
+SELECT is((SELECT count(*) FROM own_commits), 0::bigint, 'before its commit a transaction has no commit number');
+SELECT is((SELECT count(*) FROM rustok.read_events(0, 0, 10000) WHERE id IN (SELECT id FROM published)), 0::bigint,
+          'so its events are not handed out');
+SAVEPOINT early;
+SET CONSTRAINTS _900_commit_order IMMEDIATE;
+SET CONSTRAINTS _900_commit_order DEFERRED;
+SELECT is((SELECT count(*) FROM own_commits), 1::bigint, 'the stamp gives it one commit number');
+SELECT is((SELECT array_agg(e.commit_seq) FROM rustok.read_events(0, 0, 10000) e WHERE e.id IN (SELECT id FROM published)),
+          (SELECT array_agg(seq) FROM own_commits), 'and its events are handed out under it');
+ROLLBACK TO SAVEPOINT early;
+SELECT is((SELECT count(*) FROM own_commits), 0::bigint, 'a savepoint rolled back takes the commit number back');
+SET CONSTRAINTS _900_commit_order IMMEDIATE;
+SET CONSTRAINTS _900_commit_order DEFERRED;
+SELECT is((SELECT count(*) FROM own_commits), 1::bigint, 'and the stamp runs again');
+SET LOCAL ROLE rustok_app;
+SELECT rustok.set_context(tenant_id, admin_id, 'admin') FROM acme;
+INSERT INTO published SELECT rustok.publish_event('AfterTheStamp');
+SET CONSTRAINTS _900_commit_order IMMEDIATE;
+SET CONSTRAINTS _900_commit_order DEFERRED;
+SELECT rustok.set_context(NULL);
+RESET ROLE;
+SELECT is((SELECT count(*) FROM own_commits), 1::bigint, 'an event written after the stamp gets no second number');
+SELECT is((SELECT e.commit_seq FROM rustok.read_events(0, 0, 10000) e WHERE e.type = 'AfterTheStamp'),
+          (SELECT seq FROM own_commits), 'it is handed out under the transaction''s number');
+
+-- reading, in commit order. Two committed transactions after this one are simulated with old transaction ids;
+-- the one with the higher id committed first, so its event comes first (transaction-id order is not commit
+-- order), and events of one transaction come by position. An event without a commit number is of a
+-- transaction still running (or rolled back): it is not handed out, and it holds nothing back.
+CREATE TEMP TABLE mark AS SELECT seq FROM own_commits;
 INSERT INTO event_outbox (tenant_id, txid, type) VALUES
-    ((SELECT tenant_id FROM acme), '11', 'Older'),
-    ((SELECT id FROM tenants WHERE slug = 'globex'), '10', 'Globex');
-INSERT INTO event_outbox (tenant_id, txid, type) VALUES ((SELECT tenant_id FROM acme), '10', 'Oldest');
-SELECT is((SELECT array_agg(type) FROM rustok.read_events('0', 0, 100, (SELECT tenant_id FROM acme))),
-          '{Oldest,Older}', 'read_events returns committed events by (txid, position), for the tenant asked');
-SELECT is((SELECT array_agg(type) FROM rustok.read_events('0', 0, 100)), '{Globex,Oldest,Older}',
-          'and every tenant''s, oldest first, when no tenant is named');
-SELECT is((SELECT array_agg(e.type) FROM rustok.read_events('10', (SELECT max(position) FROM event_outbox
-                                                                 WHERE txid = '10'), 100) e),
-          '{Older}', 'it resumes after a cursor');
-SELECT is((SELECT count(*) FROM rustok.read_events('0', 0, 1)), 1::bigint, 'and stops at max_count');
--- By design, an event of a transaction still running (this one included) is not handed out yet: its txid is
--- not below the snapshot's xmin. That is what keeps a later-committing transaction from being skipped.
-SELECT is((SELECT count(*) FROM rustok.read_events('0', 0, 10000)
-           WHERE txid >= pg_snapshot_xmin(pg_current_snapshot())),
-          0::bigint, 'events of running transactions are not returned');
-SELECT ok((SELECT count(*) FROM event_outbox WHERE txid = pg_current_xact_id()) > 0,
-          'though this transaction has written some');
+    ((SELECT tenant_id FROM acme), '11', 'First'),
+    ((SELECT id FROM tenants WHERE slug = 'globex'), '10', 'Globex'),
+    ((SELECT tenant_id FROM acme), '12', 'Running');
+INSERT INTO event_outbox (tenant_id, txid, type) VALUES ((SELECT tenant_id FROM acme), '10', 'Second');
+INSERT INTO event_commits (seq, txid, occurred_at)
+SELECT seq + 1, '11'::xid8, now() FROM mark UNION ALL SELECT seq + 2, '10'::xid8, now() FROM mark;
+SELECT is((SELECT array_agg(type) FROM rustok.read_events((SELECT seq FROM mark), 9223372036854775807, 100,
+                                                          (SELECT tenant_id FROM acme))),
+          '{First,Second}', 'read_events returns committed events by (commit_seq, position), for the tenant asked');
+SELECT is((SELECT array_agg(type) FROM rustok.read_events((SELECT seq FROM mark), 9223372036854775807, 100)),
+          '{First,Globex,Second}', 'and every tenant''s when no tenant is named');
+SELECT is((SELECT array_agg(e.type) FROM rustok.read_events((SELECT seq + 2 FROM mark),
+                                                            (SELECT position FROM event_outbox WHERE type = 'Globex'), 100) e),
+          '{Second}', 'it resumes after a cursor');
+SELECT is((SELECT count(*) FROM rustok.read_events(0, 0, 1)), 1::bigint, 'and stops at max_count');
+SELECT is((SELECT count(*) FROM rustok.read_events(0, 0, 10000) WHERE type = 'Running'), 0::bigint,
+          'an event of a transaction without a commit number is not handed out');
+SELECT is((SELECT row(commit_seq, position)::text FROM rustok.event_head()),
+          (SELECT row(seq + 2, 9223372036854775807)::text FROM mark),
+          'event_head is the cursor after the newest commit');
+
+-- who may order commits: only the stamp (SECURITY DEFINER, as the owner) touches event_commits
+SET LOCAL ROLE rustok_app;
+SELECT throws_ok($$ LOCK TABLE event_commits IN EXCLUSIVE MODE $$, '42501', NULL,
+                 'the application role cannot take the lock that orders commits');
+SELECT throws_ok($$ SELECT count(*) FROM event_commits $$, '42501', NULL, 'nor read the commit numbers directly');
+SELECT throws_ok($$ INSERT INTO event_commits (txid, occurred_at) VALUES ('5', now()) $$, '42501', NULL,
+                 'nor write one');
+RESET ROLE;
+SELECT is((SELECT array_agg(r ORDER BY r) FROM unnest(ARRAY['rustok_analytics', 'rustok_clients']) r
+           WHERE has_table_privilege(r, 'event_commits', 'SELECT') OR has_table_privilege(r, 'event_commits', 'UPDATE')
+              OR has_table_privilege(r, 'event_commits', 'INSERT') OR has_table_privilege(r, 'event_commits', 'DELETE')
+              OR has_table_privilege(r, 'event_commits', 'TRUNCATE')),
+          NULL, 'the analysts and the other client roles hold no privilege on event_commits either (so no lock)');
+SELECT is((SELECT array_agg(f ORDER BY f) FROM unnest(ARRAY['rustok.read_events(bigint,bigint,integer,uuid)',
+                                                          'rustok.event_head()', 'rustok.ack_events(text,bigint,bigint)',
+                                                          'rustok.consumer_position(text)']) f
+           WHERE has_function_privilege('rustok_analytics', f, 'EXECUTE')),
+          NULL, 'the analysts cannot read every tenant''s events or move a consumer');
 
 -- durable consumers
-SELECT is((SELECT row(last_txid, last_position)::text FROM rustok.consumer_position('relay')), '(0,0)',
+SELECT is((SELECT row(last_commit_seq, last_position)::text FROM rustok.consumer_position('relay')), '(0,0)',
           'a new consumer starts at (0, 0)');
 DO $$
 BEGIN
-    PERFORM rustok.ack_events('relay', '20', 5);
-    PERFORM rustok.ack_events('relay', '10', 99);
-    PERFORM rustok.ack_events('relay', '20', 4);
+    PERFORM rustok.ack_events('relay', 20, 5);
+    PERFORM rustok.ack_events('relay', 10, 99);
+    PERFORM rustok.ack_events('relay', 20, 4);
 END $$;
-SELECT is((SELECT row(last_txid, last_position)::text FROM rustok.consumer_position('relay')), '(20,5)',
+SELECT is((SELECT row(last_commit_seq, last_position)::text FROM rustok.consumer_position('relay')), '(20,5)',
           'ack_events never moves a consumer backwards');
-DO $$ BEGIN PERFORM rustok.ack_events('relay', '20', 6); END $$;
-SELECT is((SELECT row(last_txid, last_position)::text FROM rustok.consumer_position('relay')), '(20,6)',
+DO $$ BEGIN PERFORM rustok.ack_events('relay', 20, 6); END $$;
+SELECT is((SELECT row(last_commit_seq, last_position)::text FROM rustok.consumer_position('relay')), '(20,6)',
           'but moves it forwards');
 
 -- partitions: created ahead (rows waiting in the default partition move in), dropped after the retention
@@ -130,6 +183,37 @@ SELECT is((SELECT array_agg(c.relname::text ORDER BY c.relname)
           '{event_outbox_default}' || (SELECT array_agg(partition_name ORDER BY partition_name) FROM made
                                        WHERE run = 'in 2.5 years, retention 6 months' AND action = 'created'),
           'left: the partitions from half a year later on, and the default partition (never dropped)');
+SELECT is((SELECT array_agg(replace(c.relname::text, 'event_commits', 'event_outbox') ORDER BY c.relname)
+           FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'event_commits'::regclass),
+          (SELECT array_agg(c.relname::text ORDER BY c.relname)
+           FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'event_outbox'::regclass),
+          'commit numbers are partitioned by the same months and dropped with their events');
+SELECT is((SELECT row(seq, occurred_at)::text FROM event_commits WHERE txid = '0'), '(0,-infinity)',
+          'commit 0 (of imported events, transaction id 0) stays in the default partition');
+
+-- a database from before commit order: _start_commit_order numbers its events seq = txid (the order they
+-- were read in), once, in partitions of their months, and starts the sequence above every transaction id
+DELETE FROM event_commits;
+UPDATE platform_settings SET value = '"6 months"' WHERE key = 'events.retention';
+SELECT rustok._create_partition('event_outbox', rustok._partition_name('event_outbox', 'month', m), m, m + interval '1 month')
+FROM date_trunc('month', now() - interval '3 months', 'UTC') m;
+INSERT INTO event_outbox (tenant_id, txid, type, occurred_at) VALUES
+    ((SELECT tenant_id FROM acme), '40', 'LastQuarter', now() - interval '3 months'),
+    ((SELECT tenant_id FROM acme), '0', 'Imported', now() - interval '2 years');
+SELECT rustok._start_commit_order();
+SELECT is((SELECT count(*) FROM (SELECT DISTINCT txid FROM event_outbox) t), (SELECT count(*) FROM event_commits),
+          'every transaction of the outbox gets a commit number');
+SELECT is((SELECT count(*) FROM event_commits WHERE seq <> txid::text::bigint), 0::bigint, 'which is its transaction id');
+SELECT is((SELECT tableoid::regclass::text FROM event_commits WHERE txid = '40'),
+          (SELECT rustok._partition_name('event_commits', 'month', date_trunc('month', now() - interval '3 months', 'UTC'))),
+          'in a partition of its events'' month, made for it');
+SELECT is((SELECT row(seq, occurred_at)::text FROM event_commits WHERE txid = '0'), '(0,-infinity)',
+          'imported events (transaction id 0) get commit 0');
+SELECT ok(nextval('event_commit_seq') > pg_current_xact_id()::text::bigint,
+          'new commit numbers come after every transaction id, so every stored cursor keeps its meaning');
+SELECT rustok._start_commit_order();
+SELECT is((SELECT count(*) FROM event_commits), (SELECT count(*) FROM (SELECT DISTINCT txid FROM event_outbox) t),
+          'and a second call does nothing');
 
 SELECT * FROM finish();
 ROLLBACK;

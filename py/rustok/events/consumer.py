@@ -2,9 +2,9 @@
 
 - **Exclusive.** The loop holds a session advisory lock named after the handler on its own connection, so of
   several `rustok worker` processes exactly one runs a given handler; the others wait and take over when that
-  connection goes away. (Locking the handler's `event_consumers` row instead would keep a transaction open,
-  and an open transaction holds back every consumer of the outbox.)
-- **Positioned.** It reads `rustok.read_events` from the handler's own position in `event_consumers` and
+  connection goes away. (Locking the handler's `event_consumers` row instead would keep a transaction open
+  for as long as the handler runs.)
+- **Positioned.** It reads `rustok.read_events` from the handler's own cursor in `event_consumers` and
   acknowledges with `rustok.ack_events` at the end of each batch (and at least every `ack_interval` seconds
   within one), so a restart replays at most that much: handlers are at least once.
 - **Retried.** A failing event is retried per the handler's RetryPolicy (exponential backoff with jitter);
@@ -27,22 +27,14 @@ import psycopg
 from psycopg.rows import dict_row
 
 from rustok.errors import Unavailable
-from rustok.events.handlers import Cursor, EventEnvelope, EventHandler, HandlerContext
+from rustok.events.handlers import EventEnvelope, EventHandler, HandlerContext
+from rustok.events.outbox import ACK, ORIGIN, POSITION, READ, Cursor
 
 log = logging.getLogger("rustok.worker")
 
 _LOCK: LiteralString = "select pg_try_advisory_lock(hashtextextended('rustok.event_consumer:' || %s, 0)) as locked"
-_POSITION: LiteralString = (
-    "select last_txid::text::bigint as txid, last_position as position from rustok.consumer_position(%s)"
-)
-_READ: LiteralString = (
-    "select txid::text::bigint as txid, position, id, tenant_id, actor_id, type, data, occurred_at "
-    "from rustok.read_events(%s::text::xid8, %s, %s)"
-)
-_ACK: LiteralString = "select rustok.ack_events(%s, %s::text::xid8, %s)"
 _FAILED: LiteralString = "rustok.record_handler_failure(%s, %s, %s, %s, %s, %s)"
 _RECOVERED: LiteralString = "rustok.resolve_handler_failure(%s, %s)"
-_FIRST_REREAD = 0.005  # after a wake-up that found nothing: read again soon (an older transaction may end)
 
 
 @dataclass
@@ -117,22 +109,17 @@ class DurableConsumer:
         return bool(row and row["locked"])
 
     async def _consume(self, conn: psycopg.AsyncConnection[Any], stop: asyncio.Event, once: bool) -> None:
-        row = await (await conn.execute(_POSITION, (self.name,))).fetchone()
-        cursor: Cursor = (row["txid"], row["position"]) if row else (0, 0)
+        row = await (await conn.execute(POSITION, (self.name,))).fetchone()
+        cursor = Cursor.from_row(row) if row else ORIGIN
         acked = cursor
-        reread = self.options.poll_interval
         while not stop.is_set():
             self.wakeup.clear()
-            rows = await (await conn.execute(_READ, (str(cursor[0]), cursor[1], self.options.batch_size))).fetchall()
+            rows = await (await conn.execute(READ, (*cursor, self.options.batch_size))).fetchall()
             if not rows:
                 if once:
                     return
-                woken = await _wait(stop, self.wakeup, reread)
-                # After a wake-up that found nothing, look again soon and then less often: the event's
-                # transaction committed, but an older one still running keeps it unreadable for a moment.
-                reread = _FIRST_REREAD if woken else min(reread * 2, self.options.poll_interval)
+                await _wait(stop, self.wakeup, self.options.poll_interval)
                 continue
-            reread = self.options.poll_interval
             last_ack = time.monotonic()
             for row in rows:
                 envelope = EventEnvelope.from_row(row)
@@ -146,7 +133,7 @@ class DurableConsumer:
                 acked = await self._ack(conn, cursor)
 
     async def _ack(self, conn: psycopg.AsyncConnection[Any], cursor: Cursor) -> Cursor:
-        await conn.execute(_ACK, (self.name, str(cursor[0]), cursor[1]))
+        await conn.execute(ACK, (self.name, *cursor))
         return cursor
 
     async def _process(self, envelope: EventEnvelope, stop: asyncio.Event) -> bool:

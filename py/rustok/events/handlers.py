@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, LiteralString
 
+import orjson
 import psycopg
 
 from rustok.api.connections import ConnectionPool
 from rustok.api.context import RequestContext
 from rustok.api.database import Gateway
 from rustok.config import Settings
-
-Cursor = tuple[int, int]  # (transaction id, position): the outbox's delivery order
+from rustok.events.outbox import Cursor
 
 
 @dataclass(frozen=True)
@@ -55,14 +55,14 @@ class EventEnvelope:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> EventEnvelope:
-        """From a row of rustok.read_events (txid cast to bigint)."""
+        """From a row of rustok.events.outbox.COLUMNS (data as JSON text)."""
         return cls(
             id=row["id"],
             tenant_id=row["tenant_id"],
             actor_id=row["actor_id"],
-            event=DomainEvent(row["type"], row["data"]),
+            event=DomainEvent(row["type"], orjson.loads(row["data"])),
             occurred_at=row["occurred_at"],
-            cursor=(int(row["txid"]), int(row["position"])),
+            cursor=Cursor.from_row(row),
         )
 
 

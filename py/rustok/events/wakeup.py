@@ -1,9 +1,9 @@
 """Wake-ups for the worker's loops: one `LISTEN rustok_events` connection per worker process.
 
-Each notification (at most one per writing transaction, empty payload) sets every subscriber's event; the
-loops then read the outbox themselves. A notification says only "something committed": the loops also poll
-on a timer, so a lost connection or a notification that arrives before its events are readable delays work
-by at most a poll interval. After a reconnect every subscriber is woken once (it may have missed something)."""
+Each notification (one per event-writing commit, empty payload, arriving once that commit's events are
+readable) sets every subscriber's event; the loops then read the outbox themselves. A notification says only
+"something committed": the loops also poll on a timer, so a lost connection delays work by at most a poll
+interval. After a reconnect every subscriber is woken once (it may have missed something)."""
 
 from __future__ import annotations
 

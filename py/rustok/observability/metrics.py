@@ -341,7 +341,7 @@ _DATABASE = (
 )
 _RELAY_LAG = (
     ", coalesce((select extract(epoch from clock_timestamp() - e.occurred_at)::float8"
-    " from rustok.read_events(%s::xid8, %s, 1) e), 0) as relay_lag"
+    " from rustok.read_events(%s, %s, 1) e), 0) as relay_lag"
 )
 
 
@@ -354,7 +354,7 @@ async def _database_and_relay_lines(services: Services) -> list[str]:
     try:
         async with services.gateway.pool.connection(timeout=2) as conn:
             if cursor is not None:
-                cur = await conn.execute(_DATABASE + _RELAY_LAG, (str(cursor[0]), cursor[1]))
+                cur = await conn.execute(_DATABASE + _RELAY_LAG, cursor)
             else:
                 cur = await conn.execute(_DATABASE)
             row = await cur.fetchone()

@@ -89,7 +89,9 @@ def _consumers(conn: psycopg.Connection[dict[str, Any]]) -> Check:
     rows = conn.execute(
         "select c.name, count(e.id) as waiting, min(e.occurred_at) as oldest"
         " from public.event_consumers c"
-        " left join public.event_outbox e on (e.txid, e.position) > (c.last_txid, c.last_position)"
+        " left join public.event_commits k on k.seq >= c.last_commit_seq"
+        " left join public.event_outbox e"
+        "  on e.txid = k.txid and (k.seq, e.position) > (c.last_commit_seq, c.last_position)"
         " group by c.name order by c.name"
     ).fetchall()
     if not rows:

@@ -12,10 +12,10 @@ database in one transaction. docs/portability.md gives the decisions; in short:
   were — and no NOTIFY is sent. Foreign keys are not enforced in that mode either, so every foreign key of
   every loaded table is checked for the tenant's rows before commit, and every table's tenant row count must
   equal what the file holds (a file cannot write into another tenant).
-- Counters of the exporting database are not carried: xid8 columns (event_outbox.txid) become 0 — before
-  any live transaction, so no durable consumer or relay of the target delivers the tenant's history again —
-  and identity columns or columns that default to a sequence (event_outbox.position, index_queue.seq) take
-  the target's next values, in the source's order, so they never collide.
+- Counters of the exporting database are not carried: xid8 columns (event_outbox.txid) become 0 — commit 0
+  in event_commits, before every live commit, so no durable consumer or relay of the target delivers the
+  tenant's history again — and identity columns or columns that default to a sequence (event_outbox.position,
+  index_queue.seq) take the target's next values, in the source's order, so they never collide.
 - Then `rustok._after_tenant_import__*(tenant uuid)` functions, if a module defines any, run with triggers on.
 """
 

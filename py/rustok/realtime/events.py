@@ -1,9 +1,9 @@
-"""An outbox event as the relay reads it, its cursor, and the shapes clients see.
+"""An outbox event as the relay reads it, and the shapes clients see.
 
-The cursor is the outbox's delivery order, (transaction id, position), written `<txid>.<position>`: it is the
-SSE event id a client sends back as Last-Event-ID, and the GraphQL Event's `cursor`. Each event renders its
-SSE frame once, however many subscribers receive it; `data` is kept as the JSON text PostgreSQL produced
-and embedded as is."""
+Its cursor (rustok.events.outbox: `(commit_seq, position)`, written `<commit_seq>.<position>`) is the SSE event
+id a client sends back as Last-Event-ID, and the GraphQL Event's `cursor`. Each event renders its SSE frame
+once, however many subscribers receive it; `data` is kept as the JSON text PostgreSQL produced and embedded as
+is."""
 
 from __future__ import annotations
 
@@ -11,38 +11,17 @@ import re
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, LiteralString
+from typing import Any
 
 import orjson
 
-from rustok.errors import BadRequest, ValidationFailed
+from rustok.errors import ValidationFailed
+from rustok.events.outbox import Cursor
 from rustok.ids import to_ulid
 
-Cursor = tuple[int, int]
-
-ORIGIN: Cursor = (0, 0)
 MAX_TYPES = 50
 
-_CURSOR = re.compile(r"^([0-9]{1,19})\.([0-9]{1,19})$")
 _TYPE = re.compile(r"^[A-Z][A-Za-z0-9]{0,63}$")
-_BIGINT_MAX = 2**63 - 1
-
-# The columns of rustok.read_events / rustok.read_tenant_events as Event.from_row takes them.
-COLUMNS: LiteralString = (
-    "txid::text::bigint as txid, position, id, tenant_id, actor_id, type, data::text as data, occurred_at"
-)
-
-
-def format_cursor(cursor: Cursor) -> str:
-    return f"{cursor[0]}.{cursor[1]}"
-
-
-def parse_cursor(text: str, field: str = "lastEventId") -> Cursor:
-    """`<txid>.<position>` to a cursor; raises BadRequest (details.field) for anything else."""
-    match = _CURSOR.match(text.strip())
-    if match is None or int(match[1]) > _BIGINT_MAX or int(match[2]) > _BIGINT_MAX:
-        raise BadRequest("not an event id (expected <txid>.<position>)", {"field": field, "value": text[:64]})
-    return int(match[1]), int(match[2])
 
 
 def parse_types(values: Iterable[str] | None, field: str = "types") -> frozenset[str] | None:
@@ -81,8 +60,9 @@ class Event:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Event:
+        """From a row of rustok.events.outbox.COLUMNS."""
         return cls(
-            (row["txid"], row["position"]),
+            Cursor.from_row(row),
             row["id"],
             row["tenant_id"],
             row["actor_id"],
@@ -93,7 +73,7 @@ class Event:
 
     @property
     def cursor_text(self) -> str:
-        return format_cursor(self.cursor)
+        return self.cursor.text()
 
     def envelope(self) -> dict[str, Any]:
         """{id, type, tenantId, actorId, data, occurredAt}; `data` as an orjson fragment (already JSON)."""

@@ -1,12 +1,11 @@
 """The relay: one LISTEN connection per process, from the outbox to in-process subscribers.
 
-It keeps a cursor (starting at the head when the process starts), reads `rustok.read_events` from it in
-batches and offers each event to the subscribers of the event's tenant. It reads when `NOTIFY rustok_events`
-wakes it (an empty payload, at most one per transaction), again a few times shortly after a wake-up (an
-event whose transaction committed while an older one still runs becomes readable only when that one ends,
-and that one may never notify), and on a timer in any case, so a missed notification delays delivery by at
-most `poll_interval`. When the database goes away it reconnects with backoff and goes on from its cursor:
-nothing is lost, only late.
+It keeps a cursor (starting at the head when the process starts: rustok.event_head()), reads
+`rustok.read_events` from it in batches and offers each event to the subscribers of the event's tenant. It
+reads when `NOTIFY rustok_events` wakes it (an empty payload, one per event-writing commit, sent once that
+commit's events are readable) and on a timer in any case, so a missed notification delays delivery by at most
+`poll_interval`. When the database goes away it reconnects with backoff and goes on from its cursor: nothing
+is lost, only late.
 
 A subscriber never slows the relay or the others: each has a bounded queue, and when it is full the relay
 cuts that subscriber off (`lagged`) instead of waiting. The subscriber then catches up from the outbox by
@@ -26,17 +25,14 @@ from typing import Any, LiteralString, TypeVar
 import psycopg
 from psycopg.rows import dict_row
 
-from rustok.realtime.events import COLUMNS, Cursor, Event
+from rustok.events.outbox import HEAD, READ, Cursor
+from rustok.realtime.events import Event
 
 log = logging.getLogger("rustok.realtime")
 T = TypeVar("T")
 
 CHANNEL: LiteralString = "rustok_events"
 APPLICATION_NAME = "rustok-relay"  # how operators find the relay's connection in pg_stat_activity
-_READ: LiteralString = "select " + COLUMNS + " from rustok.read_events(%s::xid8, %s, %s)"
-# Everything below the oldest running transaction is final; starting just below it skips exactly that.
-_HEAD: LiteralString = "select pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1 as txid"
-_FIRST_RETRY = 0.005  # seconds after a wake-up before reading again, doubling up to poll_interval
 
 
 class Lagged(Exception):
@@ -168,10 +164,10 @@ class Relay:
                     connect_timeout=5,
                 ) as conn:
                     await conn.execute("listen " + CHANNEL)
-                    if self.cursor is None:
-                        row = await (await conn.execute(_HEAD)).fetchone()
+                    if self.cursor is None:  # after LISTEN: whatever commits later wakes us
+                        row = await (await conn.execute(HEAD)).fetchone()
                         assert row is not None
-                        self.cursor = (row["txid"], 2**63 - 1)
+                        self.cursor = Cursor.from_row(row)
                     self.connected = True
                     self._ready.set()
                     backoff = 0.1
@@ -188,16 +184,11 @@ class Relay:
                 backoff = min(backoff * 2, self.max_backoff)
 
     async def _follow(self, conn: psycopg.AsyncConnection[dict[str, Any]]) -> None:
-        retry: float | None = None
         while not self._stopping:
             await self._drain(conn)
             if self._stopping:
                 return
-            woke = await self._idly(self._wait(conn, self.poll_interval if retry is None else retry))
-            if woke:
-                retry = _FIRST_RETRY
-            elif retry is not None:
-                retry = retry * 2 if retry * 2 < self.poll_interval else None
+            await self._idly(self._wait(conn, self.poll_interval))
 
     async def _idly(self, waiting: Awaitable[T]) -> T:
         self._idle = True
@@ -216,7 +207,7 @@ class Relay:
     async def _drain(self, conn: psycopg.AsyncConnection[dict[str, Any]]) -> None:
         assert self.cursor is not None
         while True:
-            cur = await conn.execute(_READ, (str(self.cursor[0]), self.cursor[1], self.batch_size))
+            cur = await conn.execute(READ, (*self.cursor, self.batch_size))
             rows = await cur.fetchall()
             self.delivered += len(rows)
             for row in rows:

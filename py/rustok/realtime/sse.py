@@ -9,7 +9,7 @@ The tenant is the token's (an X-Tenant header naming another one is refused); th
 Query: `types=A,B` (only these event types), `lastEventId=<id>` (resume; the `Last-Event-ID` header, which
 EventSource sends when it reconnects, takes precedence). A malformed id is refused with 400 BAD_REQUEST.
 
-Each message is `id: <txid>.<position>` (the cursor to resume from), `event: <type>` and `data:` the JSON
+Each message is `id: <commit_seq>.<position>` (the cursor to resume from), `event: <type>` and `data:` the JSON
 envelope {id, type, tenantId, actorId, data, occurredAt}. An idle stream gets a comment line every
 `heartbeat` seconds. The stream ends when the access token expires (or the server shuts down); the client
 reconnects with a fresh token and its last id and misses nothing."""
@@ -29,7 +29,8 @@ from starlette.types import Receive, Scope, Send
 
 from rustok.api.errors import request_id
 from rustok.errors import RusToKError
-from rustok.realtime.events import parse_cursor, parse_types
+from rustok.events.outbox import parse_cursor
+from rustok.realtime.events import parse_types
 from rustok.realtime.hub import Realtime
 from rustok.realtime.relay import Closed
 from rustok.realtime.streams import EventStream

@@ -19,14 +19,14 @@ import psycopg
 
 from rustok.api.context import RequestContext
 from rustok.errors import Internal, from_database_error
-from rustok.realtime.events import COLUMNS, Cursor, Event
+from rustok.events.outbox import READ_TENANT, Cursor
+from rustok.realtime.events import Event
 from rustok.realtime.relay import Closed, Lagged, Subscription
 
 if TYPE_CHECKING:
     from rustok.realtime.hub import Realtime
 
 _SET_CONTEXT: LiteralString = "select rustok.set_context(%s, %s, %s)"
-_READ_TENANT: LiteralString = "select " + COLUMNS + " from rustok.read_tenant_events(%s::xid8, %s, %s)"
 
 
 class _Mode(enum.Enum):
@@ -128,7 +128,7 @@ class EventStream:
         try:
             async with self.realtime.services.gateway.pool.connection() as conn, conn.transaction():
                 await conn.execute(_SET_CONTEXT, (ctx.tenant_id, ctx.user_id, ctx.role))
-                cur = await conn.execute(_READ_TENANT, (str(self.cursor[0]), self.cursor[1], batch))
+                cur = await conn.execute(READ_TENANT, (*self.cursor, batch))
                 rows = await cur.fetchall()
         except psycopg.Error as exc:
             raise from_database_error(exc) from exc

@@ -14,7 +14,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from rustok.api.context import RequestContext
-from rustok.realtime.events import parse_cursor, parse_types
+from rustok.events.outbox import parse_cursor
+from rustok.realtime.events import parse_types
 from rustok.realtime.hub import realtime_of
 from rustok.realtime.streams import EventStream
 

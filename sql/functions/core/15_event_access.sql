@@ -25,11 +25,12 @@ begin
 end
 $$;
 
-create or replace function rustok.read_tenant_events(after_txid xid8, after_position bigint, max_count int default 100)
-returns table (txid xid8, "position" bigint, id uuid, tenant_id uuid, actor_id uuid, type text, data jsonb,
+create or replace function rustok.read_tenant_events(after_commit_seq bigint, after_position bigint,
+                                                     max_count int default 100)
+returns table (commit_seq bigint, "position" bigint, id uuid, tenant_id uuid, actor_id uuid, type text, data jsonb,
                occurred_at timestamptz)
 language sql stable as $$
-    /* The current tenant's committed events after a cursor, oldest first (rustok.read_events for this tenant
-       only), after rustok.authorize_event_stream(): it raises what that raises. */
-    select * from rustok.read_events(after_txid, after_position, max_count, rustok.authorize_event_stream())
+    /* The current tenant's committed events after a cursor, in commit order (rustok.read_events for this
+       tenant only), after rustok.authorize_event_stream(): it raises what that raises. */
+    select * from rustok.read_events(after_commit_seq, after_position, max_count, rustok.authorize_event_stream())
 $$;

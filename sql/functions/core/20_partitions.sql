@@ -21,7 +21,8 @@ $$;
 create or replace function rustok._create_partition(parent text, child text, lower_bound timestamptz,
                                                     upper_bound timestamptz) returns void
 language plpgsql volatile as $$
-/* Creates one range partition; rows already in the default partition for that range are moved into it. */
+/* Creates one range partition; rows already in the default partition for that range are moved into it. A
+   partition of a tenant table gets its row-level security (rustok._secure_table); of another table, none. */
 declare
     key name := rustok._partition_key_column(parent::regclass);
     default_part regclass := to_regclass(format('public.%I', parent || '_default'));
@@ -40,7 +41,9 @@ begin
     end if;
     execute format('alter table public.%I attach partition public.%I for values from (%L) to (%L)',
                    parent, child, lower_bound, upper_bound);
-    perform rustok._secure_table(format('public.%I', child)::regclass);
+    if format('public.%I', parent)::regclass in (select * from rustok._tenant_tables()) then
+        perform rustok._secure_table(format('public.%I', child)::regclass);
+    end if;
 end
 $$;
 

@@ -50,10 +50,10 @@ begin
     execute 'revoke all on all functions in schema rustok from public';
     execute 'grant execute on all functions in schema rustok to rustok_clients';
     -- the relay's cross-tenant reads and consumer positions: the API role only, not every client role
-    revoke execute on function rustok.read_events(xid8, bigint, int, uuid), rustok.ack_events(text, xid8, bigint),
-        rustok.consumer_position(text) from rustok_clients;
-    grant execute on function rustok.read_events(xid8, bigint, int, uuid), rustok.ack_events(text, xid8, bigint),
-        rustok.consumer_position(text) to rustok_app;
+    revoke execute on function rustok.read_events(bigint, bigint, int, uuid), rustok.event_head(),
+        rustok.ack_events(text, bigint, bigint), rustok.consumer_position(text) from rustok_clients;
+    grant execute on function rustok.read_events(bigint, bigint, int, uuid), rustok.event_head(),
+        rustok.ack_events(text, bigint, bigint), rustok.consumer_position(text) to rustok_app;
 end
 $$;
 
