@@ -1,6 +1,6 @@
 -- Security upkeep, run after every migrate: row-level security and the tenant policy on every table and
 -- partition that has tenant_id (tables of modules not written yet included), grants for the application
--- role on parent tables only, and EXECUTE on the public API functions.
+-- role on parent tables only, and EXECUTE on schema rustok by an allow-list per client role.
 
 create or replace function rustok._secure_table(rel regclass) returns void
 language plpgsql volatile as $$
@@ -41,19 +41,82 @@ language sql stable as $$
     order by c.relispartition, c.relname
 $$;
 
+create or replace function rustok._operator_functions() returns setof name
+language sql immutable as $$
+    /* Core functions no client role may execute: they change the schema, the grants, role settings or the
+       module registry when an operator migrates or maintains the database (`rustok migrate`, `rustok
+       maintain`, as the owner or a superuser). Most would fail for a client on ownership anyway; refusing
+       EXECUTE says so before they try. Besides these, no client gets a trigger function (PostgreSQL fires
+       triggers without asking for EXECUTE) or a tenant import hook (`_after_tenant_import__*`, run by
+       `rustok tenant import`). */
+    select name from unnest(array[
+        '_after_migrate', '_grant_api', '_secure_table', '_register_module', 'maintain_partitions',
+        '_create_partition'
+    ]::name[]) name
+$$;
+
+create or replace function rustok._execute_allow_list() returns table (grantee name, function_name name)
+language plpgsql stable as $$
+/* The allow-list of EXECUTE on schema rustok: which client role may run which functions, by name (every
+   overload). '*' is the whole API: every function but those of rustok._operator_functions(), trigger
+   functions and import hooks. A role not listed, PUBLIC included, may run nothing, so a new function is
+   open to analysts only when a line here names it. A module adds lines by defining
+   rustok._execute_allow_list__<module>() with the same columns. Raises nothing. */
+declare
+    hook regproc;
+begin
+    return query values
+        ('rustok_app'::name, '*'::name),                 -- the API, the worker and `rustok db psql`
+        -- analysts: name a tenant and read its index rows (issue 17 adds its read functions here)
+        ('rustok_analytics', 'set_context'),
+        ('rustok_analytics', 'current_tenant_id'),       -- the tenant policy calls it as the reader
+        ('rustok_analytics', 'current_user_id'),
+        ('rustok_analytics', 'current_user_role'),
+        ('rustok_analytics', 'tenant_id_by_slug'),
+        ('rustok_analytics', 'ulid'),
+        ('rustok_analytics', 'parse_id'),
+        ('rustok_analytics', 'raise'),                   -- set_context and parse_id refuse through it
+        ('rustok_analytics', 'error_sqlstate'),
+        ('rustok_analytics', 'error_codes');
+    for hook in
+        select p.oid::regproc from pg_proc p
+        where p.pronamespace = 'rustok'::regnamespace and p.proname like '\_execute\_allow\_list\_\_%'
+        order by p.proname
+    loop
+        return query execute format('select h.grantee::name, h.function_name::name from %s() h', hook);
+    end loop;
+end
+$$;
+
 create or replace function rustok._grant_api() returns void
 language plpgsql volatile as $$
-/* EXECUTE on rustok's functions for the client roles and nobody else (PUBLIC included). Underscore helpers
-   are included because the public functions, being SECURITY INVOKER, call them with the caller's rights;
-   the ones that change schema fail for clients on ownership anyway. */
+/* EXECUTE on rustok's functions exactly as rustok._execute_allow_list() says: revoked from PUBLIC and from
+   every role that holds it, then granted per role (one GRANT each). Raises undefined_object for a listed
+   role that does not exist. */
+declare
+    r record;
 begin
+    for r in
+        select distinct a.grantee::regrole as role
+        from pg_proc p cross join lateral aclexplode(p.proacl) a
+        where p.pronamespace = 'rustok'::regnamespace and a.grantee not in (0, p.proowner)
+    loop
+        execute format('revoke all on all functions in schema rustok from %s', r.role);
+    end loop;
     execute 'revoke all on all functions in schema rustok from public';
-    execute 'grant execute on all functions in schema rustok to rustok_clients';
-    -- the relay's cross-tenant reads and consumer positions: the API role only, not every client role
-    revoke execute on function rustok.read_events(xid8, bigint, int, uuid), rustok.ack_events(text, xid8, bigint),
-        rustok.consumer_position(text) from rustok_clients;
-    grant execute on function rustok.read_events(xid8, bigint, int, uuid), rustok.ack_events(text, xid8, bigint),
-        rustok.consumer_position(text) to rustok_app;
+    for r in
+        select l.grantee, string_agg(p.oid::regprocedure::text, ', ' order by p.oid) as functions
+        from rustok._execute_allow_list() l
+        join pg_proc p on p.pronamespace = 'rustok'::regnamespace
+                      and (p.proname = l.function_name
+                           or (l.function_name = '*'
+                               and p.prorettype <> 'trigger'::regtype
+                               and p.proname not like '\_after\_tenant\_import\_\_%'
+                               and p.proname not in (select rustok._operator_functions())))
+        group by l.grantee
+    loop
+        execute format('grant execute on function %s to %I', r.functions, r.grantee);
+    end loop;
 end
 $$;
 
