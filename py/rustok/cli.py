@@ -72,7 +72,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     registry = installed_registry(settings.installed_modules)
     db = locate(settings)
     if not args.no_migrate:
-        migrate(db, registry)
+        for warning in migrate(db, registry).warnings:
+            print(f"rustok: warning: {warning}", file=sys.stderr)
     print(f"rustok: serving on http://{args.host}:{args.port} (database: {_where(db)})", file=sys.stderr)
     uvicorn.run(
         "rustok.app:app_from_environment",
@@ -114,6 +115,8 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
         print(f"dropped  {item} (no longer defined)")
     for partition in report.partitions:
         print(f"created  partition {partition}")
+    for warning in report.warnings:
+        print(f"warning  {warning}")
     print(f"migrated: {len(report.applied)} new migration(s); database is current")
     return 0
 

@@ -6,7 +6,10 @@ Order of one migrate (all under an advisory lock in the database, so concurrent 
 3. yoyo migrations of the core, then of each installed module in dependency order;
 4. in one transaction: every function file, then every trigger file; any function in schema `rustok` or
    trigger calling one that was not re-created by this pass is dropped (a changed signature never leaves a
-   stale overload); installed modules are recorded; `rustok._after_migrate()` secures tenant tables.
+   stale overload); installed modules are recorded; `rustok._after_migrate()` secures tenant tables and
+   grants EXECUTE by allow-list; then, as the migrating role itself, `rustok._secure_client_roles()` gives the
+   analysts' role its settings and (superuser only) closes the pg_catalog functions that let a client hold
+   others up. What a role that is not superuser could not do comes back as warnings.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, LiteralString
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -43,6 +46,7 @@ class MigrateReport:
     applied: list[str]
     dropped: list[str]
     partitions: list[str]
+    warnings: list[str] = field(default_factory=list)
 
 
 def sql_folders(kind: str, registry: ModuleRegistry) -> list[Path]:
@@ -76,8 +80,11 @@ def migrate(db: Database, registry: ModuleRegistry) -> MigrateReport:
             ]
             conn.execute("select rustok._after_migrate()")
             conn.execute(sql.SQL("grant select on public._yoyo_migration to {}").format(sql.Identifier(CLIENTS_ROLE)))
+            conn.execute("reset role")  # role settings and pg_catalog grants: as the migrating role itself
+            secured = conn.execute("select rustok._secure_client_roles() as skipped").fetchone()
             conn.commit()
-    return MigrateReport(applied=applied, dropped=dropped, partitions=partitions)
+    warnings = list(secured["skipped"]) if secured else []
+    return MigrateReport(applied=applied, dropped=dropped, partitions=partitions, warnings=warnings)
 
 
 def status(db: Database, registry: ModuleRegistry) -> list[MigrationStatus]:
@@ -110,8 +117,18 @@ def _bootstrap(db: Database) -> None:
         for role, password in ((APP_ROLE, db.app_password), (ANALYTICS_ROLE, db.analytics_password or None)):
             _make_client_role(conn, role, password)
             conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(CLIENTS_ROLE), sql.Identifier(role)))
+        # the analytics watchdog (rustok.enforce_analytics_limits, run by the worker as the application role)
+        # sees and signals analysts' sessions through this membership, and no other session
+        conn.execute(
+            sql.SQL("grant {} to {} with inherit true, set false").format(
+                sql.Identifier(ANALYTICS_ROLE), sql.Identifier(APP_ROLE)
+            )
+        )
         database = sql.Identifier(db.dbname)
         conn.execute(sql.SQL("grant connect on database {} to {}").format(database, sql.Identifier(CLIENTS_ROLE)))
+        # no temporary tables (each one takes a transaction id) and no new schemas or tables for clients
+        conn.execute(sql.SQL("revoke temporary, create on database {} from public").format(database))
+        conn.execute("revoke create on schema public from public")
         conn.execute(sql.SQL("grant create, usage on schema public to {}").format(sql.Identifier(OWNER_ROLE)))
         conn.execute(sql.SQL("create schema if not exists rustok authorization {}").format(sql.Identifier(OWNER_ROLE)))
 
@@ -240,9 +257,10 @@ def _yoyo_url(admin_url: str) -> str:
 
 @contextmanager
 def _migration_lock(db: Database) -> Iterator[None]:
-    """One migrate at a time per database: an advisory lock in that database. In the maintenance database any
-    role that can log in could hold it, and with it every migrate and every `rustok serve` start. A database
-    that does not exist yet is first created under the same key there."""
+    """One migrate at a time per database: an advisory lock in that database, where only the owner and the
+    API role may take advisory locks (rustok._close_catalog_functions). In the maintenance database any role
+    that can log in could hold it, and with it every migrate and every `rustok serve` start. A database that
+    does not exist yet is first created under the same key there."""
     with connect(db.server_admin_url(), autocommit=True) as server:
         missing = not server.execute("select 1 from pg_database where datname = %s", (db.dbname,)).fetchone()
     if missing:

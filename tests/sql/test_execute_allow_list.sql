@@ -1,9 +1,11 @@
 -- EXECUTE by allow-list (docs/security.md, point 3), read from the catalog: PUBLIC and the client group run
 -- nothing in schema rustok, the analysts' role runs exactly the functions listed below (a new function is
 -- refused to analysts until someone adds it to rustok._execute_allow_list on purpose), the application role
--- runs the API but not the operators' helpers.
+-- runs the API but not the operators' helpers, and the pg_catalog functions that take locks, transaction ids
+-- or write are closed to every client but the application role. (Database privileges, such as TEMP, are not
+-- copied to a clone of the template: tests/py/test_analytics_role.py checks them on a migrated database.)
 BEGIN;
-SELECT plan(10);
+SELECT plan(14);
 
 CREATE TEMP VIEW executable AS
 SELECT r.rolname AS role, p.oid::regprocedure::text AS fn
@@ -51,7 +53,8 @@ SELECT ok(has_function_privilege('rustok_analytics', 'rustok.test_new_report()',
 -- the application role: the API, not the operators' helpers
 SELECT is(ARRAY(SELECT fn FROM unnest(ARRAY['rustok._after_migrate()', 'rustok._grant_api()',
                                             'rustok._secure_table(regclass)', 'rustok._register_module(text,text,text,text,text[])',
-                                            'rustok.maintain_partitions(timestamp with time zone)']) fn
+                                            'rustok.maintain_partitions(timestamp with time zone)',
+                                            'rustok._secure_client_roles()', 'rustok._close_catalog_functions()']) fn
                 WHERE has_function_privilege('rustok_app', fn, 'EXECUTE')),
           '{}', 'the application role may not execute migration, partition and grant helpers');
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
@@ -60,8 +63,26 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
                   AND has_function_privilege('rustok_app', p.oid, 'EXECUTE') ORDER BY 1),
           '{}', 'nor trigger functions (they fire without EXECUTE) nor tenant import hooks');
 SELECT ok(has_function_privilege('rustok_app', 'rustok.create_tenant(text,text,text,text)', 'EXECUTE')
+          AND has_function_privilege('rustok_app', 'rustok.enforce_analytics_limits()', 'EXECUTE')
           AND has_function_privilege('rustok_app', 'rustok._index_lock_key(uuid,text,uuid)', 'EXECUTE'),
           'it may execute the API and the helpers the API calls with its rights');
+
+-- pg_catalog: no advisory locks, transaction ids, large objects, WAL messages or pg_notify for clients
+CREATE TEMP VIEW guarded AS SELECT fn::text AS fn, for_api FROM rustok._guarded_catalog_functions();
+SELECT cmp_ok((SELECT count(*) FROM guarded WHERE fn LIKE 'pg_%advisory%'), '>=', 16::bigint,
+              'every advisory lock function is guarded');
+SELECT is(ARRAY(SELECT fn FROM guarded
+                WHERE has_function_privilege('rustok_analytics', fn::regprocedure, 'EXECUTE')
+                   OR has_function_privilege('test_other_client', fn::regprocedure, 'EXECUTE') ORDER BY 1),
+          '{}', 'no guarded pg_catalog function is executable by the analysts or another client role');
+SELECT is(ARRAY(SELECT fn FROM guarded
+                WHERE for_api AND NOT (has_function_privilege('rustok_app', fn::regprocedure, 'EXECUTE')
+                                       AND has_function_privilege('rustok_owner', fn::regprocedure, 'EXECUTE'))
+                ORDER BY 1),
+          '{}', 'the application role and the owner keep the ones the API uses');
+SELECT is(ARRAY(SELECT fn FROM guarded
+                WHERE NOT for_api AND has_function_privilege('rustok_app', fn::regprocedure, 'EXECUTE') ORDER BY 1),
+          '{}', 'large objects and WAL messages are closed to the application role too');
 
 SELECT * FROM finish();
 ROLLBACK;

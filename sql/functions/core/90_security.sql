@@ -1,6 +1,7 @@
 -- Security upkeep, run after every migrate: row-level security and the tenant policy on every table and
 -- partition that has tenant_id (tables of modules not written yet included), grants for the application
--- role on parent tables only, and EXECUTE on schema rustok by an allow-list per client role.
+-- role on parent tables only, EXECUTE on schema rustok by an allow-list per client role, and (as the
+-- migrating role) the pg_catalog functions that let a client hold up others closed to PUBLIC.
 
 create or replace function rustok._secure_table(rel regclass) returns void
 language plpgsql volatile as $$
@@ -51,7 +52,7 @@ language sql immutable as $$
        `rustok tenant import`). */
     select name from unnest(array[
         '_after_migrate', '_grant_api', '_secure_table', '_register_module', 'maintain_partitions',
-        '_create_partition'
+        '_create_partition', '_close_catalog_functions', '_secure_client_roles'
     ]::name[]) name
 $$;
 
@@ -134,5 +135,67 @@ begin
     grant usage on schema rustok to rustok_clients;
     grant usage on all sequences in schema public to rustok_app;
     grant select on public.roles, public.permissions, public.role_permissions, public.modules to rustok_clients;
+end
+$$;
+
+create or replace function rustok._guarded_catalog_functions() returns table (fn regprocedure, for_api boolean)
+language sql stable as $$
+    /* The pg_catalog functions PUBLIC may not execute in this database. With them any role that can log in
+       takes a lock tenant writes wait for (advisory locks: the index, slug, category and module locks, the
+       worker's handler locks, `rustok migrate`), holds a transaction id (event delivery waits for every
+       open one), or writes (large objects, WAL messages). for_api: the owner and the roles with the whole
+       API ('*' in rustok._execute_allow_list()) get it back, because the API uses it. */
+    select p.oid::regprocedure, g.for_api
+    from (values ('^pg_(try_)?advisory_', true),
+                 ('^(txid_current|pg_current_xact_id)$', true),
+                 ('^pg_notify$', true),
+                 ('^(lo_create|lo_creat|lo_from_bytea)$', false),
+                 ('^pg_logical_emit_message$', false)) g (pattern, for_api)
+    join pg_proc p on p.pronamespace = 'pg_catalog'::regnamespace and p.proname ~ g.pattern
+$$;
+
+create or replace function rustok._close_catalog_functions() returns void
+language plpgsql volatile as $$
+/* Revokes rustok._guarded_catalog_functions() from PUBLIC in this database and grants the API's share to
+   rustok_owner and the whole-API roles. Only the owner of pg_catalog can: a superuser. Raises
+   insufficient_privilege otherwise (rustok._secure_client_roles asks first). */
+declare
+    api text := (select string_agg(format('%I', l.grantee), ', ')
+                 from rustok._execute_allow_list() l where l.function_name = '*');
+    closed text := (select string_agg(g.fn::text, ', ') from rustok._guarded_catalog_functions() g);
+    opened text := (select string_agg(g.fn::text, ', ') from rustok._guarded_catalog_functions() g where g.for_api);
+begin
+    execute format('revoke all on function %s from public', closed);
+    execute format('grant execute on function %s to rustok_owner%s', opened, coalesce(', ' || api, ''));
+end
+$$;
+
+create or replace function rustok._secure_client_roles() returns text[]
+language plpgsql volatile as $$
+/* Run by `rustok migrate` as the role it connects with, not as rustok_owner: gives rustok_analytics its
+   settings in this database (rustok._analytics_role_settings(), replacing any it set on itself) and, as a
+   superuser, closes the guarded pg_catalog functions. Returns what a migrating role that is not superuser
+   could not do, for migrate to report (rustok.enforce_analytics_limits() then covers it). Raises nothing
+   of its own. */
+declare
+    superuser boolean := (select r.rolsuper from pg_roles r where r.rolname = current_user);
+    s record;
+    skipped text[] := '{}';
+begin
+    execute format('alter role rustok_analytics in database %I reset all', current_database());
+    for s in select * from rustok._analytics_role_settings() loop
+        if not superuser and (select c.context from pg_settings c where c.name = s.name) = 'superuser' then
+            skipped := skipped || format('setting %s of rustok_analytics (only a superuser may set it)', s.name);
+        else
+            execute format('alter role rustok_analytics in database %I set %I = %L', current_database(), s.name, s.value);
+        end if;
+    end loop;
+    if superuser then
+        perform rustok._close_catalog_functions();
+    else
+        skipped := skipped || 'advisory lock, transaction id and large object functions stay open to PUBLIC '
+                              '(only a superuser may revoke them)'::text;
+    end if;
+    return skipped;
 end
 $$;
