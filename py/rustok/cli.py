@@ -232,6 +232,8 @@ def _module_toggle(action: str) -> Handler:
 
 
 def cmd_maintain(args: argparse.Namespace, settings: Settings) -> int:
+    from rustok.events.watchdog import ENFORCE
+
     registry = installed_registry(settings.installed_modules)
     with _operator(settings) as conn:
         rows = conn.execute("select * from rustok.maintain_partitions()").fetchall()
@@ -243,6 +245,10 @@ def cmd_maintain(args: argparse.Namespace, settings: Settings) -> int:
         for module in registry.ordered():
             for task in module.maintenance:
                 print(f"{module.slug}: {task}: {_each_tenant_with(conn, module.slug, task)} row(s)")
+        stopped = conn.execute(ENFORCE).fetchall()
+        for r in stopped:
+            print(f"analytics session {r['pid']} {r['action']}: {r['reason']}")
+        print(f"analytics: {len(stopped)} session(s) past their limits stopped")
     return 0
 
 
