@@ -6260,20 +6260,22 @@ CREATE FUNCTION rustok.enforce_analytics_limits() RETURNS TABLE(pid integer, act
     AS $$
 /* The analytics watchdog (`rustok worker` runs it every second, `rustok maintain` once): the role settings
    are only defaults a session can SET away, so the limits are held here too, for every session of
-   rustok_analytics in this database. One that holds a transaction id, holds an advisory lock or makes
-   another session wait for a lock is terminated at once (with the catalog closed it can do none of these,
-   rustok._close_catalog_functions; a migrating role that is not superuser cannot close it); one idle in a
+   rustok_analytics in this database. One that makes another session wait for a lock (its reads hold ACCESS
+   SHARE, which `rustok migrate` waits for, and tenant writes queue behind migrate), holds a transaction id
+   or holds an advisory lock (the last two only where a migrating role that is not superuser could not
+   close the catalog, rustok._close_catalog_functions) is terminated at once; one idle in a
    transaction past analytics.idle_in_transaction_timeout is terminated; a statement running past
-   analytics.statement_timeout is cancelled. Returns what it did. Needs the privileges of rustok_analytics
-   (rustok_app has them, and nothing more over other sessions) or superuser. Raises nothing. */
+   analytics.statement_timeout is cancelled. Returns what it did. It acts only for a caller with the
+   privileges of rustok_analytics (rustok_app has them, and nothing more over other sessions) or superuser;
+   for anyone else it returns nothing. Raises nothing. */
 declare
     limits record := rustok._analytics_limits();
     analysts int[] := array(select a.pid from pg_stat_activity a
                             where a.usesysid = 'rustok_analytics'::regrole and a.datname = current_database());
     s record;
 begin
-    if cardinality(analysts) = 0 then
-        return;  -- the usual case: pg_locks is not read
+    if cardinality(analysts) = 0 or not pg_has_role('rustok_analytics', 'USAGE') then
+        return;  -- the usual case (no analyst): pg_locks is not read
     end if;
     for s in
         select a.pid,

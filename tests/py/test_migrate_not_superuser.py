@@ -74,6 +74,9 @@ def test_an_analyst_using_what_stayed_open_is_ended_by_the_watchdog(deployed: tu
     db, _ = deployed
     with psycopg.connect(db.analytics_url(), autocommit=True) as analyst:
         analyst.execute("select pg_advisory_lock(1)")  # open here: the deployer could not close it
+        with psycopg.connect(db.admin_url, autocommit=True) as deployer:
+            # `rustok maintain` on this server: the deployer may not signal analysts, so its round does nothing
+            assert deployer.execute("select * from rustok.enforce_analytics_limits()").fetchall() == []
         with psycopg.connect(db.app_url, autocommit=True) as app:
             done = app.execute("select action, reason from rustok.enforce_analytics_limits()").fetchall()
         assert done == [("terminated", "holds an advisory lock")]
