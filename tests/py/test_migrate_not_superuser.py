@@ -29,11 +29,13 @@ def deployed(template_db: Database) -> Iterator[tuple[Database, list[str]]]:
                 sql.Identifier(deployer), sql.Literal(DEPLOYER_PASSWORD)
             )
         )
-        # the roles exist already (the template made them): a deployer that created them would hold this
+        # the roles exist already (the template made them): a deployer that had created them would hold this
+        # (PostgreSQL 16+ gives a role's creator ADMIN on it, without its privileges)
         su.execute(
-            sql.SQL("grant rustok_owner, rustok_clients, rustok_app, rustok_analytics to {} with admin true").format(
-                sql.Identifier(deployer)
-            )
+            sql.SQL(
+                "grant rustok_owner, rustok_clients, rustok_app, rustok_analytics to {}"
+                " with admin true, inherit false, set false"
+            ).format(sql.Identifier(deployer))
         )
     db = Database(
         admin_url=template_db.cluster.role_url(deployer, DEPLOYER_PASSWORD, name),
