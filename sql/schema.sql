@@ -90,6 +90,51 @@ $$;
 ALTER FUNCTION rustok._after_tenant_import__index(tenant uuid) OWNER TO rustok_owner;
 
 --
+-- Name: _analytics_limits(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._analytics_limits(OUT statement_timeout interval, OUT idle_in_transaction_timeout interval, OUT temp_file_limit text) RETURNS record
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+    /* The analytics role's limits: platform_settings 'analytics.statement_timeout',
+       'analytics.idle_in_transaction_timeout' (intervals) and 'analytics.temp_file_limit' (a size such as
+       "10GB"); null where the row is missing (no limit). SECURITY DEFINER: clients cannot read
+       platform_settings, and the watchdog runs as the application role. Raises invalid_datetime_format for
+       a value that is not an interval. */
+    select (select (s.value #>> '{}')::interval from public.platform_settings s
+            where s.key = 'analytics.statement_timeout'),
+           (select (s.value #>> '{}')::interval from public.platform_settings s
+            where s.key = 'analytics.idle_in_transaction_timeout'),
+           (select s.value #>> '{}' from public.platform_settings s where s.key = 'analytics.temp_file_limit')
+$$;
+
+ALTER FUNCTION rustok._analytics_limits(OUT statement_timeout interval, OUT idle_in_transaction_timeout interval, OUT temp_file_limit text) OWNER TO rustok_owner;
+
+--
+-- Name: _analytics_role_settings(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._analytics_role_settings() RETURNS TABLE(name text, value text)
+    LANGUAGE sql STABLE
+    AS $$
+    /* The settings rustok_analytics's sessions start with in this database (rustok._secure_client_roles
+       applies them): read-only transactions and the limits of rustok._analytics_limits(), timeouts in
+       milliseconds. A session may SET all but temp_file_limit; rustok.enforce_analytics_limits() holds the
+       rest. Raises nothing. */
+    select v.name, v.value
+    from rustok._analytics_limits() l
+    cross join lateral (values
+        ('default_transaction_read_only', 'on'),
+        ('statement_timeout', (extract(epoch from l.statement_timeout) * 1000)::bigint::text),
+        ('idle_in_transaction_session_timeout', (extract(epoch from l.idle_in_transaction_timeout) * 1000)::bigint::text),
+        ('temp_file_limit', l.temp_file_limit)) v (name, value)
+    where v.value is not null
+$$;
+
+ALTER FUNCTION rustok._analytics_role_settings() OWNER TO rustok_owner;
+
+--
 -- Name: _auth_tenant(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -385,6 +430,29 @@ end
 $$;
 
 ALTER FUNCTION rustok._choice_field(input jsonb, field text, choices text[]) OWNER TO rustok_owner;
+
+--
+-- Name: _close_catalog_functions(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._close_catalog_functions() RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+/* Revokes rustok._guarded_catalog_functions() from PUBLIC in this database and grants the API's share to
+   rustok_owner and the whole-API roles. Only the owner of pg_catalog can: a superuser. Raises
+   insufficient_privilege otherwise (rustok._secure_client_roles asks first). */
+declare
+    api text := (select string_agg(format('%I', l.grantee), ', ')
+                 from rustok._execute_allow_list() l where l.function_name = '*');
+    closed text := (select string_agg(g.fn::text, ', ') from rustok._guarded_catalog_functions() g);
+    opened text := (select string_agg(g.fn::text, ', ') from rustok._guarded_catalog_functions() g where g.for_api);
+begin
+    execute format('revoke all on function %s from public', closed);
+    execute format('grant execute on function %s to rustok_owner%s', opened, coalesce(', ' || api, ''));
+end
+$$;
+
+ALTER FUNCTION rustok._close_catalog_functions() OWNER TO rustok_owner;
 
 --
 -- Name: _comment_json(text, text, text, text, text, text, integer, integer, integer, text, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -2408,6 +2476,46 @@ $$;
 ALTER FUNCTION rustok._editable_node(node_id uuid, lock_row boolean) OWNER TO rustok_owner;
 
 --
+-- Name: _execute_allow_list(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._execute_allow_list() RETURNS TABLE(grantee name, function_name name)
+    LANGUAGE plpgsql STABLE
+    AS $$
+/* The allow-list of EXECUTE on schema rustok: which client role may run which functions, by name (every
+   overload). '*' is the whole API: every function but those of rustok._operator_functions(), trigger
+   functions and import hooks. A role not listed, PUBLIC included, may run nothing, so a new function is
+   open to analysts only when a line here names it. A module adds lines by defining
+   rustok._execute_allow_list__<module>() with the same columns. Raises nothing. */
+declare
+    hook regproc;
+begin
+    return query values
+        ('rustok_app'::name, '*'::name),                 -- the API, the worker and `rustok db psql`
+        -- analysts: name a tenant and read its index rows (issue 17 adds its read functions here)
+        ('rustok_analytics', 'set_context'),
+        ('rustok_analytics', 'current_tenant_id'),       -- the tenant policy calls it as the reader
+        ('rustok_analytics', 'current_user_id'),
+        ('rustok_analytics', 'current_user_role'),
+        ('rustok_analytics', 'tenant_id_by_slug'),
+        ('rustok_analytics', 'ulid'),
+        ('rustok_analytics', 'parse_id'),
+        ('rustok_analytics', 'raise'),                   -- set_context and parse_id refuse through it
+        ('rustok_analytics', 'error_sqlstate'),
+        ('rustok_analytics', 'error_codes');
+    for hook in
+        select p.oid::regproc from pg_proc p
+        where p.pronamespace = 'rustok'::regnamespace and p.proname like '\_execute\_allow\_list\_\_%'
+        order by p.proname
+    loop
+        return query execute format('select h.grantee::name, h.function_name::name from %s() h', hook);
+    end loop;
+end
+$$;
+
+ALTER FUNCTION rustok._execute_allow_list() OWNER TO rustok_owner;
+
+--
 -- Name: _free_category_slug(uuid, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -2446,21 +2554,60 @@ ALTER FUNCTION rustok._free_node_slug(tenant uuid, kind text, base text) OWNER T
 CREATE FUNCTION rustok._grant_api() RETURNS void
     LANGUAGE plpgsql
     AS $$
-/* EXECUTE on rustok's functions for the client roles and nobody else (PUBLIC included). Underscore helpers
-   are included because the public functions, being SECURITY INVOKER, call them with the caller's rights;
-   the ones that change schema fail for clients on ownership anyway. */
+/* EXECUTE on rustok's functions exactly as rustok._execute_allow_list() says: revoked from PUBLIC and from
+   every role that holds it, then granted per role (one GRANT each). Raises undefined_object for a listed
+   role that does not exist. */
+declare
+    r record;
 begin
+    for r in
+        select distinct a.grantee::regrole as role
+        from pg_proc p cross join lateral aclexplode(p.proacl) a
+        where p.pronamespace = 'rustok'::regnamespace and a.grantee not in (0, p.proowner)
+    loop
+        execute format('revoke all on all functions in schema rustok from %s', r.role);
+    end loop;
     execute 'revoke all on all functions in schema rustok from public';
-    execute 'grant execute on all functions in schema rustok to rustok_clients';
-    -- the relay's cross-tenant reads and consumer positions: the API role only, not every client role
-    revoke execute on function rustok.read_events(bigint, bigint, int, uuid), rustok.event_head(),
-        rustok.ack_events(text, bigint, bigint), rustok.consumer_position(text) from rustok_clients;
-    grant execute on function rustok.read_events(bigint, bigint, int, uuid), rustok.event_head(),
-        rustok.ack_events(text, bigint, bigint), rustok.consumer_position(text) to rustok_app;
+    for r in
+        select l.grantee, string_agg(p.oid::regprocedure::text, ', ' order by p.oid) as functions
+        from rustok._execute_allow_list() l
+        join pg_proc p on p.pronamespace = 'rustok'::regnamespace
+                      and (p.proname = l.function_name
+                           or (l.function_name = '*'
+                               and p.prorettype <> 'trigger'::regtype
+                               and p.proname not like '\_after\_tenant\_import\_\_%'
+                               and p.proname not in (select rustok._operator_functions())))
+        group by l.grantee
+    loop
+        execute format('grant execute on function %s to %I', r.functions, r.grantee);
+    end loop;
 end
 $$;
 
 ALTER FUNCTION rustok._grant_api() OWNER TO rustok_owner;
+
+--
+-- Name: _guarded_catalog_functions(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._guarded_catalog_functions() RETURNS TABLE(fn regprocedure, for_api boolean)
+    LANGUAGE sql STABLE
+    AS $_$
+    /* The pg_catalog functions PUBLIC may not execute in this database. With them any role that can log in
+       takes a lock tenant writes wait for (advisory locks: the index, slug, category and module locks, the
+       worker's handler locks, `rustok migrate`), holds a transaction id (event delivery waits for every
+       open one), or writes (large objects, WAL messages). for_api: the owner and the roles with the whole
+       API ('*' in rustok._execute_allow_list()) get it back, because the API uses it. */
+    select p.oid::regprocedure, g.for_api
+    from (values ('^pg_(try_)?advisory_', true),
+                 ('^(txid_current|pg_current_xact_id)$', true),
+                 ('^pg_notify$', true),
+                 ('^(lo_create|lo_creat|lo_from_bytea)$', false),
+                 ('^pg_logical_emit_message$', false)) g (pattern, for_api)
+    join pg_proc p on p.pronamespace = 'pg_catalog'::regnamespace and p.proname ~ g.pattern
+$_$;
+
+ALTER FUNCTION rustok._guarded_catalog_functions() OWNER TO rustok_owner;
 
 --
 -- Name: _id_field(jsonb, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -3658,6 +3805,27 @@ $$;
 ALTER FUNCTION rustok._node_visible(n public.nodes) OWNER TO rustok_owner;
 
 --
+-- Name: _operator_functions(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._operator_functions() RETURNS SETOF name
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    /* Core functions no client role may execute: they change the schema, the grants, role settings or the
+       module registry when an operator migrates or maintains the database (`rustok migrate`, `rustok
+       maintain`, as the owner or a superuser). Most would fail for a client on ownership anyway; refusing
+       EXECUTE says so before they try. Besides these, no client gets a trigger function (PostgreSQL fires
+       triggers without asking for EXECUTE) or a tenant import hook (`_after_tenant_import__*`, run by
+       `rustok tenant import`). */
+    select name from unnest(array[
+        '_after_migrate', '_grant_api', '_secure_table', '_register_module', 'maintain_partitions',
+        '_create_partition', '_close_catalog_functions', '_secure_client_roles', '_start_commit_order'
+    ]::name[]) name
+$$;
+
+ALTER FUNCTION rustok._operator_functions() OWNER TO rustok_owner;
+
+--
 -- Name: _page_connection(jsonb, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -4266,6 +4434,43 @@ end
 $$;
 
 ALTER FUNCTION rustok._search_text(query text) OWNER TO rustok_owner;
+
+--
+-- Name: _secure_client_roles(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._secure_client_roles() RETURNS text[]
+    LANGUAGE plpgsql
+    AS $$
+/* Run by `rustok migrate` as the role it connects with, not as rustok_owner: gives rustok_analytics its
+   settings in this database (rustok._analytics_role_settings(), replacing any it set on itself) and, as a
+   superuser, closes the guarded pg_catalog functions. Returns what a migrating role that is not superuser
+   could not do, for migrate to report (rustok.enforce_analytics_limits() then covers it). Raises nothing
+   of its own. */
+declare
+    superuser boolean := (select r.rolsuper from pg_roles r where r.rolname = current_user);
+    s record;
+    skipped text[] := '{}';
+begin
+    execute format('alter role rustok_analytics in database %I reset all', current_database());
+    for s in select * from rustok._analytics_role_settings() loop
+        if not superuser and (select c.context from pg_settings c where c.name = s.name) = 'superuser' then
+            skipped := skipped || format('setting %s of rustok_analytics (only a superuser may set it)', s.name);
+        else
+            execute format('alter role rustok_analytics in database %I set %I = %L', current_database(), s.name, s.value);
+        end if;
+    end loop;
+    if superuser then
+        perform rustok._close_catalog_functions();
+    else
+        skipped := skipped || 'advisory lock, transaction id and large object functions stay open to PUBLIC '
+                              '(only a superuser may revoke them)'::text;
+    end if;
+    return skipped;
+end
+$$;
+
+ALTER FUNCTION rustok._secure_client_roles() OWNER TO rustok_owner;
 
 --
 -- Name: _secure_table(regclass); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -6263,6 +6468,67 @@ CREATE FUNCTION rustok.enable_module(module text) RETURNS jsonb
 $$;
 
 ALTER FUNCTION rustok.enable_module(module text) OWNER TO rustok_owner;
+
+--
+-- Name: enforce_analytics_limits(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.enforce_analytics_limits() RETURNS TABLE(pid integer, action text, reason text)
+    LANGUAGE plpgsql
+    AS $$
+/* The analytics watchdog (`rustok worker` runs it every second, `rustok maintain` once): the role settings
+   are only defaults a session can SET away, so the limits are held here too, for every session of
+   rustok_analytics in this database. One that makes another session wait for a lock (its reads hold ACCESS
+   SHARE, which `rustok migrate` waits for, and tenant writes queue behind migrate), holds a transaction id
+   or holds an advisory lock (the last two only where a migrating role that is not superuser could not
+   close the catalog, rustok._close_catalog_functions) is terminated at once; one idle in a
+   transaction past analytics.idle_in_transaction_timeout is terminated; a statement running past
+   analytics.statement_timeout is cancelled. Returns what it did. It acts only for a caller with the
+   privileges of rustok_analytics (rustok_app has them, and nothing more over other sessions) or superuser;
+   for anyone else it returns nothing. Raises nothing. */
+declare
+    limits record := rustok._analytics_limits();
+    analysts int[] := array(select a.pid from pg_stat_activity a
+                            where a.usesysid = 'rustok_analytics'::regrole and a.datname = current_database());
+    s record;
+begin
+    if cardinality(analysts) = 0 or not pg_has_role('rustok_analytics', 'USAGE') then
+        return;  -- the usual case (no analyst): pg_locks is not read
+    end if;
+    for s in
+        select a.pid,
+               case
+                   when a.backend_xid is not null then 'holds a transaction id'
+                   when a.pid in (select l.pid from pg_locks l where l.locktype = 'advisory' and l.pid = any (analysts))
+                       then 'holds an advisory lock'
+                   when a.pid in (select b.pid from pg_locks w cross join unnest(pg_blocking_pids(w.pid)) b (pid)
+                                  where not w.granted)  -- pg_locks: pg_stat_activity hides other roles' waits
+                       then 'makes another session wait for a lock'
+                   when a.state like 'idle in transaction%'
+                        and clock_timestamp() - a.state_change > limits.idle_in_transaction_timeout
+                       then format('idle in a transaction for longer than %s', limits.idle_in_transaction_timeout)
+                   when a.state = 'active' and clock_timestamp() - a.query_start > limits.statement_timeout
+                       then format('running a statement for longer than %s', limits.statement_timeout)
+               end as reason
+        from pg_stat_activity a
+        where a.pid = any (analysts)
+    loop
+        continue when s.reason is null;
+        pid := s.pid;
+        reason := s.reason;
+        if s.reason like 'running a statement%' then
+            action := 'cancelled';
+            continue when not pg_cancel_backend(s.pid);
+        else
+            action := 'terminated';
+            continue when not pg_terminate_backend(s.pid);
+        end if;
+        return next;
+    end loop;
+end
+$$;
+
+ALTER FUNCTION rustok.enforce_analytics_limits() OWNER TO rustok_owner;
 
 --
 -- Name: enqueue_webhook_deliveries(timestamp with time zone, bigint); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -18597,39 +18863,273 @@ GRANT ALL ON SCHEMA public TO rustok_owner;
 GRANT USAGE ON SCHEMA rustok TO rustok_clients;
 
 --
+-- Name: FUNCTION lo_creat(integer); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.lo_creat(integer) FROM PUBLIC;
+
+--
+-- Name: FUNCTION lo_create(oid); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.lo_create(oid) FROM PUBLIC;
+
+--
+-- Name: FUNCTION lo_from_bytea(oid, bytea); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.lo_from_bytea(oid, bytea) FROM PUBLIC;
+
+--
+-- Name: FUNCTION pg_advisory_lock(bigint); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_advisory_lock(bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_lock(bigint) TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_lock(bigint) TO rustok_app;
+
+--
+-- Name: FUNCTION pg_advisory_lock(integer, integer); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_advisory_lock(integer, integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_lock(integer, integer) TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_lock(integer, integer) TO rustok_app;
+
+--
+-- Name: FUNCTION pg_advisory_lock_shared(bigint); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_advisory_lock_shared(bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_lock_shared(bigint) TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_lock_shared(bigint) TO rustok_app;
+
+--
+-- Name: FUNCTION pg_advisory_lock_shared(integer, integer); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_advisory_lock_shared(integer, integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_lock_shared(integer, integer) TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_lock_shared(integer, integer) TO rustok_app;
+
+--
+-- Name: FUNCTION pg_advisory_unlock(bigint); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_advisory_unlock(bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_unlock(bigint) TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_unlock(bigint) TO rustok_app;
+
+--
+-- Name: FUNCTION pg_advisory_unlock(integer, integer); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_advisory_unlock(integer, integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_unlock(integer, integer) TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_unlock(integer, integer) TO rustok_app;
+
+--
+-- Name: FUNCTION pg_advisory_unlock_all(); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_advisory_unlock_all() FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_unlock_all() TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_unlock_all() TO rustok_app;
+
+--
+-- Name: FUNCTION pg_advisory_unlock_shared(bigint); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_advisory_unlock_shared(bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_unlock_shared(bigint) TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_unlock_shared(bigint) TO rustok_app;
+
+--
+-- Name: FUNCTION pg_advisory_unlock_shared(integer, integer); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_advisory_unlock_shared(integer, integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_unlock_shared(integer, integer) TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_unlock_shared(integer, integer) TO rustok_app;
+
+--
+-- Name: FUNCTION pg_advisory_xact_lock(bigint); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_advisory_xact_lock(bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_xact_lock(bigint) TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_xact_lock(bigint) TO rustok_app;
+
+--
+-- Name: FUNCTION pg_advisory_xact_lock(integer, integer); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_advisory_xact_lock(integer, integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_xact_lock(integer, integer) TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_xact_lock(integer, integer) TO rustok_app;
+
+--
+-- Name: FUNCTION pg_advisory_xact_lock_shared(bigint); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_advisory_xact_lock_shared(bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_xact_lock_shared(bigint) TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_xact_lock_shared(bigint) TO rustok_app;
+
+--
+-- Name: FUNCTION pg_advisory_xact_lock_shared(integer, integer); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_advisory_xact_lock_shared(integer, integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_xact_lock_shared(integer, integer) TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_advisory_xact_lock_shared(integer, integer) TO rustok_app;
+
+--
+-- Name: FUNCTION pg_current_xact_id(); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_current_xact_id() FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_current_xact_id() TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_current_xact_id() TO rustok_app;
+
+--
+-- Name: FUNCTION pg_logical_emit_message(transactional boolean, prefix text, message bytea, flush boolean); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_logical_emit_message(transactional boolean, prefix text, message bytea, flush boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION pg_logical_emit_message(transactional boolean, prefix text, message text, flush boolean); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_logical_emit_message(transactional boolean, prefix text, message text, flush boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION pg_notify(text, text); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_notify(text, text) FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_notify(text, text) TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_notify(text, text) TO rustok_app;
+
+--
+-- Name: FUNCTION pg_try_advisory_lock(bigint); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_try_advisory_lock(bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_try_advisory_lock(bigint) TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_try_advisory_lock(bigint) TO rustok_app;
+
+--
+-- Name: FUNCTION pg_try_advisory_lock(integer, integer); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_try_advisory_lock(integer, integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_try_advisory_lock(integer, integer) TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_try_advisory_lock(integer, integer) TO rustok_app;
+
+--
+-- Name: FUNCTION pg_try_advisory_lock_shared(bigint); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_try_advisory_lock_shared(bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_try_advisory_lock_shared(bigint) TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_try_advisory_lock_shared(bigint) TO rustok_app;
+
+--
+-- Name: FUNCTION pg_try_advisory_lock_shared(integer, integer); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_try_advisory_lock_shared(integer, integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_try_advisory_lock_shared(integer, integer) TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_try_advisory_lock_shared(integer, integer) TO rustok_app;
+
+--
+-- Name: FUNCTION pg_try_advisory_xact_lock(bigint); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_try_advisory_xact_lock(bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_try_advisory_xact_lock(bigint) TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_try_advisory_xact_lock(bigint) TO rustok_app;
+
+--
+-- Name: FUNCTION pg_try_advisory_xact_lock(integer, integer); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_try_advisory_xact_lock(integer, integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_try_advisory_xact_lock(integer, integer) TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_try_advisory_xact_lock(integer, integer) TO rustok_app;
+
+--
+-- Name: FUNCTION pg_try_advisory_xact_lock_shared(bigint); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_try_advisory_xact_lock_shared(bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_try_advisory_xact_lock_shared(bigint) TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_try_advisory_xact_lock_shared(bigint) TO rustok_app;
+
+--
+-- Name: FUNCTION pg_try_advisory_xact_lock_shared(integer, integer); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.pg_try_advisory_xact_lock_shared(integer, integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.pg_try_advisory_xact_lock_shared(integer, integer) TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.pg_try_advisory_xact_lock_shared(integer, integer) TO rustok_app;
+
+--
+-- Name: FUNCTION txid_current(); Type: ACL; Schema: pg_catalog; Owner: postgres
+--
+
+REVOKE ALL ON FUNCTION pg_catalog.txid_current() FROM PUBLIC;
+GRANT ALL ON FUNCTION pg_catalog.txid_current() TO rustok_owner;
+GRANT ALL ON FUNCTION pg_catalog.txid_current() TO rustok_app;
+
+--
 -- Name: FUNCTION _after_migrate(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._after_migrate() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._after_migrate() TO rustok_clients;
 
 --
 -- Name: FUNCTION _after_tenant_import__index(tenant uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._after_tenant_import__index(tenant uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._after_tenant_import__index(tenant uuid) TO rustok_clients;
+
+--
+-- Name: FUNCTION _analytics_limits(OUT statement_timeout interval, OUT idle_in_transaction_timeout interval, OUT temp_file_limit text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._analytics_limits(OUT statement_timeout interval, OUT idle_in_transaction_timeout interval, OUT temp_file_limit text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._analytics_limits(OUT statement_timeout interval, OUT idle_in_transaction_timeout interval, OUT temp_file_limit text) TO rustok_app;
+
+--
+-- Name: FUNCTION _analytics_role_settings(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._analytics_role_settings() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._analytics_role_settings() TO rustok_app;
 
 --
 -- Name: FUNCTION _auth_tenant(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._auth_tenant() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._auth_tenant() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._auth_tenant() TO rustok_app;
 
 --
 -- Name: FUNCTION _body_field(input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._body_field(input jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._body_field(input jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._body_field(input jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION gen_id(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.gen_id() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.gen_id() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.gen_id() TO rustok_app;
 
 --
 -- Name: TABLE categories; Type: ACL; Schema: public; Owner: rustok_owner
@@ -18642,63 +19142,69 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.categories TO rustok_app;
 --
 
 REVOKE ALL ON FUNCTION rustok._category_depth(c public.categories) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._category_depth(c public.categories) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._category_depth(c public.categories) TO rustok_app;
 
 --
 -- Name: FUNCTION _category_json(c public.categories, depth integer); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._category_json(c public.categories, depth integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._category_json(c public.categories, depth integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._category_json(c public.categories, depth integer) TO rustok_app;
 
 --
 -- Name: FUNCTION _category_ref(tenant uuid, input jsonb, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._category_ref(tenant uuid, input jsonb, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._category_ref(tenant uuid, input jsonb, field text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._category_ref(tenant uuid, input jsonb, field text) TO rustok_app;
 
 --
 -- Name: FUNCTION _check_request(input jsonb, allowed text[], field text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._check_request(input jsonb, allowed text[], field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._check_request(input jsonb, allowed text[], field text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._check_request(input jsonb, allowed text[], field text) TO rustok_app;
 
 --
 -- Name: FUNCTION _check_webhook_description(description text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._check_webhook_description(description text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._check_webhook_description(description text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._check_webhook_description(description text) TO rustok_app;
 
 --
 -- Name: FUNCTION _check_webhook_event_types(event_types text[]); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._check_webhook_event_types(event_types text[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._check_webhook_event_types(event_types text[]) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._check_webhook_event_types(event_types text[]) TO rustok_app;
 
 --
 -- Name: FUNCTION _check_webhook_url(url text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._check_webhook_url(url text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._check_webhook_url(url text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._check_webhook_url(url text) TO rustok_app;
 
 --
 -- Name: FUNCTION _choice_field(input jsonb, field text, choices text[]); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._choice_field(input jsonb, field text, choices text[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._choice_field(input jsonb, field text, choices text[]) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._choice_field(input jsonb, field text, choices text[]) TO rustok_app;
+
+--
+-- Name: FUNCTION _close_catalog_functions(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._close_catalog_functions() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _comment_json(id text, post text, parent text, author text, author_name text, body text, depth integer, "position" integer, reply_count integer, moderation text, created_at timestamp with time zone, updated_at timestamp with time zone); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._comment_json(id text, post text, parent text, author text, author_name text, body text, depth integer, "position" integer, reply_count integer, moderation text, created_at timestamp with time zone, updated_at timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._comment_json(id text, post text, parent text, author text, author_name text, body text, depth integer, "position" integer, reply_count integer, moderation text, created_at timestamp with time zone, updated_at timestamp with time zone) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._comment_json(id text, post text, parent text, author text, author_name text, body text, depth integer, "position" integer, reply_count integer, moderation text, created_at timestamp with time zone, updated_at timestamp with time zone) TO rustok_app;
 
 --
 -- Name: TABLE nodes; Type: ACL; Schema: public; Owner: rustok_owner
@@ -18711,77 +19217,77 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.nodes TO rustok_app;
 --
 
 REVOKE ALL ON FUNCTION rustok._comment_path_visible(c public.nodes) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._comment_path_visible(c public.nodes) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._comment_path_visible(c public.nodes) TO rustok_app;
 
 --
 -- Name: FUNCTION _comment_shown(moderation text, author_id uuid, see_all boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._comment_shown(moderation text, author_id uuid, see_all boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._comment_shown(moderation text, author_id uuid, see_all boolean) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._comment_shown(moderation text, author_id uuid, see_all boolean) TO rustok_app;
 
 --
 -- Name: FUNCTION _commentable_post(post_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commentable_post(post_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commentable_post(post_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commentable_post(post_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION _comments_json(tenant uuid, post uuid, comments public.nodes[]); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._comments_json(tenant uuid, post uuid, comments public.nodes[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._comments_json(tenant uuid, post uuid, comments public.nodes[]) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._comments_json(tenant uuid, post uuid, comments public.nodes[]) TO rustok_app;
 
 --
 -- Name: FUNCTION _comments_need_approval(tenant uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._comments_need_approval(tenant uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._comments_need_approval(tenant uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._comments_need_approval(tenant uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_address(value jsonb, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_address(value jsonb, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_address(value jsonb, field text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_address(value jsonb, field text) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_allocate(variant_id uuid, quantity integer); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_allocate(variant_id uuid, quantity integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_allocate(variant_id uuid, quantity integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_allocate(variant_id uuid, quantity integer) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_allocated(allocations jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_allocated(allocations jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_allocated(allocations jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_allocated(allocations jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_amount(value jsonb, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_amount(value jsonb, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_amount(value jsonb, field text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_amount(value jsonb, field text) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_array(value jsonb, field text, max_items integer); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_array(value jsonb, field text, max_items integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_array(value jsonb, field text, max_items integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_array(value jsonb, field text, max_items integer) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_bool(value jsonb, field text, default_value boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_bool(value jsonb, field text, default_value boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_bool(value jsonb, field text, default_value boolean) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_bool(value jsonb, field text, default_value boolean) TO rustok_app;
 
 --
 -- Name: TABLE commerce_carts; Type: ACL; Schema: public; Owner: rustok_owner
@@ -18794,63 +19300,63 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.commerce_carts TO rustok_app;
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_cart_for_update(cart_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_cart_for_update(cart_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_cart_for_update(cart_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_cart_json(c public.commerce_carts); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_cart_json(c public.commerce_carts) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_cart_json(c public.commerce_carts) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_cart_json(c public.commerce_carts) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_cart_lines(c public.commerce_carts); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_cart_lines(c public.commerce_carts) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_cart_lines(c public.commerce_carts) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_cart_lines(c public.commerce_carts) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_cart_shipping_updated(c public.commerce_carts); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_cart_shipping_updated(c public.commerce_carts) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_cart_shipping_updated(c public.commerce_carts) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_cart_shipping_updated(c public.commerce_carts) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_cart_totals(c public.commerce_carts, subtotal bigint, discountable_subtotal bigint, OUT discount_total bigint, OUT tax_total bigint, OUT shipping_total bigint, OUT total bigint, OUT discount_code text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_cart_totals(c public.commerce_carts, subtotal bigint, discountable_subtotal bigint, OUT discount_total bigint, OUT tax_total bigint, OUT shipping_total bigint, OUT total bigint, OUT discount_code text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_cart_totals(c public.commerce_carts, subtotal bigint, discountable_subtotal bigint, OUT discount_total bigint, OUT tax_total bigint, OUT shipping_total bigint, OUT total bigint, OUT discount_code text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_cart_totals(c public.commerce_carts, subtotal bigint, discountable_subtotal bigint, OUT discount_total bigint, OUT tax_total bigint, OUT shipping_total bigint, OUT total bigint, OUT discount_code text) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_cart_visible(c public.commerce_carts); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_cart_visible(c public.commerce_carts) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_cart_visible(c public.commerce_carts) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_cart_visible(c public.commerce_carts) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_currency(code text, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_currency(code text, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_currency(code text, field text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_currency(code text, field text) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_day_start(time_zone text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_day_start(time_zone text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_day_start(time_zone text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_day_start(time_zone text) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_default_location(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_default_location() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_default_location() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_default_location() TO rustok_app;
 
 --
 -- Name: TABLE commerce_discounts; Type: ACL; Schema: public; Owner: rustok_owner
@@ -18863,56 +19369,56 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.commerce_discounts TO rustok_a
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_discount_problem(d public.commerce_discounts, currency text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_discount_problem(d public.commerce_discounts, currency text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_discount_problem(d public.commerce_discounts, currency text) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_email(value text, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_email(value text, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_email(value text, field text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_email(value text, field text) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_guest_prices(tenant uuid, product_ids uuid[]); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_guest_prices(tenant uuid, product_ids uuid[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_guest_prices(tenant uuid, product_ids uuid[]) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_guest_prices(tenant uuid, product_ids uuid[]) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_handle(value text, title text, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_handle(value text, title text, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_handle(value text, title text, field text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_handle(value text, title text, field text) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_has_regions(tenant_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_has_regions(tenant_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_has_regions(tenant_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_has_regions(tenant_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_id(value jsonb, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_id(value jsonb, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_id(value jsonb, field text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_id(value jsonb, field text) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_id_time(id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_id_time(id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_id_time(id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_id_time(id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_ids(value jsonb, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_ids(value jsonb, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_ids(value jsonb, field text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_ids(value jsonb, field text) TO rustok_app;
 
 --
 -- Name: TABLE commerce_variants; Type: ACL; Schema: public; Owner: rustok_owner
@@ -18925,7 +19431,7 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.commerce_variants TO rustok_ap
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_insert_price(v public.commerce_variants, input jsonb, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_insert_price(v public.commerce_variants, input jsonb, field text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_insert_price(v public.commerce_variants, input jsonb, field text) TO rustok_app;
 
 --
 -- Name: TABLE commerce_products; Type: ACL; Schema: public; Owner: rustok_owner
@@ -18938,14 +19444,14 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.commerce_products TO rustok_ap
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_insert_variant(p public.commerce_products, input jsonb, field text, pos integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_insert_variant(p public.commerce_products, input jsonb, field text, pos integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_insert_variant(p public.commerce_products, input jsonb, field text, pos integer) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_int(value jsonb, field text, min_value bigint, max_value bigint); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_int(value jsonb, field text, min_value bigint, max_value bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_int(value jsonb, field text, min_value bigint, max_value bigint) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_int(value jsonb, field text, min_value bigint, max_value bigint) TO rustok_app;
 
 --
 -- Name: TABLE commerce_inventory_levels; Type: ACL; Schema: public; Owner: rustok_owner
@@ -18958,42 +19464,42 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.commerce_inventory_levels TO r
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_level_json(l public.commerce_inventory_levels) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_level_json(l public.commerce_inventory_levels) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_level_json(l public.commerce_inventory_levels) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_link_taxonomy(p public.commerce_products, input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_link_taxonomy(p public.commerce_products, input jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_link_taxonomy(p public.commerce_products, input jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_link_taxonomy(p public.commerce_products, input jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_lock_stock(variant_ids uuid[]); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_lock_stock(variant_ids uuid[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_lock_stock(variant_ids uuid[]) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_lock_stock(variant_ids uuid[]) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_money(amount bigint, currency text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_money(amount bigint, currency text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_money(amount bigint, currency text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_money(amount bigint, currency text) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_object(value jsonb, field text, required boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_object(value jsonb, field text, required boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_object(value jsonb, field text, required boolean) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_object(value jsonb, field text, required boolean) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_order_destination(c public.commerce_carts, address jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_order_destination(c public.commerce_carts, address jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_order_destination(c public.commerce_carts, address jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_order_destination(c public.commerce_carts, address jsonb) TO rustok_app;
 
 --
 -- Name: TABLE commerce_orders; Type: ACL; Schema: public; Owner: rustok_owner
@@ -19006,42 +19512,42 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.commerce_orders TO rustok_app;
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_order_json(o public.commerce_orders) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_order_json(o public.commerce_orders) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_order_json(o public.commerce_orders) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_order_totals(since timestamp with time zone); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_order_totals(since timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_order_totals(since timestamp with time zone) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_order_totals(since timestamp with time zone) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_order_visible(o public.commerce_orders); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_order_visible(o public.commerce_orders) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_order_visible(o public.commerce_orders) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_order_visible(o public.commerce_orders) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_price(variant_id uuid, currency_code text, quantity integer, customer_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_price(variant_id uuid, currency_code text, quantity integer, customer_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_price(variant_id uuid, currency_code text, quantity integer, customer_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_price(variant_id uuid, currency_code text, quantity integer, customer_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_product_json(p public.commerce_products); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_product_json(p public.commerce_products) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_product_json(p public.commerce_products) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_product_json(p public.commerce_products) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_put_line(c public.commerce_carts, variant_id uuid, quantity integer, adding boolean, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_put_line(c public.commerce_carts, variant_id uuid, quantity integer, adding boolean, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_put_line(c public.commerce_carts, variant_id uuid, quantity integer, adding boolean, field text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_put_line(c public.commerce_carts, variant_id uuid, quantity integer, adding boolean, field text) TO rustok_app;
 
 --
 -- Name: TABLE commerce_regions; Type: ACL; Schema: public; Owner: rustok_owner
@@ -19054,168 +19560,180 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.commerce_regions TO rustok_app
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_region_json(r public.commerce_regions) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_region_json(r public.commerce_regions) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_region_json(r public.commerce_regions) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_release_cart(c public.commerce_carts); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_release_cart(c public.commerce_carts) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_release_cart(c public.commerce_carts) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_release_cart(c public.commerce_carts) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_return_stock(o public.commerce_orders); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_return_stock(o public.commerce_orders) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_return_stock(o public.commerce_orders) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_return_stock(o public.commerce_orders) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_ship_to(c public.commerce_carts, address jsonb, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_ship_to(c public.commerce_carts, address jsonb, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_ship_to(c public.commerce_carts, address jsonb, field text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_ship_to(c public.commerce_carts, address jsonb, field text) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_status(value jsonb, field text, allowed text[], default_value text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_status(value jsonb, field text, allowed text[], default_value text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_status(value jsonb, field text, allowed text[], default_value text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_status(value jsonb, field text, allowed text[], default_value text) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_take_stock(c public.commerce_carts, lines jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_take_stock(c public.commerce_carts, lines jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_take_stock(c public.commerce_carts, lines jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_take_stock(c public.commerce_carts, lines jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_text(value jsonb, field text, max_length integer, required boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_text(value jsonb, field text, max_length integer, required boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_text(value jsonb, field text, max_length integer, required boolean) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_text(value jsonb, field text, max_length integer, required boolean) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_touch_cart(c public.commerce_carts); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_touch_cart(c public.commerce_carts) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_touch_cart(c public.commerce_carts) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_touch_cart(c public.commerce_carts) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_variant_json(v public.commerce_variants); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_variant_json(v public.commerce_variants) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_variant_json(v public.commerce_variants) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commerce_variant_json(v public.commerce_variants) TO rustok_app;
 
 --
 -- Name: FUNCTION _commit_order_arm(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commit_order_arm() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commit_order_arm() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._commit_order_arm() TO rustok_app;
 
 --
 -- Name: FUNCTION _connection(nodes jsonb, has_next boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._connection(nodes jsonb, has_next boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._connection(nodes jsonb, has_next boolean) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._connection(nodes jsonb, has_next boolean) TO rustok_app;
 
 --
 -- Name: FUNCTION _create_partition(parent text, child text, lower_bound timestamp with time zone, upper_bound timestamp with time zone); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._create_partition(parent text, child text, lower_bound timestamp with time zone, upper_bound timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._create_partition(parent text, child text, lower_bound timestamp with time zone, upper_bound timestamp with time zone) TO rustok_clients;
 
 --
 -- Name: FUNCTION _cron_due(schedule text, since timestamp with time zone, until timestamp with time zone); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._cron_due(schedule text, since timestamp with time zone, until timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._cron_due(schedule text, since timestamp with time zone, until timestamp with time zone) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._cron_due(schedule text, since timestamp with time zone, until timestamp with time zone) TO rustok_app;
 
 --
 -- Name: FUNCTION _cron_field(field text, lo integer, hi integer, name text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._cron_field(field text, lo integer, hi integer, name text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._cron_field(field text, lo integer, hi integer, name text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._cron_field(field text, lo integer, hi integer, name text) TO rustok_app;
 
 --
 -- Name: FUNCTION _display_name(value text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._display_name(value text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._display_name(value text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._display_name(value text) TO rustok_app;
 
 --
 -- Name: FUNCTION _editable_node(node_id uuid, lock_row boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._editable_node(node_id uuid, lock_row boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._editable_node(node_id uuid, lock_row boolean) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._editable_node(node_id uuid, lock_row boolean) TO rustok_app;
+
+--
+-- Name: FUNCTION _execute_allow_list(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._execute_allow_list() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._execute_allow_list() TO rustok_app;
 
 --
 -- Name: FUNCTION _free_category_slug(tenant uuid, base text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._free_category_slug(tenant uuid, base text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._free_category_slug(tenant uuid, base text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._free_category_slug(tenant uuid, base text) TO rustok_app;
 
 --
 -- Name: FUNCTION _free_node_slug(tenant uuid, kind text, base text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._free_node_slug(tenant uuid, kind text, base text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._free_node_slug(tenant uuid, kind text, base text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._free_node_slug(tenant uuid, kind text, base text) TO rustok_app;
 
 --
 -- Name: FUNCTION _grant_api(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._grant_api() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._grant_api() TO rustok_clients;
+
+--
+-- Name: FUNCTION _guarded_catalog_functions(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._guarded_catalog_functions() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._guarded_catalog_functions() TO rustok_app;
 
 --
 -- Name: FUNCTION _id_field(input jsonb, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._id_field(input jsonb, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._id_field(input jsonb, field text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._id_field(input jsonb, field text) TO rustok_app;
 
 --
 -- Name: FUNCTION _index_browse_apply(gone rustok.index_products_browse[], fresh rustok.index_products_browse[]); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._index_browse_apply(gone rustok.index_products_browse[], fresh rustok.index_products_browse[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_browse_apply(gone rustok.index_products_browse[], fresh rustok.index_products_browse[]) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._index_browse_apply(gone rustok.index_products_browse[], fresh rustok.index_products_browse[]) TO rustok_app;
 
 --
 -- Name: FUNCTION _index_browse_facets(price bigint, category_slugs text[], category_names text[], tags text[]); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._index_browse_facets(price bigint, category_slugs text[], category_names text[], tags text[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_browse_facets(price bigint, category_slugs text[], category_names text[], tags text[]) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._index_browse_facets(price bigint, category_slugs text[], category_names text[], tags text[]) TO rustok_app;
 
 --
 -- Name: FUNCTION _index_browse_rebuild(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._index_browse_rebuild() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_browse_rebuild() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._index_browse_rebuild() TO rustok_app;
 
 --
 -- Name: FUNCTION _index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone, title text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone, title text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone, title text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._index_browse_rows(tenant_id uuid, product_id uuid, prices jsonb, has_stock boolean, categories jsonb, tags text[], created_at timestamp with time zone, title text) TO rustok_app;
 
 --
 -- Name: TABLE index_content; Type: ACL; Schema: public; Owner: rustok_owner
@@ -19229,49 +19747,49 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.index_content TO rustok_app;
 --
 
 REVOKE ALL ON FUNCTION rustok._index_content_fresh(tenant uuid, ids uuid[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_content_fresh(tenant uuid, ids uuid[]) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._index_content_fresh(tenant uuid, ids uuid[]) TO rustok_app;
 
 --
 -- Name: FUNCTION _index_flush(tenant uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._index_flush(tenant uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_flush(tenant uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._index_flush(tenant uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION _index_flush_all(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._index_flush_all() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_flush_all() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._index_flush_all() TO rustok_app;
 
 --
 -- Name: FUNCTION _index_flush_arm(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._index_flush_arm() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_flush_arm() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._index_flush_arm() TO rustok_app;
 
 --
 -- Name: FUNCTION _index_global_config(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._index_global_config() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_global_config() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._index_global_config() TO rustok_app;
 
 --
 -- Name: FUNCTION _index_lock(tenant uuid, kind text, ids uuid[]); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._index_lock(tenant uuid, kind text, ids uuid[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_lock(tenant uuid, kind text, ids uuid[]) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._index_lock(tenant uuid, kind text, ids uuid[]) TO rustok_app;
 
 --
 -- Name: FUNCTION _index_lock_key(tenant uuid, kind text, id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._index_lock_key(tenant uuid, kind text, id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_lock_key(tenant uuid, kind text, id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._index_lock_key(tenant uuid, kind text, id uuid) TO rustok_app;
 
 --
 -- Name: TABLE index_products; Type: ACL; Schema: public; Owner: rustok_owner
@@ -19285,231 +19803,237 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.index_products TO rustok_app;
 --
 
 REVOKE ALL ON FUNCTION rustok._index_products_fresh(tenant uuid, ids uuid[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_products_fresh(tenant uuid, ids uuid[]) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._index_products_fresh(tenant uuid, ids uuid[]) TO rustok_app;
 
 --
 -- Name: FUNCTION _index_prune(tenant uuid, kind text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._index_prune(tenant uuid, kind text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_prune(tenant uuid, kind text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._index_prune(tenant uuid, kind text) TO rustok_app;
 
 --
 -- Name: FUNCTION _index_refresh(tenant uuid, kind text, ids uuid[], rewrite boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[], rewrite boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[], rewrite boolean) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._index_refresh(tenant uuid, kind text, ids uuid[], rewrite boolean) TO rustok_app;
 
 --
 -- Name: FUNCTION _index_source_ids(tenant uuid, kind text, after uuid, n integer); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._index_source_ids(tenant uuid, kind text, after uuid, n integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_source_ids(tenant uuid, kind text, after uuid, n integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._index_source_ids(tenant uuid, kind text, after uuid, n integer) TO rustok_app;
 
 --
 -- Name: FUNCTION _index_target(target text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._index_target(target text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_target(target text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._index_target(target text) TO rustok_app;
 
 --
 -- Name: FUNCTION _index_text(cfg regconfig, value text, weight "char"); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._index_text(cfg regconfig, value text, weight "char") FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_text(cfg regconfig, value text, weight "char") TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._index_text(cfg regconfig, value text, weight "char") TO rustok_app;
 
 --
 -- Name: FUNCTION _index_touch(tenant uuid, kind text, ids uuid[]); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._index_touch(tenant uuid, kind text, ids uuid[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_touch(tenant uuid, kind text, ids uuid[]) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._index_touch(tenant uuid, kind text, ids uuid[]) TO rustok_app;
 
 --
 -- Name: FUNCTION _index_updated(kind text, ids uuid[]); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._index_updated(kind text, ids uuid[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_updated(kind text, ids uuid[]) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._index_updated(kind text, ids uuid[]) TO rustok_app;
 
 --
 -- Name: FUNCTION _index_verify_browse(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._index_verify_browse() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_verify_browse() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._index_verify_browse() TO rustok_app;
 
 --
 -- Name: FUNCTION _index_verify_mirrors(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._index_verify_mirrors() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._index_verify_mirrors() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._index_verify_mirrors() TO rustok_app;
 
 --
 -- Name: FUNCTION _insert_user(email text, password_hash text, role text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._insert_user(email text, password_hash text, role text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._insert_user(email text, password_hash text, role text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._insert_user(email text, password_hash text, role text) TO rustok_app;
 
 --
 -- Name: FUNCTION _instant(value text, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._instant(value text, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._instant(value text, field text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._instant(value text, field text) TO rustok_app;
 
 --
 -- Name: FUNCTION _int_field(input jsonb, field text, min_value integer); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._int_field(input jsonb, field text, min_value integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._int_field(input jsonb, field text, min_value integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._int_field(input jsonb, field text, min_value integer) TO rustok_app;
 
 --
 -- Name: FUNCTION _issue_refresh_token(user_id uuid, family_id uuid, token_hash bytea, ttl interval); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._issue_refresh_token(user_id uuid, family_id uuid, token_hash bytea, ttl interval) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._issue_refresh_token(user_id uuid, family_id uuid, token_hash bytea, ttl interval) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._issue_refresh_token(user_id uuid, family_id uuid, token_hash bytea, ttl interval) TO rustok_app;
 
 --
 -- Name: FUNCTION _lock_category_tree(tenant uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._lock_category_tree(tenant uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._lock_category_tree(tenant uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._lock_category_tree(tenant uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION _lock_slug(tenant uuid, scope text, base text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._lock_slug(tenant uuid, scope text, base text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._lock_slug(tenant uuid, scope text, base text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._lock_slug(tenant uuid, scope text, base text) TO rustok_app;
 
 --
 -- Name: FUNCTION _login_delay(failures integer); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._login_delay(failures integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._login_delay(failures integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._login_delay(failures integer) TO rustok_app;
 
 --
 -- Name: FUNCTION _metadata_field(input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._metadata_field(input jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._metadata_field(input jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._metadata_field(input jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION _modules_in_dependency_order(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._modules_in_dependency_order() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._modules_in_dependency_order() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._modules_in_dependency_order() TO rustok_app;
 
 --
 -- Name: FUNCTION _new_webhook_secret(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._new_webhook_secret() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._new_webhook_secret() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._new_webhook_secret() TO rustok_app;
 
 --
 -- Name: FUNCTION _next_slug(base text, taken text[]); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._next_slug(base text, taken text[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._next_slug(base text, taken text[]) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._next_slug(base text, taken text[]) TO rustok_app;
 
 --
 -- Name: FUNCTION _node_is_live(status text, published_at timestamp with time zone); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._node_is_live(status text, published_at timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._node_is_live(status text, published_at timestamp with time zone) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._node_is_live(status text, published_at timestamp with time zone) TO rustok_app;
 
 --
 -- Name: FUNCTION _node_json(n public.nodes); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._node_json(n public.nodes) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._node_json(n public.nodes) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._node_json(n public.nodes) TO rustok_app;
 
 --
 -- Name: FUNCTION _node_readable(status text, published_at timestamp with time zone, author_id uuid, see_all boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._node_readable(status text, published_at timestamp with time zone, author_id uuid, see_all boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._node_readable(status text, published_at timestamp with time zone, author_id uuid, see_all boolean) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._node_readable(status text, published_at timestamp with time zone, author_id uuid, see_all boolean) TO rustok_app;
 
 --
 -- Name: FUNCTION _node_visible(n public.nodes); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._node_visible(n public.nodes) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._node_visible(n public.nodes) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._node_visible(n public.nodes) TO rustok_app;
+
+--
+-- Name: FUNCTION _operator_functions(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._operator_functions() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._operator_functions() TO rustok_app;
 
 --
 -- Name: FUNCTION _page_connection(nodes jsonb, page integer); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._page_connection(nodes jsonb, page integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._page_connection(nodes jsonb, page integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._page_connection(nodes jsonb, page integer) TO rustok_app;
 
 --
 -- Name: FUNCTION _page_size(first integer); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._page_size(first integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._page_size(first integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._page_size(first integer) TO rustok_app;
 
 --
 -- Name: FUNCTION _partition_key_column(parent regclass); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._partition_key_column(parent regclass) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._partition_key_column(parent regclass) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._partition_key_column(parent regclass) TO rustok_app;
 
 --
 -- Name: FUNCTION _partition_name(parent text, period text, lower_bound timestamp with time zone); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._partition_name(parent text, period text, lower_bound timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._partition_name(parent text, period text, lower_bound timestamp with time zone) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._partition_name(parent text, period text, lower_bound timestamp with time zone) TO rustok_app;
 
 --
 -- Name: FUNCTION _publish_event_for(tenant uuid, type text, data jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._publish_event_for(tenant uuid, type text, data jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._publish_event_for(tenant uuid, type text, data jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._publish_event_for(tenant uuid, type text, data jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION _refresh_grace(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._refresh_grace() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._refresh_grace() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._refresh_grace() TO rustok_app;
 
 --
 -- Name: FUNCTION _register_module(slug text, name text, description text, version text, dependencies text[]); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._register_module(slug text, name text, description text, version text, dependencies text[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._register_module(slug text, name text, description text, version text, dependencies text[]) TO rustok_clients;
 
 --
 -- Name: FUNCTION _require_super_admin_for(VARIADIC roles text[]); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._require_super_admin_for(VARIADIC roles text[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._require_super_admin_for(VARIADIC roles text[]) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._require_super_admin_for(VARIADIC roles text[]) TO rustok_app;
 
 --
 -- Name: TABLE webhooks; Type: ACL; Schema: public; Owner: rustok_owner
@@ -19522,7 +20046,7 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.webhooks TO rustok_app;
 --
 
 REVOKE ALL ON FUNCTION rustok._require_webhook(webhook_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._require_webhook(webhook_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._require_webhook(webhook_id uuid) TO rustok_app;
 
 --
 -- Name: TABLE body_revisions; Type: ACL; Schema: public; Owner: rustok_owner
@@ -19535,161 +20059,165 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.body_revisions TO rustok_app;
 --
 
 REVOKE ALL ON FUNCTION rustok._revision_json(r public.body_revisions) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._revision_json(r public.body_revisions) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._revision_json(r public.body_revisions) TO rustok_app;
 
 --
 -- Name: FUNCTION _revoke_refresh_tokens(family_id uuid, user_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._revoke_refresh_tokens(family_id uuid, user_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._revoke_refresh_tokens(family_id uuid, user_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._revoke_refresh_tokens(family_id uuid, user_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION _search_after(cursor text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._search_after(cursor text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._search_after(cursor text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._search_after(cursor text) TO rustok_app;
 
 --
 -- Name: FUNCTION _search_config(tenant uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._search_config(tenant uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._search_config(tenant uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._search_config(tenant uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION _search_currency(code text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._search_currency(code text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._search_currency(code text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._search_currency(code text) TO rustok_app;
 
 --
 -- Name: FUNCTION _search_cursor(key jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._search_cursor(key jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._search_cursor(key jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._search_cursor(key jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION _search_facets_json(counts rustok.index_products_facets[]); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._search_facets_json(counts rustok.index_products_facets[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._search_facets_json(counts rustok.index_products_facets[]) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._search_facets_json(counts rustok.index_products_facets[]) TO rustok_app;
 
 --
 -- Name: FUNCTION _search_price_bucket(price bigint); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._search_price_bucket(price bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._search_price_bucket(price bigint) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._search_price_bucket(price bigint) TO rustok_app;
 
 --
 -- Name: FUNCTION _search_price_bucket_max(lo bigint); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._search_price_bucket_max(lo bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._search_price_bucket_max(lo bigint) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._search_price_bucket_max(lo bigint) TO rustok_app;
 
 --
 -- Name: FUNCTION _search_product_node(i public.index_products, price bigint, rank double precision, currency_prices jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._search_product_node(i public.index_products, price bigint, rank double precision, currency_prices jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._search_product_node(i public.index_products, price bigint, rank double precision, currency_prices jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._search_product_node(i public.index_products, price bigint, rank double precision, currency_prices jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION _search_products_browse(f jsonb, cur text, lo bigint, hi bigint, srt text, page integer, k jsonb, OUT ids uuid[], OUT kns double precision[], OUT kts text[], OUT prices bigint[], OUT total bigint, OUT facets jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._search_products_browse(f jsonb, cur text, lo bigint, hi bigint, srt text, page integer, k jsonb, OUT ids uuid[], OUT kns double precision[], OUT kts text[], OUT prices bigint[], OUT total bigint, OUT facets jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._search_products_browse(f jsonb, cur text, lo bigint, hi bigint, srt text, page integer, k jsonb, OUT ids uuid[], OUT kns double precision[], OUT kts text[], OUT prices bigint[], OUT total bigint, OUT facets jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._search_products_browse(f jsonb, cur text, lo bigint, hi bigint, srt text, page integer, k jsonb, OUT ids uuid[], OUT kns double precision[], OUT kts text[], OUT prices bigint[], OUT total bigint, OUT facets jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION _search_query(cfg regconfig, query text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._search_query(cfg regconfig, query text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._search_query(cfg regconfig, query text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._search_query(cfg regconfig, query text) TO rustok_app;
 
 --
 -- Name: FUNCTION _search_rank(search_vector tsvector, title text, tsq tsquery, q text, fuzzy boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._search_rank(search_vector tsvector, title text, tsq tsquery, q text, fuzzy boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._search_rank(search_vector tsvector, title text, tsq tsquery, q text, fuzzy boolean) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._search_rank(search_vector tsvector, title text, tsq tsquery, q text, fuzzy boolean) TO rustok_app;
 
 --
 -- Name: FUNCTION _search_sort(sort text, allowed text[]); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._search_sort(sort text, allowed text[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._search_sort(sort text, allowed text[]) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._search_sort(sort text, allowed text[]) TO rustok_app;
 
 --
 -- Name: FUNCTION _search_text(query text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._search_text(query text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._search_text(query text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._search_text(query text) TO rustok_app;
+
+--
+-- Name: FUNCTION _secure_client_roles(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._secure_client_roles() FROM PUBLIC;
 
 --
 -- Name: FUNCTION _secure_table(rel regclass); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._secure_table(rel regclass) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._secure_table(rel regclass) TO rustok_clients;
 
 --
 -- Name: FUNCTION _sees_all_comments(post public.nodes); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._sees_all_comments(post public.nodes) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._sees_all_comments(post public.nodes) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._sees_all_comments(post public.nodes) TO rustok_app;
 
 --
 -- Name: FUNCTION _set_module_enabled(module text, enable boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._set_module_enabled(module text, enable boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._set_module_enabled(module text, enable boolean) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._set_module_enabled(module text, enable boolean) TO rustok_app;
 
 --
 -- Name: FUNCTION _set_node_tags(tenant uuid, node_id uuid, tags jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._set_node_tags(tenant uuid, node_id uuid, tags jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._set_node_tags(tenant uuid, node_id uuid, tags jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._set_node_tags(tenant uuid, node_id uuid, tags jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION _slugify(value text, max_length integer); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._slugify(value text, max_length integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._slugify(value text, max_length integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._slugify(value text, max_length integer) TO rustok_app;
 
 --
 -- Name: FUNCTION _start_commit_order(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._start_commit_order() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._start_commit_order() TO rustok_clients;
 
 --
 -- Name: FUNCTION _storefront_card(i public.index_products); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._storefront_card(i public.index_products) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._storefront_card(i public.index_products) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._storefront_card(i public.index_products) TO rustok_app;
 
 --
 -- Name: FUNCTION _storefront_currencies(codes text[]); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._storefront_currencies(codes text[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._storefront_currencies(codes text[]) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._storefront_currencies(codes text[]) TO rustok_app;
 
 --
 -- Name: TABLE tenants; Type: ACL; Schema: public; Owner: rustok_owner
@@ -19702,35 +20230,35 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.tenants TO rustok_app;
 --
 
 REVOKE ALL ON FUNCTION rustok._tenant_json(t public.tenants) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._tenant_json(t public.tenants) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._tenant_json(t public.tenants) TO rustok_app;
 
 --
 -- Name: FUNCTION _tenant_tables(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._tenant_tables() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._tenant_tables() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._tenant_tables() TO rustok_app;
 
 --
 -- Name: FUNCTION _text_field(input jsonb, field text, max_length integer, required boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._text_field(input jsonb, field text, max_length integer, required boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._text_field(input jsonb, field text, max_length integer, required boolean) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._text_field(input jsonb, field text, max_length integer, required boolean) TO rustok_app;
 
 --
 -- Name: FUNCTION _time_field(input jsonb, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._time_field(input jsonb, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._time_field(input jsonb, field text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._time_field(input jsonb, field text) TO rustok_app;
 
 --
 -- Name: FUNCTION _transliterate(value text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._transliterate(value text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._transliterate(value text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._transliterate(value text) TO rustok_app;
 
 --
 -- Name: TABLE users; Type: ACL; Schema: public; Owner: rustok_owner
@@ -19743,21 +20271,21 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.users TO rustok_app;
 --
 
 REVOKE ALL ON FUNCTION rustok._user_json(u public.users) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._user_json(u public.users) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._user_json(u public.users) TO rustok_app;
 
 --
 -- Name: FUNCTION _valid_slug(value text, max_length integer); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._valid_slug(value text, max_length integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._valid_slug(value text, max_length integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._valid_slug(value text, max_length integer) TO rustok_app;
 
 --
 -- Name: FUNCTION _visible_thread(tenant uuid, post uuid, see_all boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._visible_thread(tenant uuid, post uuid, see_all boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._visible_thread(tenant uuid, post uuid, see_all boolean) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._visible_thread(tenant uuid, post uuid, see_all boolean) TO rustok_app;
 
 --
 -- Name: TABLE webhook_deliveries; Type: ACL; Schema: public; Owner: rustok_owner
@@ -19770,21 +20298,21 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.webhook_deliveries TO rustok_a
 --
 
 REVOKE ALL ON FUNCTION rustok._webhook_delivery_json(d public.webhook_deliveries) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._webhook_delivery_json(d public.webhook_deliveries) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._webhook_delivery_json(d public.webhook_deliveries) TO rustok_app;
 
 --
 -- Name: FUNCTION _webhook_json(w public.webhooks); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._webhook_json(w public.webhooks) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._webhook_json(w public.webhooks) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._webhook_json(w public.webhooks) TO rustok_app;
 
 --
 -- Name: FUNCTION _webhooks_allow_private(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._webhooks_allow_private() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._webhooks_allow_private() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok._webhooks_allow_private() TO rustok_app;
 
 --
 -- Name: FUNCTION ack_events(consumer text, commit_seq bigint, "position" bigint); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -19798,91 +20326,91 @@ GRANT ALL ON FUNCTION rustok.ack_events(consumer text, commit_seq bigint, "posit
 --
 
 REVOKE ALL ON FUNCTION rustok.add_cart_line(cart_id uuid, variant_id uuid, quantity integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.add_cart_line(cart_id uuid, variant_id uuid, quantity integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.add_cart_line(cart_id uuid, variant_id uuid, quantity integer) TO rustok_app;
 
 --
 -- Name: FUNCTION add_comment(node_id uuid, parent_id uuid, body text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.add_comment(node_id uuid, parent_id uuid, body text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.add_comment(node_id uuid, parent_id uuid, body text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.add_comment(node_id uuid, parent_id uuid, body text) TO rustok_app;
 
 --
 -- Name: FUNCTION add_customer_to_group(group_id uuid, customer_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.add_customer_to_group(group_id uuid, customer_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.add_customer_to_group(group_id uuid, customer_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.add_customer_to_group(group_id uuid, customer_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION adjust_inventory(input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.adjust_inventory(input jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.adjust_inventory(input jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.adjust_inventory(input jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION apply_discount(cart_id uuid, code text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.apply_discount(cart_id uuid, code text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.apply_discount(cart_id uuid, code text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.apply_discount(cart_id uuid, code text) TO rustok_app;
 
 --
 -- Name: FUNCTION authorize_event_stream(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.authorize_event_stream() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.authorize_event_stream() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.authorize_event_stream() TO rustok_app;
 
 --
 -- Name: FUNCTION begin_login(email text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.begin_login(email text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.begin_login(email text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.begin_login(email text) TO rustok_app;
 
 --
 -- Name: FUNCTION cancel_checkout(cart_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.cancel_checkout(cart_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.cancel_checkout(cart_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.cancel_checkout(cart_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION cart_by_id(cart_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.cart_by_id(cart_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.cart_by_id(cart_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.cart_by_id(cart_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION claim_webhook_deliveries(max_count integer, lease_seconds integer); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.claim_webhook_deliveries(max_count integer, lease_seconds integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.claim_webhook_deliveries(max_count integer, lease_seconds integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.claim_webhook_deliveries(max_count integer, lease_seconds integer) TO rustok_app;
 
 --
 -- Name: FUNCTION comment_tree(node_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.comment_tree(node_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.comment_tree(node_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.comment_tree(node_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION commerce_dashboard(time_zone text, low_stock integer); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.commerce_dashboard(time_zone text, low_stock integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.commerce_dashboard(time_zone text, low_stock integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.commerce_dashboard(time_zone text, low_stock integer) TO rustok_app;
 
 --
 -- Name: FUNCTION complete_login(email text, verified_hash text, refresh_token_hash bytea, refresh_ttl interval, new_password_hash text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.complete_login(email text, verified_hash text, refresh_token_hash bytea, refresh_ttl interval, new_password_hash text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.complete_login(email text, verified_hash text, refresh_token_hash bytea, refresh_ttl interval, new_password_hash text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.complete_login(email text, verified_hash text, refresh_token_hash bytea, refresh_ttl interval, new_password_hash text) TO rustok_app;
 
 --
 -- Name: FUNCTION consumer_position(consumer text, OUT last_commit_seq bigint, OUT last_position bigint); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -19896,196 +20424,208 @@ GRANT ALL ON FUNCTION rustok.consumer_position(consumer text, OUT last_commit_se
 --
 
 REVOKE ALL ON FUNCTION rustok.create_cart(input jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.create_cart(input jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.create_cart(input jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION create_category(input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.create_category(input jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.create_category(input jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.create_category(input jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION create_customer_group(name text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.create_customer_group(name text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.create_customer_group(name text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.create_customer_group(name text) TO rustok_app;
 
 --
 -- Name: FUNCTION create_discount(input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.create_discount(input jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.create_discount(input jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.create_discount(input jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION create_node(input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.create_node(input jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.create_node(input jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.create_node(input jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION create_price_list(input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.create_price_list(input jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.create_price_list(input jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.create_price_list(input jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION create_product(input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.create_product(input jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.create_product(input jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.create_product(input jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION create_product_category(input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.create_product_category(input jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.create_product_category(input jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.create_product_category(input jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION create_product_collection(input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.create_product_collection(input jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.create_product_collection(input jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.create_product_collection(input jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION create_region(input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.create_region(input jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.create_region(input jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.create_region(input jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION create_shipping_option(input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.create_shipping_option(input jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.create_shipping_option(input jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.create_shipping_option(input jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION create_stock_location(input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.create_stock_location(input jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.create_stock_location(input jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.create_stock_location(input jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION create_tenant(slug text, name text, admin_email text, admin_password_hash text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.create_tenant(slug text, name text, admin_email text, admin_password_hash text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.create_tenant(slug text, name text, admin_email text, admin_password_hash text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.create_tenant(slug text, name text, admin_email text, admin_password_hash text) TO rustok_app;
 
 --
 -- Name: FUNCTION create_user(email text, password_hash text, role text, display_name text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.create_user(email text, password_hash text, role text, display_name text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.create_user(email text, password_hash text, role text, display_name text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.create_user(email text, password_hash text, role text, display_name text) TO rustok_app;
 
 --
 -- Name: FUNCTION create_webhook(url text, event_types text[], description text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.create_webhook(url text, event_types text[], description text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.create_webhook(url text, event_types text[], description text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.create_webhook(url text, event_types text[], description text) TO rustok_app;
 
 --
 -- Name: FUNCTION current_tenant(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.current_tenant() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.current_tenant() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.current_tenant() TO rustok_app;
 
 --
 -- Name: FUNCTION current_tenant_id(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.current_tenant_id() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.current_tenant_id() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.current_tenant_id() TO rustok_analytics;
+GRANT ALL ON FUNCTION rustok.current_tenant_id() TO rustok_app;
 
 --
 -- Name: FUNCTION current_user_id(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.current_user_id() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.current_user_id() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.current_user_id() TO rustok_analytics;
+GRANT ALL ON FUNCTION rustok.current_user_id() TO rustok_app;
 
 --
 -- Name: FUNCTION current_user_role(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.current_user_role() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.current_user_role() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.current_user_role() TO rustok_analytics;
+GRANT ALL ON FUNCTION rustok.current_user_role() TO rustok_app;
 
 --
 -- Name: FUNCTION delete_category(id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.delete_category(id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.delete_category(id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.delete_category(id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION delete_node(id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.delete_node(id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.delete_node(id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.delete_node(id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION delete_product(product_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.delete_product(product_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.delete_product(product_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.delete_product(product_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION delete_webhook(webhook_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.delete_webhook(webhook_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.delete_webhook(webhook_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.delete_webhook(webhook_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION disable_module(module text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.disable_module(module text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.disable_module(module text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.disable_module(module text) TO rustok_app;
 
 --
 -- Name: FUNCTION enable_module(module text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.enable_module(module text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.enable_module(module text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.enable_module(module text) TO rustok_app;
+
+--
+-- Name: FUNCTION enforce_analytics_limits(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.enforce_analytics_limits() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.enforce_analytics_limits() TO rustok_app;
 
 --
 -- Name: FUNCTION enqueue_webhook_deliveries(event_occurred_at timestamp with time zone, event_position bigint); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.enqueue_webhook_deliveries(event_occurred_at timestamp with time zone, event_position bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.enqueue_webhook_deliveries(event_occurred_at timestamp with time zone, event_position bigint) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.enqueue_webhook_deliveries(event_occurred_at timestamp with time zone, event_position bigint) TO rustok_app;
 
 --
 -- Name: FUNCTION error_codes(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.error_codes() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.error_codes() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.error_codes() TO rustok_analytics;
+GRANT ALL ON FUNCTION rustok.error_codes() TO rustok_app;
 
 --
 -- Name: FUNCTION error_sqlstate(code text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.error_sqlstate(code text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.error_sqlstate(code text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.error_sqlstate(code text) TO rustok_analytics;
+GRANT ALL ON FUNCTION rustok.error_sqlstate(code text) TO rustok_app;
 
 --
 -- Name: FUNCTION event_head(OUT commit_seq bigint, OUT "position" bigint); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -20099,308 +20639,309 @@ GRANT ALL ON FUNCTION rustok.event_head(OUT commit_seq bigint, OUT "position" bi
 --
 
 REVOKE ALL ON FUNCTION rustok.has_permission(permission text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.has_permission(permission text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.has_permission(permission text) TO rustok_app;
 
 --
 -- Name: FUNCTION index_config(tenant uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.index_config(tenant uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.index_config(tenant uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.index_config(tenant uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION index_drain(batch_size integer); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.index_drain(batch_size integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.index_drain(batch_size integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.index_drain(batch_size integer) TO rustok_app;
 
 --
 -- Name: FUNCTION index_queue_length(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.index_queue_length() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.index_queue_length() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.index_queue_length() TO rustok_app;
 
 --
 -- Name: FUNCTION index_refresh(target text, id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.index_refresh(target text, id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.index_refresh(target text, id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.index_refresh(target text, id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION index_reindex_batch(target text, after uuid, batch_size integer); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.index_reindex_batch(target text, after uuid, batch_size integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.index_reindex_batch(target text, after uuid, batch_size integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.index_reindex_batch(target text, after uuid, batch_size integer) TO rustok_app;
 
 --
 -- Name: FUNCTION index_reindex_prune(target text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.index_reindex_prune(target text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.index_reindex_prune(target text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.index_reindex_prune(target text) TO rustok_app;
 
 --
 -- Name: FUNCTION index_reindex_scheduled(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.index_reindex_scheduled() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.index_reindex_scheduled() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.index_reindex_scheduled() TO rustok_app;
 
 --
 -- Name: FUNCTION index_requeue_price_windows(since interval); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.index_requeue_price_windows(since interval) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.index_requeue_price_windows(since interval) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.index_requeue_price_windows(since interval) TO rustok_app;
 
 --
 -- Name: FUNCTION index_source_count(target text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.index_source_count(target text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.index_source_count(target text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.index_source_count(target text) TO rustok_app;
 
 --
 -- Name: FUNCTION index_status(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.index_status() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.index_status() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.index_status() TO rustok_app;
 
 --
 -- Name: FUNCTION index_verify(tenant uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.index_verify(tenant uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.index_verify(tenant uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.index_verify(tenant uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION index_verify_summary(sample integer); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.index_verify_summary(sample integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.index_verify_summary(sample integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.index_verify_summary(sample integer) TO rustok_app;
 
 --
 -- Name: FUNCTION is_current_user(user_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.is_current_user(user_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.is_current_user(user_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.is_current_user(user_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION is_module_enabled(module text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.is_module_enabled(module text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.is_module_enabled(module text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.is_module_enabled(module text) TO rustok_app;
 
 --
 -- Name: FUNCTION is_operator(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.is_operator() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.is_operator() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.is_operator() TO rustok_app;
 
 --
 -- Name: FUNCTION list_categories(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.list_categories() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.list_categories() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.list_categories() TO rustok_app;
 
 --
 -- Name: FUNCTION list_comments(node_id uuid, first integer, after text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.list_comments(node_id uuid, first integer, after text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.list_comments(node_id uuid, first integer, after text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.list_comments(node_id uuid, first integer, after text) TO rustok_app;
 
 --
 -- Name: FUNCTION list_currencies(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.list_currencies() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.list_currencies() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.list_currencies() TO rustok_app;
 
 --
 -- Name: FUNCTION list_modules(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.list_modules() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.list_modules() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.list_modules() TO rustok_app;
 
 --
 -- Name: FUNCTION list_node_revisions(node_id uuid, first integer, after text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.list_node_revisions(node_id uuid, first integer, after text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.list_node_revisions(node_id uuid, first integer, after text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.list_node_revisions(node_id uuid, first integer, after text) TO rustok_app;
 
 --
 -- Name: FUNCTION list_nodes(first integer, after text, filter jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.list_nodes(first integer, after text, filter jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.list_nodes(first integer, after text, filter jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.list_nodes(first integer, after text, filter jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION list_orders(first integer, after text, filter jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.list_orders(first integer, after text, filter jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.list_orders(first integer, after text, filter jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.list_orders(first integer, after text, filter jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION list_pending_comments(first integer, after text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.list_pending_comments(first integer, after text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.list_pending_comments(first integer, after text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.list_pending_comments(first integer, after text) TO rustok_app;
 
 --
 -- Name: FUNCTION list_products(first integer, after text, filter jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.list_products(first integer, after text, filter jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.list_products(first integer, after text, filter jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.list_products(first integer, after text, filter jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION list_tags(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.list_tags() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.list_tags() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.list_tags() TO rustok_app;
 
 --
 -- Name: FUNCTION list_tenants(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.list_tenants() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.list_tenants() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.list_tenants() TO rustok_app;
 
 --
 -- Name: FUNCTION list_users(first integer, after text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.list_users(first integer, after text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.list_users(first integer, after text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.list_users(first integer, after text) TO rustok_app;
 
 --
 -- Name: FUNCTION list_webhook_deliveries(webhook_id uuid, first integer, after text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.list_webhook_deliveries(webhook_id uuid, first integer, after text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.list_webhook_deliveries(webhook_id uuid, first integer, after text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.list_webhook_deliveries(webhook_id uuid, first integer, after text) TO rustok_app;
 
 --
 -- Name: FUNCTION list_webhooks(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.list_webhooks() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.list_webhooks() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.list_webhooks() TO rustok_app;
 
 --
 -- Name: FUNCTION maintain_partitions(at timestamp with time zone); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.maintain_partitions(at timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.maintain_partitions(at timestamp with time zone) TO rustok_clients;
 
 --
 -- Name: FUNCTION me(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.me() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.me() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.me() TO rustok_app;
 
 --
 -- Name: FUNCTION moderate_comment(id uuid, status text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.moderate_comment(id uuid, status text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.moderate_comment(id uuid, status text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.moderate_comment(id uuid, status text) TO rustok_app;
 
 --
 -- Name: FUNCTION node_by_id(id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.node_by_id(id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.node_by_id(id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.node_by_id(id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION node_by_slug(kind text, slug text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.node_by_slug(kind text, slug text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.node_by_slug(kind text, slug text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.node_by_slug(kind text, slug text) TO rustok_app;
 
 --
 -- Name: FUNCTION order_by_id(order_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.order_by_id(order_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.order_by_id(order_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.order_by_id(order_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION parse_id(value text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.parse_id(value text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.parse_id(value text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.parse_id(value text) TO rustok_analytics;
+GRANT ALL ON FUNCTION rustok.parse_id(value text) TO rustok_app;
 
 --
 -- Name: FUNCTION place_order(cart_id uuid, email text, shipping_address jsonb, billing_address jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.place_order(cart_id uuid, email text, shipping_address jsonb, billing_address jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.place_order(cart_id uuid, email text, shipping_address jsonb, billing_address jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.place_order(cart_id uuid, email text, shipping_address jsonb, billing_address jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION product_by_handle(handle text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.product_by_handle(handle text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.product_by_handle(handle text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.product_by_handle(handle text) TO rustok_app;
 
 --
 -- Name: FUNCTION product_by_id(product_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.product_by_id(product_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.product_by_id(product_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.product_by_id(product_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION publish_event(type text, data jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.publish_event(type text, data jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.publish_event(type text, data jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.publish_event(type text, data jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION publish_node(id uuid, at timestamp with time zone); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.publish_node(id uuid, at timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.publish_node(id uuid, at timestamp with time zone) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.publish_node(id uuid, at timestamp with time zone) TO rustok_app;
 
 --
 -- Name: FUNCTION purge_auth_state(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.purge_auth_state() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.purge_auth_state() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.purge_auth_state() TO rustok_app;
 
 --
 -- Name: FUNCTION raise(code text, message text, detail jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.raise(code text, message text, detail jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.raise(code text, message text, detail jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.raise(code text, message text, detail jsonb) TO rustok_analytics;
+GRANT ALL ON FUNCTION rustok.raise(code text, message text, detail jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION read_events(after_commit_seq bigint, after_position bigint, max_count integer, only_tenant uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -20414,448 +20955,433 @@ GRANT ALL ON FUNCTION rustok.read_events(after_commit_seq bigint, after_position
 --
 
 REVOKE ALL ON FUNCTION rustok.read_tenant_events(after_commit_seq bigint, after_position bigint, max_count integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.read_tenant_events(after_commit_seq bigint, after_position bigint, max_count integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.read_tenant_events(after_commit_seq bigint, after_position bigint, max_count integer) TO rustok_app;
 
 --
 -- Name: FUNCTION record_handler_failure(consumer text, event_id uuid, event_type text, attempts integer, error text, gave_up boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.record_handler_failure(consumer text, event_id uuid, event_type text, attempts integer, error text, gave_up boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.record_handler_failure(consumer text, event_id uuid, event_type text, attempts integer, error text, gave_up boolean) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.record_handler_failure(consumer text, event_id uuid, event_type text, attempts integer, error text, gave_up boolean) TO rustok_app;
 
 --
 -- Name: FUNCTION record_webhook_attempt(delivery_id uuid, attempt integer, started_at timestamp with time zone, duration_ms integer, status_code integer, error text, outcome text, retry_in_seconds double precision); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.record_webhook_attempt(delivery_id uuid, attempt integer, started_at timestamp with time zone, duration_ms integer, status_code integer, error text, outcome text, retry_in_seconds double precision) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.record_webhook_attempt(delivery_id uuid, attempt integer, started_at timestamp with time zone, duration_ms integer, status_code integer, error text, outcome text, retry_in_seconds double precision) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.record_webhook_attempt(delivery_id uuid, attempt integer, started_at timestamp with time zone, duration_ms integer, status_code integer, error text, outcome text, retry_in_seconds double precision) TO rustok_app;
 
 --
 -- Name: FUNCTION register_user(email text, password_hash text, refresh_token_hash bytea, refresh_ttl interval, display_name text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.register_user(email text, password_hash text, refresh_token_hash bytea, refresh_ttl interval, display_name text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.register_user(email text, password_hash text, refresh_token_hash bytea, refresh_ttl interval, display_name text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.register_user(email text, password_hash text, refresh_token_hash bytea, refresh_ttl interval, display_name text) TO rustok_app;
 
 --
 -- Name: FUNCTION release_expired_reservations(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.release_expired_reservations() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.release_expired_reservations() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.release_expired_reservations() TO rustok_app;
 
 --
 -- Name: FUNCTION remove_cart_line(cart_id uuid, line_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.remove_cart_line(cart_id uuid, line_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.remove_cart_line(cart_id uuid, line_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.remove_cart_line(cart_id uuid, line_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION request_reindex(target_type text, target_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.request_reindex(target_type text, target_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.request_reindex(target_type text, target_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.request_reindex(target_type text, target_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION require_module(module text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.require_module(module text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.require_module(module text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.require_module(module text) TO rustok_app;
 
 --
 -- Name: FUNCTION require_permission(permission text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.require_permission(permission text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.require_permission(permission text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.require_permission(permission text) TO rustok_app;
 
 --
 -- Name: FUNCTION require_tenant(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.require_tenant() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.require_tenant() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.require_tenant() TO rustok_app;
 
 --
 -- Name: FUNCTION resolve_handler_failure(consumer text, event_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.resolve_handler_failure(consumer text, event_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.resolve_handler_failure(consumer text, event_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.resolve_handler_failure(consumer text, event_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION restore_revision(node_id uuid, revision_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.restore_revision(node_id uuid, revision_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.restore_revision(node_id uuid, revision_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.restore_revision(node_id uuid, revision_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION revoke_refresh_token(token_hash bytea); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.revoke_refresh_token(token_hash bytea) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.revoke_refresh_token(token_hash bytea) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.revoke_refresh_token(token_hash bytea) TO rustok_app;
 
 --
 -- Name: FUNCTION revoke_user_sessions(user_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.revoke_user_sessions(user_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.revoke_user_sessions(user_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.revoke_user_sessions(user_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION rotate_refresh_token(token_hash bytea, new_token_hash bytea, refresh_ttl interval); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.rotate_refresh_token(token_hash bytea, new_token_hash bytea, refresh_ttl interval) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.rotate_refresh_token(token_hash bytea, new_token_hash bytea, refresh_ttl interval) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.rotate_refresh_token(token_hash bytea, new_token_hash bytea, refresh_ttl interval) TO rustok_app;
 
 --
 -- Name: FUNCTION search_content(query text, filter jsonb, sort text, first integer, after text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.search_content(query text, filter jsonb, sort text, first integer, after text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.search_content(query text, filter jsonb, sort text, first integer, after text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.search_content(query text, filter jsonb, sort text, first integer, after text) TO rustok_app;
 
 --
 -- Name: FUNCTION search_products(query text, filter jsonb, sort text, first integer, after text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.search_products(query text, filter jsonb, sort text, first integer, after text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.search_products(query text, filter jsonb, sort text, first integer, after text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.search_products(query text, filter jsonb, sort text, first integer, after text) TO rustok_app;
 
 --
 -- Name: FUNCTION set_cart_shipping_address(cart_id uuid, address jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.set_cart_shipping_address(cart_id uuid, address jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.set_cart_shipping_address(cart_id uuid, address jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.set_cart_shipping_address(cart_id uuid, address jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION set_cart_shipping_option(cart_id uuid, shipping_option_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.set_cart_shipping_option(cart_id uuid, shipping_option_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.set_cart_shipping_option(cart_id uuid, shipping_option_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.set_cart_shipping_option(cart_id uuid, shipping_option_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION set_context(tenant_id uuid, user_id uuid, role text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.set_context(tenant_id uuid, user_id uuid, role text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.set_context(tenant_id uuid, user_id uuid, role text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.set_context(tenant_id uuid, user_id uuid, role text) TO rustok_analytics;
+GRANT ALL ON FUNCTION rustok.set_context(tenant_id uuid, user_id uuid, role text) TO rustok_app;
 
 --
 -- Name: FUNCTION set_display_name(display_name text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.set_display_name(display_name text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.set_display_name(display_name text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.set_display_name(display_name text) TO rustok_app;
 
 --
 -- Name: FUNCTION set_order_status(order_id uuid, status text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.set_order_status(order_id uuid, status text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.set_order_status(order_id uuid, status text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.set_order_status(order_id uuid, status text) TO rustok_app;
 
 --
 -- Name: FUNCTION set_price(input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.set_price(input jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.set_price(input jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.set_price(input jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION set_tax_rate(region_id uuid, input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.set_tax_rate(region_id uuid, input jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.set_tax_rate(region_id uuid, input jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.set_tax_rate(region_id uuid, input jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION set_user_role(user_id uuid, role text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.set_user_role(user_id uuid, role text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.set_user_role(user_id uuid, role text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.set_user_role(user_id uuid, role text) TO rustok_app;
 
 --
 -- Name: FUNCTION shipping_countries(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.shipping_countries() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.shipping_countries() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.shipping_countries() TO rustok_app;
 
 --
 -- Name: FUNCTION start_checkout(cart_id uuid, ttl_seconds integer); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.start_checkout(cart_id uuid, ttl_seconds integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.start_checkout(cart_id uuid, ttl_seconds integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.start_checkout(cart_id uuid, ttl_seconds integer) TO rustok_app;
 
 --
 -- Name: FUNCTION storefront_home(products integer, posts integer); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.storefront_home(products integer, posts integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.storefront_home(products integer, posts integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.storefront_home(products integer, posts integer) TO rustok_app;
 
 --
 -- Name: FUNCTION storefront_node(kind text, slug text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.storefront_node(kind text, slug text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.storefront_node(kind text, slug text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.storefront_node(kind text, slug text) TO rustok_app;
 
 --
 -- Name: FUNCTION storefront_product(handle text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.storefront_product(handle text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.storefront_product(handle text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.storefront_product(handle text) TO rustok_app;
 
 --
 -- Name: FUNCTION storefront_shop(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.storefront_shop() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.storefront_shop() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.storefront_shop() TO rustok_app;
 
 --
 -- Name: FUNCTION storefront_sitemap(max_urls integer); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.storefront_sitemap(max_urls integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.storefront_sitemap(max_urls integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.storefront_sitemap(max_urls integer) TO rustok_app;
 
 --
 -- Name: FUNCTION storefront_tenant_by_host(host text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.storefront_tenant_by_host(host text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.storefront_tenant_by_host(host text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.storefront_tenant_by_host(host text) TO rustok_app;
 
 --
 -- Name: FUNCTION tenant_id_by_slug(slug text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.tenant_id_by_slug(slug text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.tenant_id_by_slug(slug text) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.tenant_id_by_slug(slug text) TO rustok_analytics;
+GRANT ALL ON FUNCTION rustok.tenant_id_by_slug(slug text) TO rustok_app;
 
 --
 -- Name: FUNCTION tg__set_updated_at(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.tg__set_updated_at() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.tg__set_updated_at() TO rustok_clients;
 
 --
 -- Name: FUNCTION tg_bodies__keep_revision(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.tg_bodies__keep_revision() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.tg_bodies__keep_revision() TO rustok_clients;
 
 --
 -- Name: FUNCTION tg_bodies__search_vector(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.tg_bodies__search_vector() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.tg_bodies__search_vector() TO rustok_clients;
 
 --
 -- Name: FUNCTION tg_categories__check_tree(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.tg_categories__check_tree() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.tg_categories__check_tree() TO rustok_clients;
 
 --
 -- Name: FUNCTION tg_commerce_reservations__reserved_quantity(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.tg_commerce_reservations__reserved_quantity() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.tg_commerce_reservations__reserved_quantity() TO rustok_clients;
 
 --
 -- Name: FUNCTION tg_event_outbox__commit_order(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.tg_event_outbox__commit_order() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.tg_event_outbox__commit_order() TO rustok_clients;
 
 --
 -- Name: FUNCTION tg_index__touch(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.tg_index__touch() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.tg_index__touch() TO rustok_clients;
 
 --
 -- Name: FUNCTION tg_index__touch_rows(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.tg_index__touch_rows() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.tg_index__touch_rows() TO rustok_clients;
 
 --
 -- Name: FUNCTION tg_index_pending__flush(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.tg_index_pending__flush() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.tg_index_pending__flush() TO rustok_clients;
 
 --
 -- Name: FUNCTION tg_index_products__mirrors(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.tg_index_products__mirrors() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.tg_index_products__mirrors() TO rustok_clients;
 
 --
 -- Name: FUNCTION tg_index_search__mirror(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.tg_index_search__mirror() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.tg_index_search__mirror() TO rustok_clients;
 
 --
 -- Name: FUNCTION tg_nodes__count_replies(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.tg_nodes__count_replies() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.tg_nodes__count_replies() TO rustok_clients;
 
 --
 -- Name: FUNCTION tg_nodes__keep_place(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.tg_nodes__keep_place() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.tg_nodes__keep_place() TO rustok_clients;
 
 --
 -- Name: FUNCTION tg_nodes__place_in_tree(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.tg_nodes__place_in_tree() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.tg_nodes__place_in_tree() TO rustok_clients;
 
 --
 -- Name: FUNCTION tg_nodes__refresh_search(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.tg_nodes__refresh_search() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.tg_nodes__refresh_search() TO rustok_clients;
 
 --
 -- Name: FUNCTION tg_tenant_modules__check_dependencies(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.tg_tenant_modules__check_dependencies() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.tg_tenant_modules__check_dependencies() TO rustok_clients;
 
 --
 -- Name: FUNCTION tg_tenant_modules__emit_events(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.tg_tenant_modules__emit_events() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.tg_tenant_modules__emit_events() TO rustok_clients;
 
 --
 -- Name: FUNCTION tg_tenants__check_permission(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.tg_tenants__check_permission() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.tg_tenants__check_permission() TO rustok_clients;
 
 --
 -- Name: FUNCTION ulid(id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.ulid(id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.ulid(id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.ulid(id uuid) TO rustok_analytics;
+GRANT ALL ON FUNCTION rustok.ulid(id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION unpublish_node(id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.unpublish_node(id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.unpublish_node(id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.unpublish_node(id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION update_cart_line(cart_id uuid, line_id uuid, quantity integer); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.update_cart_line(cart_id uuid, line_id uuid, quantity integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.update_cart_line(cart_id uuid, line_id uuid, quantity integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.update_cart_line(cart_id uuid, line_id uuid, quantity integer) TO rustok_app;
 
 --
 -- Name: FUNCTION update_category(id uuid, input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.update_category(id uuid, input jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.update_category(id uuid, input jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.update_category(id uuid, input jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION update_node(id uuid, input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.update_node(id uuid, input jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.update_node(id uuid, input jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.update_node(id uuid, input jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION update_product(product_id uuid, input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.update_product(product_id uuid, input jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.update_product(product_id uuid, input jsonb) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.update_product(product_id uuid, input jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION update_webhook(webhook_id uuid, url text, event_types text[], description text, is_active boolean, rotate_secret boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.update_webhook(webhook_id uuid, url text, event_types text[], description text, is_active boolean, rotate_secret boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.update_webhook(webhook_id uuid, url text, event_types text[], description text, is_active boolean, rotate_secret boolean) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.update_webhook(webhook_id uuid, url text, event_types text[], description text, is_active boolean, rotate_secret boolean) TO rustok_app;
 
 --
 -- Name: FUNCTION user_by_id(user_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.user_by_id(user_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.user_by_id(user_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.user_by_id(user_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION variant_price(variant_id uuid, currency_code text, quantity integer, customer_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.variant_price(variant_id uuid, currency_code text, quantity integer, customer_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.variant_price(variant_id uuid, currency_code text, quantity integer, customer_id uuid) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.variant_price(variant_id uuid, currency_code text, quantity integer, customer_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION webhook_address_refusal(address inet); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.webhook_address_refusal(address inet) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.webhook_address_refusal(address inet) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.webhook_address_refusal(address inet) TO rustok_app;
 
 --
 -- Name: FUNCTION webhook_forbidden_networks(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.webhook_forbidden_networks() FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.webhook_forbidden_networks() TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.webhook_forbidden_networks() TO rustok_app;
 
 --
 -- Name: FUNCTION webhook_tenants_due(max_count integer); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.webhook_tenants_due(max_count integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.webhook_tenants_due(max_count integer) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.webhook_tenants_due(max_count integer) TO rustok_app;
 
 --
 -- Name: TABLE _yoyo_migration; Type: ACL; Schema: public; Owner: rustok_owner

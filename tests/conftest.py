@@ -24,6 +24,7 @@ from rustok.modules import installed_registry
 
 TEST_CLUSTER_DIR = REPO_ROOT / ".tmp" / "pg"
 TEST_APP_PASSWORD = "rustok-test-app-password"  # a throwaway cluster under .tmp, reachable only by its socket
+TEST_ANALYTICS_PASSWORD = "rustok-test-analytics-password"
 RUN = f"r{os.getpid()}"  # names of this run's databases: concurrent runs on one cluster stay apart
 TEMPLATE = f"{RUN}_template"
 PGTAP_SOURCE = Path("/usr/share/postgresql/15/extension")
@@ -73,6 +74,7 @@ def template_db(cluster: Cluster) -> Iterator[Database]:
         app_url=cluster.role_url("rustok_app", password, TEMPLATE),
         app_password=password,
         cluster=cluster,
+        analytics_password=TEST_ANALYTICS_PASSWORD,  # cluster-wide too
     )
     _drop_leftovers(db)
     migrate(db, installed_registry())

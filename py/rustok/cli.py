@@ -73,7 +73,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     registry = installed_registry(settings.installed_modules)
     db = locate(settings)
     if not args.no_migrate:
-        migrate(db, registry)
+        for warning in migrate(db, registry).warnings:
+            print(f"rustok: warning: {warning}", file=sys.stderr)
     print(f"rustok: serving on http://{args.host}:{args.port} (database: {_where(db)})", file=sys.stderr)
     configure(args.log_format, args.log_level, args.access_log)  # the supervisor logs before uvicorn starts
     # this process started the embedded server, so it supervises it (its uvicorn workers never start it)
@@ -122,6 +123,8 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
         print(f"dropped  {item} (no longer defined)")
     for partition in report.partitions:
         print(f"created  partition {partition}")
+    for warning in report.warnings:
+        print(f"warning  {warning}")
     print(f"migrated: {len(report.applied)} new migration(s); database is current")
     return 0
 
@@ -237,6 +240,8 @@ def _module_toggle(action: str) -> Handler:
 
 
 def cmd_maintain(args: argparse.Namespace, settings: Settings) -> int:
+    from rustok.events.watchdog import ENFORCE
+
     registry = installed_registry(settings.installed_modules)
     with _operator(settings) as conn:
         rows = conn.execute("select * from rustok.maintain_partitions()").fetchall()
@@ -248,6 +253,10 @@ def cmd_maintain(args: argparse.Namespace, settings: Settings) -> int:
         for module in registry.ordered():
             for task in module.maintenance:
                 print(f"{module.slug}: {task}: {_each_tenant_with(conn, module.slug, task)} row(s)")
+        stopped = conn.execute(ENFORCE).fetchall()
+        for r in stopped:
+            print(f"analytics session {r['pid']} {r['action']}: {r['reason']}")
+        print(f"analytics: {len(stopped)} session(s) past their limits stopped")
     return 0
 
 

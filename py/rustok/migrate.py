@@ -1,12 +1,15 @@
 """Migrations: frozen yoyo migrations per module, then every function and trigger file re-applied.
 
-Order of one migrate (all under an advisory lock, so concurrent starts cannot race):
+Order of one migrate (all under an advisory lock in the database, so concurrent starts cannot race):
 1. bootstrap (idempotent): roles, the database, schema `rustok`;
 2. the `00_*.sql` function files (ids, errors, context: what table defaults and policies call);
 3. yoyo migrations of the core, then of each installed module in dependency order;
 4. in one transaction: every function file, then every trigger file; any function in schema `rustok` or
    trigger calling one that was not re-created by this pass is dropped (a changed signature never leaves a
-   stale overload); installed modules are recorded; `rustok._after_migrate()` secures tenant tables.
+   stale overload); installed modules are recorded; `rustok._after_migrate()` secures tenant tables and
+   grants EXECUTE by allow-list; then, as the migrating role itself, `rustok._secure_client_roles()` gives the
+   analysts' role its settings and (superuser only) closes the pg_catalog functions that let a client hold
+   others up. What a role that is not superuser could not do comes back as warnings.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, LiteralString
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -27,7 +30,7 @@ from rustok.config import SQL_DIR
 from rustok.db import ANALYTICS_ROLE, APP_ROLE, CLIENTS_ROLE, OWNER_ROLE, Database, connect
 from rustok.modules import ModuleRegistry
 
-_LOCK_KEY = 7_242_017  # pg_advisory_lock key of `rustok migrate`
+_LOCK_KEY = 7_242_017  # pg_advisory_lock key of `rustok migrate` (in the database it migrates)
 _CORE = "core"
 
 
@@ -43,6 +46,7 @@ class MigrateReport:
     applied: list[str]
     dropped: list[str]
     partitions: list[str]
+    warnings: list[str] = field(default_factory=list)
 
 
 def sql_folders(kind: str, registry: ModuleRegistry) -> list[Path]:
@@ -76,8 +80,11 @@ def migrate(db: Database, registry: ModuleRegistry) -> MigrateReport:
             ]
             conn.execute("select rustok._after_migrate()")
             conn.execute(sql.SQL("grant select on public._yoyo_migration to {}").format(sql.Identifier(CLIENTS_ROLE)))
+            conn.execute("reset role")  # role settings and pg_catalog grants: as the migrating role itself
+            secured = conn.execute("select rustok._secure_client_roles() as skipped").fetchone()
             conn.commit()
-    return MigrateReport(applied=applied, dropped=dropped, partitions=partitions)
+    warnings = list(secured["skipped"]) if secured else []
+    return MigrateReport(applied=applied, dropped=dropped, partitions=partitions, warnings=warnings)
 
 
 def status(db: Database, registry: ModuleRegistry) -> list[MigrationStatus]:
@@ -104,39 +111,69 @@ def expected_migration_ids(registry: ModuleRegistry) -> set[str]:
 
 
 def _bootstrap(db: Database) -> None:
-    """Roles, database and schema; safe to run any number of times."""
-    with connect(db.server_admin_url(), autocommit=True) as conn:
-        roles = ((OWNER_ROLE, "nologin"), (CLIENTS_ROLE, "nologin"), (APP_ROLE, "login"), (ANALYTICS_ROLE, "login"))
-        for role, options in roles:
-            exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
-            if not exists:
-                conn.execute(sql.SQL("create role {} " + options).format(sql.Identifier(role)))
-        conn.execute(
-            sql.SQL("alter role {} with login nosuperuser nocreatedb nocreaterole nobypassrls password {}").format(
-                sql.Identifier(APP_ROLE), sql.Literal(db.app_password)
-            )
-        )
-        conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(CLIENTS_ROLE), sql.Identifier(APP_ROLE)))
-        conn.execute(
-            sql.SQL("alter role {} with login nosuperuser nocreatedb nocreaterole nobypassrls password {}").format(
-                sql.Identifier(ANALYTICS_ROLE), sql.Literal(db.analytics_password or None)
-            )
-        )
-        conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(CLIENTS_ROLE), sql.Identifier(ANALYTICS_ROLE)))
-        is_superuser = conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()
-        if is_superuser and not is_superuser["rolsuper"]:
-            conn.execute(sql.SQL("grant {} to current_user").format(sql.Identifier(OWNER_ROLE)))
-        if not conn.execute("select 1 from pg_database where datname = %s", (db.dbname,)).fetchone():
-            conn.execute(
-                sql.SQL("create database {} owner {}").format(sql.Identifier(db.dbname), sql.Identifier(OWNER_ROLE))
-            )
+    """Roles, their grants and the database's privileges; safe to run any number of times."""
     with connect(db.admin_url, autocommit=True) as conn:
+        _create_roles(conn)
+        for role, password in ((APP_ROLE, db.app_password), (ANALYTICS_ROLE, db.analytics_password or None)):
+            _make_client_role(conn, role, password)
+            conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(CLIENTS_ROLE), sql.Identifier(role)))
+        # the analytics watchdog (rustok.enforce_analytics_limits, run by the worker as the application role)
+        # sees and signals analysts' sessions through this membership, and no other session
+        conn.execute(
+            sql.SQL("grant {} to {} with inherit true, set false").format(
+                sql.Identifier(ANALYTICS_ROLE), sql.Identifier(APP_ROLE)
+            )
+        )
+        database = sql.Identifier(db.dbname)
+        conn.execute(sql.SQL("grant connect on database {} to {}").format(database, sql.Identifier(CLIENTS_ROLE)))
+        # no temporary tables (each one takes a transaction id) and no new schemas or tables for clients
+        conn.execute(sql.SQL("revoke temporary, create on database {} from public").format(database))
+        conn.execute("revoke create on schema public from public")
         conn.execute(sql.SQL("grant create, usage on schema public to {}").format(sql.Identifier(OWNER_ROLE)))
         conn.execute(sql.SQL("create schema if not exists rustok authorization {}").format(sql.Identifier(OWNER_ROLE)))
+
+
+# pg_roles column -> the clause that takes the attribute away from a client role
+_CLIENT_ROLE_DROPS: dict[str, LiteralString] = {
+    "rolsuper": "nosuperuser",
+    "rolcreatedb": "nocreatedb",
+    "rolcreaterole": "nocreaterole",
+    "rolbypassrls": "nobypassrls",
+    "rolreplication": "noreplication",
+}
+
+
+def _make_client_role(conn: psycopg.Connection[Any], role: str, password: str | None) -> None:
+    """LOGIN with this password and none of the attributes in _CLIENT_ROLE_DROPS. An attribute is named only
+    when the role has it: PostgreSQL refuses even a no-op NOSUPERUSER (or NOBYPASSRLS, NOREPLICATION) from a
+    role that is not superuser, which is what migrates on a managed server."""
+    row = conn.execute("select * from pg_roles where rolname = %s", (role,)).fetchone()
+    drops = [sql.SQL(clause) for column, clause in _CLIENT_ROLE_DROPS.items() if row and row[column]]
+    conn.execute(
+        sql.SQL("alter role {} with login {} password {}").format(
+            sql.Identifier(role), sql.SQL(" ").join(drops), sql.Literal(password)
+        )
+    )
+
+
+def _create_roles(conn: psycopg.Connection[Any]) -> None:
+    roles = ((OWNER_ROLE, "nologin"), (CLIENTS_ROLE, "nologin"), (APP_ROLE, "login"), (ANALYTICS_ROLE, "login"))
+    for role, options in roles:
+        if not conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone():
+            conn.execute(sql.SQL("create role {} " + options).format(sql.Identifier(role)))
+    is_superuser = conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()
+    if is_superuser and not is_superuser["rolsuper"]:
+        conn.execute(sql.SQL("grant {} to current_user").format(sql.Identifier(OWNER_ROLE)))
+
+
+def _create_database(db: Database) -> None:
+    """The database (owned by rustok_owner) and the roles it needs, when it does not exist yet."""
+    with connect(db.server_admin_url(), autocommit=True) as conn:
+        if conn.execute("select 1 from pg_database where datname = %s", (db.dbname,)).fetchone():
+            return
+        _create_roles(conn)
         conn.execute(
-            sql.SQL("grant connect on database {} to {}").format(
-                sql.Identifier(db.dbname), sql.Identifier(CLIENTS_ROLE)
-            )
+            sql.SQL("create database {} owner {}").format(sql.Identifier(db.dbname), sql.Identifier(OWNER_ROLE))
         )
 
 
@@ -220,7 +257,22 @@ def _yoyo_url(admin_url: str) -> str:
 
 @contextmanager
 def _migration_lock(db: Database) -> Iterator[None]:
-    with connect(db.server_admin_url(), autocommit=True) as conn:
+    """One migrate at a time per database: an advisory lock in that database, where only the owner and the
+    API role may take advisory locks (rustok._close_catalog_functions). In the maintenance database any role
+    that can log in could hold it, and with it every migrate and every `rustok serve` start. A database that
+    does not exist yet is first created under the same key there."""
+    with connect(db.server_admin_url(), autocommit=True) as server:
+        missing = not server.execute("select 1 from pg_database where datname = %s", (db.dbname,)).fetchone()
+    if missing:
+        with _advisory_lock(db.server_admin_url()):
+            _create_database(db)
+    with _advisory_lock(db.admin_url):
+        yield
+
+
+@contextmanager
+def _advisory_lock(url: str) -> Iterator[None]:
+    with connect(url, autocommit=True) as conn:
         conn.execute("select pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
             yield

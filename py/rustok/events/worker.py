@@ -1,4 +1,5 @@
-"""`rustok worker`: runs the durable handlers — webhooks, then every installed module's event_listeners.
+"""`rustok worker`: runs the durable handlers — webhooks, then every installed module's event_listeners —
+and the analytics watchdog (watchdog.py).
 
 Each handler is a DurableConsumer in its own task (one slow handler never holds up another); one LISTEN
 connection wakes them all, and each also polls. Continuous mode runs until stopped (SIGINT/SIGTERM) and then
@@ -13,6 +14,7 @@ import logging
 import signal
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 
@@ -22,6 +24,7 @@ from rustok.db import Database, DatabaseUnavailable
 from rustok.events.consumer import ConsumerOptions, ConsumerStats, DurableConsumer
 from rustok.events.handlers import EventHandler, HandlerContext
 from rustok.events.wakeup import Wakeups
+from rustok.events.watchdog import AnalyticsWatchdog
 from rustok.modules import ModuleRegistry
 
 log = logging.getLogger("rustok.worker")
@@ -77,6 +80,7 @@ class Worker:
         options: ConsumerOptions | None = None,
         pool_size: int = 8,
         stop_grace: float = 10.0,
+        watchdog_interval: float = 1.0,
     ) -> None:
         self.app_url = app_url
         self.settings = settings
@@ -85,6 +89,7 @@ class Worker:
         self.pool_size = pool_size
         self.stop_grace = stop_grace  # seconds a stopping worker gives handlers to finish the event in hand
         self.consumers: list[DurableConsumer] = []
+        self.watchdog_interval = watchdog_interval  # seconds between rounds of the analytics watchdog
 
     async def run(self, stop: asyncio.Event | None = None, once: bool = False) -> WorkerReport:
         """Runs the handlers until `stop` is set, or with `once` until caught up and drained."""
@@ -95,6 +100,7 @@ class Worker:
         context = HandlerContext(self.settings, self.app_url, gateway, once=once)
         wakeups = Wakeups(self.app_url, self.options.reconnect_delay)
         self.consumers = [DurableConsumer(h, context, wakeups.subscribe(), self.options) for h in self.handlers]
+        watchdog = AnalyticsWatchdog(gateway.pool, self.watchdog_interval)
         started: list[EventHandler] = []
         listener: asyncio.Task[None] | None = None
         try:
@@ -103,12 +109,13 @@ class Worker:
                 started.append(handler)
             log.info("running handlers: %s%s", ", ".join(h.name for h in self.handlers), " (once)" if once else "")
             if once:
+                await watchdog.enforce()
                 await asyncio.gather(*(c.run(stop, once=True) for c in self.consumers))
                 for handler in self.handlers:
                     await handler.drain()
             else:
                 listener = asyncio.create_task(wakeups.run())
-                await self._run_until_stopped(stop)
+                await self._run_until_stopped(stop, watchdog)
         finally:
             if listener is not None:
                 listener.cancel()
@@ -122,8 +129,11 @@ class Worker:
             await gateway.close()
         return WorkerReport({c.name: c.stats for c in self.consumers})
 
-    async def _run_until_stopped(self, stop: asyncio.Event) -> None:
-        tasks = [asyncio.create_task(c.run(stop), name=f"consumer:{c.name}") for c in self.consumers]
+    async def _run_until_stopped(self, stop: asyncio.Event, watchdog: AnalyticsWatchdog) -> None:
+        tasks: list[asyncio.Task[Any]] = [
+            asyncio.create_task(c.run(stop), name=f"consumer:{c.name}") for c in self.consumers
+        ]
+        tasks.append(asyncio.create_task(watchdog.run(stop), name="analytics-watchdog"))
         await stop.wait()
         _, pending = await asyncio.wait(tasks, timeout=self.stop_grace)
         for task in pending:
