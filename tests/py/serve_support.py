@@ -21,9 +21,7 @@ class ServeProcess:
     RUSTOK_DEV, …) to a clean environment (no RUSTOK_* or DATABASE_URL of the caller's); with `log` its stderr
     goes to that file (a pipe nobody reads would stall a server that logs much)."""
 
-    def __init__(
-        self, db: Database, home: Path, env: dict[str, str] | None = None, log: Path | None = None
-    ) -> None:
+    def __init__(self, db: Database, home: Path, env: dict[str, str] | None = None, log: Path | None = None) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         clean = {k: v for k, v in os.environ.items() if not k.startswith("RUSTOK_") and k != "DATABASE_URL"}

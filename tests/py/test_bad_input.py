@@ -103,7 +103,13 @@ def test_json_nested_1000_levels_is_json_too_deep_not_internal(api: Api, tenant:
         assert error(body)["code"] == "JSON_TOO_DEEP", body
         assert error(body)["details"]["limit"] == 32
         assert error(body)["details"]["field"].startswith("metadata.a[0]")
-    literal = 'mutation { createNode(input: {kind: POST, title: "Deep", metadata: ' + "[" * 40 + "1" + "]" * 40 + "}) { id } }"
+    literal = (
+        'mutation { createNode(input: {kind: POST, title: "Deep", metadata: '
+        + "[" * 40
+        + "1"
+        + "]" * 40
+        + "}) { id } }"
+    )
     body = api.gql(literal, tenant=tenant, role="admin")
     assert error(body)["code"] == "JSON_TOO_DEEP"
     assert error(body)["details"]["field"].startswith("metadata[0]")
@@ -111,7 +117,9 @@ def test_json_nested_1000_levels_is_json_too_deep_not_internal(api: Api, tenant:
     deepest: Any = 1
     for _ in range(31):  # with the object around it: 32 levels, the most allowed
         deepest = [deepest]
-    body = api.gql(CREATE_NODE, {"input": {"kind": "POST", "title": "Deep", "metadata": {"a": deepest}}}, tenant, "admin")
+    body = api.gql(
+        CREATE_NODE, {"input": {"kind": "POST", "title": "Deep", "metadata": {"a": deepest}}}, tenant, "admin"
+    )
     assert body["data"]["createNode"]["metadata"] == {"a": deepest}
 
 
@@ -141,7 +149,9 @@ def test_rest_bodies_are_bounded_in_depth(api: Api, tenant: Tenant) -> None:
 def test_graphql_refusals_of_bad_input_carry_codes_never_internal(api: Api, tenant: Tenant) -> None:
     """What the fuzzer found reaching psycopg raw (an object for a DateTime argument) answers with a code."""
     bodies = [
-        api.gql('mutation { publishNode(id: "01ARZ3NDEKTSV4RRFFQ69G5FAV", at: {a: 1}) { id } }', tenant=tenant, role="admin"),
+        api.gql(
+            'mutation { publishNode(id: "01ARZ3NDEKTSV4RRFFQ69G5FAV", at: {a: 1}) { id } }', tenant=tenant, role="admin"
+        ),
         api.gql(PUBLISH, {"id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "at": [1, 2]}, tenant=tenant, role="admin"),
     ]
     for body in bodies:

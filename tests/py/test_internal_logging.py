@@ -105,7 +105,9 @@ def test_graphql_over_websocket(api: Api, tenant: Tenant, records: Records) -> N
     with api.client.websocket_connect(
         "/graphql", subprotocols=["graphql-transport-ws"], headers={"x-request-id": "log-ws"}
     ) as socket:
-        socket.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {api.token(tenant, 'admin')}"}})
+        socket.send_json(
+            {"type": "connection_init", "payload": {"authorization": f"Bearer {api.token(tenant, 'admin')}"}}
+        )
         assert socket.receive_json()["type"] == "connection_ack"
         socket.send_json({"id": "1", "type": "subscribe", "payload": {"query": "{ me { id } }"}})
         message = socket.receive_json()
