@@ -3527,8 +3527,8 @@ begin
     if value ~ '^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}(:?\d{2})?)$' then
         begin
             return value::timestamptz;
-        exception when datetime_field_overflow or invalid_datetime_format then
-            null;  -- e.g. month 13: reported below
+        exception when data_exception then
+            null;  -- month 13, an offset of +99:00 (every data exception): reported below
         end;
     end if;
     perform rustok.raise('VALIDATION_FAILED', 'not an ISO 8601 date and time with offset',
@@ -6597,7 +6597,8 @@ CREATE FUNCTION rustok.error_codes() RETURNS TABLE(code text, sqlstate text, htt
         ('PERSISTED_QUERY_NOT_FOUND',  'RK108', 400, 'No persisted query has this hash; send the query with it.'),
         ('INTROSPECTION_DISABLED',     'RK109', 400, 'Introspection is switched off on this server.'),
         ('GRAPHQL_VALIDATION_FAILED',  'RK110', 400, 'The GraphQL operation does not match the schema.'),
-        ('WEBHOOK_TARGET_FORBIDDEN',   'RK120', 422, 'Webhooks may not target loopback, private or link-local addresses.'),
+        ('JSON_TOO_DEEP',              'RK111', 422, 'A JSON value nests deeper than allowed (32 levels).'),
+        ('WEBHOOK_TARGET_FORBIDDEN',   'RK120', 422, 'Webhooks may only target globally routable addresses.'),
         ('CATEGORY_CYCLE',             'RK200', 422, 'A category cannot be placed under itself or one of its descendants.'),
         ('NOT_PUBLISHED',              'RK201', 409, 'The content is not published (or its publication time is still ahead).'),
         ('INSUFFICIENT_STOCK',         'RK220', 409, 'Not enough stock for the quantity asked.'),
@@ -10621,19 +10622,41 @@ ALTER FUNCTION rustok.variant_price(variant_id uuid, currency_code text, quantit
 CREATE FUNCTION rustok.webhook_address_refusal(address inet) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $$
-    /* Why a webhook may not target this address ('loopback', 'private', …), or null when it may. */
-    with unwrapped (a) as (
-        select case when family(address) = 6 and (address <<= '::ffff:0:0/96' or address <<= '64:ff9b::/96')
-                    then '0.0.0.0'::inet + (host(address)::inet - set_masklen(network(set_masklen(address, 96)), 128))
-                    else host(address)::inet end
-    )
-    select n.reason from unwrapped u, rustok.webhook_forbidden_networks() n
-    where family(n.network) = family(u.a) and u.a <<= n.network
+    /* Why a webhook may not target this address ('loopback', 'documentation', …), or null when it may: the
+       reason of the most specific refused network holding it (rustok.webhook_forbidden_networks) — for an IPv6
+       address carrying an IPv4 one, the IPv4 address's. */
+    with judged (a) as (select coalesce(rustok.webhook_embedded_ipv4(address), host(address)::inet))
+    select n.reason from judged j, rustok.webhook_forbidden_networks() n
+    where family(n.network) = family(j.a) and j.a <<= n.network
     order by masklen(n.network) desc
     limit 1
 $$;
 
 ALTER FUNCTION rustok.webhook_address_refusal(address inet) OWNER TO rustok_owner;
+
+--
+-- Name: webhook_embedded_ipv4(inet); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.webhook_embedded_ipv4(address inet) RETURNS inet
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+    /* The IPv4 address an IPv6 address carries, or null: IPv4-mapped (::ffff:0:0/96), NAT64 (64:ff9b::/96) and
+       IPv4-compatible (::/96, save :: and ::1) in the last 32 bits; 6to4 (2002::/16) in bits 16-47, read
+       from the text of its /48 (2002:gggg:hhhh::, a zero group may be folded into the "::"). */
+    select case
+        when family(address) <> 6 then null
+        when address <<= '::ffff:0:0/96' or address <<= '64:ff9b::/96' or (address <<= '::/96' and address > '::1')
+            then '0.0.0.0'::inet + (host(address)::inet - set_masklen(network(set_masklen(address, 96)), 128))
+        when address <<= '2002::/16' then (
+            select '0.0.0.0'::inet + sum(('x' || lpad(group_hex, 8, '0'))::bit(32)::bigint << (16 * (3 - i)))::bigint
+            from (select host(network(set_masklen(address, 48))) as prefix) p,
+                 lateral (select i, coalesce(nullif(split_part(p.prefix, ':', i), ''), '0') as group_hex
+                          from generate_series(2, 3) i) g)
+    end
+$$;
+
+ALTER FUNCTION rustok.webhook_embedded_ipv4(address inet) OWNER TO rustok_owner;
 
 --
 -- Name: webhook_forbidden_networks(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -10642,14 +10665,21 @@ ALTER FUNCTION rustok.webhook_address_refusal(address inet) OWNER TO rustok_owne
 CREATE FUNCTION rustok.webhook_forbidden_networks() RETURNS TABLE(network cidr, reason text)
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    /* Networks a webhook may not target: loopback, private, link-local, unspecified, multicast, CGNAT and
-       broadcast. IPv4-mapped (::ffff:0:0/96) and NAT64 (64:ff9b::/96) addresses are checked as the IPv4
-       address they carry. */
+    /* Networks a webhook may not target: the IANA IPv4 and IPv6 special-purpose registries' entries that are
+       not globally reachable (whole blocks: their anycast exceptions are no webhook receivers), multicast, and
+       IPv6 outside the global unicast space 2000::/3. The most specific network gives the reason. An IPv6
+       address carrying an IPv4 one is judged by that (rustok.webhook_embedded_ipv4), not by this list. */
     values
         ('0.0.0.0/8'::cidr, 'unspecified'), ('10.0.0.0/8', 'private'), ('100.64.0.0/10', 'cgnat'),
         ('127.0.0.0/8', 'loopback'), ('169.254.0.0/16', 'link-local'), ('172.16.0.0/12', 'private'),
-        ('192.168.0.0/16', 'private'), ('224.0.0.0/4', 'multicast'), ('255.255.255.255/32', 'broadcast'),
-        ('::/128', 'unspecified'), ('::1/128', 'loopback'), ('fc00::/7', 'unique-local'),
+        ('192.0.0.0/24', 'ietf-protocol'), ('192.0.2.0/24', 'documentation'), ('192.88.99.0/24', '6to4-relay'),
+        ('192.168.0.0/16', 'private'), ('198.18.0.0/15', 'benchmarking'), ('198.51.100.0/24', 'documentation'),
+        ('203.0.113.0/24', 'documentation'), ('224.0.0.0/4', 'multicast'), ('240.0.0.0/4', 'reserved'),
+        ('255.255.255.255/32', 'broadcast'),
+        ('::/128', 'unspecified'), ('::1/128', 'loopback'), ('::/3', 'reserved'), ('64:ff9b:1::/48', 'nat64-local'),
+        ('100::/64', 'discard'), ('100:0:0:1::/64', 'dummy'), ('2001::/23', 'ietf-protocol'), ('2001::/32', 'teredo'),
+        ('2001:2::/48', 'benchmarking'), ('2001:db8::/32', 'documentation'), ('3fff::/20', 'documentation'),
+        ('4000::/2', 'reserved'), ('5f00::/16', 'srv6'), ('8000::/1', 'reserved'), ('fc00::/7', 'unique-local'),
         ('fe80::/10', 'link-local'), ('fec0::/10', 'site-local'), ('ff00::/8', 'multicast')
 $$;
 
@@ -21368,6 +21398,13 @@ GRANT ALL ON FUNCTION rustok.variant_price(variant_id uuid, currency_code text, 
 
 REVOKE ALL ON FUNCTION rustok.webhook_address_refusal(address inet) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.webhook_address_refusal(address inet) TO rustok_app;
+
+--
+-- Name: FUNCTION webhook_embedded_ipv4(address inet); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.webhook_embedded_ipv4(address inet) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.webhook_embedded_ipv4(address inet) TO rustok_clients;
 
 --
 -- Name: FUNCTION webhook_forbidden_networks(); Type: ACL; Schema: rustok; Owner: rustok_owner

@@ -134,6 +134,10 @@ class GraphQLValidationFailed(BadRequest):
     code, sqlstate, http_status = "GRAPHQL_VALIDATION_FAILED", "RK110", 400
 
 
+class JsonTooDeep(ValidationFailed):
+    code, sqlstate, http_status = "JSON_TOO_DEEP", "RK111", 422
+
+
 class WebhookTargetForbidden(ValidationFailed):
     code, sqlstate, http_status = "WEBHOOK_TARGET_FORBIDDEN", "RK120", 422
 
@@ -174,6 +178,13 @@ class Internal(RusToKError):
     """Anything unexpected. The message is generic; the request id lets an operator find the log line."""
 
 
+def internal_from(cause: BaseException) -> Internal:
+    """The INTERNAL answer to an unexpected exception, which stays its cause (and so its log's stack)."""
+    error = Internal()
+    error.__cause__ = cause
+    return error
+
+
 def _registered() -> dict[str, type[RusToKError]]:
     classes: list[type[RusToKError]] = [RusToKError]
     found: dict[str, type[RusToKError]] = {}
@@ -189,18 +200,14 @@ BY_SQLSTATE: dict[str, type[RusToKError]] = _registered()
 BY_CODE: dict[str, type[RusToKError]] = {cls.code: cls for cls in BY_SQLSTATE.values()}
 
 # Standard SQLSTATEs that carry a meaning for clients (constraint checks are the database's own validation).
+# Besides these, the whole class 22 (data exception: a value out of range, malformed, not representable —
+# 22009 a time zone offset of +99:00, 22P02 bad text for a type, 22003 a number too large…) is bad input:
+# VALIDATION_FAILED, whatever the code within the class (_DATA_EXCEPTION).
 _STANDARD: dict[str, type[RusToKError]] = {
     "23505": Conflict,  # unique_violation
     "23503": ValidationFailed,  # foreign_key_violation: a reference to something that is not there
     "23514": ValidationFailed,  # check_violation
     "23502": ValidationFailed,  # not_null_violation
-    "22001": ValidationFailed,  # string_data_right_truncation
-    "22P02": ValidationFailed,  # invalid_text_representation
-    "22003": ValidationFailed,  # numeric_value_out_of_range
-    "22007": ValidationFailed,  # invalid_datetime_format
-    "22008": ValidationFailed,  # datetime_field_overflow
-    "22021": ValidationFailed,  # character_not_in_repertoire
-    "22P05": ValidationFailed,  # untranslatable_character: "\u0000" in jsonb
     "42501": Forbidden,  # insufficient_privilege, row-level security refusals included
     "40001": Conflict,  # serialization_failure: retry
     "40P01": Conflict,  # deadlock_detected: retry
@@ -211,10 +218,13 @@ _STANDARD: dict[str, type[RusToKError]] = {
 }
 
 
+_DATA_EXCEPTION = "22"
+
+
 def from_database_error(exc: psycopg.Error) -> RusToKError:
     """The client-facing error for a database error. Registered codes keep their message and details;
-    standard constraint errors get a generic message (their text can name other tenants' values);
-    anything else becomes Internal."""
+    standard constraint errors and data exceptions get a generic message (their text can name other tenants'
+    values, or echo the input); anything else becomes Internal (its cause kept for the log)."""
     state = exc.sqlstate or ""
     if isinstance(exc, psycopg.OperationalError) and (not state or state.startswith("08")):
         return Unavailable("the database is not reachable right now")
@@ -223,8 +233,8 @@ def from_database_error(exc: psycopg.Error) -> RusToKError:
     if state in BY_SQLSTATE and state != "RK500":
         diag = exc.diag
         return BY_SQLSTATE[state](diag.message_primary or None, _details(diag.message_detail))
-    if state in _STANDARD:
-        cls = _STANDARD[state]
+    if state in _STANDARD or state.startswith(_DATA_EXCEPTION):
+        cls = _STANDARD.get(state, ValidationFailed)
         details = {"constraint": exc.diag.constraint_name} if exc.diag.constraint_name else {}
         return cls(cls.code.replace("_", " ").lower(), details)
     return Internal()

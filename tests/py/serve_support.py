@@ -18,19 +18,21 @@ from tests.py.realtime_support import free_port
 
 class ServeProcess:
     """`rustok serve --no-migrate` on 127.0.0.1 and a free port; `env` adds settings (RUSTOK_JWT_SECRET,
-    RUSTOK_DEV, …) to a clean environment (no RUSTOK_* or DATABASE_URL of the caller's)."""
+    RUSTOK_DEV, …) to a clean environment (no RUSTOK_* or DATABASE_URL of the caller's); with `log` its stderr
+    goes to that file (a pipe nobody reads would stall a server that logs much)."""
 
-    def __init__(self, db: Database, home: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, db: Database, home: Path, env: dict[str, str] | None = None, log: Path | None = None) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         clean = {k: v for k, v in os.environ.items() if not k.startswith("RUSTOK_") and k != "DATABASE_URL"}
         clean |= {"RUSTOK_HOME": str(home), "DATABASE_URL": db.admin_url, "RUSTOK_APP_PASSWORD": db.app_password}
         argv = [sys.executable, "-m", "rustok.cli", "serve", "--no-migrate", "--port", str(self.port)]
+        self.log = log.open("w") if log is not None else None
         self.popen = subprocess.Popen(
             [*argv, "--log-level", "warning", "--no-access-log"],
             env=clean | (env or {}),
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.log or subprocess.PIPE,
             text=True,
         )
 
@@ -54,3 +56,5 @@ class ServeProcess:
             self.popen.wait()
         if self.popen.stderr:
             self.popen.stderr.close()
+        if self.log:
+            self.log.close()

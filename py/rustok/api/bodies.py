@@ -1,6 +1,6 @@
 """Request bodies, checked before anything touches the database: at most 64 KiB (PAYLOAD_TOO_LARGE, decided
-from Content-Length when given, else while streaming), valid JSON (BAD_REQUEST), a JSON object of the
-expected shape (VALIDATION_FAILED, with details.field in camelCase)."""
+from Content-Length when given, else while streaming), valid JSON (BAD_REQUEST) nested at most 32 levels
+(JSON_TOO_DEEP), a JSON object of the expected shape (VALIDATION_FAILED, with details.field in camelCase)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
+from rustok.api.json_depth import check_json_depth
 from rustok.api.numbers import parse_whole_number
 from rustok.errors import BadRequest, PayloadTooLarge, ValidationFailed
 
@@ -48,6 +49,7 @@ def parse_json(raw: bytes, model: type[M]) -> M:
         raise BadRequest("the body is not valid JSON", {"reason": "json"}) from None
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object", {"reason": "json"})
+    check_json_depth(data)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -1,5 +1,7 @@
 """Error responses and the request id. Every error body is {"error": {code, message, details, requestId}};
-unexpected exceptions are logged with the request id and answered as INTERNAL without any detail."""
+unexpected exceptions are answered as INTERNAL without any detail, and logged (log_internal) with the request
+id and the stack: here for REST, and by each other path that answers INTERNAL (GraphQL over HTTP and
+WebSocket, the event stream, the storefront)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rustok.errors import Internal, RusToKError, from_database_error
+from rustok.errors import Internal, RusToKError, from_database_error, internal_from
 
 log = logging.getLogger("rustok.api")
 
@@ -33,6 +35,17 @@ def request_id(request: Request) -> str:
     return str(request.scope.get("state", {}).get("request_id", ""))
 
 
+def log_internal(error: BaseException, rid: str, where: str) -> None:
+    """The log line of one INTERNAL answer: where it happened, the request id, and the stack of the failure
+    (an Internal raised from a database error, or made by internal_from, carries it as its cause). Whoever
+    turns an exception into INTERNAL calls this, once."""
+    log.error("internal error in %s [request %s]", where, rid, exc_info=error)
+
+
+def _where(request: Request) -> str:
+    return f"{request.method} {request.url.path}"
+
+
 def error_body(error: RusToKError, rid: str) -> dict[str, Any]:
     return {"error": {**error.to_dict(), "requestId": rid}}
 
@@ -43,6 +56,8 @@ def error_response(error: RusToKError, rid: str) -> JSONResponse:
 
 async def handle_rustok_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RusToKError)
+    if isinstance(exc, Internal):
+        log_internal(exc, request_id(request), _where(request))
     return error_response(exc, request_id(request))
 
 
@@ -50,13 +65,13 @@ async def handle_database_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, psycopg.Error)
     mapped = from_database_error(exc)
     if isinstance(mapped, Internal):
-        log.error("database error [request %s]: %s", request_id(request), exc)
+        log_internal(exc, request_id(request), _where(request))
     return error_response(mapped, request_id(request))
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error [request %s]", request_id(request))
-    return error_response(Internal(), request_id(request))
+    log_internal(exc, request_id(request), _where(request))
+    return error_response(internal_from(exc), request_id(request))
 
 
 EXCEPTION_HANDLERS = {

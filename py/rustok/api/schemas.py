@@ -30,3 +30,58 @@ class HealthResponse(ApiModel):
     status: Literal["ok", "unavailable"]
     database: Literal["ok", "unreachable"] | None = None
     pending_migrations: list[str] | None = None
+
+
+# -- GraphQL over HTTP (the contract of the operations themselves is the SDL) --------------------------------
+
+
+class GraphQLRequest(ApiModel):
+    """One operation. `query` may be left out when extensions.persistedQuery names a query sent before;
+    other keys are ignored."""
+
+    model_config = ConfigDict(alias_generator=to_camel, serialize_by_alias=True, extra="allow")
+
+    query: str | None = Field(default=None, description="The GraphQL document.")
+    operation_name: str | None = Field(default=None, description="Which operation of the document to run.")
+    variables: dict[str, Any] | None = None
+    extensions: dict[str, Any] | None = Field(
+        default=None, description="persistedQuery: {version: 1, sha256Hash} (automatic persisted queries)."
+    )
+
+
+class GraphQLErrorLocation(BaseModel):
+    line: int
+    column: int
+
+
+class GraphQLErrorExtensions(ApiModel):
+    code: str = Field(description="Stable error code from the registry (docs/error_codes.md).")
+    request_id: str
+    details: dict[str, Any] | None = None
+
+
+class GraphQLErrorItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message: str
+    extensions: GraphQLErrorExtensions
+    path: list[str | int] | None = None
+    locations: list[GraphQLErrorLocation] | None = None
+
+
+class GraphQLResponse(BaseModel):
+    """`data` when the operation ran (null where an error stopped it), `errors` when something went wrong;
+    an operation refused before it ran (syntax, validation, limits) has only `errors`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data: dict[str, Any] | None = None
+    errors: list[GraphQLErrorItem] | None = None
+
+
+class GraphQLErrorResponse(BaseModel):
+    """A request refused as a whole (not JSON, too large, too many operations, a bad token or tenant)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    errors: list[GraphQLErrorItem] = Field(min_length=1)

@@ -12,7 +12,13 @@ from rustok.api.schemas import ApiModel
 from rustok.auth.passwords import MAX_LENGTH, MIN_LENGTH
 
 _SLUG = r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$"
-_EMAIL = r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$"
+# The document's patterns (JSON Schema regular expressions), pydantic's (Rust's) and PostgreSQL's disagree on
+# what \s means, so a pattern here names its characters, and accepts only what the SQL rule then accepts:
+# rustok._insert_user trims spaces (only spaces) and wants "x@y.z" without whitespace.
+_VISIBLE = r"[^@\x00-\x20\x7f\x85\xa0\u1680\u180e\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+_EMAIL = rf"^ *{_VISIBLE}+@{_VISIBLE}+\.{_VISIBLE}+ *$"
+_ANY_EMAIL = r"^[^\x00]*[^\x00 ][^\x00]*$"  # a login's: something besides spaces (rustok.begin_login), no NUL
+_NO_NUL = r"^[^\x00]*$"  # text that goes to the database (which cannot store NUL)
 _TENANT = Field(
     default=None,
     pattern=_SLUG,
@@ -25,13 +31,17 @@ class RegisterRequest(ApiModel):
     email: str = Field(max_length=255, pattern=_EMAIL, examples=["ada@example.com"])
     password: str = Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)
     display_name: str | None = Field(
-        default=None, max_length=255, description="The name others see (comment authors).", examples=["Ada Lovelace"]
+        default=None,
+        max_length=255,
+        pattern=_NO_NUL,
+        description="The name others see (comment authors).",
+        examples=["Ada Lovelace"],
     )
 
 
 class LoginRequest(ApiModel):
     tenant: str | None = _TENANT
-    email: str = Field(min_length=1, max_length=255)
+    email: str = Field(min_length=1, max_length=255, pattern=_ANY_EMAIL)
     password: str = Field(min_length=1, max_length=MAX_LENGTH)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from graphql import (
 )
 
 from rustok.api.context import RequestContext
+from rustok.api.errors import log_internal
 from rustok.api.replica import routing
 from rustok.errors import (
     BadRequest,
@@ -44,11 +44,11 @@ from rustok.errors import (
     RusToKError,
     Timeout,
     TooManyTokens,
+    internal_from,
 )
+from rustok.graphql import scalars
 from rustok.graphql.limits import Limits, Measure, enforce, measure
 from rustok.graphql.plan import Plan, compile_plan
-
-log = logging.getLogger("rustok.graphql")
 
 
 class _LRU(OrderedDict[str, Any]):
@@ -193,8 +193,9 @@ class GraphQLExecutor:
         errors = validate(self.schema, document, self.rules)
         if errors:
             first = errors[0]
-            if isinstance(first.original_error, RusToKError):
-                raise first.original_error
+            refused = scalars.refusal(first, document)  # a scalar's refusal of a literal, with its field
+            if refused is not None:
+                raise refused
             raise GraphQLValidationFailed(first.message, {"errors": [e.message for e in errors[:5]]})
         operations = {
             (d.name.value if d.name else None): d
@@ -266,15 +267,18 @@ def format_result(result: ExecutionResult, request_id: str) -> dict[str, Any]:
 
 def _graphql_error_dict(error: GraphQLError, request_id: str) -> dict[str, Any]:
     original = error.original_error
-    if original is None or (not error.path and not isinstance(original, RusToKError)):
+    refused = scalars.refusal(error) if not error.path else None
+    if refused is not None:
+        # a variable refused by a scalar (scalars.py): its code, and the field it sits in
+        body = _error_dict(refused, request_id)
+    elif original is None or (not error.path and not isinstance(original, RusToKError)):
         # a GraphQL error proper, about the request itself: a variable that does not coerce (bad enum value,
         # wrong type), a non-null that got null — graphql-core's message names the variable, never data
         body = _error_dict(BadRequest(error.message), request_id)
     elif isinstance(original, RusToKError):
         body = _error_dict(original, request_id)
     else:
-        log.error("unexpected error in a resolver [request %s]", request_id, exc_info=original)
-        body = _error_dict(Internal(), request_id)
+        body = _error_dict(internal_from(original), request_id)  # an unexpected error in a resolver
     if error.path:
         body["path"] = error.path
     if error.locations:
@@ -283,6 +287,10 @@ def _graphql_error_dict(error: GraphQLError, request_id: str) -> dict[str, Any]:
 
 
 def _error_dict(error: RusToKError, request_id: str) -> dict[str, Any]:
+    """One GraphQL error as the client sees it; an INTERNAL one is logged here (the one place every GraphQL
+    path — POST, batched, GET, WebSocket, subscriptions — formats its errors)."""
+    if isinstance(error, Internal):
+        log_internal(error, request_id, "graphql")
     message = "internal error" if isinstance(error, Internal) else error.message
     extensions: dict[str, Any] = {"code": error.code, "requestId": request_id}
     if error.details:

@@ -1,7 +1,8 @@
 """Resolvers that are one SQL function call: `SqlField("rustok.list_users(%s, %s)", "first", "after")`.
 
 The SQL function returns the response DTO as jsonb; nested fields resolve from it by key. ID arguments are
-parsed (ULID or UUID text, else INVALID_ID) before the call; input objects and lists go as jsonb."""
+parsed (ULID or UUID text, else INVALID_ID) before the call; input objects, lists and JSON values go as jsonb
+(a dict never reaches the driver, which cannot send one)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,6 @@ def to_sql(argument: GraphQLArgument, value: Any) -> Any:
     kind = get_nullable_type(argument.type)
     if kind is GraphQLID:
         return parse_id(value)
-    if isinstance(kind, (GraphQLInputObjectType, GraphQLList)):
+    if isinstance(kind, (GraphQLInputObjectType, GraphQLList)) or isinstance(value, dict | list):
         return Jsonb(value)
     return value

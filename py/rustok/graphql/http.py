@@ -1,24 +1,26 @@
 """POST /graphql (and GET /graphql: a query in the URL, or the query console where enabled).
 
 Request-level problems are answered before the database is touched: an oversized body (413), malformed
-JSON (400), too many batched operations, an unknown tenant or a token for another tenant (403)."""
+JSON or a body that is not a GraphQL-over-HTTP request — not an object (or a batch of them), a query that is
+not a string, variables or extensions that are not objects — (400), too many batched operations, an unknown
+tenant (404) or a token for another tenant (403). What /openapi.json says of these envelopes is
+api/schemas.py's GraphQLRequest and GraphQLResponse."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, request_response
 from starlette.staticfiles import StaticFiles
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rustok.api.errors import new_request_id, request_id
 from rustok.api.services import Services
-from rustok.errors import BadRequest, Internal, PayloadTooLarge, RusToKError, TooManyOperations
+from rustok.errors import BadRequest, PayloadTooLarge, RusToKError, TooManyOperations, internal_from
 from rustok.graphql.core_fields import RESOLVERS
 from rustok.graphql.executor import GraphQLExecutor, _error_dict
 from rustok.graphql.limits import Limits
@@ -29,7 +31,6 @@ from rustok.webhooks.graphql import RESOLVERS as WEBHOOK_RESOLVERS
 JSON = "application/json"
 # GraphiQL's files, installed by scripts/fetch-graphiql (from the npm registry by the project's set-up)
 GRAPHIQL_DIR = Path(__file__).resolve().parents[1] / "static" / "vendor" / "graphiql"
-log = logging.getLogger("rustok.graphql")
 
 
 def routes(services: Services) -> list[BaseRoute]:
@@ -56,17 +57,30 @@ def routes(services: Services) -> list[BaseRoute]:
         if query.lstrip().startswith("mutation"):
             return _json({"errors": [_error_dict(BadRequest("mutations need POST"), rid)]}, 405)
         payload = {"query": query, "variables": variables, "operationName": request.query_params.get("operationName")}
+        malformed = _malformed(payload)
+        if malformed is not None:
+            return _json({"errors": [_error_dict(malformed, rid)]}, 400)
         context = {"services": services, "ctx": ctx, "request": request}
         return _json(await metrics_of(services).run_graphql(executor, payload, ctx, context))
 
     services.graphql_endpoint = GraphQLEndpoint(services, executor)
-    routes: list[BaseRoute] = [
-        Route("/graphql", services.graphql_endpoint, methods=["POST"]),
-        Route("/graphql", graphql_get, methods=["GET"]),
-    ]
+    # one route for both methods, so that a request with any other method is told both in Allow
+    both = _ByMethod(services.graphql_endpoint, request_response(graphql_get))
+    routes: list[BaseRoute] = [Route("/graphql", both, methods=["GET", "POST"])]
     if services.settings.dev and GRAPHIQL_DIR.is_dir():
         routes.append(Mount("/graphiql", StaticFiles(directory=GRAPHIQL_DIR), name="graphiql"))
     return routes
+
+
+class _ByMethod:
+    """POST to the GraphQL endpoint, GET (and HEAD) to the query-in-the-URL handler."""
+
+    def __init__(self, post: ASGIApp, get: ASGIApp) -> None:
+        self.post = post
+        self.get = get
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await (self.post if scope["method"] == "POST" else self.get)(scope, receive, send)
 
 
 class GraphQLEndpoint:
@@ -84,9 +98,8 @@ class GraphQLEndpoint:
         rid = new_request_id(headers.get(b"x-request-id"))
         try:
             status, content = await self._answer(scope, headers, receive, rid)
-        except Exception:  # the last line of defence: logged with the request id, answered without detail
-            log.exception("unexpected error [request %s]", rid)
-            status, content = 500, {"errors": [_error_dict(Internal(), rid)]}
+        except Exception as exc:  # the last line of defence: logged with the request id, answered without detail
+            status, content = 500, {"errors": [_error_dict(internal_from(exc), rid)]}
         await send(
             {
                 "type": "http.response.start",
@@ -110,8 +123,33 @@ class GraphQLEndpoint:
             if not body or len(body) > limits.max_operations:
                 error = TooManyOperations("too many operations in one request", {"limit": limits.max_operations})
                 return error.http_status, {"errors": [_error_dict(error, rid)]}
+            refused = next((e for e in map(_malformed, body) if e is not None), None)
+            if refused is not None:
+                return refused.http_status, {"errors": [_error_dict(refused, rid)]}
             return 200, [await self.metrics.run_graphql(self.executor, item, ctx, context) for item in body]
+        refused = _malformed(body)
+        if refused is not None:
+            return refused.http_status, {"errors": [_error_dict(refused, rid)]}
         return 200, await self.metrics.run_graphql(self.executor, body, ctx, context)
+
+
+_FIELDS: tuple[tuple[str, type, str], ...] = (
+    ("query", str, "a string"),
+    ("operationName", str, "a string"),
+    ("variables", dict, "an object"),
+    ("extensions", dict, "an object"),
+)
+
+
+def _malformed(request: Any) -> BadRequest | None:
+    """Why an operation is not a GraphQL-over-HTTP request (answered 400 before anything runs), or None.
+    Within one that is, whatever goes wrong is a GraphQL error in a 200 answer."""
+    if not isinstance(request, dict):
+        return BadRequest("each operation is a JSON object {query, variables, operationName, extensions}")
+    for name, kind, words in _FIELDS:
+        if request.get(name) is not None and not isinstance(request[name], kind):
+            return BadRequest(f"{name} must be {words}", {"field": name})
+    return None
 
 
 def _header(headers: dict[bytes, bytes], name: bytes) -> str | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from graphql import GraphQLEnumType, GraphQLObjectType, GraphQLSchema, build_schema
 
+from rustok.graphql import scalars
 from rustok.graphql.fields import SqlField
 from rustok.modules import ModuleRegistry
 
@@ -32,6 +33,7 @@ def build(registry: ModuleRegistry, resolvers: Mapping[str, Resolver | Subscribe
     sdl = [path.read_text() for path in core_files]
     sdl += [m.graphql_sdl for m in registry.ordered() if m.graphql_sdl]
     schema = build_schema("\n".join(sdl))
+    scalars.install(schema)  # DateTime, JSON and modules' scalars refuse what they cannot be, before any resolver
     all_resolvers = dict(resolvers)
     for module in registry.ordered():
         all_resolvers.update(module.resolvers)

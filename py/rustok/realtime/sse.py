@@ -27,8 +27,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from rustok.api.errors import request_id
-from rustok.errors import RusToKError
+from rustok.api.errors import log_internal, request_id
+from rustok.errors import Internal, RusToKError
 from rustok.events.outbox import parse_cursor
 from rustok.realtime.events import parse_types
 from rustok.realtime.hub import Realtime
@@ -127,6 +127,9 @@ class EventSourceResponse(Response):
             except Closed:
                 return
             except RusToKError as exc:  # a catch-up read refused or failed: the client reconnects and resumes
-                log.warning("event stream ended: %s [request %s]", exc.code, self.stream.ctx.request_id)
+                if isinstance(exc, Internal):
+                    log_internal(exc, self.stream.ctx.request_id, "event stream")
+                else:
+                    log.warning("event stream ended: %s [request %s]", exc.code, self.stream.ctx.request_id)
                 return
             await send({"type": "http.response.body", "body": body, "more_body": True})

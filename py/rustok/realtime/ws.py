@@ -16,6 +16,7 @@ the operation is refused before it runs (syntax, validation). The client's `comp
     4408  no connection_init in time
     4409  subscribe with the id of an operation still running
     4429  a second connection_init
+    4500  an unexpected failure in the server (logged with the request id)
 
 How operations run is the `Executor` given to `routes` (the GraphQL part's pipeline: limits, caches, error
 masking); subscriptions are authorised when they start, by their resolvers."""
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -35,10 +35,9 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from rustok.api.context import RequestContext
+from rustok.api.errors import log_internal
 from rustok.errors import Internal, RusToKError, TooManyOperations
 from rustok.realtime.hub import Realtime
-
-log = logging.getLogger("rustok.realtime")
 
 PROTOCOL = "graphql-transport-ws"
 
@@ -111,6 +110,9 @@ class Session:
                     await self._handle(text)
                 except _Close as close:
                     await self._close(close.code, close.reason)
+                except Exception as exc:  # a bug: logged with the request id, the socket closed as the protocol says
+                    log_internal(exc, self._request_id(), "graphql-transport-ws")
+                    await self._close(4500, "Internal error")
         finally:
             self._closed = True
             watchdog.cancel()
@@ -170,11 +172,13 @@ class Session:
         if not isinstance(authorization, str | None) or not isinstance(tenant, str | None):
             raise _Close(4403, "Forbidden")
         try:
-            rid = str(self.ws.scope.get("state", {}).get("request_id", ""))
+            rid = self._request_id()
             self.ctx = await self.realtime.services.tenants.resolve(authorization, tenant, rid)
             if authorization:
                 self.expires_at = self.realtime.services.tokens.decode(authorization.split()[-1]).expires_at
-        except RusToKError:
+        except RusToKError as exc:
+            if isinstance(exc, Internal):
+                log_internal(exc, rid, "graphql-transport-ws connection_init")
             raise _Close(4403, "Forbidden") from None
         self._acknowledged.set()
         await self._send({"type": "connection_ack"})
@@ -218,16 +222,21 @@ class Session:
                         await aclose()
             await self._send({"id": operation_id, "type": "complete"})
         except RusToKError as exc:  # raised by a stream while it runs (a refused catch-up read)
+            if isinstance(exc, Internal):
+                log_internal(exc, self.ctx.request_id, "graphql-transport-ws operation")
             message = "internal error" if isinstance(exc, Internal) else exc.message
             error = {"message": message, "extensions": {"code": exc.code, "requestId": self.ctx.request_id}}
             await self._send({"id": operation_id, "type": "error", "payload": [error]})
-        except Exception:
-            log.exception("graphql-transport-ws operation failed [request %s]", self.ctx.request_id)
+        except Exception as exc:
+            log_internal(exc, self.ctx.request_id, "graphql-transport-ws operation")
             error = {"message": "internal error", "extensions": {"code": "INTERNAL", "requestId": self.ctx.request_id}}
             await self._send({"id": operation_id, "type": "error", "payload": [error]})
         finally:
             if self.operations.get(operation_id) is asyncio.current_task():
                 del self.operations[operation_id]
+
+    def _request_id(self) -> str:
+        return str(self.ws.scope.get("state", {}).get("request_id", ""))
 
     async def _send(self, message: dict[str, Any]) -> None:
         async with self._send_lock:

@@ -4,19 +4,16 @@ code in words (400 bad input, 403, 404, 409) — never a trace. Cookies the visi
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from rustok.api.errors import request_id
-from rustok.errors import RusToKError
+from rustok.api.errors import log_internal, request_id
+from rustok.errors import Internal, RusToKError
 from rustok.storefront.render import error_page, error_status
 from rustok.storefront.visit import Site, Visit, check_csrf, read_form
-
-log = logging.getLogger("rustok.storefront")
 
 Handler = Callable[[Visit], Awaitable[Response]]
 
@@ -41,10 +38,12 @@ def page(site: Site, path: str, handler: Handler, methods: tuple[str, ...] = ("G
                 check_csrf(visit)
             response = await handler(visit)
         except RusToKError as exc:
+            if isinstance(exc, Internal):
+                log_internal(exc, request_id(request), f"storefront {request.method} {request.url.path}")
             context = visit.context() if visit is not None else {"base": "", "shop": {}}
             response = error_page(context, error_status(exc), exc.code, request_id(request))
-        except Exception:
-            log.exception("storefront error [request %s]", request_id(request))
+        except Exception as exc:
+            log_internal(exc, request_id(request), f"storefront {request.method} {request.url.path}")
             context = visit.context() if visit is not None else {"base": "", "shop": {}}
             response = error_page(context, 500, "INTERNAL", request_id(request))
         if visit is not None:

@@ -1,33 +1,56 @@
 -- Webhooks: a tenant's endpoints (URL, event types, secret) and the guard that keeps them off the platform's
--- own network. The SQL guard refuses what it can see without DNS (the scheme, IP literals in forbidden
--- networks, localhost); the worker resolves the host again at every delivery and refuses forbidden addresses
--- (py/rustok/webhooks/guard.py keeps the same network list, and a test compares the two).
+-- own network. The SQL guard refuses what it can see without DNS (the scheme, IP literals that are not globally
+-- routable, localhost); the worker resolves the host again at every delivery and refuses such addresses by the
+-- same rule (py/rustok/webhooks/guard.py keeps the same network list and unwrapping; one table of addresses
+-- is tested through both, tests/py/test_webhooks_routability.py).
 -- The operator allows private targets (a test's local receiver) with the setting rustok.webhooks_allow_private
 -- (ALTER DATABASE … SET, or the connection's options); RUSTOK_WEBHOOKS_ALLOW_PRIVATE does the same for the worker.
 
 create or replace function rustok.webhook_forbidden_networks() returns table (network cidr, reason text)
 language sql immutable parallel safe as $$
-    /* Networks a webhook may not target: loopback, private, link-local, unspecified, multicast, CGNAT and
-       broadcast. IPv4-mapped (::ffff:0:0/96) and NAT64 (64:ff9b::/96) addresses are checked as the IPv4
-       address they carry. */
+    /* Networks a webhook may not target: the IANA IPv4 and IPv6 special-purpose registries' entries that are
+       not globally reachable (whole blocks: their anycast exceptions are no webhook receivers), multicast, and
+       IPv6 outside the global unicast space 2000::/3. The most specific network gives the reason. An IPv6
+       address carrying an IPv4 one is judged by that (rustok.webhook_embedded_ipv4), not by this list. */
     values
         ('0.0.0.0/8'::cidr, 'unspecified'), ('10.0.0.0/8', 'private'), ('100.64.0.0/10', 'cgnat'),
         ('127.0.0.0/8', 'loopback'), ('169.254.0.0/16', 'link-local'), ('172.16.0.0/12', 'private'),
-        ('192.168.0.0/16', 'private'), ('224.0.0.0/4', 'multicast'), ('255.255.255.255/32', 'broadcast'),
-        ('::/128', 'unspecified'), ('::1/128', 'loopback'), ('fc00::/7', 'unique-local'),
+        ('192.0.0.0/24', 'ietf-protocol'), ('192.0.2.0/24', 'documentation'), ('192.88.99.0/24', '6to4-relay'),
+        ('192.168.0.0/16', 'private'), ('198.18.0.0/15', 'benchmarking'), ('198.51.100.0/24', 'documentation'),
+        ('203.0.113.0/24', 'documentation'), ('224.0.0.0/4', 'multicast'), ('240.0.0.0/4', 'reserved'),
+        ('255.255.255.255/32', 'broadcast'),
+        ('::/128', 'unspecified'), ('::1/128', 'loopback'), ('::/3', 'reserved'), ('64:ff9b:1::/48', 'nat64-local'),
+        ('100::/64', 'discard'), ('100:0:0:1::/64', 'dummy'), ('2001::/23', 'ietf-protocol'), ('2001::/32', 'teredo'),
+        ('2001:2::/48', 'benchmarking'), ('2001:db8::/32', 'documentation'), ('3fff::/20', 'documentation'),
+        ('4000::/2', 'reserved'), ('5f00::/16', 'srv6'), ('8000::/1', 'reserved'), ('fc00::/7', 'unique-local'),
         ('fe80::/10', 'link-local'), ('fec0::/10', 'site-local'), ('ff00::/8', 'multicast')
+$$;
+
+create or replace function rustok.webhook_embedded_ipv4(address inet) returns inet
+language sql immutable strict parallel safe as $$
+    /* The IPv4 address an IPv6 address carries, or null: IPv4-mapped (::ffff:0:0/96), NAT64 (64:ff9b::/96) and
+       IPv4-compatible (::/96, save :: and ::1) in the last 32 bits; 6to4 (2002::/16) in bits 16-47, read
+       from the text of its /48 (2002:gggg:hhhh::, a zero group may be folded into the "::"). */
+    select case
+        when family(address) <> 6 then null
+        when address <<= '::ffff:0:0/96' or address <<= '64:ff9b::/96' or (address <<= '::/96' and address > '::1')
+            then '0.0.0.0'::inet + (host(address)::inet - set_masklen(network(set_masklen(address, 96)), 128))
+        when address <<= '2002::/16' then (
+            select '0.0.0.0'::inet + sum(('x' || lpad(group_hex, 8, '0'))::bit(32)::bigint << (16 * (3 - i)))::bigint
+            from (select host(network(set_masklen(address, 48))) as prefix) p,
+                 lateral (select i, coalesce(nullif(split_part(p.prefix, ':', i), ''), '0') as group_hex
+                          from generate_series(2, 3) i) g)
+    end
 $$;
 
 create or replace function rustok.webhook_address_refusal(address inet) returns text
 language sql immutable strict parallel safe as $$
-    /* Why a webhook may not target this address ('loopback', 'private', …), or null when it may. */
-    with unwrapped (a) as (
-        select case when family(address) = 6 and (address <<= '::ffff:0:0/96' or address <<= '64:ff9b::/96')
-                    then '0.0.0.0'::inet + (host(address)::inet - set_masklen(network(set_masklen(address, 96)), 128))
-                    else host(address)::inet end
-    )
-    select n.reason from unwrapped u, rustok.webhook_forbidden_networks() n
-    where family(n.network) = family(u.a) and u.a <<= n.network
+    /* Why a webhook may not target this address ('loopback', 'documentation', …), or null when it may: the
+       reason of the most specific refused network holding it (rustok.webhook_forbidden_networks) — for an IPv6
+       address carrying an IPv4 one, the IPv4 address's. */
+    with judged (a) as (select coalesce(rustok.webhook_embedded_ipv4(address), host(address)::inet))
+    select n.reason from judged j, rustok.webhook_forbidden_networks() n
+    where family(n.network) = family(j.a) and j.a <<= n.network
     order by masklen(n.network) desc
     limit 1
 $$;
