@@ -21404,7 +21404,7 @@ GRANT ALL ON FUNCTION rustok.webhook_address_refusal(address inet) TO rustok_app
 --
 
 REVOKE ALL ON FUNCTION rustok.webhook_embedded_ipv4(address inet) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok.webhook_embedded_ipv4(address inet) TO rustok_clients;
+GRANT ALL ON FUNCTION rustok.webhook_embedded_ipv4(address inet) TO rustok_app;
 
 --
 -- Name: FUNCTION webhook_forbidden_networks(); Type: ACL; Schema: rustok; Owner: rustok_owner
