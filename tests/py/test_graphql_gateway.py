@@ -169,7 +169,7 @@ def test_the_plan_answers_exactly_like_graphql_core(
 ) -> None:
     executor = api.services.graphql
     planned = api.gql(query, variables, tenant=tenant, role=role)
-    prepared = executor._prepare(query)
+    prepared = executor.documents.peek(query)
     assert compile_plan(executor.schema, prepared.operation(None), prepared.fragments) is not None
     context = {"services": api.services, "ctx": None}
     ctx = api.client.portal.call(

@@ -34,7 +34,14 @@ log = logging.getLogger("rustok.graphql")
 
 def routes(services: Services) -> list[BaseRoute]:
     schema = build(services.registry, {**RESOLVERS, **WEBHOOK_RESOLVERS, **services.graphql_resolvers})
-    executor = GraphQLExecutor(schema, Limits(), introspection=services.settings.dev)
+    settings = services.settings
+    executor = GraphQLExecutor(
+        schema,
+        Limits(),
+        introspection=settings.dev,
+        document_cache_bytes=settings.graphql_document_cache_bytes,
+        persisted_cache_bytes=settings.graphql_persisted_cache_bytes,
+    )
     services.graphql = executor
 
     async def graphql_get(request: Request) -> Response:
