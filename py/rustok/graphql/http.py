@@ -1,4 +1,5 @@
-"""POST /graphql (and GET /graphql: a query in the URL, or the query console where enabled).
+"""POST /graphql (and GET /graphql: a query in the URL, or the query console where enabled; GET runs query
+operations only, decided on the operation the parsed document selects: 405 for a mutation or subscription).
 
 Request-level problems are answered before the database is touched: an oversized body (413), malformed
 JSON (400), too many batched operations, an unknown tenant or a token for another tenant (403)."""
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from graphql import OperationType
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -60,9 +62,15 @@ def routes(services: Services) -> list[BaseRoute]:
         except RusToKError as exc:
             return _json({"errors": [_error_dict(exc, rid)]}, exc.http_status)
         query = request.query_params["query"]
-        if query.lstrip().startswith("mutation"):
-            return _json({"errors": [_error_dict(BadRequest("mutations need POST"), rid)]}, 405)
         payload = {"query": query, "variables": variables, "operationName": request.query_params.get("operationName")}
+        try:  # decided on the operation the parsed document selects, never on the text
+            kind = await executor.selected_operation(payload)
+        except RusToKError as exc:
+            return _json({"errors": [_error_dict(exc, rid)]})
+        if kind is not OperationType.QUERY:
+            needs = "WebSocket" if kind is OperationType.SUBSCRIPTION else "POST"
+            refusal = BadRequest(f"a {kind.value} needs {needs}", {"operation": kind.value})
+            return _json({"errors": [_error_dict(refusal, rid)]}, 405)
         context = {"services": services, "ctx": ctx, "request": request}
         return _json(await metrics_of(services).run_graphql(executor, payload, ctx, context))
 
