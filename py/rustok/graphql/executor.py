@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -43,7 +44,7 @@ from rustok.errors import (
 )
 from rustok.graphql.caches import ByteBoundedLRU, text_bytes
 from rustok.graphql.limits import Limits, check_shape, enforce
-from rustok.graphql.prepare import Prepared, known_measure, measured, planned, prepare
+from rustok.graphql.prepare import Prepared, known_measure, measured, operation_key, planned, prepare
 
 log = logging.getLogger("rustok.graphql")
 
@@ -207,7 +208,7 @@ class GraphQLExecutor:
 
     async def _execute(self, checked: Checked, ctx: RequestContext, context: dict[str, Any]) -> dict[str, Any]:
         prepared, operation, variables = checked.prepared, checked.operation, checked.variables
-        key = operation.name.value if operation.name else None
+        key = operation_key(operation)
         plan = (
             prepared.plans[key]
             if key in prepared.plans
@@ -235,13 +236,12 @@ class GraphQLExecutor:
     async def _subscribe(
         self, checked: Checked, ctx: RequestContext, context: dict[str, Any]
     ) -> dict[str, Any] | AsyncIterator[dict[str, Any]]:
-        operation = checked.operation
         started = subscribe(
             self.schema,
             checked.prepared.document,
             context_value=context,
             variable_values=dict(checked.variables),
-            operation_name=operation.name.value if operation.name else None,
+            operation_name=operation_key(checked.operation),
             hide_suggestions=not self.introspection,
         )
         result = await started if isawaitable(started) else started
@@ -251,14 +251,25 @@ class GraphQLExecutor:
 
 
 def _captured(work: Callable[..., T], *args: Any) -> T | RusToKError:
-    """`work(*args)`, or the RusToKError it raised without its traceback and context: their frames hold the
-    refused document, and an exception kept by a future is a reference cycle, which would keep the document
-    until CPython's next full garbage collection (a pause of the whole process)."""
+    """`work(*args)` in the preparation thread, keeping what it leaves behind young, because CPython's cyclic
+    garbage collector pauses every thread for as long as the objects it walks:
+
+    - automatic collection waits until the work is done: a collection during it would find the document
+      alive and move its objects (graphql-core's validation leaves them in reference cycles) to an older
+      generation, freed only by a full collection of everything the process holds (pauses of 50 to 280 ms
+      measured with bench/graphql_limits.py); afterwards one young collection frees them (10 to 35 ms);
+    - a RusToKError comes back without its traceback and context: their frames hold the refused document,
+      and an exception kept by a future is itself a reference cycle."""
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return work(*args)
     except RusToKError as refusal:
         refusal.__context__ = refusal.__cause__ = None
         return refusal.with_traceback(None)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 async def _formatted(results: AsyncIterator[ExecutionResult], request_id: str) -> AsyncIterator[dict[str, Any]]:

@@ -94,9 +94,7 @@ def prepare(
         raise BadRequest(f"syntax error: {exc.message}", _locations(exc)) from None
     shape = survey(document, _cut_token_chain(document))
     check_shape(limits, shape)
-    operations = {
-        (d.name.value if d.name else None): d for d in document.definitions if isinstance(d, OperationDefinitionNode)
-    }
+    operations = {operation_key(d): d for d in document.definitions if isinstance(d, OperationDefinitionNode)}
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     prepared = Prepared(document, operations, fragments, shape, document_bytes(query, shape.tokens))
     operation = prepared.operation(operation_name)
@@ -111,7 +109,7 @@ def known_measure(
 ) -> Measure | None:
     """The operation's measure for these variables if it was taken before (measures are kept per page sizes,
     since nothing else in the variables changes them)."""
-    key = _key(operation)
+    key = operation_key(operation)
     page_variables = prepared.page_variables.get(key)
     if page_variables is None:
         return None
@@ -126,7 +124,7 @@ def measured(
     limits: Limits,
 ) -> Measure:
     """The operation's measure for these variables, taken and kept. Raises like limits.measure."""
-    key = _key(operation)
+    key = operation_key(operation)
     found = measure(schema, operation, prepared.fragments, variables, limits)
     if len(prepared.measures) >= _MEASURES_KEPT:
         prepared.measures.clear()
@@ -137,13 +135,14 @@ def measured(
 
 def planned(schema: GraphQLSchema, prepared: Prepared, operation: OperationDefinitionNode) -> Plan | None:
     """The operation's plan (plan.py), compiled once."""
-    key = _key(operation)
+    key = operation_key(operation)
     if key not in prepared.plans:
         prepared.plans[key] = compile_plan(schema, operation, prepared.fragments)
     return prepared.plans[key]
 
 
-def _key(operation: OperationDefinitionNode) -> OperationKey:
+def operation_key(operation: OperationDefinitionNode) -> OperationKey:
+    """How a document's facts about one of its operations are keyed: the operation's name, if any."""
     return operation.name.value if operation.name else None
 
 
