@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import psycopg
@@ -17,7 +16,7 @@ from rustok.graphql.executor import format_result
 from rustok.graphql.fields import SqlField
 from rustok.graphql.plan import compile_plan
 from rustok.modules import ModuleRegistry, RusToKModule
-from tests.py.graphql_support import Api, Tenant, codes, make_tenant
+from tests.py.graphql_support import Api, Tenant, changed_limits, codes, make_tenant
 
 # A module that exists only in these tests: fields that are slow, fail in SQL, or fail in Python.
 PROBE = RusToKModule(
@@ -50,10 +49,8 @@ def api(db: Database, tenant: Tenant) -> Iterator[Api]:
 
 @pytest.fixture
 def limits(api: Api) -> Iterator[Any]:
-    executor = api.services.graphql
-    original = executor.limits
-    yield lambda **changes: setattr(executor, "limits", replace(original, **changes))
-    executor.limits = original
+    with changed_limits(api) as change:
+        yield change
 
 
 def test_depth_limit(api: Api, tenant: Tenant, limits: Any) -> None:

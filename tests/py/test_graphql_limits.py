@@ -11,7 +11,6 @@ import itertools
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import httpx2 as httpx
@@ -25,7 +24,7 @@ from rustok.errors import QueryTooComplex, RusToKError, TooManyAliases
 from rustok.graphql.executor import GraphQLExecutor
 from rustok.graphql.limits import Limits, measure
 from rustok.graphql.prepare import prepare
-from tests.py.graphql_support import Api, Tenant, codes, make_tenant
+from tests.py.graphql_support import Api, Tenant, changed_limits, codes, make_tenant
 from tests.py.realtime_support import Server, gql_ws, serving
 
 FRESH = itertools.count()
@@ -59,10 +58,8 @@ def server(db: Database) -> Iterator[Server]:
 
 @pytest.fixture
 def limits(api: Api) -> Iterator[Any]:
-    executor = api.services.graphql
-    original = executor.limits
-    yield lambda **changes: setattr(executor, "limits", replace(original, **changes))
-    executor.limits = original
+    with changed_limits(api) as change:
+        yield change
 
 
 def _timed(call: Any) -> tuple[Any, float]:
