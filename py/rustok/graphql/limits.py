@@ -8,7 +8,7 @@ document makes the server work more than linearly in its size:
    (each field costs 1; a field with a `first`/`last` argument multiplies the cost of what it selects by that
    page size). Every fragment is measured once, whatever the number of its spreads, and the walk stops at the
    first part that passes a limit;
-4. only then graphql-core's validation (in executor.py), whose one super-linear rule (overlapping fields)
+4. only then graphql-core's validation (prepare.py), whose one super-linear rule (overlapping fields)
    runs on a work budget of its own, `max_merge_work`.
 
 Introspection (`__schema`, `__type`) counts towards cost but not towards depth: graphql-core's
@@ -106,13 +106,13 @@ def check_shape(limits: Limits, shape: Shape) -> None:
         raise TooManyOperations(
             "the document has too many operations", {"limit": limits.max_operations, "found": shape.operations}
         )
-    for counted, found, limit in (
-        ("fragments", shape.fragments, limits.max_fragments),
-        ("spreads", shape.spreads, limits.max_spreads),
+    for counted, what, found, limit in (
+        ("fragments", "fragments", shape.fragments, limits.max_fragments),
+        ("spreads", "fragment spreads", shape.spreads, limits.max_spreads),
     ):
         if found > limit:
             raise QueryTooComplex(
-                f"the document has too many fragment {counted}", {"limit": limit, "found": found, "counted": counted}
+                f"the document has too many {what}", {"limit": limit, "found": found, "counted": counted}
             )
 
 
@@ -128,7 +128,7 @@ def measure(
     Raises TooManyAliases or QueryTooComplex as soon as one part of the operation passes the limit (a part
     counts at least once in the whole: page sizes are at least 1), so `found` in the details is a lower bound.
     Unknown fragments and fragment cycles count as empty here: validation, which runs next, refuses them."""
-    walker = _Walker(schema, fragments, variables, operation, limits)
+    walker = _Walker(schema, variables, operation, limits)
     for name in _dependencies_first(operation, fragments):
         fragment = fragments[name]
         on = schema.get_type(fragment.type_condition.name.value)
@@ -202,19 +202,17 @@ class _Walker:
     def __init__(
         self,
         schema: GraphQLSchema,
-        fragments: Mapping[str, FragmentDefinitionNode],
         variables: Mapping[str, Any],
         operation: OperationDefinitionNode,
         limits: Limits,
     ) -> None:
         self.schema = schema
-        self.fragments = fragments
         self.variables = variables
         self.defaults = {
             d.variable.name.value: d.default_value for d in operation.variable_definitions or () if d.default_value
         }
         self.limits = limits
-        self.done: dict[str, _Part] = {}
+        self.done: dict[str, _Part] = {}  # each fragment's part, measured once
         self.page_variables: set[str] = set()
 
     def selection(self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType | None) -> _Part:
