@@ -18,6 +18,8 @@
 | `RUSTOK_READ_DATABASE_URL` | the application role's URL on a streaming replica: read-only queries go there |
 | `RUSTOK_REPLICA_WAIT_MS` | how long a read waits for the replica to replay the client's write (default 200) |
 | `RUSTOK_REPLICA_RETRY_SECONDS` | how long an unreachable replica is left alone before reads try it again (5) |
+| `RUSTOK_GRAPHQL_DOCUMENT_CACHE_BYTES` | estimated bytes of prepared GraphQL documents kept per process (8 MiB)  |
+| `RUSTOK_GRAPHQL_PERSISTED_CACHE_BYTES` | bytes of persisted-query texts kept per process (4 MiB)       |
 """
 
 from __future__ import annotations
@@ -72,6 +74,12 @@ class Settings:
     replica_wait_ms: int = field(default_factory=lambda: int(os.environ.get("RUSTOK_REPLICA_WAIT_MS", "200")))
     replica_retry_seconds: float = field(
         default_factory=lambda: float(os.environ.get("RUSTOK_REPLICA_RETRY_SECONDS", "5"))
+    )
+    graphql_document_cache_bytes: int = field(
+        default_factory=lambda: int(os.environ.get("RUSTOK_GRAPHQL_DOCUMENT_CACHE_BYTES", str(8 * 2**20)))
+    )
+    graphql_persisted_cache_bytes: int = field(
+        default_factory=lambda: int(os.environ.get("RUSTOK_GRAPHQL_PERSISTED_CACHE_BYTES", str(4 * 2**20)))
     )
 
     def __post_init__(self) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
@@ -83,3 +85,14 @@ def data(body: dict[str, Any]) -> Any:
 
 def codes(body: dict[str, Any]) -> list[str]:
     return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+@contextlib.contextmanager
+def changed_limits(api: Api) -> Iterator[Callable[..., None]]:
+    """A setter of the API's GraphQL limits (`change(max_depth=3)`); the limits are restored afterwards."""
+    executor = api.services.graphql
+    original = executor.limits
+    try:
+        yield lambda **changes: setattr(executor, "limits", replace(original, **changes))
+    finally:
+        executor.limits = original

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import psycopg
@@ -17,7 +16,7 @@ from rustok.graphql.executor import format_result
 from rustok.graphql.fields import SqlField
 from rustok.graphql.plan import compile_plan
 from rustok.modules import ModuleRegistry, RusToKModule
-from tests.py.graphql_support import Api, Tenant, codes, make_tenant
+from tests.py.graphql_support import Api, Tenant, changed_limits, codes, make_tenant
 
 # A module that exists only in these tests: fields that are slow, fail in SQL, or fail in Python.
 PROBE = RusToKModule(
@@ -51,10 +50,8 @@ def api(db: Database, tenant: Tenant) -> Iterator[Api]:
 
 @pytest.fixture
 def limits(api: Api) -> Iterator[Any]:
-    executor = api.services.graphql
-    original = executor.limits
-    yield lambda **changes: setattr(executor, "limits", replace(original, **changes))
-    executor.limits = original
+    with changed_limits(api) as change:
+        yield change
 
 
 def test_depth_limit(api: Api, tenant: Tenant, limits: Any) -> None:
@@ -170,7 +167,7 @@ def test_the_plan_answers_exactly_like_graphql_core(
 ) -> None:
     executor = api.services.graphql
     planned = api.gql(query, variables, tenant=tenant, role=role)
-    prepared = executor._prepare(query)
+    prepared = executor.documents.peek(query)
     assert compile_plan(executor.schema, prepared.operation(None), prepared.fragments) is not None
     context = {"services": api.services, "ctx": None}
     ctx = api.client.portal.call(

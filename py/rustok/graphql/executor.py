@@ -1,35 +1,35 @@
-"""Running GraphQL requests: persisted queries, a parse/validate cache, limits, a timeout, error masking.
+"""Running GraphQL requests: persisted queries, a cache of prepared documents, limits, a timeout, error masking.
 
-Per request only what must be done per request: a document seen before is neither parsed nor validated again
-(the cache is keyed by the query text), and an operation the planner understands skips graphql-core's
-executor entirely (see plan.py)."""
+Per request only what must be done per request. A document seen before is neither parsed nor validated
+again (the cache is keyed by the query text), and an operation the planner understands skips graphql-core's
+executor entirely (see plan.py). Everything that walks a document — preparing a new one (prepare.py),
+measuring an operation for new page sizes, compiling a plan — runs in one preparation thread per process,
+so the event loop does only look-ups before execution, whatever the document; the loop shares the CPU
+with that thread (the interpreter switches between them every few milliseconds) instead of waiting for it.
+
+Every way in — POST (one operation or a batch), GET, the WebSocket — goes through `_checked`."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import gc
 import hashlib
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from inspect import isawaitable
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import (
-    ASTValidationRule,
-    DocumentNode,
     ExecutionResult,
-    FieldNode,
-    FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
-    ValidationRule,
     execute,
-    parse,
-    specified_rules,
     subscribe,
-    validate,
 )
 
 from rustok.api.context import RequestContext
@@ -37,198 +37,186 @@ from rustok.api.errors import log_internal
 from rustok.api.replica import routing
 from rustok.errors import (
     BadRequest,
-    GraphQLValidationFailed,
     Internal,
-    IntrospectionDisabled,
     PersistedQueryNotFound,
     RusToKError,
     Timeout,
-    TooManyTokens,
+    Unavailable,
     internal_from,
 )
 from rustok.graphql import scalars
-from rustok.graphql.limits import Limits, Measure, enforce, measure
-from rustok.graphql.plan import Plan, compile_plan
+from rustok.graphql.caches import ByteBoundedLRU, text_bytes
+from rustok.graphql.limits import Limits, check_shape, enforce
+from rustok.graphql.prepare import Prepared, known_measure, measured, operation_key, planned, prepare
+
+log = logging.getLogger("rustok.graphql")
+
+# One thread per process prepares documents: CPU-bound Python gains nothing from more, and one bounds how
+# much of the process new documents can take.
+_PREPARATION = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rustok-graphql-prepare")
+T = TypeVar("T")
 
 
-class _LRU(OrderedDict[str, Any]):
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
+@dataclass(frozen=True)
+class Checked:
+    """A request within every limit: its prepared document, the operation it selects, its variables."""
 
-    def get_fresh(self, key: str) -> Any:
-        value = self.get(key)
-        if value is not None:
-            self.move_to_end(key)
-        return value
-
-    def put(self, key: str, value: Any) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        if len(self) > self.size:
-            self.popitem(last=False)
-
-
-@dataclass
-class Prepared:
-    """A parsed and validated document, with per-operation facts computed once."""
-
-    document: DocumentNode
-    operations: dict[str | None, OperationDefinitionNode]
-    fragments: dict[str, FragmentDefinitionNode]
-    measures: dict[str | None, Measure] = field(default_factory=dict)  # only when no variable sets a page size
-    plans: dict[str | None, Plan | None] = field(default_factory=dict)
-
-    def operation(self, name: str | None) -> OperationDefinitionNode:
-        if name is None and len(self.operations) > 1:
-            raise BadRequest("the document has several operations: name one (operationName)")
-        op = self.operations.get(name) if name is not None else next(iter(self.operations.values()), None)
-        if op is None:
-            raise BadRequest("no such operation in the document", {"operationName": name})
-        return op
+    prepared: Prepared
+    operation: OperationDefinitionNode
+    variables: Mapping[str, Any]
 
 
 class GraphQLExecutor:
-    def __init__(self, schema: GraphQLSchema, limits: Limits, introspection: bool, cache_size: int = 1000) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        limits: Limits,
+        introspection: bool,
+        *,
+        document_cache_bytes: int,
+        persisted_cache_bytes: int,
+    ) -> None:
         self.schema = schema
         self.limits = limits
-        rules: list[type[ASTValidationRule]] = list(specified_rules)
-        if not introspection:
-            rules.append(_NoIntrospection)
-        self.rules = rules
-        self._documents = _LRU(cache_size)
-        self._persisted = _LRU(cache_size)
+        self.introspection = introspection  # also: validation and coercion errors suggest names only if on
+        self.documents: ByteBoundedLRU[Prepared] = ByteBoundedLRU(document_cache_bytes)
+        self.persisted: ByteBoundedLRU[str] = ByteBoundedLRU(persisted_cache_bytes)
+        self._pending = 0  # calls waiting for or in the preparation thread
 
-    # -- one operation --------------------------------------------------------------------------------------
+    # -- the ways in ----------------------------------------------------------------------------------------
 
     async def run(self, request: Any, ctx: RequestContext, context: dict[str, Any]) -> dict[str, Any]:
         """The response ({data, errors}) for one operation request {query, variables, operationName, extensions}."""
         try:
-            prepared, operation, variables = self._checked(request)
-            async with asyncio.timeout(self.limits.timeout_seconds):
-                with routing(operation.operation):  # queries may read from a replica (api/replica.py)
-                    return await self._execute(prepared, operation, variables, ctx, context)
+            checked = await self._checked(request)
         except RusToKError as exc:
             return {"errors": [_error_dict(exc, ctx.request_id)]}
-        except TimeoutError:
-            return {"errors": [_error_dict(Timeout("operation took too long"), ctx.request_id)]}
+        return await self._run(checked, ctx, context)
 
-    async def subscribe(
+    async def start(
         self, request: Any, ctx: RequestContext, context: dict[str, Any]
     ) -> dict[str, Any] | AsyncIterator[dict[str, Any]]:
-        """A subscription, prepared and limited like any operation: an async iterator of responses once it
-        has started, or one response with the errors that kept it from starting."""
+        """Any operation, for the WebSocket: a subscription's async iterator of responses once it has started;
+        otherwise one response (a query's or mutation's result, or the errors that kept it from running)."""
         try:
-            prepared, operation, variables = self._checked(request)
-            if operation.operation is not OperationType.SUBSCRIPTION:
-                raise BadRequest("not a subscription")
+            checked = await self._checked(request)
         except RusToKError as exc:
             return {"errors": [_error_dict(exc, ctx.request_id)]}
-        started = subscribe(
-            self.schema,
-            prepared.document,
-            context_value=context,
-            variable_values=dict(variables),
-            operation_name=operation.name.value if operation.name else None,
-        )
-        result = await started if isawaitable(started) else started
-        if isinstance(result, ExecutionResult):
-            return format_result(result, ctx.request_id)
-        return _formatted(result, ctx.request_id)
+        if checked.operation.operation is OperationType.SUBSCRIPTION:
+            return await self._subscribe(checked, ctx, context)
+        return await self._run(checked, ctx, context)
+
+    async def selected_operation(self, request: Any) -> OperationType:
+        """The kind of operation a request selects, from its parsed document (prepared and checked as for
+        running it, so running it next costs only look-ups). Raises the RusToKError that would refuse it."""
+        return (await self._checked(request)).operation.operation
 
     def operation_type(self, request: Any) -> OperationType | None:
-        """The kind of operation a request asks for, or None when it cannot be prepared (run() reports why)."""
+        """The kind of operation a request asks for, from the caches only: None when its document is not
+        prepared. Never parses (the metrics ask after run(), which prepared it or refused it)."""
+        if not isinstance(request, Mapping):
+            return None
+        query = request.get("query")
+        if query is None:
+            extensions = request.get("extensions")
+            persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
+            digest = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
+            query = self.persisted.peek(digest) if isinstance(digest, str) else None
+        prepared = self.documents.peek(query) if isinstance(query, str) else None
+        name = request.get("operationName")
+        if prepared is None or (name is not None and not isinstance(name, str)):
+            return None
         try:
-            return self._checked(request)[1].operation
+            return prepared.operation(name).operation
         except RusToKError:
             return None
 
-    def _checked(self, request: Any) -> tuple[Prepared, OperationDefinitionNode, Mapping[str, Any]]:
+    # -- checks -------------------------------------------------------------------------------------------
+
+    async def _checked(self, request: Any) -> Checked:
         """The prepared document, the chosen operation and its variables, within every limit."""
         if not isinstance(request, Mapping):
             raise BadRequest("each operation is a JSON object {query, variables, operationName}")
-        query = self._query_text(request)
+        query, digest = self._query_text(request)
         variables = request.get("variables") or {}
         if not isinstance(variables, dict):
             raise BadRequest("variables must be an object")
         name = request.get("operationName")
         if name is not None and not isinstance(name, str):
             raise BadRequest("operationName must be a string")
-        prepared = self._prepare(query)
+        prepared = self.documents.get(query)
+        if prepared is None:
+            prepared = await self._off_loop(
+                prepare, self.schema, query, name, variables, self.limits, self.introspection
+            )
+            self.documents.put(query, prepared, prepared.size)
+        check_shape(self.limits, prepared.shape)
         operation = prepared.operation(name)
-        enforce(self.limits, self._measure(prepared, operation, variables))
-        return prepared, operation, variables
+        found = known_measure(prepared, operation, variables)
+        if found is None:
+            found = await self._off_loop(measured, self.schema, prepared, operation, variables, self.limits)
+        enforce(self.limits, found)
+        if digest is not None:  # registered only now: a refused document never takes room in the cache
+            self.persisted.put(digest, query, text_bytes(digest, query))
+        return Checked(prepared, operation, variables)
 
-    def _query_text(self, request: Mapping[str, Any]) -> str:
-        """The query, resolving automatic persisted queries (sha256 of the text) both ways."""
+    def _query_text(self, request: Mapping[str, Any]) -> tuple[str, str | None]:
+        """The query, resolving automatic persisted queries (sha256 of the text) both ways; with the hash to
+        register it under when the request sends both."""
         query = request.get("query")
         extensions = request.get("extensions") or {}
         persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
+        digest: str | None = None
         if isinstance(persisted, dict):
             digest = persisted.get("sha256Hash")
             if not isinstance(digest, str) or persisted.get("version", 1) != 1:
                 raise BadRequest("persistedQuery needs version 1 and a sha256Hash")
             if query is None:
-                known = self._persisted.get_fresh(digest)
+                known = self.persisted.get(digest)
                 if known is None:
                     raise PersistedQueryNotFound("PersistedQueryNotFound")
-                return str(known)
+                return known, None
             if not isinstance(query, str) or hashlib.sha256(query.encode()).hexdigest() != digest:
                 raise BadRequest("the query does not match its sha256Hash")
-            self._persisted.put(digest, query)
         if not isinstance(query, str) or not query.strip():
             raise BadRequest("a query is required")
-        return query
+        return query, digest
 
-    def _prepare(self, query: str) -> Prepared:
-        prepared = self._documents.get_fresh(query)
-        if prepared is not None:
-            return prepared  # type: ignore[no-any-return]
+    async def _off_loop(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(*args)` in the preparation thread; Unavailable when too many calls wait for it already."""
+        if self._pending >= self.limits.max_pending_documents:
+            raise Unavailable("too many new documents at once; retry", {"limit": self.limits.max_pending_documents})
+        self._pending += 1
         try:
-            document = parse(query, max_tokens=self.limits.max_tokens, no_location=False)
-        except GraphQLError as exc:
-            if "tokens" in exc.message and "more than" in exc.message:
-                raise TooManyTokens("the document is too long", {"limit": self.limits.max_tokens}) from None
-            raise BadRequest(f"syntax error: {exc.message}", _locations(exc)) from None
-        errors = validate(self.schema, document, self.rules)
-        if errors:
-            first = errors[0]
-            refused = scalars.refusal(first, document)  # a scalar's refusal of a literal, with its field
-            if refused is not None:
-                raise refused
-            raise GraphQLValidationFailed(first.message, {"errors": [e.message for e in errors[:5]]})
-        operations = {
-            (d.name.value if d.name else None): d
-            for d in document.definitions
-            if isinstance(d, OperationDefinitionNode)
-        }
-        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        prepared = Prepared(document, operations, fragments)
-        self._documents.put(query, prepared)
-        return prepared
+            outcome = await asyncio.get_running_loop().run_in_executor(
+                _PREPARATION, functools.partial(_captured, work, *args)
+            )
+        finally:
+            self._pending -= 1
+        if isinstance(outcome, RusToKError):
+            raise outcome
+        return outcome
 
-    def _measure(self, prepared: Prepared, operation: OperationDefinitionNode, variables: Mapping[str, Any]) -> Measure:
-        key = operation.name.value if operation.name else None
-        cached: Measure | None = prepared.measures.get(key)
-        if cached is not None:
-            return cached
-        found = measure(self.schema, operation, prepared.fragments, variables)
-        if not operation.variable_definitions:
-            prepared.measures[key] = found
-        return found
+    # -- execution ----------------------------------------------------------------------------------------
 
-    async def _execute(
-        self,
-        prepared: Prepared,
-        operation: OperationDefinitionNode,
-        variables: Mapping[str, Any],
-        ctx: RequestContext,
-        context: dict[str, Any],
-    ) -> dict[str, Any]:
-        key = operation.name.value if operation.name else None
-        if key not in prepared.plans:
-            prepared.plans[key] = compile_plan(self.schema, operation, prepared.fragments)
-        plan = prepared.plans[key]
+    async def _run(self, checked: Checked, ctx: RequestContext, context: dict[str, Any]) -> dict[str, Any]:
+        try:
+            async with asyncio.timeout(self.limits.timeout_seconds):
+                with routing(checked.operation.operation):  # queries may read from a replica (api/replica.py)
+                    return await self._execute(checked, ctx, context)
+        except RusToKError as exc:
+            return {"errors": [_error_dict(exc, ctx.request_id)]}
+        except TimeoutError:
+            return {"errors": [_error_dict(Timeout("operation took too long"), ctx.request_id)]}
+
+    async def _execute(self, checked: Checked, ctx: RequestContext, context: dict[str, Any]) -> dict[str, Any]:
+        prepared, operation, variables = checked.prepared, checked.operation, checked.variables
+        key = operation_key(operation)
+        plan = (
+            prepared.plans[key]
+            if key in prepared.plans
+            else await self._off_loop(planned, self.schema, prepared, operation)
+        )
         if plan is not None:
             data = await plan.run(context["services"].gateway, ctx, variables)
             if data is not None:
@@ -241,11 +229,50 @@ class GraphQLExecutor:
             prepared.document,
             context_value=context,
             variable_values=dict(variables),
-            operation_name=operation.name.value if operation.name else None,
+            operation_name=key,
+            hide_suggestions=not self.introspection,
         )
         if not isinstance(result, ExecutionResult):
             result = await result
         return format_result(result, ctx.request_id)
+
+    async def _subscribe(
+        self, checked: Checked, ctx: RequestContext, context: dict[str, Any]
+    ) -> dict[str, Any] | AsyncIterator[dict[str, Any]]:
+        started = subscribe(
+            self.schema,
+            checked.prepared.document,
+            context_value=context,
+            variable_values=dict(checked.variables),
+            operation_name=operation_key(checked.operation),
+            hide_suggestions=not self.introspection,
+        )
+        result = await started if isawaitable(started) else started
+        if isinstance(result, ExecutionResult):
+            return format_result(result, ctx.request_id)
+        return _formatted(result, ctx.request_id)
+
+
+def _captured(work: Callable[..., T], *args: Any) -> T | RusToKError:
+    """`work(*args)` in the preparation thread, keeping what it leaves behind young, because CPython's cyclic
+    garbage collector pauses every thread for as long as the objects it walks:
+
+    - automatic collection waits until the work is done: a collection during it would find the document
+      alive and move its objects (graphql-core's validation leaves them in reference cycles) to an older
+      generation, freed only by a full collection of everything the process holds (pauses of 50 to 280 ms
+      measured with bench/graphql_limits.py); afterwards one young collection frees them (10 to 35 ms);
+    - a RusToKError comes back without its traceback and context: their frames hold the refused document,
+      and an exception kept by a future is itself a reference cycle."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return work(*args)
+    except RusToKError as refusal:
+        refusal.__context__ = refusal.__cause__ = None
+        return refusal.with_traceback(None)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 async def _formatted(results: AsyncIterator[ExecutionResult], request_id: str) -> AsyncIterator[dict[str, Any]]:
@@ -296,21 +323,3 @@ def _error_dict(error: RusToKError, request_id: str) -> dict[str, Any]:
     if error.details:
         extensions["details"] = error.details
     return {"message": message, "extensions": extensions}
-
-
-def _locations(error: GraphQLError) -> dict[str, Any]:
-    if not error.locations:
-        return {}
-    return {"line": error.locations[0].line, "column": error.locations[0].column}
-
-
-class _NoIntrospection(ValidationRule):
-    """Refuses __schema and __type where introspection is off (__typename stays allowed)."""
-
-    def enter_field(self, node: FieldNode, *args: Any) -> None:
-        if node.name.value in ("__schema", "__type"):
-            self.report_error(
-                GraphQLError(
-                    "introspection is disabled", node, original_error=IntrospectionDisabled("introspection is disabled")
-                )
-            )

@@ -1,4 +1,5 @@
-"""POST /graphql (and GET /graphql: a query in the URL, or the query console where enabled).
+"""POST /graphql (and GET /graphql: a query in the URL, or the query console where enabled; GET runs query
+operations only, decided on the operation the parsed document selects: 405 for a mutation or subscription).
 
 Request-level problems are answered before the database is touched: an oversized body (413), malformed
 JSON or a body that is not a GraphQL-over-HTTP request — not an object (or a batch of them), a query that is
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from graphql import OperationType
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, request_response
@@ -35,7 +37,14 @@ GRAPHIQL_DIR = Path(__file__).resolve().parents[1] / "static" / "vendor" / "grap
 
 def routes(services: Services) -> list[BaseRoute]:
     schema = build(services.registry, {**RESOLVERS, **WEBHOOK_RESOLVERS, **services.graphql_resolvers})
-    executor = GraphQLExecutor(schema, Limits(), introspection=services.settings.dev)
+    settings = services.settings
+    executor = GraphQLExecutor(
+        schema,
+        Limits(),
+        introspection=settings.dev,
+        document_cache_bytes=settings.graphql_document_cache_bytes,
+        persisted_cache_bytes=settings.graphql_persisted_cache_bytes,
+    )
     services.graphql = executor
 
     async def graphql_get(request: Request) -> Response:
@@ -54,12 +63,18 @@ def routes(services: Services) -> list[BaseRoute]:
         except RusToKError as exc:
             return _json({"errors": [_error_dict(exc, rid)]}, exc.http_status)
         query = request.query_params["query"]
-        if query.lstrip().startswith("mutation"):
-            return _json({"errors": [_error_dict(BadRequest("mutations need POST"), rid)]}, 405)
         payload = {"query": query, "variables": variables, "operationName": request.query_params.get("operationName")}
         malformed = _malformed(payload)
         if malformed is not None:
             return _json({"errors": [_error_dict(malformed, rid)]}, 400)
+        try:  # decided on the operation the parsed document selects, never on the text
+            kind = await executor.selected_operation(payload)
+        except RusToKError as exc:
+            return _json({"errors": [_error_dict(exc, rid)]})
+        if kind is not OperationType.QUERY:
+            needs = "WebSocket" if kind is OperationType.SUBSCRIPTION else "POST"
+            refusal = BadRequest(f"a {kind.value} needs {needs}", {"operation": kind.value})
+            return _json({"errors": [_error_dict(refusal, rid)]}, 405)
         context = {"services": services, "ctx": ctx, "request": request}
         return _json(await metrics_of(services).run_graphql(executor, payload, ctx, context))
 

@@ -1,7 +1,7 @@
 """How the socket runs GraphQL operations with the GraphQL part's executor (`services.graphql`).
 
-Queries and mutations go through its `run`, subscriptions through its `subscribe` (the same caches, limits
-and error masking): a response without `data` was refused before it ran and becomes the protocol's `error`
+Every operation goes through its `start` (the same preparation, caches, limits and error masking as over
+HTTP): a response without `data` was refused before it ran and becomes the protocol's `error`
 message. Resolvers see the same context as over HTTP: `services`, `ctx` (the
 connection's RequestContext) and `request` (an object whose `ctx` is that context)."""
 
@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
-
-from graphql import OperationType
 
 from rustok.api.context import RequestContext
 from rustok.api.services import Services
@@ -38,11 +36,7 @@ def services_executor(services: Services) -> Executor:
             "operationName": operation.operation_name,
             "extensions": operation.extensions,
         }
-        started: dict[str, Any] | AsyncIterator[dict[str, Any]]
-        if executor.operation_type(payload) is OperationType.SUBSCRIPTION:
-            started = await executor.subscribe(payload, ctx, context)
-        else:
-            started = await executor.run(payload, ctx, context)
+        started: dict[str, Any] | AsyncIterator[dict[str, Any]] = await executor.start(payload, ctx, context)
         if isinstance(started, dict):
             # one answer: a query or mutation's result, or what kept a subscription from starting
             errors: list[dict[str, Any]] = list(started.get("errors") or [])
