@@ -252,3 +252,15 @@ def test_a_refused_document_is_refused_by_its_first_failing_check(api: Api) -> N
     with pytest.raises(RusToKError) as refused:
         prepare(schema, too_deep_and_invalid, None, {}, Limits(), introspection=False)
     assert refused.value.code == "QUERY_TOO_DEEP"  # measured before validation would have said "no field a"
+
+
+def test_a_page_size_beyond_64_bits_is_refused_with_a_readable_answer(server: Server, tenant: Tenant) -> None:
+    """The fuzzer's `first: 9223372036854775808` made a cost no JSON encoder takes: the answer broke off
+    mid-response. The cost is refused, and its details stay within what every JSON client reads."""
+    query = "{ nodes(first: 9223372036854775808) { edges { cursor } } }"
+    with httpx.Client(base_url=server.base, timeout=30) as client:
+        response = client.post("/graphql", json={"query": query}, headers={"x-tenant": tenant.slug})
+    assert response.status_code == 200
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert error["extensions"]["details"]["found"] <= 2**53 - 1

@@ -113,8 +113,9 @@ class GraphQLEndpoint:
         rid = new_request_id(headers.get(b"x-request-id"))
         try:
             status, content = await self._answer(scope, headers, receive, rid)
+            body = orjson.dumps(content)
         except Exception as exc:  # the last line of defence: logged with the request id, answered without detail
-            status, content = 500, {"errors": [_error_dict(internal_from(exc), rid)]}
+            status, body = 500, orjson.dumps({"errors": [_error_dict(internal_from(exc), rid)]})
         await send(
             {
                 "type": "http.response.start",
@@ -122,7 +123,7 @@ class GraphQLEndpoint:
                 "headers": [(b"content-type", b"application/json"), (b"x-request-id", rid.encode())],
             }
         )
-        await send({"type": "http.response.body", "body": orjson.dumps(content)})
+        await send({"type": "http.response.body", "body": body})
 
     async def _answer(self, scope: Scope, headers: dict[bytes, bytes], receive: Receive, rid: str) -> tuple[int, Any]:
         limits = self.executor.limits

@@ -152,7 +152,16 @@ def _check_aliases(limits: Limits, found: int) -> None:
 
 def _check_cost(limits: Limits, found: int) -> None:
     if found > limits.max_cost:
-        raise QueryTooComplex("operation is too expensive", {"limit": limits.max_cost, "found": found})
+        raise QueryTooComplex("operation is too expensive", {"limit": limits.max_cost, "found": _reported(found)})
+
+
+_LARGEST_REPORTED = 2**53 - 1  # the largest integer every JSON client reads exactly (JavaScript's safe integers)
+
+
+def _reported(found: int) -> int:
+    """A count as the details report it: a page size given as a huge literal (first: 2**63) makes the cost
+    an integer no JSON encoder or client handles, so it is capped."""
+    return min(found, _LARGEST_REPORTED)
 
 
 @dataclass(frozen=True)
