@@ -67,9 +67,12 @@ def _details(details: dict[str, Any]) -> str:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from rustok.listening import listen_problem
     from rustok.observability.logging import configure, uvicorn_log_config
     from rustok.supervisor import supervise
 
+    if problem := listen_problem(args.host, args.port, args.workers):
+        return _fail(problem)  # before anything starts: nothing to undo
     registry = installed_registry(settings.installed_modules)
     db = _started(settings)
     if not args.no_migrate:
