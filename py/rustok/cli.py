@@ -16,7 +16,15 @@ from psycopg import sql
 from rustok import errors
 from rustok.auth.passwords import hash_password
 from rustok.config import Settings
-from rustok.db import Database, DatabaseUnavailable, connect, locate, not_running, tenant_transaction
+from rustok.db import (
+    Database,
+    DatabaseUnavailable,
+    connect,
+    locate,
+    locate_started,
+    not_running,
+    tenant_transaction,
+)
 from rustok.embedded import Cluster, EmbeddedError, binary
 from rustok.migrate import MigrationError, migrate, status
 from rustok.modules import ModuleError, installed_registry
@@ -418,9 +426,8 @@ def cmd_indexer(args: argparse.Namespace, settings: Settings) -> int:
 def _started(settings: Settings) -> Database:
     """The database, for the commands that bring the platform up (serve, migrate, demo): an embedded server
     that is not running is started, and what was done is said on stderr."""
-    db = locate(settings, must_run=False)
-    if db.cluster is not None:
-        _say(db.cluster.ensure_running())
+    db, done = locate_started(settings)
+    _say(done)
     return db
 
 

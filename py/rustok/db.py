@@ -74,6 +74,13 @@ def locate(settings: Settings, must_run: bool = True) -> Database:
     )
 
 
+def locate_started(settings: Settings) -> tuple[Database, list[str]]:
+    """The configured database, its embedded server started when it is not running (only for what brings the
+    platform up: serve, migrate, demo, benchmarks), and what was done, one sentence each, to say."""
+    db = locate(settings, must_run=False)
+    return db, db.cluster.ensure_running() if db.cluster is not None else []
+
+
 def not_running(cluster: Cluster) -> str | None:
     """Why the embedded server cannot be reached and how to start it, or None when it runs."""
     state = cluster.state()
