@@ -53,9 +53,9 @@ class Database:
 
 
 def locate(settings: Settings, must_run: bool = True) -> Database:
-    """The configured database: DATABASE_URL if set, else the embedded server. Nothing is started here (the
-    commands that may start it call `Cluster.ensure_running` and say so); with `must_run`, an embedded server
-    that is not running raises DatabaseUnavailable saying how to start it."""
+    """The configured database: DATABASE_URL if set, else the embedded server. Nothing is started here (what
+    may start it calls `locate_started` and says so); with `must_run`, an embedded server that is not
+    running raises DatabaseUnavailable saying how to start it."""
     password = settings.app_password or stored_secret(settings, "app_password")
     analytics = settings.analytics_password or stored_secret(settings, "analytics_password")
     if settings.database_url:
