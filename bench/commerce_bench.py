@@ -52,7 +52,7 @@ try:
     from psycopg.types.json import Jsonb
 
     from rustok.config import Settings
-    from rustok.db import Database, locate
+    from rustok.db import Database, locate_started
     from rustok.migrate import migrate
     from rustok.modules import installed_registry
 except ImportError:  # run with the project's virtualenv when started by another Python
@@ -125,7 +125,7 @@ def open_database() -> tuple[Database, bool]:
 
         cluster = Cluster(settings.pg_data_dir, port=settings.pg_port)
         started = not (cluster.is_initialised() and cluster.is_running())
-    db = locate(settings)
+    db, _ = locate_started(settings)  # a benchmark starts the embedded server it needs
     report = migrate(db, installed_registry(settings.installed_modules))
     where = settings.pg_data_dir if db.cluster else "DATABASE_URL"
     say(f"database: {where}; {len(report.applied)} migration(s) applied")

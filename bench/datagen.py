@@ -707,12 +707,12 @@ def open_database(home: str | None, database_url: str | None, pg_port: str | Non
     if database_url:
         os.environ["DATABASE_URL"] = database_url
     from rustok.config import Settings
-    from rustok.db import locate
+    from rustok.db import locate_started
     from rustok.migrate import migrate
     from rustok.modules import installed_registry
 
     settings = Settings()
-    db = locate(settings)
+    db, _ = locate_started(settings)  # a benchmark starts the embedded server it needs
     migrate(db, installed_registry(settings.installed_modules))
     return db
 

@@ -59,12 +59,12 @@ def free_port() -> int:
 
 def open_database() -> Any:
     from rustok.config import Settings
-    from rustok.db import locate
+    from rustok.db import locate_started
     from rustok.migrate import migrate
     from rustok.modules import installed_registry
 
     settings = Settings()
-    db = locate(settings)
+    db, _ = locate_started(settings)  # a benchmark starts the embedded server it needs
     migrate(db, installed_registry(settings.installed_modules))
     return db
 

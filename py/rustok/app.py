@@ -119,4 +119,4 @@ def app_from_environment() -> ASGIApp:
     from rustok.modules import installed_registry
 
     settings = Settings()
-    return create_app(locate(settings, start=False), installed_registry(settings.installed_modules), settings)
+    return create_app(locate(settings, must_run=False), installed_registry(settings.installed_modules), settings)

@@ -16,7 +16,15 @@ from psycopg import sql
 from rustok import errors
 from rustok.auth.passwords import hash_password
 from rustok.config import Settings
-from rustok.db import Database, DatabaseUnavailable, connect, locate, tenant_transaction
+from rustok.db import (
+    Database,
+    DatabaseUnavailable,
+    connect,
+    locate,
+    locate_started,
+    not_running,
+    tenant_transaction,
+)
 from rustok.embedded import Cluster, EmbeddedError, binary
 from rustok.migrate import MigrationError, migrate, status
 from rustok.modules import ModuleError, installed_registry
@@ -67,11 +75,14 @@ def _details(details: dict[str, Any]) -> str:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from rustok.listening import listen_problem
     from rustok.observability.logging import configure, uvicorn_log_config
     from rustok.supervisor import supervise
 
+    if problem := listen_problem(args.host, args.port, args.workers):
+        return _fail(problem)  # before anything starts: nothing to undo
     registry = installed_registry(settings.installed_modules)
-    db = locate(settings)
+    db = _started(settings)
     if not args.no_migrate:
         for warning in migrate(db, registry).warnings:
             print(f"rustok: warning: {warning}", file=sys.stderr)
@@ -101,14 +112,14 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from rustok.observability import status as health
 
     # an embedded server that is down is reported, not started: status only looks
-    checks = health.collect(locate(settings, start=False), installed_registry(settings.installed_modules))
+    checks = health.collect(locate(settings), installed_registry(settings.installed_modules))
     print(json.dumps(health.as_json(checks), default=str) if args.json else health.render(checks))
     return 0 if all(c.ok for c in checks) else 1
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     registry = installed_registry(settings.installed_modules)
-    db = locate(settings)
+    db = locate(settings) if args.status else _started(settings)  # --status only looks
     if args.status:
         rows = status(db, registry)
         for row in rows:
@@ -129,9 +140,17 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+NOT_RUNNING = 3  # `rustok db url`: the URL is printed, but the embedded server behind it is not running
+
+
 def cmd_db_url(args: argparse.Namespace, settings: Settings) -> int:
-    db = locate(settings)
+    """Prints the URL and never starts anything: exit 0 when the server runs (or is DATABASE_URL's, which
+    rustok does not watch), NOT_RUNNING with a line on stderr when the embedded one does not."""
+    db = locate(settings, must_run=False)
     print(db.admin_url if args.superuser else db.analytics_url() if args.analytics else db.app_url)
+    if db.cluster is not None and (stopped := not_running(db.cluster)):
+        print(f"rustok: {stopped}", file=sys.stderr)
+        return NOT_RUNNING
     return 0
 
 
@@ -147,7 +166,7 @@ def cmd_db_start(args: argparse.Namespace, settings: Settings) -> int:
     if settings.database_url:
         return _fail("DATABASE_URL is set: that server is not managed by rustok")
     cluster = Cluster(settings.pg_data_dir, port=settings.pg_port)
-    cluster.ensure_running()
+    _say(cluster.ensure_running())
     print(f"PostgreSQL is running (data: {cluster.data_dir})")
     return 0
 
@@ -334,7 +353,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     from rustok.demo import DemoOptions, load_demo
 
-    db = locate(settings)
+    db = _started(settings)
     if not args.no_migrate:
         migrate(db, installed_registry(settings.installed_modules))
     options = DemoOptions(
@@ -402,6 +421,19 @@ def cmd_indexer(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # -- helpers -------------------------------------------------------------------------------------------
+
+
+def _started(settings: Settings) -> Database:
+    """The database, for the commands that bring the platform up (serve, migrate, demo): an embedded server
+    that is not running is started, and what was done is said on stderr."""
+    db, done = locate_started(settings)
+    _say(done)
+    return db
+
+
+def _say(done: list[str]) -> None:
+    for sentence in done:
+        print(f"rustok: {sentence}", file=sys.stderr)
 
 
 class _operator:

@@ -2,7 +2,7 @@
 
 | variable                 | meaning                                                                        |
 | ------------------------ | ------------------------------------------------------------------------------ |
-| `RUSTOK_HOME`            | where the embedded server's data and the generated secrets live                 |
+| `RUSTOK_HOME`            | where the embedded server's data and the generated secrets live (made absolute) |
 | `DATABASE_URL`           | an external PostgreSQL 16+ (owner/superuser URL, used to migrate); unset = embedded |
 | `RUSTOK_APP_PASSWORD`    | password of the application role; unset = generated once under `RUSTOK_HOME`   |
 | `RUSTOK_ANALYTICS_PASSWORD` | password of the read-only analysts' role; unset = generated under `RUSTOK_HOME` |
@@ -48,11 +48,15 @@ def _list(name: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in os.environ.get(name, "").split(",") if v.strip())
 
 
+def _home() -> Path:
+    """RUSTOK_HOME as an absolute path: the embedded server's programs run in another working directory (and,
+    as root, as another user), where a relative path would name another place or none it may enter."""
+    return Path(os.environ.get("RUSTOK_HOME") or platformdirs.user_data_dir("rustok")).expanduser().resolve()
+
+
 @dataclass(frozen=True)
 class Settings:
-    home: Path = field(
-        default_factory=lambda: Path(os.environ.get("RUSTOK_HOME") or platformdirs.user_data_dir("rustok"))
-    )
+    home: Path = field(default_factory=_home)
     database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL") or None)
     app_database_url: str | None = field(default_factory=lambda: os.environ.get("RUSTOK_APP_DATABASE_URL") or None)
     app_password: str | None = field(default_factory=lambda: os.environ.get("RUSTOK_APP_PASSWORD") or None)

@@ -14,7 +14,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from rustok.config import Settings, stored_secret
-from rustok.embedded import Cluster
+from rustok.embedded import Cluster, ServerState
 
 APP_ROLE = "rustok_app"
 ANALYTICS_ROLE = "rustok_analytics"  # read-only: SELECT on the index tables, under the same tenant RLS
@@ -52,8 +52,10 @@ class Database:
         return _set_dbname(self.admin_url, "postgres")
 
 
-def locate(settings: Settings, start: bool = True) -> Database:
-    """The configured database: DATABASE_URL if set, else the embedded server (started when `start`)."""
+def locate(settings: Settings, must_run: bool = True) -> Database:
+    """The configured database: DATABASE_URL if set, else the embedded server. Nothing is started here (what
+    may start it calls `locate_started` and says so); with `must_run`, an embedded server that is not
+    running raises DatabaseUnavailable saying how to start it."""
     password = settings.app_password or stored_secret(settings, "app_password")
     analytics = settings.analytics_password or stored_secret(settings, "analytics_password")
     if settings.database_url:
@@ -61,14 +63,38 @@ def locate(settings: Settings, start: bool = True) -> Database:
         app_url = settings.app_database_url or _with_credentials(admin_url, APP_ROLE, password)
         return Database(admin_url=admin_url, app_url=app_url, app_password=password, analytics_password=analytics)
     cluster = Cluster(settings.pg_data_dir, port=settings.pg_port)
-    if start:
-        cluster.ensure_running()
+    if must_run and (stopped := not_running(cluster)):
+        raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {stopped}")
     return Database(
         admin_url=cluster.superuser_url(DATABASE_NAME),
         app_url=settings.app_database_url or cluster.role_url(APP_ROLE, password, DATABASE_NAME),
         app_password=password,
         cluster=cluster,
         analytics_password=analytics,
+    )
+
+
+def locate_started(settings: Settings) -> tuple[Database, list[str]]:
+    """The configured database, its embedded server started when it is not running (only for what brings the
+    platform up: serve, migrate, demo, benchmarks), and what was done, one sentence each, to say."""
+    db = locate(settings, must_run=False)
+    return db, db.cluster.ensure_running() if db.cluster is not None else []
+
+
+def not_running(cluster: Cluster) -> str | None:
+    """Why the embedded server cannot be reached and how to start it, or None when it runs."""
+    state = cluster.state()
+    if state is ServerState.RUNNING:
+        return None
+    if not cluster.is_initialised():
+        why = " (it was never started here)"
+    elif state is ServerState.CRASHED:
+        why = " (it died without shutting down)"
+    else:
+        why = ""
+    return (
+        f"the embedded PostgreSQL in {cluster.data_dir} is not running{why}; "
+        "start it with `rustok db start` (or `rustok serve`)"
     )
 
 

