@@ -37,7 +37,7 @@ begin
         perform rustok.raise('VALIDATION_FAILED', 'admin email and password go together',
                              jsonb_build_object('field', 'adminEmail'));
     end if;
-    perform rustok.set_context(rustok.gen_id(), rustok.current_user_id(), rustok.current_user_role());
+    perform set_config('rustok.tenant_id', rustok.gen_id()::text, true);  -- not set_context: no such tenant yet
     insert into public.tenants (id, slug, name)
     values (rustok.current_tenant_id(), create_tenant.slug, btrim(create_tenant.name))
     on conflict on constraint tenants_slug_key do nothing
@@ -103,6 +103,8 @@ $$;
 
 create or replace function rustok.tenant_id_by_slug(slug text) returns uuid
 language sql stable security definer set search_path = pg_catalog, public, pg_temp as $$
-    /* The id of an active tenant by slug, or null: how an anonymous request names its tenant. */
-    select t.id from public.tenants t where t.slug = tenant_id_by_slug.slug and t.is_active
+    /* The id of the tenant with this slug, or null: how an anonymous request names its tenant. A switched-off
+       tenant's id too: rustok.set_context refuses it (TENANT_INACTIVE), in every statement, so an id the API
+       keeps for a while never outlives the switch. */
+    select t.id from public.tenants t where t.slug = tenant_id_by_slug.slug
 $$;

@@ -1,7 +1,7 @@
 -- Shared set-up for pgTAP files (loaded into the test template by tests/conftest.py; not itself a test).
 -- test_support.two_tenants(): two tenants (acme, globex), each with an admin, a manager and two customers;
 -- then pg_temp.act(slug, who) acts as one of them (who null: anonymous), pg_temp.id(name) reads an id saved
--- by pg_temp.save(name, response), pg_temp.person(slug, who) is a user's id.
+-- by pg_temp.save(name, response), pg_temp.person(slug, who) is a user's id, pg_temp.tenant(slug) a tenant's.
 
 create schema if not exists test_support;
 
@@ -40,6 +40,9 @@ $$$sql$;
 $$$sql$;
     execute $sql$CREATE FUNCTION pg_temp.person(slug text, who text) RETURNS uuid LANGUAGE sql AS $$
     SELECT p.user_id FROM people p WHERE p.slug = person.slug AND p.who = person.who
+$$$sql$;
+    execute $sql$CREATE FUNCTION pg_temp.tenant(slug text) RETURNS uuid LANGUAGE sql AS $$
+    SELECT p.tenant_id FROM people p WHERE p.slug = tenant.slug AND p.who IS NULL
 $$$sql$;
 END
 $fixture$;
