@@ -126,6 +126,28 @@ begin
 end
 $$;
 
+create or replace function rustok._other_user_for_update(user_id uuid) returns public.users
+language plpgsql volatile as $$
+/* A user of the current tenant whose role or status an admin is about to change, locked for the change.
+   Raises NOT_FOUND, and FORBIDDEN (details.field 'userId') for the caller themselves: nobody changes their
+   own role or switches themselves off. */
+declare
+    target public.users;
+begin
+    select * into target from public.users u
+    where u.tenant_id = rustok.current_tenant_id() and u.id = _other_user_for_update.user_id
+    for update;
+    if not found then
+        perform rustok.raise('NOT_FOUND', 'no such user', jsonb_build_object('userId', rustok.ulid(user_id)));
+    end if;
+    if target.id = rustok.current_user_id() then
+        perform rustok.raise('FORBIDDEN', 'you cannot change your own account this way',
+                             jsonb_build_object('field', 'userId'));
+    end if;
+    return target;
+end
+$$;
+
 create or replace function rustok.set_user_role(user_id uuid, role text) returns jsonb
 language plpgsql volatile as $$
 /* Changes a user's role, in force from the user's next statement on (rustok.set_context reads it); emits
@@ -139,15 +161,7 @@ begin
     if not exists (select 1 from public.roles r where r.slug = set_user_role.role) then
         perform rustok.raise('VALIDATION_FAILED', 'unknown role', jsonb_build_object('field', 'role'));
     end if;
-    select * into target from public.users u
-    where u.tenant_id = rustok.current_tenant_id() and u.id = set_user_role.user_id
-    for update;
-    if not found then
-        perform rustok.raise('NOT_FOUND', 'no such user', jsonb_build_object('userId', rustok.ulid(user_id)));
-    end if;
-    if target.id = rustok.current_user_id() then
-        perform rustok.raise('FORBIDDEN', 'you cannot change your own role', jsonb_build_object('field', 'userId'));
-    end if;
+    target := rustok._other_user_for_update(set_user_role.user_id);
     perform rustok._require_super_admin_for(target.role, set_user_role.role);
     update public.users u set role = set_user_role.role
     where u.tenant_id = target.tenant_id and u.id = target.id
@@ -172,16 +186,7 @@ begin
     if status is null or status not in ('active', 'disabled') then
         perform rustok.raise('VALIDATION_FAILED', 'status: active or disabled', jsonb_build_object('field', 'status'));
     end if;
-    select * into target from public.users u
-    where u.tenant_id = rustok.current_tenant_id() and u.id = set_user_status.user_id
-    for update;
-    if not found then
-        perform rustok.raise('NOT_FOUND', 'no such user', jsonb_build_object('userId', rustok.ulid(user_id)));
-    end if;
-    if target.id = rustok.current_user_id() then
-        perform rustok.raise('FORBIDDEN', 'you cannot switch yourself on or off',
-                             jsonb_build_object('field', 'userId'));
-    end if;
+    target := rustok._other_user_for_update(set_user_status.user_id);
     perform rustok._require_super_admin_for(target.role);
     if target.status is distinct from set_user_status.status then
         update public.users u set status = set_user_status.status
