@@ -21,6 +21,7 @@ import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
 from rustok.app import create_app
+from rustok.auth.passwords import hash_password
 from rustok.auth.tokens import TokenIssuer
 from rustok.db import Database
 from rustok.ids import parse_id
@@ -133,6 +134,14 @@ def make_tenant(db: Database, slug: str) -> Tenant:
             assert found is not None
             tenant.users[role] = found[0]
     return tenant
+
+
+def set_password(db: Database, tenant: Tenant, password: str) -> None:
+    """Gives every user of the tenant this password (make_tenant's hashes are placeholders), for logins."""
+    with psycopg.connect(db.admin_url) as conn:
+        conn.execute(
+            "update public.users set password_hash = %s where tenant_id = %s", (hash_password(password), tenant.id)
+        )
 
 
 def publish(db: Database, tenant: Tenant, *events: tuple[str, dict[str, Any]]) -> None:

@@ -19,12 +19,11 @@ import psycopg
 import pytest
 from websockets.asyncio.client import connect
 
-from rustok.auth.passwords import hash_password
 from rustok.auth.tokens import TokenIssuer
 from rustok.db import Database
 from rustok.ids import to_ulid
-from tests.py.realtime_support import EVENTS_QUERY, GqlWs, SseClient, Tenant, make_tenant
-from tests.py.serve_support import ServeProcess
+from tests.py.realtime_support import EVENTS_QUERY, GqlWs, SseClient, Tenant, make_tenant, set_password
+from tests.py.serve_support import ServeProcess, serve_processes
 
 pytestmark = pytest.mark.slow
 
@@ -45,15 +44,8 @@ TENANT = "{ tenant { slug } }"
 @pytest.fixture(scope="module")
 def servers(db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServeProcess, ServeProcess]]:
     home = tmp_path_factory.mktemp("revocation-home")
-    started = [ServeProcess(db, home, {"RUSTOK_JWT_SECRET": JWT_SECRET}) for _ in range(2)]
-    try:
-        deadline = time.monotonic() + 60
-        for process in started:
-            process.wait_ready(deadline)
-        yield started[0], started[1]
-    finally:
-        for process in started:
-            process.stop()
+    with serve_processes(db, home, 2, {"RUSTOK_JWT_SECRET": JWT_SECRET}) as (one, other):
+        yield one, other
 
 
 @pytest.fixture(scope="module")
@@ -72,10 +64,7 @@ _counter = iter(range(1000))
 def tenant(db: Database) -> Tenant:
     """A fresh tenant per test (admin, manager, customer), the users' password set for REST logins."""
     tenant = make_tenant(db, f"revoke-{next(_counter)}")
-    with psycopg.connect(db.admin_url) as conn:
-        conn.execute(
-            "update public.users set password_hash = %s where tenant_id = %s", (hash_password(PASSWORD), tenant.id)
-        )
+    set_password(db, tenant, PASSWORD)
     return tenant
 
 

@@ -14,7 +14,7 @@ import pytest
 from rustok.cli import main
 from rustok.db import Database
 from rustok.errors import BY_SQLSTATE
-from tests.py.webhooks_support import Receiver, create_tenant, create_webhook, publish
+from tests.py.webhooks_support import Receiver, create_tenant, create_webhook, publish, worker_environment
 
 
 @pytest.fixture(scope="module")
@@ -25,15 +25,7 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def env(db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    values = {
-        "DATABASE_URL": db.admin_url,
-        "RUSTOK_APP_PASSWORD": db.app_password,
-        "RUSTOK_HOME": str(tmp_path),
-        "RUSTOK_WEBHOOKS_ALLOW_PRIVATE": "1",
-    }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("RUSTOK_APP_DATABASE_URL", raising=False)
+    worker_environment(db, monkeypatch, tmp_path)
 
 
 def test_the_worker_delivers_a_switched_off_tenants_webhooks(
