@@ -23,9 +23,9 @@ declare
     account_role text;
 begin
     perform set_config('rustok.tenant_id', coalesce(tenant_id::text, ''), true),
-            set_config('rustok.user_id', coalesce(user_id::text, ''), true),
-            set_config('rustok.role', '', true);
+            set_config('rustok.user_id', coalesce(user_id::text, ''), true);
     if tenant_id is null then
+        perform set_config('rustok.role', '', true);
         if user_id is not null then
             perform rustok.raise('UNAUTHENTICATED', 'a user needs their tenant', jsonb_build_object('reason', 'user'));
         end if;
@@ -44,9 +44,7 @@ begin
     if user_id is not null and account_status is distinct from 'active' then
         perform rustok.raise('UNAUTHENTICATED', 'no such active user', jsonb_build_object('reason', 'user'));
     end if;
-    if account_role is not null then
-        perform set_config('rustok.role', account_role, true);
-    end if;
+    perform set_config('rustok.role', coalesce(account_role, ''), true);
 end
 $$;
 
