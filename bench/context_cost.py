@@ -32,21 +32,10 @@ import time
 from pathlib import Path
 from typing import Any, LiteralString
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
-VENV_PYTHON = REPO / ".venv" / "bin" / "python"
+import _harness  # first: the project's virtualenv
+import psycopg
 
-try:
-    import psycopg
-
-    from rustok.config import Settings
-    from rustok.db import Database, locate
-    from rustok.migrate import migrate
-    from rustok.modules import installed_registry
-except ImportError:  # run with the project's virtualenv when started by another Python
-    if VENV_PYTHON.exists() and Path(sys.executable).resolve() != VENV_PYTHON.resolve():
-        os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
-    raise
+from rustok.db import Database
 
 TENANT = "context-bench"
 # The body of rustok.set_context before the check (commit e0b14cc), as a temporary function of the session.
@@ -81,20 +70,6 @@ def _loop(fn: LiteralString) -> LiteralString:
 
 def say(message: str) -> None:
     print(f"[context-cost {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def open_database() -> tuple[Database, bool]:
-    """The embedded database under RUSTOK_HOME (or DATABASE_URL), migrated; True when this run started it."""
-    settings = Settings()
-    started = False
-    if not settings.database_url:
-        from rustok.embedded import Cluster
-
-        cluster = Cluster(settings.pg_data_dir, port=settings.pg_port)
-        started = not (cluster.is_initialised() and cluster.is_running())
-    db = locate(settings)
-    migrate(db, installed_registry(settings.installed_modules))
-    return db, started
 
 
 def seed(db: Database, users: int) -> tuple[Any, Any, Any]:
@@ -190,7 +165,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--block", type=int, default=250, help="statements per variant before switching (default 250)")
     p.add_argument("--loop", type=int, default=20_000, help="calls per server-side DO loop (default 20000)")
     p.add_argument("--users", type=int, default=10_000, help="customers seeded per tenant (default 10000)")
-    p.add_argument("--home", default=str(REPO / ".tmp" / "bench-context"), help="RUSTOK_HOME (embedded database)")
+    p.add_argument(
+        "--home", default=str(_harness.REPO / ".tmp" / "bench-context"), help="RUSTOK_HOME (embedded database)"
+    )
     p.add_argument("--pg-port", default="5497", help="port (socket name) of the embedded PostgreSQL (default 5497)")
     p.add_argument("--database-url", default=None, help="an external PostgreSQL (owner/superuser URL) instead")
     p.add_argument("--json", help="also write the results to this file")
@@ -200,15 +177,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     home = Path(args.home).resolve()
-    os.environ["RUSTOK_HOME"] = str(home)
-    os.environ["RUSTOK_PG_PORT"] = str(args.pg_port)
-    if args.database_url:
-        os.environ["DATABASE_URL"] = args.database_url
-    else:
-        os.environ.pop("DATABASE_URL", None)
-        os.environ.pop("RUSTOK_APP_DATABASE_URL", None)
+    _harness.use_database(home, args.pg_port, args.database_url)
     say("database: starting and migrating")
-    db, started = open_database()
+    db, started = _harness.open_database()
     try:
         tenant, admin, customer = seed(db, args.users)
         say(f"measuring: {args.calls} statements per variant, alternating blocks of {args.block}")
