@@ -126,7 +126,9 @@ async def _streams(process: ServeProcess, token: str) -> AsyncIterator[OpenStrea
             ws = GqlWs(socket)
             assert (await ws.init(token))["type"] == "connection_ack"
             await ws.subscribe("live", EVENTS_QUERY)
-            await asyncio.sleep(0.3)  # both streams subscribed to the relay (no answer comes before an event)
+            # The SSE stream is subscribed once it answers 200; give the subscription time to be too (it answers
+            # nothing before an event; one refused at its start would end with the same error code anyway).
+            await asyncio.sleep(0.3)
             streams = OpenStreams(SseClient(response), ws)
             yield streams
             streams.sse._task.cancel()
