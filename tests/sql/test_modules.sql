@@ -75,7 +75,7 @@ SELECT throws_ok($$ SELECT rustok.enable_module('gamma') $$, 'RK006', NULL,
                  'nobody signed in, as the application: UNAUTHENTICATED');
 SELECT throws_ok(format('SELECT rustok.set_context(NULL, %L)', admin_id), 'RK006', NULL,
                  'a user without their tenant has no context: UNAUTHENTICATED') FROM acme;
-SELECT set_config('rustok.tenant_id', '', true), set_config('rustok.role', 'admin', true);  -- by hand, as psql can
+SELECT test_support.set_settings(NULL, NULL, 'admin');  -- by hand, as psql can
 SELECT throws_ok($$ SELECT rustok.enable_module('gamma') $$, 'RK007', NULL, 'no tenant: TENANT_REQUIRED');
 SELECT rustok.set_context(tenant_id, admin_id, 'admin') FROM acme;
 SELECT lives_ok($$ SELECT rustok.enable_module('gamma') $$, 'an admin may enable gamma once beta is enabled');

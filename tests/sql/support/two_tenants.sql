@@ -2,6 +2,8 @@
 -- test_support.two_tenants(): two tenants (acme, globex), each with an admin, a manager and two customers;
 -- then pg_temp.act(slug, who) acts as one of them (who null: anonymous), pg_temp.id(name) reads an id saved
 -- by pg_temp.save(name, response), pg_temp.person(slug, who) is a user's id, pg_temp.tenant(slug) a tenant's.
+-- test_support.set_settings(tenant, user, role) writes the context's settings by hand, without set_context's
+-- checks: for what a function does with a context set_context refuses (a deleted user, no tenant).
 
 create schema if not exists test_support;
 
@@ -46,6 +48,17 @@ $$$sql$;
 $$$sql$;
 END
 $fixture$;
+
+create function test_support.set_settings(tenant uuid, user_id uuid default null, role text default null)
+returns void language plpgsql as $$
+/* The three settings rustok.set_context writes, written by hand as any session can (set_config), without its
+   checks. */
+BEGIN
+    PERFORM set_config('rustok.tenant_id', coalesce(tenant::text, ''), true),
+            set_config('rustok.user_id', coalesce(user_id::text, ''), true),
+            set_config('rustok.role', coalesce(role, ''), true);
+END
+$$;
 
 grant usage on schema test_support to rustok_app;
 grant execute on all functions in schema test_support to rustok_app;
