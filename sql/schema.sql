@@ -3632,6 +3632,25 @@ $$;
 ALTER FUNCTION rustok._login_delay(failures integer) OWNER TO rustok_owner;
 
 --
+-- Name: _may_enter_switched_off(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._may_enter_switched_off() RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$
+    /* Whether the session may enter a switched-off tenant (without a user): an operator's (its role, SET
+       ROLE's or else the session's, is not a client role; or a superuser), or a background session of
+       `rustok worker` (rustok.background = 'on'), which still works off the tenant's events. Asked from
+       inside set_context, a SECURITY DEFINER function, where current_user is the owner: hence not
+       rustok.is_operator(). */
+    select not pg_has_role(coalesce(nullif(current_setting('role'), 'none'), session_user), 'rustok_clients', 'MEMBER')
+        or current_setting('is_superuser') = 'on'
+        or coalesce(current_setting('rustok.background', true), '') = 'on'
+$$;
+
+ALTER FUNCTION rustok._may_enter_switched_off() OWNER TO rustok_owner;
+
+--
 -- Name: _metadata_field(jsonb); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -3824,6 +3843,59 @@ CREATE FUNCTION rustok._operator_functions() RETURNS SETOF name
 $$;
 
 ALTER FUNCTION rustok._operator_functions() OWNER TO rustok_owner;
+
+--
+-- Name: users; Type: TABLE; Schema: public; Owner: rustok_owner
+--
+
+CREATE TABLE public.users (
+    tenant_id uuid NOT NULL,
+    id uuid DEFAULT rustok.gen_id() NOT NULL,
+    email character varying(255) NOT NULL,
+    password_hash character varying(255) NOT NULL,
+    role character varying(32) DEFAULT 'customer'::character varying NOT NULL,
+    status character varying(32) DEFAULT 'active'::character varying NOT NULL,
+    display_name character varying(255),
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT users_email_check CHECK ((((email)::text = lower((email)::text)) AND ((email)::text ~ '^[^@\s]+@[^@\s]+$'::text))),
+    CONSTRAINT users_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT users_status_check CHECK (((status)::text = ANY ((ARRAY['active'::character varying, 'disabled'::character varying])::text[])))
+);
+
+ALTER TABLE ONLY public.users FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.users OWNER TO rustok_owner;
+
+--
+-- Name: _other_user_for_update(uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._other_user_for_update(user_id uuid) RETURNS public.users
+    LANGUAGE plpgsql
+    AS $$
+/* A user of the current tenant whose role or status an admin is about to change, locked for the change.
+   Raises NOT_FOUND, and FORBIDDEN (details.field 'userId') for the caller themselves: nobody changes their
+   own role or switches themselves off. */
+declare
+    target public.users;
+begin
+    select * into target from public.users u
+    where u.tenant_id = rustok.current_tenant_id() and u.id = _other_user_for_update.user_id
+    for update;
+    if not found then
+        perform rustok.raise('NOT_FOUND', 'no such user', jsonb_build_object('userId', rustok.ulid(user_id)));
+    end if;
+    if rustok.is_current_user(target.id) then
+        perform rustok.raise('FORBIDDEN', 'you cannot change your own account this way',
+                             jsonb_build_object('field', 'userId'));
+    end if;
+    return target;
+end
+$$;
+
+ALTER FUNCTION rustok._other_user_for_update(user_id uuid) OWNER TO rustok_owner;
 
 --
 -- Name: _page_connection(jsonb, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -4813,30 +4885,6 @@ CREATE FUNCTION rustok._transliterate(value text) RETURNS text
 $$;
 
 ALTER FUNCTION rustok._transliterate(value text) OWNER TO rustok_owner;
-
---
--- Name: users; Type: TABLE; Schema: public; Owner: rustok_owner
---
-
-CREATE TABLE public.users (
-    tenant_id uuid NOT NULL,
-    id uuid DEFAULT rustok.gen_id() NOT NULL,
-    email character varying(255) NOT NULL,
-    password_hash character varying(255) NOT NULL,
-    role character varying(32) DEFAULT 'customer'::character varying NOT NULL,
-    status character varying(32) DEFAULT 'active'::character varying NOT NULL,
-    display_name character varying(255),
-    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT users_email_check CHECK ((((email)::text = lower((email)::text)) AND ((email)::text ~ '^[^@\s]+@[^@\s]+$'::text))),
-    CONSTRAINT users_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
-    CONSTRAINT users_status_check CHECK (((status)::text = ANY ((ARRAY['active'::character varying, 'disabled'::character varying])::text[])))
-);
-
-ALTER TABLE ONLY public.users FORCE ROW LEVEL SECURITY;
-
-ALTER TABLE public.users OWNER TO rustok_owner;
 
 --
 -- Name: _user_json(public.users); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -6182,7 +6230,7 @@ begin
         perform rustok.raise('VALIDATION_FAILED', 'admin email and password go together',
                              jsonb_build_object('field', 'adminEmail'));
     end if;
-    perform rustok.set_context(rustok.gen_id(), rustok.current_user_id(), rustok.current_user_role());
+    perform set_config('rustok.tenant_id', rustok.gen_id()::text, true);  -- not set_context: no such tenant yet
     insert into public.tenants (id, slug, name)
     values (rustok.current_tenant_id(), create_tenant.slug, btrim(create_tenant.name))
     on conflict on constraint tenants_slug_key do nothing
@@ -8903,16 +8951,47 @@ ALTER FUNCTION rustok.set_cart_shipping_option(cart_id uuid, shipping_option_id 
 --
 
 CREATE FUNCTION rustok.set_context(tenant_id uuid, user_id uuid DEFAULT NULL::uuid, role text DEFAULT NULL::text) RETURNS void
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
-/* Sets the transaction's tenant, user and role. Raises VALIDATION_FAILED for an unknown role. */
+/* Sets the transaction's tenant, user and role after checking them against the database, so that every
+   statement that starts with it (every API call does) acts for its tenant and user as they are now:
+   - the tenant must exist (NOT_FOUND, details.field 'tenant') and be switched on (TENANT_INACTIVE). Only an
+     operator (psql as owner or superuser) or a background session (`rustok worker`: the session setting
+     rustok.background = 'on') enters a switched-off tenant, and only without a user;
+   - a user must exist in that tenant and be active, whoever asks (UNAUTHENTICATED, details.reason 'user';
+     also for a user without a tenant);
+   - the role in force is the user's role as stored now, none without a user. `role` is what the caller was
+     told (an access token's claim, as old as the token) and is not used.
+   SECURITY DEFINER: it reads tenants and users whatever the caller may read. */
+declare
+    tenant_active boolean;
+    account_status text;
+    account_role text;
 begin
-    if role is not null and not exists (select 1 from public.roles r where r.slug = set_context.role) then
-        perform rustok.raise('VALIDATION_FAILED', 'unknown role', jsonb_build_object('role', role));
-    end if;
     perform set_config('rustok.tenant_id', coalesce(tenant_id::text, ''), true),
-            set_config('rustok.user_id', coalesce(user_id::text, ''), true),
-            set_config('rustok.role', coalesce(role, ''), true);
+            set_config('rustok.user_id', coalesce(user_id::text, ''), true);
+    if tenant_id is null then
+        perform set_config('rustok.role', '', true);
+        if user_id is not null then
+            perform rustok.raise('UNAUTHENTICATED', 'a user needs their tenant', jsonb_build_object('reason', 'user'));
+        end if;
+        return;
+    end if;
+    -- the tenants and users policies let this read through: the tenant is set above, the owner is an operator
+    select t.is_active, u.status, u.role into tenant_active, account_status, account_role
+    from public.tenants t left join public.users u on u.tenant_id = t.id and u.id = set_context.user_id
+    where t.id = set_context.tenant_id;
+    if tenant_active is null then
+        perform rustok.raise('NOT_FOUND', 'no such tenant', jsonb_build_object('field', 'tenant'));
+    end if;
+    if not tenant_active and (user_id is not null or not rustok._may_enter_switched_off()) then
+        perform rustok.raise('TENANT_INACTIVE', 'the tenant is switched off');
+    end if;
+    if user_id is not null and account_status is distinct from 'active' then
+        perform rustok.raise('UNAUTHENTICATED', 'no such active user', jsonb_build_object('reason', 'user'));
+    end if;
+    perform set_config('rustok.role', coalesce(account_role, ''), true);
 end
 $$;
 
@@ -9118,14 +9197,57 @@ $$;
 ALTER FUNCTION rustok.set_tax_rate(region_id uuid, input jsonb) OWNER TO rustok_owner;
 
 --
+-- Name: set_tenant_active(uuid, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.set_tenant_active(tenant_id uuid, is_active boolean) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+/* Switches a tenant on or off (tenants.manage: super_admins and operators). Off takes effect at once, in
+   every process: rustok.set_context refuses the tenant from the next statement on (its users' tokens,
+   anonymous requests naming it, open event streams). Emits TenantActivated / TenantDeactivated (the tenants
+   trigger) in that tenant when it changes. A signed-in caller cannot switch off their own tenant. Raises
+   UNAUTHENTICATED/FORBIDDEN, NOT_FOUND, VALIDATION_FAILED (isActive). Returns the TenantResponse. */
+declare
+    caller_tenant text := current_setting('rustok.tenant_id', true);
+    target public.tenants;
+begin
+    perform rustok.require_permission('tenants.manage');
+    if is_active is null then
+        perform rustok.raise('VALIDATION_FAILED', 'isActive is required', jsonb_build_object('field', 'isActive'));
+    end if;
+    if not is_active and tenant_id = rustok.current_tenant_id() and rustok.current_user_id() is not null then
+        perform rustok.raise('FORBIDDEN', 'you cannot switch off your own tenant',
+                             jsonb_build_object('field', 'tenantId'));
+    end if;
+    -- in that tenant's context, as create_tenant does: the event belongs to it (the outbox policy)
+    perform set_config('rustok.tenant_id', coalesce(tenant_id::text, ''), true);
+    update public.tenants t set is_active = set_tenant_active.is_active
+    where t.id = set_tenant_active.tenant_id and t.is_active is distinct from set_tenant_active.is_active
+    returning * into target;
+    if target.id is null then
+        select * into target from public.tenants t where t.id = set_tenant_active.tenant_id;
+    end if;
+    perform set_config('rustok.tenant_id', coalesce(caller_tenant, ''), true);
+    if target.id is null then
+        perform rustok.raise('NOT_FOUND', 'no such tenant', jsonb_build_object('tenantId', rustok.ulid(tenant_id)));
+    end if;
+    return rustok._tenant_json(target);
+end
+$$;
+
+ALTER FUNCTION rustok.set_tenant_active(tenant_id uuid, is_active boolean) OWNER TO rustok_owner;
+
+--
 -- Name: set_user_role(uuid, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
 CREATE FUNCTION rustok.set_user_role(user_id uuid, role text) RETURNS jsonb
     LANGUAGE plpgsql
     AS $$
-/* Changes a user's role; emits UserRoleChanged. Needs users.manage; only a super_admin grants or takes
-   super_admin; nobody changes their own role. Raises FORBIDDEN, NOT_FOUND, VALIDATION_FAILED. */
+/* Changes a user's role, in force from the user's next statement on (rustok.set_context reads it); emits
+   UserRoleChanged (the users trigger). Needs users.manage; only a super_admin grants or takes super_admin;
+   nobody changes their own role. Raises FORBIDDEN, NOT_FOUND, VALIDATION_FAILED. */
 declare
     target public.users;
 begin
@@ -9134,26 +9256,54 @@ begin
     if not exists (select 1 from public.roles r where r.slug = set_user_role.role) then
         perform rustok.raise('VALIDATION_FAILED', 'unknown role', jsonb_build_object('field', 'role'));
     end if;
-    select * into target from public.users u
-    where u.tenant_id = rustok.current_tenant_id() and u.id = set_user_role.user_id
-    for update;
-    if not found then
-        perform rustok.raise('NOT_FOUND', 'no such user', jsonb_build_object('userId', rustok.ulid(user_id)));
-    end if;
-    if rustok.is_current_user(target.id) then
-        perform rustok.raise('FORBIDDEN', 'you cannot change your own role', jsonb_build_object('field', 'userId'));
-    end if;
+    target := rustok._other_user_for_update(set_user_role.user_id);
     perform rustok._require_super_admin_for(target.role, set_user_role.role);
     update public.users u set role = set_user_role.role
     where u.tenant_id = target.tenant_id and u.id = target.id
     returning * into target;
-    perform rustok.publish_event('UserRoleChanged',
-                                 jsonb_build_object('user_id', rustok.ulid(target.id), 'role', target.role));
     return rustok._user_json(target);
 end
 $$;
 
 ALTER FUNCTION rustok.set_user_role(user_id uuid, role text) OWNER TO rustok_owner;
+
+--
+-- Name: set_user_status(uuid, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.set_user_status(user_id uuid, status text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+/* Switches a user on ('active') or off ('disabled'). Off takes effect at once, in every process
+   (rustok.set_context refuses the user from the next statement on: access tokens, open event streams), and
+   revokes every refresh token of theirs (UserSessionsRevoked, reason 'disabled'): switched on again, they
+   sign in again. Emits UserStatusChanged (the users trigger) when the status changes. Needs users.manage;
+   only a super_admin switches a super_admin; nobody switches themselves. Raises UNAUTHENTICATED/FORBIDDEN,
+   NOT_FOUND, VALIDATION_FAILED (status), TENANT_REQUIRED. Returns the UserResponse. */
+declare
+    target public.users;
+begin
+    perform rustok.require_tenant();
+    perform rustok.require_permission('users.manage');
+    if status is null or status not in ('active', 'disabled') then
+        perform rustok.raise('VALIDATION_FAILED', 'status: active or disabled', jsonb_build_object('field', 'status'));
+    end if;
+    target := rustok._other_user_for_update(set_user_status.user_id);
+    perform rustok._require_super_admin_for(target.role);
+    if target.status is distinct from set_user_status.status then
+        update public.users u set status = set_user_status.status
+        where u.tenant_id = target.tenant_id and u.id = target.id
+        returning * into target;
+    end if;
+    if target.status = 'disabled' and rustok._revoke_refresh_tokens(user_id => target.id) > 0 then
+        perform rustok.publish_event('UserSessionsRevoked',
+                                     jsonb_build_object('user_id', rustok.ulid(target.id), 'reason', 'disabled'));
+    end if;
+    return rustok._user_json(target);
+end
+$$;
+
+ALTER FUNCTION rustok.set_user_status(user_id uuid, status text) OWNER TO rustok_owner;
 
 --
 -- Name: shipping_countries(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -9419,8 +9569,10 @@ CREATE FUNCTION rustok.tenant_id_by_slug(slug text) RETURNS uuid
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
-    /* The id of an active tenant by slug, or null: how an anonymous request names its tenant. */
-    select t.id from public.tenants t where t.slug = tenant_id_by_slug.slug and t.is_active
+    /* The id of the tenant with this slug, or null: how an anonymous request names its tenant. A switched-off
+       tenant's id too: rustok.set_context refuses it (TENANT_INACTIVE), in every statement, so an id the API
+       keeps for a while never outlives the switch. */
+    select t.id from public.tenants t where t.slug = tenant_id_by_slug.slug
 $$;
 
 ALTER FUNCTION rustok.tenant_id_by_slug(slug text) OWNER TO rustok_owner;
@@ -10052,6 +10204,60 @@ end
 $$;
 
 ALTER FUNCTION rustok.tg_tenants__check_permission() OWNER TO rustok_owner;
+
+--
+-- Name: tg_tenants__emit_events(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.tg_tenants__emit_events() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+/* AFTER UPDATE OF is_active on tenants: TenantDeactivated / TenantActivated {tenant_id} in that tenant, from
+   the API (rustok.set_tenant_active) or a plain statement in psql alike; the realtime relay ends the
+   tenant's open event streams on TenantDeactivated. */
+begin
+    if new.is_active is distinct from old.is_active then
+        perform rustok._publish_event_for(new.id, case when new.is_active then 'TenantActivated'
+                                                       else 'TenantDeactivated' end,
+                                          jsonb_build_object('tenant_id', rustok.ulid(new.id)));
+    end if;
+    return null;
+end
+$$;
+
+ALTER FUNCTION rustok.tg_tenants__emit_events() OWNER TO rustok_owner;
+
+--
+-- Name: tg_users__emit_access_events(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.tg_users__emit_access_events() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+/* AFTER UPDATE OF role, status OR DELETE on users: UserRoleChanged {user_id, role}, UserStatusChanged
+   {user_id, status}, UserDeleted {user_id}, in the same transaction. Nothing when the tenant itself is being
+   deleted (its events go with it). */
+begin
+    if tg_op = 'DELETE' then
+        if exists (select 1 from public.tenants t where t.id = old.tenant_id) then
+            perform rustok._publish_event_for(old.tenant_id, 'UserDeleted',
+                                              jsonb_build_object('user_id', rustok.ulid(old.id)));
+        end if;
+        return null;
+    end if;
+    if new.role is distinct from old.role then
+        perform rustok._publish_event_for(new.tenant_id, 'UserRoleChanged',
+                                          jsonb_build_object('user_id', rustok.ulid(new.id), 'role', new.role));
+    end if;
+    if new.status is distinct from old.status then
+        perform rustok._publish_event_for(new.tenant_id, 'UserStatusChanged',
+                                          jsonb_build_object('user_id', rustok.ulid(new.id), 'status', new.status));
+    end if;
+    return null;
+end
+$$;
+
+ALTER FUNCTION rustok.tg_users__emit_access_events() OWNER TO rustok_owner;
 
 --
 -- Name: ulid(uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -16825,10 +17031,22 @@ CREATE TRIGGER _710_index_search_mirror_update AFTER UPDATE ON public.index_cont
 CREATE CONSTRAINT TRIGGER _900_commit_order AFTER INSERT ON public.event_outbox DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (rustok._commit_order_arm()) EXECUTE FUNCTION rustok.tg_event_outbox__commit_order();
 
 --
+-- Name: users _900_emit_access_events; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _900_emit_access_events AFTER DELETE OR UPDATE OF role, status ON public.users FOR EACH ROW EXECUTE FUNCTION rustok.tg_users__emit_access_events();
+
+--
 -- Name: tenant_modules _900_emit_events; Type: TRIGGER; Schema: public; Owner: rustok_owner
 --
 
 CREATE TRIGGER _900_emit_events AFTER INSERT OR DELETE OR UPDATE ON public.tenant_modules FOR EACH ROW EXECUTE FUNCTION rustok.tg_tenant_modules__emit_events();
+
+--
+-- Name: tenants _900_emit_events; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE TRIGGER _900_emit_events AFTER UPDATE OF is_active ON public.tenants FOR EACH ROW EXECUTE FUNCTION rustok.tg_tenants__emit_events();
 
 --
 -- Name: auth_login_attempts auth_login_attempts_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: rustok_owner
@@ -19948,6 +20166,13 @@ REVOKE ALL ON FUNCTION rustok._login_delay(failures integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._login_delay(failures integer) TO rustok_app;
 
 --
+-- Name: FUNCTION _may_enter_switched_off(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._may_enter_switched_off() FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._may_enter_switched_off() TO rustok_app;
+
+--
 -- Name: FUNCTION _metadata_field(input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -20009,6 +20234,19 @@ GRANT ALL ON FUNCTION rustok._node_visible(n public.nodes) TO rustok_app;
 
 REVOKE ALL ON FUNCTION rustok._operator_functions() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._operator_functions() TO rustok_app;
+
+--
+-- Name: TABLE users; Type: ACL; Schema: public; Owner: rustok_owner
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.users TO rustok_app;
+
+--
+-- Name: FUNCTION _other_user_for_update(user_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._other_user_for_update(user_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._other_user_for_update(user_id uuid) TO rustok_app;
 
 --
 -- Name: FUNCTION _page_connection(nodes jsonb, page integer); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -20289,12 +20527,6 @@ GRANT ALL ON FUNCTION rustok._time_field(input jsonb, field text) TO rustok_app;
 
 REVOKE ALL ON FUNCTION rustok._transliterate(value text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._transliterate(value text) TO rustok_app;
-
---
--- Name: TABLE users; Type: ACL; Schema: public; Owner: rustok_owner
---
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.users TO rustok_app;
 
 --
 -- Name: FUNCTION _user_json(u public.users); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -21150,11 +21382,25 @@ REVOKE ALL ON FUNCTION rustok.set_tax_rate(region_id uuid, input jsonb) FROM PUB
 GRANT ALL ON FUNCTION rustok.set_tax_rate(region_id uuid, input jsonb) TO rustok_app;
 
 --
+-- Name: FUNCTION set_tenant_active(tenant_id uuid, is_active boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.set_tenant_active(tenant_id uuid, is_active boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.set_tenant_active(tenant_id uuid, is_active boolean) TO rustok_app;
+
+--
 -- Name: FUNCTION set_user_role(user_id uuid, role text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok.set_user_role(user_id uuid, role text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.set_user_role(user_id uuid, role text) TO rustok_app;
+
+--
+-- Name: FUNCTION set_user_status(user_id uuid, status text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.set_user_status(user_id uuid, status text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.set_user_status(user_id uuid, status text) TO rustok_app;
 
 --
 -- Name: FUNCTION shipping_countries(); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -21327,6 +21573,18 @@ REVOKE ALL ON FUNCTION rustok.tg_tenant_modules__emit_events() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION rustok.tg_tenants__check_permission() FROM PUBLIC;
+
+--
+-- Name: FUNCTION tg_tenants__emit_events(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.tg_tenants__emit_events() FROM PUBLIC;
+
+--
+-- Name: FUNCTION tg_users__emit_access_events(); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.tg_users__emit_access_events() FROM PUBLIC;
 
 --
 -- Name: FUNCTION ulid(id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner

@@ -21,6 +21,7 @@ import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
 from rustok.app import create_app
+from rustok.auth.passwords import hash_password
 from rustok.auth.tokens import TokenIssuer
 from rustok.db import Database
 from rustok.ids import parse_id
@@ -139,6 +140,14 @@ def holding_an_xid(url: str) -> psycopg.Connection[Any]:
     conn = psycopg.connect(url)
     conn.execute("select pg_current_xact_id()")
     return conn
+
+
+def set_password(db: Database, tenant: Tenant, password: str) -> None:
+    """Gives every user of the tenant this password (make_tenant's hashes are placeholders), for logins."""
+    with psycopg.connect(db.admin_url) as conn:
+        conn.execute(
+            "update public.users set password_hash = %s where tenant_id = %s", (hash_password(password), tenant.id)
+        )
 
 
 def publish(db: Database, tenant: Tenant, *events: tuple[str, dict[str, Any]]) -> None:

@@ -3,11 +3,13 @@ of several API processes and for the browser tests."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2 as httpx
@@ -58,3 +60,19 @@ class ServeProcess:
             self.popen.stderr.close()
         if self.log:
             self.log.close()
+
+
+@contextlib.contextmanager
+def serve_processes(
+    db: Database, home: Path, count: int, env: dict[str, str] | None = None
+) -> Iterator[list[ServeProcess]]:
+    """`count` ServeProcesses on one database, all ready (within 60 s), stopped afterwards."""
+    started = [ServeProcess(db, home, env) for _ in range(count)]
+    try:
+        deadline = time.monotonic() + 60
+        for process in started:
+            process.wait_ready(deadline)
+        yield started
+    finally:
+        for process in started:
+            process.stop()

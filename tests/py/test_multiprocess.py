@@ -16,12 +16,11 @@ import psycopg
 import pytest
 from websockets.asyncio.client import connect
 
-from rustok.auth.passwords import hash_password
 from rustok.auth.tokens import TokenIssuer
 from rustok.db import Database
 from rustok.ids import to_ulid
-from tests.py.realtime_support import EVENTS_QUERY, GqlWs, SseClient, Tenant, make_tenant
-from tests.py.serve_support import ServeProcess
+from tests.py.realtime_support import EVENTS_QUERY, GqlWs, SseClient, Tenant, make_tenant, set_password
+from tests.py.serve_support import ServeProcess, serve_processes
 
 JWT_SECRET = "multiprocess-test-jwt-secret-0123456789abcdef"
 PASSWORD = "correct horse battery staple"
@@ -32,23 +31,14 @@ SET_ROLE = "mutation($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $r
 @pytest.fixture(scope="module")
 def servers(db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     home = tmp_path_factory.mktemp("multiprocess-home")
-    started = [ServeProcess(db, home, {"RUSTOK_JWT_SECRET": JWT_SECRET}) for _ in range(2)]
-    try:
-        deadline = time.monotonic() + 60
-        for process in started:
-            process.wait_ready(deadline)
-        yield started[0], started[1]
-    finally:
-        for process in started:
-            process.stop()
+    with serve_processes(db, home, 2, {"RUSTOK_JWT_SECRET": JWT_SECRET}) as (one, other):
+        yield one, other
 
 
 @pytest.fixture(scope="module")
 def tenant(db: Database) -> Tenant:
     tenant = make_tenant(db, "multi")
-    with psycopg.connect(db.admin_url) as conn:
-        digest = hash_password(PASSWORD)
-        conn.execute("update public.users set password_hash = %s where tenant_id = %s", (digest, tenant.id))
+    set_password(db, tenant, PASSWORD)
     return tenant
 
 

@@ -4,7 +4,6 @@ processes running at once deliver every event exactly once."""
 from __future__ import annotations
 
 import collections
-import os
 import signal
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import pytest
 
 from rustok.cli import main
 from rustok.db import Database
-from tests.py.webhooks_support import Receiver, create_tenant, create_webhook, deliveries, publish
+from tests.py.webhooks_support import Receiver, create_tenant, create_webhook, deliveries, publish, worker_environment
 
 
 @pytest.fixture(scope="module")
@@ -28,16 +27,7 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def env(db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
-    values = {
-        "DATABASE_URL": db.admin_url,
-        "RUSTOK_APP_PASSWORD": db.app_password,
-        "RUSTOK_HOME": str(tmp_path),
-        "RUSTOK_WEBHOOKS_ALLOW_PRIVATE": "1",
-    }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("RUSTOK_APP_DATABASE_URL", raising=False)
-    return {**os.environ, **values}
+    return worker_environment(db, monkeypatch, tmp_path)
 
 
 def test_worker_once_drains_and_exits(

@@ -3,15 +3,18 @@ records every request, and short-hands for tenants, webhooks and events."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
@@ -155,3 +158,18 @@ def publish(db: Database, tenant: Tenant, *events: tuple[str, dict[str, Any]]) -
         conn.execute("select rustok.set_context(%s, %s, 'admin')", (tenant.id, tenant.admin_id))
         for event_type, data in events:
             conn.execute("select rustok.publish_event(%s, %s)", (event_type, Jsonb(data)))
+
+
+def worker_environment(db: Database, monkeypatch: pytest.MonkeyPatch, home: Path) -> dict[str, str]:
+    """Sets what `rustok worker` (cli.main) reads: the test database, the application password, a fresh home,
+    webhooks to private addresses allowed; returns the whole environment (for a subprocess)."""
+    values = {
+        "DATABASE_URL": db.admin_url,
+        "RUSTOK_APP_PASSWORD": db.app_password,
+        "RUSTOK_HOME": str(home),
+        "RUSTOK_WEBHOOKS_ALLOW_PRIVATE": "1",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("RUSTOK_APP_DATABASE_URL", raising=False)
+    return {**os.environ, **values}

@@ -42,10 +42,10 @@ SELECT is((SELECT proisstrict FROM pg_proc WHERE oid = to_regprocedure('rustok.i
           'rustok.is_current_user is not STRICT (a STRICT function answers null for a null argument)');
 SELECT is((SELECT provolatile FROM pg_proc WHERE oid = to_regprocedure('rustok.is_current_user(uuid)')), 's',
           'rustok.is_current_user is STABLE (inlined; the planner keeps index conditions)');
-SELECT rustok.set_context(rustok.gen_id(), NULL, NULL);
+SELECT test_support.set_settings(rustok.gen_id());  -- by hand: set_context wants a tenant that exists
 SELECT is(pg_temp.is_me(NULL), false, 'anonymous, null id: false');
 SELECT is(pg_temp.is_me(rustok.gen_id()), false, 'anonymous, an id: false');
-SELECT rustok.set_context(rustok.gen_id(), '00000000-0000-0000-0000-000000000001', 'customer');
+SELECT test_support.set_settings(rustok.gen_id(), '00000000-0000-0000-0000-000000000001', 'customer');
 SELECT is(pg_temp.is_me(NULL), false, 'signed in, null id (a guest cart, a deleted author): false');
 SELECT is(pg_temp.is_me(rustok.gen_id()), false, 'signed in, someone else''s id: false');
 SELECT is(pg_temp.is_me('00000000-0000-0000-0000-000000000001'), true, 'signed in, their own id: true');
@@ -116,9 +116,9 @@ SELECT cmp_ok((SELECT count(*) FROM access_predicates WHERE signature IN (
 GRANT USAGE ON SCHEMA tap TO rustok_app;
 GRANT SELECT ON ALL TABLES IN SCHEMA pg_temp TO rustok_app;
 SET LOCAL ROLE rustok_app;
-SELECT rustok.set_context(rustok.gen_id(), NULL, NULL);
+SELECT test_support.set_settings(rustok.gen_id());
 SELECT is(pg_temp.not_false_on_nulls(), '{}', 'anonymous: every access predicate answers false for nulls');
-SELECT rustok.set_context(rustok.gen_id(), rustok.gen_id(), 'customer');
+SELECT test_support.set_settings(rustok.gen_id(), rustok.gen_id(), 'customer');
 SELECT is(pg_temp.not_false_on_nulls(), '{}', 'a signed-in customer: every access predicate answers false for nulls');
 
 SELECT * FROM finish();

@@ -117,7 +117,7 @@ SELECT is(pg_temp.thread('post'), '{"ghost comment","reply under the ghost","fin
 SELECT isnt(rustok.node_by_id(pg_temp.id('ghost-draft')), NULL, 'and the deleted author''s draft');
 
 -- no tenant
-SELECT rustok.set_context(NULL, pg_temp.person('acme', 'customer'), 'customer');
+SELECT test_support.set_settings(NULL, pg_temp.person('acme', 'customer'), 'customer');  -- set_context refuses it
 SELECT throws_ok($$ SELECT rustok.node_by_id(pg_temp.id('post')) $$, 'RK007', NULL, 'no tenant: TENANT_REQUIRED');
 SELECT throws_ok($$ SELECT rustok.list_comments(pg_temp.id('post')) $$, 'RK007', NULL, 'comments: TENANT_REQUIRED');
 

@@ -2,7 +2,7 @@
 -- with reuse detection, logout, signing out everywhere (own or, with users.manage, someone else's), disabled
 -- users, inactive tenants, and attempts across tenants. Errors are checked by SQLSTATE only.
 BEGIN;
-SELECT plan(59);
+SELECT plan(60);
 
 DO $$
 BEGIN
@@ -48,10 +48,14 @@ SET LOCAL ROLE rustok_app;
 -- registration
 SELECT throws_ok($$ SELECT rustok.register_user('bob@acme.test', 'h1', pg_temp.h('r1'), '1 day') $$,
                  'RK007', NULL, 'registration needs a tenant');
+SELECT throws_ok($$ SELECT rustok.set_context((SELECT id FROM t WHERE slug = 'closed')) $$,
+                 'RK009', NULL, 'the application cannot enter a switched-off tenant');
+RESET ROLE;  -- an operator can, and the auth rules still refuse there
 SELECT rustok.set_context((SELECT id FROM t WHERE slug = 'closed'));
 SELECT throws_ok($$ SELECT rustok.register_user('bob@acme.test', 'h1', pg_temp.h('r1'), '1 day') $$,
                  'RK009', NULL, 'not in a switched-off tenant');
 SELECT throws_ok($$ SELECT rustok.begin_login('bob@acme.test') $$, 'RK009', NULL, 'nor a login there');
+SET LOCAL ROLE rustok_app;
 SELECT pg_temp.acme();
 SELECT is(rustok.register_user(' Bob@Acme.test ', 'h1', pg_temp.h('r1'), '1 day') #>> '{user,role}', 'customer',
           'a registered user is a customer');

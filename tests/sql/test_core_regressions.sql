@@ -10,11 +10,21 @@ BEGIN
     PERFORM rustok._register_module('alpha', 'Alpha', '', '1.0', '{}');
     PERFORM rustok._register_module('beta', 'Beta', '', '1.0', '{alpha}');
     PERFORM rustok.create_tenant('acme', 'Acme', 'admin@acme.test', 'hash');
+    PERFORM rustok.set_context(rustok.tenant_id_by_slug('acme'));
+    PERFORM rustok._insert_user('customer@acme.test', 'hash', 'customer');
+    PERFORM rustok.create_tenant('platform', 'Platform');
+    PERFORM rustok.set_context(rustok.tenant_id_by_slug('platform'));
+    PERFORM rustok._insert_user('root@platform.test', 'hash', 'super_admin');
+    PERFORM rustok.set_context(NULL);
     PERFORM rustok._register_module('gamma', 'Gamma', '', '1.0', '{}');
     PERFORM rustok._register_module('delta', 'Delta', '', '1.0', '{}');
 END $$;
 CREATE TEMP TABLE acme AS
-SELECT t.id AS tenant_id, u.id AS admin_id FROM tenants t JOIN users u ON u.tenant_id = t.id WHERE t.slug = 'acme';
+SELECT t.id AS tenant_id, (SELECT u.id FROM users u WHERE u.tenant_id = t.id AND u.role = 'admin') AS admin_id,
+       (SELECT u.id FROM users u WHERE u.tenant_id = t.id AND u.role = 'customer') AS customer_id,
+       rustok.tenant_id_by_slug('platform') AS platform_id,
+       (SELECT u.id FROM users u WHERE u.role = 'super_admin') AS root_id
+FROM tenants t WHERE t.slug = 'acme';
 CREATE TEMP TABLE made (action text, partition_name text);
 
 -- pgTAP runs as the application and owner roles below: let it reach pgTAP and this test's temp tables.
@@ -26,13 +36,13 @@ SET LOCAL ROLE rustok_app;
 
 -- 1. list_tenants is SECURITY DEFINER, so inside it current_user is rustok_owner, which rustok.is_operator()
 --    takes for an operator: the permission check passes for every caller.
-SELECT rustok.set_context(tenant_id, admin_id, 'customer') FROM acme;
+SELECT rustok.set_context(tenant_id, customer_id) FROM acme;
 SELECT throws_ok($$ SELECT rustok.list_tenants() $$, 'RK005', NULL,
                  'a customer may not list every tenant');
 
 -- 2. create_tenant looks for a taken slug under the caller's RLS, which hides other tenants: a super_admin
 --    gets the raw unique violation (23505) instead of CONFLICT.
-SELECT rustok.set_context(rustok.gen_id(), rustok.gen_id(), 'super_admin');
+SELECT rustok.set_context(platform_id, root_id) FROM acme;  -- a super_admin of another tenant
 SELECT throws_ok($$ SELECT rustok.create_tenant('acme', 'Acme again') $$, 'RK004', NULL,
                  'a super_admin creating a taken slug gets CONFLICT');
 

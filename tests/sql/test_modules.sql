@@ -2,7 +2,7 @@
 -- dependent is enabled, through the API functions and through plain INSERT/UPDATE/DELETE alike; who may toggle
 -- modules; the events a toggle emits.
 BEGIN;
-SELECT plan(26);
+SELECT plan(27);
 
 -- installed modules: beta depends on alpha; gamma (installed after the tenant exists) depends on beta.
 -- The modules this codebase ships are installed too; the assertions look at the test modules only.
@@ -13,10 +13,15 @@ BEGIN
     PERFORM rustok._register_module('alpha', 'Alpha', '', '1.0', '{}');
     PERFORM rustok._register_module('beta', 'Beta', '', '1.0', '{alpha}');
     PERFORM rustok.create_tenant('acme', 'Acme', 'admin@acme.test', 'hash');
+    PERFORM rustok.set_context(rustok.tenant_id_by_slug('acme'));
+    PERFORM rustok._insert_user('customer@acme.test', 'hash', 'customer');
+    PERFORM rustok.set_context(NULL);
     PERFORM rustok._register_module('gamma', 'Gamma', '', '1.0', '{beta}');
 END $$;
 CREATE TEMP TABLE acme AS
-SELECT t.id AS tenant_id, u.id AS admin_id FROM tenants t JOIN users u ON u.tenant_id = t.id WHERE t.slug = 'acme';
+SELECT t.id AS tenant_id, a.id AS admin_id, c.id AS customer_id
+FROM tenants t JOIN users a ON a.tenant_id = t.id AND a.role = 'admin' JOIN users c ON c.tenant_id = t.id AND c.role = 'customer'
+WHERE t.slug = 'acme';
 
 SELECT is((SELECT array_agg(module_slug::text ORDER BY module_slug) FROM tenant_modules
            WHERE enabled AND module_slug IN (SELECT slug FROM probes)),
@@ -63,12 +68,14 @@ SELECT is((SELECT array_agg(module_slug::text ORDER BY module_slug) FROM tenant_
           '{alpha,beta}', 'after the refusals alpha and beta are still enabled');
 
 -- who may toggle
-SELECT rustok.set_context(tenant_id, rustok.gen_id(), 'customer') FROM acme;
+SELECT rustok.set_context(tenant_id, customer_id) FROM acme;
 SELECT throws_ok($$ SELECT rustok.enable_module('gamma') $$, 'RK005', NULL, 'a customer may not enable a module');
 SELECT rustok.set_context(tenant_id) FROM acme;
 SELECT throws_ok($$ SELECT rustok.enable_module('gamma') $$, 'RK006', NULL,
                  'nobody signed in, as the application: UNAUTHENTICATED');
-SELECT rustok.set_context(NULL, rustok.gen_id(), 'admin');
+SELECT throws_ok(format('SELECT rustok.set_context(NULL, %L)', admin_id), 'RK006', NULL,
+                 'a user without their tenant has no context: UNAUTHENTICATED') FROM acme;
+SELECT test_support.set_settings(NULL, NULL, 'admin');  -- by hand, as psql can
 SELECT throws_ok($$ SELECT rustok.enable_module('gamma') $$, 'RK007', NULL, 'no tenant: TENANT_REQUIRED');
 SELECT rustok.set_context(tenant_id, admin_id, 'admin') FROM acme;
 SELECT lives_ok($$ SELECT rustok.enable_module('gamma') $$, 'an admin may enable gamma once beta is enabled');

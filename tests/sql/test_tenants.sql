@@ -1,10 +1,9 @@
 -- Tenants: create_tenant's validation, permission and events, the context it restores, the anonymous
 -- slug lookup; and the rule that every SECURITY DEFINER function pins its search_path.
 BEGIN;
-SELECT plan(24);
+SELECT plan(25);
 
 CREATE TEMP TABLE created (slug text, response jsonb);
-CREATE TEMP TABLE caller (tenant_id uuid, user_id uuid);
 
 -- validation and conflicts (as an operator: the superuser)
 SELECT throws_ok($$ SELECT rustok.create_tenant('Bad Slug', 'Name') $$, 'RK002', NULL,
@@ -17,7 +16,6 @@ SELECT throws_ok($$ SELECT rustok.create_tenant('acme', 'Acme', 'not-an-email', 
                  'an admin email that is not one');
 INSERT INTO created SELECT 'acme', rustok.create_tenant('acme', 'Acme', ' Admin@Acme.test ', 'hash');
 SELECT throws_ok($$ SELECT rustok.create_tenant('acme', 'Acme again') $$, 'RK004', NULL, 'a taken slug is CONFLICT');
-INSERT INTO caller VALUES (rustok.tenant_id_by_slug('acme'), rustok.gen_id());
 
 -- what creating acme did
 SELECT is((SELECT response ->> 'id' FROM created WHERE slug = 'acme'), rustok.ulid(rustok.tenant_id_by_slug('acme')),
@@ -34,6 +32,17 @@ SELECT is((SELECT count(*) FROM event_outbox WHERE tenant_id = rustok.tenant_id_
 SELECT is((SELECT data ->> 'tenant_id' FROM event_outbox WHERE type = 'TenantCreated'),
           (SELECT response ->> 'id' FROM created WHERE slug = 'acme'), 'TenantCreated names the tenant');
 
+-- the callers below are users of acme (set_context takes a user's role from the database)
+DO $$
+BEGIN
+    PERFORM rustok.set_context(rustok.tenant_id_by_slug('acme'));
+    PERFORM rustok._insert_user('customer@acme.test', 'hash', 'customer');
+    PERFORM rustok._insert_user('root@acme.test', 'hash', 'super_admin');
+    PERFORM rustok.set_context(NULL);
+END $$;
+CREATE TEMP TABLE caller AS
+SELECT u.tenant_id, u.id AS user_id, u.role::text AS role FROM users u WHERE u.tenant_id = rustok.tenant_id_by_slug('acme');
+
 -- pgTAP runs as the application role below: let it reach pgTAP and this test's temp tables.
 GRANT USAGE ON SCHEMA tap TO rustok_app;
 GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA pg_temp TO rustok_app;
@@ -41,25 +50,26 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA pg_temp TO rustok_app;
 
 -- as the application, signed in to acme: only a super_admin may create tenants
 SET LOCAL ROLE rustok_app;
-SELECT rustok.set_context(tenant_id, user_id, 'customer') FROM caller;
+SELECT rustok.set_context(tenant_id, user_id) FROM caller WHERE role = 'customer';
 SELECT throws_ok($$ SELECT rustok.create_tenant('globex', 'Globex') $$, 'RK005', NULL, 'a customer may not');
-SELECT rustok.set_context(tenant_id, user_id, 'admin') FROM caller;
+SELECT rustok.set_context(tenant_id, user_id) FROM caller WHERE role = 'admin';
 SELECT throws_ok($$ SELECT rustok.create_tenant('globex', 'Globex') $$, 'RK005', NULL, 'a tenant admin may not');
-SELECT rustok.set_context(tenant_id) FROM caller;
+SELECT rustok.set_context(tenant_id) FROM caller WHERE role = 'admin';
 SELECT throws_ok($$ SELECT rustok.create_tenant('globex', 'Globex') $$, 'RK006', NULL, 'nobody signed in may not');
-SELECT rustok.set_context(tenant_id, user_id, 'super_admin') FROM caller;
+SELECT rustok.set_context(tenant_id, user_id) FROM caller WHERE role = 'super_admin';
 SELECT lives_ok($$ INSERT INTO created
                    SELECT 'globex', rustok.create_tenant('globex', 'Globex', 'boss@globex.test', 'hash') $$,
                 'a super_admin may');
 SELECT is(ARRAY[rustok.current_tenant_id(), rustok.current_user_id()]::text[] || rustok.current_user_role(),
-          (SELECT ARRAY[tenant_id, user_id]::text[] || 'super_admin'::text FROM caller),
+          (SELECT ARRAY[tenant_id, user_id]::text[] || 'super_admin'::text FROM caller WHERE role = 'super_admin'),
           'the caller''s context is restored afterwards');
 DO $$ BEGIN PERFORM rustok.publish_event('AfterCreate'); END $$;
 RESET ROLE;
-SELECT is((SELECT tenant_id FROM event_outbox WHERE type = 'AfterCreate'), (SELECT tenant_id FROM caller),
+SELECT is((SELECT tenant_id FROM event_outbox WHERE type = 'AfterCreate'), rustok.tenant_id_by_slug('acme'),
           'so what the caller writes next lands in its own tenant');
 SELECT is((SELECT array_agg(type || ' by caller' ORDER BY position) FROM event_outbox
-           WHERE tenant_id = rustok.tenant_id_by_slug('globex') AND actor_id = (SELECT user_id FROM caller)
+           WHERE tenant_id = rustok.tenant_id_by_slug('globex')
+             AND actor_id = (SELECT user_id FROM caller WHERE role = 'super_admin')
              AND type <> 'ModuleEnabled'),
           '{"TenantCreated by caller","UserRegistered by caller"}',
           'the super_admin''s tenant has its events, with the super_admin as actor');
@@ -75,7 +85,10 @@ SELECT is(rustok.tenant_id_by_slug('nobody'), NULL, 'and gives null for an unkno
 RESET ROLE;
 UPDATE tenants SET is_active = false WHERE slug = 'acme';
 SET LOCAL ROLE rustok_app;
-SELECT is(rustok.tenant_id_by_slug('acme'), NULL, 'and null for an inactive tenant');
+SELECT is(rustok.tenant_id_by_slug('acme'), (SELECT tenant_id FROM caller LIMIT 1),
+          'and a switched-off tenant''s id too: set_context is what refuses it');
+SELECT throws_ok($$ SELECT rustok.set_context(rustok.tenant_id_by_slug('acme')) $$, 'RK009', NULL,
+                 'as it does');
 RESET ROLE;
 
 -- every SECURITY DEFINER function outside the system schemas pins its search_path; catalog-driven, shown to

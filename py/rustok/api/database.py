@@ -28,9 +28,14 @@ from rustok.errors import from_database_error
 _WITH_CONTEXT = "with _context as materialized (select rustok.set_context(%s, %s, %s)) select {calls} from _context"
 
 
-def session_settings(settings: Settings) -> dict[str, str]:
-    """Operator settings the SQL functions read from the session (here: webhooks to private addresses)."""
-    return {"rustok.webhooks_allow_private": "on"} if settings.webhooks_allow_private else {}
+def session_settings(settings: Settings, background: bool = False) -> dict[str, str]:
+    """Operator settings the SQL functions read from the session: webhooks to private addresses; and for
+    `rustok worker`'s sessions (background), that they may enter a switched-off tenant to work off its events
+    (rustok.set_context refuses that to the API's sessions)."""
+    found = {"rustok.webhooks_allow_private": "on"} if settings.webhooks_allow_private else {}
+    if background:
+        found["rustok.background"] = "on"
+    return found
 
 
 class Gateway:

@@ -1,5 +1,10 @@
 """The tenant and user of a request: the access token's claims, or for an anonymous request the tenant named
-by the X-Tenant header (slug). A token for one tenant sent with another tenant's header is refused."""
+by the X-Tenant header (slug). A token for one tenant sent with another tenant's header is refused.
+
+Nothing here decides whether the tenant and the user may still act: the claims and the cached slug are only
+names. rustok.set_context, in the statement of every call, checks them against the database (a switched-off
+tenant, a disabled or deleted user, the user's current role), so a revocation counts from the next request on,
+in every process, however long a token or a cached slug lives."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from rustok.api.database import Gateway
 from rustok.auth.tokens import TokenIssuer
 from rustok.errors import NotFound, TenantMismatch, Unauthenticated
 
-_SLUG_TTL = 30.0  # seconds a slug → id answer is reused; a switched-off tenant stops resolving after that
+_SLUG_TTL = 30.0  # seconds a slug → id answer is reused (a new tenant's slug may take that long to resolve)
 
 
 class TenantResolver:
@@ -45,5 +50,5 @@ class TenantResolver:
             cached = (now + _SLUG_TTL, tenant_id)
             self._slugs[slug] = cached
         if cached[1] is None:
-            raise NotFound("no active tenant with this slug", {"tenant": slug[:64]})
+            raise NotFound("no tenant with this slug", {"tenant": slug[:64]})
         return cached[1]

@@ -95,7 +95,8 @@ class Worker:
         """Runs the handlers until `stop` is set, or with `once` until caught up and drained."""
         stop = stop or asyncio.Event()
         await _probe(self.app_url)
-        gateway = Gateway(self.app_url, max_size=self.pool_size, session_settings=session_settings(self.settings))
+        settings = session_settings(self.settings, background=True)
+        gateway = Gateway(self.app_url, max_size=self.pool_size, session_settings=settings)
         await gateway.open()
         context = HandlerContext(self.settings, self.app_url, gateway, once=once)
         wakeups = Wakeups(self.app_url, self.options.reconnect_delay)

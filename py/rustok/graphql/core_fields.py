@@ -14,5 +14,8 @@ RESOLVERS = {
     "Mutation.enableModule": SqlField("rustok.enable_module(%s)", "slug"),
     "Mutation.disableModule": SqlField("rustok.disable_module(%s)", "slug"),
     "Mutation.setUserRole": SqlField("rustok.set_user_role(%s, %s)", "userId", "role"),
+    "Mutation.disableUser": SqlField("rustok.set_user_status(%s, 'disabled')", "userId"),
+    "Mutation.enableUser": SqlField("rustok.set_user_status(%s, 'active')", "userId"),
+    "Mutation.setTenantActive": SqlField("rustok.set_tenant_active(%s, %s)", "tenantId", "isActive"),
     "Mutation.setDisplayName": SqlField("rustok.set_display_name(%s)", "displayName"),
 }

@@ -9,7 +9,9 @@ is lost, only late.
 
 A subscriber never slows the relay or the others: each has a bounded queue, and when it is full the relay
 cuts that subscriber off (`lagged`) instead of waiting. The subscriber then catches up from the outbox by
-its own cursor (streams.py) and subscribes again."""
+its own cursor (streams.py) and subscribes again. An event that changes who may read the stream (access.py:
+a user's role or status changed, the user deleted, the tenant switched off) cuts the subscribers it concerns
+off the same way, before it is offered: their catch-up read authorises again, so they go on or end."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from rustok.events.outbox import HEAD, READ, Cursor
+from rustok.realtime import access
 from rustok.realtime.events import Event
 
 log = logging.getLogger("rustok.realtime")
@@ -36,7 +39,8 @@ APPLICATION_NAME = "rustok-relay"  # how operators find the relay's connection i
 
 
 class Lagged(Exception):
-    """The subscriber fell behind and was cut off from live delivery; it catches up from the outbox."""
+    """The subscriber was cut off from live delivery (it fell behind, or its access may have changed); it
+    catches up from the outbox, which authorises it again."""
 
 
 class Closed(Exception):
@@ -44,10 +48,14 @@ class Closed(Exception):
 
 
 class Subscription:
-    """One subscriber's live queue, bounded by `limit`; filled by the relay, drained by one stream."""
+    """One subscriber's live queue, bounded by `limit`; filled by the relay, drained by one stream. `user_id`:
+    whom the stream was authorised for (None: nobody signed in)."""
 
-    def __init__(self, tenant_id: uuid.UUID, types: frozenset[str] | None, limit: int) -> None:
+    def __init__(
+        self, tenant_id: uuid.UUID, types: frozenset[str] | None, limit: int, user_id: uuid.UUID | None = None
+    ) -> None:
         self.tenant_id = tenant_id
+        self.user_id = user_id
         self.types = types
         self.limit = limit
         self.lagged = False
@@ -58,13 +66,17 @@ class Subscription:
     def offer(self, event: Event) -> bool:
         """Queues an event without waiting; False (and lagged) when the queue is full."""
         if len(self._events) >= self.limit:
-            self.lagged = True
-            self._events.clear()
-            self._wake.set()
+            self.cut_off()
             return False
         self._events.append(event)
         self._wake.set()
         return True
+
+    def cut_off(self) -> None:
+        """Ends live delivery: what is queued is dropped, and the stream catches up from the outbox."""
+        self.lagged = True
+        self._events.clear()
+        self._wake.set()
 
     def close(self) -> None:
         self.closed = True
@@ -104,10 +116,16 @@ class Relay:
         self._stopping = False
         self._idle = False  # waiting (for a notification or to reconnect): cancelling now is clean
 
-    def subscribe(self, tenant_id: uuid.UUID, types: frozenset[str] | None = None, limit: int = 1000) -> Subscription:
-        """A live queue for one tenant's events (of `types`, or all), from the relay's next read on;
-        closed at once when the relay has stopped."""
-        subscription = Subscription(tenant_id, types, limit)
+    def subscribe(
+        self,
+        tenant_id: uuid.UUID,
+        types: frozenset[str] | None = None,
+        limit: int = 1000,
+        user_id: uuid.UUID | None = None,
+    ) -> Subscription:
+        """A live queue for one tenant's events (of `types`, or all), from the relay's next read on, for a
+        stream authorised as `user_id`; closed at once when the relay has stopped."""
+        subscription = Subscription(tenant_id, types, limit, user_id)
         if self._stopping:
             subscription.close()
         else:
@@ -222,7 +240,12 @@ class Relay:
         subscribers = self._by_tenant.get(event.tenant_id)
         if not subscribers:
             return
+        concerned = access.concerned(event)
         for subscription in list(subscribers):
+            if concerned is not None and (concerned == access.EVERYONE or concerned == subscription.user_id):
+                subscription.cut_off()  # its catch-up authorises it again
+                subscribers.discard(subscription)
+                continue
             if subscription.types is not None and event.type not in subscription.types:
                 continue
             if not subscription.offer(event):

@@ -6,7 +6,9 @@ outbox after that cursor (`rustok.read_tenant_events`); when a read comes back s
 relay and reads once more, so an event committed in between is in the outbox read, the live queue or both,
 and live events at or below the cursor are dropped. A stream without a cursor starts live at the relay's
 cursor. A stream cut off for lagging goes back to reading the outbox from its own cursor the same way.
-Every event is checked against the stream's tenant before it is handed out."""
+Every event is checked against the stream's tenant before it is handed out. Each outbox read authorises
+again (in the same SQL, set_context and authorize_event_stream), so a stream the relay cut off because its
+user or tenant changed (access.py) goes on if still allowed and otherwise raises the refusal."""
 
 from __future__ import annotations
 
@@ -100,7 +102,9 @@ class EventStream:
 
     def _subscribe(self) -> None:
         assert self.tenant_id is not None
-        self._live = self.realtime.relay.subscribe(self.tenant_id, self.types, self.realtime.config.queue_limit)
+        self._live = self.realtime.relay.subscribe(
+            self.tenant_id, self.types, self.realtime.config.queue_limit, self.ctx.user_id
+        )
 
     def _accept(self, event: Event) -> bool:
         """True for an event this stream hands out: its tenant's, after its cursor, of its types."""

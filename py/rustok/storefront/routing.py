@@ -1,6 +1,7 @@
 """How a storefront page is served: the Visit is opened (tenant, session), a POST's form is read and its CSRF
 token checked before anything else, the handler runs, and any error becomes a friendly HTML page with its
-code in words (400 bad input, 403, 404, 409) — never a trace. Cookies the visit changed go on every answer."""
+code in words (400 bad input, 403, 404, 409) — never a trace; a session whose account was switched off or
+deleted is dropped with it. Cookies the visit changed go on every answer."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from rustok.api.errors import log_internal, request_id
-from rustok.errors import Internal, RusToKError
+from rustok.errors import Internal, RusToKError, Unauthenticated
 from rustok.storefront.render import error_page, error_status
-from rustok.storefront.visit import Site, Visit, check_csrf, read_form
+from rustok.storefront.visit import AUTH, Site, Visit, check_csrf, read_form
 
 Handler = Callable[[Visit], Awaitable[Response]]
 
@@ -40,6 +41,8 @@ def page(site: Site, path: str, handler: Handler, methods: tuple[str, ...] = ("G
         except RusToKError as exc:
             if isinstance(exc, Internal):
                 log_internal(exc, request_id(request), f"storefront {request.method} {request.url.path}")
+            if visit is not None and isinstance(exc, Unauthenticated) and exc.details.get("reason") == "user":
+                visit.cookies[AUTH] = None  # the account was switched off or deleted: the session is over
             context = visit.context() if visit is not None else {"base": "", "shop": {}}
             response = error_page(context, error_status(exc), exc.code, request_id(request))
         except Exception as exc:

@@ -1,18 +1,63 @@
 -- Request context: tenant, user and role, set transaction-locally so a pooled connection never carries one
--- request's tenant into the next. An unset or reset setting reads as '' and means "none".
+-- request's tenant into the next. An unset or reset setting reads as '' and means "none". rustok.set_context
+-- is also where revocation takes effect: it checks the tenant and the user against the database in the
+-- statement every API call already runs, so a switched-off tenant, a disabled or deleted user and a changed
+-- role count from the next statement on, in every process.
 
 create or replace function rustok.set_context(tenant_id uuid, user_id uuid default null, role text default null)
 returns void
-language plpgsql volatile as $$
-/* Sets the transaction's tenant, user and role. Raises VALIDATION_FAILED for an unknown role. */
+language plpgsql volatile security definer set search_path = pg_catalog, public, pg_temp as $$
+/* Sets the transaction's tenant, user and role after checking them against the database, so that every
+   statement that starts with it (every API call does) acts for its tenant and user as they are now:
+   - the tenant must exist (NOT_FOUND, details.field 'tenant') and be switched on (TENANT_INACTIVE). Only an
+     operator (psql as owner or superuser) or a background session (`rustok worker`: the session setting
+     rustok.background = 'on') enters a switched-off tenant, and only without a user;
+   - a user must exist in that tenant and be active, whoever asks (UNAUTHENTICATED, details.reason 'user';
+     also for a user without a tenant);
+   - the role in force is the user's role as stored now, none without a user. `role` is what the caller was
+     told (an access token's claim, as old as the token) and is not used.
+   SECURITY DEFINER: it reads tenants and users whatever the caller may read. */
+declare
+    tenant_active boolean;
+    account_status text;
+    account_role text;
 begin
-    if role is not null and not exists (select 1 from public.roles r where r.slug = set_context.role) then
-        perform rustok.raise('VALIDATION_FAILED', 'unknown role', jsonb_build_object('role', role));
-    end if;
     perform set_config('rustok.tenant_id', coalesce(tenant_id::text, ''), true),
-            set_config('rustok.user_id', coalesce(user_id::text, ''), true),
-            set_config('rustok.role', coalesce(role, ''), true);
+            set_config('rustok.user_id', coalesce(user_id::text, ''), true);
+    if tenant_id is null then
+        perform set_config('rustok.role', '', true);
+        if user_id is not null then
+            perform rustok.raise('UNAUTHENTICATED', 'a user needs their tenant', jsonb_build_object('reason', 'user'));
+        end if;
+        return;
+    end if;
+    -- the tenants and users policies let this read through: the tenant is set above, the owner is an operator
+    select t.is_active, u.status, u.role into tenant_active, account_status, account_role
+    from public.tenants t left join public.users u on u.tenant_id = t.id and u.id = set_context.user_id
+    where t.id = set_context.tenant_id;
+    if tenant_active is null then
+        perform rustok.raise('NOT_FOUND', 'no such tenant', jsonb_build_object('field', 'tenant'));
+    end if;
+    if not tenant_active and (user_id is not null or not rustok._may_enter_switched_off()) then
+        perform rustok.raise('TENANT_INACTIVE', 'the tenant is switched off');
+    end if;
+    if user_id is not null and account_status is distinct from 'active' then
+        perform rustok.raise('UNAUTHENTICATED', 'no such active user', jsonb_build_object('reason', 'user'));
+    end if;
+    perform set_config('rustok.role', coalesce(account_role, ''), true);
 end
+$$;
+
+create or replace function rustok._may_enter_switched_off() returns boolean
+language sql stable as $$
+    /* Whether the session may enter a switched-off tenant (without a user): an operator's (its role, SET
+       ROLE's or else the session's, is not a client role; or a superuser), or a background session of
+       `rustok worker` (rustok.background = 'on'), which still works off the tenant's events. Asked from
+       inside set_context, a SECURITY DEFINER function, where current_user is the owner: hence not
+       rustok.is_operator(). */
+    select not pg_has_role(coalesce(nullif(current_setting('role'), 'none'), session_user), 'rustok_clients', 'MEMBER')
+        or current_setting('is_superuser') = 'on'
+        or coalesce(current_setting('rustok.background', true), '') = 'on'
 $$;
 
 create or replace function rustok.current_tenant_id() returns uuid

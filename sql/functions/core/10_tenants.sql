@@ -1,4 +1,4 @@
--- Tenants: creation (with an optional first admin), listing, lookup by slug.
+-- Tenants: creation (with an optional first admin), switching on and off, listing, lookup by slug.
 
 create or replace function rustok._tenant_json(t public.tenants) returns jsonb
 language sql stable parallel safe as $$
@@ -37,7 +37,7 @@ begin
         perform rustok.raise('VALIDATION_FAILED', 'admin email and password go together',
                              jsonb_build_object('field', 'adminEmail'));
     end if;
-    perform rustok.set_context(rustok.gen_id(), rustok.current_user_id(), rustok.current_user_role());
+    perform set_config('rustok.tenant_id', rustok.gen_id()::text, true);  -- not set_context: no such tenant yet
     insert into public.tenants (id, slug, name)
     values (rustok.current_tenant_id(), create_tenant.slug, btrim(create_tenant.name))
     on conflict on constraint tenants_slug_key do nothing
@@ -101,8 +101,45 @@ begin
 end
 $$;
 
+create or replace function rustok.set_tenant_active(tenant_id uuid, is_active boolean) returns jsonb
+language plpgsql volatile as $$
+/* Switches a tenant on or off (tenants.manage: super_admins and operators). Off takes effect at once, in
+   every process: rustok.set_context refuses the tenant from the next statement on (its users' tokens,
+   anonymous requests naming it, open event streams). Emits TenantActivated / TenantDeactivated (the tenants
+   trigger) in that tenant when it changes. A signed-in caller cannot switch off their own tenant. Raises
+   UNAUTHENTICATED/FORBIDDEN, NOT_FOUND, VALIDATION_FAILED (isActive). Returns the TenantResponse. */
+declare
+    caller_tenant text := current_setting('rustok.tenant_id', true);
+    target public.tenants;
+begin
+    perform rustok.require_permission('tenants.manage');
+    if is_active is null then
+        perform rustok.raise('VALIDATION_FAILED', 'isActive is required', jsonb_build_object('field', 'isActive'));
+    end if;
+    if not is_active and tenant_id = rustok.current_tenant_id() and rustok.current_user_id() is not null then
+        perform rustok.raise('FORBIDDEN', 'you cannot switch off your own tenant',
+                             jsonb_build_object('field', 'tenantId'));
+    end if;
+    -- in that tenant's context, as create_tenant does: the event belongs to it (the outbox policy)
+    perform set_config('rustok.tenant_id', coalesce(tenant_id::text, ''), true);
+    update public.tenants t set is_active = set_tenant_active.is_active
+    where t.id = set_tenant_active.tenant_id and t.is_active is distinct from set_tenant_active.is_active
+    returning * into target;
+    if target.id is null then
+        select * into target from public.tenants t where t.id = set_tenant_active.tenant_id;
+    end if;
+    perform set_config('rustok.tenant_id', coalesce(caller_tenant, ''), true);
+    if target.id is null then
+        perform rustok.raise('NOT_FOUND', 'no such tenant', jsonb_build_object('tenantId', rustok.ulid(tenant_id)));
+    end if;
+    return rustok._tenant_json(target);
+end
+$$;
+
 create or replace function rustok.tenant_id_by_slug(slug text) returns uuid
 language sql stable security definer set search_path = pg_catalog, public, pg_temp as $$
-    /* The id of an active tenant by slug, or null: how an anonymous request names its tenant. */
-    select t.id from public.tenants t where t.slug = tenant_id_by_slug.slug and t.is_active
+    /* The id of the tenant with this slug, or null: how an anonymous request names its tenant. A switched-off
+       tenant's id too: rustok.set_context refuses it (TENANT_INACTIVE), in every statement, so an id the API
+       keeps for a while never outlives the switch. */
+    select t.id from public.tenants t where t.slug = tenant_id_by_slug.slug
 $$;

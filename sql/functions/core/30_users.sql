@@ -1,5 +1,5 @@
--- Users as the API shows them: the current user, the tenant's user list (keyset-paginated), role changes and
--- users created by an admin, under one super_admin rule.
+-- Users as the API shows them: the current user, the tenant's user list (keyset-paginated), role and status
+-- changes and users created by an admin, under one super_admin rule.
 
 create or replace function rustok._user_json(u public.users) returns jsonb
 language sql stable parallel safe as $$
@@ -126,10 +126,33 @@ begin
 end
 $$;
 
+create or replace function rustok._other_user_for_update(user_id uuid) returns public.users
+language plpgsql volatile as $$
+/* A user of the current tenant whose role or status an admin is about to change, locked for the change.
+   Raises NOT_FOUND, and FORBIDDEN (details.field 'userId') for the caller themselves: nobody changes their
+   own role or switches themselves off. */
+declare
+    target public.users;
+begin
+    select * into target from public.users u
+    where u.tenant_id = rustok.current_tenant_id() and u.id = _other_user_for_update.user_id
+    for update;
+    if not found then
+        perform rustok.raise('NOT_FOUND', 'no such user', jsonb_build_object('userId', rustok.ulid(user_id)));
+    end if;
+    if rustok.is_current_user(target.id) then
+        perform rustok.raise('FORBIDDEN', 'you cannot change your own account this way',
+                             jsonb_build_object('field', 'userId'));
+    end if;
+    return target;
+end
+$$;
+
 create or replace function rustok.set_user_role(user_id uuid, role text) returns jsonb
 language plpgsql volatile as $$
-/* Changes a user's role; emits UserRoleChanged. Needs users.manage; only a super_admin grants or takes
-   super_admin; nobody changes their own role. Raises FORBIDDEN, NOT_FOUND, VALIDATION_FAILED. */
+/* Changes a user's role, in force from the user's next statement on (rustok.set_context reads it); emits
+   UserRoleChanged (the users trigger). Needs users.manage; only a super_admin grants or takes super_admin;
+   nobody changes their own role. Raises FORBIDDEN, NOT_FOUND, VALIDATION_FAILED. */
 declare
     target public.users;
 begin
@@ -138,21 +161,42 @@ begin
     if not exists (select 1 from public.roles r where r.slug = set_user_role.role) then
         perform rustok.raise('VALIDATION_FAILED', 'unknown role', jsonb_build_object('field', 'role'));
     end if;
-    select * into target from public.users u
-    where u.tenant_id = rustok.current_tenant_id() and u.id = set_user_role.user_id
-    for update;
-    if not found then
-        perform rustok.raise('NOT_FOUND', 'no such user', jsonb_build_object('userId', rustok.ulid(user_id)));
-    end if;
-    if rustok.is_current_user(target.id) then
-        perform rustok.raise('FORBIDDEN', 'you cannot change your own role', jsonb_build_object('field', 'userId'));
-    end if;
+    target := rustok._other_user_for_update(set_user_role.user_id);
     perform rustok._require_super_admin_for(target.role, set_user_role.role);
     update public.users u set role = set_user_role.role
     where u.tenant_id = target.tenant_id and u.id = target.id
     returning * into target;
-    perform rustok.publish_event('UserRoleChanged',
-                                 jsonb_build_object('user_id', rustok.ulid(target.id), 'role', target.role));
+    return rustok._user_json(target);
+end
+$$;
+
+create or replace function rustok.set_user_status(user_id uuid, status text) returns jsonb
+language plpgsql volatile as $$
+/* Switches a user on ('active') or off ('disabled'). Off takes effect at once, in every process
+   (rustok.set_context refuses the user from the next statement on: access tokens, open event streams), and
+   revokes every refresh token of theirs (UserSessionsRevoked, reason 'disabled'): switched on again, they
+   sign in again. Emits UserStatusChanged (the users trigger) when the status changes. Needs users.manage;
+   only a super_admin switches a super_admin; nobody switches themselves. Raises UNAUTHENTICATED/FORBIDDEN,
+   NOT_FOUND, VALIDATION_FAILED (status), TENANT_REQUIRED. Returns the UserResponse. */
+declare
+    target public.users;
+begin
+    perform rustok.require_tenant();
+    perform rustok.require_permission('users.manage');
+    if status is null or status not in ('active', 'disabled') then
+        perform rustok.raise('VALIDATION_FAILED', 'status: active or disabled', jsonb_build_object('field', 'status'));
+    end if;
+    target := rustok._other_user_for_update(set_user_status.user_id);
+    perform rustok._require_super_admin_for(target.role);
+    if target.status is distinct from set_user_status.status then
+        update public.users u set status = set_user_status.status
+        where u.tenant_id = target.tenant_id and u.id = target.id
+        returning * into target;
+    end if;
+    if target.status = 'disabled' and rustok._revoke_refresh_tokens(user_id => target.id) > 0 then
+        perform rustok.publish_event('UserSessionsRevoked',
+                                     jsonb_build_object('user_id', rustok.ulid(target.id), 'reason', 'disabled'));
+    end if;
     return rustok._user_json(target);
 end
 $$;

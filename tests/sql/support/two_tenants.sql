@@ -1,7 +1,9 @@
 -- Shared set-up for pgTAP files (loaded into the test template by tests/conftest.py; not itself a test).
 -- test_support.two_tenants(): two tenants (acme, globex), each with an admin, a manager and two customers;
 -- then pg_temp.act(slug, who) acts as one of them (who null: anonymous), pg_temp.id(name) reads an id saved
--- by pg_temp.save(name, response), pg_temp.person(slug, who) is a user's id.
+-- by pg_temp.save(name, response), pg_temp.person(slug, who) is a user's id, pg_temp.tenant(slug) a tenant's.
+-- test_support.set_settings(tenant, user, role) writes the context's settings by hand, without set_context's
+-- checks: for what a function does with a context set_context refuses (a deleted user, no tenant).
 
 create schema if not exists test_support;
 
@@ -41,8 +43,22 @@ $$$sql$;
     execute $sql$CREATE FUNCTION pg_temp.person(slug text, who text) RETURNS uuid LANGUAGE sql AS $$
     SELECT p.user_id FROM people p WHERE p.slug = person.slug AND p.who = person.who
 $$$sql$;
+    execute $sql$CREATE FUNCTION pg_temp.tenant(slug text) RETURNS uuid LANGUAGE sql AS $$
+    SELECT p.tenant_id FROM people p WHERE p.slug = tenant.slug AND p.who IS NULL
+$$$sql$;
 END
 $fixture$;
+
+create function test_support.set_settings(tenant uuid, user_id uuid default null, role text default null)
+returns void language plpgsql as $$
+/* The three settings rustok.set_context writes, written by hand as any session can (set_config), without its
+   checks. */
+BEGIN
+    PERFORM set_config('rustok.tenant_id', coalesce(tenant::text, ''), true),
+            set_config('rustok.user_id', coalesce(user_id::text, ''), true),
+            set_config('rustok.role', coalesce(role, ''), true);
+END
+$$;
 
 grant usage on schema test_support to rustok_app;
 grant execute on all functions in schema test_support to rustok_app;
