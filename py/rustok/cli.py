@@ -20,6 +20,7 @@ from rustok.db import Database, DatabaseUnavailable, connect, locate, tenant_tra
 from rustok.embedded import Cluster, EmbeddedError, binary
 from rustok.migrate import MigrationError, migrate, status
 from rustok.modules import ModuleError, installed_registry
+from rustok.progress import Progress
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -197,18 +198,31 @@ def cmd_tenant_list(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_tenant_export(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
+    from rustok.ids import to_ulid
     from rustok.portability import export_tenant
+    from rustok.portability.transfer import size_text
 
-    export_tenant(locate(settings).admin_url, args.slug, Path(args.file), progress=lambda line: print(line, flush=True))
+    with Progress(f"export {args.slug}", "tables") as bar:
+        report = export_tenant(locate(settings).admin_url, args.slug, Path(args.file), progress=bar)
+    print(
+        f"exported tenant {report.slug} ({to_ulid(report.tenant_id)}): {report.rows:,} rows in"
+        f" {len(report.tables)} tables, {size_text(report.size)} -> {args.file} ({report.seconds:.1f} s)"
+    )
     return 0
 
 
 def cmd_tenant_import(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
+    from rustok.ids import to_ulid
     from rustok.portability import import_tenant
 
-    import_tenant(locate(settings).admin_url, Path(args.file), progress=lambda line: print(line, flush=True))
+    with Progress(f"import {Path(args.file).name}", "steps") as bar:
+        report = import_tenant(locate(settings).admin_url, Path(args.file), progress=bar)
+    print(
+        f"imported tenant {report.slug} ({to_ulid(report.tenant_id)}): {report.rows:,} rows in"
+        f" {len(report.tables)} tables ({report.seconds:.1f} s)"
+    )
     return 0
 
 
@@ -295,7 +309,8 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
-    """Online rebuild in batches (each its own transaction: readers keep their answers), then prune."""
+    """Online rebuild in batches (each its own transaction: readers keep their answers), then prune; one
+    progress bar over every tenant's source rows, counted first."""
     targets = [args.target] if args.target else ["products", "content"]
     with _operator(settings) as conn:
         if args.tenant:
@@ -305,12 +320,17 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
         else:
             tenants = conn.execute("select id, slug from public.tenants where is_active order by slug").fetchall()
         conn.commit()
+        work = []
         for tenant in tenants:
             for target in targets:
                 with tenant_transaction(conn, tenant["id"]):
                     row = conn.execute("select rustok.index_source_count(%s) as n", (target,)).fetchone()
-                total = int(row["n"]) if row else 0
-                done, after = 0, None
+                work.append((tenant, target, int(row["n"]) if row else 0))
+        total, done, results = sum(n for *_, n in work), 0, []
+        with Progress("reindex", "rows") as bar:
+            bar(0, total)
+            for tenant, target, _ in work:
+                recomputed, after = 0, None
                 while True:
                     with tenant_transaction(conn, tenant["id"]):
                         batch = conn.execute(
@@ -318,13 +338,14 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
                         ).fetchone()
                     if batch is None or batch["last_id"] is None:
                         break
-                    after, done = batch["last_id"], done + int(batch["recomputed"])
-                    _progress(f"{tenant['slug']} {target}", done, total)
+                    after, recomputed = batch["last_id"], recomputed + int(batch["recomputed"])
+                    bar(min(total, done + recomputed), total, f"{tenant['slug']} {target}")
                 with tenant_transaction(conn, tenant["id"]):
                     pruned = conn.execute("select rustok.index_reindex_prune(%s) as n", (target,)).fetchone()
-                _progress(f"{tenant['slug']} {target}", done, total)
-                print(file=sys.stderr)
-                print(f"{tenant['slug']}: {target}: {done} recomputed, {pruned['n'] if pruned else 0} pruned")
+                done += recomputed
+                pruned_rows = pruned["n"] if pruned else 0
+                results.append(f"{tenant['slug']}: {target}: {recomputed} recomputed, {pruned_rows} pruned")
+        print("\n".join(results))
     return 0
 
 
@@ -343,8 +364,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         products=args.products,
         posts=args.posts,
     )
-    report = load_demo(db, options, progress=lambda stage, done, total: _progress(f"demo {stage:<9}", done, total))
-    print(file=sys.stderr)
+    with Progress("demo", "steps") as bar:
+        report = load_demo(db, options, progress=bar)
     counts = ", ".join(f"{name.replace('_', ' ')} {n}" for name, n in report.counts.items())
     again = " (replaced the earlier demo tenant)" if report.replaced else ""
     base = f"http://127.0.0.1:{os.environ.get('RUSTOK_PORT', '8000')}"
@@ -355,13 +376,6 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"customer sign-in: {report.customer_email}  password {report.password}")
     print("start the server with `.venv/bin/rustok serve` (or scripts/serve) if it is not running")
     return 0
-
-
-def _progress(label: str, done: int, total: int) -> None:
-    width = 30
-    filled = width if total == 0 else min(width, width * done // total)
-    sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    sys.stderr.flush()
 
 
 def cmd_indexer(args: argparse.Namespace, settings: Settings) -> int:
