@@ -4,7 +4,9 @@ tenant it did not make."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
+from unittest.mock import patch
 
 import psycopg
 import pytest
@@ -18,7 +20,8 @@ PASSWORD = "demo-test-password"
 
 
 def run_demo(capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str, str]:
-    code = main(["demo", "--no-migrate", "--password", PASSWORD, *extra])
+    with patch("sys.stdin", io.StringIO(f"{PASSWORD}\n")):
+        code = main(["demo", "--no-migrate", "--password-stdin", *extra])
     out, err = capsys.readouterr()
     return code, out, err
 
