@@ -33,10 +33,10 @@ def environment(db: Database, home: Path, **extra: str) -> dict[str, str]:
 
 
 def piped(env: dict[str, str], *argv: str, stdin: str = "", timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """`rustok argv…` with stdin, stdout and stderr all pipes (stdin holds `stdin`)."""
-    return subprocess.run(
-        [*command(), *argv], env=env, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
-    )
+    """`rustok argv…` with stdin, stdout and stderr all pipes (stdin holds `stdin`). The output is decoded
+    as it was written: text mode would turn a carriage return into a newline and hide it."""
+    done = subprocess.run([*command(), *argv], env=env, input=stdin.encode(), capture_output=True, timeout=timeout)
+    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
 
 
 class Terminal:
