@@ -1,12 +1,15 @@
 """The `rustok` command. Every failure is one line on stderr and a non-zero exit, never a traceback
-(set RUSTOK_DEBUG=1 to see one)."""
+(set RUSTOK_DEBUG=1 to see one). Results go to stdout (`--json` where a command prints a list or a record),
+progress and warnings to stderr; docs/cli.md describes both."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any, LiteralString
 
@@ -28,8 +31,12 @@ from rustok.db import (
 from rustok.embedded import Cluster, EmbeddedError, binary
 from rustok.migrate import MigrationError, migrate, status
 from rustok.modules import ModuleError, installed_registry
+from rustok.progress import Progress
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+# rustok.observability.logging.FORMATS, not imported here: that package pulls in Starlette (+27 ms on every
+# command); tests/py/test_cli_help.py keeps the two in step
+LOG_FORMATS = ("auto", "json", "text")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.psql_args = extra[1:] if extra[:1] == ["--"] else extra
     if not hasattr(args, "handler"):
-        parser.print_help()
+        getattr(args, "usage_of", parser).print_help()  # `rustok tenant` shows the tenant actions
         return 2
     try:
         return int(args.handler(args, Settings()))
@@ -52,7 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"{mapped.message} [{mapped.code}]" + _details(mapped.details))
     except (DatabaseUnavailable, EmbeddedError, MigrationError, ModuleError) as exc:
         return _fail(str(exc))
-    except KeyboardInterrupt:
+    except _Usage as exc:
+        print(f"rustok: error: {exc}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, EOFError):  # Ctrl-C, or Ctrl-D at a prompt
         return 130
     except Exception as exc:  # the last line of defence: one line, never a traceback
         if os.environ.get("RUSTOK_DEBUG"):
@@ -67,6 +77,15 @@ def _fail(message: str) -> int:
 
 def _details(details: dict[str, Any]) -> str:
     return f" {json.dumps(details)}" if details else ""
+
+
+def _warn(message: str) -> None:
+    print(f"rustok: warning: {message}", file=sys.stderr)
+
+
+def _print_json(value: Any) -> None:
+    """One JSON document on stdout: the `--json` output of every command (keys: docs/cli.md)."""
+    print(json.dumps(value, indent=2, default=str))
 
 
 # -- commands ------------------------------------------------------------------------------------------
@@ -122,12 +141,26 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     db = locate(settings) if args.status else _started(settings)  # --status only looks
     if args.status:
         rows = status(db, registry)
+        pending = sum(not r.applied for r in rows)
+        if args.json:
+            migrations = [{"module": r.module, "id": r.migration_id, "applied": r.applied} for r in rows]
+            _print_json({"migrations": migrations, "pending": pending})
+            return 0
         for row in rows:
             print(f"{'applied' if row.applied else 'PENDING':8} {row.module:12} {row.migration_id}")
-        pending = sum(not r.applied for r in rows)
         print(f"{len(rows)} migrations, {pending} pending")
         return 0
     report = migrate(db, registry)
+    if args.json:
+        _print_json(
+            {
+                "applied": report.applied,
+                "dropped": report.dropped,
+                "partitions": report.partitions,
+                "warnings": report.warnings,
+            }
+        )
+        return 0
     for migration_id in report.applied:
         print(f"applied  {migration_id}")
     for item in report.dropped:
@@ -188,15 +221,21 @@ def cmd_db_schema(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_tenant_create(args: argparse.Namespace, settings: Settings) -> int:
-    if bool(args.admin_email) != bool(args.admin_password):
-        return _fail("--admin-email and --admin-password go together")
-    password_hash = hash_password(args.admin_password) if args.admin_password else None
+    password = None
+    if args.admin_email:
+        password = _password(args, "--admin-password", f"password for {args.admin_email.strip()}")
+    elif args.admin_password or args.password_stdin:
+        raise _Usage("a password needs --admin-email: it is the first admin's")
+    password_hash = hash_password(password) if password else None
     with _operator(settings) as conn:
         row = conn.execute(
             "select rustok.create_tenant(%s, %s, %s, %s) as tenant",
             (args.slug, args.name, args.admin_email, password_hash),
         ).fetchone()
     tenant = row["tenant"] if row else {}
+    if args.json:
+        _print_json(tenant)
+        return 0
     print(f"created tenant {tenant['slug']} ({tenant['id']})")
     if tenant.get("adminUserId"):
         print(f"admin user {args.admin_email.strip().lower()} ({tenant['adminUserId']}), role admin")
@@ -207,6 +246,9 @@ def cmd_tenant_list(args: argparse.Namespace, settings: Settings) -> int:
     with _operator(settings) as conn:
         row = conn.execute("select rustok.list_tenants() as tenants").fetchone()
     tenants = row["tenants"] if row else []
+    if args.json:
+        _print_json({"tenants": tenants})
+        return 0
     for t in tenants:
         print(f"{t['slug']:24} {t['id']}  {'active' if t['isActive'] else 'inactive':8}  {t['name']}")
     print(f"{len(tenants)} tenant(s)")
@@ -216,24 +258,40 @@ def cmd_tenant_list(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_tenant_export(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
+    from rustok.ids import to_ulid
     from rustok.portability import export_tenant
+    from rustok.portability.transfer import size_text
 
-    export_tenant(locate(settings).admin_url, args.slug, Path(args.file), progress=lambda line: print(line, flush=True))
+    with Progress(f"export {args.slug}", "tables") as bar:
+        report = export_tenant(locate(settings).admin_url, args.slug, Path(args.file), progress=bar)
+    print(
+        f"exported tenant {report.slug} ({to_ulid(report.tenant_id)}): {report.rows:,} rows in"
+        f" {len(report.tables)} tables, {size_text(report.size)} -> {args.file} ({report.seconds:.1f} s)"
+    )
     return 0
 
 
 def cmd_tenant_import(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
+    from rustok.ids import to_ulid
     from rustok.portability import import_tenant
 
-    import_tenant(locate(settings).admin_url, Path(args.file), progress=lambda line: print(line, flush=True))
+    with Progress(f"import {Path(args.file).name}", "steps") as bar:
+        report = import_tenant(locate(settings).admin_url, Path(args.file), progress=bar)
+    print(
+        f"imported tenant {report.slug} ({to_ulid(report.tenant_id)}): {report.rows:,} rows in"
+        f" {len(report.tables)} tables ({report.seconds:.1f} s)"
+    )
     return 0
 
 
 def cmd_module_list(args: argparse.Namespace, settings: Settings) -> int:
     with _operator(settings) as conn, _in_tenant(conn, args.tenant):
         modules = conn.execute("select rustok.list_modules() as m").fetchone()["m"]  # type: ignore[index]
+    if args.json:
+        _print_json({"tenant": args.tenant, "modules": modules})
+        return 0
     for m in modules:
         deps = ", ".join(m["dependencies"]) or "-"
         print(f"{m['slug']:16} {'enabled' if m['enabled'] else 'disabled':9} v{m['version']:8} needs: {deps}")
@@ -295,11 +353,10 @@ def _each_tenant_with(conn: psycopg.Connection[Any], module: str, task: LiteralS
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    import logging
-
     from rustok.events.worker import WorkerError, run_worker
+    from rustok.observability.logging import configure
 
-    logging.basicConfig(level=logging.INFO, format="rustok worker: %(message)s")
+    configure(args.log_format, args.log_level, access_log=False)
     registry = installed_registry(settings.installed_modules)
     names = args.handlers.split(",") if args.handlers is not None else None
     db = locate(settings)
@@ -314,7 +371,8 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
-    """Online rebuild in batches (each its own transaction: readers keep their answers), then prune."""
+    """Online rebuild in batches (each its own transaction: readers keep their answers), then prune; one
+    progress bar over every tenant's source rows, counted first."""
     targets = [args.target] if args.target else ["products", "content"]
     with _operator(settings) as conn:
         if args.tenant:
@@ -324,12 +382,17 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
         else:
             tenants = conn.execute("select id, slug from public.tenants where is_active order by slug").fetchall()
         conn.commit()
+        work = []
         for tenant in tenants:
             for target in targets:
                 with tenant_transaction(conn, tenant["id"]):
                     row = conn.execute("select rustok.index_source_count(%s) as n", (target,)).fetchone()
-                total = int(row["n"]) if row else 0
-                done, after = 0, None
+                work.append((tenant, target, int(row["n"]) if row else 0))
+        total, done, results = sum(n for *_, n in work), 0, []
+        with Progress("reindex", "rows") as bar:
+            bar(0, total)
+            for tenant, target, _ in work:
+                recomputed, after = 0, None
                 while True:
                     with tenant_transaction(conn, tenant["id"]):
                         batch = conn.execute(
@@ -337,13 +400,14 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
                         ).fetchone()
                     if batch is None or batch["last_id"] is None:
                         break
-                    after, done = batch["last_id"], done + int(batch["recomputed"])
-                    _progress(f"{tenant['slug']} {target}", done, total)
+                    after, recomputed = batch["last_id"], recomputed + int(batch["recomputed"])
+                    bar(min(total, done + recomputed), total, f"{tenant['slug']} {target}")
                 with tenant_transaction(conn, tenant["id"]):
                     pruned = conn.execute("select rustok.index_reindex_prune(%s) as n", (target,)).fetchone()
-                _progress(f"{tenant['slug']} {target}", done, total)
-                print(file=sys.stderr)
-                print(f"{tenant['slug']}: {target}: {done} recomputed, {pruned['n'] if pruned else 0} pruned")
+                done += recomputed
+                pruned_rows = pruned["n"] if pruned else 0
+                results.append(f"{tenant['slug']}: {target}: {recomputed} recomputed, {pruned_rows} pruned")
+        print("\n".join(results))
     return 0
 
 
@@ -352,21 +416,41 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     import secrets
 
     from rustok.demo import DemoOptions, load_demo
+    from rustok.ids import to_ulid
 
     db = _started(settings)
     if not args.no_migrate:
         migrate(db, installed_registry(settings.installed_modules))
+    # never asked for: without one the demo makes a password and prints it
+    password = _password(args, "--password", None) if args.password or args.password_stdin else None
     options = DemoOptions(
-        password=args.password or secrets.token_urlsafe(12),
+        password=password or secrets.token_urlsafe(12),
         slug=args.tenant,
         products=args.products,
         posts=args.posts,
     )
-    report = load_demo(db, options, progress=lambda stage, done, total: _progress(f"demo {stage:<9}", done, total))
-    print(file=sys.stderr)
+    with Progress("demo", "steps") as bar:
+        report = load_demo(db, options, progress=bar)
+    base = f"http://127.0.0.1:{os.environ.get('RUSTOK_PORT', '8000')}"
+    if args.json:
+        _print_json(
+            {
+                "tenant": report.slug,
+                "tenantId": to_ulid(report.tenant_id),
+                "replaced": report.replaced,
+                "seconds": round(report.seconds, 2),
+                "counts": report.counts,
+                "storefrontUrl": f"{base}/t/{report.slug}/",
+                "adminUrl": f"{base}/admin",
+                "signIn": {
+                    "admin": {"email": report.admin_email, "password": report.password},
+                    "customer": {"email": report.customer_email, "password": report.password},
+                },
+            }
+        )
+        return 0
     counts = ", ".join(f"{name.replace('_', ' ')} {n}" for name, n in report.counts.items())
     again = " (replaced the earlier demo tenant)" if report.replaced else ""
-    base = f"http://127.0.0.1:{os.environ.get('RUSTOK_PORT', '8000')}"
     print(f"demo tenant {report.slug!r} loaded in {report.seconds:.1f} s{again}: {counts}")
     print(f"storefront: {base}/t/{report.slug}/")
     print(f"admin:      {base}/admin  (tenant {report.slug})")
@@ -376,20 +460,16 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _progress(label: str, done: int, total: int) -> None:
-    width = 30
-    filled = width if total == 0 else min(width, width * done // total)
-    sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    sys.stderr.flush()
-
-
 def cmd_indexer(args: argparse.Namespace, settings: Settings) -> int:
     """Drains the durable index queue (IndexConfig realtimeSync off) with `workers` threads, each taking
     batches with FOR UPDATE SKIP LOCKED; --once stops when the queue is empty (modules/index/indexer.py)."""
+    import logging
     import threading
 
     from rustok.modules.index.indexer import Indexer
+    from rustok.observability.logging import configure
 
+    configure(args.log_format, args.log_level, access_log=False)
     with _operator(settings) as conn:
         config = conn.execute("select rustok.index_config(null) as c").fetchone()
     cfg = config["c"] if config else {}
@@ -397,6 +477,9 @@ def cmd_indexer(args: argparse.Namespace, settings: Settings) -> int:
     batch_size = args.batch_size or int(cfg.get("batchSize") or 500)
     db = locate(settings)
     indexer = Indexer(lambda: connect(db.admin_url), batch_size, poll=args.poll, once=args.once)
+    logging.getLogger("rustok.indexer").info(
+        "draining the index queue: %d worker(s), batch size %d%s", workers, batch_size, " (once)" if args.once else ""
+    )
     failures: list[BaseException] = []
 
     def work() -> None:
@@ -436,6 +519,34 @@ def _say(done: list[str]) -> None:
         print(f"rustok: {sentence}", file=sys.stderr)
 
 
+def _password(args: argparse.Namespace, flag: str, prompt: str | None) -> str:
+    """A new password from the first line of stdin (--password-stdin), else from `flag` on the command line
+    (kept for scripts written before, with a warning: it lands in shell history and the process list), else
+    asked twice on the terminal (`prompt`; None: never asked). Fails when none of them can give one."""
+    given = getattr(args, flag.lstrip("-").replace("-", "_"))
+    if args.password_stdin and given:
+        raise _Usage(f"{flag} and --password-stdin: give one of them")
+    if args.password_stdin:
+        line = sys.stdin.readline()
+        password = line[:-1] if line.endswith("\n") else line
+        if not password.strip():
+            raise _Usage("--password-stdin: the first line of standard input is empty")
+        return password.removesuffix("\r")
+    if given:
+        _warn(f"{flag} leaves the password in your shell history and the process list; use --password-stdin")
+        return str(given)
+    if prompt is None or not sys.stdin.isatty():
+        raise _Usage("no password: standard input is not a terminal, so pipe it in with --password-stdin")
+    password = getpass.getpass(f"{prompt}: ")
+    if getpass.getpass("the same again: ") != password:
+        raise _Usage("the two passwords differ; nothing was changed")
+    return password
+
+
+class _Usage(Exception):
+    """A command used in a way that cannot work: one line, exit 2 (as argparse's own usage errors)."""
+
+
 class _operator:
     """An operator's connection (owner/superuser URL), committed on success."""
 
@@ -461,104 +572,371 @@ def _where(db: Database) -> str:
     return f"embedded, {db.cluster.data_dir}" if db.cluster else "DATABASE_URL"
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rustok", description="RusToK platform command line")
-    commands = parser.add_subparsers(metavar="COMMAND")
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Examples (the epilogs) kept as written, option help a little further out than argparse's default.
+    Plain argparse rather than rich-argparse: colour was not worth +49 ms per --help (docs/cli.md)."""
 
-    serve = commands.add_parser("serve", help="migrate, then serve the API")
-    serve.add_argument("--host", default=os.environ.get("RUSTOK_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("RUSTOK_PORT", "8000")))
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("RUSTOK_WORKERS", "1")))
-    serve.add_argument("--no-migrate", action="store_true", help="do not migrate on start")
-    serve.add_argument("--log-level", default=os.environ.get("RUSTOK_LOG_LEVEL", "info"))
-    serve.add_argument("--no-access-log", dest="access_log", action="store_false")
-    serve.add_argument(
-        "--log-format",
-        choices=("json", "text"),
-        default=os.environ.get("RUSTOK_LOG_FORMAT", "json"),
-        help="logs as one JSON object per line (default) or plain text; both carry the request id",
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32)
+
+
+Commands = argparse._SubParsersAction  # what add_subparsers returns (argparse names it privately)
+
+
+def _command(commands: Commands[argparse.ArgumentParser], name: str, summary: str, examples: str) -> Any:
+    """A command with its one-line summary (in `rustok --help`) and its examples (in its own --help)."""
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=summary[0].upper() + summary[1:] + ".",
+        epilog="examples:\n" + textwrap.indent(textwrap.dedent(examples).strip("\n"), "  "),
+        formatter_class=_Help,
     )
+
+
+def _group(commands: Commands[argparse.ArgumentParser], name: str, summary: str, examples: str) -> Any:
+    """A command of commands (`rustok tenant …`); on its own it prints its help."""
+    parser = _command(commands, name, summary, examples)
+    parser.set_defaults(usage_of=parser)
+    return parser.add_subparsers(metavar="ACTION", title="actions")
+
+
+def _log_format(value: str) -> str:
+    """--log-format, and RUSTOK_LOG_FORMAT as its default (argparse checks choices on the command line only)."""
+    if value not in LOG_FORMATS:
+        raise argparse.ArgumentTypeError(f"{value!r} is not one of {', '.join(LOG_FORMATS)} (RUSTOK_LOG_FORMAT?)")
+    return value
+
+
+def _log_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-format",
+        type=_log_format,
+        choices=LOG_FORMATS,
+        default=os.environ.get("RUSTOK_LOG_FORMAT", "auto"),
+        help="auto: readable text on a terminal, one JSON object per line anywhere else (a file, a pipe, a"
+        " container); json or text to choose (default: %(default)s, or RUSTOK_LOG_FORMAT)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("RUSTOK_LOG_LEVEL", "info"),
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="the least important records written (default: %(default)s, or RUSTOK_LOG_LEVEL)",
+    )
+
+
+def _json_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--json", action="store_true", help=f"{what} as one JSON document (keys: docs/cli.md)")
+
+
+def _password_stdin_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input (for scripts: never in shell history)",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rustok",
+        description="RusToK: a multi-tenant CMS and commerce platform whose logic lives in PostgreSQL.",
+        epilog=textwrap.dedent(
+            """\
+            first steps:
+              rustok demo                  load a demo shop and blog; prints where to sign in
+              rustok serve                 serve it on http://127.0.0.1:8000
+              rustok COMMAND --help        a command's options and examples
+
+            Without DATABASE_URL every command uses the embedded PostgreSQL under RUSTOK_HOME."""
+        ),
+        formatter_class=_Help,
+    )
+    commands = parser.add_subparsers(metavar="COMMAND", title="commands")
+
+    serve = _command(
+        commands,
+        "serve",
+        "migrate, then serve the API, the storefront and the admin",
+        """
+        rustok serve                               # http://127.0.0.1:8000
+        rustok serve --port 9000 --workers 2
+        RUSTOK_DEV=1 rustok serve                  # with the GraphQL console and introspection
+        rustok serve --log-format json 2>> rustok.log
+        """,
+    )
+    serve.add_argument(
+        "--host",
+        default=os.environ.get("RUSTOK_HOST", "127.0.0.1"),
+        help="address to listen on; 0.0.0.0 for every interface (default: %(default)s, or RUSTOK_HOST)",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("RUSTOK_PORT", "8000")),
+        help="TCP port (default: %(default)s, or RUSTOK_PORT)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("RUSTOK_WORKERS", "1")),
+        help="uvicorn worker processes; one per core is a good start (default: %(default)s, or RUSTOK_WORKERS)",
+    )
+    serve.add_argument("--no-migrate", action="store_true", help="do not migrate on start")
+    serve.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        help="no log line per request (it costs about 10 µs a request)",
+    )
+    _log_options(serve)
     serve.set_defaults(handler=cmd_serve)
 
-    health = commands.add_parser(
-        "status", help="health at a glance: database, migrations, outbox and consumers, queues, partitions"
+    health = _command(
+        commands,
+        "status",
+        "health at a glance: database, migrations, outbox and consumers, queues, partitions",
+        """
+        rustok status                              # exit status 1 when a line says CHECK
+        rustok status --json | jq '.checks[] | select(.ok | not)'
+        """,
     )
-    health.add_argument("--json", action="store_true", help="one JSON object instead of lines")
+    _json_option(health, "the checks")
     health.set_defaults(handler=cmd_status)
 
-    mig = commands.add_parser("migrate", help="apply migrations and re-apply functions and triggers")
+    mig = _command(
+        commands,
+        "migrate",
+        "apply migrations and re-apply functions and triggers",
+        """
+        rustok migrate
+        rustok migrate --status                    # what is applied, what is pending
+        rustok migrate --status --json | jq .pending
+        """,
+    )
     mig.add_argument("--status", action="store_true", help="list migrations and whether each is applied")
+    _json_option(mig, "what was done (or, with --status, the migrations)")
     mig.set_defaults(handler=cmd_migrate)
 
-    maintain = commands.add_parser(
-        "maintain", help="housekeeping: upcoming partitions, expired partitions, expired auth state"
+    maintain = _command(
+        commands,
+        "maintain",
+        "housekeeping: upcoming partitions, expired partitions, expired auth state",
+        """
+        rustok maintain                            # hourly, e.g. from cron: 7 * * * * rustok maintain
+        """,
     )
     maintain.set_defaults(handler=cmd_maintain)
 
-    db = commands.add_parser("db", help="the database").add_subparsers(metavar="ACTION")
-    url = db.add_parser("url", help="print the application's connection URL")
+    db = _group(
+        commands,
+        "db",
+        "the database: its URLs, psql, the embedded server, the schema",
+        """
+        rustok db url
+        rustok db psql --superuser
+        rustok db stop
+        """,
+    )
+    url = _command(
+        db,
+        "url",
+        "print the application's connection URL (row-level security applies to it)",
+        """
+        psql "$(rustok db url)"
+        psql "$(rustok db url --analytics)" -c 'select count(*) from index_products'
+        """,
+    )
     url.add_argument("--superuser", action="store_true", help="the owner/superuser URL instead")
     url.add_argument("--analytics", action="store_true", help="the read-only analysts' URL (index tables only)")
     url.set_defaults(handler=cmd_db_url)
-    psql = db.add_parser("psql", help="psql as the app role (--superuser: as owner); other arguments go to psql")
-    psql.add_argument("--superuser", action="store_true")
+    psql = _command(
+        db,
+        "psql",
+        "psql as the app role (--superuser: as owner); other arguments go to psql",
+        """
+        rustok db psql --superuser
+        rustok db psql --superuser -c 'select slug, name from tenants'
+        """,
+    )
+    psql.add_argument("--superuser", action="store_true", help="as the owner/superuser instead of the app role")
     psql.set_defaults(handler=cmd_db_psql)
-    db.add_parser("start", help="start the embedded PostgreSQL").set_defaults(handler=cmd_db_start)
-    db.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(handler=cmd_db_stop)
-    db.add_parser("schema", help="print the normalised schema dump").set_defaults(handler=cmd_db_schema)
+    for action, summary, example in (
+        ("start", "start the embedded PostgreSQL", "rustok db start"),
+        ("stop", "stop the embedded PostgreSQL", "rustok db stop"),
+        ("schema", "print the normalised schema dump", "rustok db schema > sql/schema.sql"),
+    ):
+        handler = {"start": cmd_db_start, "stop": cmd_db_stop, "schema": cmd_db_schema}[action]
+        _command(db, action, summary, example).set_defaults(handler=handler)
 
-    tenant = commands.add_parser("tenant", help="tenants").add_subparsers(metavar="ACTION")
-    create = tenant.add_parser("create", help="create a tenant (emits TenantCreated)")
-    create.add_argument("--slug", required=True)
-    create.add_argument("--name", required=True)
-    create.add_argument("--admin-email")
-    create.add_argument("--admin-password")
+    tenant = _group(
+        commands,
+        "tenant",
+        "tenants: create, list, export, import",
+        """
+        rustok tenant create --slug acme --name Acme --admin-email boss@acme.test
+        rustok tenant list
+        """,
+    )
+    create = _command(
+        tenant,
+        "create",
+        "create a tenant, optionally with its first admin (emits TenantCreated)",
+        """
+        rustok tenant create --slug acme --name "Acme Inc."
+        rustok tenant create --slug acme --name Acme --admin-email boss@acme.test    # asks for the password
+        printf '%s\\n' "$ADMIN_PASSWORD" |
+          rustok tenant create --slug acme --name Acme --admin-email boss@acme.test --password-stdin
+        rustok tenant create --slug acme --name Acme --json | jq -r .id
+        """,
+    )
+    create.add_argument("--slug", required=True, help="its short name in URLs and X-Tenant: a-z, 0-9 and dashes")
+    create.add_argument("--name", required=True, help="its display name")
+    create.add_argument(
+        "--admin-email",
+        metavar="EMAIL",
+        help="also create its first admin with this email; the password is asked for on a terminal",
+    )
+    _password_stdin_option(create)
+    create.add_argument(
+        "--admin-password",
+        metavar="PASSWORD",
+        help="the admin's password on the command line: avoid it (shell history, process list); warns",
+    )
+    _json_option(create, "the tenant")
     create.set_defaults(handler=cmd_tenant_create)
-    tenant.add_parser("list", help="list tenants").set_defaults(handler=cmd_tenant_list)
-    export = tenant.add_parser("export", help="write a whole tenant (every module, ids kept) to a file")
-    export.add_argument("slug", metavar="SLUG")
-    export.add_argument("file", metavar="FILE")
+    listing = _command(
+        tenant,
+        "list",
+        "list tenants, oldest first",
+        """
+        rustok tenant list
+        rustok tenant list --json | jq -r '.tenants[] | select(.isActive) | .slug'
+        """,
+    )
+    _json_option(listing, "the tenants")
+    listing.set_defaults(handler=cmd_tenant_list)
+    export = _command(
+        tenant,
+        "export",
+        "write a whole tenant (every module, ids kept) to a file",
+        """
+        rustok tenant export acme acme.rustok.tar.gz
+        """,
+    )
+    export.add_argument("slug", metavar="SLUG", help="the tenant to export")
+    export.add_argument("file", metavar="FILE", help="the file to write (replaced when it exists)")
     export.set_defaults(handler=cmd_tenant_export)
-    load = tenant.add_parser("import", help="load a tenant exported by `tenant export` (one transaction)")
-    load.add_argument("file", metavar="FILE")
+    load = _command(
+        tenant,
+        "import",
+        "load a tenant exported by `tenant export` (one transaction; needs a superuser)",
+        """
+        DATABASE_URL=postgresql://postgres@db.example/rustok rustok tenant import acme.rustok.tar.gz
+        """,
+    )
+    load.add_argument("file", metavar="FILE", help="a file written by `rustok tenant export`")
     load.set_defaults(handler=cmd_tenant_import)
 
-    worker = commands.add_parser("worker", help="run the durable event handlers (webhooks, module listeners)")
+    worker = _command(
+        commands,
+        "worker",
+        "run the durable event handlers (webhooks, module listeners)",
+        """
+        rustok worker
+        rustok worker --handlers webhooks --once   # drain what waits, then exit
+        """,
+    )
     worker.add_argument("--handlers", metavar="NAMES", help="comma-separated handler names (default: all)")
     worker.add_argument("--once", action="store_true", help="drain what is there, then exit (tests, cron)")
+    _log_options(worker)
     worker.set_defaults(handler=cmd_worker)
 
-    reindex = commands.add_parser("reindex", help="rebuild the index tables online, in batches")
+    reindex = _command(
+        commands,
+        "reindex",
+        "rebuild the index tables online, in batches",
+        """
+        rustok reindex
+        rustok reindex --tenant acme --target products --batch-size 200
+        """,
+    )
     reindex.add_argument("--tenant", metavar="SLUG", help="one tenant (default: every active tenant)")
     reindex.add_argument("--target", choices=("products", "content"), help="one index (default: both)")
     reindex.add_argument("--batch-size", type=int, help="source rows per batch (default: IndexConfig batchSize)")
     reindex.set_defaults(handler=cmd_reindex)
 
-    indexer = commands.add_parser("indexer", help="drain the durable index queue (IndexConfig realtimeSync off)")
+    indexer = _command(
+        commands,
+        "indexer",
+        "drain the durable index queue (IndexConfig realtimeSync off)",
+        """
+        rustok indexer --workers 2
+        rustok indexer --once                      # exit when the queue is empty
+        """,
+    )
     indexer.add_argument("--workers", type=int, help="threads (default: IndexConfig workers)")
     indexer.add_argument("--batch-size", type=int, help="rows per batch (default: IndexConfig batchSize)")
     indexer.add_argument("--once", action="store_true", help="exit when the queue is empty")
-    indexer.add_argument("--poll", type=float, default=1.0, help="seconds between polls when idle")
+    indexer.add_argument(
+        "--poll", type=float, default=1.0, help="seconds between polls when idle (default: %(default)s)"
+    )
+    _log_options(indexer)
     indexer.set_defaults(handler=cmd_indexer)
 
-    demo = commands.add_parser(
-        "demo", help="load a demo tenant (pages, posts, comments, products, orders); re-run to replace it"
+    demo = _command(
+        commands,
+        "demo",
+        "load a demo tenant (pages, posts, comments, products, orders); re-run to replace it",
+        """
+        rustok demo                                # prints where to sign in, with a new password
+        rustok demo --tenant shop2 --products 200 --posts 10
+        rustok demo --json | jq -r .signIn.admin.password
+        """,
     )
-    demo.add_argument("--tenant", default="demo", metavar="SLUG", help="its slug (default: demo)")
-    demo.add_argument("--password", help="for the admin and the customer (default: a new random one, printed)")
-    demo.add_argument("--products", type=int, default=60, metavar="N", help="how many products (default 60)")
-    demo.add_argument("--posts", type=int, default=30, metavar="N", help="how many blog posts (default 30)")
+    demo.add_argument("--tenant", default="demo", metavar="SLUG", help="its slug (default: %(default)s)")
+    _password_stdin_option(demo)
+    demo.add_argument(
+        "--password",
+        help="for the admin and the customer, on the command line: avoid it (shell history); warns"
+        " (default: a new random one, printed)",
+    )
+    demo.add_argument("--products", type=int, default=60, metavar="N", help="how many products (default %(default)s)")
+    demo.add_argument("--posts", type=int, default=30, metavar="N", help="how many blog posts (default %(default)s)")
     demo.add_argument("--no-migrate", action="store_true", help="do not migrate first")
+    _json_option(demo, "the tenant, its URLs and sign-in details")
     demo.set_defaults(handler=cmd_demo)
 
-    module = commands.add_parser("module", help="modules per tenant").add_subparsers(metavar="ACTION")
-    listing = module.add_parser("list", help="installed modules and whether each is enabled")
-    listing.add_argument("--tenant", required=True, metavar="SLUG")
-    listing.set_defaults(handler=cmd_module_list)
+    module = _group(
+        commands,
+        "module",
+        "modules per tenant: list, enable, disable",
+        """
+        rustok module list --tenant acme
+        rustok module enable --tenant acme commerce
+        """,
+    )
+    modules = _command(
+        module,
+        "list",
+        "installed modules and whether each is enabled for a tenant",
+        """
+        rustok module list --tenant acme
+        rustok module list --tenant acme --json | jq -r '.modules[] | select(.enabled) | .slug'
+        """,
+    )
+    modules.add_argument("--tenant", required=True, metavar="SLUG", help="the tenant")
+    _json_option(modules, "the modules")
+    modules.set_defaults(handler=cmd_module_list)
     for action in _TOGGLES:
-        toggle = module.add_parser(action, help=f"{action} a module for a tenant")
-        toggle.add_argument("--tenant", required=True, metavar="SLUG")
-        toggle.add_argument("module", metavar="MODULE")
+        toggle = _command(
+            module,
+            action,
+            f"{action} a module for a tenant (emits Module{action.capitalize()}d)",
+            f"rustok module {action} --tenant acme blog",
+        )
+        toggle.add_argument("--tenant", required=True, metavar="SLUG", help="the tenant")
+        toggle.add_argument("module", metavar="MODULE", help="its slug, as `rustok module list` shows it")
         toggle.set_defaults(handler=_module_toggle(action))
     return parser
 

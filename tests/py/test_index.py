@@ -337,7 +337,7 @@ def test_reindex_rebuilds_with_progress(
     code, out, err = run(capsys, "reindex", "--tenant", "north", "--target", "products", "--batch-size", "7")
     assert code == 0
     assert "north: products:" in out and "1 pruned" in out
-    assert "north products [" in err and "#" in err
+    assert "reindex: started, " in err and "north products" in err and "reindex: done, " in err
     left = _verify(env)
     assert {r[1] for r in left} == {"index_content"}, f"only products were rebuilt: {left}"
     code, out, err = run(capsys, "reindex")

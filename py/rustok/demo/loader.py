@@ -8,7 +8,6 @@ import hashlib
 import os
 import random
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, LiteralString
@@ -22,8 +21,8 @@ from rustok.auth.passwords import hash_password
 from rustok.db import Database, connect, tenant_transaction
 from rustok.demo import samples
 from rustok.ids import parse_id
+from rustok.progress import Report, silent
 
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
 Json = dict[str, Any]
 DEMO_MARK = "demo"
 MIN_PRODUCTS = 10  # the orders need a few products with plenty of stock
@@ -52,7 +51,7 @@ class DemoReport:
     seconds: float = 0.0
 
 
-def load_demo(db: Database, options: DemoOptions, progress: Progress = lambda *_: None) -> DemoReport:
+def load_demo(db: Database, options: DemoOptions, progress: Report = silent) -> DemoReport:
     """Creates the demo tenant, replacing an earlier demo tenant of that slug (never any other tenant:
     CONFLICT). Raises ValidationFailed for a password outside the policy."""
     started = time.monotonic()
@@ -123,7 +122,7 @@ def _create_tenant(db: Database, options: DemoOptions, password_hash: str) -> De
 
 class _Loader:
     def __init__(
-        self, conn: psycopg.Connection[Any], report: DemoReport, rng: random.Random, progress: Progress, total: int
+        self, conn: psycopg.Connection[Any], report: DemoReport, rng: random.Random, progress: Report, total: int
     ) -> None:
         self.conn, self.report, self.rng, self.progress = conn, report, rng, progress
         self.done, self.total = 0, total
@@ -148,7 +147,7 @@ class _Loader:
 
     def step(self, stage: str) -> None:
         self.done += 1
-        self.progress(stage, self.done, self.total)
+        self.progress(self.done, self.total, stage)
 
     def _count(self, name: str, n: int = 1) -> None:
         self.report.counts[name] = self.report.counts.get(name, 0) + n

@@ -1,5 +1,6 @@
-"""Logs: one JSON object per line (or plain text), every record carrying the request id of the request it
-was written in.
+"""Logs: one JSON object per line or readable text, every record carrying the request id of the request it
+was written in. The format `auto` (the default of `serve`, `worker` and `indexer`) is text when stderr is a
+terminal — a person reads it — and JSON anywhere else (a file, a pipe, a container: a collector reads it).
 
 The id lives in a context variable set by the HTTP wrapper (metrics.Instrumented) for the request's whole
 handling, so a record from any logger (the GraphQL endpoint's "unexpected error", a database warning) gets
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +20,7 @@ from typing import Any
 import orjson
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("rustok_request_id", default=None)
-FORMATS = ("json", "text")
+FORMATS = ("auto", "json", "text")
 
 # what every LogRecord has: anything else on a record came from `extra=` and goes into the JSON object
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
@@ -65,6 +67,9 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    """`time level logger [request id]: message` for a person (the messages already say what the structured
+    fields of the JSON format carry)."""
+
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s%(rid)s: %(message)s")
 
@@ -74,10 +79,22 @@ class TextFormatter(logging.Formatter):
         return super().format(record)
 
 
-def uvicorn_log_config(log_format: str = "json", level: str = "info", access_log: bool = True) -> dict[str, Any]:
-    """A logging.config dict for uvicorn (each worker process applies it): uvicorn's and rustok's loggers
-    on stderr in one format; rustok's access log on or off (uvicorn's own access log is not used)."""
-    formatter = "rustok.observability.logging." + ("JsonFormatter" if log_format == "json" else "TextFormatter")
+def resolve_format(log_format: str) -> str:
+    """`json` or `text`: `auto` becomes text on a terminal (stderr) and JSON anywhere else. Raises
+    ValueError for a name not in FORMATS."""
+    if log_format not in FORMATS:
+        raise ValueError(f"log format {log_format!r}: one of {', '.join(FORMATS)}")
+    if log_format == "auto":
+        return "text" if sys.stderr.isatty() else "json"
+    return log_format
+
+
+def uvicorn_log_config(log_format: str = "auto", level: str = "info", access_log: bool = True) -> dict[str, Any]:
+    """A logging.config dict for uvicorn (each worker process applies it, so `auto` is settled here, in the
+    parent): uvicorn's and rustok's loggers on stderr in one format; rustok's access log on or off
+    (uvicorn's own access log is not used)."""
+    chosen = resolve_format(log_format)
+    formatter = "rustok.observability.logging." + ("JsonFormatter" if chosen == "json" else "TextFormatter")
     level = level.upper()
     return {
         "version": 1,
@@ -101,6 +118,10 @@ def uvicorn_log_config(log_format: str = "json", level: str = "info", access_log
     }
 
 
-def configure(log_format: str = "json", level: str = "info", access_log: bool = True) -> None:
-    """The same set-up outside uvicorn (the worker, tests)."""
+def configure(log_format: str = "auto", level: str = "info", access_log: bool = True) -> None:
+    """The same set-up outside uvicorn (the worker, the indexer). Like logging.basicConfig it leaves a
+    process alone whose root logger already has handlers: a host (pytest) that calls a command in-process
+    keeps its own capture and propagation."""
+    if logging.getLogger().handlers:
+        return
     logging.config.dictConfig(uvicorn_log_config(log_format, level, access_log))

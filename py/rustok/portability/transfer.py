@@ -29,7 +29,7 @@ import tarfile
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,17 +42,12 @@ from rustok import errors
 from rustok.db import connect
 from rustok.ids import to_ulid
 from rustok.portability.catalog import Table, tenant_tables
+from rustok.progress import Report, silent
 
 FORMAT = "rustok-tenant-export"
 VERSION = 1
 MANIFEST = "manifest.json"
 _CHUNK = 1 << 20
-
-Progress = Callable[[str], None]
-
-
-def _quiet(line: str) -> None:
-    pass
 
 
 @dataclass
@@ -71,9 +66,9 @@ class TransferReport:
 # -- export --------------------------------------------------------------------------------------------
 
 
-def export_tenant(admin_url: str, slug: str, path: Path, progress: Progress = _quiet) -> TransferReport:
+def export_tenant(admin_url: str, slug: str, path: Path, progress: Report = silent) -> TransferReport:
     """Writes tenant `slug` of the database at `admin_url` (owner or superuser) to `path` (replaced
-    atomically). Raises NOT_FOUND for an unknown slug."""
+    atomically), reporting tables done. Raises NOT_FOUND for an unknown slug."""
     started = time.monotonic()
     if path.is_dir() or not path.parent.is_dir():
         raise _invalid(path, "not a file in an existing directory")
@@ -88,7 +83,7 @@ def export_tenant(admin_url: str, slug: str, path: Path, progress: Progress = _q
             conn.execute("select rustok.set_context(%s)", (tenant_id,))  # what an owner's forced RLS needs
             tables = tenant_tables(conn)
             report = TransferReport(tenant_id, slug)
-            progress(f"exporting tenant {slug} ({to_ulid(tenant_id)}): {len(tables)} tables")
+            progress(0, len(tables))
             entries = []
             for number, table in enumerate(tables, 1):
                 member = f"data/{number:03d}_{table.name}.copy"
@@ -105,7 +100,7 @@ def export_tenant(admin_url: str, slug: str, path: Path, progress: Progress = _q
                     }
                 )
                 report.tables.append((table.name, rows))
-                progress(_table_line(number, len(tables), table.name, rows))
+                progress(number, len(tables), _table_note(table.name, rows))
             manifest = {
                 "format": FORMAT,
                 "version": VERSION,
@@ -117,10 +112,6 @@ def export_tenant(admin_url: str, slug: str, path: Path, progress: Progress = _q
             }
             report.size = _write_archive(path, manifest, Path(tmp))
     report.seconds = time.monotonic() - started
-    progress(
-        f"exported tenant {slug}: {report.rows:,} rows in {len(report.tables)} tables, "
-        f"{_size(report.size)} -> {path} ({report.seconds:.1f} s)"
-    )
     return report
 
 
@@ -167,10 +158,11 @@ def _write_archive(path: Path, manifest: dict[str, Any], spool: Path) -> int:
 # -- import --------------------------------------------------------------------------------------------
 
 
-def import_tenant(admin_url: str, path: Path, progress: Progress = _quiet) -> TransferReport:
+def import_tenant(admin_url: str, path: Path, progress: Report = silent) -> TransferReport:
     """Loads a file written by `export_tenant` into the database at `admin_url` (a superuser), all or
-    nothing. Raises VALIDATION_FAILED for a file that is not an export, is damaged or does not fit this
-    database's schema, CONFLICT when the tenant's id or slug exists here, FORBIDDEN without a superuser."""
+    nothing, reporting its steps (load each table, check each table's foreign keys, commit). Raises
+    VALIDATION_FAILED for a file that is not an export, is damaged or does not fit this database's schema,
+    CONFLICT when the tenant's id or slug exists here, FORBIDDEN without a superuser."""
     started = time.monotonic()
     try:
         tar = tarfile.open(path, "r|gz")  # noqa: SIM115 (closed by the with below)
@@ -186,7 +178,8 @@ def import_tenant(admin_url: str, path: Path, progress: Progress = _quiet) -> Tr
             tables = _check_schema(conn, manifest, path)
             _check_conflict(conn, tenant_id, slug)
             entries = manifest["tables"]
-            progress(f"importing tenant {slug} ({to_ulid(tenant_id)}): {len(entries)} tables")
+            steps = len(entries) + len(tables) + 1
+            progress(0, steps)
             conn.execute("set local session_replication_role = replica")  # no user trigger, no FK trigger
             for number, entry in enumerate(entries, 1):
                 stream = _next_member(tar, entry["member"], path)
@@ -196,17 +189,18 @@ def import_tenant(admin_url: str, path: Path, progress: Progress = _quiet) -> Tr
                     raise _invalid(path, f"table {table.name} is damaged (rows or checksum differ from the manifest)")
                 _check_owned(conn, table, tenant_id, rows, path)
                 report.tables.append((table.name, rows))
-                progress(_table_line(number, len(entries), table.name, rows))
+                progress(number, steps, _table_note(table.name, rows))
             if tar.next() is not None:
                 raise _invalid(path, "it holds more than its manifest lists")
-            progress("checking foreign keys")
-            for table in tables.values():
+            for number, table in enumerate(tables.values(), len(entries) + 1):
                 _check_foreign_keys(conn, table, tenant_id)
+                progress(number, steps, f"foreign keys of {table.name} checked")
             conn.execute("set local session_replication_role = origin")
-            _after_import_hooks(conn, tenant_id, progress)
+            for hook in _after_import_hooks(conn, tenant_id):
+                progress(steps - 1, steps, f"after import: rustok.{hook}")
+        progress(steps, steps, "committed")
     report.size = path.stat().st_size
     report.seconds = time.monotonic() - started
-    progress(f"imported tenant {slug}: {report.rows:,} rows in {len(report.tables)} tables ({report.seconds:.1f} s)")
     return report
 
 
@@ -370,9 +364,10 @@ def _check_foreign_keys(conn: psycopg.Connection[Any], table: Table, tenant_id: 
             )
 
 
-def _after_import_hooks(conn: psycopg.Connection[Any], tenant_id: uuid.UUID, progress: Progress) -> None:
+def _after_import_hooks(conn: psycopg.Connection[Any], tenant_id: uuid.UUID) -> Iterator[str]:
     """`rustok._after_tenant_import__<what>(tenant uuid)`: a module's way to rebuild derived state that does
-    not live in tenant tables. Run with triggers on and the tenant's context set."""
+    not live in tenant tables. Run with triggers on and the tenant's context set; yields each one's name
+    before running it."""
     hooks = conn.execute(
         "select p.proname from pg_proc p where p.pronamespace = 'rustok'::regnamespace"
         " and p.proname like '\\_after\\_tenant\\_import\\_\\_%' and p.pronargs = 1"
@@ -382,7 +377,7 @@ def _after_import_hooks(conn: psycopg.Connection[Any], tenant_id: uuid.UUID, pro
         return
     conn.execute("select rustok.set_context(%s)", (tenant_id,))
     for hook in hooks:
-        progress(f"after import: rustok.{hook['proname']}")
+        yield hook["proname"]
         conn.execute(sql.SQL("select {}(%s)").format(sql.Identifier("rustok", hook["proname"])), (tenant_id,))
 
 
@@ -399,12 +394,12 @@ def _invalid(path: Path, reason: str) -> errors.ValidationFailed:
     return errors.ValidationFailed(f"{path}: {reason}", {"file": str(path)})
 
 
-def _table_line(number: int, total: int, name: str, rows: int) -> str:
-    width = len(str(total))
-    return f"[{number:>{width}}/{total}] {name:<34} {rows:>10,} rows"
+def _table_note(name: str, rows: int) -> str:
+    return f"{name} ({rows:,} row{'' if rows == 1 else 's'})"
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
+    """Bytes for a person: 512 B, 1.5 kB, 12.0 MB."""
     if n < 1024:
         return f"{n} B"
     value = float(n)
