@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from rustok.config import SQL_DIR
+from rustok.config import REPO_ROOT, SQL_DIR
 from rustok.db import Database
 from rustok.migrate import MigrationError, expected_migration_ids, migrate, status
 from rustok.modules import installed_registry
@@ -37,17 +37,23 @@ def fresh_dump(fresh_db: Database) -> SchemaDump:
     return dump(fresh_db.admin_url)
 
 
+MIGRATED_DUMP = REPO_ROOT / ".tmp" / "migrated-schema"  # where a drifting run leaves the fresh files
+
+
 @pytest.mark.parametrize("name", [SCHEMA_FILE, FUNCTIONS_FILE])
 def test_migrated_schema_matches_committed_dump(fresh_dump: SchemaDump, name: str) -> None:
-    migrated = fresh_dump
-    text = migrated.schema if name == SCHEMA_FILE else migrated.functions
+    text = fresh_dump.schema if name == SCHEMA_FILE else fresh_dump.functions
     committed = (SQL_DIR / name).read_text()
     drift = list(
         difflib.unified_diff(committed.splitlines(), text.splitlines(), f"sql/{name}", "migrated", lineterm="")
     )
+    if drift:
+        MIGRATED_DUMP.mkdir(parents=True, exist_ok=True)
+        fresh_dump.write(MIGRATED_DUMP)
     assert not drift, (
-        f"the migrated schema drifted from sql/{name}: regenerate both files with `{REGENERATE}` (against a "
-        "freshly migrated database) and review the diff:\n" + "\n".join(drift[:60])
+        f"the migrated schema drifted from sql/{name}. This run left both files of a freshly migrated database "
+        f"in {MIGRATED_DUMP.relative_to(REPO_ROOT)}: review the diff and copy them into sql/ (or run `{REGENERATE}` "
+        "against a freshly migrated database):\n" + "\n".join(drift[:60])
     )
 
 
