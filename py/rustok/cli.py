@@ -18,7 +18,7 @@ from psycopg import sql
 
 from rustok import errors
 from rustok.auth.passwords import hash_password
-from rustok.config import Settings
+from rustok.config import SQL_DIR, Settings
 from rustok.db import (
     Database,
     DatabaseUnavailable,
@@ -214,9 +214,14 @@ def cmd_db_stop(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db_schema(args: argparse.Namespace, settings: Settings) -> int:
-    from rustok.schema_dump import dump_schema
+    from rustok.schema_dump import dump
 
-    sys.stdout.write(dump_schema(locate(settings).admin_url))
+    schema = dump(locate(settings).admin_url)
+    if args.write:
+        for path in schema.write(SQL_DIR):
+            print(f"wrote {path}")
+    else:
+        sys.stdout.write(schema.functions if args.functions else schema.schema)
     return 0
 
 
@@ -764,10 +769,25 @@ def _parser() -> argparse.ArgumentParser:
     for action, summary, example in (
         ("start", "start the embedded PostgreSQL", "rustok db start"),
         ("stop", "stop the embedded PostgreSQL", "rustok db stop"),
-        ("schema", "print the normalised schema dump", "rustok db schema > sql/schema.sql"),
     ):
-        handler = {"start": cmd_db_start, "stop": cmd_db_stop, "schema": cmd_db_schema}[action]
+        handler = {"start": cmd_db_start, "stop": cmd_db_stop}[action]
         _command(db, action, summary, example).set_defaults(handler=handler)
+    schema = _command(
+        db,
+        "schema",
+        "print the normalised schema dump (no function bodies, no partition children)",
+        """
+        rustok db schema --write                       # sql/schema.sql and sql/schema_functions.txt
+        rustok db schema --functions | grep definer    # one line per function: the SECURITY DEFINER ones
+        rustok db schema | less
+        """,
+    )
+    shown = schema.add_mutually_exclusive_group()
+    shown.add_argument("--functions", action="store_true", help="print the list of functions instead")
+    shown.add_argument(
+        "--write", action="store_true", help="write both into sql/schema.sql and sql/schema_functions.txt"
+    )
+    schema.set_defaults(handler=cmd_db_schema)
 
     tenant = _group(
         commands,
