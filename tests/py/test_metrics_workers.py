@@ -1,0 +1,146 @@
+"""`rustok serve --workers 2`: whichever worker answers a scrape reports what both counted (prometheus-client's
+multi-process mode, observability/multiprocess.py); a killed worker's counts stay while its pool stops
+counting; the shared directory is made fresh, and removed with serve."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from rustok.db import Database
+from rustok.observability import multiprocess
+from tests.py.test_metrics import parse, value
+
+OPERATION = "CountedTwice"
+POOL_MAX = 10  # each worker's pool (api/database.Gateway)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _scrape(base: str) -> dict[Any, float]:
+    response = httpx.get(f"{base}/metrics", timeout=10)  # a new connection: any worker may answer
+    assert response.status_code == 200
+    return parse(response.text)[0]
+
+
+def _counted_by_worker(shared: Path) -> dict[int, float]:
+    """What each worker's own file holds for OPERATION (read as the scrape reads them, one file at a time)."""
+    counted: dict[int, float] = {}
+    for path in shared.glob("counter_*.db") if shared.is_dir() else ():
+        for family in MultiProcessCollector.merge([str(path)]):  # type: ignore[no-untyped-call]
+            for sample in family.samples:
+                if sample.name == "rustok_graphql_operations_total" and sample.labels["operation"] == OPERATION:
+                    counted[int(path.stem.split("_")[1])] = sample.value
+    return counted
+
+
+def _live_gauge_workers(shared: Path) -> set[int]:
+    return {int(p.stem.rsplit("_", 1)[1]) for p in shared.glob("gauge_livesum_*.db")}
+
+
+@pytest.mark.slow
+def test_two_workers_add_up_in_one_scrape(db: Database, tmp_path: Path) -> None:
+    pid_max = int(Path("/proc/sys/kernel/pid_max").read_text())
+    stale = tmp_path / "run" / "metrics" / str(pid_max + 1)  # left by a serve that is gone
+    stale.mkdir(parents=True)
+    (stale / "counter_1.db").write_bytes(b"")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUSTOK_", "PROMETHEUS_"))}
+    env |= {"DATABASE_URL": db.admin_url, "RUSTOK_APP_PASSWORD": db.app_password, "RUSTOK_HOME": str(tmp_path)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "rustok.cli", "serve", "--no-migrate", "--workers", "2", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    shared = tmp_path / "run" / "metrics" / str(server.pid)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert not stale.exists(), "a gone serve's directory is removed"
+
+        # each request on a new connection, until both workers have counted some (or a bound is reached)
+        sent = 0
+        while sent < 400 and len(_counted_by_worker(shared)) < 2:
+            for _ in range(20):
+                response = httpx.post(f"{base}/graphql", json={"query": f"query {OPERATION} {{ me {{ id }} }}"})
+                assert response.status_code == 200
+                sent += 1
+        by_worker = _counted_by_worker(shared)
+        for _ in range(6):  # any worker may answer: each scrape reports the sum
+            samples = _scrape(base)
+            ops = value(samples, "rustok_graphql_operations_total", operation=OPERATION, type="query", outcome="ok")
+            assert ops == sent, f"one scrape counts all {sent} requests, not one worker's share ({by_worker})"
+            count = value(samples, "rustok_graphql_operation_duration_seconds_count", operation=OPERATION, type="query")
+            assert count == sent
+            assert value(samples, "rustok_db_pool_max", pool="pool") == 2 * POOL_MAX
+        assert len(by_worker) == 2 and sum(by_worker.values()) == sent, by_worker
+
+        # a worker killed: uvicorn starts another; the dead one's counts stay, its pool no longer counts
+        killed = next(iter(by_worker))
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (_live_gauge_workers(shared) - set(by_worker)):
+            time.sleep(0.2)  # the new worker has published its pool
+        assert _live_gauge_workers(shared) - set(by_worker), "uvicorn started a worker in the killed one's place"
+        samples = _scrape(base)
+        assert (
+            value(samples, "rustok_graphql_operations_total", operation=OPERATION, type="query", outcome="ok") == sent
+        )
+        assert value(samples, "rustok_db_pool_max", pool="pool") == 2 * POOL_MAX
+        assert killed not in _live_gauge_workers(shared), "the dead worker's live gauges are removed"
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    assert not shared.exists(), "serve removes its directory when it stops"
+
+
+def test_one_worker_shares_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(multiprocess.ENV, raising=False)
+    assert multiprocess.share_across_workers(tmp_path, 1) is None
+    assert multiprocess.ENV not in os.environ and not (tmp_path / "run").exists()
+    assert multiprocess.directory() is None
+
+
+def test_a_directory_named_after_the_library_was_imported_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This test process imported prometheus_client with no directory named: its values live in memory, so
+    a worker set up that way would count alone; it fails at start instead."""
+    monkeypatch.setenv(multiprocess.ENV, str(tmp_path))
+    with pytest.raises(RuntimeError, match=multiprocess.ENV):
+        multiprocess.directory()
+
+
+def test_a_dead_workers_live_gauges_go_and_its_counts_stay(tmp_path: Path) -> None:
+    dead, alive = int(Path("/proc/sys/kernel/pid_max").read_text()) + 1, os.getpid()
+    names = [f"gauge_livesum_{dead}.db", f"gauge_livemin_{dead}.db", f"counter_{dead}.db", f"histogram_{dead}.db"]
+    names += [f"gauge_min_{dead}.db", f"gauge_livesum_{alive}.db", f"counter_{alive}.db"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    multiprocess.forget_dead_workers(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])
