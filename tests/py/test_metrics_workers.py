@@ -37,19 +37,23 @@ def _scrape(base: str) -> dict[Any, float]:
     return parse(response.text)[0]
 
 
-def _counted_by_worker(shared: Path) -> dict[int, float]:
-    """What each worker's own file holds for OPERATION (read as the scrape reads them, one file at a time)."""
-    counted: dict[int, float] = {}
-    for path in shared.glob("counter_*.db") if shared.is_dir() else ():
+def _by_worker(shared: Path, pattern: str, name: str, **labels: str) -> dict[int, float]:
+    """One sample's value in each worker's own file (read as the scrape reads them, one file at a time)."""
+    found: dict[int, float] = {}
+    for path in shared.glob(pattern) if shared.is_dir() else ():
         for family in MultiProcessCollector.merge([str(path)]):  # type: ignore[no-untyped-call]
             for sample in family.samples:
-                if sample.name == "rustok_graphql_operations_total" and sample.labels["operation"] == OPERATION:
-                    counted[int(path.stem.split("_")[1])] = sample.value
-    return counted
+                if sample.name == name and labels.items() <= sample.labels.items():
+                    found[int(path.stem.rsplit("_", 1)[1])] = sample.value
+    return found
 
 
-def _live_gauge_workers(shared: Path) -> set[int]:
-    return {int(p.stem.rsplit("_", 1)[1]) for p in shared.glob("gauge_livesum_*.db")}
+def _counted_by_worker(shared: Path) -> dict[int, float]:
+    return _by_worker(shared, "counter_*.db", "rustok_graphql_operations_total", operation=OPERATION)
+
+
+def _pool_published_by(shared: Path) -> set[int]:
+    return set(_by_worker(shared, "gauge_livesum_*.db", "rustok_db_pool_max", pool="pool"))
 
 
 @pytest.mark.slow
@@ -77,7 +81,6 @@ def test_two_workers_add_up_in_one_scrape(db: Database, tmp_path: Path) -> None:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        assert not stale.exists(), "a gone serve's directory is removed"
 
         # each request on a new connection, until both workers have counted some (or a bound is reached)
         sent = 0
@@ -95,20 +98,21 @@ def test_two_workers_add_up_in_one_scrape(db: Database, tmp_path: Path) -> None:
             assert count == sent
             assert value(samples, "rustok_db_pool_max", pool="pool") == 2 * POOL_MAX
         assert len(by_worker) == 2 and sum(by_worker.values()) == sent, by_worker
+        assert not stale.exists(), "a gone serve's directory was removed when this one started"
 
         # a worker killed: uvicorn starts another; the dead one's counts stay, its pool no longer counts
         killed = next(iter(by_worker))
         os.kill(killed, signal.SIGKILL)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not (_live_gauge_workers(shared) - set(by_worker)):
-            time.sleep(0.2)  # the new worker has published its pool
-        assert _live_gauge_workers(shared) - set(by_worker), "uvicorn started a worker in the killed one's place"
+        while time.monotonic() < deadline and not (_pool_published_by(shared) - set(by_worker)):
+            time.sleep(0.2)  # until the new worker has published its pool
+        assert _pool_published_by(shared) - set(by_worker), "uvicorn started a worker in the killed one's place"
         samples = _scrape(base)
         assert (
             value(samples, "rustok_graphql_operations_total", operation=OPERATION, type="query", outcome="ok") == sent
         )
         assert value(samples, "rustok_db_pool_max", pool="pool") == 2 * POOL_MAX
-        assert killed not in _live_gauge_workers(shared), "the dead worker's live gauges are removed"
+        assert killed not in _pool_published_by(shared), "the dead worker's live gauges are removed"
     finally:
         server.send_signal(signal.SIGINT)
         try:
