@@ -167,18 +167,8 @@ def print_micro(summary: dict[str, Any]) -> None:
 
 def group_cpu_seconds(pgrp: int) -> float:
     """utime + stime of the live processes of one process group (the server and its workers)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgrp:
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
+    ticks = sum(int(fields[11]) + int(fields[12]) for _, fields in at.proc_stats() if int(fields[2]) == pgrp)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def run_server(

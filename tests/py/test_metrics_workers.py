@@ -6,12 +6,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx2 as httpx
 import pytest
@@ -19,22 +15,12 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from rustok.db import Database
 from rustok.observability import multiprocess
+from tests.py.crash_support import Serve
+from tests.py.realtime_support import free_port
 from tests.py.test_metrics import parse, value
 
 OPERATION = "CountedTwice"
 POOL_MAX = 10  # each worker's pool (api/database.Gateway)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _scrape(base: str) -> dict[Any, float]:
-    response = httpx.get(f"{base}/metrics", timeout=10)  # a new connection: any worker may answer
-    assert response.status_code == 200
-    return parse(response.text)[0]
 
 
 def _by_worker(shared: Path, pattern: str, name: str, **labels: str) -> dict[int, float]:
@@ -62,36 +48,21 @@ def test_two_workers_add_up_in_one_scrape(db: Database, tmp_path: Path) -> None:
     stale = tmp_path / "run" / "metrics" / str(pid_max + 1)  # left by a serve that is gone
     stale.mkdir(parents=True)
     (stale / "counter_1.db").write_bytes(b"")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUSTOK_", "PROMETHEUS_"))}
-    env |= {"DATABASE_URL": db.admin_url, "RUSTOK_APP_PASSWORD": db.app_password, "RUSTOK_HOME": str(tmp_path)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "rustok.cli", "serve", "--no-migrate", "--workers", "2", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    shared = tmp_path / "run" / "metrics" / str(server.pid)
+    env = {"DATABASE_URL": db.admin_url, "RUSTOK_APP_PASSWORD": db.app_password}
+    serve = Serve(tmp_path, free_port(), env, "--no-migrate", "--workers", "2")
+    shared = tmp_path / "run" / "metrics" / str(serve.popen.pid)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-
+        serve.wait_ready(60)
         # each request on a new connection, until both workers have counted some (or a bound is reached)
         sent = 0
         while sent < 400 and len(_counted_by_worker(shared)) < 2:
             for _ in range(20):
-                response = httpx.post(f"{base}/graphql", json={"query": f"query {OPERATION} {{ me {{ id }} }}"})
-                assert response.status_code == 200
+                query = {"query": f"query {OPERATION} {{ me {{ id }} }}"}
+                assert httpx.post(f"{serve.base}/graphql", json=query).status_code == 200
                 sent += 1
         by_worker = _counted_by_worker(shared)
         for _ in range(6):  # any worker may answer: each scrape reports the sum
-            samples = _scrape(base)
+            samples = parse(serve.metrics())[0]
             ops = value(samples, "rustok_graphql_operations_total", operation=OPERATION, type="query", outcome="ok")
             assert ops == sent, f"one scrape counts all {sent} requests, not one worker's share ({by_worker})"
             count = value(samples, "rustok_graphql_operation_duration_seconds_count", operation=OPERATION, type="query")
@@ -107,19 +78,13 @@ def test_two_workers_add_up_in_one_scrape(db: Database, tmp_path: Path) -> None:
         while time.monotonic() < deadline and not (_pool_published_by(shared) - set(by_worker)):
             time.sleep(0.2)  # until the new worker has published its pool
         assert _pool_published_by(shared) - set(by_worker), "uvicorn started a worker in the killed one's place"
-        samples = _scrape(base)
-        assert (
-            value(samples, "rustok_graphql_operations_total", operation=OPERATION, type="query", outcome="ok") == sent
-        )
+        samples = parse(serve.metrics())[0]
+        ops = value(samples, "rustok_graphql_operations_total", operation=OPERATION, type="query", outcome="ok")
+        assert ops == sent
         assert value(samples, "rustok_db_pool_max", pool="pool") == 2 * POOL_MAX
         assert killed not in _pool_published_by(shared), "the dead worker's live gauges are removed"
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        serve.stop()
     assert not shared.exists(), "serve removes its directory when it stops"
 
 
