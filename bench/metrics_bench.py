@@ -3,21 +3,23 @@
 memory, and in its multi-process mode) against the hand-written code it replaced, measured in one run
 (the variants: bench/metrics_variants.py).
 
-    .venv/bin/python bench/metrics_bench.py                      # micro, then end to end (10-40 minutes)
+    .venv/bin/python bench/metrics_bench.py                      # micro, then end to end (about 7 minutes)
     .venv/bin/python bench/metrics_bench.py --only micro         # about a minute
-    .venv/bin/python bench/metrics_bench.py --only e2e --rounds 6 --duration 8
+    .venv/bin/python bench/metrics_bench.py --only e2e --rounds 20 --duration 5
 
 1. micro: the whole per-request work of the metrics layer (the HTTP wrapper: request id, timing, counter and
    histogram per route; the GraphQL counter and histogram per operation) around an endpoint that answers at
    once, driven without an event loop, in a fresh process per variant (hand, library, library with
    PROMETHEUS_MULTIPROC_DIR), the variants interleaved; and the same endpoint without the layer ("bare").
    Prints ns per request (median of the batches) and what the layer adds to bare.
-2. end to end: bench/api_throughput.py's database, token and wrk measurement (quiet-machine wait included),
-   against `uvicorn --factory --workers 2` of each variant (hand; library in multi-process mode, as
-   `rustok serve --workers 2` runs it), alternating, for `{ me { id email } }` and the `user(id:)` lookup:
-   requests/s, p50, p99 (wrk --latency), the rate by total time (all requests of a row over all its measured
-   seconds) and the server's CPU time per request (its processes' utime + stime from /proc over the
-   measurement, divided by the requests answered), with the library / hand ratios paired within each round.
+2. end to end: bench/api_throughput.py's database, token and wrk measurement against
+   `uvicorn --factory --workers 2` of each variant (hand; library in multi-process mode, as
+   `rustok serve --workers 2` runs it), both servers up throughout and measured in turn in short slices
+   (a checked warm-up, then wrk -c16; the order alternating by round), so that on a shared machine both meet
+   the same background load; for `{ me { id email } }` and the `user(id:)` lookup: requests/s, p50, p99
+   (wrk --latency), the rate by total time (all requests of a row over all its measured seconds) and the
+   server's CPU time per request (its processes' utime + stime from /proc over the slice, divided by the
+   requests measured), with the library / hand ratios paired within each round.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -171,19 +174,26 @@ def group_cpu_seconds(pgrp: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def run_server(
+@dataclass
+class Server:
+    variant: str
+    service: at.Service
+    targets: list[at.Target]
+    shared: str | None  # the library's PROMETHEUS_MULTIPROC_DIR
+
+
+def start_server(
     variant: str, args: argparse.Namespace, data: at.Dataset, services: at.Services, scratch: Path, logs: Path
-) -> list[dict[str, Any]]:
+) -> Server:
     port = at.free_port()
     secret = "metrics-bench-" + os.urandom(12).hex()
     env = at.base_env(args)
     env["RUSTOK_JWT_SECRET"] = secret
     env.pop("RUSTOK_DEV", None)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    multiproc = None
-    if variant == "library":
-        multiproc = tempfile.mkdtemp(prefix="rustok-metrics-mp-", dir=scratch)
-        env["PROMETHEUS_MULTIPROC_DIR"] = multiproc
+    shared = None
+    if variant == "library":  # as `rustok serve --workers 2` runs it
+        shared = env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="rustok-metrics-mp-", dir=scratch)
     token = at.TokenIssuer(secret, access_ttl=6 * 3600).issue(
         at.parse_id(data.tenant_id), at.parse_id(data.admin_id), "admin"
     )
@@ -192,47 +202,39 @@ def run_server(
     argv += ["--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "5"]
     at.say(f"{variant}: starting uvicorn, {at.WORKERS} workers, port {port}")
     service = services.start(f"metrics-{variant}", argv, env, logs)
-    rows = []
-    try:
-        at.wait_ready(service, lambda: at.http(f"http://127.0.0.1:{port}/health/live"))
-        for target in at.rustok_targets(port, token, data):
-            if not target.ok(target.sample()):
-                raise at.BenchError(f"{variant} {target.label}: unexpected answer {target.sample()}")
-            target.label = f"{variant}: {target.label}"
-            cpu_before = group_cpu_seconds(service.proc.pid)
-            measured = at.measure(target, args, scratch, services)
-            cpu = group_cpu_seconds(service.proc.pid) - cpu_before
-            rows.append(
-                {
-                    "variant": variant,
-                    "target": target.key,
-                    "rps": measured.rps,
-                    "p50_ms": measured.p50_ms,
-                    "p99_ms": measured.p99_ms,
-                    "requests": measured.requests,
-                    "seconds": args.duration,
-                    "bad": measured.bad + measured.socket_errors,
-                    "others": measured.others_during,
-                    # the wrk run includes the checking request after it; negligible against thousands
-                    "cpu_us_per_request": cpu / max(1, measured.requests) * 1e6,
-                }
-            )
-        if multiproc is not None:
-            scrape = urlopen_text(f"http://127.0.0.1:{port}/metrics")
-            at.say(f"{variant}: /metrics answers {len(scrape.splitlines())} lines; files: {os.listdir(multiproc)}")
-        return rows
-    finally:
-        services.stop(service)
+    at.wait_ready(service, lambda: at.http(f"http://127.0.0.1:{port}/health/live"))
+    targets = at.rustok_targets(port, token, data)
+    for target in targets:
+        if not target.ok(target.sample()):
+            raise at.BenchError(f"{variant} {target.label}: unexpected answer {target.sample()}")
+        target.label = f"{variant}: {target.label}"
+    return Server(variant, service, targets, shared)
 
 
-def urlopen_text(url: str) -> str:
-    import urllib.request
-
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return str(response.read().decode())
+def measure_slice(
+    server: Server, target: at.Target, args: argparse.Namespace, services: at.Services, scratch: Path
+) -> dict[str, Any]:
+    cpu_before = group_cpu_seconds(server.service.proc.pid)
+    measured = at.measure(target, args, scratch, services)
+    cpu = group_cpu_seconds(server.service.proc.pid) - cpu_before
+    return {
+        "variant": server.variant,
+        "target": target.key,
+        "rps": measured.rps,
+        "p50_ms": measured.p50_ms,
+        "p99_ms": measured.p99_ms,
+        "requests": measured.requests,
+        "seconds": args.duration,
+        "bad": measured.bad + measured.socket_errors,
+        "others": measured.others_during,
+        # over the warm-up and the measurement, and the checking requests: per request measured
+        "cpu_us_per_request": cpu / max(1, measured.requests) * 1e6,
+    }
 
 
 def run_e2e(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Both servers run throughout; each round measures each request kind on one, then on the other (the
+    order alternating), in short slices, so that both meet the same load from the rest of the machine."""
     home = Path(args.home).resolve()
     os.environ["RUSTOK_HOME"] = str(home)
     os.environ["RUSTOK_PG_PORT"] = str(args.pg_port)
@@ -249,13 +251,20 @@ def run_e2e(args: argparse.Namespace) -> list[dict[str, Any]]:
         logs = home / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="rustok-metrics-bench-") as tmp:
+            scratch = Path(tmp)
+            servers = [start_server(v, args, data, services, scratch, logs) for v in ("hand", "library")]
             for number in range(args.rounds):
-                order = ("hand", "library") if number % 2 == 0 else ("library", "hand")
-                at.say(f"round {number + 1} of {args.rounds}: {' then '.join(order)}")
-                for variant in order:
-                    for row in run_server(variant, args, data, services, Path(tmp), logs):
-                        row["round"] = number
-                        rows.append(row)
+                at.say(f"round {number + 1} of {args.rounds}")
+                order = servers if number % 2 == 0 else servers[::-1]
+                for index in range(len(servers[0].targets)):
+                    for server in order:
+                        row = measure_slice(server, server.targets[index], args, services, scratch)
+                        rows.append(row | {"round": number})
+            library = next(s for s in servers if s.shared is not None)
+            scrape = urlopen_text(library.targets[0].url.replace("/graphql", "/metrics"))
+            assert library.shared is not None
+            files = sorted(os.listdir(library.shared))
+            at.say(f"library: one scrape answers {len(scrape.splitlines())} lines from the files {', '.join(files)}")
     finally:
         services.stop_all()
         if stop_database and cluster is not None:
@@ -263,10 +272,17 @@ def run_e2e(args: argparse.Namespace) -> list[dict[str, Any]]:
     return rows
 
 
+def urlopen_text(url: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return str(response.read().decode())
+
+
 def print_e2e(rows: list[dict[str, Any]]) -> None:
     print()
-    print("End to end: uvicorn --workers 2 per variant, wrk -c16; medians over rounds (every round's req/s in")
-    print("brackets); rate = all requests / all measured seconds; CPU = the server's processes per request")
+    print("End to end: uvicorn --workers 2 per variant, both up, measured in turn (wrk -c16); medians over rounds")
+    print("(every round's req/s listed); rate = all requests / all measured seconds; CPU = the server's processes")
     print()
     print("| variant | request | req/s (median) | rounds | rate, total time | p50 ms | p99 ms | CPU µs/req | others |")
     print("| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
@@ -310,16 +326,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--micro-batches", type=int, default=7, help=argparse.SUPPRESS)
     p.add_argument("--micro-requests", type=int, default=10_000, help="requests per batch (default 10000)")
     p.add_argument("--micro-child", choices=MICRO_VARIANTS, help=argparse.SUPPRESS)
-    p.add_argument("--rounds", type=int, default=4, help="end-to-end rounds, each variant once (default 4)")
-    p.add_argument("--duration", type=float, default=10, help="seconds measured per request kind (default 10)")
-    p.add_argument("--warmup", type=float, default=3, help="seconds of checked warm-up (default 3)")
+    p.add_argument("--rounds", type=int, default=10, help="end-to-end rounds, each variant once (default 10)")
+    p.add_argument("--duration", type=float, default=5, help="seconds measured per slice (default 5)")
+    p.add_argument("--warmup", type=float, default=1, help="seconds of checked warm-up per slice (default 1)")
     p.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     p.add_argument("--users", type=int, default=10_000, help="users seeded per tenant (default 10000)")
     p.add_argument("--home", default=str(at.REPO / ".tmp" / "bench"), help="RUSTOK_HOME (default .tmp/bench)")
     p.add_argument("--pg-port", default="5499", help="socket name of the embedded PostgreSQL (default 5499)")
     p.add_argument("--quiet-threshold", type=float, default=0.06, help="as api_throughput.py (default 0.06)")
-    p.add_argument("--quiet-timeout", type=float, default=120, help="longest wait for a quiet machine, s (default 120)")
+    p.add_argument(
+        "--quiet-timeout",
+        type=float,
+        default=0,
+        help="longest wait for a quiet machine before a slice, s (default 0: the pairing absorbs the load;\n"
+        "the others' share is recorded)",
+    )
     p.add_argument("--json", help="also write the results to this file")
     return p.parse_args(argv)
 
