@@ -3,7 +3,7 @@
 memory, and in its multi-process mode) against the hand-written code it replaced, measured in one run
 (the variants: bench/metrics_variants.py).
 
-    .venv/bin/python bench/metrics_bench.py                      # micro, then end to end (about 7 minutes)
+    .venv/bin/python bench/metrics_bench.py                      # micro, then end to end (about 5 minutes)
     .venv/bin/python bench/metrics_bench.py --only micro         # about a minute
     .venv/bin/python bench/metrics_bench.py --only e2e --rounds 20 --duration 5
 
@@ -11,15 +11,17 @@ memory, and in its multi-process mode) against the hand-written code it replaced
    histogram per route; the GraphQL counter and histogram per operation) around an endpoint that answers at
    once, driven without an event loop, in a fresh process per variant (hand, library, library with
    PROMETHEUS_MULTIPROC_DIR), the variants interleaved; and the same endpoint without the layer ("bare").
-   Prints ns per request (median of the batches) and what the layer adds to bare.
-2. end to end: bench/api_throughput.py's database, token and wrk measurement against
-   `uvicorn --factory --workers 2` of each variant (hand; library in multi-process mode, as
-   `rustok serve --workers 2` runs it), both servers up throughout and measured in turn in short slices
-   (a checked warm-up, then wrk -c16; the order alternating by round), so that on a shared machine both meet
-   the same background load; for `{ me { id email } }` and the `user(id:)` lookup: requests/s, p50, p99
-   (wrk --latency), the rate by total time (all requests of a row over all its measured seconds) and the
-   server's CPU time per request (its processes' utime + stime from /proc over the slice, divided by the
-   requests measured), with the library / hand ratios paired within each round.
+   Prints ns of the process's CPU time per request (median of the batches; CPU time, not wall time, so that
+   other processes' load does not count) and what the layer adds to bare.
+2. end to end: bench/api_throughput.py's database, token and wrk, against `uvicorn --factory --workers 2`
+   of each variant (hand; library in multi-process mode, as `rustok serve --workers 2` runs it), both up
+   throughout and loaded AT THE SAME TIME, each by its own wrk with half the connections (8 of 16), after a
+   checked warm-up: on a machine shared with other work both meet the same load at every moment and compete
+   for the cores on equal terms, so the one that costs more per request serves fewer. For
+   `{ me { id email } }` and the `user(id:)` lookup: requests/s, p50, p99 (wrk --latency), the rate by total
+   time (all requests of a row over all its measured seconds), the server's CPU time per request (its
+   processes' utime + stime from /proc over the run, divided by the requests measured) and the library /
+   hand ratios paired within each round.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,10 +113,10 @@ def micro_child(variant: str, batches: int, requests: int) -> dict[str, Any]:
         results: dict[str, list[float]] = {"layered": [], "bare": []}
         for _ in range(batches):
             for key, app in (("layered", layered), ("bare", bare)):
-                started = time.perf_counter_ns()
+                started = time.process_time_ns()
                 for _ in range(requests):
                     _drive(app, payload)
-                results[key].append((time.perf_counter_ns() - started) / requests)
+                results[key].append((time.process_time_ns() - started) / requests)
         out[name] = results
     return out
 
@@ -151,8 +154,8 @@ def run_micro(args: argparse.Namespace) -> dict[str, Any]:
 
 def print_micro(summary: dict[str, Any]) -> None:
     print()
-    print("Micro: ns per request, the metrics layer (HTTP wrapper + GraphQL recording) around an endpoint that")
-    print("answers at once; median of the batches; 'adds' is the layer's own cost (layered - bare)")
+    print("Micro: CPU ns per request, the metrics layer (HTTP wrapper + GraphQL recording) around an endpoint")
+    print("that answers at once; median of the batches; 'adds' is the layer's own cost (layered - bare)")
     print()
     print("| variant | request | layered ns | bare ns | adds ns | adds vs hand |")
     print("| --- | --- | ---: | ---: | ---: | ---: |")
@@ -211,30 +214,54 @@ def start_server(
     return Server(variant, service, targets, shared)
 
 
-def measure_slice(
-    server: Server, target: at.Target, args: argparse.Namespace, services: at.Services, scratch: Path
-) -> dict[str, Any]:
-    cpu_before = group_cpu_seconds(server.service.proc.pid)
-    measured = at.measure(target, args, scratch, services)
-    cpu = group_cpu_seconds(server.service.proc.pid) - cpu_before
-    return {
-        "variant": server.variant,
-        "target": target.key,
-        "rps": measured.rps,
-        "p50_ms": measured.p50_ms,
-        "p99_ms": measured.p99_ms,
-        "requests": measured.requests,
-        "seconds": args.duration,
-        "bad": measured.bad + measured.socket_errors,
-        "others": measured.others_during,
-        # over the warm-up and the measurement, and the checking requests: per request measured
-        "cpu_us_per_request": cpu / max(1, measured.requests) * 1e6,
-    }
+def measure_together(
+    servers: list[Server], index: int, args: argparse.Namespace, services: at.Services, scratch: Path
+) -> list[dict[str, Any]]:
+    """Request kind `index` on both servers at once, each with half the connections: both meet the same load
+    from the rest of the machine at every moment, and compete for the cores on equal terms."""
+    half = argparse.Namespace(**{**vars(args), "connections": max(1, args.connections // 2), "threads": 1})
+    scripts = {}
+    for server in servers:
+        directory = scratch / server.variant
+        directory.mkdir(exist_ok=True)
+        target = server.targets[index]
+        warmup = at.run_wrk(target, at.lua_script(target, directory, check=True), args.warmup, half)
+        if warmup["bad"] or warmup["socket_errors"]:
+            raise at.BenchError(f"{target.label}: bad answers in the warm-up: {warmup['sample'] or '-'}")
+        scripts[server.variant] = at.lua_script(target, directory, check=False)
+    cpu_before = {s.variant: group_cpu_seconds(s.service.proc.pid) for s in servers}
+    machine_before = services.meter.sample()
+    with ThreadPoolExecutor(len(servers)) as pool:
+        runs = {
+            s.variant: pool.submit(at.run_wrk, s.targets[index], scripts[s.variant], args.duration, half)
+            for s in servers
+        }
+        results = {variant: run.result() for variant, run in runs.items()}
+    total, ours = services.meter.shares(machine_before, services.meter.sample())
+    rows = []
+    for server in servers:
+        result = results[server.variant]
+        cpu = group_cpu_seconds(server.service.proc.pid) - cpu_before[server.variant]
+        at.say(f"  {server.targets[index].label}: {result['rps']:,.0f} req/s, {cpu / result['requests'] * 1e6:.0f} µs")
+        rows.append(
+            {
+                "variant": server.variant,
+                "target": server.targets[index].key,
+                "rps": result["rps"],
+                "p50_ms": result["p50_ms"],
+                "p99_ms": result["p99_ms"],
+                "requests": result["requests"],
+                "seconds": args.duration,
+                "bad": result["bad"] + result["socket_errors"],
+                "others": max(0.0, total - ours),
+                "cpu_us_per_request": cpu / max(1, result["requests"]) * 1e6,
+            }
+        )
+    return rows
 
 
 def run_e2e(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Both servers run throughout; each round measures each request kind on one, then on the other (the
-    order alternating), in short slices, so that both meet the same load from the rest of the machine."""
+    """Both servers up throughout; each round measures each request kind on both at once."""
     home = Path(args.home).resolve()
     os.environ["RUSTOK_HOME"] = str(home)
     os.environ["RUSTOK_PG_PORT"] = str(args.pg_port)
@@ -252,14 +279,12 @@ def run_e2e(args: argparse.Namespace) -> list[dict[str, Any]]:
         logs.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="rustok-metrics-bench-") as tmp:
             scratch = Path(tmp)
-            servers = [start_server(v, args, data, services, scratch, logs) for v in ("hand", "library")]
+            servers = [start_server(v, args, data, services, scratch, logs) for v in args.servers]
             for number in range(args.rounds):
                 at.say(f"round {number + 1} of {args.rounds}")
-                order = servers if number % 2 == 0 else servers[::-1]
+                order = servers if number % 2 == 0 else servers[::-1]  # which wrk starts first
                 for index in range(len(servers[0].targets)):
-                    for server in order:
-                        row = measure_slice(server, server.targets[index], args, services, scratch)
-                        rows.append(row | {"round": number})
+                    rows += [row | {"round": number} for row in measure_together(order, index, args, services, scratch)]
             library = next(s for s in servers if s.shared is not None)
             scrape = urlopen_text(library.targets[0].url.replace("/graphql", "/metrics"))
             assert library.shared is not None
@@ -281,7 +306,7 @@ def urlopen_text(url: str) -> str:
 
 def print_e2e(rows: list[dict[str, Any]]) -> None:
     print()
-    print("End to end: uvicorn --workers 2 per variant, both up, measured in turn (wrk -c16); medians over rounds")
+    print("End to end: uvicorn --workers 2 per variant, both loaded at once (wrk -c8 each); medians over rounds")
     print("(every round's req/s listed); rate = all requests / all measured seconds; CPU = the server's processes")
     print()
     print("| variant | request | req/s (median) | rounds | rate, total time | p50 ms | p99 ms | CPU µs/req | others |")
@@ -326,6 +351,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--micro-batches", type=int, default=7, help=argparse.SUPPRESS)
     p.add_argument("--micro-requests", type=int, default=10_000, help="requests per batch (default 10000)")
     p.add_argument("--micro-child", choices=MICRO_VARIANTS, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--servers",
+        default="hand,library",
+        type=lambda text: text.split(","),
+        help="the two servers, in the order they start (default hand,library)",
+    )
     p.add_argument("--rounds", type=int, default=10, help="end-to-end rounds, each variant once (default 10)")
     p.add_argument("--duration", type=float, default=5, help="seconds measured per slice (default 5)")
     p.add_argument("--warmup", type=float, default=1, help="seconds of checked warm-up per slice (default 1)")
@@ -334,14 +365,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--users", type=int, default=10_000, help="users seeded per tenant (default 10000)")
     p.add_argument("--home", default=str(at.REPO / ".tmp" / "bench"), help="RUSTOK_HOME (default .tmp/bench)")
     p.add_argument("--pg-port", default="5499", help="socket name of the embedded PostgreSQL (default 5499)")
-    p.add_argument("--quiet-threshold", type=float, default=0.06, help="as api_throughput.py (default 0.06)")
-    p.add_argument(
-        "--quiet-timeout",
-        type=float,
-        default=0,
-        help="longest wait for a quiet machine before a slice, s (default 0: the pairing absorbs the load;\n"
-        "the others' share is recorded)",
-    )
     p.add_argument("--json", help="also write the results to this file")
     return p.parse_args(argv)
 
