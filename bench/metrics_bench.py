@@ -52,7 +52,9 @@ PAYLOADS = {
         "variables": {"id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"},
     },
 }
-MICRO_VARIANTS = ("hand", "library", "library-mp")
+# hand-log: the hand variant with the access log on (JSON lines to /dev/null), the per-request cost this
+# project already runs by default: the yardstick, measured in the same run
+MICRO_VARIANTS = ("hand", "hand-log", "library", "library-mp")
 
 
 # -- micro ---------------------------------------------------------------------------------------------
@@ -89,9 +91,14 @@ def micro_child(variant: str, batches: int, requests: int) -> dict[str, Any]:
     """In a fresh process: ns per request of the metrics layer of one variant (and of the bare endpoint)."""
     from metrics_variants import VARIANTS
 
+    from rustok.observability.logging import configure
+
+    if variant == "hand-log":  # as `rustok serve` logs by default, written to nowhere
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (for the life of this process)
+        configure("json", "warning", access_log=True)
     from rustok.observability.metrics import Instrumented
 
-    metrics = VARIANTS[variant.removesuffix("-mp")]()
+    metrics = VARIANTS[variant.removesuffix("-mp").removesuffix("-log")]()
     executor = _Executor()
     out: dict[str, Any] = {}
     for name, payload in PAYLOADS.items():
@@ -166,6 +173,14 @@ def print_micro(summary: dict[str, Any]) -> None:
                 f"| {variant} | {payload} | {row['layered_ns']:,.0f} | {row['bare_ns']:,.0f} "
                 f"| {row['layer_ns']:,.0f} | {row['layer_ns'] - hand:+,.0f} |"
             )
+    print()
+    print("The yardstick: what the access log (on by default) adds to a request, measured in this run")
+    for payload, hand in summary["hand"].items():
+        log = summary["hand-log"][payload]["layer_ns"] - hand["layer_ns"]
+        for variant in ("library", "library-mp"):
+            extra = summary[variant][payload]["layer_ns"] - hand["layer_ns"]
+            verdict = "within" if extra <= log else "OVER"
+            print(f"  {payload}: {variant} adds {extra:,.0f} ns, the access log {log:,.0f} ns: {verdict} the yardstick")
 
 
 # -- end to end ----------------------------------------------------------------------------------------
