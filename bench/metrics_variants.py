@@ -107,17 +107,23 @@ def _number(value: float) -> str:
 VARIANTS: dict[str, type[Metrics]] = {"hand": HandMetrics, "library": Metrics}
 
 
-def _app(variant: str) -> Any:
+def _app(variant: str, access_log: bool = False) -> Any:
     from rustok.app import app_from_environment
     from rustok.observability.logging import configure
 
-    configure("json", "warning", access_log=False)  # as `rustok serve --no-access-log --log-level warning`
+    # as `rustok serve --log-level warning` with `--no-access-log` (or without, to stderr: the server's log file)
+    configure("json", "warning", access_log=access_log)
     metrics_module.Metrics = VARIANTS[variant]  # type: ignore[misc]  # what metrics_of() makes
     return app_from_environment()
 
 
 def hand_app() -> Any:
     return _app("hand")
+
+
+def hand_log_app() -> Any:
+    """The yardstick: the hand-written metrics with the access log on, as `rustok serve` runs by default."""
+    return _app("hand", access_log=True)
 
 
 def library_app() -> Any:
