@@ -8,7 +8,8 @@ library's increments: bench/metrics_bench.py, docs/observability.md):
     rustok_graphql_operation_duration_seconds{operation,type}    histogram
 Copied from the process when scraped (gauges.py: ProcessGauges):
     rustok_db_pool_{connections,in_use,idle,waiting,max}{pool}   the gateway's connection pool(s)
-    rustok_relay_{connected,subscribers}, rustok_relay_events_delivered_total, …, rustok_process_start_time_seconds
+    rustok_relay_{connected,subscribers}, rustok_relay_events_delivered_total, …
+    rustok_process_start_time_seconds
 Read when scraped (gauges.py: server_families):
     rustok_index_queue_depth, rustok_notification_queue_usage, rustok_database_up, rustok_relay_lag_seconds
     rustok_embedded_up, rustok_embedded_restarts_total     the embedded server, as `rustok serve`'s supervisor
@@ -65,7 +66,8 @@ _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,99}")
 _CODE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 _LEADING_OPERATION = re.compile(r"\s*(query|mutation|subscription)\b\s*([_A-Za-z][_0-9A-Za-z]*)?")
 
-prom.disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series: what a counter's start means is the start-time gauge
+# no *_created series: when the counts began is rustok_process_start_time_seconds
+prom.disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 class _Children(Generic[Child]):

@@ -9,7 +9,7 @@ workers; each worker then keeps every value in mmap'd files there (`counter_<pid
 - a worker that died (uvicorn starts another in its place) keeps its counts: its counter and histogram files
   stay, so totals never go backwards; its files of live gauges (pool, relay) are removed at the next scrape,
   so they stop counting.
-With one worker (the default, and compose.yaml's shape) there is no directory: the values live in memory.
+With one worker (serve's default) there is no directory: the values live in memory.
 Run under another server (gunicorn, uvicorn by hand) with several workers, set PROMETHEUS_MULTIPROC_DIR to an
 empty directory before it starts: the app uses it the same way."""
 
