@@ -96,6 +96,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from rustok.listening import listen_problem
     from rustok.observability.logging import configure, uvicorn_log_config
+    from rustok.observability.multiprocess import share_across_workers
     from rustok.supervisor import supervise
 
     if problem := listen_problem(args.host, args.port, args.workers):
@@ -109,6 +110,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     configure(args.log_format, args.log_level, args.access_log)  # the supervisor logs before uvicorn starts
     # this process started the embedded server, so it supervises it (its uvicorn workers never start it)
     supervisor = supervise(db.cluster, settings.home)
+    shared_metrics = share_across_workers(settings.home, args.workers)  # one /metrics for --workers N
     try:
         uvicorn.run(
             "rustok.app:app_from_environment",
@@ -122,6 +124,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             timeout_graceful_shutdown=5,  # open event streams would hold shutdown forever; clients resume
         )
     finally:
+        if shared_metrics is not None:
+            shared_metrics.close()
         if supervisor is not None:
             supervisor.stop()
     return 0
