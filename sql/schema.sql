@@ -8956,9 +8956,11 @@ CREATE FUNCTION rustok.set_context(tenant_id uuid, user_id uuid DEFAULT NULL::uu
     AS $$
 /* Sets the transaction's tenant, user and role after checking them against the database, so that every
    statement that starts with it (every API call does) acts for its tenant and user as they are now:
-   - the tenant must exist (NOT_FOUND, details.field 'tenant') and be switched on (TENANT_INACTIVE). Only an
-     operator (psql as owner or superuser) or a background session (`rustok worker`: the session setting
-     rustok.background = 'on') enters a switched-off tenant, and only without a user;
+   - the tenant must exist (NOT_FOUND, details.field 'tenant'; with a user UNAUTHENTICATED, details.reason
+     'user': a deleted tenant's users went with it, so a token naming them is over) and be switched on
+     (TENANT_INACTIVE). Only an operator (psql as owner or superuser) or a background session (`rustok
+     worker`: the session setting rustok.background = 'on') enters a switched-off tenant, and only without a
+     user;
    - a user must exist in that tenant and be active, whoever asks (UNAUTHENTICATED, details.reason 'user';
      also for a user without a tenant);
    - the role in force is the user's role as stored now, none without a user. `role` is what the caller was
@@ -8982,7 +8984,9 @@ begin
     select t.is_active, u.status, u.role into tenant_active, account_status, account_role
     from public.tenants t left join public.users u on u.tenant_id = t.id and u.id = set_context.user_id
     where t.id = set_context.tenant_id;
-    if tenant_active is null then
+    if tenant_active is null and user_id is not null then
+        perform rustok.raise('UNAUTHENTICATED', 'no such active user', jsonb_build_object('reason', 'user'));
+    elsif tenant_active is null then
         perform rustok.raise('NOT_FOUND', 'no such tenant', jsonb_build_object('field', 'tenant'));
     end if;
     if not tenant_active and (user_id is not null or not rustok._may_enter_switched_off()) then
@@ -10212,14 +10216,25 @@ ALTER FUNCTION rustok.tg_tenants__check_permission() OWNER TO rustok_owner;
 CREATE FUNCTION rustok.tg_tenants__emit_events() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-/* AFTER UPDATE OF is_active on tenants: TenantDeactivated / TenantActivated {tenant_id} in that tenant, from
-   the API (rustok.set_tenant_active) or a plain statement in psql alike; the realtime relay ends the
-   tenant's open event streams on TenantDeactivated. */
+/* AFTER UPDATE on tenants, in that tenant, from the API (rustok.set_tenant_active) or a plain statement in
+   psql alike: TenantDeactivated / TenantActivated {tenant_id} when is_active changes (the realtime relay ends
+   the tenant's open event streams on TenantDeactivated), TenantUpdated {tenant_id, changed} when its slug,
+   name or settings change (`changed` lists which; every API process drops what it cached about tenants:
+   slug and host lookups, the shop). */
+declare
+    changed text[] := array_remove(array[
+        case when new.slug is distinct from old.slug then 'slug' end,
+        case when new.name is distinct from old.name then 'name' end,
+        case when new.settings is distinct from old.settings then 'settings' end], null);
 begin
     if new.is_active is distinct from old.is_active then
         perform rustok._publish_event_for(new.id, case when new.is_active then 'TenantActivated'
                                                        else 'TenantDeactivated' end,
                                           jsonb_build_object('tenant_id', rustok.ulid(new.id)));
+    end if;
+    if changed <> '{}' then
+        perform rustok._publish_event_for(new.id, 'TenantUpdated',
+                                          jsonb_build_object('tenant_id', rustok.ulid(new.id), 'changed', changed));
     end if;
     return null;
 end
@@ -17046,7 +17061,7 @@ CREATE TRIGGER _900_emit_events AFTER INSERT OR DELETE OR UPDATE ON public.tenan
 -- Name: tenants _900_emit_events; Type: TRIGGER; Schema: public; Owner: rustok_owner
 --
 
-CREATE TRIGGER _900_emit_events AFTER UPDATE OF is_active ON public.tenants FOR EACH ROW EXECUTE FUNCTION rustok.tg_tenants__emit_events();
+CREATE TRIGGER _900_emit_events AFTER UPDATE OF is_active, slug, name, settings ON public.tenants FOR EACH ROW EXECUTE FUNCTION rustok.tg_tenants__emit_events();
 
 --
 -- Name: auth_login_attempts auth_login_attempts_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: rustok_owner
