@@ -94,6 +94,7 @@ def _print_json(value: Any) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from rustok.background import for_serve
     from rustok.listening import listen_problem
     from rustok.observability.logging import configure, uvicorn_log_config
     from rustok.supervisor import supervise
@@ -106,9 +107,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         for warning in migrate(db, registry).warnings:
             print(f"rustok: warning: {warning}", file=sys.stderr)
     print(f"rustok: serving on http://{args.host}:{args.port} (database: {_where(db)})", file=sys.stderr)
+    print(
+        "rustok: background work (event handlers, webhooks, index queue) "
+        + ("runs in this process" if args.background else "is off: run `rustok worker` and `rustok indexer`"),
+        file=sys.stderr,
+    )
     configure(args.log_format, args.log_level, args.access_log)  # the supervisor logs before uvicorn starts
-    # this process started the embedded server, so it supervises it (its uvicorn workers never start it)
+    # this process started the embedded server, so it supervises it (its uvicorn workers never start it); it
+    # runs the background work too: once, whatever --workers (rustok/background.py)
     supervisor = supervise(db.cluster, settings.home)
+    background = for_serve(db, registry, settings).start() if args.background else None
     try:
         uvicorn.run(
             "rustok.app:app_from_environment",
@@ -122,6 +130,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             timeout_graceful_shutdown=5,  # open event streams would hold shutdown forever; clients resume
         )
     finally:
+        if background is not None:
+            background.stop()
         if supervisor is not None:
             supervisor.stop()
     return 0
@@ -683,6 +693,15 @@ def _parser() -> argparse.ArgumentParser:
         help="uvicorn worker processes; one per core is a good start (default: %(default)s, or RUSTOK_WORKERS)",
     )
     serve.add_argument("--no-migrate", action="store_true", help="do not migrate on start")
+    serve.add_argument(
+        "--no-background",
+        dest="background",
+        action="store_false",
+        default=os.environ.get("RUSTOK_BACKGROUND", "on") != "off",
+        help="do not run the event handlers (webhooks, module hooks), the analytics watchdog and the index queue"
+        " in this process, once whatever --workers: run `rustok worker` and `rustok indexer` instead, as compose"
+        " does (default: run them, unless RUSTOK_BACKGROUND=off)",
+    )
     serve.add_argument(
         "--no-access-log",
         dest="access_log",
