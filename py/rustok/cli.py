@@ -94,6 +94,7 @@ def _print_json(value: Any) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from rustok import served
     from rustok.background import for_serve
     from rustok.listening import listen_problem
     from rustok.observability.logging import configure, uvicorn_log_config
@@ -117,6 +118,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # runs the background work too: once, whatever --workers (rustok/background.py)
     supervisor = supervise(db.cluster, settings.home)
     background = for_serve(db, registry, settings).start() if args.background else None
+    address = served.announce(
+        settings.home, served.Served(os.getpid(), args.host, args.port, args.workers, args.background)
+    )
     try:
         uvicorn.run(
             "rustok.app:app_from_environment",
@@ -130,6 +134,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             timeout_graceful_shutdown=5,  # open event streams would hold shutdown forever; clients resume
         )
     finally:
+        served.withdraw(address)
         if background is not None:
             background.stop()
         if supervisor is not None:
@@ -425,6 +430,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Loads (or replaces) the demo tenant, then says where to open it and how to sign in."""
     import secrets
 
+    from rustok import served
     from rustok.demo import DemoOptions, load_demo
     from rustok.ids import to_ulid
 
@@ -441,7 +447,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     )
     with Progress("demo", "steps") as bar:
         report = load_demo(db, options, progress=bar)
-    base = f"http://127.0.0.1:{os.environ.get('RUSTOK_PORT', '8000')}"
+    servers = served.running(settings.home)  # the address of the server that runs, or the default one
+    port = int(os.environ.get("RUSTOK_PORT", "8000"))
+    base = servers[0].url if servers else served.base_url("127.0.0.1", port)
     if args.json:
         _print_json(
             {
@@ -452,6 +460,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
                 "counts": report.counts,
                 "storefrontUrl": f"{base}/t/{report.slug}/",
                 "adminUrl": f"{base}/admin",
+                "serverRunning": bool(servers),
                 "signIn": {
                     "admin": {"email": report.admin_email, "password": report.password},
                     "customer": {"email": report.customer_email, "password": report.password},
@@ -466,7 +475,13 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"admin:      {base}/admin  (tenant {report.slug})")
     print(f"admin sign-in:    {report.admin_email}  password {report.password}")
     print(f"customer sign-in: {report.customer_email}  password {report.password}")
-    print("start the server with `.venv/bin/rustok serve` (or scripts/serve) if it is not running")
+    if servers:
+        print(f"served by rustok serve (pid {servers[0].pid}); it answers for the new tenant at once")
+    else:
+        print(
+            f"no rustok serve is running for {settings.home}: start it with `.venv/bin/rustok serve` (or"
+            f" scripts/serve); the addresses above assume its default port {port} (RUSTOK_PORT, or 8000)"
+        )
     return 0
 
 
