@@ -92,6 +92,8 @@ def _print_json(value: Any) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+
     import uvicorn
 
     from rustok import served
@@ -108,12 +110,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         for warning in migrate(db, registry).warnings:
             print(f"rustok: warning: {warning}", file=sys.stderr)
     print(f"rustok: serving on http://{args.host}:{args.port} (database: {_where(db)})", file=sys.stderr)
-    print(
-        "rustok: background work (event handlers, webhooks, index queue) "
-        + ("runs in this process" if args.background else "is off: run `rustok worker` and `rustok indexer`"),
-        file=sys.stderr,
-    )
     configure(args.log_format, args.log_level, args.access_log)  # the supervisor logs before uvicorn starts
+    if not args.background:
+        logging.getLogger("rustok.background").info(
+            "background work is off (--no-background): event handlers, webhooks and the index queue wait for"
+            " `rustok worker` and `rustok indexer`"
+        )
     # this process started the embedded server, so it supervises it (its uvicorn workers never start it); it
     # runs the background work too: once, whatever --workers (rustok/background.py)
     supervisor = supervise(db.cluster, settings.home)
