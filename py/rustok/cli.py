@@ -92,8 +92,12 @@ def _print_json(value: Any) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+
     import uvicorn
 
+    from rustok import served
+    from rustok.background import for_serve
     from rustok.listening import listen_problem
     from rustok.observability.logging import configure, uvicorn_log_config
     from rustok.observability.multiprocess import share_across_workers
@@ -108,9 +112,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             print(f"rustok: warning: {warning}", file=sys.stderr)
     print(f"rustok: serving on http://{args.host}:{args.port} (database: {_where(db)})", file=sys.stderr)
     configure(args.log_format, args.log_level, args.access_log)  # the supervisor logs before uvicorn starts
-    # this process started the embedded server, so it supervises it (its uvicorn workers never start it)
+    if not args.background:
+        logging.getLogger("rustok.background").info(
+            "background work is off (--no-background): event handlers, webhooks and the index queue wait for"
+            " `rustok worker` and `rustok indexer`"
+        )
+    # this process started the embedded server, so it supervises it (its uvicorn workers never start it); it
+    # runs the background work too: once, whatever --workers (rustok/background.py)
     supervisor = supervise(db.cluster, settings.home)
     shared_metrics = share_across_workers(settings.home, args.workers)  # one /metrics for --workers N
+    background = for_serve(db, registry, settings).start() if args.background else None
+    address = served.announce(
+        settings.home, served.Served(os.getpid(), args.host, args.port, args.workers, args.background)
+    )
     try:
         uvicorn.run(
             "rustok.app:app_from_environment",
@@ -124,6 +138,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             timeout_graceful_shutdown=5,  # open event streams would hold shutdown forever; clients resume
         )
     finally:
+        served.withdraw(address)
+        if background is not None:
+            background.stop()
         if shared_metrics is not None:
             shared_metrics.close()
         if supervisor is not None:
@@ -424,6 +441,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Loads (or replaces) the demo tenant, then says where to open it and how to sign in."""
     import secrets
 
+    from rustok import served
     from rustok.demo import DemoOptions, load_demo
     from rustok.ids import to_ulid
 
@@ -440,7 +458,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     )
     with Progress("demo", "steps") as bar:
         report = load_demo(db, options, progress=bar)
-    base = f"http://127.0.0.1:{os.environ.get('RUSTOK_PORT', '8000')}"
+    servers = served.running(settings.home)  # the address of the server that runs, or the default one
+    port = int(os.environ.get("RUSTOK_PORT", "8000"))
+    base = servers[0].url if servers else served.base_url("127.0.0.1", port)
     if args.json:
         _print_json(
             {
@@ -451,6 +471,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
                 "counts": report.counts,
                 "storefrontUrl": f"{base}/t/{report.slug}/",
                 "adminUrl": f"{base}/admin",
+                "serverRunning": bool(servers),
                 "signIn": {
                     "admin": {"email": report.admin_email, "password": report.password},
                     "customer": {"email": report.customer_email, "password": report.password},
@@ -465,7 +486,13 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"admin:      {base}/admin  (tenant {report.slug})")
     print(f"admin sign-in:    {report.admin_email}  password {report.password}")
     print(f"customer sign-in: {report.customer_email}  password {report.password}")
-    print("start the server with `.venv/bin/rustok serve` (or scripts/serve) if it is not running")
+    if servers:
+        print(f"served by rustok serve (pid {servers[0].pid}); it answers for the new tenant at once")
+    else:
+        print(
+            f"no rustok serve is running for {settings.home}: start it with `.venv/bin/rustok serve` (or"
+            f" scripts/serve); the addresses above assume its default port {port} (RUSTOK_PORT, or 8000)"
+        )
     return 0
 
 
@@ -692,6 +719,15 @@ def _parser() -> argparse.ArgumentParser:
         help="uvicorn worker processes; one per core is a good start (default: %(default)s, or RUSTOK_WORKERS)",
     )
     serve.add_argument("--no-migrate", action="store_true", help="do not migrate on start")
+    serve.add_argument(
+        "--no-background",
+        dest="background",
+        action="store_false",
+        default=os.environ.get("RUSTOK_BACKGROUND", "on") != "off",
+        help="do not run the event handlers (webhooks, module hooks), the analytics watchdog and the index queue"
+        " in this process, once whatever --workers: run `rustok worker` and `rustok indexer` instead, as compose"
+        " does (default: run them, unless RUSTOK_BACKGROUND=off)",
+    )
     serve.add_argument(
         "--no-access-log",
         dest="access_log",
