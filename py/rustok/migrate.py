@@ -2,8 +2,8 @@
 
 Order of one migrate (all under an advisory lock in the database, so concurrent starts cannot race):
 1. bootstrap (idempotent): roles, the database, schema `rustok`;
-2. the function files numbered 00-09 (`0N_*.sql`: errors, ids, context: what table defaults and policies
-   call);
+2. the function files numbered 00-09 (`0N_*.sql`: errors, ids, context, input rules: what table defaults,
+   CHECKs and policies call);
 3. yoyo migrations of the core, then of each installed module in dependency order;
 4. in one transaction: every function file, then every trigger file; any function in schema `rustok` or
    trigger calling one that was not re-created by this pass is dropped (a changed signature never leaves a
