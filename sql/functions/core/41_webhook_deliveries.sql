@@ -78,10 +78,7 @@ language plpgsql volatile as $$
 declare
     result text;
 begin
-    if outcome is null or outcome not in ('succeeded', 'retry', 'failed') then
-        perform rustok.raise('VALIDATION_FAILED', 'outcome: succeeded, retry or failed',
-                             jsonb_build_object('field', 'outcome'));
-    end if;
+    outcome := rustok._input_choice(to_jsonb(outcome), 'outcome', '{succeeded,retry,failed}', required => true);
     insert into public.webhook_delivery_attempts
         (tenant_id, delivery_id, attempt, started_at, duration_ms, status_code, error, outcome)
     select d.tenant_id, d.id, record_webhook_attempt.attempt, started_at, greatest(duration_ms, 0), status_code,

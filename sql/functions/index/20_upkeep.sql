@@ -183,6 +183,19 @@ language sql immutable as $$
                               when 'content' then 'content' when 'node' then 'content' when 'nodes' then 'content' end
 $$;
 
+create or replace function rustok._index_kind(target text, field text default 'target') returns text
+language plpgsql immutable as $$
+/* rustok._index_target of a target the caller must name. Raises VALIDATION_FAILED (reason not_allowed, or
+   required). */
+begin
+    if rustok._index_target(rustok._input_text(to_jsonb(target), field, null, required => true)) is null then
+        perform rustok._input_invalid(field, 'not_allowed', 'products or content',
+                                      '{"allowed": ["products", "content"]}');
+    end if;
+    return rustok._index_target(btrim(target));
+end
+$$;
+
 create or replace function rustok._index_source_ids(tenant uuid, kind text, after uuid default null,
                                                    n int default null) returns uuid[]
 language sql stable as $$
@@ -223,14 +236,10 @@ language plpgsql volatile as $$
    batch_size (default: IndexConfig batchSize) source ids after `after`, recomputed (upserted, or deleted when not shown). last_id null: done
    (then call rustok.index_reindex_prune). Raises VALIDATION_FAILED for an unknown target. */
 declare
-    kind text := rustok._index_target(target);
+    kind text := rustok._index_kind(target);
     tenant uuid := rustok.require_tenant();
     ids uuid[];
 begin
-    if kind is null then
-        perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
-                             jsonb_build_object('field', 'target'));
-    end if;
     ids := rustok._index_source_ids(tenant, kind, after,
                                     coalesce(batch_size, (rustok.index_config() ->> 'batchSize')::int, 500));
     if cardinality(ids) = 0 then
@@ -247,14 +256,11 @@ language plpgsql volatile as $$
    (products: then rebuilds the browse mirror and facet counts, rustok._index_browse_rebuild).
    Returns how many. Raises VALIDATION_FAILED for an unknown target. */
 declare
+    kind text := rustok._index_kind(target);
     n int;
 begin
-    if rustok._index_target(target) is null then
-        perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
-                             jsonb_build_object('field', 'target'));
-    end if;
-    n := rustok._index_prune(rustok.require_tenant(), rustok._index_target(target));
-    if rustok._index_target(target) = 'product' then
+    n := rustok._index_prune(rustok.require_tenant(), kind);
+    if kind = 'product' then
         perform rustok._index_browse_rebuild();
     end if;
     return n;
@@ -269,13 +275,9 @@ $$;
 
 create or replace function rustok.index_refresh(target text, id uuid) returns int
 language plpgsql volatile as $$
-/* Recomputes one product or node of the current tenant now. */
+/* Recomputes one product or node of the current tenant now. Raises VALIDATION_FAILED for an unknown target. */
 begin
-    if rustok._index_target(target) is null then
-        perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
-                             jsonb_build_object('field', 'target'));
-    end if;
-    return rustok._index_refresh(rustok.require_tenant(), rustok._index_target(target), array[id], true);
+    return rustok._index_refresh(rustok.require_tenant(), rustok._index_kind(target), array[id], true);
 end
 $$;
 
@@ -287,12 +289,9 @@ language plpgsql volatile as $$
 begin
     perform rustok.require_module('index');
     perform rustok.require_permission('index.manage');
-    if rustok._index_target(target_type) is null then
-        perform rustok.raise('VALIDATION_FAILED', 'targetType must be products or content',
-                             jsonb_build_object('field', 'targetType'));
-    end if;
     perform rustok.publish_event('ReindexRequested', jsonb_build_object(
-        'target_type', case rustok._index_target(target_type) when 'product' then 'products' else 'content' end,
+        'target_type', case rustok._index_kind(target_type, 'targetType') when 'product' then 'products'
+                                                                                          else 'content' end,
         'target_id', rustok.ulid(target_id)));
     return jsonb_build_object('requested', true);
 end
