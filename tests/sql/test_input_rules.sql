@@ -3,9 +3,9 @@
 -- alike in content, blog, commerce, search and the core; fields are paths (variants[0].sku, filter.kind);
 -- trimmed text that is empty is absent (null) in every module, a required one refused; ids go through one
 -- grammar; an instant is ISO 8601 with an offset, class 22 caught with the field named; one e-mail rule in
--- functions and table CHECKs.
+-- functions and table CHECKs; every connection answers hasPreviousPage by one rule.
 BEGIN;
-SELECT plan(37);
+SELECT plan(42);
 
 DO $$ BEGIN PERFORM test_support.two_tenants(); END $$;
 GRANT USAGE ON SCHEMA tap TO rustok_app;
@@ -79,6 +79,8 @@ FROM (VALUES
      'INVALID_ID', '{"field": "categoryIds[0]"}', 'commerce: by its place in the list'),
     ($$ SELECT rustok.create_product('{"title": "T", "categoryIds": [5]}') $$,
      'INVALID_ID', '{"field": "categoryIds[0]"}', 'a number is no id either'),
+    ($$ SELECT rustok.list_users(20, 'nope') $$,
+     'INVALID_ID', '{"field": "after"}', 'a list''s cursor: field after (details.value before)'),
     -- an instant: ISO 8601 with its offset; the calendar's errors (class 22) named too
     ($$ SELECT rustok.create_price_list('{"title": "Sale", "startsAt": "2030-13-01T00:00:00Z"}') $$,
      'VALIDATION_FAILED', '{"field": "startsAt", "reason": "format"}',
@@ -127,6 +129,17 @@ SELECT is((SELECT array_agg(c.conrelid::regclass::text ORDER BY c.conrelid::regc
           '{commerce_carts,commerce_orders,users}', 'the CHECKs of every e-mail column call rustok.is_email (orders had none)');
 SELECT is((SELECT count(*) FROM pg_constraint c WHERE pg_get_constraintdef(c.oid) ~ '@\[\^@'), 0::bigint,
           'no CHECK spells an e-mail pattern of its own');
+
+-- one hasPreviousPage rule for every connection: a page after a cursor has one before it
+SET LOCAL ROLE rustok_app;
+SELECT pg_temp.act('acme', 'admin');
+SELECT is(rustok.list_users(1) #> '{pageInfo,hasPreviousPage}', 'false', 'users, first page: no previous page');
+SELECT is(rustok.list_users(1, rustok.list_users(1) #>> '{pageInfo,endCursor}') #> '{pageInfo,hasPreviousPage}', 'true',
+          'users, after a cursor: a previous page (false before, whatever the cursor)');
+SELECT is(rustok.list_nodes(1, rustok.list_nodes(1) #>> '{pageInfo,endCursor}') #> '{pageInfo,hasPreviousPage}', 'true',
+          'content nodes: the same rule');
+SELECT is(rustok.list_products(1, rustok.list_products(1) #>> '{pageInfo,endCursor}') #> '{pageInfo,hasPreviousPage}',
+          'true', 'commerce products: the same rule');
 
 SELECT * FROM finish();
 ROLLBACK;

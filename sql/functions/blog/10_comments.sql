@@ -110,7 +110,7 @@ begin
     see_all := rustok._sees_all_comments(post);
     if after is not null then
         select t.path into last_path from public.nodes t
-        where t.tenant_id = tenant and t.root_id = post.id and t.id = rustok.parse_id(after);
+        where t.tenant_id = tenant and t.root_id = post.id and t.id = rustok._page_after(after);
         if not found then
             perform rustok.raise('NOT_FOUND', 'no such comment on this post', jsonb_build_object('field', 'after'));
         end if;
@@ -140,7 +140,8 @@ begin
         end loop;
         exit when fetched < batch;
     end loop;
-    return rustok._connection(rustok._comments_json(tenant, post.id, shown[1:page])::jsonb, cardinality(shown) > page);
+    return rustok._connection(rustok._comments_json(tenant, post.id, shown[1:page])::jsonb, cardinality(shown) > page,
+                              after);
 end
 $$;
 

@@ -456,7 +456,7 @@ declare
 begin
     perform rustok.require_module('commerce');
     page := rustok._page_size(first);
-    after_id := case when after is not null then rustok.parse_id(after) end;
+    after_id := rustok._page_after(after);
     filter := rustok._input_object(filter, 'filter');
     status_filter := rustok._input_choice(filter -> 'status', 'filter.status', '{draft,published,archived}');
     if not manager then
@@ -486,6 +486,6 @@ begin
                     where t.tenant_id = p.tenant_id and t.product_id = p.id and t.value = tag))
           order by p.id desc
           limit page + 1) p;
-    return rustok._page_connection(nodes, page);
+    return rustok._page_connection(nodes, page, after);
 end
 $$;

@@ -356,7 +356,7 @@ begin
         perform rustok.raise('UNAUTHENTICATED', 'sign in first', jsonb_build_object('permission', 'orders.manage'));
     end if;
     page := rustok._page_size(first);
-    after_id := case when after is not null then rustok.parse_id(after) end;
+    after_id := rustok._page_after(after);
     filter := rustok._input_object(filter, 'filter');
     status_filter := rustok._input_choice(filter -> 'status', 'filter.status',
                                           '{pending,paid,fulfilled,completed,canceled,refunded}');
@@ -374,6 +374,6 @@ begin
             and (email_filter is null or o.email = email_filter)
           order by o.id desc
           limit page + 1) o;
-    return rustok._page_connection(nodes, page);
+    return rustok._page_connection(nodes, page, after);
 end
 $$;

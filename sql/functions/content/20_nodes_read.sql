@@ -78,7 +78,7 @@ declare
 begin
     perform rustok.require_module('content');
     page := rustok._page_size(first);
-    after_id := case when after is not null then rustok.parse_id(after) end;
+    after_id := rustok._page_after(after);
     f := rustok._input_object(filter, 'filter', allowed => '{kind,status,categoryId,tag,authorId}');
     execute $page$
         select coalesce(array_agg(n.id order by n.id desc), '{}') from (
@@ -119,6 +119,6 @@ begin
     select coalesce(jsonb_agg(rustok._node_json(n) order by n.id desc), '[]'::jsonb) into result
     from public.nodes n
     where n.tenant_id = tenant and n.id = any (ids[1:page]);
-    return rustok._connection(result, cardinality(ids) > page);
+    return rustok._connection(result, cardinality(ids) > page, after);
 end
 $$;

@@ -1,5 +1,5 @@
--- Users as the API shows them: the current user, the tenant's user list (keyset-paginated), role and status
--- changes and users created by an admin, under one super_admin rule.
+-- Users as the API shows them: the current user, the tenant's user list (keyset-paginated, 25_pagination.sql),
+-- role and status changes and users created by an admin, under one super_admin rule.
 
 create or replace function rustok._user_json(u public.users) returns jsonb
 language sql stable parallel safe as $$
@@ -57,59 +57,25 @@ language sql stable as $$
     select rustok._tenant_json(t) from public.tenants t where t.id = rustok.current_tenant_id()
 $$;
 
-create or replace function rustok._connection(nodes jsonb, has_next boolean) returns jsonb
-language sql immutable parallel safe as $$
-    /* A Relay connection from an ordered array of nodes that each have an "id" (used as the cursor). */
-    select jsonb_build_object(
-        'edges', coalesce((select jsonb_agg(jsonb_build_object('cursor', n ->> 'id', 'node', n) order by i)
-                           from jsonb_array_elements(nodes) with ordinality as e (n, i)), '[]'::jsonb),
-        'pageInfo', jsonb_build_object(
-            'hasNextPage', has_next,
-            'hasPreviousPage', false,
-            'startCursor', nodes -> 0 ->> 'id',
-            'endCursor', nodes -> -1 ->> 'id'))
-$$;
-
-create or replace function rustok._page_connection(nodes jsonb, page int) returns jsonb
-language sql immutable parallel safe as $$
-    /* The connection of one keyset page, read as up to page + 1 ordered nodes: the extra node is not shown,
-       it only says that another page follows. */
-    select rustok._connection(case when jsonb_array_length(nodes) > page then nodes - page else nodes end,
-                              jsonb_array_length(nodes) > page)
-$$;
-
-create or replace function rustok._page_size(first int) returns int
-language plpgsql immutable parallel safe as $$
-/* Validates a page size: 1..100, default 20. Raises VALIDATION_FAILED. */
-begin
-    if first is null then
-        return 20;
-    end if;
-    if first < 1 or first > 100 then
-        perform rustok.raise('VALIDATION_FAILED', 'first must be between 1 and 100',
-                             jsonb_build_object('field', 'first'));
-    end if;
-    return first;
-end
-$$;
-
 create or replace function rustok.list_users(first int default 20, after text default null) returns jsonb
 language plpgsql stable as $$
 /* The tenant's users, oldest first, as a connection (cursor = user id). Needs users.read; raises
    FORBIDDEN/UNAUTHENTICATED, INVALID_ID for a bad cursor, VALIDATION_FAILED for a bad page size. */
 declare
-    page int := rustok._page_size(first);
-    after_id uuid := case when after is not null then rustok.parse_id(after) end;
+    page int;
+    after_id uuid;
     nodes jsonb;
 begin
     perform rustok.require_tenant();
     perform rustok.require_permission('users.read');
+    page := rustok._page_size(first);
+    after_id := rustok._page_after(after);
     select coalesce(jsonb_agg(rustok._user_json(u) order by u.id), '[]'::jsonb)
     into nodes
     from (select * from public.users u
           where u.tenant_id = rustok.current_tenant_id() and (after_id is null or u.id > after_id)
           order by u.id limit page + 1) u;
-    return rustok._page_connection(nodes, page);
+    return rustok._page_connection(nodes, page, after);
 end
 $$;
 

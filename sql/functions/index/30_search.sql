@@ -270,13 +270,11 @@ begin
                                           order by e.key), '[]') as prices
                                from jsonb_each(i.prices) e) px
                            where h.n <= page), '[]'::jsonb),
-        'pageInfo', jsonb_build_object(
-            'hasNextPage', n > page,
-            'hasPreviousPage', k is not null,
-            'startCursor', case when n > 0 then rustok._search_cursor(jsonb_build_array(kns[1], kts[1], ids[1])) end,
-            'endCursor', case when n > 0 then rustok._search_cursor(jsonb_build_array(kns[least(page, n)],
-                                                                                      kts[least(page, n)],
-                                                                                      ids[least(page, n)])) end),
+        'pageInfo', rustok._page_info(
+            n > page, after,
+            case when n > 0 then rustok._search_cursor(jsonb_build_array(kns[1], kts[1], ids[1])) end,
+            case when n > 0 then rustok._search_cursor(jsonb_build_array(kns[least(page, n)], kts[least(page, n)],
+                                                                         ids[least(page, n)])) end),
         'totalCount', total,
         'fuzzy', fuzzy,
         'facets', facets)
@@ -384,13 +382,11 @@ begin
                                          else left(coalesce(r.excerpt, r.body_preview, ''), 200) end))
                      order by r.n)
                    from numbered r where r.n <= page), '[]'::jsonb),
-        'pageInfo', jsonb_build_object(
-            'hasNextPage', (select count(*) > page from numbered),
-            'hasPreviousPage', k is not null,
-            'startCursor', (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.node_id))
-                            from numbered r where r.n = 1),
-            'endCursor', (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.node_id))
-                          from numbered r where r.n = least(page, (select count(*) from numbered)))),
+        'pageInfo', rustok._page_info(
+            (select count(*) > page from numbered), after,
+            (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.node_id)) from numbered r where r.n = 1),
+            (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.node_id))
+             from numbered r where r.n = least(page, (select count(*) from numbered)))),
         'totalCount', (select count(*) from filtered),
         'fuzzy', fuzzy,
         'facets', jsonb_build_object(

@@ -64,8 +64,8 @@ language plpgsql stable as $$
    Raises TENANT_REQUIRED, MODULE_DISABLED, VALIDATION_FAILED (page sizes 1..100). */
 declare
     tenant uuid := rustok.require_tenant();
-    n int := rustok._page_size(products);
-    m int := rustok._page_size(posts);
+    n int := rustok._page_size(products, 'products');
+    m int := rustok._page_size(posts, 'posts');
     picked jsonb;
     featured boolean := true;
 begin
