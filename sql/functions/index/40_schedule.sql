@@ -75,7 +75,8 @@ language plpgsql volatile as $$
    reindexSchedule has an occurrence since the last scheduled rebuild (the first time: within the last hour),
    records the run and requests a rebuild of products and content (ReindexRequested, carried out by the
    `index-reindex` handler of `rustok worker`). Returns 1 when it started one, 0 otherwise; a malformed
-   schedule is reported as a WARNING and skipped (maintenance goes on for the other tenants). */
+   schedule is reported as a WARNING and skipped (maintenance goes on for the other tenants). Outside the
+   module switch: `rustok maintain` runs it only where the index module is enabled. */
 declare
     tenant uuid := rustok.require_tenant();
     schedule text := nullif(btrim(rustok.index_config(tenant) ->> 'reindexSchedule'), '');
