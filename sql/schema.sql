@@ -160,31 +160,6 @@ $$;
 ALTER FUNCTION rustok._auth_tenant() OWNER TO rustok_owner;
 
 --
--- Name: _body_field(jsonb); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
---
-
-CREATE FUNCTION rustok._body_field(input jsonb) RETURNS text
-    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    AS $$
-/* The body text of a request, untrimmed (leading spaces matter in Markdown); at most 1,000,000 characters.
-   Raises VALIDATION_FAILED. */
-declare
-    value jsonb := input -> 'body';
-begin
-    if value is null or value = 'null'::jsonb then
-        return null;
-    end if;
-    if jsonb_typeof(value) <> 'string' or length(value #>> '{}') > 1000000 then
-        perform rustok.raise('VALIDATION_FAILED', 'a string of at most 1,000,000 characters',
-                             jsonb_build_object('field', 'body'));
-    end if;
-    return value #>> '{}';
-end
-$$;
-
-ALTER FUNCTION rustok._body_field(input jsonb) OWNER TO rustok_owner;
-
---
 -- Name: gen_id(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -267,13 +242,13 @@ ALTER FUNCTION rustok._category_json(c public.categories, depth integer) OWNER T
 -- Name: _category_ref(uuid, jsonb, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok._category_ref(tenant uuid, input jsonb, field text DEFAULT 'categoryId'::text) RETURNS uuid
+CREATE FUNCTION rustok._category_ref(tenant uuid, value jsonb, field text DEFAULT 'categoryId'::text) RETURNS uuid
     LANGUAGE plpgsql STABLE
     AS $$
 /* The category an id field names, checked to exist in this tenant; null when absent or null. Raises
    INVALID_ID, NOT_FOUND (details.field). */
 declare
-    category_id uuid := rustok._id_field(input, field);
+    category_id uuid := rustok._input_id(value, field);
 begin
     if category_id is not null and not exists (
             select 1 from public.categories c where c.tenant_id = tenant and c.id = category_id) then
@@ -283,51 +258,18 @@ begin
 end
 $$;
 
-ALTER FUNCTION rustok._category_ref(tenant uuid, input jsonb, field text) OWNER TO rustok_owner;
-
---
--- Name: _check_request(jsonb, text[], text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
---
-
-CREATE FUNCTION rustok._check_request(input jsonb, allowed text[], field text DEFAULT 'input'::text) RETURNS jsonb
-    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    AS $$
-/* The request object itself ('{}' for null). Raises VALIDATION_FAILED when it is not a JSON object or has a
-   key outside `allowed` (details.field names it). */
-declare
-    unknown text;
-begin
-    if input is null then
-        return '{}';
-    end if;
-    if jsonb_typeof(input) <> 'object' then
-        perform rustok.raise('VALIDATION_FAILED', 'expected an object', jsonb_build_object('field', field));
-    end if;
-    select k into unknown from jsonb_object_keys(input) k where k <> all (allowed) order by k limit 1;
-    if unknown is not null then
-        perform rustok.raise('VALIDATION_FAILED', 'unknown field', jsonb_build_object('field', unknown));
-    end if;
-    return input;
-end
-$$;
-
-ALTER FUNCTION rustok._check_request(input jsonb, allowed text[], field text) OWNER TO rustok_owner;
+ALTER FUNCTION rustok._category_ref(tenant uuid, value jsonb, field text) OWNER TO rustok_owner;
 
 --
 -- Name: _check_webhook_description(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
 CREATE FUNCTION rustok._check_webhook_description(description text) RETURNS text
-    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-/* The description, trimmed ('' for null); at most 500 characters. Raises VALIDATION_FAILED. */
-begin
-    if length(btrim(coalesce(description, ''))) > 500 then
-        perform rustok.raise('VALIDATION_FAILED', 'description: at most 500 characters',
-                             jsonb_build_object('field', 'description'));
-    end if;
-    return btrim(coalesce(description, ''));
-end
+    /* The description, trimmed ('' for null or empty: the column's "none"); at most 500 characters. Raises
+       VALIDATION_FAILED. */
+    select coalesce(rustok._input_text(to_jsonb(description), 'description', 500), '')
 $$;
 
 ALTER FUNCTION rustok._check_webhook_description(description text) OWNER TO rustok_owner;
@@ -344,10 +286,11 @@ CREATE FUNCTION rustok._check_webhook_event_types(event_types text[]) RETURNS ch
 declare
     normalized varchar(64)[] := coalesce((select array_agg(distinct t order by t) from unnest(event_types) t), '{}');
 begin
-    if cardinality(normalized) > 100
-       or exists (select 1 from unnest(event_types) t where t is null or t !~ '^[A-Z][A-Za-z0-9]{0,63}$') then
-        perform rustok.raise('VALIDATION_FAILED', 'eventTypes: at most 100 PascalCase event types',
-                             jsonb_build_object('field', 'eventTypes'));
+    if cardinality(normalized) > 100 then
+        perform rustok._input_invalid('eventTypes', 'too_many', 'at most 100 event types', '{"maxItems": 100}');
+    end if;
+    if exists (select 1 from unnest(event_types) t where t is null or t !~ '^[A-Z][A-Za-z0-9]{0,63}$') then
+        perform rustok._input_invalid('eventTypes', 'format', 'PascalCase event types');
     end if;
     return normalized;
 end
@@ -366,7 +309,7 @@ CREATE FUNCTION rustok._check_webhook_url(url text) RETURNS text
    characters; an IP literal or a localhost name must not be in a forbidden network unless the operator allows
    private targets. Raises VALIDATION_FAILED (details.field = 'url'), WEBHOOK_TARGET_FORBIDDEN. */
 declare
-    target text := btrim(coalesce(url, ''));
+    target text := coalesce(rustok._input_text(to_jsonb(url), 'url', 2048, required => true), '');
     parts text[] := regexp_match(target, '^(https?)://([^/?#]*)([/?][^#]*)?$', 'i');
     authority text := parts[2];
     host_port text[];
@@ -374,28 +317,25 @@ declare
     address inet;
     refusal text;
 begin
-    if parts is null or length(target) > 2048 or target ~ '[\s[:cntrl:]]' then
-        perform rustok.raise('VALIDATION_FAILED', 'url: an http or https URL without a fragment, at most 2048 characters',
-                             jsonb_build_object('field', 'url'));
+    if parts is null or target ~ '[\s[:cntrl:]]' then
+        perform rustok._input_invalid('url', 'format', 'an http or https URL without a fragment');
     end if;
     host_port := coalesce(regexp_match(authority, '^\[([0-9A-Fa-f:.]+)\](?::([0-9]{1,5}))?$'),
                           regexp_match(authority, '^([A-Za-z0-9.-]+)(?::([0-9]{1,5}))?$'));
     if host_port is null or host_port[1] = '' or coalesce(host_port[2]::int, 1) not between 1 and 65535 then
-        perform rustok.raise('VALIDATION_FAILED', 'url: a host name or IP address (no credentials), optionally a port',
-                             jsonb_build_object('field', 'url'));
+        perform rustok._input_invalid('url', 'format', 'a host name or IP address (no credentials), optionally a port');
     end if;
     host := lower(rtrim(host_port[1], '.'));
     if authority ~ '^\[' or host ~ '^[0-9]+(\.[0-9]+){3}$' then
         begin
             address := host::inet;
         exception when invalid_text_representation then
-            perform rustok.raise('VALIDATION_FAILED', 'url: not an IP address', jsonb_build_object('field', 'url'));
+            perform rustok._input_invalid('url', 'format', 'not an IP address');
         end;
         refusal := rustok.webhook_address_refusal(address);
     elsif host ~ '(^|\.)(0x[0-9a-f]*|[0-9]+)$' then
         -- 2130706433, 0x7f.1, 127.1: resolvers read these as IPv4 addresses; only the dotted quad is accepted
-        perform rustok.raise('VALIDATION_FAILED', 'url: write an IPv4 address as four decimal numbers',
-                             jsonb_build_object('field', 'url'));
+        perform rustok._input_invalid('url', 'format', 'write an IPv4 address as four decimal numbers');
     elsif host = 'localhost' or host like '%.localhost' then
         refusal := 'loopback';
     end if;
@@ -408,28 +348,6 @@ end
 $_$;
 
 ALTER FUNCTION rustok._check_webhook_url(url text) OWNER TO rustok_owner;
-
---
--- Name: _choice_field(jsonb, text, text[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
---
-
-CREATE FUNCTION rustok._choice_field(input jsonb, field text, choices text[]) RETURNS text
-    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    AS $$
-/* A field that must be one of `choices` (lowercase, as SQL stores it); null when absent. Raises
-   VALIDATION_FAILED otherwise, with the allowed values in details. */
-declare
-    value text := rustok._text_field(input, field, 64);
-begin
-    if value is not null and value <> all (choices) then
-        perform rustok.raise('VALIDATION_FAILED', 'not an allowed value',
-                             jsonb_build_object('field', field, 'allowed', to_jsonb(choices)));
-    end if;
-    return value;
-end
-$$;
-
-ALTER FUNCTION rustok._choice_field(input jsonb, field text, choices text[]) OWNER TO rustok_owner;
 
 --
 -- Name: _close_catalog_functions(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -621,39 +539,31 @@ ALTER FUNCTION rustok._comments_need_approval(tenant uuid) OWNER TO rustok_owner
 
 CREATE FUNCTION rustok._commerce_address(value jsonb, field text) RETURNS jsonb
     LANGUAGE plpgsql IMMUTABLE
-    AS $_$
-/* A postal address: known keys only, strings of at most 255 characters, countryCode ISO 3166-1 alpha-2 (upper
-   case). Null stays null. Raises VALIDATION_FAILED naming the key. */
+    AS $$
+/* A postal address: known keys only, strings of at most 255 characters (empty ones left out), countryCode
+   ISO 3166-1 alpha-2 (upper case). Null when absent. Raises VALIDATION_FAILED naming the key
+   (field.countryCode). */
 declare
     result jsonb := '{}';
     key text;
     item text;
 begin
-    if value is null or jsonb_typeof(value) = 'null' then
+    if not rustok._input_type(value, field, 'object') then
         return null;
     end if;
-    perform rustok._commerce_object(value, field);
+    perform rustok._input_object(value, field, allowed => '{firstName,lastName,company,address1,address2,city,'
+                                                          'province,postalCode,countryCode,phone}');
     for key in select jsonb_object_keys(value) loop
-        if key not in ('firstName', 'lastName', 'company', 'address1', 'address2', 'city', 'province',
-                       'postalCode', 'countryCode', 'phone') then
-            perform rustok.raise('VALIDATION_FAILED', 'unknown address field',
-                                 jsonb_build_object('field', field || '.' || left(key, 64)));
-        end if;
-        item := rustok._commerce_text(value -> key, field || '.' || key, 255);
-        if key = 'countryCode' and item is not null then
-            item := upper(item);
-            if item !~ '^[A-Z]{2}$' then
-                perform rustok.raise('VALIDATION_FAILED', 'an ISO 3166-1 alpha-2 country code',
-                                     jsonb_build_object('field', field || '.countryCode'));
-            end if;
-        end if;
+        item := case when key = 'countryCode'
+                     then rustok._commerce_country(value -> key, rustok._input_field(field, key))
+                     else rustok._input_text(value -> key, rustok._input_field(field, key), 255) end;
         if item is not null then
             result := result || jsonb_build_object(key, item);
         end if;
     end loop;
     return result;
 end
-$_$;
+$$;
 
 ALTER FUNCTION rustok._commerce_address(value jsonb, field text) OWNER TO rustok_owner;
 
@@ -695,63 +605,19 @@ $$;
 ALTER FUNCTION rustok._commerce_allocated(allocations jsonb) OWNER TO rustok_owner;
 
 --
--- Name: _commerce_amount(jsonb, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+-- Name: is_email(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok._commerce_amount(value jsonb, field text DEFAULT 'amount'::text) RETURNS bigint
-    LANGUAGE sql IMMUTABLE
-    AS $$
-    /* A money amount in minor units: an integer from 0 to 10^15. Raises VALIDATION_FAILED. */
-    select rustok._commerce_int(value, field, 0, 1000000000000000)
-$$;
+CREATE FUNCTION rustok.is_email(value text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $_$
+    /* Whether value is an e-mail address as stored: local@domain.tld without spaces or a second @, lower
+       case, at most 255 characters. The one rule: rustok._input_email and the CHECKs on users.email,
+       commerce_carts.email and commerce_orders.email. False, never null. */
+    select coalesce(value = lower(value) and length(value) <= 255 and value ~ '^[^@\s]+@[^@\s]+\.[^@\s]+$', false)
+$_$;
 
-ALTER FUNCTION rustok._commerce_amount(value jsonb, field text) OWNER TO rustok_owner;
-
---
--- Name: _commerce_array(jsonb, text, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
---
-
-CREATE FUNCTION rustok._commerce_array(value jsonb, field text, max_items integer DEFAULT 100) RETURNS jsonb
-    LANGUAGE plpgsql IMMUTABLE
-    AS $$
-/* A JSON array input (null or absent: empty), at most max_items long. Raises VALIDATION_FAILED. */
-begin
-    if value is null or jsonb_typeof(value) = 'null' then
-        return '[]'::jsonb;
-    end if;
-    if jsonb_typeof(value) <> 'array' then
-        perform rustok.raise('VALIDATION_FAILED', 'must be a list', jsonb_build_object('field', field));
-    end if;
-    if jsonb_array_length(value) > max_items then
-        perform rustok.raise('VALIDATION_FAILED', format('at most %s items', max_items),
-                             jsonb_build_object('field', field, 'max', max_items));
-    end if;
-    return value;
-end
-$$;
-
-ALTER FUNCTION rustok._commerce_array(value jsonb, field text, max_items integer) OWNER TO rustok_owner;
-
---
--- Name: _commerce_bool(jsonb, text, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
---
-
-CREATE FUNCTION rustok._commerce_bool(value jsonb, field text, default_value boolean) RETURNS boolean
-    LANGUAGE plpgsql IMMUTABLE
-    AS $$
-/* A JSON boolean; null or absent gives the default. Raises VALIDATION_FAILED. */
-begin
-    if value is null or jsonb_typeof(value) = 'null' then
-        return default_value;
-    end if;
-    if jsonb_typeof(value) <> 'boolean' then
-        perform rustok.raise('VALIDATION_FAILED', 'must be true or false', jsonb_build_object('field', field));
-    end if;
-    return value::boolean;
-end
-$$;
-
-ALTER FUNCTION rustok._commerce_bool(value jsonb, field text, default_value boolean) OWNER TO rustok_owner;
+ALTER FUNCTION rustok.is_email(value text) OWNER TO rustok_owner;
 
 --
 -- Name: commerce_carts; Type: TABLE; Schema: public; Owner: rustok_owner
@@ -775,7 +641,7 @@ CREATE TABLE public.commerce_carts (
     shipping_address jsonb,
     CONSTRAINT commerce_carts_check CHECK ((((status)::text = 'completed'::text) = (order_id IS NOT NULL))),
     CONSTRAINT commerce_carts_check1 CHECK (((shipping_option_id IS NULL) OR (region_id IS NOT NULL))),
-    CONSTRAINT commerce_carts_email_check CHECK ((((email)::text = lower((email)::text)) AND ((email)::text ~ '^[^@\s]+@[^@\s]+$'::text))),
+    CONSTRAINT commerce_carts_email_check CHECK (((email IS NULL) OR rustok.is_email((email)::text))),
     CONSTRAINT commerce_carts_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
     CONSTRAINT commerce_carts_shipping_address_check CHECK (((shipping_address IS NULL) OR (jsonb_typeof(shipping_address) = 'object'::text))),
     CONSTRAINT commerce_carts_status_check CHECK (((status)::text = ANY ((ARRAY['active'::character varying, 'completed'::character varying])::text[])))
@@ -964,29 +830,47 @@ $$;
 ALTER FUNCTION rustok._commerce_cart_visible(c public.commerce_carts) OWNER TO rustok_owner;
 
 --
--- Name: _commerce_currency(text, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+-- Name: _commerce_country(jsonb, text, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok._commerce_currency(code text, field text DEFAULT 'currencyCode'::text) RETURNS text
+CREATE FUNCTION rustok._commerce_country(value jsonb, field text, required boolean DEFAULT false) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $_$
+/* An ISO 3166-1 alpha-2 country code (any case) in upper case; null when absent. Raises VALIDATION_FAILED
+   (reason format, required, type). */
+declare
+    code text := upper(rustok._input_text(value, field, null, required));
+begin
+    if code !~ '^[A-Z]{2}$' then
+        perform rustok._input_invalid(field, 'format', 'an ISO 3166-1 alpha-2 country code');
+    end if;
+    return code;
+end
+$_$;
+
+ALTER FUNCTION rustok._commerce_country(value jsonb, field text, required boolean) OWNER TO rustok_owner;
+
+--
+-- Name: _commerce_currency(jsonb, text, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._commerce_currency(value jsonb, field text DEFAULT 'currencyCode'::text, required boolean DEFAULT true) RETURNS text
     LANGUAGE plpgsql STABLE
     AS $$
-/* An ISO 4217 code (any case) as stored (upper case). Raises VALIDATION_FAILED when missing, CURRENCY_UNKNOWN
-   when it is not an ISO 4217 currency. */
+/* An ISO 4217 code (any case) as stored (upper case); null when absent and not required. Raises
+   VALIDATION_FAILED (required, type), CURRENCY_UNKNOWN when it is not an ISO 4217 currency. */
 declare
-    normalized text := upper(btrim(coalesce(code, '')));
+    given text := upper(rustok._input_text(value, field, null, required));
 begin
-    if normalized = '' then
-        perform rustok.raise('VALIDATION_FAILED', 'a currency code is required', jsonb_build_object('field', field));
-    end if;
-    if not exists (select 1 from public.commerce_currencies c where c.code::text = normalized) then
+    if given is not null and not exists (select 1 from public.commerce_currencies c where c.code::text = given) then
         perform rustok.raise('CURRENCY_UNKNOWN', 'not an ISO 4217 currency code',
-                             jsonb_build_object('field', field, 'currencyCode', left(code, 16)));
+                             jsonb_build_object('field', field, 'currencyCode', left(given, 16)));
     end if;
-    return normalized;
+    return given;
 end
 $$;
 
-ALTER FUNCTION rustok._commerce_currency(code text, field text) OWNER TO rustok_owner;
+ALTER FUNCTION rustok._commerce_currency(value jsonb, field text, required boolean) OWNER TO rustok_owner;
 
 --
 -- Name: _commerce_day_start(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -1000,7 +884,7 @@ CREATE FUNCTION rustok._commerce_day_start(time_zone text) RETURNS timestamp wit
 begin
     return date_trunc('day', now() at time zone coalesce(time_zone, 'UTC')) at time zone coalesce(time_zone, 'UTC');
 exception when invalid_parameter_value then
-    perform rustok.raise('VALIDATION_FAILED', 'unknown time zone', jsonb_build_object('field', 'timeZone'));
+    perform rustok._input_invalid('timeZone', 'not_allowed', 'unknown time zone');
     return null;
 end
 $$;
@@ -1089,29 +973,6 @@ $$;
 ALTER FUNCTION rustok._commerce_discount_problem(d public.commerce_discounts, currency text) OWNER TO rustok_owner;
 
 --
--- Name: _commerce_email(text, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
---
-
-CREATE FUNCTION rustok._commerce_email(value text, field text DEFAULT 'email'::text) RETURNS text
-    LANGUAGE plpgsql IMMUTABLE
-    AS $_$
-/* An email address, lower-cased; null stays null. Raises VALIDATION_FAILED. */
-declare
-    normalized text := lower(btrim(value));
-begin
-    if normalized is null or normalized = '' then
-        return null;
-    end if;
-    if normalized !~ '^[^@\s]+@[^@\s]+\.[^@\s]+$' or length(normalized) > 255 then
-        perform rustok.raise('VALIDATION_FAILED', 'not an email address', jsonb_build_object('field', field));
-    end if;
-    return normalized;
-end
-$_$;
-
-ALTER FUNCTION rustok._commerce_email(value text, field text) OWNER TO rustok_owner;
-
---
 -- Name: _commerce_guest_prices(uuid, uuid[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -1142,29 +1003,28 @@ $$;
 ALTER FUNCTION rustok._commerce_guest_prices(tenant uuid, product_ids uuid[]) OWNER TO rustok_owner;
 
 --
--- Name: _commerce_handle(text, text, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+-- Name: _commerce_handle(jsonb, text, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok._commerce_handle(value text, title text, field text DEFAULT 'handle'::text) RETURNS text
+CREATE FUNCTION rustok._commerce_handle(value jsonb, title text, field text DEFAULT 'handle'::text) RETURNS text
     LANGUAGE plpgsql IMMUTABLE
-    AS $_$
-/* A handle as given (lower-case letters and digits in dash-separated words, at most 255), or made from the
-   title when none is given. Raises VALIDATION_FAILED (e.g. a title without Latin letters needs a handle). */
+    AS $$
+/* A handle as given (a slug of at most 255: rustok._input_slug), or made from the title when none is given.
+   Raises VALIDATION_FAILED (reason format; e.g. a title without Latin letters or digits needs a handle). */
 declare
-    result text := nullif(btrim(value), '');
+    result text := rustok._input_slug(value, field, 255);
 begin
     if result is null then
         result := btrim(left(regexp_replace(lower(coalesce(title, '')), '[^a-z0-9]+', '-', 'g'), 255), '-');
-    end if;
-    if result !~ '^[a-z0-9]+(-[a-z0-9]+)*$' or length(result) > 255 then
-        perform rustok.raise('VALIDATION_FAILED', 'a handle is lower-case letters, digits and dashes',
-                             jsonb_build_object('field', field));
+        if not rustok.is_slug(result) then
+            perform rustok._input_invalid(field, 'format', 'the title gives no handle: give one');
+        end if;
     end if;
     return result;
 end
-$_$;
+$$;
 
-ALTER FUNCTION rustok._commerce_handle(value text, title text, field text) OWNER TO rustok_owner;
+ALTER FUNCTION rustok._commerce_handle(value jsonb, title text, field text) OWNER TO rustok_owner;
 
 --
 -- Name: _commerce_has_regions(uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -1181,27 +1041,6 @@ $$;
 ALTER FUNCTION rustok._commerce_has_regions(tenant_id uuid) OWNER TO rustok_owner;
 
 --
--- Name: _commerce_id(jsonb, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
---
-
-CREATE FUNCTION rustok._commerce_id(value jsonb, field text) RETURNS uuid
-    LANGUAGE plpgsql IMMUTABLE
-    AS $_$
-/* An id inside a JSON input (ULID or UUID text); null stays null. Raises INVALID_ID with the field. */
-begin
-    if value is null or jsonb_typeof(value) = 'null' then
-        return null;
-    end if;
-    if jsonb_typeof(value) <> 'string' or (value #>> '{}') !~* '^([0-7][0-9A-HJKMNP-TV-Z]{25}|[0-9A-F]{8}-?[0-9A-F]{4}-?[0-9A-F]{4}-?[0-9A-F]{4}-?[0-9A-F]{12})$' then
-        perform rustok.raise('INVALID_ID', 'not a ULID or UUID', jsonb_build_object('field', field));
-    end if;
-    return rustok.parse_id(value #>> '{}');
-end
-$_$;
-
-ALTER FUNCTION rustok._commerce_id(value jsonb, field text) OWNER TO rustok_owner;
-
---
 -- Name: _commerce_id_time(uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -1215,24 +1054,6 @@ CREATE FUNCTION rustok._commerce_id_time(id uuid) RETURNS timestamp with time zo
 $$;
 
 ALTER FUNCTION rustok._commerce_id_time(id uuid) OWNER TO rustok_owner;
-
---
--- Name: _commerce_ids(jsonb, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
---
-
-CREATE FUNCTION rustok._commerce_ids(value jsonb, field text) RETURNS uuid[]
-    LANGUAGE sql IMMUTABLE
-    AS $$
-    /* A list of ids inside a JSON input, distinct, in order of first appearance. Raises INVALID_ID,
-       VALIDATION_FAILED. */
-    select coalesce(array_agg(id order by n), '{}') from (
-        select distinct on (rustok._commerce_id(e, field || '[' || (i - 1) || ']'))
-               rustok._commerce_id(e, field || '[' || (i - 1) || ']') as id, i as n
-        from jsonb_array_elements(rustok._commerce_array(value, field, 100)) with ordinality as t (e, i)
-        order by 1, i) ids
-$$;
-
-ALTER FUNCTION rustok._commerce_ids(value jsonb, field text) OWNER TO rustok_owner;
 
 --
 -- Name: commerce_variants; Type: TABLE; Schema: public; Owner: rustok_owner
@@ -1284,14 +1105,11 @@ declare
     price_list uuid;
     price_id uuid;
 begin
-    perform rustok._commerce_object(input, field);
-    price_amount := rustok._commerce_amount(input -> 'amount', field || '.amount');
-    if price_amount is null then
-        perform rustok.raise('VALIDATION_FAILED', 'is required', jsonb_build_object('field', field || '.amount'));
-    end if;
-    price_currency := rustok._commerce_currency(input ->> 'currencyCode', field || '.currencyCode');
-    price_min_quantity := coalesce(rustok._commerce_int(input -> 'minQuantity', field || '.minQuantity', 1, 1000000), 1);
-    price_list := rustok._commerce_id(input -> 'priceListId', field || '.priceListId');
+    perform rustok._input_object(input, field, required => true);
+    price_amount := rustok._input_amount(input -> 'amount', field || '.amount', required => true);
+    price_currency := rustok._commerce_currency(input -> 'currencyCode', field || '.currencyCode');
+    price_min_quantity := coalesce(rustok._input_int(input -> 'minQuantity', field || '.minQuantity', 1, 1000000), 1);
+    price_list := rustok._input_id(input -> 'priceListId', field || '.priceListId');
     if price_list is not null and not exists (select 1 from public.commerce_price_lists pl
                                               where pl.tenant_id = v.tenant_id and pl.id = price_list) then
         perform rustok.raise('NOT_FOUND', 'no such price list', jsonb_build_object('field', field || '.priceListId'));
@@ -1301,8 +1119,8 @@ begin
     on conflict (tenant_id, variant_id, currency_code, price_list_id, min_quantity) do nothing
     returning id into price_id;
     if price_id is null then
-        perform rustok.raise('VALIDATION_FAILED', 'the variant already has this price (currency, list, tier)',
-                             jsonb_build_object('field', field, 'reason', 'duplicate_price'));
+        perform rustok._input_invalid(field, 'duplicate_price',
+                                      'the variant already has this price (currency, list, tier)');
     end if;
     return price_id;
 end
@@ -1358,36 +1176,36 @@ declare
     option_value text;
     quantity bigint;
 begin
-    perform rustok._commerce_object(input, field);
+    perform rustok._input_object(input, field, required => true);
     select count(*) into option_count from public.commerce_product_options o
     where o.tenant_id = p.tenant_id and o.product_id = p.id;
 
     for item, i in select e, n - 1 from jsonb_array_elements(
-            rustok._commerce_array(input -> 'options', field || '.options', 20)) with ordinality as t (e, n) loop
-        perform rustok._commerce_object(item, format('%s.options[%s]', field, i));
-        option_title := rustok._commerce_text(item -> 'option', format('%s.options[%s].option', field, i), 255, true);
-        option_value := rustok._commerce_text(item -> 'value', format('%s.options[%s].value', field, i), 255, true);
+            rustok._input_array(input -> 'options', field || '.options', 20)) with ordinality as t (e, n) loop
+        perform rustok._input_object(item, format('%s.options[%s]', field, i), required => true);
+        option_title := rustok._input_text(item -> 'option', format('%s.options[%s].option', field, i), 255,
+                                           required => true);
+        option_value := rustok._input_text(item -> 'value', format('%s.options[%s].value', field, i), 255,
+                                           required => true);
         select o.id as option_id, o.position, ov.id as value_id into opt
         from public.commerce_product_options o
         left join public.commerce_product_option_values ov
             on ov.tenant_id = o.tenant_id and ov.option_id = o.id and ov.value = option_value
         where o.tenant_id = p.tenant_id and o.product_id = p.id and o.title = option_title;
         if opt.option_id is null or opt.value_id is null then
-            perform rustok.raise('VALIDATION_FAILED', 'the product has no such option or option value',
-                                 jsonb_build_object('field', format('%s.options[%s]', field, i),
-                                                    'reason', 'unknown_option_value'));
+            perform rustok._input_invalid(format('%s.options[%s]', field, i), 'unknown_option_value',
+                                          'the product has no such option or option value');
         end if;
         if chosen @> jsonb_build_array(jsonb_build_object('optionId', opt.option_id)) then
-            perform rustok.raise('VALIDATION_FAILED', 'one value per option',
-                                 jsonb_build_object('field', format('%s.options[%s]', field, i),
-                                                    'reason', 'duplicate_option'));
+            perform rustok._input_invalid(format('%s.options[%s]', field, i), 'duplicate_option',
+                                          'one value per option');
         end if;
         chosen := chosen || jsonb_build_array(jsonb_build_object(
             'optionId', opt.option_id, 'valueId', opt.value_id, 'value', option_value, 'position', opt.position));
     end loop;
     if jsonb_array_length(chosen) <> option_count then
-        perform rustok.raise('VALIDATION_FAILED', 'a variant needs one value of every product option',
-                             jsonb_build_object('field', field || '.options', 'reason', 'missing_option'));
+        perform rustok._input_invalid(field || '.options', 'missing_option',
+                                      'a variant needs one value of every product option');
     end if;
     if option_count > 0 and exists (
             select 1 from public.commerce_variants other
@@ -1397,8 +1215,8 @@ begin
                    where x.tenant_id = other.tenant_id and x.variant_id = other.id)
                 = (select array_agg((c ->> 'valueId')::uuid order by (c ->> 'valueId')::uuid)
                    from jsonb_array_elements(chosen) c)) then
-        perform rustok.raise('VALIDATION_FAILED', 'another variant has the same option values',
-                             jsonb_build_object('field', field || '.options', 'reason', 'duplicate_variant'));
+        perform rustok._input_invalid(field || '.options', 'duplicate_variant',
+                                      'another variant has the same option values');
     end if;
 
     insert into public.commerce_variants as cv (
@@ -1406,20 +1224,20 @@ begin
         weight, length, height, width, position, metadata)
     values (
         p.tenant_id, p.id,
-        coalesce(rustok._commerce_text(input -> 'title', field || '.title', 255),
+        coalesce(rustok._input_text(input -> 'title', field || '.title', 255),
                  (select string_agg(c ->> 'value', ' / ' order by (c ->> 'position')::int, c ->> 'value')
                   from jsonb_array_elements(chosen) c),
                  'Default'),
-        rustok._commerce_text(input -> 'sku', field || '.sku', 64),
-        rustok._commerce_text(input -> 'barcode', field || '.barcode', 64),
-        rustok._commerce_bool(input -> 'manageInventory', field || '.manageInventory', true),
-        rustok._commerce_bool(input -> 'allowBackorder', field || '.allowBackorder', false),
-        rustok._commerce_int(input -> 'weight', field || '.weight', 0, 2147483647),
-        rustok._commerce_int(input -> 'length', field || '.length', 0, 2147483647),
-        rustok._commerce_int(input -> 'height', field || '.height', 0, 2147483647),
-        rustok._commerce_int(input -> 'width', field || '.width', 0, 2147483647),
+        rustok._input_text(input -> 'sku', field || '.sku', 64),
+        rustok._input_text(input -> 'barcode', field || '.barcode', 64),
+        rustok._input_bool(input -> 'manageInventory', field || '.manageInventory', true),
+        rustok._input_bool(input -> 'allowBackorder', field || '.allowBackorder', false),
+        rustok._input_int(input -> 'weight', field || '.weight', 0, 2147483647),
+        rustok._input_int(input -> 'length', field || '.length', 0, 2147483647),
+        rustok._input_int(input -> 'height', field || '.height', 0, 2147483647),
+        rustok._input_int(input -> 'width', field || '.width', 0, 2147483647),
         pos,
-        rustok._commerce_object(input -> 'metadata', field || '.metadata', false))
+        rustok._input_object(input -> 'metadata', field || '.metadata'))
     on conflict (tenant_id, sku) do nothing
     returning * into v;
     if v.id is null then
@@ -1431,11 +1249,11 @@ begin
     from jsonb_array_elements(chosen) c;
 
     for item, i in select e, n - 1 from jsonb_array_elements(
-            rustok._commerce_array(input -> 'prices', field || '.prices', 100)) with ordinality as t (e, n) loop
+            rustok._input_array(input -> 'prices', field || '.prices', 100)) with ordinality as t (e, n) loop
         perform rustok._commerce_insert_price(v, item, format('%s.prices[%s]', field, i));
     end loop;
 
-    quantity := rustok._commerce_int(input -> 'inventoryQuantity', field || '.inventoryQuantity', 0, 1000000000);
+    quantity := rustok._input_int(input -> 'inventoryQuantity', field || '.inventoryQuantity', 0, 1000000000);
     if quantity is not null then
         insert into public.commerce_inventory_levels (tenant_id, variant_id, location_id, stocked_quantity)
         values (p.tenant_id, v.id, rustok._commerce_default_location(), quantity);
@@ -1445,38 +1263,6 @@ end
 $$;
 
 ALTER FUNCTION rustok._commerce_insert_variant(p public.commerce_products, input jsonb, field text, pos integer) OWNER TO rustok_owner;
-
---
--- Name: _commerce_int(jsonb, text, bigint, bigint); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
---
-
-CREATE FUNCTION rustok._commerce_int(value jsonb, field text, min_value bigint, max_value bigint) RETURNS bigint
-    LANGUAGE plpgsql IMMUTABLE
-    AS $_$
-/* An integer from JSON (a number without fraction, or a string of digits: amounts above 2^53 travel as text)
-   within [min_value, max_value]; JSON null or SQL null gives null. Raises VALIDATION_FAILED (reason
-   not_integer or out_of_range). Never a float. */
-declare
-    text_value text;
-begin
-    if value is null or jsonb_typeof(value) = 'null' then
-        return null;
-    end if;
-    text_value := value #>> '{}';
-    if jsonb_typeof(value) not in ('number', 'string') or text_value !~ '^\s*-?[0-9]{1,19}\s*$' then
-        perform rustok.raise('VALIDATION_FAILED', 'must be an integer',
-                             jsonb_build_object('field', field, 'reason', 'not_integer'));
-    end if;
-    if text_value::numeric < min_value or text_value::numeric > max_value then
-        perform rustok.raise('VALIDATION_FAILED', format('must be between %s and %s', min_value, max_value),
-                             jsonb_build_object('field', field, 'reason', 'out_of_range',
-                                                'min', min_value, 'max', max_value));
-    end if;
-    return text_value::bigint;
-end
-$_$;
-
-ALTER FUNCTION rustok._commerce_int(value jsonb, field text, min_value bigint, max_value bigint) OWNER TO rustok_owner;
 
 --
 -- Name: commerce_inventory_levels; Type: TABLE; Schema: public; Owner: rustok_owner
@@ -1527,7 +1313,7 @@ declare
     tag_values text[];
 begin
     if input ? 'categoryIds' then
-        ids := rustok._commerce_ids(input -> 'categoryIds', 'categoryIds');
+        ids := rustok._input_ids(input -> 'categoryIds', 'categoryIds');
         if (select count(*) from public.commerce_categories c where c.tenant_id = p.tenant_id and c.id = any (ids))
            <> cardinality(ids) then
             perform rustok.raise('NOT_FOUND', 'no such category', jsonb_build_object('field', 'categoryIds'));
@@ -1537,7 +1323,7 @@ begin
         select p.tenant_id, p.id, unnest(ids);
     end if;
     if input ? 'collectionIds' then
-        ids := rustok._commerce_ids(input -> 'collectionIds', 'collectionIds');
+        ids := rustok._input_ids(input -> 'collectionIds', 'collectionIds');
         if (select count(*) from public.commerce_collections c where c.tenant_id = p.tenant_id and c.id = any (ids))
            <> cardinality(ids) then
             perform rustok.raise('NOT_FOUND', 'no such collection', jsonb_build_object('field', 'collectionIds'));
@@ -1547,9 +1333,10 @@ begin
         select p.tenant_id, p.id, unnest(ids);
     end if;
     if input ? 'tags' then
-        select coalesce(array_agg(distinct rustok._commerce_text(e, format('tags[%s]', n - 1), 64, true)), '{}')
+        select coalesce(array_agg(distinct rustok._input_text(e, format('tags[%s]', n - 1), 64, required => true)),
+                        '{}')
         into tag_values
-        from jsonb_array_elements(rustok._commerce_array(input -> 'tags', 'tags', 50)) with ordinality as t (e, n);
+        from jsonb_array_elements(rustok._input_array(input -> 'tags', 'tags', 50)) with ordinality as t (e, n);
         delete from public.commerce_product_tags t where t.tenant_id = p.tenant_id and t.product_id = p.id;
         insert into public.commerce_product_tags (tenant_id, product_id, value)
         select p.tenant_id, p.id, unnest(tag_values);
@@ -1591,35 +1378,12 @@ ALTER FUNCTION rustok._commerce_lock_stock(variant_ids uuid[]) OWNER TO rustok_o
 CREATE FUNCTION rustok._commerce_money(amount bigint, currency text) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    /* The Money shape: an integer amount of the currency's minor units and the ISO 4217 code. */
+    /* The Money shape: an integer amount of the currency's minor units and the ISO 4217 code. Raises
+       nothing. */
     select case when amount is not null then jsonb_build_object('amount', amount, 'currencyCode', currency) end
 $$;
 
 ALTER FUNCTION rustok._commerce_money(amount bigint, currency text) OWNER TO rustok_owner;
-
---
--- Name: _commerce_object(jsonb, text, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
---
-
-CREATE FUNCTION rustok._commerce_object(value jsonb, field text, required boolean DEFAULT true) RETURNS jsonb
-    LANGUAGE plpgsql IMMUTABLE
-    AS $$
-/* A JSON object input; null becomes '{}' unless required. Raises VALIDATION_FAILED. */
-begin
-    if value is null or jsonb_typeof(value) = 'null' then
-        if required then
-            perform rustok.raise('VALIDATION_FAILED', 'an object is required', jsonb_build_object('field', field));
-        end if;
-        return '{}'::jsonb;
-    end if;
-    if jsonb_typeof(value) <> 'object' then
-        perform rustok.raise('VALIDATION_FAILED', 'must be an object', jsonb_build_object('field', field));
-    end if;
-    return value;
-end
-$$;
-
-ALTER FUNCTION rustok._commerce_object(value jsonb, field text, required boolean) OWNER TO rustok_owner;
 
 --
 -- Name: _commerce_order_destination(public.commerce_carts, jsonb); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -1645,16 +1409,14 @@ begin
         return c;
     end if;
     if c.shipping_address is null then
-        perform rustok.raise('VALIDATION_FAILED', 'a shipping address is required',
-                             jsonb_build_object('field', 'shippingAddress', 'reason', 'required'));
+        perform rustok._input_invalid('shippingAddress', 'required', 'a shipping address is required');
     end if;
     if exists (select 1 from public.commerce_shipping_options s
                where s.tenant_id = c.tenant_id and s.region_id = c.region_id and s.is_active)
        and not exists (select 1 from public.commerce_shipping_options s
                        where s.tenant_id = c.tenant_id and s.region_id = c.region_id and s.is_active
                          and s.id = c.shipping_option_id) then
-        perform rustok.raise('VALIDATION_FAILED', 'choose one of the region''s shipping options',
-                             jsonb_build_object('field', 'shippingOptionId', 'reason', 'required'));
+        perform rustok._input_invalid('shippingOptionId', 'required', 'choose one of the region''s shipping options');
     end if;
     return c;
 end
@@ -1693,6 +1455,7 @@ CREATE TABLE public.commerce_orders (
     CONSTRAINT commerce_orders_check1 CHECK ((created_at = rustok._commerce_id_time(id))),
     CONSTRAINT commerce_orders_check2 CHECK ((total = (((subtotal - discount_total) + tax_total) + shipping_total))),
     CONSTRAINT commerce_orders_display_id_check CHECK ((display_id > 0)),
+    CONSTRAINT commerce_orders_email_check CHECK (rustok.is_email((email)::text)),
     CONSTRAINT commerce_orders_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
     CONSTRAINT commerce_orders_shipping_address_check CHECK ((jsonb_typeof(shipping_address) = 'object'::text)),
     CONSTRAINT commerce_orders_shipping_total_check CHECK ((shipping_total >= 0)),
@@ -1878,10 +1641,7 @@ declare
     new_quantity bigint;
     available bigint;
 begin
-    if quantity is null or quantity < 1 or quantity > 100000 then
-        perform rustok.raise('VALIDATION_FAILED', 'quantity must be between 1 and 100000',
-                             jsonb_build_object('field', 'quantity', 'reason', 'out_of_range'));
-    end if;
+    perform rustok._input_int(to_jsonb(quantity), 'quantity', 1, 100000, required => true);
     select cv.* into v from public.commerce_variants cv
     join public.commerce_products p on p.tenant_id = cv.tenant_id and p.id = cv.product_id
     where cv.tenant_id = c.tenant_id and cv.id = _commerce_put_line.variant_id and p.status = 'published';
@@ -1891,10 +1651,7 @@ begin
     new_quantity := quantity + case when adding then coalesce((
         select l.quantity from public.commerce_cart_lines l
         where l.tenant_id = c.tenant_id and l.cart_id = c.id and l.variant_id = v.id), 0) else 0 end;
-    if new_quantity > 100000 then
-        perform rustok.raise('VALIDATION_FAILED', 'quantity must be between 1 and 100000',
-                             jsonb_build_object('field', 'quantity', 'reason', 'out_of_range'));
-    end if;
+    perform rustok._input_int(to_jsonb(new_quantity), 'quantity', 1, 100000);
     if not exists (select 1 from rustok._commerce_price(v.id, c.currency_code, new_quantity::int, c.customer_id)) then
         perform rustok.raise('PRICE_NOT_FOUND', 'the variant has no price in the cart''s currency',
                              jsonb_build_object('field', field, 'variantId', rustok.ulid(v.id),
@@ -2048,15 +1805,13 @@ declare
 begin
     new_address := rustok._commerce_address(address, field);
     if new_address is null or not new_address ? 'countryCode' then
-        perform rustok.raise('VALIDATION_FAILED', 'a country is required',
-                             jsonb_build_object('field', field || '.countryCode', 'reason', 'required'));
+        perform rustok._input_invalid(field || '.countryCode', 'required', 'a country is required');
     end if;
     select cr.* into r from public.commerce_region_countries rc
     join public.commerce_regions cr on cr.tenant_id = rc.tenant_id and cr.id = rc.region_id
     where rc.tenant_id = c.tenant_id and rc.country_code = new_address ->> 'countryCode';
     if not found and rustok._commerce_has_regions(c.tenant_id) then
-        perform rustok.raise('VALIDATION_FAILED', 'no region ships to this country',
-                             jsonb_build_object('field', field || '.countryCode', 'reason', 'not_served'));
+        perform rustok._input_invalid(field || '.countryCode', 'not_served', 'no region ships to this country');
     end if;
     if r.currency_code <> c.currency_code then
         perform rustok.raise('REGION_CURRENCY_MISMATCH', 'the region of this country uses another currency',
@@ -2079,27 +1834,6 @@ end
 $$;
 
 ALTER FUNCTION rustok._commerce_ship_to(c public.commerce_carts, address jsonb, field text) OWNER TO rustok_owner;
-
---
--- Name: _commerce_status(jsonb, text, text[], text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
---
-
-CREATE FUNCTION rustok._commerce_status(value jsonb, field text, allowed text[], default_value text) RETURNS text
-    LANGUAGE plpgsql IMMUTABLE
-    AS $$
-/* A status from input (the SQL value; GraphQL sends enum values lower-cased) among the allowed ones. */
-declare
-    result text := coalesce(lower(value #>> '{}'), default_value);
-begin
-    if result is null or not result = any (allowed) then
-        perform rustok.raise('VALIDATION_FAILED', 'unknown status',
-                             jsonb_build_object('field', field, 'allowed', to_jsonb(allowed)));
-    end if;
-    return result;
-end
-$$;
-
-ALTER FUNCTION rustok._commerce_status(value jsonb, field text, allowed text[], default_value text) OWNER TO rustok_owner;
 
 --
 -- Name: _commerce_take_stock(public.commerce_carts, jsonb); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -2170,35 +1904,6 @@ end
 $$;
 
 ALTER FUNCTION rustok._commerce_take_stock(c public.commerce_carts, lines jsonb) OWNER TO rustok_owner;
-
---
--- Name: _commerce_text(jsonb, text, integer, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
---
-
-CREATE FUNCTION rustok._commerce_text(value jsonb, field text, max_length integer, required boolean DEFAULT false) RETURNS text
-    LANGUAGE plpgsql IMMUTABLE
-    AS $$
-/* A JSON string, trimmed; empty counts as absent (null). Raises VALIDATION_FAILED when required and absent,
-   not a string, or longer than max_length. */
-declare
-    result text;
-begin
-    if value is not null and jsonb_typeof(value) not in ('string', 'null') then
-        perform rustok.raise('VALIDATION_FAILED', 'must be a string', jsonb_build_object('field', field));
-    end if;
-    result := nullif(btrim(value #>> '{}'), '');
-    if result is null and required then
-        perform rustok.raise('VALIDATION_FAILED', 'is required', jsonb_build_object('field', field));
-    end if;
-    if length(result) > max_length then
-        perform rustok.raise('VALIDATION_FAILED', format('at most %s characters', max_length),
-                             jsonb_build_object('field', field, 'max', max_length));
-    end if;
-    return result;
-end
-$$;
-
-ALTER FUNCTION rustok._commerce_text(value jsonb, field text, max_length integer, required boolean) OWNER TO rustok_owner;
 
 --
 -- Name: _commerce_touch_cart(public.commerce_carts); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -2280,24 +1985,35 @@ $$;
 ALTER FUNCTION rustok._commit_order_arm() OWNER TO rustok_owner;
 
 --
--- Name: _connection(jsonb, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+-- Name: _connection(jsonb, boolean, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok._connection(nodes jsonb, has_next boolean) RETURNS jsonb
+CREATE FUNCTION rustok._connection(nodes jsonb, has_next boolean, after text) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    /* A Relay connection from an ordered array of nodes that each have an "id" (used as the cursor). */
+    /* A Relay connection from an ordered array of nodes that each have an "id" (used as the cursor). Raises
+       nothing. */
     select jsonb_build_object(
         'edges', coalesce((select jsonb_agg(jsonb_build_object('cursor', n ->> 'id', 'node', n) order by i)
                            from jsonb_array_elements(nodes) with ordinality as e (n, i)), '[]'::jsonb),
-        'pageInfo', jsonb_build_object(
-            'hasNextPage', has_next,
-            'hasPreviousPage', false,
-            'startCursor', nodes -> 0 ->> 'id',
-            'endCursor', nodes -> -1 ->> 'id'))
+        'pageInfo', rustok._page_info(has_next, after, nodes -> 0 ->> 'id', nodes -> -1 ->> 'id'))
 $$;
 
-ALTER FUNCTION rustok._connection(nodes jsonb, has_next boolean) OWNER TO rustok_owner;
+ALTER FUNCTION rustok._connection(nodes jsonb, has_next boolean, after text) OWNER TO rustok_owner;
+
+--
+-- Name: _content_position(jsonb); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._content_position(value jsonb) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    /* A node's or category's position among its siblings: an integer from 0, 0 when absent. Raises
+       VALIDATION_FAILED (position). */
+    select coalesce(rustok._input_int(value, 'position', 0, 2147483647), 0)::int
+$$;
+
+ALTER FUNCTION rustok._content_position(value jsonb) OWNER TO rustok_owner;
 
 --
 -- Name: _create_partition(text, text, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -2353,8 +2069,7 @@ declare
     weekdays int[];
 begin
     if cardinality(f) <> 5 then
-        perform rustok.raise('VALIDATION_FAILED', 'reindexSchedule: five cron fields are needed',
-                             jsonb_build_object('field', 'reindexSchedule'));
+        perform rustok._input_invalid('reindexSchedule', 'format', 'five cron fields are needed');
     end if;
     minutes := rustok._cron_field(f[1], 0, 59, 'minute');
     hours := rustok._cron_field(f[2], 0, 23, 'hour');
@@ -2397,15 +2112,15 @@ begin
     foreach part in array string_to_array(field, ',') loop
         m := regexp_match(part, '^(\*|(\d+)(-(\d+))?)(/(\d+))?$');
         if m is null then
-            perform rustok.raise('VALIDATION_FAILED', 'reindexSchedule: a cron field is malformed',
-                                 jsonb_build_object('field', 'reindexSchedule', 'part', name, 'value', part));
+            perform rustok._input_invalid('reindexSchedule', 'format', 'a cron field is malformed',
+                                          jsonb_build_object('part', name, 'value', part));
         end if;
         a := case when m[1] = '*' then lo else m[2]::int end;
         b := case when m[1] = '*' or (m[4] is null and m[6] is not null) then hi else coalesce(m[4]::int, a) end;
         step := coalesce(m[6]::int, 1);
         if a < lo or b > hi or a > b or step < 1 then
-            perform rustok.raise('VALIDATION_FAILED', 'reindexSchedule: a cron value is out of range',
-                                 jsonb_build_object('field', 'reindexSchedule', 'part', name, 'value', part));
+            perform rustok._input_invalid('reindexSchedule', 'out_of_range', 'a cron value is out of range',
+                                          jsonb_build_object('part', name, 'value', part, 'min', lo, 'max', hi));
         end if;
         result := result || array(select generate_series(a, b, step));
     end loop;
@@ -2420,18 +2135,11 @@ ALTER FUNCTION rustok._cron_field(field text, lo integer, hi integer, name text)
 --
 
 CREATE FUNCTION rustok._display_name(value text) RETURNS text
-    LANGUAGE plpgsql IMMUTABLE
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-/* The name a user shows to others (comment authors, the moderation queue): trimmed, null when empty, at most
-   255 characters. Raises VALIDATION_FAILED (displayName). */
-begin
-    value := nullif(btrim(value), '');
-    if length(value) > 255 then
-        perform rustok.raise('VALIDATION_FAILED', 'displayName: at most 255 characters',
-                             jsonb_build_object('field', 'displayName'));
-    end if;
-    return value;
-end
+    /* The name a user shows to others (comment authors, the moderation queue): trimmed, null when empty, at
+       most 255 characters. Raises VALIDATION_FAILED (displayName). */
+    select rustok._input_text(to_jsonb(value), 'displayName', 255)
 $$;
 
 ALTER FUNCTION rustok._display_name(value text) OWNER TO rustok_owner;
@@ -2610,27 +2318,33 @@ $_$;
 ALTER FUNCTION rustok._guarded_catalog_functions() OWNER TO rustok_owner;
 
 --
--- Name: _id_field(jsonb, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+-- Name: _id_of_text(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok._id_field(input jsonb, field text) RETURNS uuid
+CREATE FUNCTION rustok._id_of_text(value text) RETURNS uuid
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     AS $_$
-/* An id field (ULID or UUID text); null when absent or null. Raises INVALID_ID (details.field). */
+/* ULID (26 chars, any case) or UUID text to uuid; null for anything else, null included. The one grammar of
+   ids as text: rustok.parse_id raises on null, rustok._input_id names the field. Raises nothing. */
 declare
-    value text := rustok._text_field(input, field, 64);
+    s text := upper(btrim(coalesce(value, '')));
+    alphabet constant text := '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+    bits varbit := B'';
 begin
-    if value is null then
-        return null;
+    if s ~ '^[0-7][0-9A-HJKMNP-TV-Z]{25}$' then
+        for i in 1..26 loop
+            bits := bits || (strpos(alphabet, substr(s, i, 1)) - 1)::bit(5);
+        end loop;
+        return (lpad(to_hex(substring(bits from 3 for 64)::bit(64)::bigint), 16, '0')
+             || lpad(to_hex(substring(bits from 67 for 64)::bit(64)::bigint), 16, '0'))::uuid;
+    elsif s ~ '^[0-9A-F]{8}-?[0-9A-F]{4}-?[0-9A-F]{4}-?[0-9A-F]{4}-?[0-9A-F]{12}$' then
+        return s::uuid;
     end if;
-    if value !~* '^([0-7][0-9a-hjkmnp-tv-z]{25}|[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12})$' then
-        perform rustok.raise('INVALID_ID', 'not a ULID or UUID', jsonb_build_object('field', field));
-    end if;
-    return rustok.parse_id(value);
+    return null;
 end
 $_$;
 
-ALTER FUNCTION rustok._id_field(input jsonb, field text) OWNER TO rustok_owner;
+ALTER FUNCTION rustok._id_of_text(value text) OWNER TO rustok_owner;
 
 --
 -- Name: index_products_browse; Type: TABLE; Schema: rustok; Owner: rustok_owner
@@ -2973,6 +2687,26 @@ $$;
 ALTER FUNCTION rustok._index_global_config() OWNER TO rustok_owner;
 
 --
+-- Name: _index_kind(text, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._index_kind(target text, field text DEFAULT 'target'::text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+/* rustok._index_target of a target the caller must name. Raises VALIDATION_FAILED (reason not_allowed, or
+   required). */
+begin
+    if rustok._index_target(rustok._input_text(to_jsonb(target), field, null, required => true)) is null then
+        perform rustok._input_invalid(field, 'not_allowed', 'products or content',
+                                      '{"allowed": ["products", "content"]}');
+    end if;
+    return rustok._index_target(btrim(target));
+end
+$$;
+
+ALTER FUNCTION rustok._index_kind(target text, field text) OWNER TO rustok_owner;
+
+--
 -- Name: _index_lock(uuid, text, uuid[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -3259,7 +2993,8 @@ begin
             where i.tenant_id = tenant and i.node_id = any (ids) and i.node_id <> all (kept);
         end if;
     else
-        perform rustok.raise('VALIDATION_FAILED', 'unknown index kind', jsonb_build_object('kind', kind));
+        perform rustok._input_invalid('kind', 'not_allowed', 'unknown index kind',
+                                      '{"allowed": ["product", "content"]}');
     end if;
     if previous is distinct from tenant::text then
         perform set_config('rustok.tenant_id', coalesce(previous, ''), true);
@@ -3477,23 +3212,375 @@ $$;
 ALTER FUNCTION rustok._index_verify_mirrors() OWNER TO rustok_owner;
 
 --
+-- Name: _input_amount(jsonb, text, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._input_amount(value jsonb, field text, required boolean DEFAULT false) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    /* A money amount in minor units: an integer from 0 to 10^15 (rustok._input_int). Raises
+       VALIDATION_FAILED. */
+    select rustok._input_int(value, field, 0, 1000000000000000, required)
+$$;
+
+ALTER FUNCTION rustok._input_amount(value jsonb, field text, required boolean) OWNER TO rustok_owner;
+
+--
+-- Name: _input_array(jsonb, text, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._input_array(value jsonb, field text, max_items integer) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+/* A JSON array of at most max_items; '[]' when absent. Raises VALIDATION_FAILED: reason type (expected
+   array), too_many (maxItems). */
+begin
+    if not rustok._input_type(value, field, 'array') then
+        return '[]';
+    end if;
+    if jsonb_array_length(value) > max_items then
+        perform rustok._input_invalid(field, 'too_many', format('at most %s items', max_items),
+                                      jsonb_build_object('maxItems', max_items));
+    end if;
+    return value;
+end
+$$;
+
+ALTER FUNCTION rustok._input_array(value jsonb, field text, max_items integer) OWNER TO rustok_owner;
+
+--
+-- Name: _input_bool(jsonb, text, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._input_bool(value jsonb, field text, default_value boolean DEFAULT NULL::boolean) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+/* A JSON boolean; default_value when absent. Raises VALIDATION_FAILED (reason type, expected boolean). */
+begin
+    if not rustok._input_type(value, field, 'boolean') then
+        return default_value;
+    end if;
+    return value::boolean;
+end
+$$;
+
+ALTER FUNCTION rustok._input_bool(value jsonb, field text, default_value boolean) OWNER TO rustok_owner;
+
+--
+-- Name: _input_choice(jsonb, text, text[], boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._input_choice(value jsonb, field text, allowed text[], required boolean DEFAULT false) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+/* One of `allowed`, in any case, answered as `allowed` spells it (GraphQL sends enum values upper-cased, SQL
+   stores them as listed); null when absent. Raises VALIDATION_FAILED: reason not_allowed (details.allowed),
+   required, type. */
+declare
+    given text := rustok._input_text(value, field, null, required);
+    result text;
+begin
+    if given is null then
+        return null;
+    end if;
+    select a into result from unnest(allowed) a where lower(a) = lower(given) limit 1;
+    if result is null then
+        perform rustok._input_invalid(field, 'not_allowed', 'not an allowed value',
+                                      jsonb_build_object('allowed', to_jsonb(allowed)));
+    end if;
+    return result;
+end
+$$;
+
+ALTER FUNCTION rustok._input_choice(value jsonb, field text, allowed text[], required boolean) OWNER TO rustok_owner;
+
+--
+-- Name: _input_email(jsonb, text, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._input_email(value jsonb, field text DEFAULT 'email'::text, required boolean DEFAULT false) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+/* An e-mail address, trimmed and lower-cased (rustok.is_email); null when absent. Raises VALIDATION_FAILED:
+   reason format, required, type, too_long. */
+declare
+    result text := lower(rustok._input_text(value, field, 255, required));
+begin
+    if result is not null and not rustok.is_email(result) then
+        perform rustok._input_invalid(field, 'format', 'not an email address');
+    end if;
+    return result;
+end
+$$;
+
+ALTER FUNCTION rustok._input_email(value jsonb, field text, required boolean) OWNER TO rustok_owner;
+
+--
+-- Name: _input_field(text, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._input_field(parent text, key text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    /* The path of a key of an object at `parent`: parent.key, or the bare key at the top of the `input`
+       argument (or with no parent). Raises nothing. */
+    select case when coalesce(parent, '') in ('', 'input') then key else parent || '.' || key end
+$$;
+
+ALTER FUNCTION rustok._input_field(parent text, key text) OWNER TO rustok_owner;
+
+--
+-- Name: _input_id(jsonb, text, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._input_id(value jsonb, field text, required boolean DEFAULT false) RETURNS uuid
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+/* An id (ULID or UUID text, rustok._id_of_text); null when absent or empty. Raises INVALID_ID
+   (details.field) for anything else, VALIDATION_FAILED (required). */
+declare
+    given text;
+    id uuid;
+begin
+    if value is not null and jsonb_typeof(value) not in ('string', 'null') then
+        perform rustok.raise('INVALID_ID', 'not a ULID or UUID', jsonb_build_object('field', field));
+    end if;
+    given := rustok._input_text(value, field, null, required);
+    if given is null then
+        return null;
+    end if;
+    id := rustok._id_of_text(given);
+    if id is null then
+        perform rustok.raise('INVALID_ID', 'not a ULID or UUID', jsonb_build_object('field', field));
+    end if;
+    return id;
+end
+$$;
+
+ALTER FUNCTION rustok._input_id(value jsonb, field text, required boolean) OWNER TO rustok_owner;
+
+--
+-- Name: _input_ids(jsonb, text, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._input_ids(value jsonb, field text, max_items integer DEFAULT 100) RETURNS uuid[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    /* A list of ids (rustok._input_id, each named field[i]), distinct, in order of first appearance; '{}'
+       when absent. Raises INVALID_ID, VALIDATION_FAILED. */
+    select coalesce(array_agg(ids.id order by ids.n), '{}') from (
+        select distinct on (x.id) x.id, x.n
+        from (select rustok._input_id(e, format('%s[%s]', field, i - 1), true) as id, i as n
+              from jsonb_array_elements(rustok._input_array(value, field, max_items)) with ordinality as t (e, i)) x
+        order by x.id, x.n) ids
+$$;
+
+ALTER FUNCTION rustok._input_ids(value jsonb, field text, max_items integer) OWNER TO rustok_owner;
+
+--
+-- Name: _input_instant(jsonb, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._input_instant(value jsonb, field text) RETURNS timestamp with time zone
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    AS $_$
+/* An ISO 8601 date and time with its offset ('2030-01-01T09:00:00Z', '…+02:00'); null when absent. Raises
+   VALIDATION_FAILED (reason format) for anything else, PostgreSQL's own words ('now', 'tomorrow',
+   'infinity'), a date alone, month 13 or an offset of +99:00 (every data exception) included. */
+declare
+    given text := rustok._input_text(value, field, 64);
+begin
+    if given is null then
+        return null;
+    end if;
+    if given ~ '^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}(:?\d{2})?)$' then
+        begin
+            return given::timestamptz;
+        exception when data_exception then
+            null;  -- reported below
+        end;
+    end if;
+    perform rustok._input_invalid(field, 'format', 'not an ISO 8601 date and time with offset');
+    return null;
+end
+$_$;
+
+ALTER FUNCTION rustok._input_instant(value jsonb, field text) OWNER TO rustok_owner;
+
+--
+-- Name: _input_int(jsonb, text, bigint, bigint, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._input_int(value jsonb, field text, min_value bigint, max_value bigint, required boolean DEFAULT false) RETURNS bigint
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $_$
+/* An integer within [min_value, max_value]: a JSON number without a fraction, or a string of digits (amounts
+   above 2^53 travel as text); null when absent or "". Never a float. Raises VALIDATION_FAILED: reason type
+   (expected integer), out_of_range (min, max), required. */
+declare
+    digits text := value #>> '{}';
+begin
+    if value is null or jsonb_typeof(value) = 'null' or (jsonb_typeof(value) = 'string' and btrim(digits) = '') then
+        if required then
+            perform rustok._input_invalid(field, 'required', 'required');
+        end if;
+        return null;
+    end if;
+    if jsonb_typeof(value) not in ('number', 'string') or digits !~ '^\s*-?[0-9]{1,19}\s*$' then
+        perform rustok._input_invalid(field, 'type', 'expected an integer', '{"expected": "integer"}');
+    end if;
+    if digits::numeric < min_value or digits::numeric > max_value then
+        perform rustok._input_invalid(field, 'out_of_range', format('must be between %s and %s', min_value, max_value),
+                                      jsonb_build_object('min', min_value, 'max', max_value));
+    end if;
+    return digits::bigint;
+end
+$_$;
+
+ALTER FUNCTION rustok._input_int(value jsonb, field text, min_value bigint, max_value bigint, required boolean) OWNER TO rustok_owner;
+
+--
+-- Name: _input_invalid(text, text, text, jsonb); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._input_invalid(field text, reason text, message text, rule jsonb DEFAULT '{}'::jsonb) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+/* Raises VALIDATION_FAILED with the one details shape: {field, reason} and the rule's own keys (maxLength,
+   allowed, min, max, ...). The one place that shape is made. */
+begin
+    perform rustok.raise('VALIDATION_FAILED', message,
+                         jsonb_build_object('field', field, 'reason', reason) || coalesce(rule, '{}'));
+end
+$$;
+
+ALTER FUNCTION rustok._input_invalid(field text, reason text, message text, rule jsonb) OWNER TO rustok_owner;
+
+--
+-- Name: _input_object(jsonb, text, boolean, text[]); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._input_object(value jsonb, field text, required boolean DEFAULT false, allowed text[] DEFAULT NULL::text[]) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+/* A JSON object; '{}' when absent (unless required). With `allowed`, every key must be one of them. Raises
+   VALIDATION_FAILED: reason type (expected object), required, unknown (details.field names the key). */
+declare
+    unknown text;
+begin
+    if not rustok._input_type(value, field, 'object') then
+        if required then
+            perform rustok._input_invalid(field, 'required', 'required');
+        end if;
+        return '{}';
+    end if;
+    if allowed is not null then
+        select k into unknown from jsonb_object_keys(value) k where k <> all (allowed) order by k limit 1;
+        if unknown is not null then
+            perform rustok._input_invalid(rustok._input_field(field, left(unknown, 64)), 'unknown', 'unknown field');
+        end if;
+    end if;
+    return value;
+end
+$$;
+
+ALTER FUNCTION rustok._input_object(value jsonb, field text, required boolean, allowed text[]) OWNER TO rustok_owner;
+
+--
+-- Name: _input_slug(jsonb, text, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._input_slug(value jsonb, field text, max_length integer DEFAULT 255) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+/* A slug (rustok.is_slug) of at most max_length characters; null when absent. Raises VALIDATION_FAILED:
+   reason format, too_long, type. */
+declare
+    result text := rustok._input_text(value, field, max_length);
+begin
+    if result is not null and not rustok.is_slug(result) then
+        perform rustok._input_invalid(field, 'format', 'lowercase letters, digits and single dashes');
+    end if;
+    return result;
+end
+$$;
+
+ALTER FUNCTION rustok._input_slug(value jsonb, field text, max_length integer) OWNER TO rustok_owner;
+
+--
+-- Name: _input_text(jsonb, text, integer, boolean, integer, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._input_text(value jsonb, field text, max_length integer, required boolean DEFAULT false, min_length integer DEFAULT NULL::integer, verbatim boolean DEFAULT false) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+/* A string, trimmed; null when absent or empty (see the head of this file; verbatim: as given, "" kept).
+   Raises VALIDATION_FAILED: reason type (not a string), required, too_long (maxLength), too_short
+   (minLength). */
+declare
+    result text;
+begin
+    if rustok._input_type(value, field, 'string') then
+        result := case when verbatim then value #>> '{}' else nullif(btrim(value #>> '{}'), '') end;
+    end if;
+    if result is null then
+        if required then
+            perform rustok._input_invalid(field, 'required', 'required');
+        end if;
+        return null;
+    end if;
+    if length(result) > max_length then
+        perform rustok._input_invalid(field, 'too_long', format('at most %s characters', max_length),
+                                      jsonb_build_object('maxLength', max_length));
+    end if;
+    if length(result) < min_length then
+        perform rustok._input_invalid(field, 'too_short', format('at least %s characters', min_length),
+                                      jsonb_build_object('minLength', min_length));
+    end if;
+    return result;
+end
+$$;
+
+ALTER FUNCTION rustok._input_text(value jsonb, field text, max_length integer, required boolean, min_length integer, verbatim boolean) OWNER TO rustok_owner;
+
+--
+-- Name: _input_type(jsonb, text, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._input_type(value jsonb, field text, expected text) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+/* False for an absent value (SQL or JSON null), true for one of the JSON type `expected` ('string',
+   'number', 'boolean', 'object', 'array'). Raises VALIDATION_FAILED (reason type, details.expected)
+   otherwise. */
+begin
+    if value is null or jsonb_typeof(value) = 'null' then
+        return false;
+    end if;
+    if jsonb_typeof(value) <> expected then
+        perform rustok._input_invalid(field, 'type', format('expected %s', expected),
+                                      jsonb_build_object('expected', expected));
+    end if;
+    return true;
+end
+$$;
+
+ALTER FUNCTION rustok._input_type(value jsonb, field text, expected text) OWNER TO rustok_owner;
+
+--
 -- Name: _insert_user(text, text, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
 CREATE FUNCTION rustok._insert_user(email text, password_hash text, role text) RETURNS uuid
     LANGUAGE plpgsql
-    AS $_$
+    AS $$
 /* Inserts a user into the current tenant and emits UserRegistered. Raises VALIDATION_FAILED, CONFLICT. */
 declare
-    normalized text := lower(btrim(coalesce(email, '')));
+    normalized text := rustok._input_email(to_jsonb(email), 'email', required => true);
     user_id uuid;
 begin
-    if normalized !~ '^[^@\s]+@[^@\s]+\.[^@\s]+$' or length(normalized) > 255 then
-        perform rustok.raise('VALIDATION_FAILED', 'not an email address', jsonb_build_object('field', 'email'));
-    end if;
     if coalesce(password_hash, '') = '' then
-        perform rustok.raise('VALIDATION_FAILED', 'password hash is required',
-                             jsonb_build_object('field', 'password'));
+        perform rustok._input_invalid('password', 'required', 'password hash is required');
     end if;
     if exists (select 1 from public.users u
                where u.tenant_id = rustok.current_tenant_id() and u.email = normalized) then
@@ -3506,63 +3593,9 @@ begin
                                  jsonb_build_object('user_id', rustok.ulid(user_id), 'email', normalized));
     return user_id;
 end
-$_$;
+$$;
 
 ALTER FUNCTION rustok._insert_user(email text, password_hash text, role text) OWNER TO rustok_owner;
-
---
--- Name: _instant(text, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
---
-
-CREATE FUNCTION rustok._instant(value text, field text DEFAULT 'at'::text) RETURNS timestamp with time zone
-    LANGUAGE plpgsql STABLE
-    AS $_$
-/* An ISO 8601 date and time with its offset ('2030-01-01T09:00:00Z', '…+02:00') as timestamptz; null for
-   null. Raises VALIDATION_FAILED (details.field) for anything else, PostgreSQL's own words ('now',
-   'tomorrow', 'infinity') included. */
-begin
-    if value is null then
-        return null;
-    end if;
-    if value ~ '^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}(:?\d{2})?)$' then
-        begin
-            return value::timestamptz;
-        exception when data_exception then
-            null;  -- month 13, an offset of +99:00 (every data exception): reported below
-        end;
-    end if;
-    perform rustok.raise('VALIDATION_FAILED', 'not an ISO 8601 date and time with offset',
-                         jsonb_build_object('field', field));
-    return null;
-end
-$_$;
-
-ALTER FUNCTION rustok._instant(value text, field text) OWNER TO rustok_owner;
-
---
--- Name: _int_field(jsonb, text, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
---
-
-CREATE FUNCTION rustok._int_field(input jsonb, field text, min_value integer DEFAULT 0) RETURNS integer
-    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    AS $_$
-/* An integer field; null when absent. Raises VALIDATION_FAILED for a non-integer or one below min_value. */
-declare
-    value jsonb := input -> field;
-begin
-    if value is null or value = 'null'::jsonb then
-        return null;
-    end if;
-    if jsonb_typeof(value) <> 'number' or (value #>> '{}') !~ '^-?[0-9]{1,9}$'
-       or (value #>> '{}')::int < min_value then
-        perform rustok.raise('VALIDATION_FAILED', format('an integer of at least %s', min_value),
-                             jsonb_build_object('field', field));
-    end if;
-    return (value #>> '{}')::int;
-end
-$_$;
-
-ALTER FUNCTION rustok._int_field(input jsonb, field text, min_value integer) OWNER TO rustok_owner;
 
 --
 -- Name: _issue_refresh_token(uuid, uuid, bytea, interval); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -3575,12 +3608,10 @@ CREATE FUNCTION rustok._issue_refresh_token(user_id uuid, family_id uuid, token_
    VALIDATION_FAILED for a digest that is not 32 bytes or a lifetime that is not positive. */
 begin
     if token_hash is null or length(token_hash) <> 32 then
-        perform rustok.raise('VALIDATION_FAILED', 'a refresh token digest is 32 bytes',
-                             jsonb_build_object('field', 'refreshToken'));
+        perform rustok._input_invalid('refreshToken', 'format', 'a refresh token digest is 32 bytes');
     end if;
     if ttl is null or ttl <= interval '0' then
-        perform rustok.raise('VALIDATION_FAILED', 'the refresh token lifetime must be positive',
-                             jsonb_build_object('field', 'ttl'));
+        perform rustok._input_invalid('ttl', 'out_of_range', 'the refresh token lifetime must be positive');
     end if;
     insert into public.auth_refresh_tokens (tenant_id, user_id, family_id, token_hash, expires_at)
     values (rustok.require_tenant(), user_id, family_id, token_hash, now() + ttl);
@@ -3651,29 +3682,6 @@ $$;
 ALTER FUNCTION rustok._may_enter_switched_off() OWNER TO rustok_owner;
 
 --
--- Name: _metadata_field(jsonb); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
---
-
-CREATE FUNCTION rustok._metadata_field(input jsonb) RETURNS jsonb
-    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    AS $$
-/* The metadata object of a request ('{}' for null). Raises VALIDATION_FAILED when it is not an object. */
-declare
-    value jsonb := input -> 'metadata';
-begin
-    if value is null or value = 'null'::jsonb then
-        return '{}';
-    end if;
-    if jsonb_typeof(value) <> 'object' then
-        perform rustok.raise('VALIDATION_FAILED', 'expected an object', jsonb_build_object('field', 'metadata'));
-    end if;
-    return value;
-end
-$$;
-
-ALTER FUNCTION rustok._metadata_field(input jsonb) OWNER TO rustok_owner;
-
---
 -- Name: _modules_in_dependency_order(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -3722,6 +3730,20 @@ CREATE FUNCTION rustok._next_slug(base text, taken text[]) RETURNS text
 $_$;
 
 ALTER FUNCTION rustok._next_slug(base text, taken text[]) OWNER TO rustok_owner;
+
+--
+-- Name: _node_body(jsonb); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._node_body(value jsonb) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    /* A node's body as given (verbatim: leading spaces matter in Markdown, "" is an empty body), at most
+       1,000,000 characters; null when absent. Raises VALIDATION_FAILED (body). */
+    select rustok._input_text(value, 'body', 1000000, verbatim => true)
+$$;
+
+ALTER FUNCTION rustok._node_body(value jsonb) OWNER TO rustok_owner;
 
 --
 -- Name: _node_is_live(text, timestamp with time zone); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -3859,7 +3881,7 @@ CREATE TABLE public.users (
     metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT users_email_check CHECK ((((email)::text = lower((email)::text)) AND ((email)::text ~ '^[^@\s]+@[^@\s]+$'::text))),
+    CONSTRAINT users_email_check CHECK (rustok.is_email((email)::text)),
     CONSTRAINT users_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
     CONSTRAINT users_status_check CHECK (((status)::text = ANY ((ARRAY['active'::character varying, 'disabled'::character varying])::text[])))
 );
@@ -3898,41 +3920,63 @@ $$;
 ALTER FUNCTION rustok._other_user_for_update(user_id uuid) OWNER TO rustok_owner;
 
 --
--- Name: _page_connection(jsonb, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+-- Name: _page_after(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok._page_connection(nodes jsonb, page integer) RETURNS jsonb
+CREATE FUNCTION rustok._page_after(after text) RETURNS uuid
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    /* The id an `after` cursor names (lists whose cursor is the node id); null without one. Raises
+       INVALID_ID (details.field 'after'). */
+    select rustok._input_id(to_jsonb(after), 'after')
+$$;
+
+ALTER FUNCTION rustok._page_after(after text) OWNER TO rustok_owner;
+
+--
+-- Name: _page_connection(jsonb, integer, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._page_connection(nodes jsonb, page integer, after text) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
     /* The connection of one keyset page, read as up to page + 1 ordered nodes: the extra node is not shown,
-       it only says that another page follows. */
+       it only says that another page follows. Raises nothing. */
     select rustok._connection(case when jsonb_array_length(nodes) > page then nodes - page else nodes end,
-                              jsonb_array_length(nodes) > page)
+                              jsonb_array_length(nodes) > page, after)
 $$;
 
-ALTER FUNCTION rustok._page_connection(nodes jsonb, page integer) OWNER TO rustok_owner;
+ALTER FUNCTION rustok._page_connection(nodes jsonb, page integer, after text) OWNER TO rustok_owner;
 
 --
--- Name: _page_size(integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+-- Name: _page_info(boolean, text, text, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
-CREATE FUNCTION rustok._page_size(first integer) RETURNS integer
-    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+CREATE FUNCTION rustok._page_info(has_next boolean, after text, start_cursor text, end_cursor text) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-/* Validates a page size: 1..100, default 20. Raises VALIDATION_FAILED. */
-begin
-    if first is null then
-        return 20;
-    end if;
-    if first < 1 or first > 100 then
-        perform rustok.raise('VALIDATION_FAILED', 'first must be between 1 and 100',
-                             jsonb_build_object('field', 'first'));
-    end if;
-    return first;
-end
+    /* The pageInfo of every connection (the rule at the head of this file). Raises nothing. */
+    select jsonb_build_object(
+        'hasNextPage', coalesce(has_next, false),
+        'hasPreviousPage', nullif(btrim(coalesce(after, '')), '') is not null,
+        'startCursor', start_cursor,
+        'endCursor', end_cursor)
 $$;
 
-ALTER FUNCTION rustok._page_size(first integer) OWNER TO rustok_owner;
+ALTER FUNCTION rustok._page_info(has_next boolean, after text, start_cursor text, end_cursor text) OWNER TO rustok_owner;
+
+--
+-- Name: _page_size(integer, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._page_size(first integer, field text DEFAULT 'first'::text) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    /* A page size: 1..100, 20 when absent. Raises VALIDATION_FAILED (reason out_of_range). */
+    select coalesce(rustok._input_int(to_jsonb(first), field, 1, 100)::int, 20)
+$$;
+
+ALTER FUNCTION rustok._page_size(first integer, field text) OWNER TO rustok_owner;
 
 --
 -- Name: _partition_key_column(regclass); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -3976,12 +4020,10 @@ declare
     event_id uuid := rustok.gen_id();
 begin
     if _publish_event_for.type is null or _publish_event_for.type !~ '^[A-Z][A-Za-z0-9]{0,63}$' then
-        perform rustok.raise('VALIDATION_FAILED', 'event type must be PascalCase',
-                             jsonb_build_object('field', 'type'));
+        perform rustok._input_invalid('type', 'format', 'event type must be PascalCase');
     end if;
     if data is not null and jsonb_typeof(data) <> 'object' then
-        perform rustok.raise('VALIDATION_FAILED', 'event data must be a JSON object',
-                             jsonb_build_object('field', 'data'));
+        perform rustok._input_invalid('data', 'type', 'event data must be a JSON object', '{"expected": "object"}');
     end if;
     insert into public.event_outbox (tenant_id, id, actor_id, type, data)
     values (tenant, event_id, rustok.current_user_id(), _publish_event_for.type, coalesce(data, '{}'));
@@ -4147,13 +4189,29 @@ $$;
 ALTER FUNCTION rustok._revoke_refresh_tokens(family_id uuid, user_id uuid) OWNER TO rustok_owner;
 
 --
+-- Name: _role_field(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._role_field(role text) RETURNS text
+    LANGUAGE sql STABLE
+    AS $$
+    /* A role's slug (any case) as the roles table has it. Raises VALIDATION_FAILED (field role, reason
+       required or not_allowed with the roles allowed). */
+    select rustok._input_choice(to_jsonb(role), 'role', array(select r.slug::text from public.roles r order by r.slug),
+                                required => true)
+$$;
+
+ALTER FUNCTION rustok._role_field(role text) OWNER TO rustok_owner;
+
+--
 -- Name: _search_after(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
 CREATE FUNCTION rustok._search_after(cursor text) RETURNS jsonb
     LANGUAGE plpgsql IMMUTABLE
     AS $$
-/* Decodes an opaque cursor [sortKeyNumber, sortKeyText, id]; raises VALIDATION_FAILED (field after). */
+/* Decodes an opaque cursor [sortKeyNumber, sortKeyText, id]; raises VALIDATION_FAILED (field after, reason
+   format). */
 declare
     s text := translate(cursor, '-_', '+/');
     k jsonb;
@@ -4169,14 +4227,28 @@ begin
             raise exception 'bad cursor';
         end if;
     exception when others then
-        perform rustok.raise('VALIDATION_FAILED', 'after is not a cursor of this search',
-                             jsonb_build_object('field', 'after'));
+        perform rustok._input_invalid('after', 'format', 'not a cursor of this search');
     end;
     return k;
 end
 $$;
 
 ALTER FUNCTION rustok._search_after(cursor text) OWNER TO rustok_owner;
+
+--
+-- Name: _search_args(text, jsonb, text, text[], integer, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok._search_args(query text, filter jsonb, sort text, sorts text[], first integer, after text, OUT q text, OUT f jsonb, OUT srt text, OUT page integer, OUT k jsonb) RETURNS record
+    LANGUAGE sql STABLE
+    AS $$
+    /* The arguments both searches share, checked: the query (rustok._search_text), the filter object, the sort
+       (one of `sorts`), the page size and the cursor. Raises VALIDATION_FAILED. */
+    select rustok._search_text(query), rustok._input_object(filter, 'filter'), rustok._search_sort(sort, sorts),
+           rustok._page_size(first), rustok._search_after(after)
+$$;
+
+ALTER FUNCTION rustok._search_args(query text, filter jsonb, sort text, sorts text[], first integer, after text, OUT q text, OUT f jsonb, OUT srt text, OUT page integer, OUT k jsonb) OWNER TO rustok_owner;
 
 --
 -- Name: _search_config(uuid); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -4198,29 +4270,14 @@ $$;
 ALTER FUNCTION rustok._search_config(tenant uuid) OWNER TO rustok_owner;
 
 --
--- Name: _search_currency(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
---
-
-CREATE FUNCTION rustok._search_currency(code text) RETURNS void
-    LANGUAGE plpgsql STABLE
-    AS $$
-/* Raises VALIDATION_FAILED (field currency) unless code is null or a known currency. */
-begin
-    if code is not null and not exists (select 1 from public.commerce_currencies c where c.code = _search_currency.code) then
-        perform rustok.raise('VALIDATION_FAILED', 'unknown currency', jsonb_build_object('field', 'currency'));
-    end if;
-end
-$$;
-
-ALTER FUNCTION rustok._search_currency(code text) OWNER TO rustok_owner;
-
---
 -- Name: _search_cursor(jsonb); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
 CREATE FUNCTION rustok._search_cursor(key jsonb) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
+    /* The opaque cursor of a search result: its sort key [number, text, id] as URL-safe base64 without
+       padding (rustok._search_after reads it back). Raises nothing. */
     select translate(encode(convert_to(key::text, 'UTF8'), 'base64'), E'+/=\n', '-_')
 $$;
 
@@ -4471,17 +4528,11 @@ ALTER FUNCTION rustok._search_rank(search_vector tsvector, title text, tsq tsque
 --
 
 CREATE FUNCTION rustok._search_sort(sort text, allowed text[]) RETURNS text
-    LANGUAGE plpgsql IMMUTABLE
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-begin
-    if sort is null then
-        return 'relevance';
-    end if;
-    if not (sort = any (allowed)) then
-        perform rustok.raise('VALIDATION_FAILED', 'unknown sort', jsonb_build_object('field', 'sort'));
-    end if;
-    return sort;
-end
+    /* The sort asked for, one of `allowed` (any case), 'relevance' when absent. Raises VALIDATION_FAILED
+       (sort, reason not_allowed). */
+    select coalesce(rustok._input_choice(to_jsonb(sort), 'sort', allowed), 'relevance')
 $$;
 
 ALTER FUNCTION rustok._search_sort(sort text, allowed text[]) OWNER TO rustok_owner;
@@ -4491,18 +4542,10 @@ ALTER FUNCTION rustok._search_sort(sort text, allowed text[]) OWNER TO rustok_ow
 --
 
 CREATE FUNCTION rustok._search_text(query text) RETURNS text
-    LANGUAGE plpgsql STABLE
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-/* The query string validated: trimmed; over 200 characters raises VALIDATION_FAILED (field query). */
-declare
-    q text := btrim(coalesce(query, ''));
-begin
-    if length(q) > 200 then
-        perform rustok.raise('VALIDATION_FAILED', 'query must be at most 200 characters',
-                             jsonb_build_object('field', 'query'));
-    end if;
-    return q;
-end
+    /* The query string: trimmed, '' when absent, at most 200 characters. Raises VALIDATION_FAILED (query). */
+    select coalesce(rustok._input_text(to_jsonb(query), 'query', 200), '')
 $$;
 
 ALTER FUNCTION rustok._search_text(query text) OWNER TO rustok_owner;
@@ -4630,45 +4673,46 @@ ALTER FUNCTION rustok._set_module_enabled(module text, enable boolean) OWNER TO 
 CREATE FUNCTION rustok._set_node_tags(tenant uuid, node_id uuid, tags jsonb) RETURNS boolean
     LANGUAGE plpgsql
     AS $$
-/* Makes the node's tags exactly `tags` (a list of names; null = none), creating tags that do not exist yet
-   (matched by slug). Returns whether the links changed. Raises VALIDATION_FAILED (details.field 'tags'). */
+/* Makes the node's tags exactly `tags` (a list of at most 50 names of 1 to 64 characters; null = none),
+   creating tags that do not exist yet (matched by slug). Returns whether the links changed. Raises
+   VALIDATION_FAILED (details.field 'tags' or 'tags[i]'; reason format for a name without a letter or
+   digit). */
 declare
-    items jsonb := case when tags is null or tags = 'null'::jsonb then '[]'::jsonb else tags end;
-    names text[];
-    slugs text[];
+    item jsonb;
+    i int;
+    tag_name text;
+    tag_slug text;
+    names text[] := '{}';
+    slugs text[] := '{}';
     removed int;
     added int;
 begin
-    if jsonb_typeof(items) <> 'array' or jsonb_array_length(items) > 50 or exists (
-            select 1 from jsonb_array_elements(items) e
-            where jsonb_typeof(e) <> 'string' or length(btrim(e #>> '{}')) > 64
-               or rustok._slugify(e #>> '{}', 64) = '') then
-        perform rustok.raise('VALIDATION_FAILED', 'at most 50 tag names, each 1 to 64 characters',
-                             jsonb_build_object('field', 'tags'));
-    end if;
-    select array_agg(w.name order by w.slug), array_agg(w.slug order by w.slug) into names, slugs
-    from (select distinct on (rustok._slugify(e #>> '{}', 64))
-                 btrim(e #>> '{}') as name, rustok._slugify(e #>> '{}', 64) as slug
-          from jsonb_array_elements(items) with ordinality as x (e, i)
-          order by rustok._slugify(e #>> '{}', 64), i) w;
-    if slugs is not null then
-        insert into public.tags (tenant_id, name, slug)
-        select tenant, w.name, w.slug from unnest(names, slugs) as w (name, slug)
-        on conflict do nothing;
-    end if;
+    for item, i in select e, n - 1 from jsonb_array_elements(rustok._input_array(tags, 'tags', 50))
+                                        with ordinality as t (e, n) loop
+        tag_name := rustok._input_text(item, format('tags[%s]', i), 64, required => true);
+        tag_slug := rustok._slugify(tag_name, 64);
+        if tag_slug = '' then
+            perform rustok._input_invalid(format('tags[%s]', i), 'format', 'a tag name needs a letter or digit');
+        end if;
+        if tag_slug <> all (slugs) then  -- the first name given for a slug names the tag
+            names := names || tag_name;
+            slugs := slugs || tag_slug;
+        end if;
+    end loop;
+    insert into public.tags (tenant_id, name, slug)
+    select tenant, w.name, w.slug from unnest(names, slugs) as w (name, slug)
+    on conflict do nothing;
     delete from public.node_tags nt
     using public.tags t
     where nt.tenant_id = tenant and nt.node_id = _set_node_tags.node_id
-      and t.tenant_id = nt.tenant_id and t.id = nt.tag_id and t.slug <> all (coalesce(slugs, '{}'));
+      and t.tenant_id = nt.tenant_id and t.id = nt.tag_id and t.slug <> all (slugs);
     get diagnostics removed = row_count;
-    if slugs is not null then
-        insert into public.node_tags (tenant_id, node_id, tag_id)
-        select tenant, _set_node_tags.node_id, t.id from public.tags t
-        where t.tenant_id = tenant and t.slug = any (slugs)
-        on conflict do nothing;
-    end if;
+    insert into public.node_tags (tenant_id, node_id, tag_id)
+    select tenant, _set_node_tags.node_id, t.id from public.tags t
+    where t.tenant_id = tenant and t.slug = any (slugs)
+    on conflict do nothing;
     get diagnostics added = row_count;
-    return removed + coalesce(added, 0) > 0;
+    return removed + added > 0;
 end
 $$;
 
@@ -4823,52 +4867,6 @@ $$;
 ALTER FUNCTION rustok._tenant_tables() OWNER TO rustok_owner;
 
 --
--- Name: _text_field(jsonb, text, integer, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
---
-
-CREATE FUNCTION rustok._text_field(input jsonb, field text, max_length integer, required boolean DEFAULT false) RETURNS text
-    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    AS $$
-/* A string field of a request, trimmed; null when absent or null. Raises VALIDATION_FAILED when it is not a
-   string, longer than max_length, or blank/missing while required. */
-declare
-    value jsonb := input -> field;
-    result text;
-begin
-    if value is null or value = 'null'::jsonb then
-        result := null;
-    elsif jsonb_typeof(value) <> 'string' then
-        perform rustok.raise('VALIDATION_FAILED', 'expected a string', jsonb_build_object('field', field));
-    else
-        result := btrim(value #>> '{}');
-        if length(result) > max_length then
-            perform rustok.raise('VALIDATION_FAILED', format('at most %s characters', max_length),
-                                 jsonb_build_object('field', field, 'maxLength', max_length));
-        end if;
-    end if;
-    if required and coalesce(result, '') = '' then
-        perform rustok.raise('VALIDATION_FAILED', 'required', jsonb_build_object('field', field));
-    end if;
-    return result;
-end
-$$;
-
-ALTER FUNCTION rustok._text_field(input jsonb, field text, max_length integer, required boolean) OWNER TO rustok_owner;
-
---
--- Name: _time_field(jsonb, text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
---
-
-CREATE FUNCTION rustok._time_field(input jsonb, field text) RETURNS timestamp with time zone
-    LANGUAGE sql STABLE
-    AS $$
-    /* An ISO 8601 instant of a request (rustok._instant); null when absent. */
-    select rustok._instant(rustok._text_field(input, field, 64), field)
-$$;
-
-ALTER FUNCTION rustok._time_field(input jsonb, field text) OWNER TO rustok_owner;
-
---
 -- Name: _transliterate(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -4900,19 +4898,6 @@ CREATE FUNCTION rustok._user_json(u public.users) RETURNS jsonb
 $$;
 
 ALTER FUNCTION rustok._user_json(u public.users) OWNER TO rustok_owner;
-
---
--- Name: _valid_slug(text, integer); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
---
-
-CREATE FUNCTION rustok._valid_slug(value text, max_length integer DEFAULT 255) RETURNS boolean
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $_$
-    /* Lowercase ASCII letters and digits in dash-separated words, at most max_length characters. */
-    select value ~ '^[a-z0-9]+(-[a-z0-9]+)*$' and length(value) <= max_length
-$_$;
-
-ALTER FUNCTION rustok._valid_slug(value text, max_length integer) OWNER TO rustok_owner;
 
 --
 -- Name: _visible_thread(uuid, uuid, boolean); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
@@ -5079,14 +5064,12 @@ declare
     tenant uuid := rustok.current_tenant_id();
     post public.nodes;
     parent public.nodes;
-    text_ text := btrim(body);
+    text_ text;
     c public.nodes;
 begin
     perform rustok.require_module('blog');
     perform rustok.require_permission('comments.write');
-    if coalesce(text_, '') = '' or length(text_) > 10000 then
-        perform rustok.raise('VALIDATION_FAILED', 'a comment is 1 to 10,000 characters', jsonb_build_object('field', 'body'));
-    end if;
+    text_ := rustok._input_text(to_jsonb(body), 'body', 10000, required => true);
     post := rustok._commentable_post(node_id);
     if not rustok._node_is_live(post.status, post.published_at) then
         perform rustok.raise('NOT_PUBLISHED', 'comments open once the post is published and its time has come',
@@ -5170,22 +5153,22 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('products.manage');
-    input := rustok._commerce_object(input, 'input');
+    input := rustok._input_object(input, 'input', required => true);
     select * into v from public.commerce_variants cv
-    where cv.tenant_id = rustok.require_tenant() and cv.id = rustok._commerce_id(input -> 'variantId', 'variantId');
+    where cv.tenant_id = rustok.require_tenant() and cv.id = rustok._input_id(input -> 'variantId', 'variantId');
     if not found then
         perform rustok.raise('NOT_FOUND', 'no such variant', jsonb_build_object('field', 'variantId'));
     end if;
-    location := rustok._commerce_id(input -> 'locationId', 'locationId');
+    location := rustok._input_id(input -> 'locationId', 'locationId');
     if location is null then
         location := rustok._commerce_default_location();
     elsif not exists (select 1 from public.commerce_stock_locations sl
                       where sl.tenant_id = v.tenant_id and sl.id = location) then
         perform rustok.raise('NOT_FOUND', 'no such stock location', jsonb_build_object('field', 'locationId'));
     end if;
-    delta := rustok._commerce_int(input -> 'delta', 'delta', -1000000000, 1000000000);
-    if delta is null or delta = 0 then
-        perform rustok.raise('VALIDATION_FAILED', 'delta must be a non-zero integer', jsonb_build_object('field', 'delta'));
+    delta := rustok._input_int(input -> 'delta', 'delta', -1000000000, 1000000000, required => true);
+    if delta = 0 then
+        perform rustok._input_invalid('delta', 'zero', 'delta must not be zero');
     end if;
 
     insert into public.commerce_inventory_levels (tenant_id, variant_id, location_id)
@@ -5208,7 +5191,7 @@ begin
         'variant_id', rustok.ulid(v.id), 'product_id', rustok.ulid(v.product_id), 'location_id', rustok.ulid(location),
         'delta', delta, 'stocked_quantity', lvl.stocked_quantity,
         'available_quantity', lvl.stocked_quantity - lvl.reserved_quantity,
-        'reason', rustok._commerce_text(input -> 'reason', 'reason', 255)));
+        'reason', rustok._input_text(input -> 'reason', 'reason', 255)));
     return rustok._commerce_level_json(lvl);
 end
 $$;
@@ -5295,15 +5278,12 @@ CREATE FUNCTION rustok.begin_login(email text) RETURNS jsonb
    without attempts. Raises TENANT_REQUIRED, NOT_FOUND, TENANT_INACTIVE, VALIDATION_FAILED (email). */
 declare
     tenant uuid := rustok._auth_tenant();
-    normalized text := lower(btrim(coalesce(email, '')));
+    -- any text: a login must not tell which addresses could exist (the e-mail rule is for new accounts)
+    normalized text := lower(rustok._input_text(to_jsonb(email), 'email', 255, required => true));
     attempt public.auth_login_attempts;
     in_a_row int;
     stored text;
 begin
-    if normalized = '' or length(normalized) > 255 then
-        perform rustok.raise('VALIDATION_FAILED', 'email is required (at most 255 characters)',
-                             jsonb_build_object('field', 'email'));
-    end if;
     insert into public.auth_login_attempts (tenant_id, email) values (tenant, normalized)
     on conflict on constraint auth_login_attempts_pkey do nothing;
     select * into attempt from public.auth_login_attempts a
@@ -5445,10 +5425,7 @@ begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('orders.manage');
     time_zone := coalesce(time_zone, 'UTC');
-    if low_stock is null or low_stock < 0 or low_stock > 1000000 then
-        perform rustok.raise('VALIDATION_FAILED', 'lowStock must be between 0 and 1000000',
-                             jsonb_build_object('field', 'lowStock'));
-    end if;
+    perform rustok._input_int(to_jsonb(low_stock), 'lowStock', 0, 1000000, required => true);
     day_start := rustok._commerce_day_start(time_zone);
     month_start := date_trunc('month', day_start at time zone time_zone) at time zone time_zone;
     return jsonb_build_object(
@@ -5555,33 +5532,32 @@ CREATE FUNCTION rustok.create_cart(input jsonb DEFAULT NULL::jsonb) RETURNS json
 declare
     c public.commerce_carts;
     r public.commerce_regions;
+    region uuid;
     currency text;
     shipping uuid;
     item jsonb;
     i int;
 begin
     perform rustok.require_module('commerce');
-    input := rustok._commerce_object(input, 'input', false);
-    if input ->> 'regionId' is not null then
-        select * into r from public.commerce_regions cr
-        where cr.tenant_id = rustok.require_tenant() and cr.id = rustok._commerce_id(input -> 'regionId', 'regionId');
+    input := rustok._input_object(input, 'input');
+    region := rustok._input_id(input -> 'regionId', 'regionId');
+    if region is not null then
+        select * into r from public.commerce_regions cr where cr.tenant_id = rustok.require_tenant() and cr.id = region;
         if not found then
             perform rustok.raise('NOT_FOUND', 'no such region', jsonb_build_object('field', 'regionId'));
         end if;
     end if;
-    if input ->> 'currencyCode' is not null then
-        currency := rustok._commerce_currency(input ->> 'currencyCode');
+    currency := rustok._commerce_currency(input -> 'currencyCode', required => false);
+    if currency is not null then
         if r.id is not null and currency <> r.currency_code::text then
-            perform rustok.raise('VALIDATION_FAILED', 'the region uses another currency',
-                                 jsonb_build_object('field', 'currencyCode', 'reason', 'region_currency'));
+            perform rustok._input_invalid('currencyCode', 'region_currency', 'the region uses another currency');
         end if;
     elsif r.id is not null then
         currency := r.currency_code;
     else
-        perform rustok.raise('VALIDATION_FAILED', 'a currency code or a region is required',
-                             jsonb_build_object('field', 'currencyCode'));
+        perform rustok._input_invalid('currencyCode', 'required', 'a currency code or a region is required');
     end if;
-    shipping := rustok._commerce_id(input -> 'shippingOptionId', 'shippingOptionId');
+    shipping := rustok._input_id(input -> 'shippingOptionId', 'shippingOptionId');
     if shipping is not null and not exists (
             select 1 from public.commerce_shipping_options s
             where s.tenant_id = rustok.current_tenant_id() and s.region_id = r.id and s.id = shipping and s.is_active) then
@@ -5590,14 +5566,14 @@ begin
     end if;
     insert into public.commerce_carts (tenant_id, customer_id, email, currency_code, region_id, shipping_option_id)
     values (rustok.require_tenant(), rustok.current_user_id(),
-            rustok._commerce_email(rustok._commerce_text(input -> 'email', 'email', 255)), currency, r.id, shipping)
+            rustok._input_email(input -> 'email'), currency, r.id, shipping)
     returning * into c;
     for item, i in select e, n - 1 from jsonb_array_elements(
-            rustok._commerce_array(input -> 'lines', 'lines', 100)) with ordinality as t (e, n) loop
-        perform rustok._commerce_object(item, format('lines[%s]', i));
+            rustok._input_array(input -> 'lines', 'lines', 100)) with ordinality as t (e, n) loop
+        perform rustok._input_object(item, format('lines[%s]', i), required => true);
         perform rustok._commerce_put_line(
-            c, rustok._commerce_id(item -> 'variantId', format('lines[%s].variantId', i)),
-            rustok._commerce_int(item -> 'quantity', format('lines[%s].quantity', i), -2147483648, 2147483647)::int,
+            c, rustok._input_id(item -> 'variantId', format('lines[%s].variantId', i)),
+            rustok._input_int(item -> 'quantity', format('lines[%s].quantity', i), -2147483648, 2147483647)::int,
             true, format('lines[%s].variantId', i));
     end loop;
     return rustok._commerce_cart_json(c);
@@ -5629,14 +5605,10 @@ declare
 begin
     perform rustok.require_module('content');
     perform rustok.require_permission('content.manage');
-    req := rustok._check_request(input, '{name,slug,parentId,description,position}');
-    new_name := rustok._text_field(req, 'name', 255, true);
-    given_slug := rustok._text_field(req, 'slug', 255);
-    if given_slug is not null and not rustok._valid_slug(given_slug) then
-        perform rustok.raise('VALIDATION_FAILED', 'slug: lowercase letters, digits and single dashes',
-                             jsonb_build_object('field', 'slug'));
-    end if;
-    parent := rustok._category_ref(tenant, req, 'parentId');
+    req := rustok._input_object(input, 'input', allowed => '{name,slug,parentId,description,position}');
+    new_name := rustok._input_text(req -> 'name', 'name', 255, required => true);
+    given_slug := rustok._input_slug(req -> 'slug', 'slug');
+    parent := rustok._category_ref(tenant, req -> 'parentId', 'parentId');
     base := coalesce(nullif(rustok._slugify(new_name), ''), 'category');
     if given_slug is null then
         perform rustok._lock_slug(tenant, 'category', base);
@@ -5644,7 +5616,8 @@ begin
     loop
         insert into public.categories (tenant_id, parent_id, name, slug, description, position)
         values (tenant, parent, new_name, coalesce(given_slug, rustok._free_category_slug(tenant, base)),
-                rustok._text_field(req, 'description', 10000), coalesce(rustok._int_field(req, 'position'), 0))
+                rustok._input_text(req -> 'description', 'description', 10000),
+                rustok._content_position(req -> 'position'))
         on conflict on constraint categories_tenant_id_slug_key do nothing
         returning * into c;
         exit when c.id is not null;
@@ -5676,7 +5649,8 @@ begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('orders.manage');
     insert into public.commerce_customer_groups as cg (tenant_id, name)
-    values (rustok.require_tenant(), rustok._commerce_text(to_jsonb(create_customer_group.name), 'name', 255, true))
+    values (rustok.require_tenant(),
+            rustok._input_text(to_jsonb(create_customer_group.name), 'name', 255, required => true))
     on conflict on constraint commerce_customer_groups_tenant_id_name_key do nothing
     returning * into g;
     if g.id is null then
@@ -5711,36 +5685,31 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('orders.manage');
-    input := rustok._commerce_object(input, 'input');
-    new_code := upper(rustok._commerce_text(input -> 'code', 'code', 64, true));
+    input := rustok._input_object(input, 'input', required => true);
+    new_code := upper(rustok._input_text(input -> 'code', 'code', 64, required => true));
     if new_code !~ '^[A-Z0-9][A-Z0-9_-]*$' then
-        perform rustok.raise('VALIDATION_FAILED', 'letters, digits, dashes and underscores',
-                             jsonb_build_object('field', 'code'));
+        perform rustok._input_invalid('code', 'format', 'letters, digits, dashes and underscores');
     end if;
-    new_kind := rustok._commerce_status(input -> 'kind', 'kind', '{percentage,fixed}', null);
+    new_kind := rustok._input_choice(input -> 'kind', 'kind', '{percentage,fixed}', required => true);
     if new_kind = 'percentage' then
-        new_value := rustok._commerce_int(input -> 'value', 'value', 1, 100);
-        if input ->> 'currencyCode' is not null then
-            perform rustok.raise('VALIDATION_FAILED', 'a percentage has no currency',
-                                 jsonb_build_object('field', 'currencyCode'));
+        new_value := rustok._input_int(input -> 'value', 'value', 1, 100, required => true);
+        if rustok._input_text(input -> 'currencyCode', 'currencyCode', null) is not null then
+            perform rustok._input_invalid('currencyCode', 'not_allowed', 'a percentage has no currency');
         end if;
     else
-        new_value := rustok._commerce_int(input -> 'value', 'value', 1, 1000000000000000);
-        new_currency := rustok._commerce_currency(input ->> 'currencyCode');
+        new_value := rustok._input_int(input -> 'value', 'value', 1, 1000000000000000, required => true);
+        new_currency := rustok._commerce_currency(input -> 'currencyCode');
     end if;
-    if new_value is null then
-        perform rustok.raise('VALIDATION_FAILED', 'is required', jsonb_build_object('field', 'value'));
-    end if;
-    starts := (rustok._commerce_text(input -> 'startsAt', 'startsAt', 64))::timestamptz;
-    ends := (rustok._commerce_text(input -> 'endsAt', 'endsAt', 64))::timestamptz;
+    starts := rustok._input_instant(input -> 'startsAt', 'startsAt');
+    ends := rustok._input_instant(input -> 'endsAt', 'endsAt');
     if starts is not null and ends is not null and ends <= starts then
-        perform rustok.raise('VALIDATION_FAILED', 'endsAt must be after startsAt', jsonb_build_object('field', 'endsAt'));
+        perform rustok._input_invalid('endsAt', 'before_start', 'endsAt must be after startsAt');
     end if;
     insert into public.commerce_discounts as cd (tenant_id, code, kind, value, currency_code, starts_at, ends_at,
                                                  usage_limit, is_active)
     values (rustok.require_tenant(), new_code, new_kind, new_value, new_currency, starts, ends,
-            rustok._commerce_int(input -> 'usageLimit', 'usageLimit', 1, 2147483647),
-            rustok._commerce_bool(input -> 'isActive', 'isActive', true))
+            rustok._input_int(input -> 'usageLimit', 'usageLimit', 1, 2147483647),
+            rustok._input_bool(input -> 'isActive', 'isActive', true))
     on conflict (tenant_id, code) do nothing
     returning * into d;
     if d.id is null then
@@ -5786,44 +5755,34 @@ declare
 begin
     perform rustok.require_module('content');
     perform rustok.require_permission('content.write');
-    req := rustok._check_request(input, '{kind,title,slug,excerpt,body,format,status,publishedAt,parentId,'
-                                        'categoryId,tags,metaTitle,metaDescription,metadata,position}');
-    new_kind := rustok._choice_field(req, 'kind', '{page,post,comment}');
-    if new_kind is null then
-        perform rustok.raise('VALIDATION_FAILED', 'required', jsonb_build_object('field', 'kind'));
-    elsif new_kind = 'comment' then
-        perform rustok.raise('VALIDATION_FAILED', 'comments are added with add_comment (blog)',
-                             jsonb_build_object('field', 'kind'));
-    end if;
-    new_title := rustok._text_field(req, 'title', 255, true);
-    given_slug := rustok._text_field(req, 'slug', 255);
-    if given_slug is not null and not rustok._valid_slug(given_slug) then
-        perform rustok.raise('VALIDATION_FAILED', 'slug: lowercase letters, digits and single dashes',
-                             jsonb_build_object('field', 'slug'));
-    end if;
-    new_format := coalesce(rustok._choice_field(req, 'format', '{markdown,html}'), 'markdown');
-    new_status := coalesce(rustok._choice_field(req, 'status', '{draft,published,archived}'), 'draft');
-    publish_at := rustok._time_field(req, 'publishedAt');
+    req := rustok._input_object(input, 'input', allowed => '{kind,title,slug,excerpt,body,format,status,publishedAt,'
+                                                           'parentId,categoryId,tags,metaTitle,metaDescription,'
+                                                           'metadata,position}');
+    new_kind := rustok._input_choice(req -> 'kind', 'kind', '{page,post}', required => true);  -- comments: add_comment
+    new_title := rustok._input_text(req -> 'title', 'title', 255, required => true);
+    given_slug := rustok._input_slug(req -> 'slug', 'slug');
+    new_format := coalesce(rustok._input_choice(req -> 'format', 'format', '{markdown,html}'), 'markdown');
+    new_status := coalesce(rustok._input_choice(req -> 'status', 'status', '{draft,published,archived}'), 'draft');
+    publish_at := rustok._input_instant(req -> 'publishedAt', 'publishedAt');
     if publish_at is not null and new_status <> 'published' then
-        perform rustok.raise('VALIDATION_FAILED', 'publishedAt goes with status published',
-                             jsonb_build_object('field', 'publishedAt'));
+        perform rustok._input_invalid('publishedAt', 'needs_published', 'publishedAt goes with status published');
     end if;
     if new_status = 'published' then
         perform rustok.require_permission('content.publish');
         publish_at := coalesce(publish_at, now());
     end if;
-    parent := rustok._id_field(req, 'parentId');
+    parent := rustok._input_id(req -> 'parentId', 'parentId');
     if parent is not null then
         select * into n from public.nodes p where p.tenant_id = tenant and p.id = parent;
         if not rustok._node_visible(n) then
             perform rustok.raise('NOT_FOUND', 'no such parent', jsonb_build_object('field', 'parentId'));
         elsif n.kind <> new_kind then
-            perform rustok.raise('VALIDATION_FAILED', 'the parent must be of the same kind',
-                                 jsonb_build_object('field', 'parentId', 'parentKind', n.kind));
+            perform rustok._input_invalid('parentId', 'kind_mismatch', 'the parent must be of the same kind',
+                                          jsonb_build_object('parentKind', n.kind));
         end if;
         n := null;
     end if;
-    category := rustok._category_ref(tenant, req);
+    category := rustok._category_ref(tenant, req -> 'categoryId');
     base := coalesce(nullif(rustok._slugify(new_title), ''), new_kind);
     if given_slug is null then
         perform rustok._lock_slug(tenant, new_kind, base);
@@ -5832,10 +5791,10 @@ begin
         insert into public.nodes (tenant_id, kind, title, slug, excerpt, status, published_at, parent_id,
                                   author_id, category_id, meta_title, meta_description, metadata, position)
         values (tenant, new_kind, new_title, coalesce(given_slug, rustok._free_node_slug(tenant, new_kind, base)),
-                rustok._text_field(req, 'excerpt', 100000), new_status, publish_at, parent,
-                rustok.current_user_id(), category, rustok._text_field(req, 'metaTitle', 255),
-                rustok._text_field(req, 'metaDescription', 500), rustok._metadata_field(req),
-                coalesce(rustok._int_field(req, 'position'), 0))
+                rustok._input_text(req -> 'excerpt', 'excerpt', 100000), new_status, publish_at, parent,
+                rustok.current_user_id(), category, rustok._input_text(req -> 'metaTitle', 'metaTitle', 255),
+                rustok._input_text(req -> 'metaDescription', 'metaDescription', 500),
+                rustok._input_object(req -> 'metadata', 'metadata'), rustok._content_position(req -> 'position'))
         on conflict on constraint nodes_tenant_id_kind_slug_key do nothing
         returning * into n;
         exit when n.id is not null;
@@ -5845,7 +5804,7 @@ begin
         end if;
     end loop;
     insert into public.bodies (tenant_id, node_id, body, format)
-    values (tenant, n.id, coalesce(rustok._body_field(req), ''), new_format);
+    values (tenant, n.id, coalesce(rustok._node_body(req -> 'body'), ''), new_format);
     perform rustok._set_node_tags(tenant, n.id, req -> 'tags');
     perform rustok.publish_event('NodeCreated', jsonb_build_object(
         'node_id', rustok.ulid(n.id), 'kind', n.kind, 'author_id', rustok.ulid(n.author_id)));
@@ -5877,22 +5836,22 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('products.manage');
-    input := rustok._commerce_object(input, 'input');
-    group_id := rustok._commerce_id(input -> 'customerGroupId', 'customerGroupId');
+    input := rustok._input_object(input, 'input', required => true);
+    group_id := rustok._input_id(input -> 'customerGroupId', 'customerGroupId');
     if group_id is not null and not exists (select 1 from public.commerce_customer_groups g
                                             where g.tenant_id = rustok.current_tenant_id() and g.id = group_id) then
         perform rustok.raise('NOT_FOUND', 'no such customer group', jsonb_build_object('field', 'customerGroupId'));
     end if;
-    starts := (rustok._commerce_text(input -> 'startsAt', 'startsAt', 64))::timestamptz;
-    ends := (rustok._commerce_text(input -> 'endsAt', 'endsAt', 64))::timestamptz;
+    starts := rustok._input_instant(input -> 'startsAt', 'startsAt');
+    ends := rustok._input_instant(input -> 'endsAt', 'endsAt');
     if starts is not null and ends is not null and ends <= starts then
-        perform rustok.raise('VALIDATION_FAILED', 'endsAt must be after startsAt', jsonb_build_object('field', 'endsAt'));
+        perform rustok._input_invalid('endsAt', 'before_start', 'endsAt must be after startsAt');
     end if;
     insert into public.commerce_price_lists (tenant_id, title, description, status, customer_group_id, starts_at,
                                              ends_at)
-    values (rustok.require_tenant(), rustok._commerce_text(input -> 'title', 'title', 255, true),
-            rustok._commerce_text(input -> 'description', 'description', 100000),
-            rustok._commerce_status(input -> 'status', 'status', '{draft,active}', 'active'),
+    values (rustok.require_tenant(), rustok._input_text(input -> 'title', 'title', 255, required => true),
+            rustok._input_text(input -> 'description', 'description', 100000),
+            coalesce(rustok._input_choice(input -> 'status', 'status', '{draft,active}'), 'active'),
             group_id, starts, ends)
     returning * into pl;
     perform rustok.publish_event('PriceListCreated', jsonb_build_object('price_list_id', rustok.ulid(pl.id)));
@@ -5929,17 +5888,17 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('products.manage');
-    input := rustok._commerce_object(input, 'input');
-    product_title := rustok._commerce_text(input -> 'title', 'title', 255, true);
+    input := rustok._input_object(input, 'input', required => true);
+    product_title := rustok._input_text(input -> 'title', 'title', 255, required => true);
     insert into public.commerce_products as cp (tenant_id, title, subtitle, handle, description, status, discountable,
                                                 metadata)
     values (rustok.require_tenant(), product_title,
-            rustok._commerce_text(input -> 'subtitle', 'subtitle', 255),
-            rustok._commerce_handle(input ->> 'handle', product_title),
-            rustok._commerce_text(input -> 'description', 'description', 100000),
-            rustok._commerce_status(input -> 'status', 'status', '{draft,published,archived}', 'draft'),
-            rustok._commerce_bool(input -> 'discountable', 'discountable', true),
-            rustok._commerce_object(input -> 'metadata', 'metadata', false))
+            rustok._input_text(input -> 'subtitle', 'subtitle', 255),
+            rustok._commerce_handle(input -> 'handle', product_title),
+            rustok._input_text(input -> 'description', 'description', 100000),
+            coalesce(rustok._input_choice(input -> 'status', 'status', '{draft,published,archived}'), 'draft'),
+            rustok._input_bool(input -> 'discountable', 'discountable', true),
+            rustok._input_object(input -> 'metadata', 'metadata'))
     on conflict (tenant_id, handle) do nothing
     returning * into p;
     if p.id is null then
@@ -5947,34 +5906,33 @@ begin
     end if;
 
     for item, i in select e, n - 1 from jsonb_array_elements(
-            rustok._commerce_array(input -> 'options', 'options', 10)) with ordinality as t (e, n) loop
-        perform rustok._commerce_object(item, format('options[%s]', i));
+            rustok._input_array(input -> 'options', 'options', 10)) with ordinality as t (e, n) loop
+        perform rustok._input_object(item, format('options[%s]', i), required => true);
         insert into public.commerce_product_options (tenant_id, product_id, title, position)
-        values (p.tenant_id, p.id, rustok._commerce_text(item -> 'title', format('options[%s].title', i), 255, true), i)
+        values (p.tenant_id, p.id,
+                rustok._input_text(item -> 'title', format('options[%s].title', i), 255, required => true), i)
         on conflict (tenant_id, product_id, title) do nothing
         returning id into new_option_id;
         if new_option_id is null then
-            perform rustok.raise('VALIDATION_FAILED', 'option titles must differ',
-                                 jsonb_build_object('field', format('options[%s].title', i), 'reason', 'duplicate'));
+            perform rustok._input_invalid(format('options[%s].title', i), 'duplicate', 'option titles must differ');
         end if;
-        if jsonb_array_length(rustok._commerce_array(item -> 'values', format('options[%s].values', i), 100)) = 0 then
-            perform rustok.raise('VALIDATION_FAILED', 'an option needs at least one value',
-                                 jsonb_build_object('field', format('options[%s].values', i)));
+        if jsonb_array_length(rustok._input_array(item -> 'values', format('options[%s].values', i), 100)) = 0 then
+            perform rustok._input_invalid(format('options[%s].values', i), 'required',
+                                          'an option needs at least one value');
         end if;
         for val, j in select e, n - 1 from jsonb_array_elements(item -> 'values') with ordinality as t (e, n) loop
             insert into public.commerce_product_option_values (tenant_id, option_id, value, position)
             values (p.tenant_id, new_option_id,
-                    rustok._commerce_text(val, format('options[%s].values[%s]', i, j), 255, true), j)
+                    rustok._input_text(val, format('options[%s].values[%s]', i, j), 255, required => true), j)
             on conflict (tenant_id, option_id, value) do nothing;
             if not found then
-                perform rustok.raise('VALIDATION_FAILED', 'option values must differ',
-                                     jsonb_build_object('field', format('options[%s].values[%s]', i, j),
-                                                        'reason', 'duplicate'));
+                perform rustok._input_invalid(format('options[%s].values[%s]', i, j), 'duplicate',
+                                              'option values must differ');
             end if;
         end loop;
     end loop;
 
-    variants := rustok._commerce_array(input -> 'variants', 'variants', 100);
+    variants := rustok._input_array(input -> 'variants', 'variants', 100);
     if jsonb_array_length(variants) = 0 then
         variants := '[{}]';
     end if;
@@ -6009,18 +5967,18 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('products.manage');
-    input := rustok._commerce_object(input, 'input');
-    category_name := rustok._commerce_text(input -> 'name', 'name', 255, true);
-    parent := rustok._commerce_id(input -> 'parentId', 'parentId');
+    input := rustok._input_object(input, 'input', required => true);
+    category_name := rustok._input_text(input -> 'name', 'name', 255, required => true);
+    parent := rustok._input_id(input -> 'parentId', 'parentId');
     if parent is not null and not exists (select 1 from public.commerce_categories pc
                                           where pc.tenant_id = rustok.current_tenant_id() and pc.id = parent) then
         perform rustok.raise('NOT_FOUND', 'no such parent category', jsonb_build_object('field', 'parentId'));
     end if;
     insert into public.commerce_categories as cc (tenant_id, parent_id, name, handle, description, position)
     values (rustok.require_tenant(), parent, category_name,
-            rustok._commerce_handle(input ->> 'handle', category_name),
-            rustok._commerce_text(input -> 'description', 'description', 100000),
-            coalesce(rustok._commerce_int(input -> 'position', 'position', -1000000, 1000000), 0))
+            rustok._commerce_handle(input -> 'handle', category_name),
+            rustok._input_text(input -> 'description', 'description', 100000),
+            coalesce(rustok._input_int(input -> 'position', 'position', -1000000, 1000000), 0))
     on conflict (tenant_id, handle) do nothing
     returning * into c;
     if c.id is null then
@@ -6051,12 +6009,12 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('products.manage');
-    input := rustok._commerce_object(input, 'input');
-    collection_title := rustok._commerce_text(input -> 'title', 'title', 255, true);
+    input := rustok._input_object(input, 'input', required => true);
+    collection_title := rustok._input_text(input -> 'title', 'title', 255, required => true);
     insert into public.commerce_collections as cc (tenant_id, title, handle, metadata)
     values (rustok.require_tenant(), collection_title,
-            rustok._commerce_handle(input ->> 'handle', collection_title),
-            rustok._commerce_object(input -> 'metadata', 'metadata', false))
+            rustok._commerce_handle(input -> 'handle', collection_title),
+            rustok._input_object(input -> 'metadata', 'metadata'))
     on conflict (tenant_id, handle) do nothing
     returning * into c;
     if c.id is null then
@@ -6076,7 +6034,7 @@ ALTER FUNCTION rustok.create_product_collection(input jsonb) OWNER TO rustok_own
 
 CREATE FUNCTION rustok.create_region(input jsonb) RETURNS jsonb
     LANGUAGE plpgsql
-    AS $_$
+    AS $$
 /* Creates a region {name, currencyCode, countries: ["DE", …] (each in one region only), taxRate: {name, code,
    rate}}; emits RegionCreated. Needs orders.manage. Raises FORBIDDEN/UNAUTHENTICATED, VALIDATION_FAILED,
    CURRENCY_UNKNOWN, CONFLICT (name, or a country already in another region). Returns the Region. */
@@ -6088,22 +6046,18 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('orders.manage');
-    input := rustok._commerce_object(input, 'input');
+    input := rustok._input_object(input, 'input', required => true);
     insert into public.commerce_regions as cr (tenant_id, name, currency_code)
-    values (rustok.require_tenant(), rustok._commerce_text(input -> 'name', 'name', 255, true),
-            rustok._commerce_currency(input ->> 'currencyCode'))
+    values (rustok.require_tenant(), rustok._input_text(input -> 'name', 'name', 255, required => true),
+            rustok._commerce_currency(input -> 'currencyCode'))
     on conflict (tenant_id, name) do nothing
     returning * into r;
     if r.id is null then
         perform rustok.raise('CONFLICT', 'a region has this name', jsonb_build_object('field', 'name'));
     end if;
     for country, i in select e, n - 1 from jsonb_array_elements(
-            rustok._commerce_array(input -> 'countries', 'countries', 250)) with ordinality as t (e, n) loop
-        code := upper(rustok._commerce_text(country, format('countries[%s]', i), 2, true));
-        if code !~ '^[A-Z]{2}$' then
-            perform rustok.raise('VALIDATION_FAILED', 'an ISO 3166-1 alpha-2 country code',
-                                 jsonb_build_object('field', format('countries[%s]', i)));
-        end if;
+            rustok._input_array(input -> 'countries', 'countries', 250)) with ordinality as t (e, n) loop
+        code := rustok._commerce_country(country, format('countries[%s]', i), required => true);
         insert into public.commerce_region_countries (tenant_id, country_code, region_id)
         values (r.tenant_id, code, r.id)
         on conflict do nothing;
@@ -6119,7 +6073,7 @@ begin
         'region_id', rustok.ulid(r.id), 'currency', r.currency_code));
     return rustok._commerce_region_json(r);
 end
-$_$;
+$$;
 
 ALTER FUNCTION rustok.create_region(input jsonb) OWNER TO rustok_owner;
 
@@ -6140,18 +6094,15 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('orders.manage');
-    input := rustok._commerce_object(input, 'input');
+    input := rustok._input_object(input, 'input', required => true);
     select * into r from public.commerce_regions cr
-    where cr.tenant_id = rustok.require_tenant() and cr.id = rustok._commerce_id(input -> 'regionId', 'regionId');
+    where cr.tenant_id = rustok.require_tenant() and cr.id = rustok._input_id(input -> 'regionId', 'regionId');
     if not found then
         perform rustok.raise('NOT_FOUND', 'no such region', jsonb_build_object('field', 'regionId'));
     end if;
-    new_amount := rustok._commerce_amount(input -> 'amount');
-    if new_amount is null then
-        perform rustok.raise('VALIDATION_FAILED', 'is required', jsonb_build_object('field', 'amount'));
-    end if;
+    new_amount := rustok._input_amount(input -> 'amount', 'amount', required => true);
     insert into public.commerce_shipping_options as so (tenant_id, region_id, name, amount)
-    values (r.tenant_id, r.id, rustok._commerce_text(input -> 'name', 'name', 255, true), new_amount)
+    values (r.tenant_id, r.id, rustok._input_text(input -> 'name', 'name', 255, required => true), new_amount)
     on conflict (tenant_id, region_id, name) do nothing
     returning * into s;
     if s.id is null then
@@ -6182,10 +6133,10 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('products.manage');
-    input := rustok._commerce_object(input, 'input');
-    location_name := rustok._commerce_text(input -> 'name', 'name', 255, true);
+    input := rustok._input_object(input, 'input', required => true);
+    location_name := rustok._input_text(input -> 'name', 'name', 255, required => true);
     insert into public.commerce_stock_locations as sl (tenant_id, name, handle)
-    values (rustok.require_tenant(), location_name, rustok._commerce_handle(input ->> 'handle', location_name))
+    values (rustok.require_tenant(), location_name, rustok._commerce_handle(input -> 'handle', location_name))
     on conflict (tenant_id, handle) do nothing
     returning * into l;
     if l.id is null then
@@ -6214,25 +6165,23 @@ declare
     caller_user text := current_setting('rustok.user_id', true);
     caller_role text := current_setting('rustok.role', true);
     new_tenant public.tenants;
+    new_slug text;
+    new_name text;
     admin_id uuid;
     module text;
 begin
     perform rustok.require_permission('tenants.manage');
-    if slug is null or slug !~ '^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$' then
-        perform rustok.raise('VALIDATION_FAILED', 'slug: lowercase letters, digits and dashes, at most 64',
-                             jsonb_build_object('field', 'slug'));
-    end if;
-    if name is null or btrim(name) = '' or length(name) > 255 then
-        perform rustok.raise('VALIDATION_FAILED', 'name is required (at most 255 characters)',
-                             jsonb_build_object('field', 'name'));
+    new_slug := rustok._input_text(to_jsonb(create_tenant.slug), 'slug', 64, required => true);
+    new_name := rustok._input_text(to_jsonb(create_tenant.name), 'name', 255, required => true);
+    if new_slug !~ '^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$' then  -- the tenants CHECK: a host-name label
+        perform rustok._input_invalid('slug', 'format', 'lowercase letters, digits and dashes, at most 64');
     end if;
     if (admin_email is null) <> (admin_password_hash is null) then
-        perform rustok.raise('VALIDATION_FAILED', 'admin email and password go together',
-                             jsonb_build_object('field', 'adminEmail'));
+        perform rustok._input_invalid('adminEmail', 'required', 'admin email and password go together');
     end if;
     perform set_config('rustok.tenant_id', rustok.gen_id()::text, true);  -- not set_context: no such tenant yet
     insert into public.tenants (id, slug, name)
-    values (rustok.current_tenant_id(), create_tenant.slug, btrim(create_tenant.name))
+    values (rustok.current_tenant_id(), new_slug, new_name)
     on conflict on constraint tenants_slug_key do nothing
     returning * into new_tenant;
     if new_tenant.id is null then
@@ -6272,16 +6221,16 @@ CREATE FUNCTION rustok.create_user(email text, password_hash text, role text DEF
 declare
     user_id uuid;
     account public.users;
+    new_role text;
+    new_name text;
 begin
     perform rustok.require_tenant();
     perform rustok.require_permission('users.manage');
-    if role is null or not exists (select 1 from public.roles r where r.slug = create_user.role) then
-        perform rustok.raise('VALIDATION_FAILED', 'unknown role', jsonb_build_object('field', 'role'));
-    end if;
-    perform rustok._display_name(create_user.display_name);
-    perform rustok._require_super_admin_for(create_user.role);
-    user_id := rustok._insert_user(email, password_hash, create_user.role);
-    update public.users u set display_name = rustok._display_name(create_user.display_name)
+    new_role := rustok._role_field(create_user.role);
+    new_name := rustok._display_name(create_user.display_name);
+    perform rustok._require_super_admin_for(new_role);
+    user_id := rustok._insert_user(email, password_hash, new_role);
+    update public.users u set display_name = new_name
     where u.tenant_id = rustok.current_tenant_id() and u.id = user_id
     returning * into account;
     return rustok._user_json(account);
@@ -6306,8 +6255,7 @@ begin
     perform rustok.require_tenant();
     perform rustok.require_permission('webhooks.manage');
     if (select count(*) from public.webhooks w where w.tenant_id = rustok.current_tenant_id()) >= 50 then
-        perform rustok.raise('VALIDATION_FAILED', 'at most 50 webhooks per tenant',
-                             jsonb_build_object('field', 'url', 'limit', 50));
+        perform rustok._input_invalid('url', 'too_many', 'at most 50 webhooks per tenant', '{"maxItems": 50}');
     end if;
     insert into public.webhooks (tenant_id, url, event_types, description, secret, created_by)
     values (rustok.current_tenant_id(), rustok._check_webhook_url(url), rustok._check_webhook_event_types(event_types),
@@ -6719,7 +6667,8 @@ CREATE FUNCTION rustok.index_config(tenant uuid DEFAULT NULL::uuid) RETURNS json
     AS $$
     /* The IndexConfig in force for the tenant (default: the current one): defaults, overridden by
        platform_settings 'index', overridden by tenant_modules.settings of 'index'.
-       {realtimeSync: true, batchSize: 500, workers: 1, reindexSchedule: null}. */
+       {realtimeSync: true, batchSize: 500, workers: 1, reindexSchedule: null}. Outside the module switch:
+       the index is kept for every tenant (its triggers do not ask), and so is read its configuration. */
     select '{"realtimeSync": true, "batchSize": 500, "workers": 1, "reindexSchedule": null}'::jsonb
         || rustok._index_global_config()
         || coalesce((select tm.settings from public.tenant_modules tm
@@ -6738,7 +6687,8 @@ CREATE FUNCTION rustok.index_drain(batch_size integer DEFAULT NULL::integer) RET
     AS $$
 /* One batch of the current tenant's durable queue: takes up to batch_size rows (default: IndexConfig
    batchSize) that no other worker holds (FOR UPDATE SKIP LOCKED), recomputes each id once, emits
-   IndexUpdated per kind. Returns how many queue rows it took (0: nothing left for this worker). */
+   IndexUpdated per kind. Returns how many queue rows it took (0: nothing left for this worker). Outside the
+   module switch: `rustok indexer` drains what the triggers queued, whatever the tenant enabled. */
 declare
     tenant uuid := rustok.require_tenant();
     n int := coalesce(batch_size, (rustok.index_config() ->> 'batchSize')::int, 500);
@@ -6777,7 +6727,8 @@ ALTER FUNCTION rustok.index_drain(batch_size integer) OWNER TO rustok_owner;
 CREATE FUNCTION rustok.index_queue_length() RETURNS bigint
     LANGUAGE sql STABLE
     AS $$
-    /* How many rows of the current tenant's durable index queue wait. */
+    /* How many rows of the current tenant's durable index queue wait. Outside the module switch: as
+       index_drain. */
     select count(*) from public.index_queue q where q.tenant_id = rustok.current_tenant_id()
 $$;
 
@@ -6790,13 +6741,10 @@ ALTER FUNCTION rustok.index_queue_length() OWNER TO rustok_owner;
 CREATE FUNCTION rustok.index_refresh(target text, id uuid) RETURNS integer
     LANGUAGE plpgsql
     AS $$
-/* Recomputes one product or node of the current tenant now. */
+/* Recomputes one product or node of the current tenant now. Raises VALIDATION_FAILED for an unknown target.
+   Outside the module switch: as index_reindex_batch. */
 begin
-    if rustok._index_target(target) is null then
-        perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
-                             jsonb_build_object('field', 'target'));
-    end if;
-    return rustok._index_refresh(rustok.require_tenant(), rustok._index_target(target), array[id], true);
+    return rustok._index_refresh(rustok.require_tenant(), rustok._index_kind(target), array[id], true);
 end
 $$;
 
@@ -6811,16 +6759,13 @@ CREATE FUNCTION rustok.index_reindex_batch(target text, after uuid DEFAULT NULL:
     AS $$
 /* One batch of an online rebuild of the current tenant's index ('products' or 'content'): the next
    batch_size (default: IndexConfig batchSize) source ids after `after`, recomputed (upserted, or deleted when not shown). last_id null: done
-   (then call rustok.index_reindex_prune). Raises VALIDATION_FAILED for an unknown target. */
+   (then call rustok.index_reindex_prune). Raises VALIDATION_FAILED for an unknown target. Outside the module
+   switch: a rebuild (`rustok reindex`, the worker's handler) is the operator's, for any tenant. */
 declare
-    kind text := rustok._index_target(target);
+    kind text := rustok._index_kind(target);
     tenant uuid := rustok.require_tenant();
     ids uuid[];
 begin
-    if kind is null then
-        perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
-                             jsonb_build_object('field', 'target'));
-    end if;
     ids := rustok._index_source_ids(tenant, kind, after,
                                     coalesce(batch_size, (rustok.index_config() ->> 'batchSize')::int, 500));
     if cardinality(ids) = 0 then
@@ -6842,16 +6787,14 @@ CREATE FUNCTION rustok.index_reindex_prune(target text) RETURNS integer
     AS $$
 /* The end of a rebuild: deletes the current tenant's index rows whose product or node no longer exists
    (products: then rebuilds the browse mirror and facet counts, rustok._index_browse_rebuild).
-   Returns how many. Raises VALIDATION_FAILED for an unknown target. */
+   Returns how many. Raises VALIDATION_FAILED for an unknown target. Outside the module switch: as
+   index_reindex_batch. */
 declare
+    kind text := rustok._index_kind(target);
     n int;
 begin
-    if rustok._index_target(target) is null then
-        perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
-                             jsonb_build_object('field', 'target'));
-    end if;
-    n := rustok._index_prune(rustok.require_tenant(), rustok._index_target(target));
-    if rustok._index_target(target) = 'product' then
+    n := rustok._index_prune(rustok.require_tenant(), kind);
+    if kind = 'product' then
         perform rustok._index_browse_rebuild();
     end if;
     return n;
@@ -6871,7 +6814,8 @@ CREATE FUNCTION rustok.index_reindex_scheduled() RETURNS integer
    reindexSchedule has an occurrence since the last scheduled rebuild (the first time: within the last hour),
    records the run and requests a rebuild of products and content (ReindexRequested, carried out by the
    `index-reindex` handler of `rustok worker`). Returns 1 when it started one, 0 otherwise; a malformed
-   schedule is reported as a WARNING and skipped (maintenance goes on for the other tenants). */
+   schedule is reported as a WARNING and skipped (maintenance goes on for the other tenants). Outside the
+   module switch: `rustok maintain` runs it only where the index module is enabled. */
 declare
     tenant uuid := rustok.require_tenant();
     schedule text := nullif(btrim(rustok.index_config(tenant) ->> 'reindexSchedule'), '');
@@ -6907,7 +6851,9 @@ CREATE FUNCTION rustok.index_requeue_price_windows(since interval DEFAULT '01:15
     LANGUAGE plpgsql
     AS $$
 /* Maintenance (`rustok maintain`, hourly): a price list whose window opened or closed in the last `since`
-   changes what guests pay without any write; recompute the products with prices in it. Returns how many. */
+   changes what guests pay without any write; recompute the products with prices in it. Returns how many.
+   Outside the module switch: `rustok maintain` runs it where the index module is enabled; it needs the
+   commerce module's (MODULE_DISABLED). */
 declare
     tenant uuid;
     ids uuid[];
@@ -6934,7 +6880,8 @@ ALTER FUNCTION rustok.index_requeue_price_windows(since interval) OWNER TO rusto
 CREATE FUNCTION rustok.index_source_count(target text) RETURNS bigint
     LANGUAGE sql STABLE
     AS $$
-    /* How many source rows a rebuild of the current tenant walks (for progress). */
+    /* How many source rows a rebuild of the current tenant walks (for progress). Outside the module switch:
+       as index_reindex_batch. */
     select cardinality(rustok._index_source_ids(rustok.current_tenant_id(), rustok._index_target(target)))::bigint
 $$;
 
@@ -6984,7 +6931,8 @@ CREATE FUNCTION rustok.index_verify(tenant uuid DEFAULT NULL::uuid) RETURNS TABL
    indexed_at aside); and every search-mirror row (index_name index_products_text / index_content_text) that
    differs from its index row (rustok._index_verify_mirrors), and every browse-mirror row or facet count
    (index_products_browse / index_products_facets) that differs from them (rustok._index_verify_browse). tenant null: every tenant the caller may read (operators: all). Nothing returned: the
-   index is exact. A client may only verify its current tenant (FORBIDDEN otherwise). */
+   index is exact. A client may only verify its current tenant (FORBIDDEN otherwise). Outside the module
+   switch: the operator's check of every tenant's index (index_verify_summary is the API's, behind it). */
 declare
     previous text := current_setting('rustok.tenant_id', true);
     t uuid;
@@ -7046,10 +6994,7 @@ CREATE FUNCTION rustok.index_verify_summary(sample integer DEFAULT 20) RETURNS j
 begin
     perform rustok.require_module('index');
     perform rustok.require_permission('index.manage');
-    if sample is null or sample < 0 or sample > 100 then
-        perform rustok.raise('VALIDATION_FAILED', 'sample must be between 0 and 100',
-                             jsonb_build_object('field', 'sample'));
-    end if;
+    perform rustok._input_int(to_jsonb(sample), 'sample', 0, 100, required => true);
     return (
         with found as materialized (
             select v.index_name, v.target_id, v.problem, v.columns, row_number() over () as n
@@ -7118,6 +7063,20 @@ $$;
 ALTER FUNCTION rustok.is_operator() OWNER TO rustok_owner;
 
 --
+-- Name: is_slug(text); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
+--
+
+CREATE FUNCTION rustok.is_slug(value text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $_$
+    /* Whether value is a slug (a handle): lowercase ASCII letters and digits in words joined by single dashes
+       ('summer-sale-2030'), the rule of the slug and handle CHECKs. False, never null. */
+    select coalesce(value ~ '^[a-z0-9]+(-[a-z0-9]+)*$', false)
+$_$;
+
+ALTER FUNCTION rustok.is_slug(value text) OWNER TO rustok_owner;
+
+--
 -- Name: list_categories(); Type: FUNCTION; Schema: rustok; Owner: rustok_owner
 --
 
@@ -7179,7 +7138,7 @@ begin
     see_all := rustok._sees_all_comments(post);
     if after is not null then
         select t.path into last_path from public.nodes t
-        where t.tenant_id = tenant and t.root_id = post.id and t.id = rustok.parse_id(after);
+        where t.tenant_id = tenant and t.root_id = post.id and t.id = rustok._page_after(after);
         if not found then
             perform rustok.raise('NOT_FOUND', 'no such comment on this post', jsonb_build_object('field', 'after'));
         end if;
@@ -7209,7 +7168,8 @@ begin
         end loop;
         exit when fetched < batch;
     end loop;
-    return rustok._connection(rustok._comments_json(tenant, post.id, shown[1:page])::jsonb, cardinality(shown) > page);
+    return rustok._connection(rustok._comments_json(tenant, post.id, shown[1:page])::jsonb, cardinality(shown) > page,
+                              after);
 end
 $$;
 
@@ -7269,27 +7229,23 @@ declare
     page int;
     after_number int;
     result jsonb;
-    total int;
 begin
     perform rustok.require_module('content');
     page := rustok._page_size(first);
     n := rustok._editable_node(node_id, lock_row => false);
     if after is not null then
         select r.number into after_number from public.body_revisions r
-        where r.tenant_id = n.tenant_id and r.node_id = n.id and r.id = rustok.parse_id(after);
+        where r.tenant_id = n.tenant_id and r.node_id = n.id and r.id = rustok._page_after(after);
         if not found then
             perform rustok.raise('NOT_FOUND', 'no such revision of this node', jsonb_build_object('field', 'after'));
         end if;
     end if;
-    select coalesce(jsonb_agg(rustok._revision_json(r) order by r.number desc), '[]'::jsonb), count(*)
-    into result, total
+    select coalesce(jsonb_agg(rustok._revision_json(r) order by r.number desc), '[]'::jsonb)
+    into result
     from (select * from public.body_revisions r
           where r.tenant_id = n.tenant_id and r.node_id = n.id and (after_number is null or r.number < after_number)
           order by r.number desc limit page + 1) r;
-    if total > page then
-        result := result - page;
-    end if;
-    return rustok._connection(result, total > page);
+    return rustok._page_connection(result, page, after);
 end
 $$;
 
@@ -7317,8 +7273,8 @@ declare
 begin
     perform rustok.require_module('content');
     page := rustok._page_size(first);
-    after_id := case when after is not null then rustok.parse_id(after) end;
-    f := rustok._check_request(filter, '{kind,status,categoryId,tag,authorId}', 'filter');
+    after_id := rustok._page_after(after);
+    f := rustok._input_object(filter, 'filter', allowed => '{kind,status,categoryId,tag,authorId}');
     execute $page$
         select coalesce(array_agg(n.id order by n.id desc), '{}') from (
             select n.id from public.nodes n
@@ -7347,18 +7303,18 @@ begin
     $page$
     into ids
     using tenant,
-          rustok._choice_field(f, 'kind', '{page,post,comment}'),
-          rustok._choice_field(f, 'status', '{draft,published,archived}'),
-          rustok._id_field(f, 'categoryId'),
-          rustok._id_field(f, 'authorId'),
-          rustok._slugify(rustok._text_field(f, 'tag', 64), 64),
+          rustok._input_choice(f -> 'kind', 'filter.kind', '{page,post,comment}'),
+          rustok._input_choice(f -> 'status', 'filter.status', '{draft,published,archived}'),
+          rustok._input_id(f -> 'categoryId', 'filter.categoryId'),
+          rustok._input_id(f -> 'authorId', 'filter.authorId'),
+          rustok._slugify(rustok._input_text(f -> 'tag', 'filter.tag', 64), 64),
           after_id,
           rustok.has_permission('content.manage'),
           page + 1;
     select coalesce(jsonb_agg(rustok._node_json(n) order by n.id desc), '[]'::jsonb) into result
     from public.nodes n
     where n.tenant_id = tenant and n.id = any (ids[1:page]);
-    return rustok._connection(result, cardinality(ids) > page);
+    return rustok._connection(result, cardinality(ids) > page, after);
 end
 $_$;
 
@@ -7388,12 +7344,12 @@ begin
         perform rustok.raise('UNAUTHENTICATED', 'sign in first', jsonb_build_object('permission', 'orders.manage'));
     end if;
     page := rustok._page_size(first);
-    after_id := case when after is not null then rustok.parse_id(after) end;
-    filter := rustok._commerce_object(filter, 'filter', false);
-    status_filter := case when filter ->> 'status' is not null then rustok._commerce_status(
-        filter -> 'status', 'filter.status', '{pending,paid,fulfilled,completed,canceled,refunded}', null) end;
-    customer := case when manager then rustok._commerce_id(filter -> 'customerId', 'filter.customerId') end;
-    email_filter := lower(rustok._commerce_text(filter -> 'email', 'filter.email', 255));
+    after_id := rustok._page_after(after);
+    filter := rustok._input_object(filter, 'filter');
+    status_filter := rustok._input_choice(filter -> 'status', 'filter.status',
+                                          '{pending,paid,fulfilled,completed,canceled,refunded}');
+    customer := case when manager then rustok._input_id(filter -> 'customerId', 'filter.customerId') end;
+    email_filter := lower(rustok._input_text(filter -> 'email', 'filter.email', 255));
 
     select coalesce(jsonb_agg(rustok._commerce_order_json(o) order by o.id desc), '[]'::jsonb)
     into nodes
@@ -7406,7 +7362,7 @@ begin
             and (email_filter is null or o.email = email_filter)
           order by o.id desc
           limit page + 1) o;
-    return rustok._page_connection(nodes, page);
+    return rustok._page_connection(nodes, page, after);
 end
 $$;
 
@@ -7434,7 +7390,7 @@ begin
     perform rustok.require_module('blog');
     perform rustok.require_permission('comments.moderate');
     page := rustok._page_size(first);
-    after_id := case when after is not null then rustok.parse_id(after) end;
+    after_id := rustok._page_after(after);
     see_all := rustok.has_permission('content.manage');
     with queue as materialized (
         select c.*, p.title as post_title
@@ -7453,7 +7409,7 @@ begin
     from (select * from queue where after_id is null or queue.id > after_id order by queue.id limit page + 1) q
     left join public.users u on u.tenant_id = tenant and u.id = q.author_id
     left join public.bodies b on b.tenant_id = tenant and b.node_id = q.id;
-    return rustok._page_connection(nodes, page) || jsonb_build_object('totalCount', total);
+    return rustok._page_connection(nodes, page, after) || jsonb_build_object('totalCount', total);
 end
 $$;
 
@@ -7482,18 +7438,17 @@ declare
 begin
     perform rustok.require_module('commerce');
     page := rustok._page_size(first);
-    after_id := case when after is not null then rustok.parse_id(after) end;
-    filter := rustok._commerce_object(filter, 'filter', false);
-    status_filter := case when filter ->> 'status' is not null
-        then rustok._commerce_status(filter -> 'status', 'filter.status', '{draft,published,archived}', null) end;
+    after_id := rustok._page_after(after);
+    filter := rustok._input_object(filter, 'filter');
+    status_filter := rustok._input_choice(filter -> 'status', 'filter.status', '{draft,published,archived}');
     if not manager then
         status_filter := case when coalesce(status_filter, 'published') = 'published' then 'published' else '-' end;
     end if;
     pattern := '%' || replace(replace(replace(
-        rustok._commerce_text(filter -> 'search', 'filter.search', 255), '\', '\\'), '%', '\%'), '_', '\_') || '%';
-    category := rustok._commerce_id(filter -> 'categoryId', 'filter.categoryId');
-    collection := rustok._commerce_id(filter -> 'collectionId', 'filter.collectionId');
-    tag := rustok._commerce_text(filter -> 'tag', 'filter.tag', 64);
+        rustok._input_text(filter -> 'search', 'filter.search', 255), '\', '\\'), '%', '\%'), '_', '\_') || '%';
+    category := rustok._input_id(filter -> 'categoryId', 'filter.categoryId');
+    collection := rustok._input_id(filter -> 'collectionId', 'filter.collectionId');
+    tag := rustok._input_text(filter -> 'tag', 'filter.tag', 64);
 
     select coalesce(jsonb_agg(rustok._commerce_product_json(p) order by p.id desc), '[]'::jsonb)
     into nodes
@@ -7513,7 +7468,7 @@ begin
                     where t.tenant_id = p.tenant_id and t.product_id = p.id and t.value = tag))
           order by p.id desc
           limit page + 1) p;
-    return rustok._page_connection(nodes, page);
+    return rustok._page_connection(nodes, page, after);
 end
 $$;
 
@@ -7580,18 +7535,20 @@ CREATE FUNCTION rustok.list_users(first integer DEFAULT 20, after text DEFAULT N
 /* The tenant's users, oldest first, as a connection (cursor = user id). Needs users.read; raises
    FORBIDDEN/UNAUTHENTICATED, INVALID_ID for a bad cursor, VALIDATION_FAILED for a bad page size. */
 declare
-    page int := rustok._page_size(first);
-    after_id uuid := case when after is not null then rustok.parse_id(after) end;
+    page int;
+    after_id uuid;
     nodes jsonb;
 begin
     perform rustok.require_tenant();
     perform rustok.require_permission('users.read');
+    page := rustok._page_size(first);
+    after_id := rustok._page_after(after);
     select coalesce(jsonb_agg(rustok._user_json(u) order by u.id), '[]'::jsonb)
     into nodes
     from (select * from public.users u
           where u.tenant_id = rustok.current_tenant_id() and (after_id is null or u.id > after_id)
           order by u.id limit page + 1) u;
-    return rustok._page_connection(nodes, page);
+    return rustok._page_connection(nodes, page, after);
 end
 $$;
 
@@ -7608,8 +7565,8 @@ CREATE FUNCTION rustok.list_webhook_deliveries(webhook_id uuid, first integer DE
    Needs webhooks.manage. Raises UNAUTHENTICATED, FORBIDDEN, TENANT_REQUIRED, NOT_FOUND (another tenant's
    webhook included), INVALID_ID for a bad cursor, VALIDATION_FAILED for a bad page size. */
 declare
-    page int := rustok._page_size(first);
-    after_id uuid := case when after is not null then rustok.parse_id(after) end;
+    page int;
+    after_id uuid;
     nodes jsonb;
 begin
     perform rustok.require_tenant();
@@ -7618,13 +7575,15 @@ begin
                    where w.tenant_id = rustok.current_tenant_id() and w.id = list_webhook_deliveries.webhook_id) then
         perform rustok.raise('NOT_FOUND', 'no such webhook', jsonb_build_object('webhookId', rustok.ulid(webhook_id)));
     end if;
+    page := rustok._page_size(first);
+    after_id := rustok._page_after(after);
     select coalesce(jsonb_agg(rustok._webhook_delivery_json(d) order by d.id desc), '[]'::jsonb)
     into nodes
     from (select * from public.webhook_deliveries d
           where d.tenant_id = rustok.current_tenant_id() and d.webhook_id = list_webhook_deliveries.webhook_id
             and (after_id is null or d.id < after_id)
           order by d.id desc limit page + 1) d;
-    return rustok._page_connection(nodes, page);
+    return rustok._page_connection(nodes, page, after);
 end
 $$;
 
@@ -7732,13 +7691,11 @@ declare
     c public.nodes;
     post public.nodes;
     previous text;
+    new_status text;
 begin
     perform rustok.require_module('blog');
     perform rustok.require_permission('comments.moderate');
-    if status is null or status not in ('pending', 'approved', 'spam') then
-        perform rustok.raise('VALIDATION_FAILED', 'not an allowed value',
-                             jsonb_build_object('field', 'status', 'allowed', '["pending", "approved", "spam"]'::jsonb));
-    end if;
+    new_status := rustok._input_choice(to_jsonb(status), 'status', '{pending,approved,spam}', required => true);
     select * into c from public.nodes x
     where x.tenant_id = tenant and x.id = moderate_comment.id and x.kind = 'comment'
     for update;
@@ -7753,8 +7710,8 @@ begin
                              jsonb_build_object('permission', 'content.manage'));
     end if;
     previous := c.moderation;
-    if previous <> moderate_comment.status then
-        update public.nodes x set moderation = moderate_comment.status
+    if previous <> new_status then
+        update public.nodes x set moderation = new_status
         where x.tenant_id = tenant and x.id = c.id
         returning * into c;
         perform rustok.publish_event('CommentModerated', jsonb_build_object(
@@ -7798,14 +7755,12 @@ CREATE FUNCTION rustok.node_by_slug(kind text, slug text) RETURNS jsonb
    VALIDATION_FAILED for an unknown kind, MODULE_DISABLED, TENANT_REQUIRED. */
 declare
     n public.nodes;
+    node_kind text;
 begin
     perform rustok.require_module('content');
-    if kind is null or kind not in ('page', 'post', 'comment') then
-        perform rustok.raise('VALIDATION_FAILED', 'unknown kind',
-                             jsonb_build_object('field', 'kind', 'allowed', '["page", "post", "comment"]'::jsonb));
-    end if;
+    node_kind := rustok._input_choice(to_jsonb(kind), 'kind', '{page,post,comment}', required => true);
     select * into n from public.nodes x
-    where x.tenant_id = rustok.current_tenant_id() and x.kind = node_by_slug.kind and x.slug = node_by_slug.slug;
+    where x.tenant_id = rustok.current_tenant_id() and x.kind = node_kind and x.slug = node_by_slug.slug;
     return case when rustok._node_visible(n) then rustok._node_json(n) end;
 end
 $$;
@@ -7843,26 +7798,18 @@ ALTER FUNCTION rustok.order_by_id(order_id uuid) OWNER TO rustok_owner;
 
 CREATE FUNCTION rustok.parse_id(value text) RETURNS uuid
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    AS $_$
-/* ULID (26 chars, any case) or UUID text to uuid. Raises INVALID_ID for anything else, null included. */
+    AS $$
+/* ULID (26 chars, any case) or UUID text to uuid (rustok._id_of_text). Raises INVALID_ID for anything else,
+   null included. */
 declare
-    s text := upper(btrim(coalesce(value, '')));
-    alphabet constant text := '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-    bits varbit := B'';
+    id uuid := rustok._id_of_text(value);
 begin
-    if s ~ '^[0-7][0-9A-HJKMNP-TV-Z]{25}$' then
-        for i in 1..26 loop
-            bits := bits || (strpos(alphabet, substr(s, i, 1)) - 1)::bit(5);
-        end loop;
-        return (lpad(to_hex(substring(bits from 3 for 64)::bit(64)::bigint), 16, '0')
-             || lpad(to_hex(substring(bits from 67 for 64)::bit(64)::bigint), 16, '0'))::uuid;
-    elsif s ~ '^[0-9A-F]{8}-?[0-9A-F]{4}-?[0-9A-F]{4}-?[0-9A-F]{4}-?[0-9A-F]{12}$' then
-        return s::uuid;
+    if id is null then
+        perform rustok.raise('INVALID_ID', 'not a ULID or UUID', jsonb_build_object('value', left(value, 64)));
     end if;
-    perform rustok.raise('INVALID_ID', 'not a ULID or UUID', jsonb_build_object('value', left(value, 64)));
-    return null;
+    return id;
 end
-$_$;
+$$;
 
 ALTER FUNCTION rustok.parse_id(value text) OWNER TO rustok_owner;
 
@@ -7905,11 +7852,11 @@ declare
 begin
     perform rustok.require_module('commerce');
     c := rustok._commerce_cart_for_update(cart_id);
-    order_email := coalesce(rustok._commerce_email(place_order.email), c.email,
+    order_email := coalesce(rustok._input_email(to_jsonb(place_order.email)), c.email,
                             (select u.email from public.users u
                              where u.tenant_id = c.tenant_id and rustok.is_current_user(u.id)));
     if order_email is null then
-        perform rustok.raise('VALIDATION_FAILED', 'an email address is required', jsonb_build_object('field', 'email'));
+        perform rustok._input_invalid('email', 'required', 'an email address is required');
     end if;
     c := rustok._commerce_order_destination(c, shipping_address);
     shipping := c.shipping_address;
@@ -8061,8 +8008,7 @@ begin
     perform rustok.require_module('content');
     n := rustok._editable_node(id);
     if n.kind = 'comment' then
-        perform rustok.raise('VALIDATION_FAILED', 'comments are moderated, not published',
-                             jsonb_build_object('field', 'id'));
+        perform rustok._input_invalid('id', 'is_comment', 'comments are moderated, not published');
     end if;
     perform rustok.require_permission('content.publish');
     when_ := coalesce(at, case when rustok._node_is_live(n.status, n.published_at) then n.published_at end, now());
@@ -8179,8 +8125,7 @@ CREATE FUNCTION rustok.record_handler_failure(consumer text, event_id uuid, even
    VALIDATION_FAILED (consumer, event type or attempts missing). */
 begin
     if coalesce(consumer, '') = '' or coalesce(event_type, '') = '' or coalesce(attempts, 0) < 1 then
-        perform rustok.raise('VALIDATION_FAILED', 'consumer, event type and attempts are required',
-                             jsonb_build_object('field', 'consumer'));
+        perform rustok._input_invalid('consumer', 'required', 'consumer, event type and attempts are required');
     end if;
     insert into public.event_handler_failures as f
         (tenant_id, consumer, event_id, event_type, attempts, last_error, status)
@@ -8208,10 +8153,7 @@ CREATE FUNCTION rustok.record_webhook_attempt(delivery_id uuid, attempt integer,
 declare
     result text;
 begin
-    if outcome is null or outcome not in ('succeeded', 'retry', 'failed') then
-        perform rustok.raise('VALIDATION_FAILED', 'outcome: succeeded, retry or failed',
-                             jsonb_build_object('field', 'outcome'));
-    end if;
+    outcome := rustok._input_choice(to_jsonb(outcome), 'outcome', '{succeeded,retry,failed}', required => true);
     insert into public.webhook_delivery_attempts
         (tenant_id, delivery_id, attempt, started_at, duration_ms, status_code, error, outcome)
     select d.tenant_id, d.id, record_webhook_attempt.attempt, started_at, greatest(duration_ms, 0), status_code,
@@ -8331,12 +8273,9 @@ CREATE FUNCTION rustok.request_reindex(target_type text, target_id uuid DEFAULT 
 begin
     perform rustok.require_module('index');
     perform rustok.require_permission('index.manage');
-    if rustok._index_target(target_type) is null then
-        perform rustok.raise('VALIDATION_FAILED', 'targetType must be products or content',
-                             jsonb_build_object('field', 'targetType'));
-    end if;
     perform rustok.publish_event('ReindexRequested', jsonb_build_object(
-        'target_type', case rustok._index_target(target_type) when 'product' then 'products' else 'content' end,
+        'target_type', case rustok._index_kind(target_type, 'targetType') when 'product' then 'products'
+                                                                                          else 'content' end,
         'target_id', rustok.ulid(target_id)));
     return jsonb_build_object('requested', true);
 end
@@ -8586,23 +8525,34 @@ CREATE FUNCTION rustok.search_content(query text DEFAULT NULL::text, filter json
    search_products) and `filter` {kind, status, category (slug), tag, author (id)}; sorted by relevance |
    newest | title; nodes carry a `snippet` (ts_headline over body_preview or excerpt); `facets` {kinds,
    categories, tags} of the filtered set. Raises VALIDATION_FAILED as search_products, INVALID_ID for a bad
-   author id. */
+   author id (filter.author). */
 declare
     tenant uuid := rustok.current_tenant_id();
-    q text := rustok._search_text(query);
+    q text;
     cfg regconfig;
     tsq tsquery;
-    f jsonb := coalesce(filter, '{}'::jsonb);
-    srt text := rustok._search_sort(sort, array['relevance', 'newest', 'title']);
-    page int := rustok._page_size(first);
-    k jsonb := rustok._search_after(after);
-    author uuid := case when f ->> 'author' is not null then rustok.parse_id(f ->> 'author') end;
+    f jsonb;
+    srt text;
+    page int;
+    k jsonb;
+    node_kind text;
+    node_status text;
+    cat text;
+    tag text;
+    author uuid;
     fuzzy boolean := false;
     ids uuid[];
     result jsonb;
 begin
     perform rustok.require_module('index');
     perform rustok.require_tenant();
+    select * into q, f, srt, page, k from rustok._search_args(
+        query, filter, sort, array['relevance', 'newest', 'title'], first, after);
+    node_kind := rustok._input_text(f -> 'kind', 'filter.kind', 255);
+    node_status := rustok._input_text(f -> 'status', 'filter.status', 255);
+    cat := rustok._input_text(f -> 'category', 'filter.category', 255);
+    tag := rustok._input_text(f -> 'tag', 'filter.tag', 255);
+    author := rustok._input_id(f -> 'author', 'filter.author');
     cfg := rustok._search_config(tenant);
     tsq := rustok._search_query(cfg, q);
     select array_agg(i.node_id) into ids
@@ -8629,10 +8579,10 @@ begin
                rustok._search_rank(i.search_vector, i.title, tsq, q, fuzzy) as rank
         from matched i
         where i.published_at <= now()
-          and (f ->> 'kind' is null or i.kind = f ->> 'kind')
-          and (f ->> 'status' is null or i.status = f ->> 'status')
-          and (f ->> 'category' is null or i.category_slug = f ->> 'category')
-          and (f ->> 'tag' is null or i.tags @> array[f ->> 'tag'])
+          and (node_kind is null or i.kind = node_kind)
+          and (node_status is null or i.status = node_status)
+          and (cat is null or i.category_slug = cat)
+          and (tag is null or i.tags @> array[tag])
           and (author is null or i.author_id = author)
     ), filtered as (
         select b.*,
@@ -8665,13 +8615,11 @@ begin
                                          else left(coalesce(r.excerpt, r.body_preview, ''), 200) end))
                      order by r.n)
                    from numbered r where r.n <= page), '[]'::jsonb),
-        'pageInfo', jsonb_build_object(
-            'hasNextPage', (select count(*) > page from numbered),
-            'hasPreviousPage', k is not null,
-            'startCursor', (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.node_id))
-                            from numbered r where r.n = 1),
-            'endCursor', (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.node_id))
-                          from numbered r where r.n = least(page, (select count(*) from numbered)))),
+        'pageInfo', rustok._page_info(
+            (select count(*) > page from numbered), after,
+            (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.node_id)) from numbered r where r.n = 1),
+            (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.node_id))
+             from numbered r where r.n = least(page, (select count(*) from numbered)))),
         'totalCount', (select count(*) from filtered),
         'fuzzy', fuzzy,
         'facets', jsonb_build_object(
@@ -8709,20 +8657,23 @@ CREATE FUNCTION rustok.search_products(query text DEFAULT NULL::text, filter jso
    `filter` {currency, minPrice, maxPrice, inStock, category (slug), tag}; sorted by relevance | price_asc |
    price_desc | newest | title; a connection with `facets` {categories, tags, priceBuckets} of the filtered
    set. Prices are of `currency` (default: each row's first currency). Raises VALIDATION_FAILED (query over
-   200 characters, unknown sort or currency, bad page size or cursor). */
+   200 characters, unknown sort, a filter value of the wrong type, bad page size or cursor), CURRENCY_UNKNOWN
+   (filter.currency). */
 declare
     tenant uuid := rustok.current_tenant_id();
-    q text := rustok._search_text(query);
+    q text;
     cfg regconfig;
     tsq tsquery;
-    f jsonb := coalesce(filter, '{}'::jsonb);
-    srt text := rustok._search_sort(sort, array['relevance', 'price_asc', 'price_desc', 'newest', 'title']);
-    page int := rustok._page_size(first);
-    k jsonb := rustok._search_after(after);
-    cur text := f ->> 'currency';
-    lo bigint := (f ->> 'minPrice')::bigint;
-    hi bigint := (f ->> 'maxPrice')::bigint;
-    cat text := f ->> 'category';
+    f jsonb;
+    srt text;
+    page int;
+    k jsonb;
+    cur text;
+    lo bigint;
+    hi bigint;
+    cat text;
+    tag text;
+    in_stock boolean;
     fuzzy boolean := false;
     fuzzy_ids uuid[];
     ids uuid[];
@@ -8736,14 +8687,22 @@ declare
 begin
     perform rustok.require_module('index');
     perform rustok.require_tenant();
-    perform rustok._search_currency(cur);
+    select * into q, f, srt, page, k from rustok._search_args(
+        query, filter, sort, array['relevance', 'price_asc', 'price_desc', 'newest', 'title'], first, after);
+    cur := rustok._commerce_currency(f -> 'currency', 'filter.currency', required => false);
+    lo := rustok._input_amount(f -> 'minPrice', 'filter.minPrice');
+    hi := rustok._input_amount(f -> 'maxPrice', 'filter.maxPrice');
+    cat := rustok._input_text(f -> 'category', 'filter.category', 255);
+    tag := rustok._input_text(f -> 'tag', 'filter.tag', 255);
+    in_stock := rustok._input_bool(f -> 'inStock', 'filter.inStock');
     cfg := rustok._search_config(tenant);
     tsq := rustok._search_query(cfg, q);
     if tsq is null and cur is not null and current_setting('rustok.search_browse', true) is distinct from 'off' then
         -- browsing: the narrow mirror and the kept facet counts (35_browse.sql); `rustok.search_browse = off`
         -- takes the path below instead (tests compare both)
         select b.ids, b.kns, b.kts, b.prices, b.total, b.facets into ids, kns, kts, prices, total, facets
-        from rustok._search_products_browse(f, cur, lo, hi, srt, page, k) b;
+        from rustok._search_products_browse(jsonb_build_object('inStock', in_stock, 'category', cat, 'tag', tag),
+                                            cur, lo, hi, srt, page, k) b;
     else
         loop  -- once; twice when a search term matches fewer than 3 rows (then with the typo fallback)
             with matched_rows as (
@@ -8785,9 +8744,9 @@ begin
                        case when cur is null then i.min_price else (i.prices -> cur ->> 'min')::bigint end as price
                 from matched i
                 where (cur is null or i.prices ? cur)
-                  and (f -> 'inStock' is null or f -> 'inStock' = 'null' or i.has_stock = (f ->> 'inStock')::boolean)
+                  and (in_stock is null or i.has_stock = in_stock)
                   and (cat is null or i.category_slugs @> array[cat])
-                  and (f ->> 'tag' is null or i.tags @> array[f ->> 'tag'])
+                  and (tag is null or i.tags @> array[tag])
             ), filtered as (
                 select b.*,
                        case srt when 'relevance' then -b.rank
@@ -8867,13 +8826,11 @@ begin
                                           order by e.key), '[]') as prices
                                from jsonb_each(i.prices) e) px
                            where h.n <= page), '[]'::jsonb),
-        'pageInfo', jsonb_build_object(
-            'hasNextPage', n > page,
-            'hasPreviousPage', k is not null,
-            'startCursor', case when n > 0 then rustok._search_cursor(jsonb_build_array(kns[1], kts[1], ids[1])) end,
-            'endCursor', case when n > 0 then rustok._search_cursor(jsonb_build_array(kns[least(page, n)],
-                                                                                      kts[least(page, n)],
-                                                                                      ids[least(page, n)])) end),
+        'pageInfo', rustok._page_info(
+            n > page, after,
+            case when n > 0 then rustok._search_cursor(jsonb_build_array(kns[1], kts[1], ids[1])) end,
+            case when n > 0 then rustok._search_cursor(jsonb_build_array(kns[least(page, n)], kts[least(page, n)],
+                                                                         ids[least(page, n)])) end),
         'totalCount', total,
         'fuzzy', fuzzy,
         'facets', facets)
@@ -9053,8 +9010,8 @@ begin
     if not manager and rustok.current_user_id() is null then
         perform rustok.raise('UNAUTHENTICATED', 'sign in first', jsonb_build_object('permission', 'orders.manage'));
     end if;
-    new_status := rustok._commerce_status(to_jsonb(set_order_status.status), 'status',
-                                          '{pending,paid,fulfilled,completed,canceled,refunded}', null);
+    new_status := rustok._input_choice(to_jsonb(set_order_status.status), 'status',
+                                       '{pending,paid,fulfilled,completed,canceled,refunded}', required => true);
     select * into o from public.commerce_orders co
     where co.tenant_id = rustok.require_tenant() and co.id = set_order_status.order_id
       and co.created_at = rustok._commerce_id_time(set_order_status.order_id)
@@ -9114,25 +9071,24 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('products.manage');
-    input := rustok._commerce_object(input, 'input');
+    input := rustok._input_object(input, 'input', required => true);
     select * into v from public.commerce_variants cv
     where cv.tenant_id = rustok.require_tenant()
-      and cv.id = rustok._commerce_id(input -> 'variantId', 'variantId');
+      and cv.id = rustok._input_id(input -> 'variantId', 'variantId');
     if not found then
         perform rustok.raise('NOT_FOUND', 'no such variant', jsonb_build_object('field', 'variantId'));
     end if;
-    new_currency := rustok._commerce_currency(input ->> 'currencyCode');
-    new_min_quantity := coalesce(rustok._commerce_int(input -> 'minQuantity', 'minQuantity', 1, 1000000), 1);
-    new_price_list := rustok._commerce_id(input -> 'priceListId', 'priceListId');
+    new_currency := rustok._commerce_currency(input -> 'currencyCode');
+    new_min_quantity := coalesce(rustok._input_int(input -> 'minQuantity', 'minQuantity', 1, 1000000), 1);
+    new_price_list := rustok._input_id(input -> 'priceListId', 'priceListId');
     if new_price_list is not null and not exists (select 1 from public.commerce_price_lists pl
                                                   where pl.tenant_id = v.tenant_id and pl.id = new_price_list) then
         perform rustok.raise('NOT_FOUND', 'no such price list', jsonb_build_object('field', 'priceListId'));
     end if;
     if not input ? 'amount' then
-        perform rustok.raise('VALIDATION_FAILED', 'amount is required (null removes the price)',
-                             jsonb_build_object('field', 'amount'));
+        perform rustok._input_invalid('amount', 'required', 'amount is required (null removes the price)');
     end if;
-    new_amount := rustok._commerce_amount(input -> 'amount');
+    new_amount := rustok._input_amount(input -> 'amount', 'amount');
 
     if new_amount is null then
         delete from public.commerce_prices pr
@@ -9178,19 +9134,16 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('orders.manage');
-    input := rustok._commerce_object(input, 'input');
+    input := rustok._input_object(input, 'input', required => true);
     select * into r from public.commerce_regions cr
     where cr.tenant_id = rustok.require_tenant() and cr.id = set_tax_rate.region_id;
     if not found then
         perform rustok.raise('NOT_FOUND', 'no such region', jsonb_build_object('field', 'regionId'));
     end if;
-    new_rate := rustok._commerce_int(input -> 'rate', 'rate', 0, 100000);
-    if new_rate is null then
-        perform rustok.raise('VALIDATION_FAILED', 'is required', jsonb_build_object('field', 'rate'));
-    end if;
+    new_rate := rustok._input_int(input -> 'rate', 'rate', 0, 100000, required => true);
     insert into public.commerce_tax_rates as t (tenant_id, region_id, name, code, rate)
-    values (r.tenant_id, r.id, coalesce(rustok._commerce_text(input -> 'name', 'name', 255), 'Tax'),
-            rustok._commerce_text(input -> 'code', 'code', 64), new_rate)
+    values (r.tenant_id, r.id, coalesce(rustok._input_text(input -> 'name', 'name', 255), 'Tax'),
+            rustok._input_text(input -> 'code', 'code', 64), new_rate)
     on conflict on constraint commerce_tax_rates_tenant_id_region_id_key
     do update set name = excluded.name, code = excluded.code, rate = excluded.rate, updated_at = now();
     perform rustok.publish_event('TaxRateSet', jsonb_build_object('region_id', rustok.ulid(r.id), 'rate', new_rate));
@@ -9218,7 +9171,7 @@ declare
 begin
     perform rustok.require_permission('tenants.manage');
     if is_active is null then
-        perform rustok.raise('VALIDATION_FAILED', 'isActive is required', jsonb_build_object('field', 'isActive'));
+        perform rustok._input_invalid('isActive', 'required', 'isActive is required');
     end if;
     if not is_active and tenant_id = rustok.current_tenant_id() and rustok.current_user_id() is not null then
         perform rustok.raise('FORBIDDEN', 'you cannot switch off your own tenant',
@@ -9254,15 +9207,14 @@ CREATE FUNCTION rustok.set_user_role(user_id uuid, role text) RETURNS jsonb
    nobody changes their own role. Raises FORBIDDEN, NOT_FOUND, VALIDATION_FAILED. */
 declare
     target public.users;
+    new_role text;
 begin
     perform rustok.require_tenant();
     perform rustok.require_permission('users.manage');
-    if not exists (select 1 from public.roles r where r.slug = set_user_role.role) then
-        perform rustok.raise('VALIDATION_FAILED', 'unknown role', jsonb_build_object('field', 'role'));
-    end if;
+    new_role := rustok._role_field(set_user_role.role);
     target := rustok._other_user_for_update(set_user_role.user_id);
-    perform rustok._require_super_admin_for(target.role, set_user_role.role);
-    update public.users u set role = set_user_role.role
+    perform rustok._require_super_admin_for(target.role, new_role);
+    update public.users u set role = new_role
     where u.tenant_id = target.tenant_id and u.id = target.id
     returning * into target;
     return rustok._user_json(target);
@@ -9286,16 +9238,15 @@ CREATE FUNCTION rustok.set_user_status(user_id uuid, status text) RETURNS jsonb
    NOT_FOUND, VALIDATION_FAILED (status), TENANT_REQUIRED. Returns the UserResponse. */
 declare
     target public.users;
+    new_status text;
 begin
     perform rustok.require_tenant();
     perform rustok.require_permission('users.manage');
-    if status is null or status not in ('active', 'disabled') then
-        perform rustok.raise('VALIDATION_FAILED', 'status: active or disabled', jsonb_build_object('field', 'status'));
-    end if;
+    new_status := rustok._input_choice(to_jsonb(set_user_status.status), 'status', '{active,disabled}', true);
     target := rustok._other_user_for_update(set_user_status.user_id);
     perform rustok._require_super_admin_for(target.role);
-    if target.status is distinct from set_user_status.status then
-        update public.users u set status = set_user_status.status
+    if target.status is distinct from new_status then
+        update public.users u set status = new_status
         where u.tenant_id = target.tenant_id and u.id = target.id
         returning * into target;
     end if;
@@ -9350,10 +9301,7 @@ declare
 begin
     perform rustok.require_module('commerce');
     c := rustok._commerce_cart_for_update(cart_id);
-    if ttl_seconds is null or ttl_seconds < 60 or ttl_seconds > 86400 then
-        perform rustok.raise('VALIDATION_FAILED', 'ttl_seconds must be between 60 and 86400',
-                             jsonb_build_object('field', 'ttlSeconds'));
-    end if;
+    perform rustok._input_int(to_jsonb(ttl_seconds), 'ttlSeconds', 60, 86400, required => true);
     if not exists (select 1 from public.commerce_cart_lines l where l.tenant_id = c.tenant_id and l.cart_id = c.id) then
         perform rustok.raise('INVALID_STATE', 'the cart is empty', jsonb_build_object('field', 'cartId', 'reason', 'empty'));
     end if;
@@ -9397,8 +9345,8 @@ CREATE FUNCTION rustok.storefront_home(products integer DEFAULT 8, posts integer
    Raises TENANT_REQUIRED, MODULE_DISABLED, VALIDATION_FAILED (page sizes 1..100). */
 declare
     tenant uuid := rustok.require_tenant();
-    n int := rustok._page_size(products);
-    m int := rustok._page_size(posts);
+    n int := rustok._page_size(products, 'products');
+    m int := rustok._page_size(posts, 'posts');
     picked jsonb;
     featured boolean := true;
 begin
@@ -9555,7 +9503,8 @@ CREATE FUNCTION rustok.storefront_tenant_by_host(host text) RETURNS uuid
     AS $$
     /* The id of the active tenant whose settings list this host name under `domains` (["shop.example.com"]),
        or null: how the storefront finds the tenant of a request without a /t/{slug}/ prefix. Host names are
-       compared in lower case without a port; a name two tenants claim goes to the older one. */
+       compared in lower case without a port; a name two tenants claim goes to the older one. Outside the
+       module switch: it finds the tenant, before there is one to ask. */
     select t.id from public.tenants t
     where t.is_active and jsonb_typeof(t.settings -> 'domains') = 'array'
       and t.settings -> 'domains' ? lower(split_part(btrim(host), ':', 1))
@@ -10017,13 +9966,12 @@ CREATE FUNCTION rustok.tg_nodes__keep_place() RETURNS trigger
    VALIDATION_FAILED (details.field). */
 begin
     if new.kind <> old.kind then
-        perform rustok.raise('VALIDATION_FAILED', 'a node''s kind does not change', jsonb_build_object('field', 'kind'));
+        perform rustok._input_invalid('kind', 'not_updatable', 'a node''s kind does not change');
     end if;
     if new.parent_id is distinct from old.parent_id or new.root_id is distinct from old.root_id
        or new.path is distinct from old.path or new.depth <> old.depth
        or (new.kind = 'comment' and new.position <> old.position) then
-        perform rustok.raise('VALIDATION_FAILED', 'a node''s place in its tree does not change',
-                             jsonb_build_object('field', 'parentId'));
+        perform rustok._input_invalid('parentId', 'not_updatable', 'a node''s place in its tree does not change');
     end if;
     if (to_jsonb(new) - 'reply_count' - 'updated_at') is distinct from (to_jsonb(old) - 'reply_count' - 'updated_at') then
         new.updated_at := now();
@@ -10052,7 +10000,7 @@ declare
 begin
     if new.parent_id is null then
         if new.kind = 'comment' then
-            perform rustok.raise('VALIDATION_FAILED', 'a comment needs a parent', jsonb_build_object('field', 'parentId'));
+            perform rustok._input_invalid('parentId', 'required', 'a comment needs a parent');
         end if;
         new.root_id := null;
         new.path := null;
@@ -10063,13 +10011,12 @@ begin
     where p.tenant_id = new.tenant_id and p.id = new.parent_id
     for no key update;
     if not found then
-        perform rustok.raise('VALIDATION_FAILED', 'no such parent in this tenant',
-                             jsonb_build_object('field', 'parentId'));
+        perform rustok._input_invalid('parentId', 'not_found', 'no such parent in this tenant');
     end if;
     if new.kind <> 'comment' then
         if parent.kind <> new.kind then
-            perform rustok.raise('VALIDATION_FAILED', 'the parent must be of the same kind',
-                                 jsonb_build_object('field', 'parentId', 'parentKind', parent.kind));
+            perform rustok._input_invalid('parentId', 'kind_mismatch', 'the parent must be of the same kind',
+                                          jsonb_build_object('parentKind', parent.kind));
         end if;
         new.root_id := null;
         new.path := null;
@@ -10077,15 +10024,15 @@ begin
         return new;
     end if;
     if parent.kind not in ('post', 'comment') then
-        perform rustok.raise('VALIDATION_FAILED', 'comments go under a post or another comment',
-                             jsonb_build_object('field', 'parentId', 'parentKind', parent.kind));
+        perform rustok._input_invalid('parentId', 'kind_mismatch', 'comments go under a post or another comment',
+                                      jsonb_build_object('parentKind', parent.kind));
     end if;
     new.position := coalesce((select max(s.position) + 1 from public.nodes s
                               where s.tenant_id = new.tenant_id and s.parent_id = new.parent_id
                                 and s.kind = 'comment'), 0);
     if parent.kind = 'comment' then
         if parent.depth >= 50 then
-            perform rustok.raise('VALIDATION_FAILED', 'the thread is too deep', jsonb_build_object('field', 'parentId'));
+            perform rustok._input_invalid('parentId', 'too_deep', 'the thread is too deep', '{"max": 50}');
         end if;
         new.root_id := parent.root_id;
         new.depth := parent.depth + 1;
@@ -10335,8 +10282,7 @@ begin
     perform rustok.require_module('content');
     n := rustok._editable_node(id);
     if n.kind = 'comment' then
-        perform rustok.raise('VALIDATION_FAILED', 'comments are moderated, not published',
-                             jsonb_build_object('field', 'id'));
+        perform rustok._input_invalid('id', 'is_comment', 'comments are moderated, not published');
     end if;
     perform rustok.require_permission('content.publish');
     if n.status <> 'published' then
@@ -10373,10 +10319,7 @@ begin
     if not found then
         perform rustok.raise('NOT_FOUND', 'no such line in the cart', jsonb_build_object('field', 'lineId'));
     end if;
-    if quantity is null or quantity < 0 then
-        perform rustok.raise('VALIDATION_FAILED', 'quantity must not be negative',
-                             jsonb_build_object('field', 'quantity', 'reason', 'out_of_range'));
-    end if;
+    perform rustok._input_int(to_jsonb(quantity), 'quantity', 0, 100000, required => true);
     perform rustok._commerce_release_cart(c);
     if quantity = 0 then
         delete from public.commerce_cart_lines l where l.tenant_id = c.tenant_id and l.id = line.id;
@@ -10409,7 +10352,7 @@ declare
 begin
     perform rustok.require_module('content');
     perform rustok.require_permission('content.manage');
-    req := rustok._check_request(input, '{name,slug,parentId,description,position}');
+    req := rustok._input_object(input, 'input', allowed => '{name,slug,parentId,description,position}');
     if req ? 'parentId' then
         perform rustok._lock_category_tree(tenant);  -- before the row lock, in the order delete_category takes them
     end if;
@@ -10419,18 +10362,15 @@ begin
     end if;
     c := prev;
     if req ? 'name' then
-        c.name := rustok._text_field(req, 'name', 255, true);
+        c.name := rustok._input_text(req -> 'name', 'name', 255, required => true);
     end if;
     if req ? 'slug' then
-        new_slug := rustok._text_field(req, 'slug', 255);
+        new_slug := rustok._input_slug(req -> 'slug', 'slug');
         if new_slug is null then
             new_slug := coalesce(nullif(rustok._slugify(c.name), ''), 'category');
             if new_slug is distinct from prev.slug then
                 new_slug := rustok._free_category_slug(tenant, new_slug);
             end if;
-        elsif not rustok._valid_slug(new_slug) then
-            perform rustok.raise('VALIDATION_FAILED', 'slug: lowercase letters, digits and single dashes',
-                                 jsonb_build_object('field', 'slug'));
         elsif new_slug is distinct from prev.slug and exists (
                 select 1 from public.categories x where x.tenant_id = tenant and x.slug = new_slug) then
             perform rustok.raise('CONFLICT', 'slug taken', jsonb_build_object('field', 'slug'));
@@ -10438,17 +10378,17 @@ begin
         c.slug := new_slug;
     end if;
     if req ? 'parentId' then
-        c.parent_id := rustok._category_ref(tenant, req, 'parentId');
+        c.parent_id := rustok._category_ref(tenant, req -> 'parentId', 'parentId');
         if c.parent_id = c.id then
             perform rustok.raise('CATEGORY_CYCLE', 'a category cannot be its own parent',
                                  jsonb_build_object('field', 'parentId'));
         end if;
     end if;
     if req ? 'description' then
-        c.description := rustok._text_field(req, 'description', 10000);
+        c.description := rustok._input_text(req -> 'description', 'description', 10000);
     end if;
     if req ? 'position' then
-        c.position := coalesce(rustok._int_field(req, 'position'), 0);
+        c.position := rustok._content_position(req -> 'position');
     end if;
     if (to_jsonb(c) - 'updated_at') is not distinct from (to_jsonb(prev) - 'updated_at') then
         return rustok._category_json(prev, rustok._category_depth(prev));
@@ -10491,33 +10431,24 @@ declare
     new_format text;
     body_changed boolean := false;
     tags_changed boolean := false;
-    bad text;
 begin
     perform rustok.require_module('content');
     prev := rustok._editable_node(id);
-    req := rustok._check_request(input, '{title,slug,excerpt,body,format,status,publishedAt,categoryId,tags,'
-                                        'metaTitle,metaDescription,metadata,position}');
-    if prev.kind = 'comment' then
-        select k into bad from jsonb_object_keys(req) k where k not in ('body', 'metadata') order by k limit 1;
-        if bad is not null then
-            perform rustok.raise('VALIDATION_FAILED', 'a comment has only a body and metadata',
-                                 jsonb_build_object('field', bad));
-        end if;
-    end if;
+    req := rustok._input_object(input, 'input',
+                                allowed => case when prev.kind = 'comment' then '{body,metadata}'::text[]
+                                                else '{title,slug,excerpt,body,format,status,publishedAt,categoryId,'
+                                                     'tags,metaTitle,metaDescription,metadata,position}' end);
     n := prev;
     if req ? 'title' then
-        n.title := rustok._text_field(req, 'title', 255, true);
+        n.title := rustok._input_text(req -> 'title', 'title', 255, required => true);
     end if;
     if req ? 'slug' then
-        new_slug := rustok._text_field(req, 'slug', 255);
+        new_slug := rustok._input_slug(req -> 'slug', 'slug');
         if new_slug is null then
             new_slug := coalesce(nullif(rustok._slugify(n.title), ''), n.kind);
             if new_slug is distinct from prev.slug then
                 new_slug := rustok._free_node_slug(tenant, n.kind, new_slug);
             end if;
-        elsif not rustok._valid_slug(new_slug) then
-            perform rustok.raise('VALIDATION_FAILED', 'slug: lowercase letters, digits and single dashes',
-                                 jsonb_build_object('field', 'slug'));
         elsif new_slug is distinct from prev.slug and exists (
                 select 1 from public.nodes x where x.tenant_id = tenant and x.kind = n.kind and x.slug = new_slug) then
             perform rustok.raise('CONFLICT', 'slug taken', jsonb_build_object('field', 'slug'));
@@ -10525,16 +10456,13 @@ begin
         n.slug := new_slug;
     end if;
     if req ? 'excerpt' then
-        n.excerpt := rustok._text_field(req, 'excerpt', 100000);
+        n.excerpt := rustok._input_text(req -> 'excerpt', 'excerpt', 100000);
     end if;
-    new_status := rustok._choice_field(req, 'status', '{draft,published,archived}');
-    if req ? 'status' and new_status is null then
-        perform rustok.raise('VALIDATION_FAILED', 'required', jsonb_build_object('field', 'status'));
-    end if;
-    publish_at := rustok._time_field(req, 'publishedAt');
+    new_status := rustok._input_choice(req -> 'status', 'status', '{draft,published,archived}',
+                                       required => req ? 'status');
+    publish_at := rustok._input_instant(req -> 'publishedAt', 'publishedAt');
     if publish_at is not null and coalesce(new_status, prev.status) <> 'published' then
-        perform rustok.raise('VALIDATION_FAILED', 'publishedAt goes with status published',
-                             jsonb_build_object('field', 'publishedAt'));
+        perform rustok._input_invalid('publishedAt', 'needs_published', 'publishedAt goes with status published');
     end if;
     if new_status is not null or publish_at is not null then
         n.status := coalesce(new_status, prev.status);
@@ -10550,22 +10478,22 @@ begin
         end if;
     end if;
     if req ? 'categoryId' then
-        n.category_id := rustok._category_ref(tenant, req);
+        n.category_id := rustok._category_ref(tenant, req -> 'categoryId');
     end if;
     if req ? 'metaTitle' then
-        n.meta_title := rustok._text_field(req, 'metaTitle', 255);
+        n.meta_title := rustok._input_text(req -> 'metaTitle', 'metaTitle', 255);
     end if;
     if req ? 'metaDescription' then
-        n.meta_description := rustok._text_field(req, 'metaDescription', 500);
+        n.meta_description := rustok._input_text(req -> 'metaDescription', 'metaDescription', 500);
     end if;
     if req ? 'metadata' then
-        n.metadata := rustok._metadata_field(req);
+        n.metadata := rustok._input_object(req -> 'metadata', 'metadata');
     end if;
     if req ? 'position' then
-        n.position := coalesce(rustok._int_field(req, 'position'), 0);
+        n.position := rustok._content_position(req -> 'position');
     end if;
-    new_body := rustok._body_field(req);
-    new_format := rustok._choice_field(req, 'format', '{markdown,html}');
+    new_body := rustok._node_body(req -> 'body');
+    new_format := rustok._input_choice(req -> 'format', 'format', '{markdown,html}');
 
     update public.nodes x set title = n.title, slug = n.slug, excerpt = n.excerpt, status = n.status,
         published_at = n.published_at, category_id = n.category_id, meta_title = n.meta_title,
@@ -10626,7 +10554,7 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('products.manage');
-    input := rustok._commerce_object(input, 'input');
+    input := rustok._input_object(input, 'input', required => true);
     select * into p from public.commerce_products cp
     where cp.tenant_id = rustok.require_tenant() and cp.id = update_product.product_id
     for update;
@@ -10634,9 +10562,9 @@ begin
         perform rustok.raise('NOT_FOUND', 'no such product', jsonb_build_object('field', 'id'));
     end if;
 
-    new_title := case when input ? 'title' then rustok._commerce_text(input -> 'title', 'title', 255, true)
+    new_title := case when input ? 'title' then rustok._input_text(input -> 'title', 'title', 255, required => true)
                       else p.title end;
-    new_handle := case when input ->> 'handle' is not null then rustok._commerce_handle(input ->> 'handle', new_title)
+    new_handle := case when input ->> 'handle' is not null then rustok._commerce_handle(input -> 'handle', new_title)
                        else p.handle end;
     if new_handle <> p.handle and exists (select 1 from public.commerce_products o
                                           where o.tenant_id = p.tenant_id and o.handle = new_handle) then
@@ -10645,22 +10573,23 @@ begin
     update public.commerce_products cp set
         title = new_title,
         handle = new_handle,
-        subtitle = case when input ? 'subtitle' then rustok._commerce_text(input -> 'subtitle', 'subtitle', 255)
+        subtitle = case when input ? 'subtitle' then rustok._input_text(input -> 'subtitle', 'subtitle', 255)
                         else cp.subtitle end,
         description = case when input ? 'description'
-                           then rustok._commerce_text(input -> 'description', 'description', 100000)
+                           then rustok._input_text(input -> 'description', 'description', 100000)
                            else cp.description end,
         status = case when input ? 'status'
-                      then rustok._commerce_status(input -> 'status', 'status', '{draft,published,archived}', null)
+                      then rustok._input_choice(input -> 'status', 'status', '{draft,published,archived}',
+                                                required => true)
                       else cp.status end,
-        discountable = rustok._commerce_bool(input -> 'discountable', 'discountable', cp.discountable),
+        discountable = rustok._input_bool(input -> 'discountable', 'discountable', cp.discountable),
         metadata = case when input ? 'metadata'
-                        then rustok._commerce_object(input -> 'metadata', 'metadata', false) else cp.metadata end
+                        then rustok._input_object(input -> 'metadata', 'metadata') else cp.metadata end
     where cp.tenant_id = p.tenant_id and cp.id = p.id
     returning * into p;
     perform rustok._commerce_link_taxonomy(p, input);
 
-    removed := rustok._commerce_ids(input -> 'removeVariantIds', 'removeVariantIds');
+    removed := rustok._input_ids(input -> 'removeVariantIds', 'removeVariantIds');
     delete from public.commerce_variants cv
     where cv.tenant_id = p.tenant_id and cv.product_id = p.id and cv.id = any (removed);
     get diagnostics deleted_count = row_count;
@@ -10673,9 +10602,9 @@ begin
     from unnest(removed) r;
 
     for item, i in select e, n - 1 from jsonb_array_elements(
-            rustok._commerce_array(input -> 'variants', 'variants', 100)) with ordinality as t (e, n) loop
-        perform rustok._commerce_object(item, format('variants[%s]', i));
-        variant_id := rustok._commerce_id(item -> 'id', format('variants[%s].id', i));
+            rustok._input_array(input -> 'variants', 'variants', 100)) with ordinality as t (e, n) loop
+        perform rustok._input_object(item, format('variants[%s]', i), required => true);
+        variant_id := rustok._input_id(item -> 'id', format('variants[%s].id', i));
         if variant_id is null then
             select coalesce(max(cv.position) + 1, 0) into next_position from public.commerce_variants cv
             where cv.tenant_id = p.tenant_id and cv.product_id = p.id;
@@ -10685,9 +10614,9 @@ begin
             continue;
         end if;
         if item ?| array['options', 'prices', 'inventoryQuantity'] then
-            perform rustok.raise('VALIDATION_FAILED',
-                                 'an existing variant''s prices and stock change with setPrice and adjustInventory',
-                                 jsonb_build_object('field', format('variants[%s]', i), 'reason', 'not_updatable'));
+            perform rustok._input_invalid(
+                format('variants[%s]', i), 'not_updatable',
+                'an existing variant''s prices and stock change with setPrice and adjustInventory');
         end if;
         select * into v from public.commerce_variants cv
         where cv.tenant_id = p.tenant_id and cv.product_id = p.id and cv.id = variant_id
@@ -10696,32 +10625,32 @@ begin
             perform rustok.raise('NOT_FOUND', 'the product has no such variant',
                                  jsonb_build_object('field', format('variants[%s].id', i)));
         end if;
-        new_sku := case when item ? 'sku' then rustok._commerce_text(item -> 'sku', format('variants[%s].sku', i), 64)
+        new_sku := case when item ? 'sku' then rustok._input_text(item -> 'sku', format('variants[%s].sku', i), 64)
                         else v.sku end;
         if new_sku is distinct from v.sku and exists (
                 select 1 from public.commerce_variants o where o.tenant_id = p.tenant_id and o.sku = new_sku) then
             perform rustok.raise('CONFLICT', 'the SKU is taken', jsonb_build_object('field', format('variants[%s].sku', i)));
         end if;
         update public.commerce_variants cv set
-            title = coalesce(rustok._commerce_text(item -> 'title', format('variants[%s].title', i), 255), cv.title),
+            title = coalesce(rustok._input_text(item -> 'title', format('variants[%s].title', i), 255), cv.title),
             sku = new_sku,
             barcode = case when item ? 'barcode'
-                           then rustok._commerce_text(item -> 'barcode', format('variants[%s].barcode', i), 64)
+                           then rustok._input_text(item -> 'barcode', format('variants[%s].barcode', i), 64)
                            else cv.barcode end,
-            manage_inventory = rustok._commerce_bool(item -> 'manageInventory',
+            manage_inventory = rustok._input_bool(item -> 'manageInventory',
                                                      format('variants[%s].manageInventory', i), cv.manage_inventory),
-            allow_backorder = rustok._commerce_bool(item -> 'allowBackorder',
+            allow_backorder = rustok._input_bool(item -> 'allowBackorder',
                                                     format('variants[%s].allowBackorder', i), cv.allow_backorder),
-            weight = case when item ? 'weight' then rustok._commerce_int(item -> 'weight',
+            weight = case when item ? 'weight' then rustok._input_int(item -> 'weight',
                           format('variants[%s].weight', i), 0, 2147483647) else cv.weight end,
-            length = case when item ? 'length' then rustok._commerce_int(item -> 'length',
+            length = case when item ? 'length' then rustok._input_int(item -> 'length',
                           format('variants[%s].length', i), 0, 2147483647) else cv.length end,
-            height = case when item ? 'height' then rustok._commerce_int(item -> 'height',
+            height = case when item ? 'height' then rustok._input_int(item -> 'height',
                           format('variants[%s].height', i), 0, 2147483647) else cv.height end,
-            width = case when item ? 'width' then rustok._commerce_int(item -> 'width',
+            width = case when item ? 'width' then rustok._input_int(item -> 'width',
                          format('variants[%s].width', i), 0, 2147483647) else cv.width end,
-            metadata = case when item ? 'metadata' then rustok._commerce_object(item -> 'metadata',
-                            format('variants[%s].metadata', i), false) else cv.metadata end
+            metadata = case when item ? 'metadata' then rustok._input_object(item -> 'metadata',
+                            format('variants[%s].metadata', i)) else cv.metadata end
         where cv.tenant_id = v.tenant_id and cv.id = v.id;
         perform rustok.publish_event('VariantUpdated', jsonb_build_object(
             'product_id', rustok.ulid(p.id), 'variant_id', rustok.ulid(v.id)));
@@ -10826,10 +10755,8 @@ declare
     currency text;
 begin
     perform rustok.require_module('commerce');
-    currency := rustok._commerce_currency(currency_code);
-    if quantity is null or quantity < 1 then
-        perform rustok.raise('VALIDATION_FAILED', 'quantity must be at least 1', jsonb_build_object('field', 'quantity'));
-    end if;
+    currency := rustok._commerce_currency(to_jsonb(currency_code));
+    perform rustok._input_int(to_jsonb(quantity), 'quantity', 1, 2147483647, required => true);
     return query select * from rustok._commerce_price(variant_id, currency, quantity, customer_id);
 end
 $$;
@@ -11380,6 +11307,7 @@ CREATE TABLE public.commerce_orders_default (
     CONSTRAINT commerce_orders_check1 CHECK ((created_at = rustok._commerce_id_time(id))),
     CONSTRAINT commerce_orders_check2 CHECK ((total = (((subtotal - discount_total) + tax_total) + shipping_total))),
     CONSTRAINT commerce_orders_display_id_check CHECK ((display_id > 0)),
+    CONSTRAINT commerce_orders_email_check CHECK (rustok.is_email((email)::text)),
     CONSTRAINT commerce_orders_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
     CONSTRAINT commerce_orders_shipping_address_check CHECK ((jsonb_typeof(shipping_address) = 'object'::text)),
     CONSTRAINT commerce_orders_shipping_total_check CHECK ((shipping_total >= 0)),
@@ -19381,13 +19309,6 @@ REVOKE ALL ON FUNCTION rustok._auth_tenant() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._auth_tenant() TO rustok_app;
 
 --
--- Name: FUNCTION _body_field(input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
---
-
-REVOKE ALL ON FUNCTION rustok._body_field(input jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._body_field(input jsonb) TO rustok_app;
-
---
 -- Name: FUNCTION gen_id(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -19415,18 +19336,11 @@ REVOKE ALL ON FUNCTION rustok._category_json(c public.categories, depth integer)
 GRANT ALL ON FUNCTION rustok._category_json(c public.categories, depth integer) TO rustok_app;
 
 --
--- Name: FUNCTION _category_ref(tenant uuid, input jsonb, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION _category_ref(tenant uuid, value jsonb, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok._category_ref(tenant uuid, input jsonb, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._category_ref(tenant uuid, input jsonb, field text) TO rustok_app;
-
---
--- Name: FUNCTION _check_request(input jsonb, allowed text[], field text); Type: ACL; Schema: rustok; Owner: rustok_owner
---
-
-REVOKE ALL ON FUNCTION rustok._check_request(input jsonb, allowed text[], field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._check_request(input jsonb, allowed text[], field text) TO rustok_app;
+REVOKE ALL ON FUNCTION rustok._category_ref(tenant uuid, value jsonb, field text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._category_ref(tenant uuid, value jsonb, field text) TO rustok_app;
 
 --
 -- Name: FUNCTION _check_webhook_description(description text); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -19448,13 +19362,6 @@ GRANT ALL ON FUNCTION rustok._check_webhook_event_types(event_types text[]) TO r
 
 REVOKE ALL ON FUNCTION rustok._check_webhook_url(url text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._check_webhook_url(url text) TO rustok_app;
-
---
--- Name: FUNCTION _choice_field(input jsonb, field text, choices text[]); Type: ACL; Schema: rustok; Owner: rustok_owner
---
-
-REVOKE ALL ON FUNCTION rustok._choice_field(input jsonb, field text, choices text[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._choice_field(input jsonb, field text, choices text[]) TO rustok_app;
 
 --
 -- Name: FUNCTION _close_catalog_functions(); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -19532,25 +19439,11 @@ REVOKE ALL ON FUNCTION rustok._commerce_allocated(allocations jsonb) FROM PUBLIC
 GRANT ALL ON FUNCTION rustok._commerce_allocated(allocations jsonb) TO rustok_app;
 
 --
--- Name: FUNCTION _commerce_amount(value jsonb, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION is_email(value text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok._commerce_amount(value jsonb, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_amount(value jsonb, field text) TO rustok_app;
-
---
--- Name: FUNCTION _commerce_array(value jsonb, field text, max_items integer); Type: ACL; Schema: rustok; Owner: rustok_owner
---
-
-REVOKE ALL ON FUNCTION rustok._commerce_array(value jsonb, field text, max_items integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_array(value jsonb, field text, max_items integer) TO rustok_app;
-
---
--- Name: FUNCTION _commerce_bool(value jsonb, field text, default_value boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
---
-
-REVOKE ALL ON FUNCTION rustok._commerce_bool(value jsonb, field text, default_value boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_bool(value jsonb, field text, default_value boolean) TO rustok_app;
+REVOKE ALL ON FUNCTION rustok.is_email(value text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.is_email(value text) TO rustok_app;
 
 --
 -- Name: TABLE commerce_carts; Type: ACL; Schema: public; Owner: rustok_owner
@@ -19601,11 +19494,18 @@ REVOKE ALL ON FUNCTION rustok._commerce_cart_visible(c public.commerce_carts) FR
 GRANT ALL ON FUNCTION rustok._commerce_cart_visible(c public.commerce_carts) TO rustok_app;
 
 --
--- Name: FUNCTION _commerce_currency(code text, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION _commerce_country(value jsonb, field text, required boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok._commerce_currency(code text, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_currency(code text, field text) TO rustok_app;
+REVOKE ALL ON FUNCTION rustok._commerce_country(value jsonb, field text, required boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._commerce_country(value jsonb, field text, required boolean) TO rustok_app;
+
+--
+-- Name: FUNCTION _commerce_currency(value jsonb, field text, required boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._commerce_currency(value jsonb, field text, required boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._commerce_currency(value jsonb, field text, required boolean) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_day_start(time_zone text); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -19635,13 +19535,6 @@ REVOKE ALL ON FUNCTION rustok._commerce_discount_problem(d public.commerce_disco
 GRANT ALL ON FUNCTION rustok._commerce_discount_problem(d public.commerce_discounts, currency text) TO rustok_app;
 
 --
--- Name: FUNCTION _commerce_email(value text, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
---
-
-REVOKE ALL ON FUNCTION rustok._commerce_email(value text, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_email(value text, field text) TO rustok_app;
-
---
 -- Name: FUNCTION _commerce_guest_prices(tenant uuid, product_ids uuid[]); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -19649,11 +19542,11 @@ REVOKE ALL ON FUNCTION rustok._commerce_guest_prices(tenant uuid, product_ids uu
 GRANT ALL ON FUNCTION rustok._commerce_guest_prices(tenant uuid, product_ids uuid[]) TO rustok_app;
 
 --
--- Name: FUNCTION _commerce_handle(value text, title text, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION _commerce_handle(value jsonb, title text, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok._commerce_handle(value text, title text, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_handle(value text, title text, field text) TO rustok_app;
+REVOKE ALL ON FUNCTION rustok._commerce_handle(value jsonb, title text, field text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._commerce_handle(value jsonb, title text, field text) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_has_regions(tenant_id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -19663,25 +19556,11 @@ REVOKE ALL ON FUNCTION rustok._commerce_has_regions(tenant_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._commerce_has_regions(tenant_id uuid) TO rustok_app;
 
 --
--- Name: FUNCTION _commerce_id(value jsonb, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
---
-
-REVOKE ALL ON FUNCTION rustok._commerce_id(value jsonb, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_id(value jsonb, field text) TO rustok_app;
-
---
 -- Name: FUNCTION _commerce_id_time(id uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_id_time(id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._commerce_id_time(id uuid) TO rustok_app;
-
---
--- Name: FUNCTION _commerce_ids(value jsonb, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
---
-
-REVOKE ALL ON FUNCTION rustok._commerce_ids(value jsonb, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_ids(value jsonb, field text) TO rustok_app;
 
 --
 -- Name: TABLE commerce_variants; Type: ACL; Schema: public; Owner: rustok_owner
@@ -19708,13 +19587,6 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.commerce_products TO rustok_ap
 
 REVOKE ALL ON FUNCTION rustok._commerce_insert_variant(p public.commerce_products, input jsonb, field text, pos integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._commerce_insert_variant(p public.commerce_products, input jsonb, field text, pos integer) TO rustok_app;
-
---
--- Name: FUNCTION _commerce_int(value jsonb, field text, min_value bigint, max_value bigint); Type: ACL; Schema: rustok; Owner: rustok_owner
---
-
-REVOKE ALL ON FUNCTION rustok._commerce_int(value jsonb, field text, min_value bigint, max_value bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_int(value jsonb, field text, min_value bigint, max_value bigint) TO rustok_app;
 
 --
 -- Name: TABLE commerce_inventory_levels; Type: ACL; Schema: public; Owner: rustok_owner
@@ -19749,13 +19621,6 @@ GRANT ALL ON FUNCTION rustok._commerce_lock_stock(variant_ids uuid[]) TO rustok_
 
 REVOKE ALL ON FUNCTION rustok._commerce_money(amount bigint, currency text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._commerce_money(amount bigint, currency text) TO rustok_app;
-
---
--- Name: FUNCTION _commerce_object(value jsonb, field text, required boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
---
-
-REVOKE ALL ON FUNCTION rustok._commerce_object(value jsonb, field text, required boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_object(value jsonb, field text, required boolean) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_order_destination(c public.commerce_carts, address jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -19847,25 +19712,11 @@ REVOKE ALL ON FUNCTION rustok._commerce_ship_to(c public.commerce_carts, address
 GRANT ALL ON FUNCTION rustok._commerce_ship_to(c public.commerce_carts, address jsonb, field text) TO rustok_app;
 
 --
--- Name: FUNCTION _commerce_status(value jsonb, field text, allowed text[], default_value text); Type: ACL; Schema: rustok; Owner: rustok_owner
---
-
-REVOKE ALL ON FUNCTION rustok._commerce_status(value jsonb, field text, allowed text[], default_value text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_status(value jsonb, field text, allowed text[], default_value text) TO rustok_app;
-
---
 -- Name: FUNCTION _commerce_take_stock(c public.commerce_carts, lines jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._commerce_take_stock(c public.commerce_carts, lines jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._commerce_take_stock(c public.commerce_carts, lines jsonb) TO rustok_app;
-
---
--- Name: FUNCTION _commerce_text(value jsonb, field text, max_length integer, required boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
---
-
-REVOKE ALL ON FUNCTION rustok._commerce_text(value jsonb, field text, max_length integer, required boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._commerce_text(value jsonb, field text, max_length integer, required boolean) TO rustok_app;
 
 --
 -- Name: FUNCTION _commerce_touch_cart(c public.commerce_carts); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -19889,11 +19740,18 @@ REVOKE ALL ON FUNCTION rustok._commit_order_arm() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._commit_order_arm() TO rustok_app;
 
 --
--- Name: FUNCTION _connection(nodes jsonb, has_next boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION _connection(nodes jsonb, has_next boolean, after text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok._connection(nodes jsonb, has_next boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._connection(nodes jsonb, has_next boolean) TO rustok_app;
+REVOKE ALL ON FUNCTION rustok._connection(nodes jsonb, has_next boolean, after text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._connection(nodes jsonb, has_next boolean, after text) TO rustok_app;
+
+--
+-- Name: FUNCTION _content_position(value jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._content_position(value jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._content_position(value jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION _create_partition(parent text, child text, lower_bound timestamp with time zone, upper_bound timestamp with time zone); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -19964,11 +19822,11 @@ REVOKE ALL ON FUNCTION rustok._guarded_catalog_functions() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._guarded_catalog_functions() TO rustok_app;
 
 --
--- Name: FUNCTION _id_field(input jsonb, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION _id_of_text(value text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok._id_field(input jsonb, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._id_field(input jsonb, field text) TO rustok_app;
+REVOKE ALL ON FUNCTION rustok._id_of_text(value text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._id_of_text(value text) TO rustok_app;
 
 --
 -- Name: FUNCTION _index_browse_apply(gone rustok.index_products_browse[], fresh rustok.index_products_browse[]); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -20039,6 +19897,13 @@ GRANT ALL ON FUNCTION rustok._index_flush_arm() TO rustok_app;
 
 REVOKE ALL ON FUNCTION rustok._index_global_config() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._index_global_config() TO rustok_app;
+
+--
+-- Name: FUNCTION _index_kind(target text, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._index_kind(target text, field text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._index_kind(target text, field text) TO rustok_app;
 
 --
 -- Name: FUNCTION _index_lock(tenant uuid, kind text, ids uuid[]); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -20132,25 +19997,116 @@ REVOKE ALL ON FUNCTION rustok._index_verify_mirrors() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._index_verify_mirrors() TO rustok_app;
 
 --
+-- Name: FUNCTION _input_amount(value jsonb, field text, required boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._input_amount(value jsonb, field text, required boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._input_amount(value jsonb, field text, required boolean) TO rustok_app;
+
+--
+-- Name: FUNCTION _input_array(value jsonb, field text, max_items integer); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._input_array(value jsonb, field text, max_items integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._input_array(value jsonb, field text, max_items integer) TO rustok_app;
+
+--
+-- Name: FUNCTION _input_bool(value jsonb, field text, default_value boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._input_bool(value jsonb, field text, default_value boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._input_bool(value jsonb, field text, default_value boolean) TO rustok_app;
+
+--
+-- Name: FUNCTION _input_choice(value jsonb, field text, allowed text[], required boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._input_choice(value jsonb, field text, allowed text[], required boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._input_choice(value jsonb, field text, allowed text[], required boolean) TO rustok_app;
+
+--
+-- Name: FUNCTION _input_email(value jsonb, field text, required boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._input_email(value jsonb, field text, required boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._input_email(value jsonb, field text, required boolean) TO rustok_app;
+
+--
+-- Name: FUNCTION _input_field(parent text, key text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._input_field(parent text, key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._input_field(parent text, key text) TO rustok_app;
+
+--
+-- Name: FUNCTION _input_id(value jsonb, field text, required boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._input_id(value jsonb, field text, required boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._input_id(value jsonb, field text, required boolean) TO rustok_app;
+
+--
+-- Name: FUNCTION _input_ids(value jsonb, field text, max_items integer); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._input_ids(value jsonb, field text, max_items integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._input_ids(value jsonb, field text, max_items integer) TO rustok_app;
+
+--
+-- Name: FUNCTION _input_instant(value jsonb, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._input_instant(value jsonb, field text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._input_instant(value jsonb, field text) TO rustok_app;
+
+--
+-- Name: FUNCTION _input_int(value jsonb, field text, min_value bigint, max_value bigint, required boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._input_int(value jsonb, field text, min_value bigint, max_value bigint, required boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._input_int(value jsonb, field text, min_value bigint, max_value bigint, required boolean) TO rustok_app;
+
+--
+-- Name: FUNCTION _input_invalid(field text, reason text, message text, rule jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._input_invalid(field text, reason text, message text, rule jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._input_invalid(field text, reason text, message text, rule jsonb) TO rustok_app;
+
+--
+-- Name: FUNCTION _input_object(value jsonb, field text, required boolean, allowed text[]); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._input_object(value jsonb, field text, required boolean, allowed text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._input_object(value jsonb, field text, required boolean, allowed text[]) TO rustok_app;
+
+--
+-- Name: FUNCTION _input_slug(value jsonb, field text, max_length integer); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._input_slug(value jsonb, field text, max_length integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._input_slug(value jsonb, field text, max_length integer) TO rustok_app;
+
+--
+-- Name: FUNCTION _input_text(value jsonb, field text, max_length integer, required boolean, min_length integer, verbatim boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._input_text(value jsonb, field text, max_length integer, required boolean, min_length integer, verbatim boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._input_text(value jsonb, field text, max_length integer, required boolean, min_length integer, verbatim boolean) TO rustok_app;
+
+--
+-- Name: FUNCTION _input_type(value jsonb, field text, expected text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._input_type(value jsonb, field text, expected text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._input_type(value jsonb, field text, expected text) TO rustok_app;
+
+--
 -- Name: FUNCTION _insert_user(email text, password_hash text, role text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._insert_user(email text, password_hash text, role text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._insert_user(email text, password_hash text, role text) TO rustok_app;
-
---
--- Name: FUNCTION _instant(value text, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
---
-
-REVOKE ALL ON FUNCTION rustok._instant(value text, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._instant(value text, field text) TO rustok_app;
-
---
--- Name: FUNCTION _int_field(input jsonb, field text, min_value integer); Type: ACL; Schema: rustok; Owner: rustok_owner
---
-
-REVOKE ALL ON FUNCTION rustok._int_field(input jsonb, field text, min_value integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._int_field(input jsonb, field text, min_value integer) TO rustok_app;
 
 --
 -- Name: FUNCTION _issue_refresh_token(user_id uuid, family_id uuid, token_hash bytea, ttl interval); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -20188,13 +20144,6 @@ REVOKE ALL ON FUNCTION rustok._may_enter_switched_off() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._may_enter_switched_off() TO rustok_app;
 
 --
--- Name: FUNCTION _metadata_field(input jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
---
-
-REVOKE ALL ON FUNCTION rustok._metadata_field(input jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._metadata_field(input jsonb) TO rustok_app;
-
---
 -- Name: FUNCTION _modules_in_dependency_order(); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -20214,6 +20163,13 @@ GRANT ALL ON FUNCTION rustok._new_webhook_secret() TO rustok_app;
 
 REVOKE ALL ON FUNCTION rustok._next_slug(base text, taken text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._next_slug(base text, taken text[]) TO rustok_app;
+
+--
+-- Name: FUNCTION _node_body(value jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._node_body(value jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._node_body(value jsonb) TO rustok_app;
 
 --
 -- Name: FUNCTION _node_is_live(status text, published_at timestamp with time zone); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -20264,18 +20220,32 @@ REVOKE ALL ON FUNCTION rustok._other_user_for_update(user_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._other_user_for_update(user_id uuid) TO rustok_app;
 
 --
--- Name: FUNCTION _page_connection(nodes jsonb, page integer); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION _page_after(after text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok._page_connection(nodes jsonb, page integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._page_connection(nodes jsonb, page integer) TO rustok_app;
+REVOKE ALL ON FUNCTION rustok._page_after(after text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._page_after(after text) TO rustok_app;
 
 --
--- Name: FUNCTION _page_size(first integer); Type: ACL; Schema: rustok; Owner: rustok_owner
+-- Name: FUNCTION _page_connection(nodes jsonb, page integer, after text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
-REVOKE ALL ON FUNCTION rustok._page_size(first integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._page_size(first integer) TO rustok_app;
+REVOKE ALL ON FUNCTION rustok._page_connection(nodes jsonb, page integer, after text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._page_connection(nodes jsonb, page integer, after text) TO rustok_app;
+
+--
+-- Name: FUNCTION _page_info(has_next boolean, after text, start_cursor text, end_cursor text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._page_info(has_next boolean, after text, start_cursor text, end_cursor text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._page_info(has_next boolean, after text, start_cursor text, end_cursor text) TO rustok_app;
+
+--
+-- Name: FUNCTION _page_size(first integer, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._page_size(first integer, field text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._page_size(first integer, field text) TO rustok_app;
 
 --
 -- Name: FUNCTION _partition_key_column(parent regclass); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -20352,6 +20322,13 @@ REVOKE ALL ON FUNCTION rustok._revoke_refresh_tokens(family_id uuid, user_id uui
 GRANT ALL ON FUNCTION rustok._revoke_refresh_tokens(family_id uuid, user_id uuid) TO rustok_app;
 
 --
+-- Name: FUNCTION _role_field(role text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._role_field(role text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._role_field(role text) TO rustok_app;
+
+--
 -- Name: FUNCTION _search_after(cursor text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -20359,18 +20336,18 @@ REVOKE ALL ON FUNCTION rustok._search_after(cursor text) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._search_after(cursor text) TO rustok_app;
 
 --
+-- Name: FUNCTION _search_args(query text, filter jsonb, sort text, sorts text[], first integer, after text, OUT q text, OUT f jsonb, OUT srt text, OUT page integer, OUT k jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok._search_args(query text, filter jsonb, sort text, sorts text[], first integer, after text, OUT q text, OUT f jsonb, OUT srt text, OUT page integer, OUT k jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok._search_args(query text, filter jsonb, sort text, sorts text[], first integer, after text, OUT q text, OUT f jsonb, OUT srt text, OUT page integer, OUT k jsonb) TO rustok_app;
+
+--
 -- Name: FUNCTION _search_config(tenant uuid); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
 REVOKE ALL ON FUNCTION rustok._search_config(tenant uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._search_config(tenant uuid) TO rustok_app;
-
---
--- Name: FUNCTION _search_currency(code text); Type: ACL; Schema: rustok; Owner: rustok_owner
---
-
-REVOKE ALL ON FUNCTION rustok._search_currency(code text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._search_currency(code text) TO rustok_app;
 
 --
 -- Name: FUNCTION _search_cursor(key jsonb); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -20523,20 +20500,6 @@ REVOKE ALL ON FUNCTION rustok._tenant_tables() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._tenant_tables() TO rustok_app;
 
 --
--- Name: FUNCTION _text_field(input jsonb, field text, max_length integer, required boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
---
-
-REVOKE ALL ON FUNCTION rustok._text_field(input jsonb, field text, max_length integer, required boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._text_field(input jsonb, field text, max_length integer, required boolean) TO rustok_app;
-
---
--- Name: FUNCTION _time_field(input jsonb, field text); Type: ACL; Schema: rustok; Owner: rustok_owner
---
-
-REVOKE ALL ON FUNCTION rustok._time_field(input jsonb, field text) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._time_field(input jsonb, field text) TO rustok_app;
-
---
 -- Name: FUNCTION _transliterate(value text); Type: ACL; Schema: rustok; Owner: rustok_owner
 --
 
@@ -20549,13 +20512,6 @@ GRANT ALL ON FUNCTION rustok._transliterate(value text) TO rustok_app;
 
 REVOKE ALL ON FUNCTION rustok._user_json(u public.users) FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok._user_json(u public.users) TO rustok_app;
-
---
--- Name: FUNCTION _valid_slug(value text, max_length integer); Type: ACL; Schema: rustok; Owner: rustok_owner
---
-
-REVOKE ALL ON FUNCTION rustok._valid_slug(value text, max_length integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION rustok._valid_slug(value text, max_length integer) TO rustok_app;
 
 --
 -- Name: FUNCTION _visible_thread(tenant uuid, post uuid, see_all boolean); Type: ACL; Schema: rustok; Owner: rustok_owner
@@ -21022,6 +20978,13 @@ GRANT ALL ON FUNCTION rustok.is_module_enabled(module text) TO rustok_app;
 
 REVOKE ALL ON FUNCTION rustok.is_operator() FROM PUBLIC;
 GRANT ALL ON FUNCTION rustok.is_operator() TO rustok_app;
+
+--
+-- Name: FUNCTION is_slug(value text); Type: ACL; Schema: rustok; Owner: rustok_owner
+--
+
+REVOKE ALL ON FUNCTION rustok.is_slug(value text) FROM PUBLIC;
+GRANT ALL ON FUNCTION rustok.is_slug(value text) TO rustok_app;
 
 --
 -- Name: FUNCTION list_categories(); Type: ACL; Schema: rustok; Owner: rustok_owner
