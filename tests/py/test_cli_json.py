@@ -72,9 +72,11 @@ def test_demo_sign_in_details(env: dict[str, str]) -> None:
         "counts",
         "storefrontUrl",
         "adminUrl",
+        "serverRunning",
         "signIn",
     }
     assert details["tenant"] == "jsondemo" and details["replaced"] is False
+    assert details["serverRunning"] is False  # no server runs in this home
     assert details["counts"]["products"] == 10 and details["counts"]["posts"] == 2
     assert details["storefrontUrl"].endswith("/t/jsondemo/") and details["adminUrl"].endswith("/admin")
     admin, customer = details["signIn"]["admin"], details["signIn"]["customer"]
