@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Iterator
 from types import TracebackType
-from typing import Any
+from typing import Any, LiteralString
 
 import psycopg
 import pytest
@@ -109,13 +109,19 @@ def test_the_relay_the_wake_ups_and_every_consumer_reconnect_by_the_one_rule() -
     )
 
 
+def _rows(db: Database, query: LiteralString, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    with psycopg.connect(db.admin_url, autocommit=True) as conn:
+        return conn.execute(query, params).fetchall()
+
+
 def test_the_channel_is_the_one_the_commit_trigger_notifies(db: Database) -> None:
-    with psycopg.connect(db.admin_url) as conn:
-        rows = conn.execute(
-            "select p.oid::regprocedure::text, m[1] from pg_proc p"
-            " cross join lateral regexp_matches(p.prosrc, 'pg_notify\\(\\s*''([^'']*)''', 'g') m"
-            " where p.pronamespace = 'rustok'::regnamespace"
-        ).fetchall()
+    notifies = r"pg_notify\(\s*'([^']*)'"
+    rows = _rows(
+        db,
+        "select p.oid::regprocedure::text, m[1] from pg_proc p cross join lateral regexp_matches(p.prosrc, %s, 'g') m"
+        " where p.pronamespace = 'rustok'::regnamespace",
+        (notifies,),
+    )
     assert rows and {channel for _, channel in rows} == {CHANNEL}, rows
 
 
@@ -145,31 +151,20 @@ def server(db: Database) -> Iterator[Server]:
 
 def _sessions(db: Database) -> dict[int, str]:
     """The relay's and the worker's sessions: pid -> 'relay', 'listener' or 'worker'."""
-    with psycopg.connect(db.admin_url) as conn:
-        rows = conn.execute(
-            "select pid, case when application_name = 'rustok-relay' then 'relay'"
-            " when query = 'listen ' || %s then 'listener' else 'worker' end from pg_stat_activity"
-            " where datname = current_database() and (application_name = 'rustok-relay'"
-            " or application_name like 'rustok-worker:%%')",
-            (CHANNEL,),
-        ).fetchall()
-    return {pid: kind for pid, kind in rows}
-
-
-def _terminate(db: Database, pids: Iterator[int]) -> None:
-    with psycopg.connect(db.admin_url, autocommit=True) as conn:
-        for pid in pids:
-            conn.execute("select pg_terminate_backend(%s)", (pid,))
+    kinds = _rows(
+        db,
+        "select pid, case when application_name = 'rustok-relay' then 'relay'"
+        " when query = 'listen ' || %s then 'listener' else 'worker' end from pg_stat_activity"
+        " where datname = current_database() and (application_name = 'rustok-relay'"
+        " or application_name like 'rustok-worker:%%')",
+        (CHANNEL,),
+    )
+    return dict(kinds)
 
 
 def _acknowledged_to_head(db: Database, name: str) -> bool:
-    with psycopg.connect(db.admin_url) as conn:
-        row = conn.execute(
-            "select c.last_commit_seq >= h.commit_seq"
-            " from rustok.event_head() h left join event_consumers c on c.name = %s",
-            (name,),
-        ).fetchone()
-    return bool(row and row[0])
+    query: LiteralString = "select c.last_commit_seq >= h.commit_seq from rustok.event_head() h"
+    return bool(_rows(db, query + " left join event_consumers c on c.name = %s", (name,))[0][0])
 
 
 async def _until(check: Any, what: str, timeout: float = 20.0) -> None:
@@ -206,7 +201,7 @@ def test_killed_connections_resume_from_their_cursors_without_loss_or_duplicates
 
                 killed = await asyncio.to_thread(_sessions, db)
                 assert {"relay", "listener", "worker"} <= set(killed.values()), killed
-                await asyncio.to_thread(_terminate, db, iter(killed))
+                await asyncio.to_thread(_rows, db, "select pg_terminate_backend(unnest(%s::int[]))", (list(killed),))
                 await asyncio.to_thread(probes, range(5, 10))  # while they reconnect
                 received += [e.data["data"]["n"] for e in await stream.take(5, timeout=20)]
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, LiteralString, NamedTuple, Self, TypeVar
 
@@ -42,30 +43,19 @@ class Cursor(NamedTuple):
 ORIGIN = Cursor(0, 0)  # before every event
 
 
+@dataclass(slots=True, eq=False, repr=False)
 class OutboxEvent:
     """One committed outbox event. `data_json` is the JSON text PostgreSQL produced (relayed as is); `data`
     parses it once, for readers that look inside."""
 
-    __slots__ = ("_data", "actor_id", "cursor", "data_json", "id", "occurred_at", "tenant_id", "type")
-    _data: Mapping[str, Any]  # `data`, once parsed
-
-    def __init__(
-        self,
-        cursor: Cursor,
-        id: uuid.UUID,
-        tenant_id: uuid.UUID,
-        actor_id: uuid.UUID | None,
-        type: str,
-        data_json: str,
-        occurred_at: datetime,
-    ) -> None:
-        self.cursor = cursor
-        self.id = id
-        self.tenant_id = tenant_id
-        self.actor_id = actor_id
-        self.type = type
-        self.data_json = data_json
-        self.occurred_at = occurred_at
+    cursor: Cursor
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    actor_id: uuid.UUID | None
+    type: str
+    data_json: str
+    occurred_at: datetime
+    _data: Mapping[str, Any] = field(init=False)  # `data`, once parsed
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Self:
