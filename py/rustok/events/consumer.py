@@ -12,6 +12,8 @@
   'failed' and the stream moves on. A later success marks it 'recovered'.
 - **Isolated.** Each handler runs in its own task with its own connection: a slow or failing handler delays
   only itself.
+- **Woken, reconnected.** The worker's one LISTEN loop (wakeup.py) wakes it; it reads through the outbox's one
+  reader (outbox.py) and gets its connection back after an outage by the readers' one rule (reconnect.py).
 """
 
 from __future__ import annotations
