@@ -53,6 +53,7 @@ from rustok.db import Database
 from rustok.embedded import Cluster, ServerState
 from rustok.events.consumer import ConsumerOptions
 from rustok.events.outbox import Cursor
+from rustok.events.reconnect import Reconnect
 from rustok.events.worker import Worker
 from rustok.ids import parse_id
 from rustok.migrate import migrate
@@ -235,7 +236,7 @@ def test_committed_writes_and_acknowledged_events_survive_sigkill(server: Cluste
             db.app_url,
             Settings(webhooks_allow_private=True),
             [WebhooksHandler(policy=_ShortLease(timeout=2, connect_timeout=1), poll_interval=0.2), recorder],
-            ConsumerOptions(batch_size=100, poll_interval=0.2, ack_interval=1.0, reconnect_delay=0.2),
+            ConsumerOptions(batch_size=100, poll_interval=0.2, ack_interval=1.0, reconnect=Reconnect(0.2, 0.4)),
         )
         with WorkerThread(worker):
             with Load(db.app_url, catalogue, ledger) as load:

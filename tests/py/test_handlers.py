@@ -23,12 +23,13 @@ from rustok.db import Database
 from rustok.errors import Unavailable
 from rustok.events.consumer import ConsumerOptions, DurableConsumer
 from rustok.events.handlers import DomainEvent, EventEnvelope, EventHandler, HandlerContext, RetryPolicy
+from rustok.events.reconnect import Reconnect
 from rustok.events.worker import Worker, WorkerError, WorkerReport, available_handlers, select_handlers
 from rustok.modules import ModuleRegistry, RusToKModule
 from tests.py.webhooks_support import Tenant, create_tenant, publish
 
 QUICK = RetryPolicy(max_attempts=3, base_delay=0.04, max_delay=1.0, timeout=2.0)
-FAST_POLL = ConsumerOptions(poll_interval=0.1, reconnect_delay=0.1)
+FAST_POLL = ConsumerOptions(poll_interval=0.1, reconnect=Reconnect(first=0.1, ceiling=0.2))
 
 
 class Recorder(EventHandler):

@@ -130,7 +130,7 @@ def test_an_event_whose_notification_is_lost_arrives_by_polling(
 
     async def scenario() -> None:
         async with sse(server, a.token(server.tokens, "admin")) as stream:
-            monkeypatch.setattr(relay, "_wait", deaf)
+            monkeypatch.setattr(relay.listener, "notified", deaf)
             await asyncio.sleep(relay.poll_interval)  # the relay's current wait ends: from now on it is deaf
             publish(db, a, ("Unannounced", {}))
             assert (await stream.next(3)).type == "Unannounced"

@@ -12,6 +12,8 @@
   'failed' and the stream moves on. A later success marks it 'recovered'.
 - **Isolated.** Each handler runs in its own task with its own connection: a slow or failing handler delays
   only itself.
+- **Woken, reconnected.** The worker's one LISTEN loop (wakeup.py) wakes it; it reads through the outbox's one
+  reader (outbox.py) and gets its connection back after an outage by the readers' one rule (reconnect.py).
 """
 
 from __future__ import annotations
@@ -20,21 +22,20 @@ import asyncio
 import logging
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, LiteralString
 
 import psycopg
-from psycopg.rows import dict_row
 
-from rustok.errors import Unavailable
 from rustok.events.handlers import EventEnvelope, EventHandler, HandlerContext
-from rustok.events.outbox import ACK, ORIGIN, POSITION, READ, Cursor
+from rustok.events.outbox import Cursor, acknowledge, consumer_position, read_after
+from rustok.events.reconnect import Reconnect, keep_connected, pause, until
 
 log = logging.getLogger("rustok.worker")
 
 # the handler's session advisory lock: hashtextextended(LOCK_PREFIX || name, 0) (`rustok status` looks for it)
 LOCK_PREFIX = "rustok.event_consumer:"
-_LOCK: LiteralString = "select pg_try_advisory_lock(hashtextextended(%s || %s, 0)) as locked"
+_LOCK: LiteralString = "select pg_try_advisory_lock(hashtextextended(%s || %s, 0))"
 _FAILED: LiteralString = "rustok.record_handler_failure(%s, %s, %s, %s, %s, %s)"
 _RECOVERED: LiteralString = "rustok.resolve_handler_failure(%s, %s)"
 
@@ -53,7 +54,7 @@ class ConsumerOptions:
     batch_size: int = 100
     poll_interval: float = 1.0
     ack_interval: float = 1.0
-    reconnect_delay: float = 1.0
+    reconnect: Reconnect = field(default_factory=Reconnect)  # the rule of every outbox reader's connection
 
 
 class DurableConsumer:
@@ -76,55 +77,50 @@ class DurableConsumer:
 
     async def run(self, stop: asyncio.Event, once: bool = False) -> ConsumerStats:
         """Consumes until `stop` is set, or with `once` until caught up (returns at once, marked busy, when
-        another worker holds the handler). Database trouble: reconnects after a delay, or raises with `once`."""
-        while not stop.is_set():
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                    self.context.app_url, autocommit=True, row_factory=dict_row
-                ) as conn:
-                    while not await self._lock(conn):
-                        if once:
-                            self.stats.busy = True
-                            return self.stats
-                        if await _wait(stop, None, self.options.poll_interval) is None:
-                            return self.stats
-                    self.holds_lock.set()
-                    await self._consume(conn, stop, once)
-                    return self.stats
-            except (psycopg.Error, OSError, Unavailable) as exc:
-                # Unavailable: the database went away under the handler (or under recording its failure): an
-                # outage to wait out like a lost connection, not a fault of the handler's code.
-                if once:
-                    raise
-                log.warning("%s: %s: %s; retrying", self.name, type(exc).__name__, exc)
-            except Exception:
-                if once:
-                    raise
-                log.exception("%s: unexpected error; restarting the handler's loop", self.name)
-            finally:
-                self.holds_lock.clear()
-            await _wait(stop, None, self.options.reconnect_delay)
+        another worker holds the handler). Database trouble (Unavailable too: the database went away under the
+        handler or under recording its failure, an outage rather than a fault of its code): reconnects by the
+        rule of ConsumerOptions.reconnect, or raises with `once`."""
+        await keep_connected(
+            lambda: psycopg.AsyncConnection.connect(self.context.app_url, autocommit=True),
+            lambda conn: self._session(conn, stop, once),
+            stop,
+            name=self.name,
+            log=log,
+            rule=self.options.reconnect,
+            once=once,
+            rng=self.rng,
+        )
         return self.stats
+
+    async def _session(self, conn: psycopg.AsyncConnection[Any], stop: asyncio.Event, once: bool) -> None:
+        try:
+            while not await self._lock(conn):
+                if once:
+                    self.stats.busy = True
+                    return
+                if not await pause(stop, self.options.poll_interval):
+                    return
+            self.holds_lock.set()
+            await self._consume(conn, stop, once)
+        finally:
+            self.holds_lock.clear()
 
     async def _lock(self, conn: psycopg.AsyncConnection[Any]) -> bool:
         row = await (await conn.execute(_LOCK, (LOCK_PREFIX, self.name))).fetchone()
-        return bool(row and row["locked"])
+        return bool(row and row[0])
 
     async def _consume(self, conn: psycopg.AsyncConnection[Any], stop: asyncio.Event, once: bool) -> None:
-        row = await (await conn.execute(POSITION, (self.name,))).fetchone()
-        cursor = Cursor.from_row(row) if row else ORIGIN
-        acked = cursor
+        cursor = acked = await consumer_position(conn, self.name)
         while not stop.is_set():
             self.wakeup.clear()
-            rows = await (await conn.execute(READ, (*cursor, self.options.batch_size))).fetchall()
-            if not rows:
+            envelopes = await read_after(conn, cursor, self.options.batch_size, EventEnvelope)
+            if not envelopes:
                 if once:
                     return
-                await _wait(stop, self.wakeup, self.options.poll_interval)
+                await until(stop, self.wakeup.wait(), self.options.poll_interval)
                 continue
             last_ack = time.monotonic()
-            for row in rows:
-                envelope = EventEnvelope.from_row(row)
+            for envelope in envelopes:
                 if not await self._process(envelope, stop):
                     break  # stopping in the middle of retries: this event was not done, keep it for later
                 cursor = envelope.cursor
@@ -135,7 +131,7 @@ class DurableConsumer:
                 acked = await self._ack(conn, cursor)
 
     async def _ack(self, conn: psycopg.AsyncConnection[Any], cursor: Cursor) -> Cursor:
-        await conn.execute(ACK, (self.name, *cursor))
+        await acknowledge(conn, self.name, cursor)
         return cursor
 
     async def _process(self, envelope: EventEnvelope, stop: asyncio.Event) -> bool:
@@ -165,7 +161,7 @@ class DurableConsumer:
                         _describe(exc),
                     )
                     return True
-                if await _wait(stop, None, policy.delay(attempt, self.rng)) is None:
+                if not await pause(stop, policy.delay(attempt, self.rng)):
                     return False
                 continue
             if attempt > 1:
@@ -185,23 +181,3 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "TimeoutError: the handler ran longer than its retry policy's timeout"
     return f"{type(exc).__name__}: {exc}"
-
-
-async def _wait(stop: asyncio.Event, wakeup: asyncio.Event | None, timeout: float) -> bool | None:
-    """Waits for `timeout` seconds, a wake-up or `stop`: None when stopped, True when woken, False on time."""
-    if stop.is_set():
-        return None
-    waiters = {asyncio.ensure_future(stop.wait())}
-    if wakeup is not None:
-        waiters.add(asyncio.ensure_future(wakeup.wait()))
-    try:
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-    if stop.is_set():
-        return None
-    woken = wakeup is not None and wakeup.is_set()
-    if woken and wakeup is not None:
-        wakeup.clear()
-    return woken

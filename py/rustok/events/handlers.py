@@ -17,17 +17,16 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, LiteralString
 
-import orjson
 import psycopg
 
 from rustok.api.connections import ConnectionPool
 from rustok.api.context import RequestContext
 from rustok.api.database import Gateway
 from rustok.config import Settings
-from rustok.events.outbox import Cursor
+from rustok.events.outbox import OutboxEvent
+from rustok.events.reconnect import jittered_backoff as jittered_backoff  # webhooks and the indexer use it too
 
 
 @dataclass(frozen=True)
@@ -38,32 +37,19 @@ class DomainEvent:
     data: Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class EventEnvelope:
-    """One committed outbox event with who and where (the manifest's EventEnvelope)."""
+class EventEnvelope(OutboxEvent):
+    """One committed outbox event with who and where (the manifest's EventEnvelope): the outbox's row
+    (events/outbox.py: id, tenant_id, actor_id, occurred_at, cursor) and what happened, `event`."""
 
-    id: uuid.UUID
-    tenant_id: uuid.UUID
-    actor_id: uuid.UUID | None
-    event: DomainEvent
-    occurred_at: datetime
-    cursor: Cursor
+    __slots__ = ()
+
+    @property
+    def event(self) -> DomainEvent:
+        return DomainEvent(self.type, self.data)
 
     @property
     def position(self) -> int:
-        return self.cursor[1]
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> EventEnvelope:
-        """From a row of rustok.events.outbox.COLUMNS (data as JSON text)."""
-        return cls(
-            id=row["id"],
-            tenant_id=row["tenant_id"],
-            actor_id=row["actor_id"],
-            event=DomainEvent(row["type"], orjson.loads(row["data"])),
-            occurred_at=row["occurred_at"],
-            cursor=Cursor.from_row(row),
-        )
+        return self.cursor.position
 
 
 @dataclass(frozen=True)
@@ -80,18 +66,6 @@ class RetryPolicy:
     def delay(self, failed_attempts: int, rng: random.Random | None = None) -> float:
         """Seconds to wait after `failed_attempts` failures (1, 2, …)."""
         return jittered_backoff(failed_attempts, self.base_delay, self.max_delay, rng)
-
-
-_RANDOM = random.Random()
-
-
-def jittered_backoff(
-    failed_attempts: int, base_delay: float, max_delay: float, rng: random.Random | None = None
-) -> float:
-    """Exponential backoff with jitter: base_delay · 2^(failed_attempts-1), at most max_delay, of which the
-    upper half is random — it still grows, and clients that failed together spread out."""
-    ceiling = min(max_delay, base_delay * 2.0 ** max(failed_attempts - 1, 0))
-    return ceiling / 2 + (rng or _RANDOM).uniform(0, ceiling / 2)
 
 
 @dataclass

@@ -110,7 +110,7 @@ class Worker:
         gateway = Gateway(self.app_url, max_size=self.pool_size, session_settings=settings)
         await gateway.open()
         context = HandlerContext(self.settings, self.app_url, gateway, once=once)
-        wakeups = Wakeups(self.app_url, self.options.reconnect_delay)
+        wakeups = Wakeups(self.app_url, self.options.reconnect)
         self.consumers = [DurableConsumer(h, context, wakeups.subscribe(), self.options) for h in self.handlers]
         watchdog = AnalyticsWatchdog(gateway.pool, self.watchdog_interval)
         started: list[EventHandler] = []
@@ -126,7 +126,7 @@ class Worker:
                 for handler in self.handlers:
                     await handler.drain()
             else:
-                listener = asyncio.create_task(wakeups.run())
+                listener = asyncio.create_task(wakeups.run(stop))
                 await self._run_until_stopped(stop, watchdog)
         finally:
             if listener is not None:

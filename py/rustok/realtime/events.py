@@ -1,4 +1,4 @@
-"""An outbox event as the relay reads it, and the shapes clients see.
+"""An outbox event as the relay and the streams read it, and the shapes clients see.
 
 Its cursor (rustok.events.outbox: `(commit_seq, position)`, written `<commit_seq>.<position>`) is the SSE event
 id a client sends back as Last-Event-ID, and the GraphQL Event's `cursor`. Each event renders its SSE frame
@@ -8,15 +8,14 @@ is."""
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import orjson
 
 from rustok.errors import ValidationFailed
-from rustok.events.outbox import Cursor
+from rustok.events.outbox import OutboxEvent
 from rustok.ids import to_ulid
 
 MAX_TYPES = 50
@@ -34,42 +33,12 @@ def parse_types(values: Iterable[str] | None, field: str = "types") -> frozenset
     return types or None
 
 
-class Event:
-    """One committed outbox event."""
+class Event(OutboxEvent):
+    """One committed outbox event (events/outbox.py, as the relay and the streams read it) and the shapes
+    clients see."""
 
-    __slots__ = ("_frame", "actor_id", "cursor", "data_json", "id", "occurred_at", "tenant_id", "type")
-
-    def __init__(
-        self,
-        cursor: Cursor,
-        id: uuid.UUID,
-        tenant_id: uuid.UUID,
-        actor_id: uuid.UUID | None,
-        type: str,
-        data_json: str,
-        occurred_at: datetime,
-    ) -> None:
-        self.cursor = cursor
-        self.id = id
-        self.tenant_id = tenant_id
-        self.actor_id = actor_id
-        self.type = type
-        self.data_json = data_json
-        self.occurred_at = occurred_at
-        self._frame: bytes | None = None
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Event:
-        """From a row of rustok.events.outbox.COLUMNS."""
-        return cls(
-            Cursor.from_row(row),
-            row["id"],
-            row["tenant_id"],
-            row["actor_id"],
-            row["type"],
-            row["data"],
-            row["occurred_at"],
-        )
+    __slots__ = ("_frame",)
+    _frame: bytes
 
     @property
     def cursor_text(self) -> str:
@@ -88,10 +57,12 @@ class Event:
 
     def sse_frame(self) -> bytes:
         """The Server-Sent Events message: id (the cursor), event (the type), data (the envelope, one line)."""
-        if self._frame is None:
+        try:
+            return self._frame
+        except AttributeError:
             head = f"id: {self.cursor_text}\nevent: {self.type}\ndata: ".encode()
             self._frame = head + orjson.dumps(self.envelope()) + b"\n\n"
-        return self._frame
+            return self._frame
 
     def graphql(self) -> dict[str, Any]:
         """The GraphQL `Event` object: {id, cursor, type, tenantId, actorId, data, occurredAt}."""

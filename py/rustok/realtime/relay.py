@@ -2,10 +2,10 @@
 
 It keeps a cursor (starting at the head when the process starts: rustok.event_head()), reads
 `rustok.read_events` from it in batches and offers each event to the subscribers of the event's tenant. It
-reads when `NOTIFY rustok_events` wakes it (an empty payload, one per event-writing commit, sent once that
-commit's events are readable) and on a timer in any case, so a missed notification delays delivery by at most
-`poll_interval`. When the database goes away it reconnects with backoff and goes on from its cursor: nothing
-is lost, only late.
+reads on the outbox's one LISTEN loop (events/wakeup.py: OutboxListener, as the worker's handlers are woken):
+when a notification wakes it and on a timer in any case, so a missed notification delays delivery by at most
+`poll_interval`. When the database goes away it reconnects by the readers' one rule (events/reconnect.py:
+growing, jittered delays) and goes on from its cursor: nothing is lost, only late.
 
 A subscriber never slows the relay or the others: each has a bounded queue, and when it is full the relay
 cuts that subscriber off (`lagged`) instead of waiting. The subscriber then catches up from the outbox by
@@ -19,25 +19,22 @@ caches: api/tenancy.py, TenantChanges), whether or not anyone subscribes to its 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import random
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable
-from typing import Any, LiteralString, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 
-from rustok.events.outbox import HEAD, READ, Cursor
+from rustok.events.outbox import Cursor, head, read_after
+from rustok.events.reconnect import Reconnect
+from rustok.events.wakeup import OutboxListener
 from rustok.realtime import access
 from rustok.realtime.events import Event
 
 log = logging.getLogger("rustok.realtime")
-T = TypeVar("T")
 
-CHANNEL: LiteralString = "rustok_events"
 APPLICATION_NAME = "rustok-relay"  # how operators find the relay's connection in pg_stat_activity
 
 
@@ -108,23 +105,26 @@ class Relay:
         *,
         batch_size: int = 1000,
         poll_interval: float = 1.0,
-        max_backoff: float = 5.0,
+        reconnect: Reconnect | None = None,
         on_event: Callable[[str], None] | None = None,
     ) -> None:
-        self.url = url
+        self.listener = OutboxListener(
+            url, name="event relay", log=log, application_name=APPLICATION_NAME, reconnect=reconnect
+        )
         self.on_event = on_event  # called with each event's type as it is read, before subscribers get it
         self.batch_size = batch_size
         self.poll_interval = poll_interval
-        self.max_backoff = max_backoff
         self.cursor: Cursor | None = None
-        self.connected = False
         self.cut_off = 0  # subscribers cut off for lagging, since start
         self.delivered = 0  # events read and fanned out, since start (rustok_relay_events_delivered_total)
         self._by_tenant: dict[uuid.UUID, set[Subscription]] = {}
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-        self._idle = False  # waiting (for a notification or to reconnect): cancelling now is clean
+        self._stop = asyncio.Event()
+
+    @property
+    def connected(self) -> bool:
+        return self.listener.connected
 
     def subscribe(
         self,
@@ -136,7 +136,7 @@ class Relay:
         """A live queue for one tenant's events (of `types`, or all), from the relay's next read on, for a
         stream authorised as `user_id`; closed at once when the relay has stopped."""
         subscription = Subscription(tenant_id, types, limit, user_id)
-        if self._stopping:
+        if self._stop.is_set():
             subscription.close()
         else:
             self._by_tenant.setdefault(tenant_id, set()).add(subscription)
@@ -155,19 +155,18 @@ class Relay:
 
     async def start(self) -> None:
         if self._task is None:
-            self._stopping = False
-            self._task = asyncio.create_task(self._run(), name="rustok-relay")
+            self._stop = asyncio.Event()
+            self._task = asyncio.create_task(
+                self.listener.run(self._stop, self._read, self.poll_interval), name="rustok-relay"
+            )
 
     async def stop(self) -> None:
         """Stops reading (a read under way is finished, not interrupted) and closes every subscription, so
         their streams end."""
         task, self._task = self._task, None
         if task is not None:
-            self._stopping = True
-            if self._idle:
-                task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            self._stop.set()
+            await task
         for subscribers in list(self._by_tenant.values()):
             for subscription in subscribers:
                 subscription.close()
@@ -180,71 +179,20 @@ class Relay:
         assert self.cursor is not None
         return self.cursor
 
-    async def _run(self) -> None:
-        backoff = 0.1
-        while not self._stopping:
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                    self.url,
-                    autocommit=True,
-                    row_factory=dict_row,
-                    application_name=APPLICATION_NAME,
-                    connect_timeout=5,
-                ) as conn:
-                    await conn.execute("listen " + CHANNEL)
-                    if self.cursor is None:  # after LISTEN: whatever commits later wakes us
-                        row = await (await conn.execute(HEAD)).fetchone()
-                        assert row is not None
-                        self.cursor = Cursor.from_row(row)
-                    self.connected = True
-                    self._ready.set()
-                    backoff = 0.1
-                    await self._follow(conn)
-            except psycopg.Error as exc:
-                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                log.warning("event relay: database unavailable (%s); retrying in %.1fs", reason, backoff)
-            except Exception:  # a bug must not end delivery for the whole process
-                log.exception("event relay failed; retrying in %.1fs", backoff)
-            finally:
-                self.connected = False
-            if not self._stopping:
-                await self._idly(asyncio.sleep(backoff * random.uniform(0.5, 1.0)))
-                backoff = min(backoff * 2, self.max_backoff)
-
-    async def _follow(self, conn: psycopg.AsyncConnection[dict[str, Any]]) -> None:
-        while not self._stopping:
-            await self._drain(conn)
-            if self._stopping:
-                return
-            await self._idly(self._wait(conn, self.poll_interval))
-
-    async def _idly(self, waiting: Awaitable[T]) -> T:
-        self._idle = True
-        try:
-            return await waiting
-        finally:
-            self._idle = False
-
-    async def _wait(self, conn: psycopg.AsyncConnection[dict[str, Any]], timeout: float) -> bool:
-        """True when a notification arrived (or had arrived while reading) within `timeout` seconds."""
-        woke = False
-        async for _ in conn.notifies(timeout=timeout, stop_after=1):
-            woke = True
-        return woke
-
-    async def _drain(self, conn: psycopg.AsyncConnection[dict[str, Any]]) -> None:
-        assert self.cursor is not None
+    async def _read(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """What a wake-up does: reads every event after the cursor, in batches, and offers each one."""
+        if self.cursor is None:  # the first connection, already listening: whatever commits later wakes us
+            self.cursor = await head(conn)
+        self._ready.set()
         while True:
-            cur = await conn.execute(READ, (*self.cursor, self.batch_size))
-            rows = await cur.fetchall()
-            self.delivered += len(rows)
-            for row in rows:
-                event = Event.from_row(row)
+            events = await read_after(conn, self.cursor, self.batch_size, Event)
+            self.delivered += len(events)
+            for event in events:
                 self.cursor = event.cursor
                 if self.on_event is not None:
                     self.on_event(event.type)
                 self._fan_out(event)
-            if len(rows) < self.batch_size or self._stopping:
+            if len(events) < self.batch_size or self._stop.is_set():
                 return
             await asyncio.sleep(0)  # let subscribers run between batches
 
