@@ -252,6 +252,8 @@ def cmd_db_schema(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_graphql_schema(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
+    from graphql import GraphQLError
+
     from rustok.graphql import artifact
 
     every_module = settings.installed_modules is None
@@ -265,7 +267,10 @@ def cmd_graphql_schema(args: argparse.Namespace, settings: Settings) -> int:
     committed = artifact.read_committed(path)
     if committed is None and args.check:
         return _fail(f"no schema at {path} to check against: `rustok graphql schema --write` writes it")
-    changes = artifact.compare(committed, live) if committed is not None else None
+    try:
+        changes = artifact.compare(committed, live) if committed is not None else None
+    except GraphQLError as exc:
+        return _fail(f"{path} is not a valid GraphQL schema ({exc.message}): restore it (git) or --write it anew")
     if changes is not None:
         _print_changes(changes, path)
     if args.write:

@@ -84,16 +84,18 @@ def _added(older: GraphQLSchema, newer: GraphQLSchema) -> tuple[Change, ...]:
             continue
         before: GraphQLNamedType | None = older.type_map.get(name)
         if before is None:
-            found.append(Change("TYPE_ADDED", f"{name} was added."))
+            found.append(Change("TYPE_ADDED", f"Type {name} was added."))
         elif isinstance(named, GraphQLObjectType | GraphQLInterfaceType) and type(before) is type(named):
             assert isinstance(before, GraphQLObjectType | GraphQLInterfaceType)
             found += [
-                Change("FIELD_ADDED", f"{name}.{field} was added.")
+                Change("FIELD_ADDED", f"Field {name}.{field} was added.")
                 for field in sorted(named.fields)
                 if field not in before.fields
             ]
     known = {d.name for d in older.directives}
-    found += [Change("DIRECTIVE_ADDED", f"@{d.name} was added.") for d in newer.directives if d.name not in known]
+    found += [
+        Change("DIRECTIVE_ADDED", f"Directive @{d.name} was added.") for d in newer.directives if d.name not in known
+    ]
     return tuple(found)
 
 
