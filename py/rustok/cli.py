@@ -259,6 +259,8 @@ def cmd_graphql_schema(args: argparse.Namespace, settings: Settings) -> int:
     every_module = settings.installed_modules is None
     live = artifact.merged_sdl(installed_registry(settings.installed_modules))
     if not (args.check or args.write):
+        if args.file:
+            raise _Usage("--file names the schema to --check against or to --write")
         sys.stdout.write(live)
         return 0
     path = Path(args.file) if args.file else artifact.SCHEMA_FILE
@@ -297,12 +299,12 @@ def cmd_graphql_schema(args: argparse.Namespace, settings: Settings) -> int:
 def _print_changes(changes: Comparison, path: object) -> None:
     """What `graphql schema --check/--write` found, one line per change, grouped by how much it matters."""
     for title, found in (
-        ("breaking", changes.breaking),
-        ("dangerous", changes.dangerous),
-        ("added", changes.added),
+        ("breaking changes", changes.breaking),
+        ("dangerous changes", changes.dangerous),
+        ("additions", changes.added),
     ):
         if found:
-            print(f"{title} changes against {path} ({len(found)}):")
+            print(f"{title} against {path} ({len(found)}):")
             for change in found:
                 print(f"  {change}")
 

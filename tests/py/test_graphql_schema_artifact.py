@@ -128,7 +128,7 @@ def test_additions_are_reported_and_pass(env: dict[str, str], scratch: Path) -> 
     assert listed(result.stdout, "TYPE_ADDED", "UserEdge")
     assert listed(result.stdout, "FIELD_ADDED", "Query.webhooks")
     assert listed(result.stdout, "FIELD_ADDED", "UserConnection.edges")
-    assert "breaking" not in result.stdout
+    assert "additions against" in result.stdout and "breaking" not in result.stdout
     assert result.stderr.startswith("rustok: warning:") and "is out of date (no breaking change)" in result.stderr
 
 
@@ -152,6 +152,11 @@ def test_a_deployment_without_a_module_breaks_v1_and_cannot_rewrite_it(env: dict
     assert listed(result.stdout, "FIELD_REMOVED", "Query.products")
     refused = piped(partial, "graphql", "schema", "--write")
     assert refused.returncode == 2 and "unset RUSTOK_MODULES" in refused.stderr
+
+
+def test_a_file_without_check_or_write_is_a_usage_error(env: dict[str, str], scratch: Path) -> None:
+    result = piped(env, "graphql", "schema", "--file", str(scratch))
+    assert result.returncode == 2 and result.stdout == "" and "--file names the schema" in result.stderr
 
 
 def test_check_without_a_committed_schema_says_how_to_make_one(env: dict[str, str], tmp_path: Path) -> None:
