@@ -11,7 +11,7 @@ import os
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
-from typing import Any, LiteralString
+from typing import TYPE_CHECKING, Any, LiteralString
 
 import psycopg
 from psycopg import sql
@@ -32,6 +32,9 @@ from rustok.embedded import Cluster, EmbeddedError, binary
 from rustok.migrate import MigrationError, migrate, status
 from rustok.modules import ModuleError, installed_registry
 from rustok.progress import Progress
+
+if TYPE_CHECKING:
+    from rustok.graphql.artifact import Comparison
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 # rustok.observability.logging.FORMATS, not imported here: that package pulls in Starlette (+27 ms on every
@@ -244,6 +247,66 @@ def cmd_db_schema(args: argparse.Namespace, settings: Settings) -> int:
     else:
         sys.stdout.write(schema.functions if args.functions else schema.schema)
     return 0
+
+
+def cmd_graphql_schema(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from graphql import GraphQLError
+
+    from rustok.graphql import artifact
+
+    every_module = settings.installed_modules is None
+    live = artifact.merged_sdl(installed_registry(settings.installed_modules))
+    if not (args.check or args.write):
+        if args.file:
+            raise _Usage("--file names the schema to --check against or to --write")
+        sys.stdout.write(live)
+        return 0
+    path = Path(args.file) if args.file else artifact.SCHEMA_FILE
+    if args.write and not args.file and not every_module:
+        raise _Usage(f"{path} is every module's schema: unset RUSTOK_MODULES to write it, or name a --file")
+    committed = artifact.read_committed(path)
+    if committed is None and args.check:
+        return _fail(f"no schema at {path} to check against: `rustok graphql schema --write` writes it")
+    try:
+        changes = artifact.compare(committed, live) if committed is not None else None
+    except GraphQLError as exc:
+        return _fail(f"{path} is not a valid GraphQL schema ({exc.message}): restore it (git) or --write it anew")
+    if changes is not None:
+        _print_changes(changes, path)
+    if args.write:
+        if committed == live:
+            print(f"{path} is up to date")
+            return 0
+        path.write_text(live)
+        print(f"wrote {path}")
+        if changes is not None and changes.is_breaking:
+            _warn(f"{len(changes.breaking)} breaking change(s) written: note them in docs/graphql.md's changelog")
+        return 0
+    if changes is not None and changes.is_breaking:
+        return _fail(
+            f"{len(changes.breaking)} breaking change(s) against {path} (listed above): keep the old fields, or make"
+            " the break deliberate with `rustok graphql schema --write` and a note in docs/graphql.md's changelog"
+        )
+    if committed != live:
+        _warn(f"{path} is out of date (no breaking change): `rustok graphql schema --write` updates it")
+    else:
+        print(f"{path} is up to date")
+    return 0
+
+
+def _print_changes(changes: Comparison, path: object) -> None:
+    """What `graphql schema --check/--write` found, one line per change, grouped by how much it matters."""
+    for title, found in (
+        ("breaking changes", changes.breaking),
+        ("dangerous changes", changes.dangerous),
+        ("additions", changes.added),
+    ):
+        if found:
+            print(f"{title} against {path} ({len(found)}):")
+            for change in found:
+                print(f"  {change}")
 
 
 def cmd_tenant_create(args: argparse.Namespace, settings: Settings) -> int:
@@ -828,6 +891,42 @@ def _parser() -> argparse.ArgumentParser:
         "--write", action="store_true", help="write both into sql/schema.sql and sql/schema_functions.txt"
     )
     schema.set_defaults(handler=cmd_db_schema)
+
+    graphql = _group(
+        commands,
+        "graphql",
+        "the GraphQL API: its schema",
+        """
+        rustok graphql schema > schema.graphql
+        rustok graphql schema --check
+        """,
+    )
+    gql_schema = _command(
+        graphql,
+        "schema",
+        "print the merged GraphQL schema (SDL), or check or update the committed one (API v1)",
+        """
+        rustok graphql schema | less
+        rustok graphql schema --check              # exit 1 naming each breaking change against schema.graphql
+        rustok graphql schema --write              # a deliberate change: then note it (docs/graphql.md)
+        rustok graphql schema --check --file v1.graphql
+        """,
+    )
+    checked = gql_schema.add_mutually_exclusive_group()
+    checked.add_argument(
+        "--check",
+        action="store_true",
+        help="compare with the committed schema: list breaking, dangerous and added changes; exit 1 on a breaking one",
+    )
+    checked.add_argument(
+        "--write", action="store_true", help="write the schema into the committed file, listing what changed"
+    )
+    gql_schema.add_argument(
+        "--file",
+        metavar="PATH",
+        help="the schema file to check against or write (default: schema.graphql at the repository root)",
+    )
+    gql_schema.set_defaults(handler=cmd_graphql_schema)
 
     tenant = _group(
         commands,

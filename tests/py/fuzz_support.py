@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
-from graphql import print_schema
 
 from rustok.auth.tokens import TokenIssuer
 from rustok.config import REPO_ROOT
 from rustok.db import Database
-from rustok.graphql.schema import build
+from rustok.graphql.artifact import merged_sdl
 from rustok.ids import to_ulid
 from rustok.modules import installed_registry
 from tests.py.graphql_support import Tenant, make_tenant
@@ -59,7 +58,7 @@ class FuzzTarget:
         self.token = TokenIssuer(JWT_SECRET).issue(self.tenant.id, user, "super_admin")
         self.ids: list[str] = [to_ulid(self.tenant.users[role]) for role in ("manager", "customer")]
         self.sdl = workdir / "schema.graphql"
-        self.sdl.write_text(print_schema(build(installed_registry(), {})))
+        self.sdl.write_text(merged_sdl(installed_registry()))
         self.server_log = workdir / "server.log"
         self.server = ServeProcess(db, workdir, {"RUSTOK_JWT_SECRET": JWT_SECRET}, log=self.server_log)
 

@@ -21,7 +21,7 @@ CONVENTIONS = REPO_ROOT / "docs" / "conventions.md"
 _IMAGINARY_MODULE = "tickets"  # docs/adding-a-module.md's example
 _PATH = re.compile(r"(?<![\w/.-])(?:sql|py|tests|docs|scripts|bench|deploy|\.ci)/[\w./{},*<>-]*[\w}*>]")
 _PLACEHOLDER = re.compile(r"[*<>]|\{[^,}]*\}")  # `tests/py/test_cli*.py`, `<module>`, f"sql/{name}"
-_GENERATED = "node_modules"  # made by `npm install` (bench/postgraphile)
+_GENERATED = "node_modules"  # made by `npm install` (bench/postgraphile, tests/codegen): not ours, not scanned
 _SCANNED_SUFFIXES = {".py", ".sql", ".md", ".txt", ".toml", ".yaml", ".graphql", ".sha256"}
 
 
@@ -121,7 +121,9 @@ def scanned_files() -> list[Path]:
     found = [REPO_ROOT / "README.md", *(REPO_ROOT / "scripts").iterdir(), REPO_ROOT / ".ci" / "run"]
     for folder in ("docs", "py", "sql", "tests", "bench", "deploy"):
         found += [
-            p for p in (REPO_ROOT / folder).rglob("*") if p.suffix in _SCANNED_SUFFIXES and "static" not in p.parts
+            p
+            for p in (REPO_ROOT / folder).rglob("*")
+            if p.suffix in _SCANNED_SUFFIXES and "static" not in p.parts and _GENERATED not in p.parts
         ]
     return [p for p in found if p.is_file()]
 

@@ -1,5 +1,6 @@
-"""scripts/setup, scripts/fetch-graphiql and scripts/serve when something they need cannot be had: each failure
-is one line saying what failed and what to do, and GraphiQL (dev mode only) never stops the platform.
+"""scripts/setup, scripts/fetch-graphiql, scripts/fetch-codegen and scripts/serve when something they need cannot
+be had: each failure is one line saying what failed and what to do, GraphiQL (dev mode only) never stops the
+platform, and graphql-codegen (one test's tool) never stops set-up.
 
 The scripts run for real from a throwaway copy of them (nothing here touches this checkout's .venv or its
 GraphiQL), against registries that answer nothing (127.0.0.1:9), so the tests stay offline."""
@@ -26,8 +27,11 @@ VENV_BIN = Path(sys.executable).parent
 
 def _copy_scripts(into: Path) -> Path:
     (into / "scripts").mkdir(parents=True)
-    for name in ("setup", "fetch-graphiql", "serve"):
+    for name in ("setup", "fetch-graphiql", "fetch-codegen", "serve"):
         shutil.copy2(REPO_ROOT / "scripts" / name, into / "scripts" / name)
+    (into / "tests" / "codegen").mkdir(parents=True)
+    for name in ("package.json", "package-lock.json", ".npmrc"):
+        shutil.copy2(REPO_ROOT / "tests" / "codegen" / name, into / "tests" / "codegen" / name)
     return into
 
 
@@ -104,6 +108,24 @@ def test_fetch_graphiql_fails_in_one_line_and_changes_nothing(installed_copy: Pa
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "npm could not fetch it" in result.stderr
     assert not (installed_copy / "py").exists()
+
+
+def test_test_setup_goes_on_without_codegen_and_says_why(installed_copy: Path, tmp_path: Path) -> None:
+    """`scripts/setup --test` with npm's registry unreachable: one line for codegen (its reason, what it holds up,
+    how to retry), one for GraphiQL, and set-up finishes (here with the Python packages, pgTAP and Chromium
+    already there)."""
+    _needs_npm()
+    if not (Path("/usr/share/postgresql/15/extension/pgtap.control").exists() and Path("/usr/bin/chromium").exists()):
+        pytest.skip("pgTAP and Chromium are not installed here: set-up would try apt first")
+    (installed_copy / ".venv" / ".installed[test]").touch()
+    result = _run(["scripts/setup", "--test"], installed_copy, _clean_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    codegen, graphiql = result.stderr.splitlines()
+    assert codegen.startswith("scripts/fetch-codegen: graphql-codegen not installed: npm could not install it")
+    assert "127.0.0.1:9" in codegen and "test_graphql_codegen.py fails until it is" in codegen
+    assert "to retry: scripts/fetch-codegen" in codegen
+    assert not (installed_copy / "tests" / "codegen" / "node_modules").exists(), "nothing half-installed is left"
+    assert graphiql.startswith("scripts/fetch-graphiql: GraphiQL not installed")
 
 
 def test_a_venv_that_cannot_be_made_says_what_to_do(tmp_path: Path) -> None:

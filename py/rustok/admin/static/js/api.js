@@ -5,7 +5,7 @@ import {ApiError} from './errors.js';
 import {expiring, forget, keep, session} from './session.js';
 
 const ENDPOINT = '/graphql';
-const AUTH_FIELDS = 'user { id email role displayName } accessToken refreshToken expiresIn';
+const AUTH_FIELDS = /* GraphQL */ `fragment SessionFields on AuthPayload { user { id email role displayName } accessToken refreshToken expiresIn }`;
 let refreshing = null;
 
 async function post(query, variables, {tenant, token} = {}) {
@@ -44,7 +44,7 @@ export async function gql(query, variables = {}) {
 
 export async function signIn(tenant, email, password) {
   const data = await post(
-    `mutation($email: String!, $password: String!) { signIn(email: $email, password: $password) { ${AUTH_FIELDS} } }`,
+    /* GraphQL */ `mutation SignIn($email: String!, $password: String!) { signIn(email: $email, password: $password) { ...SessionFields } } ${AUTH_FIELDS}`,
     {email, password}, {tenant});
   keep(tenant, data.signIn);
   return data.signIn;
@@ -55,7 +55,7 @@ export function refresh() {
   if (!refreshing) {
     const current = session();
     refreshing = post(
-      `mutation($token: String!) { refreshSession(refreshToken: $token) { ${AUTH_FIELDS} } }`,
+      /* GraphQL */ `mutation RefreshSession($token: String!) { refreshSession(refreshToken: $token) { ...SessionFields } } ${AUTH_FIELDS}`,
       {token: current?.refreshToken}, {tenant: current?.tenant})
       .then((data) => keep(current.tenant, data.refreshSession))
       .catch((error) => {
@@ -71,7 +71,7 @@ export async function signOut() {
   const current = session();
   forget();
   if (current) {
-    await post('mutation($token: String!) { signOut(refreshToken: $token) }', {token: current.refreshToken},
+    await post(/* GraphQL */ `mutation SignOut($token: String!) { signOut(refreshToken: $token) }`, {token: current.refreshToken},
       {tenant: current.tenant}).catch(() => undefined);
   }
 }

@@ -45,7 +45,7 @@ const ROUTES = [
 // Minor units per currency, the API's (ui.js turns typed prices into amounts with them): once per page load.
 let currencies = null;
 function loadCurrencies() {
-  currencies ??= gql('{ currencies { code minorUnits } }')
+  currencies ??= gql(/* GraphQL */ `query Currencies { currencies { code minorUnits } }`)
     .then((data) => setCurrencies(data.currencies))
     .catch(() => { currencies = null; });  // e.g. commerce not installed: prices cannot be typed; retried later
   return currencies;

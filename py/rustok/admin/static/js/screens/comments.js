@@ -3,7 +3,7 @@
 import {gql} from '../api.js';
 import {busy, formatDate, h, notices, show, table} from '../ui.js';
 
-const QUEUE = `query($after: String) { pendingComments(first: 50, after: $after) { totalCount
+const QUEUE = /* GraphQL */ `query ModerationQueue($after: String) { pendingComments(first: 50, after: $after) { totalCount
   edges { node { id nodeId postTitle authorName body createdAt } } pageInfo { hasNextPage endCursor } } }`;
 
 export async function render(main) {
@@ -14,7 +14,7 @@ export async function render(main) {
   function decide(comment, status, label, testid, cls) {
     const button = h('button', {testid: `${testid}-${comment.id}`, class: cls}, label);
     button.addEventListener('click', () => busy(button, notice, async () => {
-      await gql('mutation($id: ID!, $s: ModerationStatus!) { moderateComment(id: $id, status: $s) { id moderation } }',
+      await gql(/* GraphQL */ `mutation ModerateComment($id: ID!, $s: ModerationStatus!) { moderateComment(id: $id, status: $s) { id moderation } }`,
         {id: comment.id, s: status});
       notice.ok(`Comment ${status === 'APPROVED' ? 'approved' : 'marked as spam'}.`);
       await load();

@@ -3,7 +3,7 @@
 import {gql} from '../api.js';
 import {badge, busy, formatDate, h, notices, select, show, table} from '../ui.js';
 
-const NODES = `query($after: String, $filter: NodeFilter) { nodes(first: 50, after: $after, filter: $filter) {
+const NODES = /* GraphQL */ `query Nodes($after: String, $filter: NodeFilter) { nodes(first: 50, after: $after, filter: $filter) {
   edges { node { id kind status isLive title slug authorName category { name } tags { name } updatedAt publishedAt } }
   pageInfo { hasNextPage endCursor } } }`;
 

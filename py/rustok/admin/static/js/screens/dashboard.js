@@ -5,11 +5,11 @@
 import {gql} from '../api.js';
 import {describe, formatMoney, h, show, table} from '../ui.js';
 
-const SHOP = `query($tz: String) { commerceDashboard(timeZone: $tz) {
+const SHOP = /* GraphQL */ `query CommerceDashboard($tz: String) { commerceDashboard(timeZone: $tz) {
   ordersToday { currencyCode orders revenue } ordersThisMonth { currencyCode orders revenue }
   products { total published draft archived } lowStockThreshold
   lowStock { count variants { variantId productId productTitle variantTitle sku available } } } }`;
-const MODERATION = '{ pendingComments(first: 5) { totalCount edges { node { id body postTitle authorName } } } }';
+const MODERATION = /* GraphQL */ `query DashboardModeration { pendingComments(first: 5) { totalCount edges { node { id body postTitle authorName } } } }`;
 
 export async function render(main) {
   const shop = h('div', {testid: 'dashboard-shop'}, h('p', {class: 'muted'}, 'Loading…'));

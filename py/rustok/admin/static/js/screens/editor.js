@@ -6,15 +6,15 @@ import {gql} from '../api.js';
 import {busy, field, formatDate, fromLocalInput, h, notices, select, show, table, toLocalInput} from '../ui.js';
 import {state} from './content.js';
 
-const NODE = `id kind status isLive title slug excerpt body format categoryId tags { name } metaTitle metaDescription
-  publishedAt updatedAt`;
+const NODE = /* GraphQL */ `fragment EditorNode on ContentNode { id kind status isLive title slug excerpt body format categoryId tags { name } metaTitle metaDescription
+  publishedAt updatedAt }`;
 
 export async function render(main, param) {
   const notice = notices();
   const isNew = param === 'page' || param === 'post';
   const [{categories}, loaded] = await Promise.all([
-    gql('{ categories { id name depth } }').catch(() => ({categories: []})),
-    isNew ? Promise.resolve(null) : gql(`query($id: ID!) { node(id: $id) { ${NODE} } }`, {id: param})
+    gql(/* GraphQL */ `query EditorCategories { categories { id name depth } }`).catch(() => ({categories: []})),
+    isNew ? Promise.resolve(null) : gql(/* GraphQL */ `query Node($id: ID!) { node(id: $id) { ...EditorNode } } ${NODE}`, {id: param})
       .then((d) => d.node, (error) => { notice.error(error); return null; }),
   ]);
   if (!isNew && !loaded) {
@@ -44,7 +44,7 @@ export async function render(main, param) {
     clearTimeout(timer);
     timer = setTimeout(async () => {
       try {
-        const {previewMarkdown} = await gql('query($b: String!, $f: BodyFormat) { previewMarkdown(body: $b, format: $f) }',
+        const {previewMarkdown} = await gql(/* GraphQL */ `query PreviewMarkdown($b: String!, $f: BodyFormat) { previewMarkdown(body: $b, format: $f) }`,
           {b: body.value, f: format.value});
         preview.innerHTML = previewMarkdown;  // sanitised by the server's allow-list, as on the storefront
       } catch (error) {
@@ -85,12 +85,12 @@ export async function render(main, param) {
     event.preventDefault();
     busy(save, notice, async () => {
       if (isNew) {
-        const {createNode} = await gql(`mutation($input: CreateNodeRequest!) { createNode(input: $input) { id } }`,
+        const {createNode} = await gql(/* GraphQL */ `mutation CreateNode($input: CreateNodeRequest!) { createNode(input: $input) { id } }`,
           {input: {kind: node.kind, ...request()}});
         location.hash = `#/content/${createNode.id}`;
         return;
       }
-      const {updateNode} = await gql(`mutation($id: ID!, $input: UpdateNodeRequest!) { updateNode(id: $id, input: $input) { ${NODE} } }`,
+      const {updateNode} = await gql(/* GraphQL */ `mutation UpdateNode($id: ID!, $input: UpdateNodeRequest!) { updateNode(id: $id, input: $input) { ...EditorNode } } ${NODE}`,
         {id: node.id, input: request()});
       node = updateNode;
       drawHeader();
@@ -113,18 +113,18 @@ export async function render(main, param) {
     };
     return [
       act('Publish now', 'node-publish', async () => reload(await gql(
-        `mutation($id: ID!) { publishNode(id: $id) { ${NODE} } }`, {id: node.id}))),
+        /* GraphQL */ `mutation PublishNode($id: ID!) { publishNode(id: $id) { ...EditorNode } } ${NODE}`, {id: node.id}))),
       act('Schedule', 'node-schedule', async () => {
         if (!publishAt.value) throw new Error('Choose the time to publish at first.');
-        await reload(await gql(`mutation($id: ID!, $at: DateTime) { publishNode(id: $id, at: $at) { ${NODE} } }`,
+        await reload(await gql(/* GraphQL */ `mutation ScheduleNode($id: ID!, $at: DateTime) { publishNode(id: $id, at: $at) { ...EditorNode } } ${NODE}`,
           {id: node.id, at: fromLocalInput(publishAt.value)}));
         notice.ok(`Scheduled for ${formatDate(node.publishedAt)}.`);
       }),
       act('Unpublish', 'node-unpublish', async () => reload(await gql(
-        `mutation($id: ID!) { unpublishNode(id: $id) { ${NODE} } }`, {id: node.id}))),
+        /* GraphQL */ `mutation UnpublishNode($id: ID!) { unpublishNode(id: $id) { ...EditorNode } } ${NODE}`, {id: node.id}))),
       act('Delete', 'node-delete', async () => {
         if (!confirm('Delete this for good?')) return;
-        await gql('mutation($id: ID!) { deleteNode(id: $id) }', {id: node.id});
+        await gql(/* GraphQL */ `mutation DeleteNode($id: ID!) { deleteNode(id: $id) }`, {id: node.id});
         location.hash = '#/content';
       }, 'danger'),
     ];
@@ -138,7 +138,7 @@ export async function render(main, param) {
 
   async function loadRevisions() {
     if (isNew) return;
-    const {nodeRevisions} = await gql(`query($id: ID!) { nodeRevisions(nodeId: $id, first: 50) {
+    const {nodeRevisions} = await gql(/* GraphQL */ `query NodeRevisions($id: ID!) { nodeRevisions(nodeId: $id, first: 50) {
       edges { node { id number body format writtenAt replacedAt } } } }`, {id: node.id});
     show(revisions, h('h2', {}, 'Revisions'), table(nodeRevisions.edges.map((e) => e.node), [
       ['#', (r) => String(r.number)],
@@ -148,7 +148,7 @@ export async function render(main, param) {
       ['', (r) => {
         const button = h('button', {type: 'button', testid: `revision-restore-${r.id}`}, 'Restore');
         button.addEventListener('click', () => busy(button, notice, async () => {
-          const {restoreRevision} = await gql(`mutation($n: ID!, $r: ID!) { restoreRevision(nodeId: $n, revisionId: $r) { ${NODE} } }`,
+          const {restoreRevision} = await gql(/* GraphQL */ `mutation RestoreRevision($n: ID!, $r: ID!) { restoreRevision(nodeId: $n, revisionId: $r) { ...EditorNode } } ${NODE}`,
             {n: node.id, r: r.id});
           node = restoreRevision;
           body.value = node.body;

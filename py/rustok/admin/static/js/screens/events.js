@@ -4,7 +4,7 @@
 import {describe, formatDate, h, show} from '../ui.js';
 import {subscribe} from '../ws.js';
 
-const EVENTS = `subscription($types: [String!], $after: String) { events(types: $types, after: $after) {
+const EVENTS = /* GraphQL */ `subscription EventFeed($types: [String!], $after: String) { events(types: $types, after: $after) {
   id cursor type actorId data occurredAt } }`;
 const KEEP = 200;
 

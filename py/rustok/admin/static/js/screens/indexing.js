@@ -4,8 +4,8 @@
 import {gql} from '../api.js';
 import {busy, formatDate, h, notices, show, table} from '../ui.js';
 
-const STATUS = '{ indexStatus { indexes { target rows sources lastIndexedAt } queueLength oldestQueuedAt config } }';
-const VERIFY = `query($n: Int) { verifyIndex(sample: $n) { exact differences byProblem { index problem count }
+const STATUS = /* GraphQL */ `query IndexStatus { indexStatus { indexes { target rows sources lastIndexedAt } queueLength oldestQueuedAt config } }`;
+const VERIFY = /* GraphQL */ `query VerifyIndex($n: Int) { verifyIndex(sample: $n) { exact differences byProblem { index problem count }
   sample { index targetId problem columns } } }`;
 
 export async function render(main) {
@@ -16,7 +16,7 @@ export async function render(main) {
   function reindexButton(target) {
     const button = h('button', {testid: `index-reindex-${target.toLowerCase()}`}, `Rebuild ${target.toLowerCase()}`);
     button.addEventListener('click', () => busy(button, notice, async () => {
-      await gql('mutation($t: IndexTarget!) { requestReindex(target: $t) }', {t: target});
+      await gql(/* GraphQL */ `mutation RequestReindex($t: IndexTarget!) { requestReindex(target: $t) }`, {t: target});
       notice.ok(`Rebuild of ${target.toLowerCase()} requested: the worker (rustok worker) runs it in batches.`);
     }));
     return button;

@@ -3,7 +3,12 @@
 import {gql} from '../api.js';
 import {badge, busy, h, notices, show, table} from '../ui.js';
 
-const FIELDS = 'slug name description version dependencies enabled';
+const FIELDS = /* GraphQL */ `fragment ModuleFields on Module { slug name description version dependencies enabled }`;
+// one document per mutation, each written out whole, so tools that read the documents (graphql-codegen) see them
+const TOGGLE = {
+  enableModule: /* GraphQL */ `mutation EnableModule($slug: String!) { enableModule(slug: $slug) { ...ModuleFields } } ${FIELDS}`,
+  disableModule: /* GraphQL */ `mutation DisableModule($slug: String!) { disableModule(slug: $slug) { ...ModuleFields } } ${FIELDS}`,
+};
 
 export async function render(main) {
   const notice = notices();
@@ -21,7 +26,7 @@ export async function render(main) {
           m.enabled ? 'Disable' : 'Enable');
         button.addEventListener('click', () => busy(button, notice, async () => {
           const name = m.enabled ? 'disableModule' : 'enableModule';
-          const data = await gql(`mutation($slug: String!) { ${name}(slug: $slug) { ${FIELDS} } }`, {slug: m.slug});
+          const data = await gql(TOGGLE[name], {slug: m.slug});
           draw(data[name]);
           notice.ok(`${m.name} ${m.enabled ? 'disabled' : 'enabled'}.`);
         }));
@@ -30,5 +35,5 @@ export async function render(main) {
     ]));
   }
 
-  await busy(null, notice, async () => draw((await gql(`{ modules { ${FIELDS} } }`)).modules));
+  await busy(null, notice, async () => draw((await gql(/* GraphQL */ `query Modules { modules { ...ModuleFields } } ${FIELDS}`)).modules));
 }

@@ -4,11 +4,11 @@ import {gql} from '../api.js';
 import {busy, formatDate, formatMoney, h, notices, show, table} from '../ui.js';
 import {statusControl} from './orders.js';
 
-const ORDER = `id displayId status email currencyCode createdAt updatedAt discountCode
+const ORDER = /* GraphQL */ `fragment OrderFields on Order { id displayId status email currencyCode createdAt updatedAt discountCode
   lines { id title variantTitle sku quantity unitPrice { amount currencyCode } subtotal { amount currencyCode } }
   subtotal { amount currencyCode } discountTotal { amount currencyCode } taxTotal { amount currencyCode }
   shippingTotal { amount currencyCode } total { amount currencyCode }
-  shippingAddress { firstName lastName address1 address2 postalCode city countryCode phone }`;
+  shippingAddress { firstName lastName address1 address2 postalCode city countryCode phone } }`;
 
 const money = (m) => formatMoney(m.amount, m.currencyCode);
 
@@ -17,7 +17,7 @@ export async function render(main, id) {
   const content = h('div');
   show(main, h('p', {}, h('a', {href: '#/orders'}, '← Orders')), notice.el, content);
   await busy(null, notice, async () => {
-    const {order} = await gql(`query($id: ID!) { order(id: $id) { ${ORDER} } }`, {id});
+    const {order} = await gql(/* GraphQL */ `query Order($id: ID!) { order(id: $id) { ...OrderFields } } ${ORDER}`, {id});
     if (!order) {
       show(content, h('p', {}, 'No such order.'));
       return;

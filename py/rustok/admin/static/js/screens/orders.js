@@ -5,7 +5,7 @@ import {busy, formatDate, formatMoney, h, notices, select, show, table} from '..
 import {subscribe} from '../ws.js';
 
 export const ORDER_STATUSES = ['PENDING', 'PAID', 'FULFILLED', 'COMPLETED', 'CANCELED', 'REFUNDED'];
-const ORDERS = `query($after: String, $filter: OrderFilter) { orders(first: 50, after: $after, filter: $filter) {
+const ORDERS = /* GraphQL */ `query Orders($after: String, $filter: OrderFilter) { orders(first: 50, after: $after, filter: $filter) {
   edges { node { id displayId status email createdAt total { amount currencyCode } lines { quantity } } }
   pageInfo { hasNextPage endCursor } } }`;
 
@@ -15,7 +15,7 @@ export function statusControl(order, notice, onChanged = () => undefined) {
     {testid: `order-status-${order.id}`, 'aria-label': `Status of order ${order.displayId}`});
   control.addEventListener('change', () => busy(control, notice, async () => {
     try {
-      const {setOrderStatus} = await gql('mutation($id: ID!, $s: OrderStatus!) { setOrderStatus(id: $id, status: $s) { id status } }',
+      const {setOrderStatus} = await gql(/* GraphQL */ `mutation SetOrderStatus($id: ID!, $s: OrderStatus!) { setOrderStatus(id: $id, status: $s) { id status } }`,
         {id: order.id, s: control.value});
       order.status = setOrderStatus.status;
       notice.ok(`Order #${order.displayId} is now ${order.status.toLowerCase()}.`);
@@ -64,7 +64,7 @@ export async function render(main) {
   await busy(null, notice, () => load(true));
   // new orders appear as they are placed (the events subscription; without events.read the list stays as is)
   return subscribe({
-    query: 'subscription($after: String) { events(types: ["OrderPlaced"], after: $after) { cursor data } }',
+    query: /* GraphQL */ `subscription NewOrders($after: String) { events(types: ["OrderPlaced"], after: $after) { cursor data } }`,
     variables: (after) => ({after}),
     cursorOf: (data) => data?.events?.cursor,
     onNext: (data) => busy(null, notice, async () => {

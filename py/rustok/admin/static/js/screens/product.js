@@ -16,10 +16,11 @@ function badPrice(code) {
   return Object.assign(new Error('price'), {code: 'VALIDATION_FAILED', words});
 }
 
-const PRODUCT = `id title subtitle handle description status tags
+const PRODUCT = /* GraphQL */ `fragment ProductFields on Product { id title subtitle handle description status tags
   options { id title values { value } }
   variants { id title sku inventoryQuantity manageInventory options { option value }
-             prices { amount currencyCode minQuantity priceListId } }`;
+             prices { amount currencyCode minQuantity priceListId } } }`;
+const UPDATE = /* GraphQL */ `mutation UpdateProduct($id: ID!, $input: UpdateProductRequest!) { updateProduct(id: $id, input: $input) { id } }`;
 const STATUSES = [['DRAFT', 'Draft'], ['PUBLISHED', 'Published'], ['ARCHIVED', 'Archived']];
 
 export async function render(main, id) {
@@ -28,7 +29,7 @@ export async function render(main, id) {
   const content = h('div');
   show(main, h('p', {}, h('a', {href: '#/products'}, '← Products')), notice.el, content);
   const load = async () => {
-    const {product} = await gql(`query($id: ID!) { product(id: $id) { ${PRODUCT} } }`, {id});
+    const {product} = await gql(/* GraphQL */ `query Product($id: ID!) { product(id: $id) { ...ProductFields } } ${PRODUCT}`, {id});
     if (!product) throw Object.assign(new Error('No such product'), {code: 'NOT_FOUND', words: 'No such product'});
     renderExisting(content, notice, product, load);
   };
@@ -149,7 +150,7 @@ function renderNew(main, notice) {
         title: String(values[`option-title-${i}`] || '').trim(), values: splitList(values[`option-values-${i}`]),
       })).filter((o) => o.title);
       input.variants = Array.from({length: variantCount}, (_, i) => variantInput(values, i, options));
-      const {createProduct} = await gql(`mutation($input: CreateProductRequest!) { createProduct(input: $input) { id } }`,
+      const {createProduct} = await gql(/* GraphQL */ `mutation CreateProduct($input: CreateProductRequest!) { createProduct(input: $input) { id } }`,
         {input});
       location.hash = `#/products/${createProduct.id}`;
     });
@@ -165,7 +166,7 @@ function renderExisting(el, notice, product, reload) {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     busy(save, notice, async () => {
-      await gql(`mutation($id: ID!, $input: UpdateProductRequest!) { updateProduct(id: $id, input: $input) { id } }`,
+      await gql(UPDATE,
         {id: product.id, input: productInput(formValues(form))});
       await reload();
       notice.ok('Saved.');
@@ -179,7 +180,7 @@ function renderExisting(el, notice, product, reload) {
     event.preventDefault();
     busy(addForm.querySelector('button[type=submit]'), notice, async () => {
       const variant = variantInput(formValues(addForm), 'new', options);
-      await gql(`mutation($id: ID!, $input: UpdateProductRequest!) { updateProduct(id: $id, input: $input) { id } }`,
+      await gql(UPDATE,
         {id: product.id, input: {variants: [variant]}});
       await reload();
       notice.ok('Variant added.');
@@ -211,7 +212,7 @@ function priceEditor(variant, notice, reload) {
     if (amount.value.trim() !== '' && minor === null) {
       throw badPrice(code);
     }
-    await gql('mutation($input: SetPriceRequest!) { setPrice(input: $input) { id } }',
+    await gql(/* GraphQL */ `mutation SetPrice($input: SetPriceRequest!) { setPrice(input: $input) { id } }`,
       {input: {variantId: variant.id, currencyCode: code, amount: minor}});
     await reload();
     notice.ok(minor === null ? `Price in ${code} removed.` : `Price set to ${formatMoney(minor, code)}.`);
@@ -235,7 +236,7 @@ function stockEditor(variant, notice, reload) {
     if (!Number.isInteger(change) || change === 0) {
       throw Object.assign(new Error('delta'), {code: 'VALIDATION_FAILED', words: 'Stock change: a whole number, not 0'});
     }
-    const {adjustInventory} = await gql(`mutation($input: AdjustInventoryRequest!) { adjustInventory(input: $input) {
+    const {adjustInventory} = await gql(/* GraphQL */ `mutation AdjustInventory($input: AdjustInventoryRequest!) { adjustInventory(input: $input) {
       availableQuantity } }`, {input: {variantId: variant.id, delta: change, reason: 'admin'}});
     await reload();
     notice.ok(`${adjustInventory.availableQuantity} available now.`);
@@ -249,7 +250,7 @@ function deleteButton(product, notice) {
   button.addEventListener('click', () => {
     if (!confirm(`Delete ${product.title}?`)) return;
     busy(button, notice, async () => {
-      await gql('mutation($id: ID!) { deleteProduct(id: $id) { id } }', {id: product.id});
+      await gql(/* GraphQL */ `mutation DeleteProduct($id: ID!) { deleteProduct(id: $id) { id } }`, {id: product.id});
       location.hash = '#/products';
     });
   });

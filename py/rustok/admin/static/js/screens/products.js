@@ -3,7 +3,7 @@
 import {gql} from '../api.js';
 import {badge, busy, formatMoney, h, notices, select, show, table} from '../ui.js';
 
-const PRODUCTS = `query($after: String, $filter: ProductFilter) { products(first: 50, after: $after, filter: $filter) {
+const PRODUCTS = /* GraphQL */ `query Products($after: String, $filter: ProductFilter) { products(first: 50, after: $after, filter: $filter) {
   edges { node { id title handle status updatedAt variants { inventoryQuantity prices { amount currencyCode } } } }
   pageInfo { hasNextPage endCursor } } }`;
 

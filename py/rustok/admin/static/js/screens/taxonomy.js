@@ -3,7 +3,7 @@
 import {gql} from '../api.js';
 import {busy, field, formValues, h, notices, select, show, table} from '../ui.js';
 
-const CATEGORY = 'id parentId name slug description position depth';
+const CATEGORY = /* GraphQL */ `fragment CategoryFields on Category { id parentId name slug description position depth }`;
 
 export async function render(main) {
   const notice = notices();
@@ -25,7 +25,7 @@ export async function render(main) {
     const input = {name: values.name, parentId: values.parentId || null};
     if (values.slug) input.slug = values.slug;
     busy(form.querySelector('button'), notice, async () => {
-      await gql(`mutation($input: CreateCategoryRequest!) { createCategory(input: $input) { id } }`, {input});
+      await gql(/* GraphQL */ `mutation CreateCategory($input: CreateCategoryRequest!) { createCategory(input: $input) { id } }`, {input});
       form.reset();
       await load();
     });
@@ -48,7 +48,7 @@ export async function render(main) {
     remove.addEventListener('click', () => {
       if (confirm(`Delete ${c.name}? Its children move up; its content keeps no category.`)) {
         busy(remove, notice, async () => {
-          await gql('mutation($id: ID!) { deleteCategory(id: $id) }', {id: c.id});
+          await gql(/* GraphQL */ `mutation DeleteCategory($id: ID!) { deleteCategory(id: $id) }`, {id: c.id});
           await load();
         });
       }
@@ -57,14 +57,14 @@ export async function render(main) {
   }
 
   async function update(c, input) {
-    await gql(`mutation($id: ID!, $input: UpdateCategoryRequest!) { updateCategory(id: $id, input: $input) { id } }`,
+    await gql(/* GraphQL */ `mutation UpdateCategory($id: ID!, $input: UpdateCategoryRequest!) { updateCategory(id: $id, input: $input) { id } }`,
       {id: c.id, input});
     await load();
   }
 
   async function load() {
     const [{categories: found}, {tags}] = await Promise.all([
-      gql(`{ categories { ${CATEGORY} } }`), gql('{ tags { id name slug nodeCount } }')]);
+      gql(/* GraphQL */ `query Categories { categories { ...CategoryFields } } ${CATEGORY}`), gql(/* GraphQL */ `query Tags { tags { id name slug nodeCount } }`)]);
     categories = found;
     show(parent, select(parentChoices(null), '', {name: 'parentId', testid: 'category-parent'}));
     show(tree, table(categories, [

@@ -22,7 +22,7 @@ export async function render(main) {
     const input = {slug: values.slug.trim(), name: values.name.trim()};
     if (values.adminEmail) Object.assign(input, {adminEmail: values.adminEmail, adminPassword: values.adminPassword});
     busy(form.querySelector('button'), notice, async () => {
-      const {createTenant} = await gql('mutation($input: CreateTenantRequest!) { createTenant(input: $input) { slug } }',
+      const {createTenant} = await gql(/* GraphQL */ `mutation CreateTenant($input: CreateTenantRequest!) { createTenant(input: $input) { slug } }`,
         {input});
       notice.ok(`Tenant ${createTenant.slug} created with every installed module enabled.`);
       form.reset();
@@ -31,7 +31,7 @@ export async function render(main) {
   });
 
   async function load() {
-    const {tenants} = await gql('{ tenants { id slug name isActive createdAt } }');
+    const {tenants} = await gql(/* GraphQL */ `query Tenants { tenants { id slug name isActive createdAt } }`);
     show(list, table(tenants, [
       ['Slug', (t) => t.slug],
       ['Name', (t) => t.name],

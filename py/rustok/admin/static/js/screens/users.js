@@ -5,7 +5,7 @@ import {isSuperAdmin, session} from '../session.js';
 import {badge, busy, field, formatDate, formValues, h, notices, select, show, table} from '../ui.js';
 
 const ROLES = ['SUPER_ADMIN', 'ADMIN', 'MANAGER', 'CUSTOMER'];
-const USER = 'id email role status displayName createdAt';
+const USER = /* GraphQL */ `fragment UserFields on User { id email role status displayName createdAt }`;
 
 export async function render(main) {
   const notice = notices();
@@ -29,7 +29,7 @@ export async function render(main) {
     const input = formValues(form);
     if (!input.displayName) delete input.displayName;
     busy(form.querySelector('button'), notice, async () => {
-      const {createUser} = await gql(`mutation($input: CreateUserRequest!) { createUser(input: $input) { ${USER} } }`,
+      const {createUser} = await gql(/* GraphQL */ `mutation CreateUser($input: CreateUserRequest!) { createUser(input: $input) { ...UserFields } } ${USER}`,
         {input});
       users.push(createUser);
       draw();
@@ -44,7 +44,7 @@ export async function render(main) {
     const control = select(options.map((r) => [r, r.toLowerCase()]), user.role, {testid: `user-role-${user.id}`});
     control.addEventListener('change', () => busy(control, notice, async () => {
       try {
-        const {setUserRole} = await gql(`mutation($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $role) { ${USER} } }`,
+        const {setUserRole} = await gql(/* GraphQL */ `mutation SetUserRole($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $role) { ...UserFields } } ${USER}`,
           {id: user.id, role: control.value});
         Object.assign(user, setUserRole);
         notice.ok(`${user.email} is now ${user.role.toLowerCase()}.`);
@@ -67,8 +67,8 @@ export async function render(main) {
   }
 
   async function load() {
-    const {users: page} = await gql(`query($after: String) { users(first: 50, after: $after) {
-      edges { node { ${USER} } } pageInfo { hasNextPage endCursor } } }`, {after: cursor});
+    const {users: page} = await gql(/* GraphQL */ `query Users($after: String) { users(first: 50, after: $after) {
+      edges { node { ...UserFields } } pageInfo { hasNextPage endCursor } } } ${USER}`, {after: cursor});
     users = users.concat(page.edges.map((e) => e.node));
     cursor = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
     draw();

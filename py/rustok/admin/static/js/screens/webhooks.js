@@ -4,7 +4,7 @@
 import {gql} from '../api.js';
 import {badge, busy, field, formatDate, formValues, h, notices, show, table} from '../ui.js';
 
-const WEBHOOK = 'id url eventTypes description isActive secretHint createdAt';
+const WEBHOOK = /* GraphQL */ `fragment WebhookFields on Webhook { id url eventTypes description isActive secretHint createdAt }`;
 
 export async function render(main) {
   const notice = notices();
@@ -32,8 +32,8 @@ export async function render(main) {
     const input = {url: values.url, description: values.description,
       eventTypes: values.eventTypes.split(',').map((t) => t.trim()).filter(Boolean)};
     busy(form.querySelector('button'), notice, async () => {
-      const {createWebhook} = await gql(`mutation($input: CreateWebhookRequest!) { createWebhook(input: $input) {
-        ${WEBHOOK} secret } }`, {input});
+      const {createWebhook} = await gql(/* GraphQL */ `mutation CreateWebhook($input: CreateWebhookRequest!) { createWebhook(input: $input) {
+        ...WebhookFields secret } } ${WEBHOOK}`, {input});
       revealSecret(createWebhook);
       form.reset();
       await load();
@@ -41,8 +41,8 @@ export async function render(main) {
   });
 
   const update = (webhook, input, button) => busy(button, notice, async () => {
-    const {updateWebhook} = await gql(`mutation($id: ID!, $input: UpdateWebhookRequest!) { updateWebhook(id: $id, input: $input) {
-      ${WEBHOOK} secret } }`, {id: webhook.id, input});
+    const {updateWebhook} = await gql(/* GraphQL */ `mutation UpdateWebhook($id: ID!, $input: UpdateWebhookRequest!) { updateWebhook(id: $id, input: $input) {
+      ...WebhookFields secret } } ${WEBHOOK}`, {id: webhook.id, input});
     if (updateWebhook.secret) revealSecret(updateWebhook);
     await load();
   });
@@ -58,7 +58,7 @@ export async function render(main) {
     remove.addEventListener('click', () => {
       if (confirm(`Delete the webhook to ${w.url}?`)) {
         busy(remove, notice, async () => {
-          await gql('mutation($id: ID!) { deleteWebhook(id: $id) }', {id: w.id});
+          await gql(/* GraphQL */ `mutation DeleteWebhook($id: ID!) { deleteWebhook(id: $id) }`, {id: w.id});
           await load();
         });
       }
@@ -67,7 +67,7 @@ export async function render(main) {
   }
 
   async function showDeliveries(webhook) {
-    const {webhookDeliveries} = await gql(`query($id: ID!) { webhookDeliveries(webhookId: $id, first: 20) { edges { node {
+    const {webhookDeliveries} = await gql(/* GraphQL */ `query WebhookDeliveries($id: ID!) { webhookDeliveries(webhookId: $id, first: 20) { edges { node {
       id eventType status attempts lastStatusCode lastError deliveredAt nextAttemptAt createdAt } } } }`, {id: webhook.id});
     show(deliveries, h('h2', {}, `Deliveries to ${webhook.url}`), table(webhookDeliveries.edges.map((e) => e.node), [
       ['Event', (d) => d.eventType],
@@ -80,7 +80,7 @@ export async function render(main) {
   }
 
   async function load() {
-    const {webhooks} = await gql(`{ webhooks { ${WEBHOOK} } }`);
+    const {webhooks} = await gql(/* GraphQL */ `query Webhooks { webhooks { ...WebhookFields } } ${WEBHOOK}`);
     show(list, table(webhooks, [
       ['URL', (w) => h('div', {}, w.url, h('div', {class: 'muted'}, w.description || ''))],
       ['Events', (w) => w.eventTypes.join(', ') || 'all'],
