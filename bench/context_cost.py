@@ -33,6 +33,7 @@ from typing import Any, LiteralString
 
 import _harness  # first: the project's virtualenv
 import psycopg
+from psycopg import sql
 
 from rustok.db import Database
 
@@ -96,6 +97,19 @@ def seed(db: Database, users: int) -> tuple[Any, Any, Any]:
     return row[0], row[1], row[2]
 
 
+def create_unchecked(db: Database, conn: psycopg.Connection[Any]) -> None:
+    """UNCHECKED in the session of conn (the application role's): `rustok migrate` revokes temporary objects
+    from it, so the owner allows them for as long as this takes (the session's temporary schema, once made,
+    stays usable)."""
+    with psycopg.connect(db.admin_url, autocommit=True) as owner:
+        database = sql.Identifier(owner.info.dbname)
+        owner.execute(sql.SQL("grant temporary on database {} to rustok_app").format(database))
+        try:
+            conn.execute(UNCHECKED)
+        finally:
+            owner.execute(sql.SQL("revoke temporary on database {} from rustok_app").format(database))
+
+
 def measure(
     db: Database, tenant: Any, admin: Any, customer: Any, args: argparse.Namespace
 ) -> dict[str, dict[str, float]]:
@@ -103,7 +117,7 @@ def measure(
     timings: dict[str, list[float]] = {name: [] for name in VARIANTS}
     alone: dict[str, list[float]] = {name: [] for name in VARIANTS}
     with psycopg.connect(db.app_url, autocommit=True) as conn:
-        conn.execute(UNCHECKED)
+        create_unchecked(db, conn)
         statements = {name: _statement(fn) for name, fn in VARIANTS.items()}
         loops = {name: _loop(fn) for name, fn in VARIANTS.items()}
         for statement in statements.values():  # warm-up: plans cached, pages in memory
