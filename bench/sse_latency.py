@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     from rustok.ids import parse_id
 
     say("database: starting and migrating")
-    db, _ = _harness.open_database(say)
+    db, started = _harness.open_database(say)
     tenant, admin = seed(db)
     token = TokenIssuer(secret, access_ttl=3600).issue(parse_id(tenant), parse_id(admin), "admin")
     port = _harness.free_port()
@@ -201,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
+        if started and db.cluster is not None:  # as every benchmark does: what this run started, it stops
+            db.cluster.stop()
     out = Path(os.environ["RUSTOK_HOME"]) / "sse_latency.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(
