@@ -39,7 +39,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,28 +50,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
+import _harness  # first: the project's virtualenv, its database
+import psycopg
+from psycopg.rows import dict_row
+
+from rustok.auth.passwords import hash_password
+from rustok.auth.tokens import TokenIssuer
+from rustok.db import Database, DatabaseUnavailable
+from rustok.embedded import EmbeddedError
+from rustok.ids import parse_id, to_ulid
+from rustok.migrate import MigrationError
+
+BENCH, REPO = _harness.BENCH, _harness.REPO
 PG_DIR = BENCH / "postgraphile"
 NODE = PG_DIR / "node_modules" / ".bin" / "node"
-VENV_PYTHON = REPO / ".venv" / "bin" / "python"
-
-try:
-    import psycopg
-    from psycopg.rows import dict_row
-
-    from rustok.auth.passwords import hash_password
-    from rustok.auth.tokens import TokenIssuer
-    from rustok.config import Settings
-    from rustok.db import Database, DatabaseUnavailable, locate
-    from rustok.embedded import Cluster, EmbeddedError
-    from rustok.ids import parse_id, to_ulid
-    from rustok.migrate import MigrationError, migrate
-    from rustok.modules import installed_registry
-except ImportError:  # run with the project's virtualenv when started by another Python
-    if VENV_PYTHON.exists() and Path(sys.executable).resolve() != VENV_PYTHON.resolve():
-        os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
-    raise
+free_port = _harness.free_port
 
 TENANT = "bench"
 OTHER_TENANT = "bench-other"
@@ -161,12 +153,6 @@ class Services:
         self.running.clear()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def http(url: str, body: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 5) -> Any:
     request = urllib.request.Request(url, data=body, headers=headers or {}, method="POST" if body else "GET")
     with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -174,18 +160,10 @@ def http(url: str, body: bytes | None = None, headers: dict[str, str] | None = N
 
 
 def wait_ready(service: Service, probe: Any, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    last = ""
-    while time.monotonic() < deadline:
-        if not service.alive():
-            raise BenchError(f"{service.name} exited ({service.proc.returncode}); its log:\n{service.log_tail()}")
-        try:
-            probe()
-            return
-        except (OSError, urllib.error.URLError, ValueError) as exc:
-            last = str(exc)
-        time.sleep(0.2)
-    raise BenchError(f"{service.name} not ready after {timeout:.0f} s ({last}); its log:\n{service.log_tail()}")
+    try:
+        _harness.wait_ready(service.proc, probe, timeout, service.name)
+    except RuntimeError as exc:
+        raise BenchError(f"{exc}; its log:\n{service.log_tail()}") from None
 
 
 def proc_stats() -> Iterator[tuple[int, list[str]]]:
@@ -299,22 +277,9 @@ class Dataset:
     users_per_tenant: int
 
 
-def embedded_cluster() -> Cluster | None:
-    """The embedded server of RUSTOK_HOME, or None when DATABASE_URL names another server."""
-    settings = Settings()
-    return None if settings.database_url else Cluster(settings.pg_data_dir, port=settings.pg_port)
-
-
 def open_database() -> Database:
-    """The database (embedded under RUSTOK_HOME unless --database-url), started if need be and migrated."""
-    settings = Settings()
-    db = locate(settings)
-    report = migrate(db, installed_registry(settings.installed_modules))
-    say(
-        f"database: {'embedded, ' + str(settings.pg_data_dir) if db.cluster else 'DATABASE_URL'}; "
-        f"{len(report.applied)} migration(s) applied"
-    )
-    return db
+    """The database of use_database, started if need be and migrated (bench/_harness.py)."""
+    return _harness.open_database(say)[0]
 
 
 def seed(db: Database, users: int) -> Dataset:
@@ -598,27 +563,8 @@ def run_rustok(
     env["RUSTOK_JWT_SECRET"] = secret
     env.pop("RUSTOK_DEV", None)
     token = TokenIssuer(secret, access_ttl=6 * 3600).issue(parse_id(data.tenant_id), parse_id(data.admin_id), "admin")
-    rustok = shutil.which("rustok", path=str(Path(sys.executable).parent)) or "rustok"
     say(f"RusToK: starting `rustok serve --workers {WORKERS}` on port {port}")
-    service = services.start(
-        "rustok",
-        [
-            rustok,
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(WORKERS),
-            "--no-migrate",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        env,
-        logs,
-    )
+    service = services.start("rustok", _harness.serve_command(port, "--workers", str(WORKERS)), env, logs)
     try:
         targets = rustok_targets(port, token, data)
         # live, not ready: /health/ready also reports migrations added to the work tree after this run migrated;
@@ -843,19 +789,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--only", default="hello,rustok,postgraphile", help="comma-separated subset of hello, rustok, postgraphile"
     )
-    p.add_argument(
-        "--home",
-        default=os.environ.get("RUSTOK_HOME") or str(REPO / ".tmp" / "bench"),
-        help="RUSTOK_HOME of the benchmark (embedded database, results); default .tmp/bench",
-    )
-    p.add_argument(
-        "--pg-port",
-        default=os.environ.get("RUSTOK_PG_PORT") or "5499",
-        help="port (socket name) of the embedded PostgreSQL (default 5499)",
-    )
-    p.add_argument(
-        "--database-url", default=None, help="an external PostgreSQL (owner/superuser URL) instead of the embedded one"
-    )
+    _harness.database_options(p, "bench", "5499", fresh=False, from_environment=True)
     p.add_argument(
         "--postgraphile-bare",
         action="store_true",
@@ -880,38 +814,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    home = Path(args.home).resolve()
-    os.environ["RUSTOK_HOME"] = str(home)
-    os.environ["RUSTOK_PG_PORT"] = str(args.pg_port)
-    if args.database_url:
-        os.environ["DATABASE_URL"] = args.database_url
-    else:
-        os.environ.pop("DATABASE_URL", None)
-        os.environ.pop("RUSTOK_APP_DATABASE_URL", None)
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, _terminate)  # also when started in the background (SIGINT ignored by default)
+    home = _harness.use_database(args.home, args.pg_port, args.database_url)
+    signal.signal(signal.SIGTERM, _harness.interrupt)
+    signal.signal(signal.SIGINT, _harness.interrupt)  # also when started in the background (SIGINT ignored by default)
     services = Services()
-    cluster: Cluster | None = None
+    db: Database | None = None
     stop_database = False
     try:
         say("preflight: wrk, PostGraphile, Node.js")
         preflight("postgraphile" not in args.only)
         info = machine()
         say(f"machine: {info['cpu']}, {info['memory']}, {info['os']}")
-        cluster = embedded_cluster()
-        if args.fresh and cluster is not None and cluster.data_dir.exists():
-            cluster.stop()
-            shutil.rmtree(cluster.data_dir)
-            say(f"database: removed {cluster.data_dir} (--fresh)")
         say("database: starting and migrating")
-        stop_database = cluster is not None and not (cluster.is_initialised() and cluster.is_running())
-        db = open_database()
+        db, stop_database = _harness.open_database(say, fresh=args.fresh)
         if db.cluster is not None:
             with contextlib.suppress(OSError, ValueError, IndexError):
                 services.meter.postmasters.add(postmaster_pid(db.cluster.data_dir))
@@ -962,8 +879,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         services.stop_all()
-        if stop_database and cluster is not None:
-            cluster.stop()
+        if stop_database and db is not None and db.cluster is not None:
+            db.cluster.stop()
             say("database: stopped (this run started it)")
 
 

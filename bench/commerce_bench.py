@@ -30,11 +30,8 @@ What it does, in order (each step is announced on stderr, long ones with progres
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
-import shutil
-import signal
 import statistics
 import sys
 import threading
@@ -43,22 +40,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
-VENV_PYTHON = REPO / ".venv" / "bin" / "python"
+import _harness  # first: the project's virtualenv, its database
+import psycopg
+from psycopg.types.json import Jsonb
 
-try:
-    import psycopg
-    from psycopg.types.json import Jsonb
-
-    from rustok.config import Settings
-    from rustok.db import Database, locate_started
-    from rustok.migrate import migrate
-    from rustok.modules import installed_registry
-except ImportError:  # run with the project's virtualenv when started by another Python
-    if VENV_PYTHON.exists() and Path(sys.executable).resolve() != VENV_PYTHON.resolve():
-        os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
-    raise
+from rustok.db import Database
 
 TENANT = "commerce-bench"
 ADMIN_EMAIL = "admin@commerce-bench.test"
@@ -113,23 +99,6 @@ class Row:
     per_second: float
     p50_ms: float
     p99_ms: float
-
-
-def open_database() -> tuple[Database, bool]:
-    """The database (embedded under RUSTOK_HOME unless DATABASE_URL), migrated; True when this run started the
-    embedded server (and so stops it at the end)."""
-    settings = Settings()
-    started = False
-    if not settings.database_url:
-        from rustok.embedded import Cluster
-
-        cluster = Cluster(settings.pg_data_dir, port=settings.pg_port)
-        started = not (cluster.is_initialised() and cluster.is_running())
-    db, _ = locate_started(settings)  # a benchmark starts the embedded server it needs
-    report = migrate(db, installed_registry(settings.installed_modules))
-    where = settings.pg_data_dir if db.cluster else "DATABASE_URL"
-    say(f"database: {where}; {len(report.applied)} migration(s) applied")
-    return db, started
 
 
 def set_up(db: Database) -> Setup:
@@ -316,88 +285,52 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--orders", type=int, default=1_000, help="place_order calls per configuration (default 1000)")
     p.add_argument("--sessions", type=int, default=4, help="concurrent sessions of the second run (default 4)")
     p.add_argument("--seed", type=int, default=42, help="random seed of the carts' lines")
-    p.add_argument(
-        "--home",
-        default=str(REPO / ".tmp" / "bench-commerce"),
-        help="RUSTOK_HOME of the benchmark (embedded database, results); default .tmp/bench-commerce",
-    )
-    p.add_argument("--pg-port", default="5497", help="port (socket name) of the embedded PostgreSQL (default 5497)")
-    p.add_argument("--database-url", default=None, help="an external PostgreSQL (owner/superuser URL) instead")
-    p.add_argument("--fresh", action="store_true", help="delete the benchmark's embedded database first")
+    _harness.database_options(p, "bench-commerce", "5497")
     p.add_argument("--json", help="also write the results to this file")
     return p.parse_args(argv)
-
-
-def _terminate(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     home = Path(args.home).resolve()
-    os.environ["RUSTOK_HOME"] = str(home)
-    os.environ["RUSTOK_PG_PORT"] = str(args.pg_port)
     os.environ.setdefault("RUSTOK_MODULES", "commerce")
-    if args.database_url:
-        os.environ["DATABASE_URL"] = args.database_url
-    else:
-        os.environ.pop("DATABASE_URL", None)
-        os.environ.pop("RUSTOK_APP_DATABASE_URL", None)
-    signal.signal(signal.SIGTERM, _terminate)
-    db: Database | None = None
-    stop_database = False
     rng = random.Random(args.seed)
-    try:
-        if args.fresh and not args.database_url and (home / "pgdata").exists():
-            from rustok.embedded import Cluster
+    return _harness.run_with_database(args, lambda db: run(db, args, home, rng), say)
 
-            Cluster(home / "pgdata", port=int(args.pg_port)).stop()
-            shutil.rmtree(home / "pgdata")
-            say(f"database: removed {home / 'pgdata'} (--fresh)")
-        say("database: starting and migrating")
-        db, stop_database = open_database()
-        setup = set_up(db)
-        info: dict[str, Any] = {"cpus": os.cpu_count(), "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg())}
-        with psycopg.connect(db.admin_url, autocommit=True) as conn:
-            info["postgresql"] = conn.execute("show server_version").fetchone()[0]  # type: ignore[index]
-        rows: list[Row] = []
-        variants: list[Any] = []
-        configurations = sorted({1, args.sessions})
-        for sessions in configurations:
-            say(f"measuring createProduct: {args.products} calls from {sessions} session(s)")
-            measured, made = measure_create_product(db, setup, args.products, sessions)
-            rows.append(measured)
-            variants.extend(made)
-        hot = variants[0]
-        for sessions in configurations:
-            say(f"placeOrder, spread: making {args.orders} carts of two random variants")
-            carts = make_carts(db, setup, [rng.sample(variants, 2) for _ in range(args.orders)])
-            say(f"measuring placeOrder (spread): {args.orders} calls from {sessions} session(s)")
-            rows.append(measure_place_order(db, setup, carts, "spread", sessions))
-            say(f"placeOrder, hot: making {args.orders} carts of the same variant")
-            carts = make_carts(db, setup, [[hot] for _ in range(args.orders)])
-            say(f"measuring placeOrder (hot): {args.orders} calls from {sessions} session(s)")
-            rows.append(measure_place_order(db, setup, carts, "hot", sessions))
-        info["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-        print(report(rows, info))
-        result = {
-            "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "info": info,
-            "rows": [asdict(r) for r in rows],
-            "args": vars(args),
-        }
-        out = home / f"commerce_bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
-        for path in filter(None, (out, Path(args.json) if args.json else None)):
-            path.write_text(json.dumps(result, indent=2, default=str))
-        say(f"results: {out}")
-        return 0
-    except KeyboardInterrupt:
-        say("interrupted")
-        return 130
-    finally:
-        if stop_database and db is not None and db.cluster is not None:
-            db.cluster.stop()
-            say("database: stopped (this run started it)")
+
+def run(db: Database, args: argparse.Namespace, home: Path, rng: random.Random) -> int:
+    setup = set_up(db)
+    info: dict[str, Any] = {"cpus": os.cpu_count(), "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+    with psycopg.connect(db.admin_url, autocommit=True) as conn:
+        info["postgresql"] = conn.execute("show server_version").fetchone()[0]  # type: ignore[index]
+    rows: list[Row] = []
+    variants: list[Any] = []
+    configurations = sorted({1, args.sessions})
+    for sessions in configurations:
+        say(f"measuring createProduct: {args.products} calls from {sessions} session(s)")
+        measured, made = measure_create_product(db, setup, args.products, sessions)
+        rows.append(measured)
+        variants.extend(made)
+    hot = variants[0]
+    for sessions in configurations:
+        say(f"placeOrder, spread: making {args.orders} carts of two random variants")
+        carts = make_carts(db, setup, [rng.sample(variants, 2) for _ in range(args.orders)])
+        say(f"measuring placeOrder (spread): {args.orders} calls from {sessions} session(s)")
+        rows.append(measure_place_order(db, setup, carts, "spread", sessions))
+        say(f"placeOrder, hot: making {args.orders} carts of the same variant")
+        carts = make_carts(db, setup, [[hot] for _ in range(args.orders)])
+        say(f"measuring placeOrder (hot): {args.orders} calls from {sessions} session(s)")
+        rows.append(measure_place_order(db, setup, carts, "hot", sessions))
+    info["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(report(rows, info))
+    result = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "info": info,
+        "rows": [asdict(r) for r in rows],
+        "args": vars(args),
+    }
+    _harness.write_results(home, "commerce_bench", result, args.json, say)
+    return 0
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ What it does, in order (each step is announced on stderr):
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -34,6 +33,7 @@ from typing import Any, LiteralString
 
 import _harness  # first: the project's virtualenv
 import psycopg
+from psycopg import sql
 
 from rustok.db import Database
 
@@ -97,6 +97,19 @@ def seed(db: Database, users: int) -> tuple[Any, Any, Any]:
     return row[0], row[1], row[2]
 
 
+def create_unchecked(db: Database, conn: psycopg.Connection[Any]) -> None:
+    """UNCHECKED in the session of conn (the application role's): `rustok migrate` revokes temporary objects
+    from it, so the owner allows them for as long as this takes (the session's temporary schema, once made,
+    stays usable)."""
+    with psycopg.connect(db.admin_url, autocommit=True) as owner:
+        database = sql.Identifier(owner.info.dbname)
+        owner.execute(sql.SQL("grant temporary on database {} to rustok_app").format(database))
+        try:
+            conn.execute(UNCHECKED)
+        finally:
+            owner.execute(sql.SQL("revoke temporary on database {} from rustok_app").format(database))
+
+
 def measure(
     db: Database, tenant: Any, admin: Any, customer: Any, args: argparse.Namespace
 ) -> dict[str, dict[str, float]]:
@@ -104,7 +117,7 @@ def measure(
     timings: dict[str, list[float]] = {name: [] for name in VARIANTS}
     alone: dict[str, list[float]] = {name: [] for name in VARIANTS}
     with psycopg.connect(db.app_url, autocommit=True) as conn:
-        conn.execute(UNCHECKED)
+        create_unchecked(db, conn)
         statements = {name: _statement(fn) for name, fn in VARIANTS.items()}
         loops = {name: _loop(fn) for name, fn in VARIANTS.items()}
         for statement in statements.values():  # warm-up: plans cached, pages in memory
@@ -165,22 +178,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--block", type=int, default=250, help="statements per variant before switching (default 250)")
     p.add_argument("--loop", type=int, default=20_000, help="calls per server-side DO loop (default 20000)")
     p.add_argument("--users", type=int, default=10_000, help="customers seeded per tenant (default 10000)")
-    p.add_argument(
-        "--home", default=str(_harness.REPO / ".tmp" / "bench-context"), help="RUSTOK_HOME (embedded database)"
-    )
-    p.add_argument("--pg-port", default="5497", help="port (socket name) of the embedded PostgreSQL (default 5497)")
-    p.add_argument("--database-url", default=None, help="an external PostgreSQL (owner/superuser URL) instead")
+    _harness.database_options(p, "bench-context", "5497", fresh=False)
     p.add_argument("--json", help="also write the results to this file")
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    home = Path(args.home).resolve()
-    _harness.use_database(home, args.pg_port, args.database_url)
-    say("database: starting and migrating")
-    db, started = _harness.open_database()
-    try:
+    with _harness.running_database(args, say) as db:
         tenant, admin, customer = seed(db, args.users)
         say(f"measuring: {args.calls} statements per variant, alternating blocks of {args.block}")
         load_before = os.getloadavg()
@@ -192,15 +197,8 @@ def main(argv: list[str] | None = None) -> int:
             "results": results,
             "args": vars(args),
         }
-        out = home / f"context_cost-{time.strftime('%Y%m%d-%H%M%S')}.json"
-        for path in filter(None, (out, Path(args.json) if args.json else None)):
-            path.write_text(json.dumps(result, indent=2))
-        say(f"results: {out}")
+        _harness.write_results(Path(args.home).resolve(), "context_cost", result, args.json, say)
         return 0
-    finally:
-        if started and db.cluster is not None:
-            db.cluster.stop()
-            say("database: stopped (this run started it)")
 
 
 if __name__ == "__main__":

@@ -43,24 +43,17 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
-VENV_PYTHON = REPO / ".venv" / "bin" / "python"
-
 try:
-    import psycopg
-except ImportError:  # run with the project's virtualenv when started by another Python
-    if VENV_PYTHON.exists() and Path(sys.executable).resolve() != VENV_PYTHON.resolve():
-        os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
-    raise
+    import _harness  # first: the project's virtualenv, its database
+except ModuleNotFoundError:  # imported as bench.datagen (from the checkout's root)
+    from bench import _harness
+import psycopg
 
 ADJECTIVES = [
     "Rustic",
@@ -698,25 +691,6 @@ def generate(conn: psycopg.Connection[Any], plan: Plan, progress: bool = True) -
     return made
 
 
-def open_database(home: str | None, database_url: str | None, pg_port: str | None) -> Any:
-    """The benchmark database (rustok.db.Database), migrated: embedded under home unless database_url."""
-    if home:
-        os.environ["RUSTOK_HOME"] = str(Path(home).resolve())
-    if pg_port:
-        os.environ["RUSTOK_PG_PORT"] = str(pg_port)
-    if database_url:
-        os.environ["DATABASE_URL"] = database_url
-    from rustok.config import Settings
-    from rustok.db import locate_started
-    from rustok.migrate import migrate
-    from rustok.modules import installed_registry
-
-    settings = Settings()
-    db, _ = locate_started(settings)  # a benchmark starts the embedded server it needs
-    migrate(db, installed_registry(settings.installed_modules))
-    return db
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--tenants", type=int, default=100, help="tenants (default 100)")
@@ -727,13 +701,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=5_000, help="products or nodes per transaction (default 5000)")
     p.add_argument("--prefix", default="gen", help="tenant slug prefix (default gen: gen-001, gen-002, ...)")
     p.add_argument("--small", action="store_true", help="quick run: 10 tenants, 5000 products, 5000 nodes")
-    p.add_argument(
-        "--home",
-        default=str(REPO / ".tmp" / "bench-index"),
-        help="RUSTOK_HOME of the embedded database (default .tmp/bench-index)",
-    )
-    p.add_argument("--pg-port", default="5496", help="port (socket name) of the embedded PostgreSQL (default 5496)")
-    p.add_argument("--database-url", help="an external PostgreSQL (owner/superuser URL) instead")
+    _harness.database_options(p, "bench-index", "5496", fresh=False)
     p.add_argument("--no-verify", action="store_true", help="skip rustok.index_verify() at the end")
     args = p.parse_args(argv)
     if args.small:
@@ -743,9 +711,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    db = open_database(None if args.database_url else args.home, args.database_url, args.pg_port)
     plan = Plan(args.tenants, args.products, args.nodes, args.skew, args.seed, args.batch, args.prefix)
-    with psycopg.connect(db.admin_url, autocommit=True) as conn:
+    with _harness.running_database(args) as db, psycopg.connect(db.admin_url, autocommit=True) as conn:
         generate(conn, plan)
         conn.execute("vacuum analyze")
         if not args.no_verify:

@@ -50,20 +50,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
-VENV_PYTHON = REPO / ".venv" / "bin" / "python"
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+import _harness  # first: the project's virtualenv, its database
+import datagen
+import psycopg
+from psycopg.types.json import Jsonb
 
-try:
-    import psycopg
-    from bench import datagen
-    from psycopg.types.json import Jsonb
-except ImportError:  # run with the project's virtualenv when started by another Python
-    if VENV_PYTHON.exists() and Path(sys.executable).resolve() != VENV_PYTHON.resolve():
-        os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
-    raise
+REPO = _harness.REPO
 
 CONTEXT = "with _context as materialized (select rustok.set_context(%s, %s, %s)) select {call} from _context"
 # a call and, beside its answer, the statement's time inside the server (parse, plan, execution: "the SQL
@@ -385,7 +377,7 @@ def measure_bulk(
 
 
 def measure_http(db: Any, args: argparse.Namespace, slug: str) -> list[Row]:
-    from bench import api_throughput as api
+    import api_throughput as api
 
     if shutil.which("wrk") is None:
         say("HTTP: no wrk (run bench/setup as root); skipped")
@@ -399,29 +391,15 @@ def measure_http(db: Any, args: argparse.Namespace, slug: str) -> list[Row]:
     home = Path(args.home).resolve()
     logs = home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    port = api.free_port()
+    port = _harness.free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUSTOK_DEBUG")}
     env.pop("RUSTOK_DEV", None)
-    rustok = shutil.which("rustok", path=str(Path(sys.executable).parent)) or "rustok"
     services = api.Services()
     if db.cluster is not None:  # the embedded PostgreSQL is this benchmark's, not "others' CPU"
         services.meter.postmasters.add(api.postmaster_pid(db.cluster.data_dir))
     service = services.start(
         "rustok-search",
-        [
-            rustok,
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--no-migrate",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
+        _harness.serve_command(port, "--workers", "2"),
         env,
         logs,
     )
@@ -491,9 +469,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=5_000, help="products per bulk transaction (default 5000)")
     p.add_argument("--http-seconds", type=float, default=10, help="wrk duration (default 10)")
     p.add_argument("--skip", default="", help="comma list of steps to skip: search,create,bulk,http")
-    p.add_argument("--home", default=str(REPO / ".tmp" / "bench-index"), help="RUSTOK_HOME (default .tmp/bench-index)")
-    p.add_argument("--pg-port", default="5496", help="embedded PostgreSQL port / socket name (default 5496)")
-    p.add_argument("--database-url", help="an external PostgreSQL (owner/superuser URL) instead")
+    _harness.database_options(p, "bench-index", "5496", fresh=False)
     args = p.parse_args(argv)
     if args.small:
         args.tenants, args.products, args.nodes, args.bulk = 10, 5_000, 5_000, 10_000
@@ -504,7 +480,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
-    db = datagen.open_database(None if args.database_url else args.home, args.database_url, args.pg_port)
+    with _harness.running_database(args, say) as db:
+        return run(db, args, skip)
+
+
+def run(db: Any, args: argparse.Namespace, skip: set[str]) -> int:
     plan = datagen.Plan(args.tenants, args.products, args.nodes, 1.0, args.seed, args.batch, args.prefix)
     largest_slug = f"{args.prefix}-001"
     rows: list[Row] = []

@@ -40,10 +40,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH))
+import _harness  # first: the project's virtualenv, its database
+import api_throughput as at
 
-import api_throughput as at  # noqa: E402  (also re-executes under the project's virtualenv)
+BENCH = _harness.BENCH
 
 PAYLOADS = {
     "me": {"query": "{ me { id email } }"},
@@ -203,7 +203,7 @@ class Server:
 def start_server(
     variant: str, args: argparse.Namespace, data: at.Dataset, services: at.Services, scratch: Path, logs: Path
 ) -> Server:
-    port = at.free_port()
+    port = _harness.free_port()
     secret = "metrics-bench-" + os.urandom(12).hex()
     env = at.base_env(args)
     env["RUSTOK_JWT_SECRET"] = secret
@@ -279,16 +279,11 @@ def measure_together(
 
 def run_e2e(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Both servers up throughout; each round measures each request kind on both at once."""
-    home = Path(args.home).resolve()
-    os.environ["RUSTOK_HOME"] = str(home)
-    os.environ["RUSTOK_PG_PORT"] = str(args.pg_port)
-    os.environ.pop("DATABASE_URL", None)
+    home = _harness.use_database(args.home, args.pg_port, args.database_url)
     services = at.Services()
-    cluster = at.embedded_cluster()
-    stop_database = cluster is not None and not (cluster.is_initialised() and cluster.is_running())
     rows: list[dict[str, Any]] = []
+    db, stop_database = _harness.open_database(at.say)
     try:
-        db = at.open_database()
         if db.cluster is not None:
             services.meter.postmasters.add(at.postmaster_pid(db.cluster.data_dir))
         data = at.seed(db, args.users)
@@ -309,8 +304,8 @@ def run_e2e(args: argparse.Namespace) -> list[dict[str, Any]]:
             at.say(f"library: one scrape answers {len(scrape.splitlines())} lines from the files {', '.join(files)}")
     finally:
         services.stop_all()
-        if stop_database and cluster is not None:
-            cluster.stop()
+        if stop_database and db.cluster is not None:
+            db.cluster.stop()
     return rows
 
 
@@ -382,15 +377,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     p.add_argument("--users", type=int, default=10_000, help="users seeded per tenant (default 10000)")
-    p.add_argument("--home", default=str(at.REPO / ".tmp" / "bench"), help="RUSTOK_HOME (default .tmp/bench)")
-    p.add_argument("--pg-port", default="5499", help="socket name of the embedded PostgreSQL (default 5499)")
+    _harness.database_options(p, "bench", "5499", fresh=False)
     p.add_argument("--json", help="also write the results to this file")
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, at._terminate)  # stop what this run started, as for Ctrl-C
+    signal.signal(signal.SIGTERM, _harness.interrupt)  # stop what this run started, as for Ctrl-C
     if args.micro_child:
         print(json.dumps(micro_child(args.micro_child, args.micro_batches, args.micro_requests)))
         return 0

@@ -36,14 +36,13 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import _harness  # first: the project's virtualenv
 import psycopg
 
 from rustok.db import Database
 from rustok.embedded import Cluster, binary
-from rustok.migrate import migrate
-from rustok.modules import installed_registry
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = _harness.REPO
 APP_PASSWORD = "bench-outbox-app-password"  # the server listens on its socket only
 
 CONTEXT = "with _context as materialized (select rustok.set_context(:tenant::uuid, :user::uuid, 'admin'))"
@@ -96,8 +95,8 @@ def set_up(server: Cluster, dbname: str) -> tuple[str, str]:
         app_password=APP_PASSWORD,
         cluster=server,
     )
-    report = migrate(db, installed_registry())
-    say(f"{dbname}: migrated with the SQL of {sys.modules['rustok.migrate'].__file__} ({len(report.applied)} applied)")
+    say(f"{dbname}: migrating with the SQL of {sys.modules['rustok.migrate'].__file__}")
+    _harness.migrated(db, say)
     return tenant_of(server, dbname, create=True)
 
 

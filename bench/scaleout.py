@@ -44,20 +44,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-sys.path.insert(0, str(ROOT / "py"))
+import _harness  # first: the project's virtualenv, its database
+import httpx2 as httpx
+import psycopg
+from api_throughput import BenchError, CpuMeter, parse_wrk, postmaster_pid, say, wait_quiet
 
-import httpx2 as httpx  # noqa: E402
-import psycopg  # noqa: E402
-from api_throughput import BenchError, CpuMeter, parse_wrk, postmaster_pid, say, wait_quiet  # noqa: E402
+from rustok.db import Database
+from rustok.embedded import Cluster
+from rustok.ids import parse_id
 
-from rustok.db import Database  # noqa: E402
-from rustok.embedded import Cluster  # noqa: E402
-from rustok.ids import parse_id  # noqa: E402
-from rustok.migrate import migrate  # noqa: E402
-from rustok.modules import installed_registry  # noqa: E402
-
+ROOT = _harness.REPO
+free_port = _harness.free_port
 APP_PASSWORD = "scaleout-app-password"
 REPLICATION = ("rustok_replicator", "scaleout-replication-password")
 TENANT = "bench"
@@ -158,7 +155,7 @@ def setup(base: Path, products: int) -> tuple[Cluster, Cluster]:
         app_password=APP_PASSWORD,
         cluster=primary,
     )
-    migrate(db, installed_registry())
+    _harness.migrated(db, say)
     with psycopg.connect(db.admin_url) as conn:
         row = conn.execute("select rustok.create_tenant(%s, 'Bench', 'admin@bench.test', 'x') ->> 'id'", (TENANT,))
         tenant = row.fetchone()
@@ -209,14 +206,6 @@ def transactions(cluster: Cluster) -> int:
 # -- the API processes ---------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Server:
     port: int
@@ -238,26 +227,19 @@ def start_servers(primary: Cluster, replica: Cluster | None, count: int, home: P
     servers = []
     for _ in range(count):
         port = free_port()
-        argv = [sys.executable, "-m", "rustok.cli", "serve", "--no-migrate", "--workers", "1", "--port", str(port)]
         process = subprocess.Popen(
-            [*argv, "--no-access-log", "--log-level", "warning"],
+            _harness.serve_command(port, "--workers", "1"),
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # its own process group: the CPU meter counts it as ours
         )
         servers.append(Server(port, process))
-    deadline = time.monotonic() + 60
     for server in servers:
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{server.port}/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise BenchError(f"rustok serve on port {server.port} did not become ready")
-            time.sleep(0.1)
+        try:
+            _harness.wait_ready(server.process, _harness.answers(f"http://127.0.0.1:{server.port}/health/ready"), 60)
+        except RuntimeError as exc:
+            raise BenchError(f"rustok serve on port {server.port}: {exc}") from None
     return servers
 
 

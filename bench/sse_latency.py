@@ -31,9 +31,7 @@ import json
 import multiprocessing
 import os
 import secrets
-import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,7 +39,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+import _harness  # first: the project's virtualenv, its database
+
 TENANT = "bench-events"
 ADMIN_EMAIL = f"admin@{TENANT}.test"
 EVENT_TYPE = "BenchTick"
@@ -49,24 +48,6 @@ EVENT_TYPE = "BenchTick"
 
 def say(message: str) -> None:
     print(f"[sse_latency] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def open_database() -> Any:
-    from rustok.config import Settings
-    from rustok.db import locate_started
-    from rustok.migrate import migrate
-    from rustok.modules import installed_registry
-
-    settings = Settings()
-    db, _ = locate_started(settings)  # a benchmark starts the embedded server it needs
-    migrate(db, installed_registry(settings.installed_modules))
-    return db
 
 
 def seed(db: Any) -> tuple[str, str]:
@@ -182,40 +163,19 @@ async def measure(args: argparse.Namespace, base: str, token: str, db: Any, tena
     }
 
 
-def wait_ready(server: subprocess.Popen[bytes], base: str, timeout: float = 60) -> None:
-    import httpx2 as httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError("the server exited")
-        try:
-            if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the server did not become ready")
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--rate", type=float, default=200.0, help="events per second (default 200)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds (default 10)")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds written first and not counted")
     parser.add_argument("--clients", type=int, default=1, help="SSE streams, each receiving every event")
-    parser.add_argument("--home", default=os.environ.get("RUSTOK_HOME") or str(REPO / ".tmp" / "bench"))
-    parser.add_argument("--pg-port", default=os.environ.get("RUSTOK_PG_PORT", "5499"))
-    parser.add_argument("--database-url", default=None, help="use this PostgreSQL instead of the embedded one")
+    _harness.database_options(parser, "bench", "5499", fresh=False, from_environment=True)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    os.environ["RUSTOK_HOME"] = str(Path(args.home).resolve())
-    os.environ["RUSTOK_PG_PORT"] = str(args.pg_port)
-    if args.database_url:
-        os.environ["DATABASE_URL"] = args.database_url
+    _harness.use_database(args.home, args.pg_port, args.database_url)
     secret = secrets.token_urlsafe(36)
     os.environ["RUSTOK_JWT_SECRET"] = secret
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -224,17 +184,16 @@ def main(argv: list[str] | None = None) -> int:
     from rustok.ids import parse_id
 
     say("database: starting and migrating")
-    db = open_database()
+    db, started = _harness.open_database(say)
     tenant, admin = seed(db)
     token = TokenIssuer(secret, access_ttl=3600).issue(parse_id(tenant), parse_id(admin), "admin")
-    port = free_port()
+    port = _harness.free_port()
     base = f"http://127.0.0.1:{port}"
-    rustok = shutil.which("rustok", path=str(Path(sys.executable).parent)) or "rustok"
-    command = [rustok, "serve", "--port", str(port), "--no-migrate", "--no-access-log", "--log-level", "warning"]
+    command = _harness.serve_command(port)
     say(f"server: {' '.join(command[1:])}")
     server = subprocess.Popen(command)
     try:
-        wait_ready(server, base)
+        _harness.wait_ready(server, _harness.answers(f"{base}/health/ready"), 60)
         result = asyncio.run(measure(args, base, token, db, tenant, admin))
     finally:
         server.send_signal(signal.SIGINT)
@@ -242,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
+        if started and db.cluster is not None:  # as every benchmark does: what this run started, it stops
+            db.cluster.stop()
     out = Path(os.environ["RUSTOK_HOME"]) / "sse_latency.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(

@@ -29,7 +29,6 @@ import asyncio
 import json
 import logging
 import os
-import shutil
 import statistics
 import sys
 import time
@@ -37,24 +36,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
-VENV_PYTHON = REPO / ".venv" / "bin" / "python"
+import _harness  # first: the project's virtualenv, its database
+import psycopg
+from psycopg.types.json import Jsonb
 
-try:
-    import psycopg
-    from psycopg.types.json import Jsonb
-
-    from rustok.api.context import RequestContext
-    from rustok.app import create_app
-    from rustok.config import Settings
-    from rustok.db import Database, locate_started
-    from rustok.migrate import migrate
-    from rustok.modules import installed_registry
-except ImportError:  # run with the project's virtualenv when started by another Python
-    if VENV_PYTHON.exists() and Path(sys.executable).resolve() != VENV_PYTHON.resolve():
-        os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
-    raise
+from rustok.api.context import RequestContext
+from rustok.app import create_app
+from rustok.config import Settings
+from rustok.db import Database
+from rustok.modules import installed_registry
 
 WORDS = (  # noqa: SIM905 (a word list reads better as one string)
     "alpha baker cedar delta ember fable garden harbor island jasmine kettle lantern meadow nectar orchard pepper "
@@ -66,20 +56,6 @@ BATCH = 1_000
 
 def say(message: str) -> None:
     print(f"[storefront-bench] {message}", file=sys.stderr, flush=True)
-
-
-def open_database() -> tuple[Database, bool]:
-    settings = Settings()
-    started = False
-    if not settings.database_url:
-        from rustok.embedded import Cluster
-
-        cluster = Cluster(settings.pg_data_dir, port=settings.pg_port)
-        started = not (cluster.is_initialised() and cluster.is_running())
-    db, _ = locate_started(settings)  # a benchmark starts the embedded server it needs
-    report = migrate(db, installed_registry(settings.installed_modules))
-    say(f"database: {settings.pg_data_dir if db.cluster else 'DATABASE_URL'}; {len(report.applied)} migration(s)")
-    return db, started
 
 
 def seed(db: Database, slug: str, products: int) -> None:
@@ -247,9 +223,7 @@ async def measure(db: Database, args: argparse.Namespace) -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--home", default=str(REPO / ".tmp" / "bench-storefront"), help="RUSTOK_HOME of the database")
-    p.add_argument("--pg-port", default="5496", help="port (socket name) of the embedded PostgreSQL (default 5496)")
-    p.add_argument("--database-url", default=None, help="an external PostgreSQL (owner/superuser URL) instead")
+    _harness.database_options(p, "bench-storefront", "5496")
     p.add_argument("--tenant", default="storefront-bench", help="tenant slug (seeded when it does not exist)")
     p.add_argument("--products", type=int, default=10_000, help="products to seed (default 10000)")
     p.add_argument("--query", default="cedar", help="search term (default cedar)")
@@ -261,30 +235,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sort", default="price_asc", help="sort (default price_asc)")
     p.add_argument("--requests", type=int, default=500, help="measured requests (default 500)")
     p.add_argument("--warmup", type=int, default=50, help="requests before measuring (default 50)")
-    p.add_argument("--fresh", action="store_true", help="delete the benchmark's embedded database first")
     p.add_argument("--json", help="also write the results to this file")
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    home = Path(args.home).resolve()
-    os.environ["RUSTOK_HOME"] = str(home)
-    os.environ["RUSTOK_PG_PORT"] = str(args.pg_port)
-    if args.database_url:
-        os.environ["DATABASE_URL"] = args.database_url
-    else:
-        os.environ.pop("DATABASE_URL", None)
     logging.getLogger("rustok").setLevel(logging.WARNING)  # no access log line per request
-    stop_database = False
-    db: Database | None = None
-    try:
-        if args.fresh and not args.database_url and (home / "pgdata").exists():
-            from rustok.embedded import Cluster
-
-            Cluster(home / "pgdata", port=int(args.pg_port)).stop()
-            shutil.rmtree(home / "pgdata")
-        db, stop_database = open_database()
+    with _harness.running_database(args, say) as db:
         seed(db, args.tenant, args.products)
         with psycopg.connect(db.admin_url, autocommit=True) as conn:
             conn.execute("vacuum analyze index_products")
@@ -302,9 +260,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
         return 0
-    finally:
-        if db is not None and stop_database and db.cluster is not None:
-            db.cluster.stop()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
-"""Landed migrations stay frozen. sql/migrations/LANDED.sha256 holds the sha256 of every migration file as
-it landed (sha256sum's format, in landing order); the suite fails when a recorded file is edited or removed,
-and when a migration file is not recorded yet: the failure prints the line to append once it is final.
+"""Landed migrations stay frozen. sql/migrations/LANDED.sha256 (the migrations landed before modules kept
+their own) and each module's sql/migrations/<module>/LANDED.sha256 hold the sha256 of every migration file as
+it landed (sha256sum's format, paths from sql/migrations, in landing order); the suite fails when a recorded
+file is edited or removed, and when a migration file is not recorded yet: the failure prints the line to
+append to its module's record once it is final, so a new module lands without touching a shared file.
 Migration files are named <module>/<module>_NNNN_<what>.sql, one number per module."""
 
 from __future__ import annotations
@@ -27,15 +29,20 @@ class Frozen:
 
 
 def recorded(migrations: Path) -> dict[str, str]:
-    """path (from sql/migrations) -> sha256 as recorded; a line that is not a comment must be one entry."""
+    """path (from sql/migrations) -> sha256 as recorded in any record; a line that is not a comment must be
+    one entry, and a module's record names only that module's files."""
     entries: dict[str, str] = {}
-    for number, line in enumerate((migrations / RECORD).read_text().splitlines(), start=1):
-        if not line or line.startswith("#"):
-            continue
-        entry = _LINE.fullmatch(line)
-        assert entry, f"{RECORD} line {number} is not `<sha256>  <module>/<file>.sql`: {line!r}"
-        assert entry["path"] not in entries, f"{RECORD} records {entry['path']} twice"
-        entries[entry["path"]] = entry["digest"]
+    for record in [migrations / RECORD, *sorted(migrations.glob(f"*/{RECORD}"))]:
+        name = record.relative_to(migrations).as_posix()
+        module = record.parent.name if record.parent != migrations else None
+        for number, line in enumerate(record.read_text().splitlines() if record.exists() else [], start=1):
+            if not line or line.startswith("#"):
+                continue
+            entry = _LINE.fullmatch(line)
+            assert entry, f"{name} line {number} is not `<sha256>  <module>/<file>.sql`: {line!r}"
+            assert module is None or entry["path"].startswith(f"{module}/"), f"{name} records {entry['path']}"
+            assert entry["path"] not in entries, f"{entry['path']} is recorded twice"
+            entries[entry["path"]] = entry["digest"]
     return entries
 
 
@@ -65,7 +72,9 @@ def test_no_landed_migration_was_edited_or_removed() -> None:
 
 def test_every_migration_is_recorded() -> None:
     unrecorded = check(MIGRATIONS).unrecorded
-    lines = "\n".join(f"(cd sql/migrations && sha256sum {path} >> {RECORD})" for path in unrecorded)
+    lines = "\n".join(
+        f"(cd sql/migrations && sha256sum {path} >> {path.split('/')[0]}/{RECORD})" for path in unrecorded
+    )
     assert not unrecorded, f"new migrations: record each once it is final, which freezes it:\n{lines}"
 
 
@@ -94,3 +103,8 @@ def test_the_check_sees_an_edit_a_removal_and_a_new_file(tmp_path: Path) -> None
         removed=["index/index_0013_search_document.sql"],
         unrecorded=["blog/blog_0003_new.sql"],
     )
+    digest = hashlib.sha256((copy / "blog" / "blog_0003_new.sql").read_bytes()).hexdigest()
+    (copy / "blog" / RECORD).write_text(f"{digest}  blog/blog_0003_new.sql\n")
+    assert check(copy).unrecorded == [], "a module's own record counts"
+    (copy / "blog" / "blog_0003_new.sql").write_text("create table t (id int);\n")
+    assert check(copy).changed == ["core/core_0001_platform.sql", "blog/blog_0003_new.sql"], "and freezes it"

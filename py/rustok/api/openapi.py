@@ -27,6 +27,7 @@ from rustok.api.schemas import (
     HealthResponse,
 )
 from rustok.api.services import Services
+from rustok.api.tenancy import TENANT_SLUG
 from rustok.auth.schemas import (
     AuthResponse,
     LoginRequest,
@@ -243,8 +244,9 @@ def build_document(version: str = "0.1.0") -> dict[str, Any]:
         "name": "X-Tenant",
         "in": "header",
         "required": False,
-        "schema": {"type": "string"},
-        "description": "Tenant slug for anonymous requests; with a token it must name the token's tenant",
+        "schema": {"type": "string", "maxLength": 64, "pattern": TENANT_SLUG},
+        "description": "Tenant slug for anonymous requests (another shape: 400 BAD_REQUEST); with a token it must "
+        "name the token's tenant",
     }
     return {
         "openapi": "3.1.0",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,18 +17,15 @@ from starlette.responses import HTMLResponse, Response
 
 from rustok import markdown
 from rustok.errors import Conflict, InvalidId, RusToKError, ValidationFailed
+from rustok.money import format_money
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
 @pass_context
 def money(context: Context, amount: int | None, currency: str | None) -> str:
-    """Minor units as a decimal amount with its code ("49.00 EUR"); the shop's currencies give the exponent."""
-    if amount is None or not currency:
-        return ""
-    units = context.get("minor_units", {}).get(currency, 2)
-    value = Decimal(int(amount)).scaleb(-units)
-    return f"{value:,.{units}f} {currency}"
+    """Minor units as "49.00 EUR" by the one rule (rustok/money.py); the shop's currencies give the digits."""
+    return format_money(amount, currency, context.get("minor_units", {}))
 
 
 _RENDERED: OrderedDict[tuple[bytes, str], str] = OrderedDict()  # sha256 of a body, its format -> HTML

@@ -24,7 +24,7 @@ from rustok.api.bodies import read_body
 from rustok.api.context import RequestContext
 from rustok.api.errors import request_id
 from rustok.api.services import Services
-from rustok.api.tenancy import TenantCache
+from rustok.api.tenancy import TenantCache, is_tenant_slug
 from rustok.auth.refresh import parse_refresh_token
 from rustok.auth.service import AuthService
 from rustok.config import stored_secret
@@ -94,15 +94,15 @@ class Visit:
 
 
 class Site:
-    """Builds a Visit for each request; caches host → tenant and the shop's name and currencies briefly (until
-    the next tenant event at most: api/tenancy.py, TenantCache)."""
+    """Builds a Visit for each request; finds the tenant by slug or host through the API's one cache of tenant
+    names (api/tenancy.py, TenantResolver) and caches the shop's name and currencies briefly (until the next
+    tenant event at most: TenantCache)."""
 
     def __init__(self, services: Services, auth: AuthService) -> None:
         self.services = services
         self.auth = auth
         secret = services.settings.jwt_secret or stored_secret(services.settings, "jwt_secret")
         self._csrf_key = hmac.new(secret.encode(), b"rustok storefront csrf", hashlib.sha256).digest()
-        self._hosts: TenantCache[str, uuid.UUID | None] = TenantCache(services.tenants.changes)
         self._shops: TenantCache[uuid.UUID, dict[str, Any]] = TenantCache(services.tenants.changes)
 
     def csrf_token(self, sid: str) -> str:
@@ -112,22 +112,17 @@ class Site:
         """The tenant and URL prefix of a request; raises NotFound for an unknown slug or host, and for /t/{slug}
         on a tenant's own host name (a merchant's domain serves that merchant's shop only, at /)."""
         host = (request.headers.get("host") or "").lower()[:255]
-        by_host = await self._tenant_by_host(host)
+        by_host = await self.services.tenants.tenant_by_host(host)
         slug = request.path_params.get("tenant")
         if slug is not None:
             if by_host is not None:
                 raise NotFound("no such page on this shop's host", {"host": host})
+            if not is_tenant_slug(str(slug)):  # no such page, as an unknown slug is, without a lookup
+                raise NotFound("no tenant with this slug", {"tenant": str(slug)[:64]})
             return await self.services.tenants.tenant_by_slug(str(slug)), f"/t/{slug}"
         if by_host is None:
             raise NotFound("no shop at this address", {"host": host})
         return by_host, ""
-
-    async def _tenant_by_host(self, host: str) -> uuid.UUID | None:
-        """The tenant whose `domains` setting lists the host name (cached briefly), or None."""
-        return await self._hosts.get(
-            host,
-            lambda: self.services.gateway.call(RequestContext(), "rustok.storefront_tenant_by_host(%s)", (host,)),
-        )
 
     async def shop(self, tenant_id: uuid.UUID, rid: str) -> dict[str, Any]:
         async def load() -> dict[str, Any]:

@@ -103,18 +103,19 @@ export function currencyDigits(code) {
   return digits === undefined ? null : digits;
 }
 
-/** Minor units as money: formatMoney(4900, 'EUR') -> '€49.00'. */
+/** Minor units as money, the storefront's rule too (py/rustok/money.py, one table of cases in
+ *  tests/py/test_money_format.py): formatMoney(123450, 'EUR') -> '1,234.50 EUR'; an unknown currency is never
+ *  guessed: '4900 XYZ (minor units)'; no amount or no currency: '—'. Exact (BigInt), never the locale's. */
 export function formatMoney(amount, code) {
-  if (amount === null || amount === undefined) return '—';
-  const digits = currencyDigits(code);
-  if (digits === null) return `${amount} ${code} (minor units)`;
-  try {
-    return new Intl.NumberFormat(undefined, {
-      style: 'currency', currency: code, minimumFractionDigits: digits, maximumFractionDigits: digits,
-    }).format(Number(amount) / 10 ** digits);
-  } catch {
-    return `${fromMinorUnits(amount, code)} ${code}`;
-  }
+  if (amount === null || amount === undefined || !code) return '—';
+  const currency = String(code).toUpperCase();
+  const digits = currencyDigits(currency);
+  if (digits === null) return `${amount} ${currency} (minor units)`;
+  const minor = BigInt(amount);
+  const text = (minor < 0n ? -minor : minor).toString().padStart(digits + 1, '0');
+  const whole = text.slice(0, text.length - digits).replace(/\B(?=(\d{3})+$)/g, ',');
+  const sign = minor < 0n ? '-' : '';
+  return `${sign}${whole}${digits ? `.${text.slice(-digits)}` : ''} ${currency}`;
 }
 
 /** '49.90' in EUR -> 4990 (minor units); null for an empty or malformed amount, an unknown currency, or more
