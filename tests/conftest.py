@@ -59,6 +59,8 @@ def cluster() -> Iterator[Cluster]:
     server outlives its checkout."""
     _install_pgtap()
     cluster = Cluster(TEST_CLUSTER_DIR, fast_unsafe=True)
+    if cluster.missing_settings():  # started by an older checkout: start it again with today's settings
+        cluster.stop()
     cluster.ensure_running()
     yield cluster
     if os.environ.get("CI"):

@@ -40,6 +40,9 @@ SHARE_DIR: Path = BIN_DIR.parent / "share"
 SYSTEM_USER = "embedded_postgres"
 SUPERUSER = "postgres"
 DEFAULT_PORT = 5432
+# Of max_connections (200, written at initdb), kept for roles with pg_use_reserved_connections (rustok_app, which
+# `rustok migrate` grants it): no other client role can take the slots the API needs (docs/security.md, point 3).
+RESERVED_CONNECTIONS = 20
 
 _HBA = """\
 # written by rustok: trusted socket for the superuser, passwords for everyone else
@@ -199,11 +202,19 @@ class Cluster:
         started = f"started the embedded PostgreSQL in {self.data_dir} (port {self.port}{fresh})"
         return [*done, started + "; it runs until `rustok db stop`"]
 
+    def _settings(self) -> list[str]:
+        """The `-c` settings every start passes (they override postgresql.conf, and reach data directories
+        initialised by older versions at their next start)."""
+        settings = [f"reserved_connections={RESERVED_CONNECTIONS}"]
+        if self.fast_unsafe:
+            settings += ["full_page_writes=off", "synchronous_commit=off"]
+        return settings
+
     def start(self) -> None:
         listen = "127.0.0.1" if self.tcp else "''"
-        options = f"-h {listen} -k {self.socket_dir} -p {self.port}"
+        options = f"-h {listen} -k {self.socket_dir} -p {self.port}" + "".join(f" -c {s}" for s in self._settings())
         if self.fast_unsafe:
-            options += " -F -c full_page_writes=off -c synchronous_commit=off"
+            options += " -F"
         result = self._run(
             ["pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data_dir), "-l", str(self.log_file), "-o", options],
             check=False,
@@ -215,6 +226,15 @@ class Cluster:
     def stop(self, mode: str = "fast") -> None:
         if self.is_initialised() and self.is_running():
             self._run(["pg_ctl", "stop", "-w", "-m", mode, "-D", str(self.data_dir)])
+
+    def missing_settings(self) -> list[str]:
+        """The `-c` settings of `start()` that the running server was not started with (an older rustok started
+        it; a restart applies them). Empty when it is not running."""
+        try:
+            started = (self.data_dir / "postmaster.opts").read_text()
+        except OSError:
+            return []
+        return [s for s in self._settings() if f'"{s}"' not in started] if self.is_running() else []
 
     # -- streaming replication -------------------------------------------------------------------
 
