@@ -43,6 +43,7 @@ DEFAULT_PORT = 5432
 # Of max_connections (200, written at initdb), kept for roles with pg_use_reserved_connections (rustok_app, which
 # `rustok migrate` grants it): no other client role can take the slots the API needs (docs/security.md, point 3).
 RESERVED_CONNECTIONS = 20
+STOP_MARK = "rustok.stopped"  # in the data directory: the server was stopped by `rustok db stop` (Cluster.stop)
 
 _HBA = """\
 # written by rustok: trusted socket for the superuser, passwords for everyone else
@@ -222,10 +223,36 @@ class Cluster:
         if result.returncode != 0:
             tail = self._log_tail()
             raise EmbeddedError(f"PostgreSQL did not start in {self.data_dir}: {tail or result.stderr.strip()}")
+        self.stop_mark.unlink(missing_ok=True)
 
     def stop(self, mode: str = "fast") -> None:
+        """Shuts the server down, leaving the mark that tells `rustok serve`'s supervisor an operator stopped it
+        (any other shutdown is restarted; supervisor.py)."""
         if self.is_initialised() and self.is_running():
-            self._run(["pg_ctl", "stop", "-w", "-m", mode, "-D", str(self.data_dir)])
+            self._write_as_server(self.stop_mark, f"stopped by rustok (pid {os.getpid()}, mode {mode})\n")
+            try:
+                self._run(["pg_ctl", "stop", "-w", "-m", mode, "-D", str(self.data_dir)])
+            except EmbeddedError:
+                if self.is_running():
+                    self.stop_mark.unlink(missing_ok=True)
+                raise
+
+    @property
+    def stop_mark(self) -> Path:
+        return self.data_dir / STOP_MARK
+
+    def stopped_by_rustok(self) -> bool:
+        """The last shutdown was `Cluster.stop` (`rustok db stop`), and nothing has started the server since."""
+        return self.stop_mark.exists()
+
+    def shutdown_checkpointed(self) -> bool | None:
+        """Whether the stopped server wrote its shutdown checkpoint (a smart or fast shutdown) or not (an
+        immediate one, SIGQUIT, or a crash: the next start recovers); None when pg_controldata cannot say."""
+        result = self._run(["pg_controldata", "-D", str(self.data_dir)], check=False)
+        for line in result.stdout.splitlines():
+            if line.startswith("Database cluster state:"):
+                return line.split(":", 1)[1].strip() == "shut down"
+        return None
 
     def missing_settings(self) -> list[str]:
         """The `-c` settings of `start()` that the running server was not started with (an older rustok started
