@@ -46,6 +46,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,6 +188,17 @@ def wait_ready(service: Service, probe: Any, timeout: float = 90) -> None:
     raise BenchError(f"{service.name} not ready after {timeout:.0f} s ({last}); its log:\n{service.log_tail()}")
 
 
+def proc_stats() -> Iterator[tuple[int, list[str]]]:
+    """(pid, the fields of /proc/<pid>/stat after the command: state, ppid, pgrp, …) of every live process."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            yield int(entry.name), (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+
+
 class CpuMeter:
     """Splits the machine's CPU time into this benchmark's (itself and wrk, the servers it started, the embedded
     PostgreSQL) and everyone else's, from /proc, so that a measurement disturbed by other work is marked."""
@@ -200,14 +212,8 @@ class CpuMeter:
         values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
         me = os.getpid()
         ours = 0
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            pid, ppid, pgrp = int(entry.name), int(fields[1]), int(fields[2])
+        for pid, fields in proc_stats():
+            ppid, pgrp = int(fields[1]), int(fields[2])
             if pid == me:  # with the children it waited for (wrk)
                 ours += sum(int(v) for v in fields[11:15])
             elif pgrp in self.groups or pid in self.postmasters or ppid in self.postmasters:

@@ -18,7 +18,7 @@ from psycopg import sql
 
 from rustok import errors
 from rustok.auth.passwords import hash_password
-from rustok.config import Settings
+from rustok.config import SQL_DIR, Settings
 from rustok.db import (
     Database,
     DatabaseUnavailable,
@@ -92,10 +92,15 @@ def _print_json(value: Any) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+
     import uvicorn
 
+    from rustok import served
+    from rustok.background import for_serve
     from rustok.listening import listen_problem
     from rustok.observability.logging import configure, uvicorn_log_config
+    from rustok.observability.multiprocess import share_across_workers
     from rustok.supervisor import supervise
 
     if problem := listen_problem(args.host, args.port, args.workers):
@@ -107,8 +112,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             print(f"rustok: warning: {warning}", file=sys.stderr)
     print(f"rustok: serving on http://{args.host}:{args.port} (database: {_where(db)})", file=sys.stderr)
     configure(args.log_format, args.log_level, args.access_log)  # the supervisor logs before uvicorn starts
-    # this process started the embedded server, so it supervises it (its uvicorn workers never start it)
+    if not args.background:
+        logging.getLogger("rustok.background").info(
+            "background work is off (--no-background): event handlers, webhooks and the index queue wait for"
+            " `rustok worker` and `rustok indexer`"
+        )
+    # this process started the embedded server, so it supervises it (its uvicorn workers never start it); it
+    # runs the background work too: once, whatever --workers (rustok/background.py)
     supervisor = supervise(db.cluster, settings.home)
+    shared_metrics = share_across_workers(settings.home, args.workers)  # one /metrics for --workers N
+    background = for_serve(db, registry, settings).start() if args.background else None
+    address = served.announce(
+        settings.home, served.Served(os.getpid(), args.host, args.port, args.workers, args.background)
+    )
     try:
         uvicorn.run(
             "rustok.app:app_from_environment",
@@ -122,6 +138,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             timeout_graceful_shutdown=5,  # open event streams would hold shutdown forever; clients resume
         )
     finally:
+        served.withdraw(address)
+        if background is not None:
+            background.stop()
+        if shared_metrics is not None:
+            shared_metrics.close()
         if supervisor is not None:
             supervisor.stop()
     return 0
@@ -214,9 +235,14 @@ def cmd_db_stop(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db_schema(args: argparse.Namespace, settings: Settings) -> int:
-    from rustok.schema_dump import dump_schema
+    from rustok.schema_dump import dump
 
-    sys.stdout.write(dump_schema(locate(settings).admin_url))
+    schema = dump(locate(settings).admin_url)
+    if args.write:
+        for path in schema.write(SQL_DIR):
+            print(f"wrote {path}")
+    else:
+        sys.stdout.write(schema.functions if args.functions else schema.schema)
     return 0
 
 
@@ -415,6 +441,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Loads (or replaces) the demo tenant, then says where to open it and how to sign in."""
     import secrets
 
+    from rustok import served
     from rustok.demo import DemoOptions, load_demo
     from rustok.ids import to_ulid
 
@@ -431,7 +458,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     )
     with Progress("demo", "steps") as bar:
         report = load_demo(db, options, progress=bar)
-    base = f"http://127.0.0.1:{os.environ.get('RUSTOK_PORT', '8000')}"
+    servers = served.running(settings.home)  # the address of the server that runs, or the default one
+    port = int(os.environ.get("RUSTOK_PORT", "8000"))
+    base = servers[0].url if servers else served.base_url("127.0.0.1", port)
     if args.json:
         _print_json(
             {
@@ -442,6 +471,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
                 "counts": report.counts,
                 "storefrontUrl": f"{base}/t/{report.slug}/",
                 "adminUrl": f"{base}/admin",
+                "serverRunning": bool(servers),
                 "signIn": {
                     "admin": {"email": report.admin_email, "password": report.password},
                     "customer": {"email": report.customer_email, "password": report.password},
@@ -456,7 +486,13 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"admin:      {base}/admin  (tenant {report.slug})")
     print(f"admin sign-in:    {report.admin_email}  password {report.password}")
     print(f"customer sign-in: {report.customer_email}  password {report.password}")
-    print("start the server with `.venv/bin/rustok serve` (or scripts/serve) if it is not running")
+    if servers:
+        print(f"served by rustok serve (pid {servers[0].pid}); it answers for the new tenant at once")
+    else:
+        print(
+            f"no rustok serve is running for {settings.home}: start it with `.venv/bin/rustok serve` (or"
+            f" scripts/serve); the addresses above assume its default port {port} (RUSTOK_PORT, or 8000)"
+        )
     return 0
 
 
@@ -684,6 +720,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--no-migrate", action="store_true", help="do not migrate on start")
     serve.add_argument(
+        "--no-background",
+        dest="background",
+        action="store_false",
+        default=os.environ.get("RUSTOK_BACKGROUND", "on") != "off",
+        help="do not run the event handlers (webhooks, module hooks), the analytics watchdog and the index queue"
+        " in this process, once whatever --workers: run `rustok worker` and `rustok indexer` instead, as compose"
+        " does (default: run them, unless RUSTOK_BACKGROUND=off)",
+    )
+    serve.add_argument(
         "--no-access-log",
         dest="access_log",
         action="store_false",
@@ -764,10 +809,25 @@ def _parser() -> argparse.ArgumentParser:
     for action, summary, example in (
         ("start", "start the embedded PostgreSQL", "rustok db start"),
         ("stop", "stop the embedded PostgreSQL", "rustok db stop"),
-        ("schema", "print the normalised schema dump", "rustok db schema > sql/schema.sql"),
     ):
-        handler = {"start": cmd_db_start, "stop": cmd_db_stop, "schema": cmd_db_schema}[action]
+        handler = {"start": cmd_db_start, "stop": cmd_db_stop}[action]
         _command(db, action, summary, example).set_defaults(handler=handler)
+    schema = _command(
+        db,
+        "schema",
+        "print the normalised schema dump (no function bodies, no partition children)",
+        """
+        rustok db schema --write                       # sql/schema.sql and sql/schema_functions.txt
+        rustok db schema --functions | grep definer    # one line per function: the SECURITY DEFINER ones
+        rustok db schema | less
+        """,
+    )
+    shown = schema.add_mutually_exclusive_group()
+    shown.add_argument("--functions", action="store_true", help="print the list of functions instead")
+    shown.add_argument(
+        "--write", action="store_true", help="write both into sql/schema.sql and sql/schema_functions.txt"
+    )
+    schema.set_defaults(handler=cmd_db_schema)
 
     tenant = _group(
         commands,

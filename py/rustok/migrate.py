@@ -2,7 +2,8 @@
 
 Order of one migrate (all under an advisory lock in the database, so concurrent starts cannot race):
 1. bootstrap (idempotent): roles, the database, schema `rustok`;
-2. the `00_*.sql` function files (ids, errors, context: what table defaults and policies call);
+2. the function files numbered 00-09 (`0N_*.sql`: errors, ids, context, input rules: what table defaults,
+   CHECKs and policies call);
 3. yoyo migrations of the core, then of each installed module in dependency order;
 4. in one transaction: every function file, then every trigger file; any function in schema `rustok` or
    trigger calling one that was not re-created by this pass is dropped (a changed signature never leaves a
@@ -57,6 +58,9 @@ def sql_folders(kind: str, registry: ModuleRegistry) -> list[Path]:
     return [SQL_DIR / kind / name for name in names if (SQL_DIR / kind / name).is_dir()]
 
 
+BEFORE_MIGRATIONS = "0"  # function files 00-09: applied before the migrations (defaults, CHECKs, policies call them)
+
+
 def sql_files(kind: str, registry: ModuleRegistry, prefix: str = "") -> list[Path]:
     return [f for folder in sql_folders(kind, registry) for f in sorted(folder.glob(f"{prefix}*.sql"))]
 
@@ -65,7 +69,7 @@ def migrate(db: Database, registry: ModuleRegistry) -> MigrateReport:
     with _migration_lock(db):
         _bootstrap(db)
         with connect(db.admin_url, autocommit=False) as conn:
-            _apply_files(conn, sql_files("functions", registry, prefix="00_"))
+            _apply_files(conn, sql_files("functions", registry, prefix=BEFORE_MIGRATIONS))
             conn.commit()
         applied = _apply_migrations(db, registry)
         with connect(db.admin_url, autocommit=False) as conn:

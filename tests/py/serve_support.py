@@ -21,14 +21,25 @@ from tests.py.realtime_support import free_port
 class ServeProcess:
     """`rustok serve --no-migrate` on 127.0.0.1 and a free port; `env` adds settings (RUSTOK_JWT_SECRET,
     RUSTOK_DEV, …) to a clean environment (no RUSTOK_* or DATABASE_URL of the caller's); with `log` its stderr
-    goes to that file (a pipe nobody reads would stall a server that logs much)."""
+    goes to that file (a pipe nobody reads would stall a server that logs much). Without its background work
+    (--no-background) unless `background`: most tests drive `rustok worker` themselves."""
 
-    def __init__(self, db: Database, home: Path, env: dict[str, str] | None = None, log: Path | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        home: Path,
+        env: dict[str, str] | None = None,
+        log: Path | None = None,
+        *,
+        background: bool = False,
+        workers: int = 1,
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         clean = {k: v for k, v in os.environ.items() if not k.startswith("RUSTOK_") and k != "DATABASE_URL"}
         clean |= {"RUSTOK_HOME": str(home), "DATABASE_URL": db.admin_url, "RUSTOK_APP_PASSWORD": db.app_password}
         argv = [sys.executable, "-m", "rustok.cli", "serve", "--no-migrate", "--port", str(self.port)]
+        argv += ["--workers", str(workers), *([] if background else ["--no-background"])]
         self.log = log.open("w") if log is not None else None
         self.popen = subprocess.Popen(
             [*argv, "--log-level", "warning", "--no-access-log"],

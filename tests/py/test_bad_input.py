@@ -91,9 +91,9 @@ def test_an_offset_out_of_range_is_validation_failed_naming_the_field(api: Api, 
 
 def test_sql_refuses_the_offset_itself_for_psql_users(db: Database, tenant: Tenant) -> None:
     with psycopg.connect(db.admin_url, autocommit=True) as conn, pytest.raises(psycopg.Error) as caught:
-        conn.execute("select rustok._instant(%s, 'publishedAt')", (BAD_OFFSET,))
+        conn.execute("select rustok._input_instant(to_jsonb(%s::text), 'publishedAt')", (BAD_OFFSET,))
     mapped = errors.from_database_error(caught.value)
-    assert (mapped.code, mapped.details) == ("VALIDATION_FAILED", {"field": "publishedAt"})
+    assert (mapped.code, mapped.details) == ("VALIDATION_FAILED", {"field": "publishedAt", "reason": "format"})
 
 
 def test_json_nested_1000_levels_is_json_too_deep_not_internal(api: Api, tenant: Tenant) -> None:

@@ -105,5 +105,5 @@ def test_serve_logs_text_on_a_terminal_and_json_into_a_file(env: dict[str, str],
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
     lines = log.read_text().splitlines()
-    records = [json.loads(line) for line in lines if not line.startswith("rustok: ")]  # its one plain line
+    records = [json.loads(line) for line in lines if not line.startswith("rustok: ")]  # its plain lines
     assert any(r["logger"] == "uvicorn.error" and "startup complete" in r["message"] for r in records), lines

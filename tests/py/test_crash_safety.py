@@ -73,6 +73,7 @@ from tests.py.crash_support import (
     create_product,
 )
 from tests.py.realtime_support import free_port, make_tenant
+from tests.py.test_metrics import parse, value
 from tests.py.webhooks_support import ALLOW_PRIVATE, Receiver
 
 APP_PASSWORD = "crash-test-app-password"
@@ -320,7 +321,8 @@ def test_serve_restarts_its_embedded_server_after_sigkill(base: Path) -> None:
         assert writer.unexpected == [], writer.unexpected[:5]
         assert stream.ended is None, f"the event stream ended: {stream.ended}"
         during = [t for t in writer.unavailable if killed_at < t < back_at]
-        assert "rustok_embedded_restarts_total 1\n" in metrics and "rustok_embedded_up 1\n" in metrics, metrics
+        scraped = parse(metrics)[0]
+        assert value(scraped, "rustok_embedded_restarts_total") == value(scraped, "rustok_embedded_up") == 1, metrics
         with psycopg.connect(db.admin_url) as conn:
             stored = {r[0] for r in conn.execute("select id from commerce_products")}
         acked = {parse_id(product) for _, product in writer.acked}

@@ -173,7 +173,10 @@ def test_bad_input(api: Api, shop: tuple[Tenant, Tenant]) -> None:
     assert search(api, north, "")["totalCount"] == 4  # empty query: browse
     assert codes(api.gql(PRODUCTS, {"q": "x" * 10_000}, tenant=north)) == ["VALIDATION_FAILED"]
     assert len(titles(search(api, north, "shirt " * 33))) >= 1  # 198 characters: fine
-    assert codes(api.gql(PRODUCTS, {"f": {"currency": "XXX"}}, tenant=north)) == ["VALIDATION_FAILED"]
+    unknown = api.gql(PRODUCTS, {"f": {"currency": "XXX"}}, tenant=north)  # the commerce rule, as everywhere
+    assert codes(unknown) == ["CURRENCY_UNKNOWN"] and unknown["errors"][0]["extensions"]["details"]["field"] == (
+        "filter.currency"
+    )
     assert codes(api.gql(PRODUCTS, {"after": "not-a-cursor"}, tenant=north)) == ["VALIDATION_FAILED"]
     assert codes(api.gql(PRODUCTS, {"first": 0}, tenant=north)) == ["VALIDATION_FAILED"]
     # an unknown enum value is a request error of GraphQL itself; SQL callers get VALIDATION_FAILED

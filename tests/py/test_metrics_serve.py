@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 from rustok.db import Database
+from tests.py.test_metrics import parse, value
 
 
 def _free_port() -> int:
@@ -55,7 +56,8 @@ def test_serve_logs_json_lines_with_the_request_id(db: Database, tmp_path: Any) 
         assert response.headers["x-request-id"] == "serve-json-1"
         metrics = httpx.get(f"{base}/metrics", headers={"x-request-id": "serve-json-2"})
         assert metrics.status_code == 200
-        assert 'rustok_graphql_operations_total{operation="Who",type="query"' in metrics.text
+        samples, _ = parse(metrics.text)
+        assert value(samples, "rustok_graphql_operations_total", operation="Who", type="query", outcome="ok") == 1
     finally:
         server.send_signal(signal.SIGINT)
         try:

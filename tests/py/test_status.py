@@ -43,24 +43,6 @@ def test_a_healthy_database(env: Database, capsys: pytest.CaptureFixture[str]) -
         assert re.match(r"^\d+ waiting", lines["index queue"][1])  # exact: the operator sees every tenant
 
 
-def test_outbox_and_consumers(env: Database, capsys: pytest.CaptureFixture[str]) -> None:
-    with psycopg.connect(env.admin_url) as conn:
-        conn.execute("select rustok.create_tenant('status-a', 'Status A')")
-        conn.execute("select rustok.create_tenant('status-b', 'Status B')")
-        conn.commit()  # the events get their commit number
-        conn.execute("insert into event_consumers (name) values ('behind')")
-        conn.execute(
-            "insert into event_consumers (name, last_commit_seq, last_position)"
-            " select 'current', commit_seq, position from rustok.event_head()"
-        )
-        events = conn.execute("select count(*) from event_outbox").fetchone()
-    assert events and events[0] >= 2
-    code, lines, _ = status(capsys)
-    assert code == 0
-    assert lines["outbox"][1].startswith(f"{events[0]} event(s), ")
-    assert re.fullmatch(rf"behind: {events[0]} waiting, oldest \d+s ago; current: caught up", lines["consumers"][1])
-
-
 def test_json(env: Database, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["status", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)

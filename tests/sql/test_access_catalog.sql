@@ -7,20 +7,16 @@
 BEGIN;
 SELECT plan(16);
 
-CREATE FUNCTION pg_temp.code(src text) RETURNS text LANGUAGE sql AS $$
-    /* A function's source without its comments (docstrings may name what the code must not do). */
-    SELECT regexp_replace(regexp_replace(src, '/\*.*?\*/', ' ', 'g'), '--[^\n]*', ' ', 'g')
-$$;
 CREATE FUNCTION pg_temp.compares_current_user(src text) RETURNS boolean LANGUAGE sql AS $$
     /* Whether code compares with rustok.current_user_id() (=, <>, !=, IS [NOT] DISTINCT FROM, IN), on either
        side, or assigns it (:=) to a variable that is compared later. */
-    SELECT pg_temp.code(src) ~* '(=|<>|!=|\mdistinct\s+from|\min)\s*\(?\s*(select\s+)?rustok\.current_user_id\s*\(\s*\)'
-        OR pg_temp.code(src) ~* 'rustok\.current_user_id\s*\(\s*\)\s*\)?\s*(=|<>|!=|\mis\s+(not\s+)?distinct\M)'
+    SELECT test_support.code(src) ~* '(=|<>|!=|\mdistinct\s+from|\min)\s*\(?\s*(select\s+)?rustok\.current_user_id\s*\(\s*\)'
+        OR test_support.code(src) ~* 'rustok\.current_user_id\s*\(\s*\)\s*\)?\s*(=|<>|!=|\mis\s+(not\s+)?distinct\M)'
 $$;
 CREATE FUNCTION pg_temp.owner_not_distinct(src text) RETURNS boolean LANGUAGE sql AS $$
     /* Whether code tests an owner column with IS NOT DISTINCT FROM, on either side. */
-    SELECT pg_temp.code(src) ~* '\m(author_id|customer_id|user_id|owner_id|created_by)\s+is\s+not\s+distinct\s+from'
-        OR pg_temp.code(src) ~* 'is\s+not\s+distinct\s+from\s+[a-z_.]*\m(author_id|customer_id|user_id|owner_id|created_by)\M'
+    SELECT test_support.code(src) ~* '\m(author_id|customer_id|user_id|owner_id|created_by)\s+is\s+not\s+distinct\s+from'
+        OR test_support.code(src) ~* 'is\s+not\s+distinct\s+from\s+[a-z_.]*\m(author_id|customer_id|user_id|owner_id|created_by)\M'
 $$;
 CREATE FUNCTION pg_temp.is_me(id uuid) RETURNS boolean LANGUAGE plpgsql AS $$
 /* rustok.is_current_user(id), called by name: this file still runs (and fails) where the helper is missing. */

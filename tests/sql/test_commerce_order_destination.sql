@@ -10,20 +10,11 @@ SELECT plan(32);
 DO $$ BEGIN PERFORM test_support.two_tenants(); END $$;
 GRANT USAGE ON SCHEMA tap TO rustok_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA pg_temp TO rustok_app;
-CREATE FUNCTION pg_temp.refusal(call text) RETURNS text LANGUAGE plpgsql AS $$
-/* What a call raises: its code (the HINT), details.field and details.reason; 'none' when it succeeds. The
-   call is rolled back either way (the exception block's subtransaction), so each check starts from the same
-   cart. */
-DECLARE
-    hint text;
-    detail text;
-BEGIN
-    EXECUTE call;
-    RAISE EXCEPTION 'succeeded' USING HINT = 'none';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT, detail = PG_EXCEPTION_DETAIL;
-    RETURN concat_ws(' ', hint, nullif(detail, '')::jsonb ->> 'field', nullif(detail, '')::jsonb ->> 'reason');
-END
+CREATE FUNCTION pg_temp.refusal(call text) RETURNS text LANGUAGE sql AS $$
+    /* What a call raises (test_support.refusal, rolled back either way): its code, details.field and
+       details.reason; 'none' when it succeeds. */
+    SELECT concat_ws(' ', r ->> 'code', r #>> '{details,field}', r #>> '{details,reason}')
+    FROM test_support.refusal(call) r
 $$;
 CREATE FUNCTION pg_temp.cart(name text) RETURNS jsonb LANGUAGE sql AS $$
     /* a guest cart of two shirts (25.00 EUR each) */

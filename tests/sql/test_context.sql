@@ -1,10 +1,10 @@
 -- rustok.set_context checks the tenant and the user against the database (issue 13, point 5): its NULL and
 -- missing cases (no tenant, unknown tenant, unknown user, a user of another tenant, deleted user, disabled
--- user, switched-off tenant) are refused with their codes, a refused context is not left behind, and the role
+-- user, switched-off tenant, a user of a deleted tenant) are refused with their codes, a refused context is not left behind, and the role
 -- in force is the user's stored role, not the one the caller claims. Operators and `rustok worker` sessions
 -- may enter a switched-off tenant, without a user only.
 BEGIN;
-SELECT plan(30);
+SELECT plan(32);
 
 DO $$ BEGIN PERFORM test_support.two_tenants(); END $$;
 CREATE FUNCTION pg_temp.refusal(statement text) RETURNS text LANGUAGE plpgsql AS $$
@@ -51,7 +51,7 @@ SELECT is((pg_temp.context())[2], pg_temp.person('acme', 'admin')::text, 'a refu
 SELECT is(pg_temp.refusal(format('SELECT rustok.set_context(%L)', rustok.gen_id())),
           'NOT_FOUND {"field": "tenant"}', 'an unknown tenant');
 SELECT is(pg_temp.refusal(format('SELECT rustok.set_context(%L, %L)', pg_temp.person('acme', 'admin'), rustok.gen_id())),
-          'NOT_FOUND {"field": "tenant"}', 'a user id where the tenant goes');
+          'UNAUTHENTICATED {"reason": "user"}', 'a user id where the tenant goes: a user of no tenant');
 SELECT is(pg_temp.refusal(format('SELECT rustok.set_context(%L, %L, ''admin'')',
                                  pg_temp.tenant('acme'), rustok.gen_id())),
           'UNAUTHENTICATED {"reason": "user"}', 'an unknown user, whatever role is claimed');
@@ -102,6 +102,19 @@ SELECT is(pg_temp.enter('globex'), 'ok', 'a worker session works off its events'
 SELECT is(pg_temp.enter('globex', 'admin'), 'TENANT_INACTIVE {}', 'but not as one of its users');
 SELECT set_config('rustok.background', '', true);
 SELECT is(pg_temp.enter('acme', 'admin'), 'ok', 'the other tenant is untouched');
+
+-- a deleted tenant (`rustok demo` run again replaces its tenant): its users' tokens are over, not "not found"
+RESET ROLE;
+CREATE TEMP TABLE gone AS SELECT tenant_id, user_id FROM people WHERE slug = 'globex' AND who = 'admin';
+GRANT SELECT ON gone TO rustok_app;
+DELETE FROM tenants WHERE slug = 'globex';
+SET LOCAL ROLE rustok_app;
+SELECT is(pg_temp.refusal(format('SELECT rustok.set_context(%L, %L, ''admin'')', tenant_id, user_id)),
+          'UNAUTHENTICATED {"reason": "user"}', 'a token of a deleted tenant is UNAUTHENTICATED (401)')
+FROM gone;
+SELECT is(pg_temp.refusal(format('SELECT rustok.set_context(%L)', tenant_id)),
+          'NOT_FOUND {"field": "tenant"}', 'an anonymous request naming it: no such tenant')
+FROM gone;
 
 SELECT * FROM finish();
 ROLLBACK;

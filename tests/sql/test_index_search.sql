@@ -27,7 +27,8 @@ SELECT is(rustok.search_products('cafe', '{"currency": "EUR", "maxPrice": 1000}'
 
 SELECT throws_ok($$ SELECT rustok.search_products(NULL, NULL, 'cheapest') $$, 'RK002', NULL, 'unknown sort');
 SELECT throws_ok($$ SELECT rustok.search_content(NULL, NULL, 'price_asc') $$, 'RK002', NULL, 'price sort of content');
-SELECT throws_ok($$ SELECT rustok.search_products(NULL, '{"currency": "XYZ"}') $$, 'RK002', NULL, 'unknown currency');
+SELECT throws_ok($$ SELECT rustok.search_products(NULL, '{"currency": "XYZ"}') $$, 'RK223', NULL,
+                 'unknown currency: CURRENCY_UNKNOWN, the commerce rule');
 SELECT throws_ok($$ SELECT rustok.search_products(repeat('x', 201)) $$, 'RK002', NULL, 'a query over 200 characters');
 SELECT throws_ok($$ SELECT rustok.search_products(NULL, NULL, NULL, 20, 'bm9wZQ') $$, 'RK002', NULL, 'a foreign cursor');
 

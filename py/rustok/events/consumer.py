@@ -32,7 +32,9 @@ from rustok.events.outbox import ACK, ORIGIN, POSITION, READ, Cursor
 
 log = logging.getLogger("rustok.worker")
 
-_LOCK: LiteralString = "select pg_try_advisory_lock(hashtextextended('rustok.event_consumer:' || %s, 0)) as locked"
+# the handler's session advisory lock: hashtextextended(LOCK_PREFIX || name, 0) (`rustok status` looks for it)
+LOCK_PREFIX = "rustok.event_consumer:"
+_LOCK: LiteralString = "select pg_try_advisory_lock(hashtextextended(%s || %s, 0)) as locked"
 _FAILED: LiteralString = "rustok.record_handler_failure(%s, %s, %s, %s, %s, %s)"
 _RECOVERED: LiteralString = "rustok.resolve_handler_failure(%s, %s)"
 
@@ -105,7 +107,7 @@ class DurableConsumer:
         return self.stats
 
     async def _lock(self, conn: psycopg.AsyncConnection[Any]) -> bool:
-        row = await (await conn.execute(_LOCK, (self.name,))).fetchone()
+        row = await (await conn.execute(_LOCK, (LOCK_PREFIX, self.name))).fetchone()
         return bool(row and row["locked"])
 
     async def _consume(self, conn: psycopg.AsyncConnection[Any], stop: asyncio.Event, once: bool) -> None:

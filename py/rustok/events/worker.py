@@ -4,19 +4,24 @@ and the analytics watchdog (watchdog.py).
 Each handler is a DurableConsumer in its own task (one slow handler never holds up another); one LISTEN
 connection wakes them all, and each also polls. Continuous mode runs until stopped (SIGINT/SIGTERM) and then
 lets in-flight work end. `once` reads every handler up to the head of the outbox, lets each handler finish
-the work that is due (webhooks: send due deliveries) and returns — for tests and cron."""
+the work that is due (webhooks: send due deliveries) and returns — for tests and cron.
+
+It runs as `rustok worker` or inside `rustok serve` (rustok/background.py). Its connections are named
+`rustok-worker:<pid>` in pg_stat_activity, so an operator sees which process runs the handlers."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 from rustok.api.database import Gateway, session_settings
 from rustok.config import Settings
@@ -28,6 +33,7 @@ from rustok.events.watchdog import AnalyticsWatchdog
 from rustok.modules import ModuleRegistry
 
 log = logging.getLogger("rustok.worker")
+APPLICATION_NAME = "rustok-worker"
 
 
 class WorkerError(RuntimeError):
@@ -37,6 +43,11 @@ class WorkerError(RuntimeError):
 @dataclass
 class WorkerReport:
     consumers: dict[str, ConsumerStats] = field(default_factory=dict)
+
+
+def handler_names(registry: ModuleRegistry) -> list[str]:
+    """The names of every durable handler of the installed modules (`rustok status` expects each to run)."""
+    return [handler.name for handler in available_handlers(registry)]
 
 
 def available_handlers(registry: ModuleRegistry) -> list[EventHandler]:
@@ -82,7 +93,7 @@ class Worker:
         stop_grace: float = 10.0,
         watchdog_interval: float = 1.0,
     ) -> None:
-        self.app_url = app_url
+        self.app_url = make_conninfo(app_url, application_name=f"{APPLICATION_NAME}:{os.getpid()}")
         self.settings = settings
         self.handlers = list(select_handlers(handlers, None))
         self.options = options or ConsumerOptions()

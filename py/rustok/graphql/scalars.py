@@ -4,7 +4,7 @@ graphql-core lets a scalar declared in SDL take any input unchanged: an object w
 reached psycopg (which cannot send a dict: INTERNAL), a JSON value nested 1,000 levels deep broke the JSON
 encoder (INTERNAL). So every custom scalar gets input coercion here (`install`):
 
-- `DateTime`: an ISO 8601 date and time with its offset, as the SQL functions parse it (rustok._instant):
+- `DateTime`: an ISO 8601 date and time with its offset, as the SQL functions parse it (rustok._input_instant):
   `2030-01-01T09:00:00Z`, `…+02:00`; the offset within ±15:59, PostgreSQL's range. The calendar (month 13,
   30 February) stays the SQL functions' rule: they name the field too.
 - `JSON`: any JSON value nested at most 32 levels (api/json_depth.py): JSON_TOO_DEEP beyond.

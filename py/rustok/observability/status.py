@@ -3,21 +3,42 @@
 What a process keeps in memory (pool, relay) is on each API process's /metrics; from the command line the
 database shows the rest: reachable, migrations current, size and connections, the outbox and how far each
 durable consumer is behind, the NOTIFY queue, partitions made ahead, the index queue. Each check is one line;
-a check that needs attention is marked and makes the command exit 1."""
+a check that needs attention is marked and makes the command exit 1.
+
+Whether work waits for nobody is read from the locks the workers hold (pg_locks): a durable handler runs
+while a session holds its advisory lock (events/consumer.py), the index queue is drained while a session
+holds the indexer's shared one (modules/index/indexer.py) — whichever process they run in (`rustok serve`'s
+background work, `rustok worker`, `rustok indexer`)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, LiteralString
 
 import psycopg
 
 from rustok.db import Database, connect
+from rustok.events.consumer import LOCK_PREFIX
+from rustok.events.worker import handler_names
 from rustok.migrate import status as migration_status
 from rustok.modules import ModuleRegistry
+from rustok.modules.index.indexer import DRAINING
 
 NOTIFY_QUEUE_WARNING = 0.5  # fraction of pg_notification_queue_usage() that needs a look (NOTIFY fails at 1)
+STALLED_AFTER = 300.0  # seconds a running handler may leave events waiting without acknowledging any
+START_WORK = "start `rustok serve` (without --no-background) or `rustok worker`"
+START_INDEXER = "start `rustok serve` (without --no-background) or `rustok indexer`"
+
+
+def _held(key: LiteralString) -> LiteralString:
+    """SQL: a session holds the advisory lock hashtextextended(key, 0) in this database, in any mode
+    (events/consumer.py takes exclusive ones, modules/index/indexer.py shared ones)."""
+    return (
+        "exists (select 1 from pg_locks l where l.locktype = 'advisory' and l.granted and l.objsubid = 1"
+        " and l.database = (select oid from pg_database where datname = current_database())"
+        " and ((l.classid::int8 << 32) | l.objid::int8) = hashtextextended(" + key + ", 0))"
+    )
 
 
 @dataclass(frozen=True)
@@ -33,7 +54,8 @@ def collect(db: Database, registry: ModuleRegistry) -> list[Check]:
     with connect(db.admin_url, autocommit=True) as conn:
         conn.execute("set statement_timeout = '10s'")
         checks = [_database(conn), _migrations(db, registry)]
-        checks += [_outbox(conn), _consumers(conn), _notify_queue(conn), _partitions(conn), _index_queue(conn)]
+        checks += [_outbox(conn), _consumers(conn, handler_names(registry))]
+        checks += [_notify_queue(conn), _partitions(conn), _index_queue(conn)]
     return checks
 
 
@@ -85,22 +107,52 @@ def _outbox(conn: psycopg.Connection[dict[str, Any]]) -> Check:
     return Check("outbox", True, summary, {k: row[k] for k in ("events", "size", "oldest", "newest")})
 
 
-def _consumers(conn: psycopg.Connection[dict[str, Any]]) -> Check:
+def _consumers(conn: psycopg.Connection[dict[str, Any]], handlers: list[str]) -> Check:
+    """Each installed handler (and any other name with a position): how many events wait for it, and whether a
+    session runs it. Events waiting for a handler nobody runs, or that a running one has not acknowledged for
+    STALLED_AFTER seconds, need a look; a position of a handler no longer installed is only reported."""
     rows = conn.execute(
-        "select c.name, count(e.id) as waiting, min(e.occurred_at) as oldest"
-        " from public.event_consumers c"
-        " left join public.event_commits k on k.seq >= c.last_commit_seq"
-        " left join public.event_outbox e"
-        "  on e.txid = k.txid and (k.seq, e.position) > (c.last_commit_seq, c.last_position)"
-        " group by c.name order by c.name"
+        "with named as (select unnest(%(handlers)s::text[]) as name union select name from public.event_consumers)"
+        " select n.name, n.name = any(%(handlers)s::text[]) as installed,"
+        "  " + _held("%(prefix)s || n.name") + " as running,"
+        "  w.waiting, w.oldest, c.updated_at as acknowledged"
+        " from named n left join public.event_consumers c on c.name = n.name"
+        " cross join lateral (select count(e.id) as waiting, min(e.occurred_at) as oldest"
+        "  from public.event_commits k join public.event_outbox e on e.txid = k.txid"
+        "  where k.seq >= coalesce(c.last_commit_seq, 0)"
+        "   and (k.seq, e.position) > (coalesce(c.last_commit_seq, 0), coalesce(c.last_position, 0))) w"
+        " order by n.name",
+        {"handlers": handlers, "prefix": LOCK_PREFIX},
     ).fetchall()
     if not rows:
-        return Check("consumers", True, "no durable consumer has run yet", {"consumers": []})
-    parts = [
-        f"{r['name']}: " + (f"{r['waiting']} waiting, oldest {_ago(r['oldest'])}" if r["waiting"] else "caught up")
-        for r in rows
-    ]
-    return Check("consumers", True, "; ".join(parts), {"consumers": [dict(r) for r in rows]})
+        return Check("consumers", True, "no durable handler installed", {"consumers": []})
+    parts, unattended = [], []
+    for r in rows:
+        state = _consumer_state(r)
+        r["state"] = state
+        if state in ("not running", "stalled"):
+            unattended.append(r["name"])
+        waiting = f"{r['waiting']} waiting, oldest {_ago(r['oldest'])}" if r["waiting"] else "caught up"
+        parts.append(f"{r['name']}: {waiting}" + ("" if state in ("running", "idle") else f", {state.upper()}"))
+    summary = "; ".join(parts) + (f" ({START_WORK})" if unattended else "")
+    return Check("consumers", not unattended, summary, {"consumers": [dict(r) for r in rows]})
+
+
+def _consumer_state(row: dict[str, Any]) -> str:
+    """running; idle (not running, nothing waits); not running (events wait); stalled (running, events wait
+    and nothing was acknowledged for STALLED_AFTER seconds); not installed (a position without a handler)."""
+    if not row["installed"]:
+        return "not installed"
+    if not row["running"]:
+        return "not running" if row["waiting"] else "idle"
+    if row["waiting"] and _older(row["oldest"], STALLED_AFTER) and _older(row["acknowledged"], STALLED_AFTER):
+        return "stalled"
+    return "running"
+
+
+def _older(moment: datetime | None, seconds: float) -> bool:
+    """Whether `moment` lies more than `seconds` back (never: None counts as long ago)."""
+    return moment is None or (datetime.now(UTC) - moment).total_seconds() > seconds
 
 
 def _notify_queue(conn: psycopg.Connection[dict[str, Any]]) -> Check:
@@ -137,7 +189,9 @@ def _index_queue(conn: psycopg.Connection[dict[str, Any]]) -> Check:
     row = conn.execute(
         "select to_regclass('public.index_queue') is not null as present,"
         " (select rolsuper or rolbypassrls from pg_roles where rolname = current_user) as sees_all,"
-        " (select n_live_tup from pg_stat_user_tables where relid = to_regclass('public.index_queue')) as estimate"
+        " (select n_live_tup from pg_stat_user_tables where relid = to_regclass('public.index_queue')) as estimate,"
+        " " + _held("%s") + " as drained",
+        (DRAINING,),
     ).fetchone()
     assert row is not None
     if not row["present"]:
@@ -152,7 +206,11 @@ def _index_queue(conn: psycopg.Connection[dict[str, Any]]) -> Check:
     else:
         depth, exact, oldest = row["estimate"] or 0, False, None
     summary = f"{'' if exact else '~'}{depth} waiting" + (f", oldest {_ago(oldest)}" if oldest else "")
-    return Check("index queue", True, summary, {"depth": depth, "exact": exact, "oldest": oldest})
+    unattended = bool(depth) and not row["drained"]
+    if unattended:
+        summary += f", NOBODY DRAINS IT ({START_INDEXER})"
+    details = {"depth": depth, "exact": exact, "oldest": oldest, "drained": row["drained"]}
+    return Check("index queue", not unattended, summary, details)
 
 
 def _ago(moment: datetime) -> str:

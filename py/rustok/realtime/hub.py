@@ -35,7 +35,8 @@ class Realtime:
     def __init__(self, services: Services, config: RealtimeConfig | None = None) -> None:
         self.services = services
         self.config = config or RealtimeConfig()
-        self.relay = Relay(services.db.app_url)
+        # the relay reads every event: tenant events empty the process's tenant caches (api/tenancy.py)
+        self.relay = Relay(services.db.app_url, on_event=services.tenants.changes.seen)
 
 
 _instances: dict[int, Realtime] = {}

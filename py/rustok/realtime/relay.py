@@ -11,7 +11,10 @@ A subscriber never slows the relay or the others: each has a bounded queue, and 
 cuts that subscriber off (`lagged`) instead of waiting. The subscriber then catches up from the outbox by
 its own cursor (streams.py) and subscribes again. An event that changes who may read the stream (access.py:
 a user's role or status changed, the user deleted, the tenant switched off) cuts the subscribers it concerns
-off the same way, before it is offered: their catch-up read authorises again, so they go on or end."""
+off the same way, before it is offered: their catch-up read authorises again, so they go on or end.
+
+Being the process's one reader of the whole outbox, it also shows every event's type to `on_event` (the tenant
+caches: api/tenancy.py, TenantChanges), whether or not anyone subscribes to its tenant."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ import logging
 import random
 import uuid
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, LiteralString, TypeVar
 
 import psycopg
@@ -100,9 +103,16 @@ class Subscription:
 
 class Relay:
     def __init__(
-        self, url: str, *, batch_size: int = 1000, poll_interval: float = 1.0, max_backoff: float = 5.0
+        self,
+        url: str,
+        *,
+        batch_size: int = 1000,
+        poll_interval: float = 1.0,
+        max_backoff: float = 5.0,
+        on_event: Callable[[str], None] | None = None,
     ) -> None:
         self.url = url
+        self.on_event = on_event  # called with each event's type as it is read, before subscribers get it
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
@@ -231,6 +241,8 @@ class Relay:
             for row in rows:
                 event = Event.from_row(row)
                 self.cursor = event.cursor
+                if self.on_event is not None:
+                    self.on_event(event.type)
                 self._fan_out(event)
             if len(rows) < self.batch_size or self._stopping:
                 return

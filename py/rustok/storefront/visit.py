@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, LiteralString
@@ -25,6 +24,7 @@ from rustok.api.bodies import read_body
 from rustok.api.context import RequestContext
 from rustok.api.errors import request_id
 from rustok.api.services import Services
+from rustok.api.tenancy import TenantCache
 from rustok.auth.refresh import parse_refresh_token
 from rustok.auth.service import AuthService
 from rustok.config import stored_secret
@@ -32,7 +32,6 @@ from rustok.errors import Forbidden, NotFound, Unauthenticated
 
 SID, AUTH, CART, CURRENCY = "rk_sid", "rk_auth", "rk_cart", "rk_cur"
 MAX_FORM_BYTES = 32 * 1024
-_TTL = 30.0  # seconds a host → tenant or shop answer is reused
 _YEAR = 365 * 86400
 
 
@@ -95,15 +94,16 @@ class Visit:
 
 
 class Site:
-    """Builds a Visit for each request; caches host → tenant and the shop's name and currencies briefly."""
+    """Builds a Visit for each request; caches host → tenant and the shop's name and currencies briefly (until
+    the next tenant event at most: api/tenancy.py, TenantCache)."""
 
     def __init__(self, services: Services, auth: AuthService) -> None:
         self.services = services
         self.auth = auth
         secret = services.settings.jwt_secret or stored_secret(services.settings, "jwt_secret")
         self._csrf_key = hmac.new(secret.encode(), b"rustok storefront csrf", hashlib.sha256).digest()
-        self._hosts: dict[str, tuple[float, uuid.UUID | None]] = {}
-        self._shops: dict[uuid.UUID, tuple[float, dict[str, Any]]] = {}
+        self._hosts: TenantCache[str, uuid.UUID | None] = TenantCache(services.tenants.changes)
+        self._shops: TenantCache[uuid.UUID, dict[str, Any]] = TenantCache(services.tenants.changes)
 
     def csrf_token(self, sid: str) -> str:
         return hmac.new(self._csrf_key, sid.encode(), hashlib.sha256).hexdigest()
@@ -124,24 +124,18 @@ class Site:
 
     async def _tenant_by_host(self, host: str) -> uuid.UUID | None:
         """The tenant whose `domains` setting lists the host name (cached briefly), or None."""
-        now = time.monotonic()
-        cached = self._hosts.get(host)
-        if cached is None or cached[0] < now:
-            found = await self.services.gateway.call(RequestContext(), "rustok.storefront_tenant_by_host(%s)", (host,))
-            if len(self._hosts) > 10_000:
-                self._hosts.clear()
-            cached = self._hosts[host] = (now + _TTL, found)
-        return cached[1]
+        return await self._hosts.get(
+            host,
+            lambda: self.services.gateway.call(RequestContext(), "rustok.storefront_tenant_by_host(%s)", (host,)),
+        )
 
     async def shop(self, tenant_id: uuid.UUID, rid: str) -> dict[str, Any]:
-        now = time.monotonic()
-        cached = self._shops.get(tenant_id)
-        if cached is None or cached[0] < now:
-            shop = await self.services.gateway.call(
-                RequestContext(tenant_id, request_id=rid), "rustok.storefront_shop()"
-            )
-            cached = self._shops[tenant_id] = (now + _TTL, shop or {})
-        return cached[1]
+        async def load() -> dict[str, Any]:
+            context = RequestContext(tenant_id, request_id=rid)
+            shop = await self.services.gateway.call(context, "rustok.storefront_shop()")
+            return shop or {}
+
+        return await self._shops.get(tenant_id, load)
 
     async def open(self, request: Request, session: bool = True) -> Visit:
         """session False: a response for everyone (feed, sitemap): no session, no signed-in user, no cookie."""

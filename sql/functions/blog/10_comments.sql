@@ -110,7 +110,7 @@ begin
     see_all := rustok._sees_all_comments(post);
     if after is not null then
         select t.path into last_path from public.nodes t
-        where t.tenant_id = tenant and t.root_id = post.id and t.id = rustok.parse_id(after);
+        where t.tenant_id = tenant and t.root_id = post.id and t.id = rustok._page_after(after);
         if not found then
             perform rustok.raise('NOT_FOUND', 'no such comment on this post', jsonb_build_object('field', 'after'));
         end if;
@@ -140,7 +140,8 @@ begin
         end loop;
         exit when fetched < batch;
     end loop;
-    return rustok._connection(rustok._comments_json(tenant, post.id, shown[1:page])::jsonb, cardinality(shown) > page);
+    return rustok._connection(rustok._comments_json(tenant, post.id, shown[1:page])::jsonb, cardinality(shown) > page,
+                              after);
 end
 $$;
 
@@ -174,14 +175,12 @@ declare
     tenant uuid := rustok.current_tenant_id();
     post public.nodes;
     parent public.nodes;
-    text_ text := btrim(body);
+    text_ text;
     c public.nodes;
 begin
     perform rustok.require_module('blog');
     perform rustok.require_permission('comments.write');
-    if coalesce(text_, '') = '' or length(text_) > 10000 then
-        perform rustok.raise('VALIDATION_FAILED', 'a comment is 1 to 10,000 characters', jsonb_build_object('field', 'body'));
-    end if;
+    text_ := rustok._input_text(to_jsonb(body), 'body', 10000, required => true);
     post := rustok._commentable_post(node_id);
     if not rustok._node_is_live(post.status, post.published_at) then
         perform rustok.raise('NOT_PUBLISHED', 'comments open once the post is published and its time has come',
@@ -220,13 +219,11 @@ declare
     c public.nodes;
     post public.nodes;
     previous text;
+    new_status text;
 begin
     perform rustok.require_module('blog');
     perform rustok.require_permission('comments.moderate');
-    if status is null or status not in ('pending', 'approved', 'spam') then
-        perform rustok.raise('VALIDATION_FAILED', 'not an allowed value',
-                             jsonb_build_object('field', 'status', 'allowed', '["pending", "approved", "spam"]'::jsonb));
-    end if;
+    new_status := rustok._input_choice(to_jsonb(status), 'status', '{pending,approved,spam}', required => true);
     select * into c from public.nodes x
     where x.tenant_id = tenant and x.id = moderate_comment.id and x.kind = 'comment'
     for update;
@@ -241,8 +238,8 @@ begin
                              jsonb_build_object('permission', 'content.manage'));
     end if;
     previous := c.moderation;
-    if previous <> moderate_comment.status then
-        update public.nodes x set moderation = moderate_comment.status
+    if previous <> new_status then
+        update public.nodes x set moderation = new_status
         where x.tenant_id = tenant and x.id = c.id
         returning * into c;
         perform rustok.publish_event('CommentModerated', jsonb_build_object(

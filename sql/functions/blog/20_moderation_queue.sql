@@ -19,7 +19,7 @@ begin
     perform rustok.require_module('blog');
     perform rustok.require_permission('comments.moderate');
     page := rustok._page_size(first);
-    after_id := case when after is not null then rustok.parse_id(after) end;
+    after_id := rustok._page_after(after);
     see_all := rustok.has_permission('content.manage');
     with queue as materialized (
         select c.*, p.title as post_title
@@ -38,6 +38,6 @@ begin
     from (select * from queue where after_id is null or queue.id > after_id order by queue.id limit page + 1) q
     left join public.users u on u.tenant_id = tenant and u.id = q.author_id
     left join public.bodies b on b.tenant_id = tenant and b.node_id = q.id;
-    return rustok._page_connection(nodes, page) || jsonb_build_object('totalCount', total);
+    return rustok._page_connection(nodes, page, after) || jsonb_build_object('totalCount', total);
 end
 $$;

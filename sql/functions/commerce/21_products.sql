@@ -13,14 +13,11 @@ declare
     price_list uuid;
     price_id uuid;
 begin
-    perform rustok._commerce_object(input, field);
-    price_amount := rustok._commerce_amount(input -> 'amount', field || '.amount');
-    if price_amount is null then
-        perform rustok.raise('VALIDATION_FAILED', 'is required', jsonb_build_object('field', field || '.amount'));
-    end if;
-    price_currency := rustok._commerce_currency(input ->> 'currencyCode', field || '.currencyCode');
-    price_min_quantity := coalesce(rustok._commerce_int(input -> 'minQuantity', field || '.minQuantity', 1, 1000000), 1);
-    price_list := rustok._commerce_id(input -> 'priceListId', field || '.priceListId');
+    perform rustok._input_object(input, field, required => true);
+    price_amount := rustok._input_amount(input -> 'amount', field || '.amount', required => true);
+    price_currency := rustok._commerce_currency(input -> 'currencyCode', field || '.currencyCode');
+    price_min_quantity := coalesce(rustok._input_int(input -> 'minQuantity', field || '.minQuantity', 1, 1000000), 1);
+    price_list := rustok._input_id(input -> 'priceListId', field || '.priceListId');
     if price_list is not null and not exists (select 1 from public.commerce_price_lists pl
                                               where pl.tenant_id = v.tenant_id and pl.id = price_list) then
         perform rustok.raise('NOT_FOUND', 'no such price list', jsonb_build_object('field', field || '.priceListId'));
@@ -30,8 +27,8 @@ begin
     on conflict (tenant_id, variant_id, currency_code, price_list_id, min_quantity) do nothing
     returning id into price_id;
     if price_id is null then
-        perform rustok.raise('VALIDATION_FAILED', 'the variant already has this price (currency, list, tier)',
-                             jsonb_build_object('field', field, 'reason', 'duplicate_price'));
+        perform rustok._input_invalid(field, 'duplicate_price',
+                                      'the variant already has this price (currency, list, tier)');
     end if;
     return price_id;
 end
@@ -56,36 +53,36 @@ declare
     option_value text;
     quantity bigint;
 begin
-    perform rustok._commerce_object(input, field);
+    perform rustok._input_object(input, field, required => true);
     select count(*) into option_count from public.commerce_product_options o
     where o.tenant_id = p.tenant_id and o.product_id = p.id;
 
     for item, i in select e, n - 1 from jsonb_array_elements(
-            rustok._commerce_array(input -> 'options', field || '.options', 20)) with ordinality as t (e, n) loop
-        perform rustok._commerce_object(item, format('%s.options[%s]', field, i));
-        option_title := rustok._commerce_text(item -> 'option', format('%s.options[%s].option', field, i), 255, true);
-        option_value := rustok._commerce_text(item -> 'value', format('%s.options[%s].value', field, i), 255, true);
+            rustok._input_array(input -> 'options', field || '.options', 20)) with ordinality as t (e, n) loop
+        perform rustok._input_object(item, format('%s.options[%s]', field, i), required => true);
+        option_title := rustok._input_text(item -> 'option', format('%s.options[%s].option', field, i), 255,
+                                           required => true);
+        option_value := rustok._input_text(item -> 'value', format('%s.options[%s].value', field, i), 255,
+                                           required => true);
         select o.id as option_id, o.position, ov.id as value_id into opt
         from public.commerce_product_options o
         left join public.commerce_product_option_values ov
             on ov.tenant_id = o.tenant_id and ov.option_id = o.id and ov.value = option_value
         where o.tenant_id = p.tenant_id and o.product_id = p.id and o.title = option_title;
         if opt.option_id is null or opt.value_id is null then
-            perform rustok.raise('VALIDATION_FAILED', 'the product has no such option or option value',
-                                 jsonb_build_object('field', format('%s.options[%s]', field, i),
-                                                    'reason', 'unknown_option_value'));
+            perform rustok._input_invalid(format('%s.options[%s]', field, i), 'unknown_option_value',
+                                          'the product has no such option or option value');
         end if;
         if chosen @> jsonb_build_array(jsonb_build_object('optionId', opt.option_id)) then
-            perform rustok.raise('VALIDATION_FAILED', 'one value per option',
-                                 jsonb_build_object('field', format('%s.options[%s]', field, i),
-                                                    'reason', 'duplicate_option'));
+            perform rustok._input_invalid(format('%s.options[%s]', field, i), 'duplicate_option',
+                                          'one value per option');
         end if;
         chosen := chosen || jsonb_build_array(jsonb_build_object(
             'optionId', opt.option_id, 'valueId', opt.value_id, 'value', option_value, 'position', opt.position));
     end loop;
     if jsonb_array_length(chosen) <> option_count then
-        perform rustok.raise('VALIDATION_FAILED', 'a variant needs one value of every product option',
-                             jsonb_build_object('field', field || '.options', 'reason', 'missing_option'));
+        perform rustok._input_invalid(field || '.options', 'missing_option',
+                                      'a variant needs one value of every product option');
     end if;
     if option_count > 0 and exists (
             select 1 from public.commerce_variants other
@@ -95,8 +92,8 @@ begin
                    where x.tenant_id = other.tenant_id and x.variant_id = other.id)
                 = (select array_agg((c ->> 'valueId')::uuid order by (c ->> 'valueId')::uuid)
                    from jsonb_array_elements(chosen) c)) then
-        perform rustok.raise('VALIDATION_FAILED', 'another variant has the same option values',
-                             jsonb_build_object('field', field || '.options', 'reason', 'duplicate_variant'));
+        perform rustok._input_invalid(field || '.options', 'duplicate_variant',
+                                      'another variant has the same option values');
     end if;
 
     insert into public.commerce_variants as cv (
@@ -104,20 +101,20 @@ begin
         weight, length, height, width, position, metadata)
     values (
         p.tenant_id, p.id,
-        coalesce(rustok._commerce_text(input -> 'title', field || '.title', 255),
+        coalesce(rustok._input_text(input -> 'title', field || '.title', 255),
                  (select string_agg(c ->> 'value', ' / ' order by (c ->> 'position')::int, c ->> 'value')
                   from jsonb_array_elements(chosen) c),
                  'Default'),
-        rustok._commerce_text(input -> 'sku', field || '.sku', 64),
-        rustok._commerce_text(input -> 'barcode', field || '.barcode', 64),
-        rustok._commerce_bool(input -> 'manageInventory', field || '.manageInventory', true),
-        rustok._commerce_bool(input -> 'allowBackorder', field || '.allowBackorder', false),
-        rustok._commerce_int(input -> 'weight', field || '.weight', 0, 2147483647),
-        rustok._commerce_int(input -> 'length', field || '.length', 0, 2147483647),
-        rustok._commerce_int(input -> 'height', field || '.height', 0, 2147483647),
-        rustok._commerce_int(input -> 'width', field || '.width', 0, 2147483647),
+        rustok._input_text(input -> 'sku', field || '.sku', 64),
+        rustok._input_text(input -> 'barcode', field || '.barcode', 64),
+        rustok._input_bool(input -> 'manageInventory', field || '.manageInventory', true),
+        rustok._input_bool(input -> 'allowBackorder', field || '.allowBackorder', false),
+        rustok._input_int(input -> 'weight', field || '.weight', 0, 2147483647),
+        rustok._input_int(input -> 'length', field || '.length', 0, 2147483647),
+        rustok._input_int(input -> 'height', field || '.height', 0, 2147483647),
+        rustok._input_int(input -> 'width', field || '.width', 0, 2147483647),
         pos,
-        rustok._commerce_object(input -> 'metadata', field || '.metadata', false))
+        rustok._input_object(input -> 'metadata', field || '.metadata'))
     on conflict (tenant_id, sku) do nothing
     returning * into v;
     if v.id is null then
@@ -129,11 +126,11 @@ begin
     from jsonb_array_elements(chosen) c;
 
     for item, i in select e, n - 1 from jsonb_array_elements(
-            rustok._commerce_array(input -> 'prices', field || '.prices', 100)) with ordinality as t (e, n) loop
+            rustok._input_array(input -> 'prices', field || '.prices', 100)) with ordinality as t (e, n) loop
         perform rustok._commerce_insert_price(v, item, format('%s.prices[%s]', field, i));
     end loop;
 
-    quantity := rustok._commerce_int(input -> 'inventoryQuantity', field || '.inventoryQuantity', 0, 1000000000);
+    quantity := rustok._input_int(input -> 'inventoryQuantity', field || '.inventoryQuantity', 0, 1000000000);
     if quantity is not null then
         insert into public.commerce_inventory_levels (tenant_id, variant_id, location_id, stocked_quantity)
         values (p.tenant_id, v.id, rustok._commerce_default_location(), quantity);
@@ -152,7 +149,7 @@ declare
     tag_values text[];
 begin
     if input ? 'categoryIds' then
-        ids := rustok._commerce_ids(input -> 'categoryIds', 'categoryIds');
+        ids := rustok._input_ids(input -> 'categoryIds', 'categoryIds');
         if (select count(*) from public.commerce_categories c where c.tenant_id = p.tenant_id and c.id = any (ids))
            <> cardinality(ids) then
             perform rustok.raise('NOT_FOUND', 'no such category', jsonb_build_object('field', 'categoryIds'));
@@ -162,7 +159,7 @@ begin
         select p.tenant_id, p.id, unnest(ids);
     end if;
     if input ? 'collectionIds' then
-        ids := rustok._commerce_ids(input -> 'collectionIds', 'collectionIds');
+        ids := rustok._input_ids(input -> 'collectionIds', 'collectionIds');
         if (select count(*) from public.commerce_collections c where c.tenant_id = p.tenant_id and c.id = any (ids))
            <> cardinality(ids) then
             perform rustok.raise('NOT_FOUND', 'no such collection', jsonb_build_object('field', 'collectionIds'));
@@ -172,28 +169,14 @@ begin
         select p.tenant_id, p.id, unnest(ids);
     end if;
     if input ? 'tags' then
-        select coalesce(array_agg(distinct rustok._commerce_text(e, format('tags[%s]', n - 1), 64, true)), '{}')
+        select coalesce(array_agg(distinct rustok._input_text(e, format('tags[%s]', n - 1), 64, required => true)),
+                        '{}')
         into tag_values
-        from jsonb_array_elements(rustok._commerce_array(input -> 'tags', 'tags', 50)) with ordinality as t (e, n);
+        from jsonb_array_elements(rustok._input_array(input -> 'tags', 'tags', 50)) with ordinality as t (e, n);
         delete from public.commerce_product_tags t where t.tenant_id = p.tenant_id and t.product_id = p.id;
         insert into public.commerce_product_tags (tenant_id, product_id, value)
         select p.tenant_id, p.id, unnest(tag_values);
     end if;
-end
-$$;
-
-create or replace function rustok._commerce_status(value jsonb, field text, allowed text[], default_value text)
-returns text
-language plpgsql immutable as $$
-/* A status from input (the SQL value; GraphQL sends enum values lower-cased) among the allowed ones. */
-declare
-    result text := coalesce(lower(value #>> '{}'), default_value);
-begin
-    if result is null or not result = any (allowed) then
-        perform rustok.raise('VALIDATION_FAILED', 'unknown status',
-                             jsonb_build_object('field', field, 'allowed', to_jsonb(allowed)));
-    end if;
-    return result;
 end
 $$;
 
@@ -217,17 +200,17 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('products.manage');
-    input := rustok._commerce_object(input, 'input');
-    product_title := rustok._commerce_text(input -> 'title', 'title', 255, true);
+    input := rustok._input_object(input, 'input', required => true);
+    product_title := rustok._input_text(input -> 'title', 'title', 255, required => true);
     insert into public.commerce_products as cp (tenant_id, title, subtitle, handle, description, status, discountable,
                                                 metadata)
     values (rustok.require_tenant(), product_title,
-            rustok._commerce_text(input -> 'subtitle', 'subtitle', 255),
-            rustok._commerce_handle(input ->> 'handle', product_title),
-            rustok._commerce_text(input -> 'description', 'description', 100000),
-            rustok._commerce_status(input -> 'status', 'status', '{draft,published,archived}', 'draft'),
-            rustok._commerce_bool(input -> 'discountable', 'discountable', true),
-            rustok._commerce_object(input -> 'metadata', 'metadata', false))
+            rustok._input_text(input -> 'subtitle', 'subtitle', 255),
+            rustok._commerce_handle(input -> 'handle', product_title),
+            rustok._input_text(input -> 'description', 'description', 100000),
+            coalesce(rustok._input_choice(input -> 'status', 'status', '{draft,published,archived}'), 'draft'),
+            rustok._input_bool(input -> 'discountable', 'discountable', true),
+            rustok._input_object(input -> 'metadata', 'metadata'))
     on conflict (tenant_id, handle) do nothing
     returning * into p;
     if p.id is null then
@@ -235,34 +218,33 @@ begin
     end if;
 
     for item, i in select e, n - 1 from jsonb_array_elements(
-            rustok._commerce_array(input -> 'options', 'options', 10)) with ordinality as t (e, n) loop
-        perform rustok._commerce_object(item, format('options[%s]', i));
+            rustok._input_array(input -> 'options', 'options', 10)) with ordinality as t (e, n) loop
+        perform rustok._input_object(item, format('options[%s]', i), required => true);
         insert into public.commerce_product_options (tenant_id, product_id, title, position)
-        values (p.tenant_id, p.id, rustok._commerce_text(item -> 'title', format('options[%s].title', i), 255, true), i)
+        values (p.tenant_id, p.id,
+                rustok._input_text(item -> 'title', format('options[%s].title', i), 255, required => true), i)
         on conflict (tenant_id, product_id, title) do nothing
         returning id into new_option_id;
         if new_option_id is null then
-            perform rustok.raise('VALIDATION_FAILED', 'option titles must differ',
-                                 jsonb_build_object('field', format('options[%s].title', i), 'reason', 'duplicate'));
+            perform rustok._input_invalid(format('options[%s].title', i), 'duplicate', 'option titles must differ');
         end if;
-        if jsonb_array_length(rustok._commerce_array(item -> 'values', format('options[%s].values', i), 100)) = 0 then
-            perform rustok.raise('VALIDATION_FAILED', 'an option needs at least one value',
-                                 jsonb_build_object('field', format('options[%s].values', i)));
+        if jsonb_array_length(rustok._input_array(item -> 'values', format('options[%s].values', i), 100)) = 0 then
+            perform rustok._input_invalid(format('options[%s].values', i), 'required',
+                                          'an option needs at least one value');
         end if;
         for val, j in select e, n - 1 from jsonb_array_elements(item -> 'values') with ordinality as t (e, n) loop
             insert into public.commerce_product_option_values (tenant_id, option_id, value, position)
             values (p.tenant_id, new_option_id,
-                    rustok._commerce_text(val, format('options[%s].values[%s]', i, j), 255, true), j)
+                    rustok._input_text(val, format('options[%s].values[%s]', i, j), 255, required => true), j)
             on conflict (tenant_id, option_id, value) do nothing;
             if not found then
-                perform rustok.raise('VALIDATION_FAILED', 'option values must differ',
-                                     jsonb_build_object('field', format('options[%s].values[%s]', i, j),
-                                                        'reason', 'duplicate'));
+                perform rustok._input_invalid(format('options[%s].values[%s]', i, j), 'duplicate',
+                                              'option values must differ');
             end if;
         end loop;
     end loop;
 
-    variants := rustok._commerce_array(input -> 'variants', 'variants', 100);
+    variants := rustok._input_array(input -> 'variants', 'variants', 100);
     if jsonb_array_length(variants) = 0 then
         variants := '[{}]';
     end if;
@@ -301,7 +283,7 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('products.manage');
-    input := rustok._commerce_object(input, 'input');
+    input := rustok._input_object(input, 'input', required => true);
     select * into p from public.commerce_products cp
     where cp.tenant_id = rustok.require_tenant() and cp.id = update_product.product_id
     for update;
@@ -309,9 +291,9 @@ begin
         perform rustok.raise('NOT_FOUND', 'no such product', jsonb_build_object('field', 'id'));
     end if;
 
-    new_title := case when input ? 'title' then rustok._commerce_text(input -> 'title', 'title', 255, true)
+    new_title := case when input ? 'title' then rustok._input_text(input -> 'title', 'title', 255, required => true)
                       else p.title end;
-    new_handle := case when input ->> 'handle' is not null then rustok._commerce_handle(input ->> 'handle', new_title)
+    new_handle := case when input ->> 'handle' is not null then rustok._commerce_handle(input -> 'handle', new_title)
                        else p.handle end;
     if new_handle <> p.handle and exists (select 1 from public.commerce_products o
                                           where o.tenant_id = p.tenant_id and o.handle = new_handle) then
@@ -320,22 +302,23 @@ begin
     update public.commerce_products cp set
         title = new_title,
         handle = new_handle,
-        subtitle = case when input ? 'subtitle' then rustok._commerce_text(input -> 'subtitle', 'subtitle', 255)
+        subtitle = case when input ? 'subtitle' then rustok._input_text(input -> 'subtitle', 'subtitle', 255)
                         else cp.subtitle end,
         description = case when input ? 'description'
-                           then rustok._commerce_text(input -> 'description', 'description', 100000)
+                           then rustok._input_text(input -> 'description', 'description', 100000)
                            else cp.description end,
         status = case when input ? 'status'
-                      then rustok._commerce_status(input -> 'status', 'status', '{draft,published,archived}', null)
+                      then rustok._input_choice(input -> 'status', 'status', '{draft,published,archived}',
+                                                required => true)
                       else cp.status end,
-        discountable = rustok._commerce_bool(input -> 'discountable', 'discountable', cp.discountable),
+        discountable = rustok._input_bool(input -> 'discountable', 'discountable', cp.discountable),
         metadata = case when input ? 'metadata'
-                        then rustok._commerce_object(input -> 'metadata', 'metadata', false) else cp.metadata end
+                        then rustok._input_object(input -> 'metadata', 'metadata') else cp.metadata end
     where cp.tenant_id = p.tenant_id and cp.id = p.id
     returning * into p;
     perform rustok._commerce_link_taxonomy(p, input);
 
-    removed := rustok._commerce_ids(input -> 'removeVariantIds', 'removeVariantIds');
+    removed := rustok._input_ids(input -> 'removeVariantIds', 'removeVariantIds');
     delete from public.commerce_variants cv
     where cv.tenant_id = p.tenant_id and cv.product_id = p.id and cv.id = any (removed);
     get diagnostics deleted_count = row_count;
@@ -348,9 +331,9 @@ begin
     from unnest(removed) r;
 
     for item, i in select e, n - 1 from jsonb_array_elements(
-            rustok._commerce_array(input -> 'variants', 'variants', 100)) with ordinality as t (e, n) loop
-        perform rustok._commerce_object(item, format('variants[%s]', i));
-        variant_id := rustok._commerce_id(item -> 'id', format('variants[%s].id', i));
+            rustok._input_array(input -> 'variants', 'variants', 100)) with ordinality as t (e, n) loop
+        perform rustok._input_object(item, format('variants[%s]', i), required => true);
+        variant_id := rustok._input_id(item -> 'id', format('variants[%s].id', i));
         if variant_id is null then
             select coalesce(max(cv.position) + 1, 0) into next_position from public.commerce_variants cv
             where cv.tenant_id = p.tenant_id and cv.product_id = p.id;
@@ -360,9 +343,9 @@ begin
             continue;
         end if;
         if item ?| array['options', 'prices', 'inventoryQuantity'] then
-            perform rustok.raise('VALIDATION_FAILED',
-                                 'an existing variant''s prices and stock change with setPrice and adjustInventory',
-                                 jsonb_build_object('field', format('variants[%s]', i), 'reason', 'not_updatable'));
+            perform rustok._input_invalid(
+                format('variants[%s]', i), 'not_updatable',
+                'an existing variant''s prices and stock change with setPrice and adjustInventory');
         end if;
         select * into v from public.commerce_variants cv
         where cv.tenant_id = p.tenant_id and cv.product_id = p.id and cv.id = variant_id
@@ -371,32 +354,32 @@ begin
             perform rustok.raise('NOT_FOUND', 'the product has no such variant',
                                  jsonb_build_object('field', format('variants[%s].id', i)));
         end if;
-        new_sku := case when item ? 'sku' then rustok._commerce_text(item -> 'sku', format('variants[%s].sku', i), 64)
+        new_sku := case when item ? 'sku' then rustok._input_text(item -> 'sku', format('variants[%s].sku', i), 64)
                         else v.sku end;
         if new_sku is distinct from v.sku and exists (
                 select 1 from public.commerce_variants o where o.tenant_id = p.tenant_id and o.sku = new_sku) then
             perform rustok.raise('CONFLICT', 'the SKU is taken', jsonb_build_object('field', format('variants[%s].sku', i)));
         end if;
         update public.commerce_variants cv set
-            title = coalesce(rustok._commerce_text(item -> 'title', format('variants[%s].title', i), 255), cv.title),
+            title = coalesce(rustok._input_text(item -> 'title', format('variants[%s].title', i), 255), cv.title),
             sku = new_sku,
             barcode = case when item ? 'barcode'
-                           then rustok._commerce_text(item -> 'barcode', format('variants[%s].barcode', i), 64)
+                           then rustok._input_text(item -> 'barcode', format('variants[%s].barcode', i), 64)
                            else cv.barcode end,
-            manage_inventory = rustok._commerce_bool(item -> 'manageInventory',
+            manage_inventory = rustok._input_bool(item -> 'manageInventory',
                                                      format('variants[%s].manageInventory', i), cv.manage_inventory),
-            allow_backorder = rustok._commerce_bool(item -> 'allowBackorder',
+            allow_backorder = rustok._input_bool(item -> 'allowBackorder',
                                                     format('variants[%s].allowBackorder', i), cv.allow_backorder),
-            weight = case when item ? 'weight' then rustok._commerce_int(item -> 'weight',
+            weight = case when item ? 'weight' then rustok._input_int(item -> 'weight',
                           format('variants[%s].weight', i), 0, 2147483647) else cv.weight end,
-            length = case when item ? 'length' then rustok._commerce_int(item -> 'length',
+            length = case when item ? 'length' then rustok._input_int(item -> 'length',
                           format('variants[%s].length', i), 0, 2147483647) else cv.length end,
-            height = case when item ? 'height' then rustok._commerce_int(item -> 'height',
+            height = case when item ? 'height' then rustok._input_int(item -> 'height',
                           format('variants[%s].height', i), 0, 2147483647) else cv.height end,
-            width = case when item ? 'width' then rustok._commerce_int(item -> 'width',
+            width = case when item ? 'width' then rustok._input_int(item -> 'width',
                          format('variants[%s].width', i), 0, 2147483647) else cv.width end,
-            metadata = case when item ? 'metadata' then rustok._commerce_object(item -> 'metadata',
-                            format('variants[%s].metadata', i), false) else cv.metadata end
+            metadata = case when item ? 'metadata' then rustok._input_object(item -> 'metadata',
+                            format('variants[%s].metadata', i)) else cv.metadata end
         where cv.tenant_id = v.tenant_id and cv.id = v.id;
         perform rustok.publish_event('VariantUpdated', jsonb_build_object(
             'product_id', rustok.ulid(p.id), 'variant_id', rustok.ulid(v.id)));
@@ -473,18 +456,17 @@ declare
 begin
     perform rustok.require_module('commerce');
     page := rustok._page_size(first);
-    after_id := case when after is not null then rustok.parse_id(after) end;
-    filter := rustok._commerce_object(filter, 'filter', false);
-    status_filter := case when filter ->> 'status' is not null
-        then rustok._commerce_status(filter -> 'status', 'filter.status', '{draft,published,archived}', null) end;
+    after_id := rustok._page_after(after);
+    filter := rustok._input_object(filter, 'filter');
+    status_filter := rustok._input_choice(filter -> 'status', 'filter.status', '{draft,published,archived}');
     if not manager then
         status_filter := case when coalesce(status_filter, 'published') = 'published' then 'published' else '-' end;
     end if;
     pattern := '%' || replace(replace(replace(
-        rustok._commerce_text(filter -> 'search', 'filter.search', 255), '\', '\\'), '%', '\%'), '_', '\_') || '%';
-    category := rustok._commerce_id(filter -> 'categoryId', 'filter.categoryId');
-    collection := rustok._commerce_id(filter -> 'collectionId', 'filter.collectionId');
-    tag := rustok._commerce_text(filter -> 'tag', 'filter.tag', 64);
+        rustok._input_text(filter -> 'search', 'filter.search', 255), '\', '\\'), '%', '\%'), '_', '\_') || '%';
+    category := rustok._input_id(filter -> 'categoryId', 'filter.categoryId');
+    collection := rustok._input_id(filter -> 'collectionId', 'filter.collectionId');
+    tag := rustok._input_text(filter -> 'tag', 'filter.tag', 64);
 
     select coalesce(jsonb_agg(rustok._commerce_product_json(p) order by p.id desc), '[]'::jsonb)
     into nodes
@@ -504,6 +486,6 @@ begin
                     where t.tenant_id = p.tenant_id and t.product_id = p.id and t.value = tag))
           order by p.id desc
           limit page + 1) p;
-    return rustok._page_connection(nodes, page);
+    return rustok._page_connection(nodes, page, after);
 end
 $$;

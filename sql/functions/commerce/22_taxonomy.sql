@@ -13,18 +13,18 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('products.manage');
-    input := rustok._commerce_object(input, 'input');
-    category_name := rustok._commerce_text(input -> 'name', 'name', 255, true);
-    parent := rustok._commerce_id(input -> 'parentId', 'parentId');
+    input := rustok._input_object(input, 'input', required => true);
+    category_name := rustok._input_text(input -> 'name', 'name', 255, required => true);
+    parent := rustok._input_id(input -> 'parentId', 'parentId');
     if parent is not null and not exists (select 1 from public.commerce_categories pc
                                           where pc.tenant_id = rustok.current_tenant_id() and pc.id = parent) then
         perform rustok.raise('NOT_FOUND', 'no such parent category', jsonb_build_object('field', 'parentId'));
     end if;
     insert into public.commerce_categories as cc (tenant_id, parent_id, name, handle, description, position)
     values (rustok.require_tenant(), parent, category_name,
-            rustok._commerce_handle(input ->> 'handle', category_name),
-            rustok._commerce_text(input -> 'description', 'description', 100000),
-            coalesce(rustok._commerce_int(input -> 'position', 'position', -1000000, 1000000), 0))
+            rustok._commerce_handle(input -> 'handle', category_name),
+            rustok._input_text(input -> 'description', 'description', 100000),
+            coalesce(rustok._input_int(input -> 'position', 'position', -1000000, 1000000), 0))
     on conflict (tenant_id, handle) do nothing
     returning * into c;
     if c.id is null then
@@ -48,12 +48,12 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('products.manage');
-    input := rustok._commerce_object(input, 'input');
-    collection_title := rustok._commerce_text(input -> 'title', 'title', 255, true);
+    input := rustok._input_object(input, 'input', required => true);
+    collection_title := rustok._input_text(input -> 'title', 'title', 255, required => true);
     insert into public.commerce_collections as cc (tenant_id, title, handle, metadata)
     values (rustok.require_tenant(), collection_title,
-            rustok._commerce_handle(input ->> 'handle', collection_title),
-            rustok._commerce_object(input -> 'metadata', 'metadata', false))
+            rustok._commerce_handle(input -> 'handle', collection_title),
+            rustok._input_object(input -> 'metadata', 'metadata'))
     on conflict (tenant_id, handle) do nothing
     returning * into c;
     if c.id is null then

@@ -69,10 +69,8 @@ declare
     currency text;
 begin
     perform rustok.require_module('commerce');
-    currency := rustok._commerce_currency(currency_code);
-    if quantity is null or quantity < 1 then
-        perform rustok.raise('VALIDATION_FAILED', 'quantity must be at least 1', jsonb_build_object('field', 'quantity'));
-    end if;
+    currency := rustok._commerce_currency(to_jsonb(currency_code));
+    perform rustok._input_int(to_jsonb(quantity), 'quantity', 1, 2147483647, required => true);
     return query select * from rustok._commerce_price(variant_id, currency, quantity, customer_id);
 end
 $$;
@@ -93,25 +91,24 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('products.manage');
-    input := rustok._commerce_object(input, 'input');
+    input := rustok._input_object(input, 'input', required => true);
     select * into v from public.commerce_variants cv
     where cv.tenant_id = rustok.require_tenant()
-      and cv.id = rustok._commerce_id(input -> 'variantId', 'variantId');
+      and cv.id = rustok._input_id(input -> 'variantId', 'variantId');
     if not found then
         perform rustok.raise('NOT_FOUND', 'no such variant', jsonb_build_object('field', 'variantId'));
     end if;
-    new_currency := rustok._commerce_currency(input ->> 'currencyCode');
-    new_min_quantity := coalesce(rustok._commerce_int(input -> 'minQuantity', 'minQuantity', 1, 1000000), 1);
-    new_price_list := rustok._commerce_id(input -> 'priceListId', 'priceListId');
+    new_currency := rustok._commerce_currency(input -> 'currencyCode');
+    new_min_quantity := coalesce(rustok._input_int(input -> 'minQuantity', 'minQuantity', 1, 1000000), 1);
+    new_price_list := rustok._input_id(input -> 'priceListId', 'priceListId');
     if new_price_list is not null and not exists (select 1 from public.commerce_price_lists pl
                                                   where pl.tenant_id = v.tenant_id and pl.id = new_price_list) then
         perform rustok.raise('NOT_FOUND', 'no such price list', jsonb_build_object('field', 'priceListId'));
     end if;
     if not input ? 'amount' then
-        perform rustok.raise('VALIDATION_FAILED', 'amount is required (null removes the price)',
-                             jsonb_build_object('field', 'amount'));
+        perform rustok._input_invalid('amount', 'required', 'amount is required (null removes the price)');
     end if;
-    new_amount := rustok._commerce_amount(input -> 'amount');
+    new_amount := rustok._input_amount(input -> 'amount', 'amount');
 
     if new_amount is null then
         delete from public.commerce_prices pr
@@ -153,22 +150,22 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('products.manage');
-    input := rustok._commerce_object(input, 'input');
-    group_id := rustok._commerce_id(input -> 'customerGroupId', 'customerGroupId');
+    input := rustok._input_object(input, 'input', required => true);
+    group_id := rustok._input_id(input -> 'customerGroupId', 'customerGroupId');
     if group_id is not null and not exists (select 1 from public.commerce_customer_groups g
                                             where g.tenant_id = rustok.current_tenant_id() and g.id = group_id) then
         perform rustok.raise('NOT_FOUND', 'no such customer group', jsonb_build_object('field', 'customerGroupId'));
     end if;
-    starts := (rustok._commerce_text(input -> 'startsAt', 'startsAt', 64))::timestamptz;
-    ends := (rustok._commerce_text(input -> 'endsAt', 'endsAt', 64))::timestamptz;
+    starts := rustok._input_instant(input -> 'startsAt', 'startsAt');
+    ends := rustok._input_instant(input -> 'endsAt', 'endsAt');
     if starts is not null and ends is not null and ends <= starts then
-        perform rustok.raise('VALIDATION_FAILED', 'endsAt must be after startsAt', jsonb_build_object('field', 'endsAt'));
+        perform rustok._input_invalid('endsAt', 'before_start', 'endsAt must be after startsAt');
     end if;
     insert into public.commerce_price_lists (tenant_id, title, description, status, customer_group_id, starts_at,
                                              ends_at)
-    values (rustok.require_tenant(), rustok._commerce_text(input -> 'title', 'title', 255, true),
-            rustok._commerce_text(input -> 'description', 'description', 100000),
-            rustok._commerce_status(input -> 'status', 'status', '{draft,active}', 'active'),
+    values (rustok.require_tenant(), rustok._input_text(input -> 'title', 'title', 255, required => true),
+            rustok._input_text(input -> 'description', 'description', 100000),
+            coalesce(rustok._input_choice(input -> 'status', 'status', '{draft,active}'), 'active'),
             group_id, starts, ends)
     returning * into pl;
     perform rustok.publish_event('PriceListCreated', jsonb_build_object('price_list_id', rustok.ulid(pl.id)));
@@ -188,7 +185,8 @@ begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('orders.manage');
     insert into public.commerce_customer_groups as cg (tenant_id, name)
-    values (rustok.require_tenant(), rustok._commerce_text(to_jsonb(create_customer_group.name), 'name', 255, true))
+    values (rustok.require_tenant(),
+            rustok._input_text(to_jsonb(create_customer_group.name), 'name', 255, required => true))
     on conflict on constraint commerce_customer_groups_tenant_id_name_key do nothing
     returning * into g;
     if g.id is null then

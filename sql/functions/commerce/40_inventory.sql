@@ -89,10 +89,10 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('products.manage');
-    input := rustok._commerce_object(input, 'input');
-    location_name := rustok._commerce_text(input -> 'name', 'name', 255, true);
+    input := rustok._input_object(input, 'input', required => true);
+    location_name := rustok._input_text(input -> 'name', 'name', 255, required => true);
     insert into public.commerce_stock_locations as sl (tenant_id, name, handle)
-    values (rustok.require_tenant(), location_name, rustok._commerce_handle(input ->> 'handle', location_name))
+    values (rustok.require_tenant(), location_name, rustok._commerce_handle(input -> 'handle', location_name))
     on conflict (tenant_id, handle) do nothing
     returning * into l;
     if l.id is null then
@@ -118,22 +118,22 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('products.manage');
-    input := rustok._commerce_object(input, 'input');
+    input := rustok._input_object(input, 'input', required => true);
     select * into v from public.commerce_variants cv
-    where cv.tenant_id = rustok.require_tenant() and cv.id = rustok._commerce_id(input -> 'variantId', 'variantId');
+    where cv.tenant_id = rustok.require_tenant() and cv.id = rustok._input_id(input -> 'variantId', 'variantId');
     if not found then
         perform rustok.raise('NOT_FOUND', 'no such variant', jsonb_build_object('field', 'variantId'));
     end if;
-    location := rustok._commerce_id(input -> 'locationId', 'locationId');
+    location := rustok._input_id(input -> 'locationId', 'locationId');
     if location is null then
         location := rustok._commerce_default_location();
     elsif not exists (select 1 from public.commerce_stock_locations sl
                       where sl.tenant_id = v.tenant_id and sl.id = location) then
         perform rustok.raise('NOT_FOUND', 'no such stock location', jsonb_build_object('field', 'locationId'));
     end if;
-    delta := rustok._commerce_int(input -> 'delta', 'delta', -1000000000, 1000000000);
-    if delta is null or delta = 0 then
-        perform rustok.raise('VALIDATION_FAILED', 'delta must be a non-zero integer', jsonb_build_object('field', 'delta'));
+    delta := rustok._input_int(input -> 'delta', 'delta', -1000000000, 1000000000, required => true);
+    if delta = 0 then
+        perform rustok._input_invalid('delta', 'zero', 'delta must not be zero');
     end if;
 
     insert into public.commerce_inventory_levels (tenant_id, variant_id, location_id)
@@ -156,7 +156,7 @@ begin
         'variant_id', rustok.ulid(v.id), 'product_id', rustok.ulid(v.product_id), 'location_id', rustok.ulid(location),
         'delta', delta, 'stocked_quantity', lvl.stocked_quantity,
         'available_quantity', lvl.stocked_quantity - lvl.reserved_quantity,
-        'reason', rustok._commerce_text(input -> 'reason', 'reason', 255)));
+        'reason', rustok._input_text(input -> 'reason', 'reason', 255)));
     return rustok._commerce_level_json(lvl);
 end
 $$;

@@ -29,19 +29,16 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('orders.manage');
-    input := rustok._commerce_object(input, 'input');
+    input := rustok._input_object(input, 'input', required => true);
     select * into r from public.commerce_regions cr
     where cr.tenant_id = rustok.require_tenant() and cr.id = set_tax_rate.region_id;
     if not found then
         perform rustok.raise('NOT_FOUND', 'no such region', jsonb_build_object('field', 'regionId'));
     end if;
-    new_rate := rustok._commerce_int(input -> 'rate', 'rate', 0, 100000);
-    if new_rate is null then
-        perform rustok.raise('VALIDATION_FAILED', 'is required', jsonb_build_object('field', 'rate'));
-    end if;
+    new_rate := rustok._input_int(input -> 'rate', 'rate', 0, 100000, required => true);
     insert into public.commerce_tax_rates as t (tenant_id, region_id, name, code, rate)
-    values (r.tenant_id, r.id, coalesce(rustok._commerce_text(input -> 'name', 'name', 255), 'Tax'),
-            rustok._commerce_text(input -> 'code', 'code', 64), new_rate)
+    values (r.tenant_id, r.id, coalesce(rustok._input_text(input -> 'name', 'name', 255), 'Tax'),
+            rustok._input_text(input -> 'code', 'code', 64), new_rate)
     on conflict on constraint commerce_tax_rates_tenant_id_region_id_key
     do update set name = excluded.name, code = excluded.code, rate = excluded.rate, updated_at = now();
     perform rustok.publish_event('TaxRateSet', jsonb_build_object('region_id', rustok.ulid(r.id), 'rate', new_rate));
@@ -62,22 +59,18 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('orders.manage');
-    input := rustok._commerce_object(input, 'input');
+    input := rustok._input_object(input, 'input', required => true);
     insert into public.commerce_regions as cr (tenant_id, name, currency_code)
-    values (rustok.require_tenant(), rustok._commerce_text(input -> 'name', 'name', 255, true),
-            rustok._commerce_currency(input ->> 'currencyCode'))
+    values (rustok.require_tenant(), rustok._input_text(input -> 'name', 'name', 255, required => true),
+            rustok._commerce_currency(input -> 'currencyCode'))
     on conflict (tenant_id, name) do nothing
     returning * into r;
     if r.id is null then
         perform rustok.raise('CONFLICT', 'a region has this name', jsonb_build_object('field', 'name'));
     end if;
     for country, i in select e, n - 1 from jsonb_array_elements(
-            rustok._commerce_array(input -> 'countries', 'countries', 250)) with ordinality as t (e, n) loop
-        code := upper(rustok._commerce_text(country, format('countries[%s]', i), 2, true));
-        if code !~ '^[A-Z]{2}$' then
-            perform rustok.raise('VALIDATION_FAILED', 'an ISO 3166-1 alpha-2 country code',
-                                 jsonb_build_object('field', format('countries[%s]', i)));
-        end if;
+            rustok._input_array(input -> 'countries', 'countries', 250)) with ordinality as t (e, n) loop
+        code := rustok._commerce_country(country, format('countries[%s]', i), required => true);
         insert into public.commerce_region_countries (tenant_id, country_code, region_id)
         values (r.tenant_id, code, r.id)
         on conflict do nothing;
@@ -107,18 +100,15 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('orders.manage');
-    input := rustok._commerce_object(input, 'input');
+    input := rustok._input_object(input, 'input', required => true);
     select * into r from public.commerce_regions cr
-    where cr.tenant_id = rustok.require_tenant() and cr.id = rustok._commerce_id(input -> 'regionId', 'regionId');
+    where cr.tenant_id = rustok.require_tenant() and cr.id = rustok._input_id(input -> 'regionId', 'regionId');
     if not found then
         perform rustok.raise('NOT_FOUND', 'no such region', jsonb_build_object('field', 'regionId'));
     end if;
-    new_amount := rustok._commerce_amount(input -> 'amount');
-    if new_amount is null then
-        perform rustok.raise('VALIDATION_FAILED', 'is required', jsonb_build_object('field', 'amount'));
-    end if;
+    new_amount := rustok._input_amount(input -> 'amount', 'amount', required => true);
     insert into public.commerce_shipping_options as so (tenant_id, region_id, name, amount)
-    values (r.tenant_id, r.id, rustok._commerce_text(input -> 'name', 'name', 255, true), new_amount)
+    values (r.tenant_id, r.id, rustok._input_text(input -> 'name', 'name', 255, required => true), new_amount)
     on conflict (tenant_id, region_id, name) do nothing
     returning * into s;
     if s.id is null then
@@ -162,36 +152,31 @@ declare
 begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('orders.manage');
-    input := rustok._commerce_object(input, 'input');
-    new_code := upper(rustok._commerce_text(input -> 'code', 'code', 64, true));
+    input := rustok._input_object(input, 'input', required => true);
+    new_code := upper(rustok._input_text(input -> 'code', 'code', 64, required => true));
     if new_code !~ '^[A-Z0-9][A-Z0-9_-]*$' then
-        perform rustok.raise('VALIDATION_FAILED', 'letters, digits, dashes and underscores',
-                             jsonb_build_object('field', 'code'));
+        perform rustok._input_invalid('code', 'format', 'letters, digits, dashes and underscores');
     end if;
-    new_kind := rustok._commerce_status(input -> 'kind', 'kind', '{percentage,fixed}', null);
+    new_kind := rustok._input_choice(input -> 'kind', 'kind', '{percentage,fixed}', required => true);
     if new_kind = 'percentage' then
-        new_value := rustok._commerce_int(input -> 'value', 'value', 1, 100);
-        if input ->> 'currencyCode' is not null then
-            perform rustok.raise('VALIDATION_FAILED', 'a percentage has no currency',
-                                 jsonb_build_object('field', 'currencyCode'));
+        new_value := rustok._input_int(input -> 'value', 'value', 1, 100, required => true);
+        if rustok._input_text(input -> 'currencyCode', 'currencyCode', null) is not null then
+            perform rustok._input_invalid('currencyCode', 'not_allowed', 'a percentage has no currency');
         end if;
     else
-        new_value := rustok._commerce_int(input -> 'value', 'value', 1, 1000000000000000);
-        new_currency := rustok._commerce_currency(input ->> 'currencyCode');
+        new_value := rustok._input_int(input -> 'value', 'value', 1, 1000000000000000, required => true);
+        new_currency := rustok._commerce_currency(input -> 'currencyCode');
     end if;
-    if new_value is null then
-        perform rustok.raise('VALIDATION_FAILED', 'is required', jsonb_build_object('field', 'value'));
-    end if;
-    starts := (rustok._commerce_text(input -> 'startsAt', 'startsAt', 64))::timestamptz;
-    ends := (rustok._commerce_text(input -> 'endsAt', 'endsAt', 64))::timestamptz;
+    starts := rustok._input_instant(input -> 'startsAt', 'startsAt');
+    ends := rustok._input_instant(input -> 'endsAt', 'endsAt');
     if starts is not null and ends is not null and ends <= starts then
-        perform rustok.raise('VALIDATION_FAILED', 'endsAt must be after startsAt', jsonb_build_object('field', 'endsAt'));
+        perform rustok._input_invalid('endsAt', 'before_start', 'endsAt must be after startsAt');
     end if;
     insert into public.commerce_discounts as cd (tenant_id, code, kind, value, currency_code, starts_at, ends_at,
                                                  usage_limit, is_active)
     values (rustok.require_tenant(), new_code, new_kind, new_value, new_currency, starts, ends,
-            rustok._commerce_int(input -> 'usageLimit', 'usageLimit', 1, 2147483647),
-            rustok._commerce_bool(input -> 'isActive', 'isActive', true))
+            rustok._input_int(input -> 'usageLimit', 'usageLimit', 1, 2147483647),
+            rustok._input_bool(input -> 'isActive', 'isActive', true))
     on conflict (tenant_id, code) do nothing
     returning * into d;
     if d.id is null then

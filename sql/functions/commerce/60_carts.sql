@@ -165,10 +165,7 @@ declare
     new_quantity bigint;
     available bigint;
 begin
-    if quantity is null or quantity < 1 or quantity > 100000 then
-        perform rustok.raise('VALIDATION_FAILED', 'quantity must be between 1 and 100000',
-                             jsonb_build_object('field', 'quantity', 'reason', 'out_of_range'));
-    end if;
+    perform rustok._input_int(to_jsonb(quantity), 'quantity', 1, 100000, required => true);
     select cv.* into v from public.commerce_variants cv
     join public.commerce_products p on p.tenant_id = cv.tenant_id and p.id = cv.product_id
     where cv.tenant_id = c.tenant_id and cv.id = _commerce_put_line.variant_id and p.status = 'published';
@@ -178,10 +175,7 @@ begin
     new_quantity := quantity + case when adding then coalesce((
         select l.quantity from public.commerce_cart_lines l
         where l.tenant_id = c.tenant_id and l.cart_id = c.id and l.variant_id = v.id), 0) else 0 end;
-    if new_quantity > 100000 then
-        perform rustok.raise('VALIDATION_FAILED', 'quantity must be between 1 and 100000',
-                             jsonb_build_object('field', 'quantity', 'reason', 'out_of_range'));
-    end if;
+    perform rustok._input_int(to_jsonb(new_quantity), 'quantity', 1, 100000);
     if not exists (select 1 from rustok._commerce_price(v.id, c.currency_code, new_quantity::int, c.customer_id)) then
         perform rustok.raise('PRICE_NOT_FOUND', 'the variant has no price in the cart''s currency',
                              jsonb_build_object('field', field, 'variantId', rustok.ulid(v.id),
@@ -236,33 +230,32 @@ language plpgsql volatile as $$
 declare
     c public.commerce_carts;
     r public.commerce_regions;
+    region uuid;
     currency text;
     shipping uuid;
     item jsonb;
     i int;
 begin
     perform rustok.require_module('commerce');
-    input := rustok._commerce_object(input, 'input', false);
-    if input ->> 'regionId' is not null then
-        select * into r from public.commerce_regions cr
-        where cr.tenant_id = rustok.require_tenant() and cr.id = rustok._commerce_id(input -> 'regionId', 'regionId');
+    input := rustok._input_object(input, 'input');
+    region := rustok._input_id(input -> 'regionId', 'regionId');
+    if region is not null then
+        select * into r from public.commerce_regions cr where cr.tenant_id = rustok.require_tenant() and cr.id = region;
         if not found then
             perform rustok.raise('NOT_FOUND', 'no such region', jsonb_build_object('field', 'regionId'));
         end if;
     end if;
-    if input ->> 'currencyCode' is not null then
-        currency := rustok._commerce_currency(input ->> 'currencyCode');
+    currency := rustok._commerce_currency(input -> 'currencyCode', required => false);
+    if currency is not null then
         if r.id is not null and currency <> r.currency_code::text then
-            perform rustok.raise('VALIDATION_FAILED', 'the region uses another currency',
-                                 jsonb_build_object('field', 'currencyCode', 'reason', 'region_currency'));
+            perform rustok._input_invalid('currencyCode', 'region_currency', 'the region uses another currency');
         end if;
     elsif r.id is not null then
         currency := r.currency_code;
     else
-        perform rustok.raise('VALIDATION_FAILED', 'a currency code or a region is required',
-                             jsonb_build_object('field', 'currencyCode'));
+        perform rustok._input_invalid('currencyCode', 'required', 'a currency code or a region is required');
     end if;
-    shipping := rustok._commerce_id(input -> 'shippingOptionId', 'shippingOptionId');
+    shipping := rustok._input_id(input -> 'shippingOptionId', 'shippingOptionId');
     if shipping is not null and not exists (
             select 1 from public.commerce_shipping_options s
             where s.tenant_id = rustok.current_tenant_id() and s.region_id = r.id and s.id = shipping and s.is_active) then
@@ -271,14 +264,14 @@ begin
     end if;
     insert into public.commerce_carts (tenant_id, customer_id, email, currency_code, region_id, shipping_option_id)
     values (rustok.require_tenant(), rustok.current_user_id(),
-            rustok._commerce_email(rustok._commerce_text(input -> 'email', 'email', 255)), currency, r.id, shipping)
+            rustok._input_email(input -> 'email'), currency, r.id, shipping)
     returning * into c;
     for item, i in select e, n - 1 from jsonb_array_elements(
-            rustok._commerce_array(input -> 'lines', 'lines', 100)) with ordinality as t (e, n) loop
-        perform rustok._commerce_object(item, format('lines[%s]', i));
+            rustok._input_array(input -> 'lines', 'lines', 100)) with ordinality as t (e, n) loop
+        perform rustok._input_object(item, format('lines[%s]', i), required => true);
         perform rustok._commerce_put_line(
-            c, rustok._commerce_id(item -> 'variantId', format('lines[%s].variantId', i)),
-            rustok._commerce_int(item -> 'quantity', format('lines[%s].quantity', i), -2147483648, 2147483647)::int,
+            c, rustok._input_id(item -> 'variantId', format('lines[%s].variantId', i)),
+            rustok._input_int(item -> 'quantity', format('lines[%s].quantity', i), -2147483648, 2147483647)::int,
             true, format('lines[%s].variantId', i));
     end loop;
     return rustok._commerce_cart_json(c);
@@ -316,10 +309,7 @@ begin
     if not found then
         perform rustok.raise('NOT_FOUND', 'no such line in the cart', jsonb_build_object('field', 'lineId'));
     end if;
-    if quantity is null or quantity < 0 then
-        perform rustok.raise('VALIDATION_FAILED', 'quantity must not be negative',
-                             jsonb_build_object('field', 'quantity', 'reason', 'out_of_range'));
-    end if;
+    perform rustok._input_int(to_jsonb(quantity), 'quantity', 0, 100000, required => true);
     perform rustok._commerce_release_cart(c);
     if quantity = 0 then
         delete from public.commerce_cart_lines l where l.tenant_id = c.tenant_id and l.id = line.id;
@@ -390,10 +380,7 @@ declare
 begin
     perform rustok.require_module('commerce');
     c := rustok._commerce_cart_for_update(cart_id);
-    if ttl_seconds is null or ttl_seconds < 60 or ttl_seconds > 86400 then
-        perform rustok.raise('VALIDATION_FAILED', 'ttl_seconds must be between 60 and 86400',
-                             jsonb_build_object('field', 'ttlSeconds'));
-    end if;
+    perform rustok._input_int(to_jsonb(ttl_seconds), 'ttlSeconds', 60, 86400, required => true);
     if not exists (select 1 from public.commerce_cart_lines l where l.tenant_id = c.tenant_id and l.cart_id = c.id) then
         perform rustok.raise('INVALID_STATE', 'the cart is empty', jsonb_build_object('field', 'cartId', 'reason', 'empty'));
     end if;

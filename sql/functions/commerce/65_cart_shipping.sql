@@ -53,15 +53,13 @@ declare
 begin
     new_address := rustok._commerce_address(address, field);
     if new_address is null or not new_address ? 'countryCode' then
-        perform rustok.raise('VALIDATION_FAILED', 'a country is required',
-                             jsonb_build_object('field', field || '.countryCode', 'reason', 'required'));
+        perform rustok._input_invalid(field || '.countryCode', 'required', 'a country is required');
     end if;
     select cr.* into r from public.commerce_region_countries rc
     join public.commerce_regions cr on cr.tenant_id = rc.tenant_id and cr.id = rc.region_id
     where rc.tenant_id = c.tenant_id and rc.country_code = new_address ->> 'countryCode';
     if not found and rustok._commerce_has_regions(c.tenant_id) then
-        perform rustok.raise('VALIDATION_FAILED', 'no region ships to this country',
-                             jsonb_build_object('field', field || '.countryCode', 'reason', 'not_served'));
+        perform rustok._input_invalid(field || '.countryCode', 'not_served', 'no region ships to this country');
     end if;
     if r.currency_code <> c.currency_code then
         perform rustok.raise('REGION_CURRENCY_MISMATCH', 'the region of this country uses another currency',
@@ -103,16 +101,14 @@ begin
         return c;
     end if;
     if c.shipping_address is null then
-        perform rustok.raise('VALIDATION_FAILED', 'a shipping address is required',
-                             jsonb_build_object('field', 'shippingAddress', 'reason', 'required'));
+        perform rustok._input_invalid('shippingAddress', 'required', 'a shipping address is required');
     end if;
     if exists (select 1 from public.commerce_shipping_options s
                where s.tenant_id = c.tenant_id and s.region_id = c.region_id and s.is_active)
        and not exists (select 1 from public.commerce_shipping_options s
                        where s.tenant_id = c.tenant_id and s.region_id = c.region_id and s.is_active
                          and s.id = c.shipping_option_id) then
-        perform rustok.raise('VALIDATION_FAILED', 'choose one of the region''s shipping options',
-                             jsonb_build_object('field', 'shippingOptionId', 'reason', 'required'));
+        perform rustok._input_invalid('shippingOptionId', 'required', 'choose one of the region''s shipping options');
     end if;
     return c;
 end

@@ -141,11 +141,11 @@ declare
 begin
     perform rustok.require_module('commerce');
     c := rustok._commerce_cart_for_update(cart_id);
-    order_email := coalesce(rustok._commerce_email(place_order.email), c.email,
+    order_email := coalesce(rustok._input_email(to_jsonb(place_order.email)), c.email,
                             (select u.email from public.users u
                              where u.tenant_id = c.tenant_id and rustok.is_current_user(u.id)));
     if order_email is null then
-        perform rustok.raise('VALIDATION_FAILED', 'an email address is required', jsonb_build_object('field', 'email'));
+        perform rustok._input_invalid('email', 'required', 'an email address is required');
     end if;
     c := rustok._commerce_order_destination(c, shipping_address);
     shipping := c.shipping_address;
@@ -279,8 +279,8 @@ begin
     if not manager and rustok.current_user_id() is null then
         perform rustok.raise('UNAUTHENTICATED', 'sign in first', jsonb_build_object('permission', 'orders.manage'));
     end if;
-    new_status := rustok._commerce_status(to_jsonb(set_order_status.status), 'status',
-                                          '{pending,paid,fulfilled,completed,canceled,refunded}', null);
+    new_status := rustok._input_choice(to_jsonb(set_order_status.status), 'status',
+                                       '{pending,paid,fulfilled,completed,canceled,refunded}', required => true);
     select * into o from public.commerce_orders co
     where co.tenant_id = rustok.require_tenant() and co.id = set_order_status.order_id
       and co.created_at = rustok._commerce_id_time(set_order_status.order_id)
@@ -356,12 +356,12 @@ begin
         perform rustok.raise('UNAUTHENTICATED', 'sign in first', jsonb_build_object('permission', 'orders.manage'));
     end if;
     page := rustok._page_size(first);
-    after_id := case when after is not null then rustok.parse_id(after) end;
-    filter := rustok._commerce_object(filter, 'filter', false);
-    status_filter := case when filter ->> 'status' is not null then rustok._commerce_status(
-        filter -> 'status', 'filter.status', '{pending,paid,fulfilled,completed,canceled,refunded}', null) end;
-    customer := case when manager then rustok._commerce_id(filter -> 'customerId', 'filter.customerId') end;
-    email_filter := lower(rustok._commerce_text(filter -> 'email', 'filter.email', 255));
+    after_id := rustok._page_after(after);
+    filter := rustok._input_object(filter, 'filter');
+    status_filter := rustok._input_choice(filter -> 'status', 'filter.status',
+                                          '{pending,paid,fulfilled,completed,canceled,refunded}');
+    customer := case when manager then rustok._input_id(filter -> 'customerId', 'filter.customerId') end;
+    email_filter := lower(rustok._input_text(filter -> 'email', 'filter.email', 255));
 
     select coalesce(jsonb_agg(rustok._commerce_order_json(o) order by o.id desc), '[]'::jsonb)
     into nodes
@@ -374,6 +374,6 @@ begin
             and (email_filter is null or o.email = email_filter)
           order by o.id desc
           limit page + 1) o;
-    return rustok._page_connection(nodes, page);
+    return rustok._page_connection(nodes, page, after);
 end
 $$;

@@ -8,7 +8,7 @@ language plpgsql stable as $$
 begin
     return date_trunc('day', now() at time zone coalesce(time_zone, 'UTC')) at time zone coalesce(time_zone, 'UTC');
 exception when invalid_parameter_value then
-    perform rustok.raise('VALIDATION_FAILED', 'unknown time zone', jsonb_build_object('field', 'timeZone'));
+    perform rustok._input_invalid('timeZone', 'not_allowed', 'unknown time zone');
     return null;
 end
 $$;
@@ -43,10 +43,7 @@ begin
     perform rustok.require_module('commerce');
     perform rustok.require_permission('orders.manage');
     time_zone := coalesce(time_zone, 'UTC');
-    if low_stock is null or low_stock < 0 or low_stock > 1000000 then
-        perform rustok.raise('VALIDATION_FAILED', 'lowStock must be between 0 and 1000000',
-                             jsonb_build_object('field', 'lowStock'));
-    end if;
+    perform rustok._input_int(to_jsonb(low_stock), 'lowStock', 0, 1000000, required => true);
     day_start := rustok._commerce_day_start(time_zone);
     month_start := date_trunc('month', day_start at time zone time_zone) at time zone time_zone;
     return jsonb_build_object(

@@ -1,5 +1,6 @@
--- Content helpers: slugs, request checks, the tenant's text-search configuration, who may read and change a
--- node. Underscore functions are private to the content and blog functions.
+-- Content helpers: slugs, the tenant's text-search configuration, who may read and change a node. Requests
+-- are checked with the core's input rules (sql/functions/core/05_input.sql). Underscore functions are private
+-- to the content and blog functions.
 
 create or replace function rustok._transliterate(value text) returns text
 language sql immutable strict parallel safe as $$
@@ -18,12 +19,6 @@ language sql stable strict parallel safe as $$
        other characters one dash, at most max_length characters. '' when nothing is left. */
     select trim(both '-' from left(trim(both '-' from regexp_replace(
                lower(public.unaccent(rustok._transliterate(lower(value)))), '[^a-z0-9]+', '-', 'g')), max_length))
-$$;
-
-create or replace function rustok._valid_slug(value text, max_length int default 255) returns boolean
-language sql immutable parallel safe as $$
-    /* Lowercase ASCII letters and digits in dash-separated words, at most max_length characters. */
-    select value ~ '^[a-z0-9]+(-[a-z0-9]+)*$' and length(value) <= max_length
 $$;
 
 create or replace function rustok._next_slug(base text, taken text[]) returns text
@@ -61,102 +56,11 @@ language sql stable as $$
         where c.tenant_id = tenant and (c.slug = base or (c.slug > base || '-' and c.slug < base || '.'))))
 $$;
 
-create or replace function rustok._check_request(input jsonb, allowed text[], field text default 'input')
-returns jsonb
-language plpgsql immutable parallel safe as $$
-/* The request object itself ('{}' for null). Raises VALIDATION_FAILED when it is not a JSON object or has a
-   key outside `allowed` (details.field names it). */
-declare
-    unknown text;
-begin
-    if input is null then
-        return '{}';
-    end if;
-    if jsonb_typeof(input) <> 'object' then
-        perform rustok.raise('VALIDATION_FAILED', 'expected an object', jsonb_build_object('field', field));
-    end if;
-    select k into unknown from jsonb_object_keys(input) k where k <> all (allowed) order by k limit 1;
-    if unknown is not null then
-        perform rustok.raise('VALIDATION_FAILED', 'unknown field', jsonb_build_object('field', unknown));
-    end if;
-    return input;
-end
-$$;
-
-create or replace function rustok._text_field(input jsonb, field text, max_length int, required boolean default false)
-returns text
-language plpgsql immutable parallel safe as $$
-/* A string field of a request, trimmed; null when absent or null. Raises VALIDATION_FAILED when it is not a
-   string, longer than max_length, or blank/missing while required. */
-declare
-    value jsonb := input -> field;
-    result text;
-begin
-    if value is null or value = 'null'::jsonb then
-        result := null;
-    elsif jsonb_typeof(value) <> 'string' then
-        perform rustok.raise('VALIDATION_FAILED', 'expected a string', jsonb_build_object('field', field));
-    else
-        result := btrim(value #>> '{}');
-        if length(result) > max_length then
-            perform rustok.raise('VALIDATION_FAILED', format('at most %s characters', max_length),
-                                 jsonb_build_object('field', field, 'maxLength', max_length));
-        end if;
-    end if;
-    if required and coalesce(result, '') = '' then
-        perform rustok.raise('VALIDATION_FAILED', 'required', jsonb_build_object('field', field));
-    end if;
-    return result;
-end
-$$;
-
-create or replace function rustok._choice_field(input jsonb, field text, choices text[]) returns text
-language plpgsql immutable parallel safe as $$
-/* A field that must be one of `choices` (lowercase, as SQL stores it); null when absent. Raises
-   VALIDATION_FAILED otherwise, with the allowed values in details. */
-declare
-    value text := rustok._text_field(input, field, 64);
-begin
-    if value is not null and value <> all (choices) then
-        perform rustok.raise('VALIDATION_FAILED', 'not an allowed value',
-                             jsonb_build_object('field', field, 'allowed', to_jsonb(choices)));
-    end if;
-    return value;
-end
-$$;
-
-create or replace function rustok._id_field(input jsonb, field text) returns uuid
-language plpgsql immutable parallel safe as $$
-/* An id field (ULID or UUID text); null when absent or null. Raises INVALID_ID (details.field). */
-declare
-    value text := rustok._text_field(input, field, 64);
-begin
-    if value is null then
-        return null;
-    end if;
-    if value !~* '^([0-7][0-9a-hjkmnp-tv-z]{25}|[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12})$' then
-        perform rustok.raise('INVALID_ID', 'not a ULID or UUID', jsonb_build_object('field', field));
-    end if;
-    return rustok.parse_id(value);
-end
-$$;
-
-create or replace function rustok._int_field(input jsonb, field text, min_value int default 0) returns int
-language plpgsql immutable parallel safe as $$
-/* An integer field; null when absent. Raises VALIDATION_FAILED for a non-integer or one below min_value. */
-declare
-    value jsonb := input -> field;
-begin
-    if value is null or value = 'null'::jsonb then
-        return null;
-    end if;
-    if jsonb_typeof(value) <> 'number' or (value #>> '{}') !~ '^-?[0-9]{1,9}$'
-       or (value #>> '{}')::int < min_value then
-        perform rustok.raise('VALIDATION_FAILED', format('an integer of at least %s', min_value),
-                             jsonb_build_object('field', field));
-    end if;
-    return (value #>> '{}')::int;
-end
+create or replace function rustok._content_position(value jsonb) returns int
+language sql immutable parallel safe as $$
+    /* A node's or category's position among its siblings: an integer from 0, 0 when absent. Raises
+       VALIDATION_FAILED (position). */
+    select coalesce(rustok._input_int(value, 'position', 0, 2147483647), 0)::int
 $$;
 
 create or replace function rustok._search_config(tenant uuid) returns regconfig

@@ -50,14 +50,12 @@ language plpgsql stable as $$
    VALIDATION_FAILED for an unknown kind, MODULE_DISABLED, TENANT_REQUIRED. */
 declare
     n public.nodes;
+    node_kind text;
 begin
     perform rustok.require_module('content');
-    if kind is null or kind not in ('page', 'post', 'comment') then
-        perform rustok.raise('VALIDATION_FAILED', 'unknown kind',
-                             jsonb_build_object('field', 'kind', 'allowed', '["page", "post", "comment"]'::jsonb));
-    end if;
+    node_kind := rustok._input_choice(to_jsonb(kind), 'kind', '{page,post,comment}', required => true);
     select * into n from public.nodes x
-    where x.tenant_id = rustok.current_tenant_id() and x.kind = node_by_slug.kind and x.slug = node_by_slug.slug;
+    where x.tenant_id = rustok.current_tenant_id() and x.kind = node_kind and x.slug = node_by_slug.slug;
     return case when rustok._node_visible(n) then rustok._node_json(n) end;
 end
 $$;
@@ -80,8 +78,8 @@ declare
 begin
     perform rustok.require_module('content');
     page := rustok._page_size(first);
-    after_id := case when after is not null then rustok.parse_id(after) end;
-    f := rustok._check_request(filter, '{kind,status,categoryId,tag,authorId}', 'filter');
+    after_id := rustok._page_after(after);
+    f := rustok._input_object(filter, 'filter', allowed => '{kind,status,categoryId,tag,authorId}');
     execute $page$
         select coalesce(array_agg(n.id order by n.id desc), '{}') from (
             select n.id from public.nodes n
@@ -110,17 +108,17 @@ begin
     $page$
     into ids
     using tenant,
-          rustok._choice_field(f, 'kind', '{page,post,comment}'),
-          rustok._choice_field(f, 'status', '{draft,published,archived}'),
-          rustok._id_field(f, 'categoryId'),
-          rustok._id_field(f, 'authorId'),
-          rustok._slugify(rustok._text_field(f, 'tag', 64), 64),
+          rustok._input_choice(f -> 'kind', 'filter.kind', '{page,post,comment}'),
+          rustok._input_choice(f -> 'status', 'filter.status', '{draft,published,archived}'),
+          rustok._input_id(f -> 'categoryId', 'filter.categoryId'),
+          rustok._input_id(f -> 'authorId', 'filter.authorId'),
+          rustok._slugify(rustok._input_text(f -> 'tag', 'filter.tag', 64), 64),
           after_id,
           rustok.has_permission('content.manage'),
           page + 1;
     select coalesce(jsonb_agg(rustok._node_json(n) order by n.id desc), '[]'::jsonb) into result
     from public.nodes n
     where n.tenant_id = tenant and n.id = any (ids[1:page]);
-    return rustok._connection(result, cardinality(ids) > page);
+    return rustok._connection(result, cardinality(ids) > page, after);
 end
 $$;

@@ -2,75 +2,20 @@
 -- the user's rights first, validates the whole request before writing, and emits its events in the same
 -- transaction: NodeCreated, NodeUpdated, NodePublished, NodeDeleted (the manifest's DomainEvent).
 
-create or replace function rustok._instant(value text, field text default 'at') returns timestamptz
-language plpgsql stable as $$
-/* An ISO 8601 date and time with its offset ('2030-01-01T09:00:00Z', '…+02:00') as timestamptz; null for
-   null. Raises VALIDATION_FAILED (details.field) for anything else, PostgreSQL's own words ('now',
-   'tomorrow', 'infinity') included. */
-begin
-    if value is null then
-        return null;
-    end if;
-    if value ~ '^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}(:?\d{2})?)$' then
-        begin
-            return value::timestamptz;
-        exception when data_exception then
-            null;  -- month 13, an offset of +99:00 (every data exception): reported below
-        end;
-    end if;
-    perform rustok.raise('VALIDATION_FAILED', 'not an ISO 8601 date and time with offset',
-                         jsonb_build_object('field', field));
-    return null;
-end
+create or replace function rustok._node_body(value jsonb) returns text
+language sql immutable parallel safe as $$
+    /* A node's body as given (verbatim: leading spaces matter in Markdown, "" is an empty body), at most
+       1,000,000 characters; null when absent. Raises VALIDATION_FAILED (body). */
+    select rustok._input_text(value, 'body', 1000000, verbatim => true)
 $$;
 
-create or replace function rustok._time_field(input jsonb, field text) returns timestamptz
-language sql stable as $$
-    /* An ISO 8601 instant of a request (rustok._instant); null when absent. */
-    select rustok._instant(rustok._text_field(input, field, 64), field)
-$$;
-
-create or replace function rustok._metadata_field(input jsonb) returns jsonb
-language plpgsql immutable parallel safe as $$
-/* The metadata object of a request ('{}' for null). Raises VALIDATION_FAILED when it is not an object. */
-declare
-    value jsonb := input -> 'metadata';
-begin
-    if value is null or value = 'null'::jsonb then
-        return '{}';
-    end if;
-    if jsonb_typeof(value) <> 'object' then
-        perform rustok.raise('VALIDATION_FAILED', 'expected an object', jsonb_build_object('field', 'metadata'));
-    end if;
-    return value;
-end
-$$;
-
-create or replace function rustok._body_field(input jsonb) returns text
-language plpgsql immutable parallel safe as $$
-/* The body text of a request, untrimmed (leading spaces matter in Markdown); at most 1,000,000 characters.
-   Raises VALIDATION_FAILED. */
-declare
-    value jsonb := input -> 'body';
-begin
-    if value is null or value = 'null'::jsonb then
-        return null;
-    end if;
-    if jsonb_typeof(value) <> 'string' or length(value #>> '{}') > 1000000 then
-        perform rustok.raise('VALIDATION_FAILED', 'a string of at most 1,000,000 characters',
-                             jsonb_build_object('field', 'body'));
-    end if;
-    return value #>> '{}';
-end
-$$;
-
-create or replace function rustok._category_ref(tenant uuid, input jsonb, field text default 'categoryId')
+create or replace function rustok._category_ref(tenant uuid, value jsonb, field text default 'categoryId')
 returns uuid
 language plpgsql stable as $$
 /* The category an id field names, checked to exist in this tenant; null when absent or null. Raises
    INVALID_ID, NOT_FOUND (details.field). */
 declare
-    category_id uuid := rustok._id_field(input, field);
+    category_id uuid := rustok._input_id(value, field);
 begin
     if category_id is not null and not exists (
             select 1 from public.categories c where c.tenant_id = tenant and c.id = category_id) then
@@ -82,45 +27,46 @@ $$;
 
 create or replace function rustok._set_node_tags(tenant uuid, node_id uuid, tags jsonb) returns boolean
 language plpgsql volatile as $$
-/* Makes the node's tags exactly `tags` (a list of names; null = none), creating tags that do not exist yet
-   (matched by slug). Returns whether the links changed. Raises VALIDATION_FAILED (details.field 'tags'). */
+/* Makes the node's tags exactly `tags` (a list of at most 50 names of 1 to 64 characters; null = none),
+   creating tags that do not exist yet (matched by slug). Returns whether the links changed. Raises
+   VALIDATION_FAILED (details.field 'tags' or 'tags[i]'; reason format for a name without a letter or
+   digit). */
 declare
-    items jsonb := case when tags is null or tags = 'null'::jsonb then '[]'::jsonb else tags end;
-    names text[];
-    slugs text[];
+    item jsonb;
+    i int;
+    tag_name text;
+    tag_slug text;
+    names text[] := '{}';
+    slugs text[] := '{}';
     removed int;
     added int;
 begin
-    if jsonb_typeof(items) <> 'array' or jsonb_array_length(items) > 50 or exists (
-            select 1 from jsonb_array_elements(items) e
-            where jsonb_typeof(e) <> 'string' or length(btrim(e #>> '{}')) > 64
-               or rustok._slugify(e #>> '{}', 64) = '') then
-        perform rustok.raise('VALIDATION_FAILED', 'at most 50 tag names, each 1 to 64 characters',
-                             jsonb_build_object('field', 'tags'));
-    end if;
-    select array_agg(w.name order by w.slug), array_agg(w.slug order by w.slug) into names, slugs
-    from (select distinct on (rustok._slugify(e #>> '{}', 64))
-                 btrim(e #>> '{}') as name, rustok._slugify(e #>> '{}', 64) as slug
-          from jsonb_array_elements(items) with ordinality as x (e, i)
-          order by rustok._slugify(e #>> '{}', 64), i) w;
-    if slugs is not null then
-        insert into public.tags (tenant_id, name, slug)
-        select tenant, w.name, w.slug from unnest(names, slugs) as w (name, slug)
-        on conflict do nothing;
-    end if;
+    for item, i in select e, n - 1 from jsonb_array_elements(rustok._input_array(tags, 'tags', 50))
+                                        with ordinality as t (e, n) loop
+        tag_name := rustok._input_text(item, format('tags[%s]', i), 64, required => true);
+        tag_slug := rustok._slugify(tag_name, 64);
+        if tag_slug = '' then
+            perform rustok._input_invalid(format('tags[%s]', i), 'format', 'a tag name needs a letter or digit');
+        end if;
+        if tag_slug <> all (slugs) then  -- the first name given for a slug names the tag
+            names := names || tag_name;
+            slugs := slugs || tag_slug;
+        end if;
+    end loop;
+    insert into public.tags (tenant_id, name, slug)
+    select tenant, w.name, w.slug from unnest(names, slugs) as w (name, slug)
+    on conflict do nothing;
     delete from public.node_tags nt
     using public.tags t
     where nt.tenant_id = tenant and nt.node_id = _set_node_tags.node_id
-      and t.tenant_id = nt.tenant_id and t.id = nt.tag_id and t.slug <> all (coalesce(slugs, '{}'));
+      and t.tenant_id = nt.tenant_id and t.id = nt.tag_id and t.slug <> all (slugs);
     get diagnostics removed = row_count;
-    if slugs is not null then
-        insert into public.node_tags (tenant_id, node_id, tag_id)
-        select tenant, _set_node_tags.node_id, t.id from public.tags t
-        where t.tenant_id = tenant and t.slug = any (slugs)
-        on conflict do nothing;
-    end if;
+    insert into public.node_tags (tenant_id, node_id, tag_id)
+    select tenant, _set_node_tags.node_id, t.id from public.tags t
+    where t.tenant_id = tenant and t.slug = any (slugs)
+    on conflict do nothing;
     get diagnostics added = row_count;
-    return removed + coalesce(added, 0) > 0;
+    return removed + added > 0;
 end
 $$;
 
@@ -150,44 +96,34 @@ declare
 begin
     perform rustok.require_module('content');
     perform rustok.require_permission('content.write');
-    req := rustok._check_request(input, '{kind,title,slug,excerpt,body,format,status,publishedAt,parentId,'
-                                        'categoryId,tags,metaTitle,metaDescription,metadata,position}');
-    new_kind := rustok._choice_field(req, 'kind', '{page,post,comment}');
-    if new_kind is null then
-        perform rustok.raise('VALIDATION_FAILED', 'required', jsonb_build_object('field', 'kind'));
-    elsif new_kind = 'comment' then
-        perform rustok.raise('VALIDATION_FAILED', 'comments are added with add_comment (blog)',
-                             jsonb_build_object('field', 'kind'));
-    end if;
-    new_title := rustok._text_field(req, 'title', 255, true);
-    given_slug := rustok._text_field(req, 'slug', 255);
-    if given_slug is not null and not rustok._valid_slug(given_slug) then
-        perform rustok.raise('VALIDATION_FAILED', 'slug: lowercase letters, digits and single dashes',
-                             jsonb_build_object('field', 'slug'));
-    end if;
-    new_format := coalesce(rustok._choice_field(req, 'format', '{markdown,html}'), 'markdown');
-    new_status := coalesce(rustok._choice_field(req, 'status', '{draft,published,archived}'), 'draft');
-    publish_at := rustok._time_field(req, 'publishedAt');
+    req := rustok._input_object(input, 'input', allowed => '{kind,title,slug,excerpt,body,format,status,publishedAt,'
+                                                           'parentId,categoryId,tags,metaTitle,metaDescription,'
+                                                           'metadata,position}');
+    new_kind := rustok._input_choice(req -> 'kind', 'kind', '{page,post}', required => true);  -- comments: add_comment
+    new_title := rustok._input_text(req -> 'title', 'title', 255, required => true);
+    given_slug := rustok._input_slug(req -> 'slug', 'slug');
+    new_format := coalesce(rustok._input_choice(req -> 'format', 'format', '{markdown,html}'), 'markdown');
+    new_status := coalesce(rustok._input_choice(req -> 'status', 'status', '{draft,published,archived}'), 'draft');
+    publish_at := rustok._input_instant(req -> 'publishedAt', 'publishedAt');
     if publish_at is not null and new_status <> 'published' then
-        perform rustok.raise('VALIDATION_FAILED', 'publishedAt goes with status published',
-                             jsonb_build_object('field', 'publishedAt'));
+        perform rustok._input_invalid('publishedAt', 'needs_published', 'publishedAt goes with status published');
     end if;
     if new_status = 'published' then
         perform rustok.require_permission('content.publish');
         publish_at := coalesce(publish_at, now());
     end if;
-    parent := rustok._id_field(req, 'parentId');
+    parent := rustok._input_id(req -> 'parentId', 'parentId');
     if parent is not null then
         select * into n from public.nodes p where p.tenant_id = tenant and p.id = parent;
         if not rustok._node_visible(n) then
             perform rustok.raise('NOT_FOUND', 'no such parent', jsonb_build_object('field', 'parentId'));
         elsif n.kind <> new_kind then
-            perform rustok.raise('VALIDATION_FAILED', 'the parent must be of the same kind',
-                                 jsonb_build_object('field', 'parentId', 'parentKind', n.kind));
+            perform rustok._input_invalid('parentId', 'kind_mismatch', 'the parent must be of the same kind',
+                                          jsonb_build_object('parentKind', n.kind));
         end if;
         n := null;
     end if;
-    category := rustok._category_ref(tenant, req);
+    category := rustok._category_ref(tenant, req -> 'categoryId');
     base := coalesce(nullif(rustok._slugify(new_title), ''), new_kind);
     if given_slug is null then
         perform rustok._lock_slug(tenant, new_kind, base);
@@ -196,10 +132,10 @@ begin
         insert into public.nodes (tenant_id, kind, title, slug, excerpt, status, published_at, parent_id,
                                   author_id, category_id, meta_title, meta_description, metadata, position)
         values (tenant, new_kind, new_title, coalesce(given_slug, rustok._free_node_slug(tenant, new_kind, base)),
-                rustok._text_field(req, 'excerpt', 100000), new_status, publish_at, parent,
-                rustok.current_user_id(), category, rustok._text_field(req, 'metaTitle', 255),
-                rustok._text_field(req, 'metaDescription', 500), rustok._metadata_field(req),
-                coalesce(rustok._int_field(req, 'position'), 0))
+                rustok._input_text(req -> 'excerpt', 'excerpt', 100000), new_status, publish_at, parent,
+                rustok.current_user_id(), category, rustok._input_text(req -> 'metaTitle', 'metaTitle', 255),
+                rustok._input_text(req -> 'metaDescription', 'metaDescription', 500),
+                rustok._input_object(req -> 'metadata', 'metadata'), rustok._content_position(req -> 'position'))
         on conflict on constraint nodes_tenant_id_kind_slug_key do nothing
         returning * into n;
         exit when n.id is not null;
@@ -209,7 +145,7 @@ begin
         end if;
     end loop;
     insert into public.bodies (tenant_id, node_id, body, format)
-    values (tenant, n.id, coalesce(rustok._body_field(req), ''), new_format);
+    values (tenant, n.id, coalesce(rustok._node_body(req -> 'body'), ''), new_format);
     perform rustok._set_node_tags(tenant, n.id, req -> 'tags');
     perform rustok.publish_event('NodeCreated', jsonb_build_object(
         'node_id', rustok.ulid(n.id), 'kind', n.kind, 'author_id', rustok.ulid(n.author_id)));
@@ -242,33 +178,24 @@ declare
     new_format text;
     body_changed boolean := false;
     tags_changed boolean := false;
-    bad text;
 begin
     perform rustok.require_module('content');
     prev := rustok._editable_node(id);
-    req := rustok._check_request(input, '{title,slug,excerpt,body,format,status,publishedAt,categoryId,tags,'
-                                        'metaTitle,metaDescription,metadata,position}');
-    if prev.kind = 'comment' then
-        select k into bad from jsonb_object_keys(req) k where k not in ('body', 'metadata') order by k limit 1;
-        if bad is not null then
-            perform rustok.raise('VALIDATION_FAILED', 'a comment has only a body and metadata',
-                                 jsonb_build_object('field', bad));
-        end if;
-    end if;
+    req := rustok._input_object(input, 'input',
+                                allowed => case when prev.kind = 'comment' then '{body,metadata}'::text[]
+                                                else '{title,slug,excerpt,body,format,status,publishedAt,categoryId,'
+                                                     'tags,metaTitle,metaDescription,metadata,position}' end);
     n := prev;
     if req ? 'title' then
-        n.title := rustok._text_field(req, 'title', 255, true);
+        n.title := rustok._input_text(req -> 'title', 'title', 255, required => true);
     end if;
     if req ? 'slug' then
-        new_slug := rustok._text_field(req, 'slug', 255);
+        new_slug := rustok._input_slug(req -> 'slug', 'slug');
         if new_slug is null then
             new_slug := coalesce(nullif(rustok._slugify(n.title), ''), n.kind);
             if new_slug is distinct from prev.slug then
                 new_slug := rustok._free_node_slug(tenant, n.kind, new_slug);
             end if;
-        elsif not rustok._valid_slug(new_slug) then
-            perform rustok.raise('VALIDATION_FAILED', 'slug: lowercase letters, digits and single dashes',
-                                 jsonb_build_object('field', 'slug'));
         elsif new_slug is distinct from prev.slug and exists (
                 select 1 from public.nodes x where x.tenant_id = tenant and x.kind = n.kind and x.slug = new_slug) then
             perform rustok.raise('CONFLICT', 'slug taken', jsonb_build_object('field', 'slug'));
@@ -276,16 +203,13 @@ begin
         n.slug := new_slug;
     end if;
     if req ? 'excerpt' then
-        n.excerpt := rustok._text_field(req, 'excerpt', 100000);
+        n.excerpt := rustok._input_text(req -> 'excerpt', 'excerpt', 100000);
     end if;
-    new_status := rustok._choice_field(req, 'status', '{draft,published,archived}');
-    if req ? 'status' and new_status is null then
-        perform rustok.raise('VALIDATION_FAILED', 'required', jsonb_build_object('field', 'status'));
-    end if;
-    publish_at := rustok._time_field(req, 'publishedAt');
+    new_status := rustok._input_choice(req -> 'status', 'status', '{draft,published,archived}',
+                                       required => req ? 'status');
+    publish_at := rustok._input_instant(req -> 'publishedAt', 'publishedAt');
     if publish_at is not null and coalesce(new_status, prev.status) <> 'published' then
-        perform rustok.raise('VALIDATION_FAILED', 'publishedAt goes with status published',
-                             jsonb_build_object('field', 'publishedAt'));
+        perform rustok._input_invalid('publishedAt', 'needs_published', 'publishedAt goes with status published');
     end if;
     if new_status is not null or publish_at is not null then
         n.status := coalesce(new_status, prev.status);
@@ -301,22 +225,22 @@ begin
         end if;
     end if;
     if req ? 'categoryId' then
-        n.category_id := rustok._category_ref(tenant, req);
+        n.category_id := rustok._category_ref(tenant, req -> 'categoryId');
     end if;
     if req ? 'metaTitle' then
-        n.meta_title := rustok._text_field(req, 'metaTitle', 255);
+        n.meta_title := rustok._input_text(req -> 'metaTitle', 'metaTitle', 255);
     end if;
     if req ? 'metaDescription' then
-        n.meta_description := rustok._text_field(req, 'metaDescription', 500);
+        n.meta_description := rustok._input_text(req -> 'metaDescription', 'metaDescription', 500);
     end if;
     if req ? 'metadata' then
-        n.metadata := rustok._metadata_field(req);
+        n.metadata := rustok._input_object(req -> 'metadata', 'metadata');
     end if;
     if req ? 'position' then
-        n.position := coalesce(rustok._int_field(req, 'position'), 0);
+        n.position := rustok._content_position(req -> 'position');
     end if;
-    new_body := rustok._body_field(req);
-    new_format := rustok._choice_field(req, 'format', '{markdown,html}');
+    new_body := rustok._node_body(req -> 'body');
+    new_format := rustok._input_choice(req -> 'format', 'format', '{markdown,html}');
 
     update public.nodes x set title = n.title, slug = n.slug, excerpt = n.excerpt, status = n.status,
         published_at = n.published_at, category_id = n.category_id, meta_title = n.meta_title,
@@ -360,8 +284,7 @@ begin
     perform rustok.require_module('content');
     n := rustok._editable_node(id);
     if n.kind = 'comment' then
-        perform rustok.raise('VALIDATION_FAILED', 'comments are moderated, not published',
-                             jsonb_build_object('field', 'id'));
+        perform rustok._input_invalid('id', 'is_comment', 'comments are moderated, not published');
     end if;
     perform rustok.require_permission('content.publish');
     when_ := coalesce(at, case when rustok._node_is_live(n.status, n.published_at) then n.published_at end, now());
@@ -388,8 +311,7 @@ begin
     perform rustok.require_module('content');
     n := rustok._editable_node(id);
     if n.kind = 'comment' then
-        perform rustok.raise('VALIDATION_FAILED', 'comments are moderated, not published',
-                             jsonb_build_object('field', 'id'));
+        perform rustok._input_invalid('id', 'is_comment', 'comments are moderated, not published');
     end if;
     perform rustok.require_permission('content.publish');
     if n.status <> 'published' then

@@ -21,27 +21,23 @@ declare
     page int;
     after_number int;
     result jsonb;
-    total int;
 begin
     perform rustok.require_module('content');
     page := rustok._page_size(first);
     n := rustok._editable_node(node_id, lock_row => false);
     if after is not null then
         select r.number into after_number from public.body_revisions r
-        where r.tenant_id = n.tenant_id and r.node_id = n.id and r.id = rustok.parse_id(after);
+        where r.tenant_id = n.tenant_id and r.node_id = n.id and r.id = rustok._page_after(after);
         if not found then
             perform rustok.raise('NOT_FOUND', 'no such revision of this node', jsonb_build_object('field', 'after'));
         end if;
     end if;
-    select coalesce(jsonb_agg(rustok._revision_json(r) order by r.number desc), '[]'::jsonb), count(*)
-    into result, total
+    select coalesce(jsonb_agg(rustok._revision_json(r) order by r.number desc), '[]'::jsonb)
+    into result
     from (select * from public.body_revisions r
           where r.tenant_id = n.tenant_id and r.node_id = n.id and (after_number is null or r.number < after_number)
           order by r.number desc limit page + 1) r;
-    if total > page then
-        result := result - page;
-    end if;
-    return rustok._connection(result, total > page);
+    return rustok._page_connection(result, page, after);
 end
 $$;
 

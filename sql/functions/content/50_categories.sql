@@ -72,14 +72,10 @@ declare
 begin
     perform rustok.require_module('content');
     perform rustok.require_permission('content.manage');
-    req := rustok._check_request(input, '{name,slug,parentId,description,position}');
-    new_name := rustok._text_field(req, 'name', 255, true);
-    given_slug := rustok._text_field(req, 'slug', 255);
-    if given_slug is not null and not rustok._valid_slug(given_slug) then
-        perform rustok.raise('VALIDATION_FAILED', 'slug: lowercase letters, digits and single dashes',
-                             jsonb_build_object('field', 'slug'));
-    end if;
-    parent := rustok._category_ref(tenant, req, 'parentId');
+    req := rustok._input_object(input, 'input', allowed => '{name,slug,parentId,description,position}');
+    new_name := rustok._input_text(req -> 'name', 'name', 255, required => true);
+    given_slug := rustok._input_slug(req -> 'slug', 'slug');
+    parent := rustok._category_ref(tenant, req -> 'parentId', 'parentId');
     base := coalesce(nullif(rustok._slugify(new_name), ''), 'category');
     if given_slug is null then
         perform rustok._lock_slug(tenant, 'category', base);
@@ -87,7 +83,8 @@ begin
     loop
         insert into public.categories (tenant_id, parent_id, name, slug, description, position)
         values (tenant, parent, new_name, coalesce(given_slug, rustok._free_category_slug(tenant, base)),
-                rustok._text_field(req, 'description', 10000), coalesce(rustok._int_field(req, 'position'), 0))
+                rustok._input_text(req -> 'description', 'description', 10000),
+                rustok._content_position(req -> 'position'))
         on conflict on constraint categories_tenant_id_slug_key do nothing
         returning * into c;
         exit when c.id is not null;
@@ -117,7 +114,7 @@ declare
 begin
     perform rustok.require_module('content');
     perform rustok.require_permission('content.manage');
-    req := rustok._check_request(input, '{name,slug,parentId,description,position}');
+    req := rustok._input_object(input, 'input', allowed => '{name,slug,parentId,description,position}');
     if req ? 'parentId' then
         perform rustok._lock_category_tree(tenant);  -- before the row lock, in the order delete_category takes them
     end if;
@@ -127,18 +124,15 @@ begin
     end if;
     c := prev;
     if req ? 'name' then
-        c.name := rustok._text_field(req, 'name', 255, true);
+        c.name := rustok._input_text(req -> 'name', 'name', 255, required => true);
     end if;
     if req ? 'slug' then
-        new_slug := rustok._text_field(req, 'slug', 255);
+        new_slug := rustok._input_slug(req -> 'slug', 'slug');
         if new_slug is null then
             new_slug := coalesce(nullif(rustok._slugify(c.name), ''), 'category');
             if new_slug is distinct from prev.slug then
                 new_slug := rustok._free_category_slug(tenant, new_slug);
             end if;
-        elsif not rustok._valid_slug(new_slug) then
-            perform rustok.raise('VALIDATION_FAILED', 'slug: lowercase letters, digits and single dashes',
-                                 jsonb_build_object('field', 'slug'));
         elsif new_slug is distinct from prev.slug and exists (
                 select 1 from public.categories x where x.tenant_id = tenant and x.slug = new_slug) then
             perform rustok.raise('CONFLICT', 'slug taken', jsonb_build_object('field', 'slug'));
@@ -146,17 +140,17 @@ begin
         c.slug := new_slug;
     end if;
     if req ? 'parentId' then
-        c.parent_id := rustok._category_ref(tenant, req, 'parentId');
+        c.parent_id := rustok._category_ref(tenant, req -> 'parentId', 'parentId');
         if c.parent_id = c.id then
             perform rustok.raise('CATEGORY_CYCLE', 'a category cannot be its own parent',
                                  jsonb_build_object('field', 'parentId'));
         end if;
     end if;
     if req ? 'description' then
-        c.description := rustok._text_field(req, 'description', 10000);
+        c.description := rustok._input_text(req -> 'description', 'description', 10000);
     end if;
     if req ? 'position' then
-        c.position := coalesce(rustok._int_field(req, 'position'), 0);
+        c.position := rustok._content_position(req -> 'position');
     end if;
     if (to_jsonb(c) - 'updated_at') is not distinct from (to_jsonb(prev) - 'updated_at') then
         return rustok._category_json(prev, rustok._category_depth(prev));

@@ -13,12 +13,10 @@ declare
     event_id uuid := rustok.gen_id();
 begin
     if _publish_event_for.type is null or _publish_event_for.type !~ '^[A-Z][A-Za-z0-9]{0,63}$' then
-        perform rustok.raise('VALIDATION_FAILED', 'event type must be PascalCase',
-                             jsonb_build_object('field', 'type'));
+        perform rustok._input_invalid('type', 'format', 'event type must be PascalCase');
     end if;
     if data is not null and jsonb_typeof(data) <> 'object' then
-        perform rustok.raise('VALIDATION_FAILED', 'event data must be a JSON object',
-                             jsonb_build_object('field', 'data'));
+        perform rustok._input_invalid('data', 'type', 'event data must be a JSON object', '{"expected": "object"}');
     end if;
     insert into public.event_outbox (tenant_id, id, actor_id, type, data)
     values (tenant, event_id, rustok.current_user_id(), _publish_event_for.type, coalesce(data, '{}'));

@@ -38,12 +38,10 @@ language plpgsql volatile as $$
    VALIDATION_FAILED for a digest that is not 32 bytes or a lifetime that is not positive. */
 begin
     if token_hash is null or length(token_hash) <> 32 then
-        perform rustok.raise('VALIDATION_FAILED', 'a refresh token digest is 32 bytes',
-                             jsonb_build_object('field', 'refreshToken'));
+        perform rustok._input_invalid('refreshToken', 'format', 'a refresh token digest is 32 bytes');
     end if;
     if ttl is null or ttl <= interval '0' then
-        perform rustok.raise('VALIDATION_FAILED', 'the refresh token lifetime must be positive',
-                             jsonb_build_object('field', 'ttl'));
+        perform rustok._input_invalid('ttl', 'out_of_range', 'the refresh token lifetime must be positive');
     end if;
     insert into public.auth_refresh_tokens (tenant_id, user_id, family_id, token_hash, expires_at)
     values (rustok.require_tenant(), user_id, family_id, token_hash, now() + ttl);
@@ -102,15 +100,12 @@ language plpgsql volatile as $$
    RATE_LIMITED. */
 declare
     tenant uuid := rustok._auth_tenant();
-    normalized text := lower(btrim(coalesce(email, '')));
+    -- any text: a login must not tell which addresses could exist (the e-mail rule is for new accounts)
+    normalized text := lower(rustok._input_text(to_jsonb(email), 'email', 255, required => true));
     attempt public.auth_login_attempts;
     in_a_row int;
     stored text;
 begin
-    if normalized = '' or length(normalized) > 255 then
-        perform rustok.raise('VALIDATION_FAILED', 'email is required (at most 255 characters)',
-                             jsonb_build_object('field', 'email'));
-    end if;
     perform rustok.spend_auth_budget('login', client);
     insert into public.auth_login_attempts (tenant_id, email) values (tenant, normalized)
     on conflict on constraint auth_login_attempts_pkey do nothing;

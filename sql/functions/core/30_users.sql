@@ -1,5 +1,5 @@
--- Users as the API shows them: the current user, the tenant's user list (keyset-paginated), role and status
--- changes and users created by an admin, under one super_admin rule.
+-- Users as the API shows them: the current user, the tenant's user list (keyset-paginated, 25_pagination.sql),
+-- role and status changes and users created by an admin, under one super_admin rule.
 
 create or replace function rustok._user_json(u public.users) returns jsonb
 language sql stable parallel safe as $$
@@ -10,17 +10,18 @@ language sql stable parallel safe as $$
 $$;
 
 create or replace function rustok._display_name(value text) returns text
-language plpgsql immutable as $$
-/* The name a user shows to others (comment authors, the moderation queue): trimmed, null when empty, at most
-   255 characters. Raises VALIDATION_FAILED (displayName). */
-begin
-    value := nullif(btrim(value), '');
-    if length(value) > 255 then
-        perform rustok.raise('VALIDATION_FAILED', 'displayName: at most 255 characters',
-                             jsonb_build_object('field', 'displayName'));
-    end if;
-    return value;
-end
+language sql immutable parallel safe as $$
+    /* The name a user shows to others (comment authors, the moderation queue): trimmed, null when empty, at
+       most 255 characters. Raises VALIDATION_FAILED (displayName). */
+    select rustok._input_text(to_jsonb(value), 'displayName', 255)
+$$;
+
+create or replace function rustok._role_field(role text) returns text
+language sql stable as $$
+    /* A role's slug (any case) as the roles table has it. Raises VALIDATION_FAILED (field role, reason
+       required or not_allowed with the roles allowed). */
+    select rustok._input_choice(to_jsonb(role), 'role', array(select r.slug::text from public.roles r order by r.slug),
+                                required => true)
 $$;
 
 create or replace function rustok.set_display_name(display_name text) returns jsonb
@@ -56,59 +57,25 @@ language sql stable as $$
     select rustok._tenant_json(t) from public.tenants t where t.id = rustok.current_tenant_id()
 $$;
 
-create or replace function rustok._connection(nodes jsonb, has_next boolean) returns jsonb
-language sql immutable parallel safe as $$
-    /* A Relay connection from an ordered array of nodes that each have an "id" (used as the cursor). */
-    select jsonb_build_object(
-        'edges', coalesce((select jsonb_agg(jsonb_build_object('cursor', n ->> 'id', 'node', n) order by i)
-                           from jsonb_array_elements(nodes) with ordinality as e (n, i)), '[]'::jsonb),
-        'pageInfo', jsonb_build_object(
-            'hasNextPage', has_next,
-            'hasPreviousPage', false,
-            'startCursor', nodes -> 0 ->> 'id',
-            'endCursor', nodes -> -1 ->> 'id'))
-$$;
-
-create or replace function rustok._page_connection(nodes jsonb, page int) returns jsonb
-language sql immutable parallel safe as $$
-    /* The connection of one keyset page, read as up to page + 1 ordered nodes: the extra node is not shown,
-       it only says that another page follows. */
-    select rustok._connection(case when jsonb_array_length(nodes) > page then nodes - page else nodes end,
-                              jsonb_array_length(nodes) > page)
-$$;
-
-create or replace function rustok._page_size(first int) returns int
-language plpgsql immutable parallel safe as $$
-/* Validates a page size: 1..100, default 20. Raises VALIDATION_FAILED. */
-begin
-    if first is null then
-        return 20;
-    end if;
-    if first < 1 or first > 100 then
-        perform rustok.raise('VALIDATION_FAILED', 'first must be between 1 and 100',
-                             jsonb_build_object('field', 'first'));
-    end if;
-    return first;
-end
-$$;
-
 create or replace function rustok.list_users(first int default 20, after text default null) returns jsonb
 language plpgsql stable as $$
 /* The tenant's users, oldest first, as a connection (cursor = user id). Needs users.read; raises
    FORBIDDEN/UNAUTHENTICATED, INVALID_ID for a bad cursor, VALIDATION_FAILED for a bad page size. */
 declare
-    page int := rustok._page_size(first);
-    after_id uuid := case when after is not null then rustok.parse_id(after) end;
+    page int;
+    after_id uuid;
     nodes jsonb;
 begin
     perform rustok.require_tenant();
     perform rustok.require_permission('users.read');
+    page := rustok._page_size(first);
+    after_id := rustok._page_after(after);
     select coalesce(jsonb_agg(rustok._user_json(u) order by u.id), '[]'::jsonb)
     into nodes
     from (select * from public.users u
           where u.tenant_id = rustok.current_tenant_id() and (after_id is null or u.id > after_id)
           order by u.id limit page + 1) u;
-    return rustok._page_connection(nodes, page);
+    return rustok._page_connection(nodes, page, after);
 end
 $$;
 
@@ -155,15 +122,14 @@ language plpgsql volatile as $$
    nobody changes their own role. Raises FORBIDDEN, NOT_FOUND, VALIDATION_FAILED. */
 declare
     target public.users;
+    new_role text;
 begin
     perform rustok.require_tenant();
     perform rustok.require_permission('users.manage');
-    if not exists (select 1 from public.roles r where r.slug = set_user_role.role) then
-        perform rustok.raise('VALIDATION_FAILED', 'unknown role', jsonb_build_object('field', 'role'));
-    end if;
+    new_role := rustok._role_field(set_user_role.role);
     target := rustok._other_user_for_update(set_user_role.user_id);
-    perform rustok._require_super_admin_for(target.role, set_user_role.role);
-    update public.users u set role = set_user_role.role
+    perform rustok._require_super_admin_for(target.role, new_role);
+    update public.users u set role = new_role
     where u.tenant_id = target.tenant_id and u.id = target.id
     returning * into target;
     return rustok._user_json(target);
@@ -180,16 +146,15 @@ language plpgsql volatile as $$
    NOT_FOUND, VALIDATION_FAILED (status), TENANT_REQUIRED. Returns the UserResponse. */
 declare
     target public.users;
+    new_status text;
 begin
     perform rustok.require_tenant();
     perform rustok.require_permission('users.manage');
-    if status is null or status not in ('active', 'disabled') then
-        perform rustok.raise('VALIDATION_FAILED', 'status: active or disabled', jsonb_build_object('field', 'status'));
-    end if;
+    new_status := rustok._input_choice(to_jsonb(set_user_status.status), 'status', '{active,disabled}', true);
     target := rustok._other_user_for_update(set_user_status.user_id);
     perform rustok._require_super_admin_for(target.role);
-    if target.status is distinct from set_user_status.status then
-        update public.users u set status = set_user_status.status
+    if target.status is distinct from new_status then
+        update public.users u set status = new_status
         where u.tenant_id = target.tenant_id and u.id = target.id
         returning * into target;
     end if;
@@ -225,16 +190,16 @@ language plpgsql volatile as $$
 declare
     user_id uuid;
     account public.users;
+    new_role text;
+    new_name text;
 begin
     perform rustok.require_tenant();
     perform rustok.require_permission('users.manage');
-    if role is null or not exists (select 1 from public.roles r where r.slug = create_user.role) then
-        perform rustok.raise('VALIDATION_FAILED', 'unknown role', jsonb_build_object('field', 'role'));
-    end if;
-    perform rustok._display_name(create_user.display_name);
-    perform rustok._require_super_admin_for(create_user.role);
-    user_id := rustok._insert_user(email, password_hash, create_user.role);
-    update public.users u set display_name = rustok._display_name(create_user.display_name)
+    new_role := rustok._role_field(create_user.role);
+    new_name := rustok._display_name(create_user.display_name);
+    perform rustok._require_super_admin_for(new_role);
+    user_id := rustok._insert_user(email, password_hash, new_role);
+    update public.users u set display_name = new_name
     where u.tenant_id = rustok.current_tenant_id() and u.id = user_id
     returning * into account;
     return rustok._user_json(account);

@@ -67,7 +67,7 @@ language plpgsql stable parallel safe as $$
    characters; an IP literal or a localhost name must not be in a forbidden network unless the operator allows
    private targets. Raises VALIDATION_FAILED (details.field = 'url'), WEBHOOK_TARGET_FORBIDDEN. */
 declare
-    target text := btrim(coalesce(url, ''));
+    target text := coalesce(rustok._input_text(to_jsonb(url), 'url', 2048, required => true), '');
     parts text[] := regexp_match(target, '^(https?)://([^/?#]*)([/?][^#]*)?$', 'i');
     authority text := parts[2];
     host_port text[];
@@ -75,28 +75,25 @@ declare
     address inet;
     refusal text;
 begin
-    if parts is null or length(target) > 2048 or target ~ '[\s[:cntrl:]]' then
-        perform rustok.raise('VALIDATION_FAILED', 'url: an http or https URL without a fragment, at most 2048 characters',
-                             jsonb_build_object('field', 'url'));
+    if parts is null or target ~ '[\s[:cntrl:]]' then
+        perform rustok._input_invalid('url', 'format', 'an http or https URL without a fragment');
     end if;
     host_port := coalesce(regexp_match(authority, '^\[([0-9A-Fa-f:.]+)\](?::([0-9]{1,5}))?$'),
                           regexp_match(authority, '^([A-Za-z0-9.-]+)(?::([0-9]{1,5}))?$'));
     if host_port is null or host_port[1] = '' or coalesce(host_port[2]::int, 1) not between 1 and 65535 then
-        perform rustok.raise('VALIDATION_FAILED', 'url: a host name or IP address (no credentials), optionally a port',
-                             jsonb_build_object('field', 'url'));
+        perform rustok._input_invalid('url', 'format', 'a host name or IP address (no credentials), optionally a port');
     end if;
     host := lower(rtrim(host_port[1], '.'));
     if authority ~ '^\[' or host ~ '^[0-9]+(\.[0-9]+){3}$' then
         begin
             address := host::inet;
         exception when invalid_text_representation then
-            perform rustok.raise('VALIDATION_FAILED', 'url: not an IP address', jsonb_build_object('field', 'url'));
+            perform rustok._input_invalid('url', 'format', 'not an IP address');
         end;
         refusal := rustok.webhook_address_refusal(address);
     elsif host ~ '(^|\.)(0x[0-9a-f]*|[0-9]+)$' then
         -- 2130706433, 0x7f.1, 127.1: resolvers read these as IPv4 addresses; only the dotted quad is accepted
-        perform rustok.raise('VALIDATION_FAILED', 'url: write an IPv4 address as four decimal numbers',
-                             jsonb_build_object('field', 'url'));
+        perform rustok._input_invalid('url', 'format', 'write an IPv4 address as four decimal numbers');
     elsif host = 'localhost' or host like '%.localhost' then
         refusal := 'loopback';
     end if;
@@ -115,25 +112,21 @@ language plpgsql immutable parallel safe as $$
 declare
     normalized varchar(64)[] := coalesce((select array_agg(distinct t order by t) from unnest(event_types) t), '{}');
 begin
-    if cardinality(normalized) > 100
-       or exists (select 1 from unnest(event_types) t where t is null or t !~ '^[A-Z][A-Za-z0-9]{0,63}$') then
-        perform rustok.raise('VALIDATION_FAILED', 'eventTypes: at most 100 PascalCase event types',
-                             jsonb_build_object('field', 'eventTypes'));
+    if cardinality(normalized) > 100 then
+        perform rustok._input_invalid('eventTypes', 'too_many', 'at most 100 event types', '{"maxItems": 100}');
+    end if;
+    if exists (select 1 from unnest(event_types) t where t is null or t !~ '^[A-Z][A-Za-z0-9]{0,63}$') then
+        perform rustok._input_invalid('eventTypes', 'format', 'PascalCase event types');
     end if;
     return normalized;
 end
 $$;
 
 create or replace function rustok._check_webhook_description(description text) returns text
-language plpgsql immutable parallel safe as $$
-/* The description, trimmed ('' for null); at most 500 characters. Raises VALIDATION_FAILED. */
-begin
-    if length(btrim(coalesce(description, ''))) > 500 then
-        perform rustok.raise('VALIDATION_FAILED', 'description: at most 500 characters',
-                             jsonb_build_object('field', 'description'));
-    end if;
-    return btrim(coalesce(description, ''));
-end
+language sql immutable parallel safe as $$
+    /* The description, trimmed ('' for null or empty: the column's "none"); at most 500 characters. Raises
+       VALIDATION_FAILED. */
+    select coalesce(rustok._input_text(to_jsonb(description), 'description', 500), '')
 $$;
 
 create or replace function rustok._new_webhook_secret() returns text
@@ -180,8 +173,7 @@ begin
     perform rustok.require_tenant();
     perform rustok.require_permission('webhooks.manage');
     if (select count(*) from public.webhooks w where w.tenant_id = rustok.current_tenant_id()) >= 50 then
-        perform rustok.raise('VALIDATION_FAILED', 'at most 50 webhooks per tenant',
-                             jsonb_build_object('field', 'url', 'limit', 50));
+        perform rustok._input_invalid('url', 'too_many', 'at most 50 webhooks per tenant', '{"maxItems": 50}');
     end if;
     insert into public.webhooks (tenant_id, url, event_types, description, secret, created_by)
     values (rustok.current_tenant_id(), rustok._check_webhook_url(url), rustok._check_webhook_event_types(event_types),

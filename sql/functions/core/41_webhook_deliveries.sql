@@ -78,10 +78,7 @@ language plpgsql volatile as $$
 declare
     result text;
 begin
-    if outcome is null or outcome not in ('succeeded', 'retry', 'failed') then
-        perform rustok.raise('VALIDATION_FAILED', 'outcome: succeeded, retry or failed',
-                             jsonb_build_object('field', 'outcome'));
-    end if;
+    outcome := rustok._input_choice(to_jsonb(outcome), 'outcome', '{succeeded,retry,failed}', required => true);
     insert into public.webhook_delivery_attempts
         (tenant_id, delivery_id, attempt, started_at, duration_ms, status_code, error, outcome)
     select d.tenant_id, d.id, record_webhook_attempt.attempt, started_at, greatest(duration_ms, 0), status_code,
@@ -133,8 +130,8 @@ language plpgsql stable as $$
    Needs webhooks.manage. Raises UNAUTHENTICATED, FORBIDDEN, TENANT_REQUIRED, NOT_FOUND (another tenant's
    webhook included), INVALID_ID for a bad cursor, VALIDATION_FAILED for a bad page size. */
 declare
-    page int := rustok._page_size(first);
-    after_id uuid := case when after is not null then rustok.parse_id(after) end;
+    page int;
+    after_id uuid;
     nodes jsonb;
 begin
     perform rustok.require_tenant();
@@ -143,12 +140,14 @@ begin
                    where w.tenant_id = rustok.current_tenant_id() and w.id = list_webhook_deliveries.webhook_id) then
         perform rustok.raise('NOT_FOUND', 'no such webhook', jsonb_build_object('webhookId', rustok.ulid(webhook_id)));
     end if;
+    page := rustok._page_size(first);
+    after_id := rustok._page_after(after);
     select coalesce(jsonb_agg(rustok._webhook_delivery_json(d) order by d.id desc), '[]'::jsonb)
     into nodes
     from (select * from public.webhook_deliveries d
           where d.tenant_id = rustok.current_tenant_id() and d.webhook_id = list_webhook_deliveries.webhook_id
             and (after_id is null or d.id < after_id)
           order by d.id desc limit page + 1) d;
-    return rustok._page_connection(nodes, page);
+    return rustok._page_connection(nodes, page, after);
 end
 $$;

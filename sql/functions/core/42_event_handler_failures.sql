@@ -11,8 +11,7 @@ language plpgsql volatile as $$
    VALIDATION_FAILED (consumer, event type or attempts missing). */
 begin
     if coalesce(consumer, '') = '' or coalesce(event_type, '') = '' or coalesce(attempts, 0) < 1 then
-        perform rustok.raise('VALIDATION_FAILED', 'consumer, event type and attempts are required',
-                             jsonb_build_object('field', 'consumer'));
+        perform rustok._input_invalid('consumer', 'required', 'consumer, event type and attempts are required');
     end if;
     insert into public.event_handler_failures as f
         (tenant_id, consumer, event_id, event_type, attempts, last_error, status)

@@ -234,7 +234,8 @@ begin
             where i.tenant_id = tenant and i.node_id = any (ids) and i.node_id <> all (kept);
         end if;
     else
-        perform rustok.raise('VALIDATION_FAILED', 'unknown index kind', jsonb_build_object('kind', kind));
+        perform rustok._input_invalid('kind', 'not_allowed', 'unknown index kind',
+                                      '{"allowed": ["product", "content"]}');
     end if;
     if previous is distinct from tenant::text then
         perform set_config('rustok.tenant_id', coalesce(previous, ''), true);

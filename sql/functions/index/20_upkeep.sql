@@ -13,7 +13,8 @@ create or replace function rustok.index_config(tenant uuid default null) returns
 language sql stable as $$
     /* The IndexConfig in force for the tenant (default: the current one): defaults, overridden by
        platform_settings 'index', overridden by tenant_modules.settings of 'index'.
-       {realtimeSync: true, batchSize: 500, workers: 1, reindexSchedule: null}. */
+       {realtimeSync: true, batchSize: 500, workers: 1, reindexSchedule: null}. Outside the module switch:
+       the index is kept for every tenant (its triggers do not ask), and so is read its configuration. */
     select '{"realtimeSync": true, "batchSize": 500, "workers": 1, "reindexSchedule": null}'::jsonb
         || rustok._index_global_config()
         || coalesce((select tm.settings from public.tenant_modules tm
@@ -140,7 +141,8 @@ create or replace function rustok.index_drain(batch_size int default null) retur
 language plpgsql volatile as $$
 /* One batch of the current tenant's durable queue: takes up to batch_size rows (default: IndexConfig
    batchSize) that no other worker holds (FOR UPDATE SKIP LOCKED), recomputes each id once, emits
-   IndexUpdated per kind. Returns how many queue rows it took (0: nothing left for this worker). */
+   IndexUpdated per kind. Returns how many queue rows it took (0: nothing left for this worker). Outside the
+   module switch: `rustok indexer` drains what the triggers queued, whatever the tenant enabled. */
 declare
     tenant uuid := rustok.require_tenant();
     n int := coalesce(batch_size, (rustok.index_config() ->> 'batchSize')::int, 500);
@@ -172,7 +174,8 @@ $$;
 
 create or replace function rustok.index_queue_length() returns bigint
 language sql stable as $$
-    /* How many rows of the current tenant's durable index queue wait. */
+    /* How many rows of the current tenant's durable index queue wait. Outside the module switch: as
+       index_drain. */
     select count(*) from public.index_queue q where q.tenant_id = rustok.current_tenant_id()
 $$;
 
@@ -181,6 +184,19 @@ language sql immutable as $$
     /* 'products'/'product' -> 'product', 'content'/'node'/'nodes' -> 'content'; else null. */
     select case lower(target) when 'products' then 'product' when 'product' then 'product'
                               when 'content' then 'content' when 'node' then 'content' when 'nodes' then 'content' end
+$$;
+
+create or replace function rustok._index_kind(target text, field text default 'target') returns text
+language plpgsql immutable as $$
+/* rustok._index_target of a target the caller must name. Raises VALIDATION_FAILED (reason not_allowed, or
+   required). */
+begin
+    if rustok._index_target(rustok._input_text(to_jsonb(target), field, null, required => true)) is null then
+        perform rustok._input_invalid(field, 'not_allowed', 'products or content',
+                                      '{"allowed": ["products", "content"]}');
+    end if;
+    return rustok._index_target(btrim(target));
+end
 $$;
 
 create or replace function rustok._index_source_ids(tenant uuid, kind text, after uuid default null,
@@ -221,16 +237,13 @@ returns table (last_id uuid, recomputed int)
 language plpgsql volatile as $$
 /* One batch of an online rebuild of the current tenant's index ('products' or 'content'): the next
    batch_size (default: IndexConfig batchSize) source ids after `after`, recomputed (upserted, or deleted when not shown). last_id null: done
-   (then call rustok.index_reindex_prune). Raises VALIDATION_FAILED for an unknown target. */
+   (then call rustok.index_reindex_prune). Raises VALIDATION_FAILED for an unknown target. Outside the module
+   switch: a rebuild (`rustok reindex`, the worker's handler) is the operator's, for any tenant. */
 declare
-    kind text := rustok._index_target(target);
+    kind text := rustok._index_kind(target);
     tenant uuid := rustok.require_tenant();
     ids uuid[];
 begin
-    if kind is null then
-        perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
-                             jsonb_build_object('field', 'target'));
-    end if;
     ids := rustok._index_source_ids(tenant, kind, after,
                                     coalesce(batch_size, (rustok.index_config() ->> 'batchSize')::int, 500));
     if cardinality(ids) = 0 then
@@ -245,16 +258,14 @@ create or replace function rustok.index_reindex_prune(target text) returns int
 language plpgsql volatile as $$
 /* The end of a rebuild: deletes the current tenant's index rows whose product or node no longer exists
    (products: then rebuilds the browse mirror and facet counts, rustok._index_browse_rebuild).
-   Returns how many. Raises VALIDATION_FAILED for an unknown target. */
+   Returns how many. Raises VALIDATION_FAILED for an unknown target. Outside the module switch: as
+   index_reindex_batch. */
 declare
+    kind text := rustok._index_kind(target);
     n int;
 begin
-    if rustok._index_target(target) is null then
-        perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
-                             jsonb_build_object('field', 'target'));
-    end if;
-    n := rustok._index_prune(rustok.require_tenant(), rustok._index_target(target));
-    if rustok._index_target(target) = 'product' then
+    n := rustok._index_prune(rustok.require_tenant(), kind);
+    if kind = 'product' then
         perform rustok._index_browse_rebuild();
     end if;
     return n;
@@ -263,19 +274,17 @@ $$;
 
 create or replace function rustok.index_source_count(target text) returns bigint
 language sql stable as $$
-    /* How many source rows a rebuild of the current tenant walks (for progress). */
+    /* How many source rows a rebuild of the current tenant walks (for progress). Outside the module switch:
+       as index_reindex_batch. */
     select cardinality(rustok._index_source_ids(rustok.current_tenant_id(), rustok._index_target(target)))::bigint
 $$;
 
 create or replace function rustok.index_refresh(target text, id uuid) returns int
 language plpgsql volatile as $$
-/* Recomputes one product or node of the current tenant now. */
+/* Recomputes one product or node of the current tenant now. Raises VALIDATION_FAILED for an unknown target.
+   Outside the module switch: as index_reindex_batch. */
 begin
-    if rustok._index_target(target) is null then
-        perform rustok.raise('VALIDATION_FAILED', 'target must be products or content',
-                             jsonb_build_object('field', 'target'));
-    end if;
-    return rustok._index_refresh(rustok.require_tenant(), rustok._index_target(target), array[id], true);
+    return rustok._index_refresh(rustok.require_tenant(), rustok._index_kind(target), array[id], true);
 end
 $$;
 
@@ -287,12 +296,9 @@ language plpgsql volatile as $$
 begin
     perform rustok.require_module('index');
     perform rustok.require_permission('index.manage');
-    if rustok._index_target(target_type) is null then
-        perform rustok.raise('VALIDATION_FAILED', 'targetType must be products or content',
-                             jsonb_build_object('field', 'targetType'));
-    end if;
     perform rustok.publish_event('ReindexRequested', jsonb_build_object(
-        'target_type', case rustok._index_target(target_type) when 'product' then 'products' else 'content' end,
+        'target_type', case rustok._index_kind(target_type, 'targetType') when 'product' then 'products'
+                                                                                          else 'content' end,
         'target_id', rustok.ulid(target_id)));
     return jsonb_build_object('requested', true);
 end
@@ -344,7 +350,8 @@ language plpgsql volatile as $$
    indexed_at aside); and every search-mirror row (index_name index_products_text / index_content_text) that
    differs from its index row (rustok._index_verify_mirrors), and every browse-mirror row or facet count
    (index_products_browse / index_products_facets) that differs from them (rustok._index_verify_browse). tenant null: every tenant the caller may read (operators: all). Nothing returned: the
-   index is exact. A client may only verify its current tenant (FORBIDDEN otherwise). */
+   index is exact. A client may only verify its current tenant (FORBIDDEN otherwise). Outside the module
+   switch: the operator's check of every tenant's index (index_verify_summary is the API's, behind it). */
 declare
     previous text := current_setting('rustok.tenant_id', true);
     t uuid;
@@ -393,7 +400,9 @@ $$;
 create or replace function rustok.index_requeue_price_windows(since interval default '75 minutes') returns int
 language plpgsql volatile as $$
 /* Maintenance (`rustok maintain`, hourly): a price list whose window opened or closed in the last `since`
-   changes what guests pay without any write; recompute the products with prices in it. Returns how many. */
+   changes what guests pay without any write; recompute the products with prices in it. Returns how many.
+   Outside the module switch: `rustok maintain` runs it where the index module is enabled; it needs the
+   commerce module's (MODULE_DISABLED). */
 declare
     tenant uuid;
     ids uuid[];

@@ -24,27 +24,22 @@ language sql stable parallel safe set search_path = pg_catalog, public, pg_temp 
 $$;
 
 create or replace function rustok._search_text(query text) returns text
-language plpgsql stable as $$
-/* The query string validated: trimmed; over 200 characters raises VALIDATION_FAILED (field query). */
-declare
-    q text := btrim(coalesce(query, ''));
-begin
-    if length(q) > 200 then
-        perform rustok.raise('VALIDATION_FAILED', 'query must be at most 200 characters',
-                             jsonb_build_object('field', 'query'));
-    end if;
-    return q;
-end
+language sql immutable parallel safe as $$
+    /* The query string: trimmed, '' when absent, at most 200 characters. Raises VALIDATION_FAILED (query). */
+    select coalesce(rustok._input_text(to_jsonb(query), 'query', 200), '')
 $$;
 
 create or replace function rustok._search_cursor(key jsonb) returns text
 language sql immutable parallel safe as $$
+    /* The opaque cursor of a search result: its sort key [number, text, id] as URL-safe base64 without
+       padding (rustok._search_after reads it back). Raises nothing. */
     select translate(encode(convert_to(key::text, 'UTF8'), 'base64'), E'+/=\n', '-_')
 $$;
 
 create or replace function rustok._search_after(cursor text) returns jsonb
 language plpgsql immutable as $$
-/* Decodes an opaque cursor [sortKeyNumber, sortKeyText, id]; raises VALIDATION_FAILED (field after). */
+/* Decodes an opaque cursor [sortKeyNumber, sortKeyText, id]; raises VALIDATION_FAILED (field after, reason
+   format). */
 declare
     s text := translate(cursor, '-_', '+/');
     k jsonb;
@@ -60,34 +55,27 @@ begin
             raise exception 'bad cursor';
         end if;
     exception when others then
-        perform rustok.raise('VALIDATION_FAILED', 'after is not a cursor of this search',
-                             jsonb_build_object('field', 'after'));
+        perform rustok._input_invalid('after', 'format', 'not a cursor of this search');
     end;
     return k;
 end
 $$;
 
-create or replace function rustok._search_currency(code text) returns void
-language plpgsql stable as $$
-/* Raises VALIDATION_FAILED (field currency) unless code is null or a known currency. */
-begin
-    if code is not null and not exists (select 1 from public.commerce_currencies c where c.code = _search_currency.code) then
-        perform rustok.raise('VALIDATION_FAILED', 'unknown currency', jsonb_build_object('field', 'currency'));
-    end if;
-end
+create or replace function rustok._search_sort(sort text, allowed text[]) returns text
+language sql immutable parallel safe as $$
+    /* The sort asked for, one of `allowed` (any case), 'relevance' when absent. Raises VALIDATION_FAILED
+       (sort, reason not_allowed). */
+    select coalesce(rustok._input_choice(to_jsonb(sort), 'sort', allowed), 'relevance')
 $$;
 
-create or replace function rustok._search_sort(sort text, allowed text[]) returns text
-language plpgsql immutable as $$
-begin
-    if sort is null then
-        return 'relevance';
-    end if;
-    if not (sort = any (allowed)) then
-        perform rustok.raise('VALIDATION_FAILED', 'unknown sort', jsonb_build_object('field', 'sort'));
-    end if;
-    return sort;
-end
+create or replace function rustok._search_args(query text, filter jsonb, sort text, sorts text[], first int,
+                                               after text, out q text, out f jsonb, out srt text, out page int,
+                                               out k jsonb)
+language sql stable as $$
+    /* The arguments both searches share, checked: the query (rustok._search_text), the filter object, the sort
+       (one of `sorts`), the page size and the cursor. Raises VALIDATION_FAILED. */
+    select rustok._search_text(query), rustok._input_object(filter, 'filter'), rustok._search_sort(sort, sorts),
+           rustok._page_size(first), rustok._search_after(after)
 $$;
 
 create or replace function rustok._search_rank(search_vector tsvector, title text, tsq tsquery, q text,
@@ -113,20 +101,23 @@ language plpgsql stable security definer set search_path = pg_catalog, public, p
    `filter` {currency, minPrice, maxPrice, inStock, category (slug), tag}; sorted by relevance | price_asc |
    price_desc | newest | title; a connection with `facets` {categories, tags, priceBuckets} of the filtered
    set. Prices are of `currency` (default: each row's first currency). Raises VALIDATION_FAILED (query over
-   200 characters, unknown sort or currency, bad page size or cursor). */
+   200 characters, unknown sort, a filter value of the wrong type, bad page size or cursor), CURRENCY_UNKNOWN
+   (filter.currency). */
 declare
     tenant uuid := rustok.current_tenant_id();
-    q text := rustok._search_text(query);
+    q text;
     cfg regconfig;
     tsq tsquery;
-    f jsonb := coalesce(filter, '{}'::jsonb);
-    srt text := rustok._search_sort(sort, array['relevance', 'price_asc', 'price_desc', 'newest', 'title']);
-    page int := rustok._page_size(first);
-    k jsonb := rustok._search_after(after);
-    cur text := f ->> 'currency';
-    lo bigint := (f ->> 'minPrice')::bigint;
-    hi bigint := (f ->> 'maxPrice')::bigint;
-    cat text := f ->> 'category';
+    f jsonb;
+    srt text;
+    page int;
+    k jsonb;
+    cur text;
+    lo bigint;
+    hi bigint;
+    cat text;
+    tag text;
+    in_stock boolean;
     fuzzy boolean := false;
     fuzzy_ids uuid[];
     ids uuid[];
@@ -140,14 +131,22 @@ declare
 begin
     perform rustok.require_module('index');
     perform rustok.require_tenant();
-    perform rustok._search_currency(cur);
+    select * into q, f, srt, page, k from rustok._search_args(
+        query, filter, sort, array['relevance', 'price_asc', 'price_desc', 'newest', 'title'], first, after);
+    cur := rustok._commerce_currency(f -> 'currency', 'filter.currency', required => false);
+    lo := rustok._input_amount(f -> 'minPrice', 'filter.minPrice');
+    hi := rustok._input_amount(f -> 'maxPrice', 'filter.maxPrice');
+    cat := rustok._input_text(f -> 'category', 'filter.category', 255);
+    tag := rustok._input_text(f -> 'tag', 'filter.tag', 255);
+    in_stock := rustok._input_bool(f -> 'inStock', 'filter.inStock');
     cfg := rustok._search_config(tenant);
     tsq := rustok._search_query(cfg, q);
     if tsq is null and cur is not null and current_setting('rustok.search_browse', true) is distinct from 'off' then
         -- browsing: the narrow mirror and the kept facet counts (35_browse.sql); `rustok.search_browse = off`
         -- takes the path below instead (tests compare both)
         select b.ids, b.kns, b.kts, b.prices, b.total, b.facets into ids, kns, kts, prices, total, facets
-        from rustok._search_products_browse(f, cur, lo, hi, srt, page, k) b;
+        from rustok._search_products_browse(jsonb_build_object('inStock', in_stock, 'category', cat, 'tag', tag),
+                                            cur, lo, hi, srt, page, k) b;
     else
         loop  -- once; twice when a search term matches fewer than 3 rows (then with the typo fallback)
             with matched_rows as (
@@ -189,9 +188,9 @@ begin
                        case when cur is null then i.min_price else (i.prices -> cur ->> 'min')::bigint end as price
                 from matched i
                 where (cur is null or i.prices ? cur)
-                  and (f -> 'inStock' is null or f -> 'inStock' = 'null' or i.has_stock = (f ->> 'inStock')::boolean)
+                  and (in_stock is null or i.has_stock = in_stock)
                   and (cat is null or i.category_slugs @> array[cat])
-                  and (f ->> 'tag' is null or i.tags @> array[f ->> 'tag'])
+                  and (tag is null or i.tags @> array[tag])
             ), filtered as (
                 select b.*,
                        case srt when 'relevance' then -b.rank
@@ -271,13 +270,11 @@ begin
                                           order by e.key), '[]') as prices
                                from jsonb_each(i.prices) e) px
                            where h.n <= page), '[]'::jsonb),
-        'pageInfo', jsonb_build_object(
-            'hasNextPage', n > page,
-            'hasPreviousPage', k is not null,
-            'startCursor', case when n > 0 then rustok._search_cursor(jsonb_build_array(kns[1], kts[1], ids[1])) end,
-            'endCursor', case when n > 0 then rustok._search_cursor(jsonb_build_array(kns[least(page, n)],
-                                                                                      kts[least(page, n)],
-                                                                                      ids[least(page, n)])) end),
+        'pageInfo', rustok._page_info(
+            n > page, after,
+            case when n > 0 then rustok._search_cursor(jsonb_build_array(kns[1], kts[1], ids[1])) end,
+            case when n > 0 then rustok._search_cursor(jsonb_build_array(kns[least(page, n)], kts[least(page, n)],
+                                                                         ids[least(page, n)])) end),
         'totalCount', total,
         'fuzzy', fuzzy,
         'facets', facets)
@@ -295,23 +292,34 @@ language plpgsql stable security definer set search_path = pg_catalog, public, p
    search_products) and `filter` {kind, status, category (slug), tag, author (id)}; sorted by relevance |
    newest | title; nodes carry a `snippet` (ts_headline over body_preview or excerpt); `facets` {kinds,
    categories, tags} of the filtered set. Raises VALIDATION_FAILED as search_products, INVALID_ID for a bad
-   author id. */
+   author id (filter.author). */
 declare
     tenant uuid := rustok.current_tenant_id();
-    q text := rustok._search_text(query);
+    q text;
     cfg regconfig;
     tsq tsquery;
-    f jsonb := coalesce(filter, '{}'::jsonb);
-    srt text := rustok._search_sort(sort, array['relevance', 'newest', 'title']);
-    page int := rustok._page_size(first);
-    k jsonb := rustok._search_after(after);
-    author uuid := case when f ->> 'author' is not null then rustok.parse_id(f ->> 'author') end;
+    f jsonb;
+    srt text;
+    page int;
+    k jsonb;
+    node_kind text;
+    node_status text;
+    cat text;
+    tag text;
+    author uuid;
     fuzzy boolean := false;
     ids uuid[];
     result jsonb;
 begin
     perform rustok.require_module('index');
     perform rustok.require_tenant();
+    select * into q, f, srt, page, k from rustok._search_args(
+        query, filter, sort, array['relevance', 'newest', 'title'], first, after);
+    node_kind := rustok._input_text(f -> 'kind', 'filter.kind', 255);
+    node_status := rustok._input_text(f -> 'status', 'filter.status', 255);
+    cat := rustok._input_text(f -> 'category', 'filter.category', 255);
+    tag := rustok._input_text(f -> 'tag', 'filter.tag', 255);
+    author := rustok._input_id(f -> 'author', 'filter.author');
     cfg := rustok._search_config(tenant);
     tsq := rustok._search_query(cfg, q);
     select array_agg(i.node_id) into ids
@@ -338,10 +346,10 @@ begin
                rustok._search_rank(i.search_vector, i.title, tsq, q, fuzzy) as rank
         from matched i
         where i.published_at <= now()
-          and (f ->> 'kind' is null or i.kind = f ->> 'kind')
-          and (f ->> 'status' is null or i.status = f ->> 'status')
-          and (f ->> 'category' is null or i.category_slug = f ->> 'category')
-          and (f ->> 'tag' is null or i.tags @> array[f ->> 'tag'])
+          and (node_kind is null or i.kind = node_kind)
+          and (node_status is null or i.status = node_status)
+          and (cat is null or i.category_slug = cat)
+          and (tag is null or i.tags @> array[tag])
           and (author is null or i.author_id = author)
     ), filtered as (
         select b.*,
@@ -374,13 +382,11 @@ begin
                                          else left(coalesce(r.excerpt, r.body_preview, ''), 200) end))
                      order by r.n)
                    from numbered r where r.n <= page), '[]'::jsonb),
-        'pageInfo', jsonb_build_object(
-            'hasNextPage', (select count(*) > page from numbered),
-            'hasPreviousPage', k is not null,
-            'startCursor', (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.node_id))
-                            from numbered r where r.n = 1),
-            'endCursor', (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.node_id))
-                          from numbered r where r.n = least(page, (select count(*) from numbered)))),
+        'pageInfo', rustok._page_info(
+            (select count(*) > page from numbered), after,
+            (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.node_id)) from numbered r where r.n = 1),
+            (select rustok._search_cursor(jsonb_build_array(r.kn, r.kt, r.node_id))
+             from numbered r where r.n = least(page, (select count(*) from numbered)))),
         'totalCount', (select count(*) from filtered),
         'fuzzy', fuzzy,
         'facets', jsonb_build_object(

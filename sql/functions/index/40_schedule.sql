@@ -19,15 +19,15 @@ begin
     foreach part in array string_to_array(field, ',') loop
         m := regexp_match(part, '^(\*|(\d+)(-(\d+))?)(/(\d+))?$');
         if m is null then
-            perform rustok.raise('VALIDATION_FAILED', 'reindexSchedule: a cron field is malformed',
-                                 jsonb_build_object('field', 'reindexSchedule', 'part', name, 'value', part));
+            perform rustok._input_invalid('reindexSchedule', 'format', 'a cron field is malformed',
+                                          jsonb_build_object('part', name, 'value', part));
         end if;
         a := case when m[1] = '*' then lo else m[2]::int end;
         b := case when m[1] = '*' or (m[4] is null and m[6] is not null) then hi else coalesce(m[4]::int, a) end;
         step := coalesce(m[6]::int, 1);
         if a < lo or b > hi or a > b or step < 1 then
-            perform rustok.raise('VALIDATION_FAILED', 'reindexSchedule: a cron value is out of range',
-                                 jsonb_build_object('field', 'reindexSchedule', 'part', name, 'value', part));
+            perform rustok._input_invalid('reindexSchedule', 'out_of_range', 'a cron value is out of range',
+                                          jsonb_build_object('part', name, 'value', part, 'min', lo, 'max', hi));
         end if;
         result := result || array(select generate_series(a, b, step));
     end loop;
@@ -49,8 +49,7 @@ declare
     weekdays int[];
 begin
     if cardinality(f) <> 5 then
-        perform rustok.raise('VALIDATION_FAILED', 'reindexSchedule: five cron fields are needed',
-                             jsonb_build_object('field', 'reindexSchedule'));
+        perform rustok._input_invalid('reindexSchedule', 'format', 'five cron fields are needed');
     end if;
     minutes := rustok._cron_field(f[1], 0, 59, 'minute');
     hours := rustok._cron_field(f[2], 0, 23, 'hour');
@@ -76,7 +75,8 @@ language plpgsql volatile as $$
    reindexSchedule has an occurrence since the last scheduled rebuild (the first time: within the last hour),
    records the run and requests a rebuild of products and content (ReindexRequested, carried out by the
    `index-reindex` handler of `rustok worker`). Returns 1 when it started one, 0 otherwise; a malformed
-   schedule is reported as a WARNING and skipped (maintenance goes on for the other tenants). */
+   schedule is reported as a WARNING and skipped (maintenance goes on for the other tenants). Outside the
+   module switch: `rustok maintain` runs it only where the index module is enabled. */
 declare
     tenant uuid := rustok.require_tenant();
     schedule text := nullif(btrim(rustok.index_config(tenant) ->> 'reindexSchedule'), '');

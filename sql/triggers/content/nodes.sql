@@ -14,7 +14,7 @@ declare
 begin
     if new.parent_id is null then
         if new.kind = 'comment' then
-            perform rustok.raise('VALIDATION_FAILED', 'a comment needs a parent', jsonb_build_object('field', 'parentId'));
+            perform rustok._input_invalid('parentId', 'required', 'a comment needs a parent');
         end if;
         new.root_id := null;
         new.path := null;
@@ -25,13 +25,12 @@ begin
     where p.tenant_id = new.tenant_id and p.id = new.parent_id
     for no key update;
     if not found then
-        perform rustok.raise('VALIDATION_FAILED', 'no such parent in this tenant',
-                             jsonb_build_object('field', 'parentId'));
+        perform rustok._input_invalid('parentId', 'not_found', 'no such parent in this tenant');
     end if;
     if new.kind <> 'comment' then
         if parent.kind <> new.kind then
-            perform rustok.raise('VALIDATION_FAILED', 'the parent must be of the same kind',
-                                 jsonb_build_object('field', 'parentId', 'parentKind', parent.kind));
+            perform rustok._input_invalid('parentId', 'kind_mismatch', 'the parent must be of the same kind',
+                                          jsonb_build_object('parentKind', parent.kind));
         end if;
         new.root_id := null;
         new.path := null;
@@ -39,15 +38,15 @@ begin
         return new;
     end if;
     if parent.kind not in ('post', 'comment') then
-        perform rustok.raise('VALIDATION_FAILED', 'comments go under a post or another comment',
-                             jsonb_build_object('field', 'parentId', 'parentKind', parent.kind));
+        perform rustok._input_invalid('parentId', 'kind_mismatch', 'comments go under a post or another comment',
+                                      jsonb_build_object('parentKind', parent.kind));
     end if;
     new.position := coalesce((select max(s.position) + 1 from public.nodes s
                               where s.tenant_id = new.tenant_id and s.parent_id = new.parent_id
                                 and s.kind = 'comment'), 0);
     if parent.kind = 'comment' then
         if parent.depth >= 50 then
-            perform rustok.raise('VALIDATION_FAILED', 'the thread is too deep', jsonb_build_object('field', 'parentId'));
+            perform rustok._input_invalid('parentId', 'too_deep', 'the thread is too deep', '{"max": 50}');
         end if;
         new.root_id := parent.root_id;
         new.depth := parent.depth + 1;
@@ -68,13 +67,12 @@ language plpgsql as $$
    VALIDATION_FAILED (details.field). */
 begin
     if new.kind <> old.kind then
-        perform rustok.raise('VALIDATION_FAILED', 'a node''s kind does not change', jsonb_build_object('field', 'kind'));
+        perform rustok._input_invalid('kind', 'not_updatable', 'a node''s kind does not change');
     end if;
     if new.parent_id is distinct from old.parent_id or new.root_id is distinct from old.root_id
        or new.path is distinct from old.path or new.depth <> old.depth
        or (new.kind = 'comment' and new.position <> old.position) then
-        perform rustok.raise('VALIDATION_FAILED', 'a node''s place in its tree does not change',
-                             jsonb_build_object('field', 'parentId'));
+        perform rustok._input_invalid('parentId', 'not_updatable', 'a node''s place in its tree does not change');
     end if;
     if (to_jsonb(new) - 'reply_count' - 'updated_at') is distinct from (to_jsonb(old) - 'reply_count' - 'updated_at') then
         new.updated_at := now();

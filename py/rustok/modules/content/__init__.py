@@ -39,7 +39,9 @@ RESOLVERS: dict[str, Any] = {
     "Query.nodeRevisions": SqlField("rustok.list_node_revisions(%s, %s, %s)", "nodeId", "first", "after"),
     "Mutation.createNode": SqlField("rustok.create_node(%s)", "input"),
     "Mutation.updateNode": SqlField("rustok.update_node(%s, %s)", "id", "input"),
-    "Mutation.publishNode": SqlField("rustok.publish_node(%s, rustok._instant(%s))", "id", "at"),
+    "Mutation.publishNode": SqlField(
+        "rustok.publish_node(%s, rustok._input_instant(to_jsonb(%s::text), 'at'))", "id", "at"
+    ),
     "Mutation.unpublishNode": SqlField("rustok.unpublish_node(%s)", "id"),
     "Mutation.deleteNode": SqlField("rustok.delete_node(%s)", "id"),
     "Mutation.restoreRevision": SqlField("rustok.restore_revision(%s, %s)", "nodeId", "revisionId"),

@@ -4,14 +4,19 @@ Each thread takes batches per tenant with `rustok.index_drain` (FOR UPDATE SKIP 
 and processes share the queue without coordination. A lost database connection (a restart, a failover) is
 waited out with growing, jittered pauses (the event handlers' backoff) and a warning, not a dead thread:
 queued ids stay in `index_queue` until a drain commits, so nothing is lost in between. `once` stops when the
-queue is empty (and gives up on an outage, for scripts)."""
+queue is empty (and gives up on an outage, for scripts).
+
+Each of its connections holds the shared advisory lock DRAINING (so `rustok status` sees that someone drains
+the queue) and is named `rustok-indexer:<pid>` in pg_stat_activity. It runs as `rustok indexer` or inside
+`rustok serve` (rustok/background.py)."""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, LiteralString
 
 import psycopg
 
@@ -21,6 +26,10 @@ from rustok.events.handlers import jittered_backoff
 log = logging.getLogger("rustok.indexer")
 Connect = Callable[[], psycopg.Connection[dict[str, Any]]]
 
+DRAINING = "rustok.indexer"  # the shared advisory lock's key text: hashtextextended(DRAINING, 0)
+_STARTED: LiteralString = (
+    "select pg_advisory_lock_shared(hashtextextended(%s, 0)), set_config('application_name', %s, false)"
+)
 _INDEXED_TENANTS = (
     "select t.id from public.tenants t join public.tenant_modules tm on tm.tenant_id = t.id"
     " where tm.module_slug = 'index' and tm.enabled order by t.id"
@@ -29,7 +38,9 @@ FIRST_PAUSE, MAX_PAUSE = 0.5, 30.0  # seconds between reconnects: growing, with 
 
 
 class Indexer:
-    def __init__(self, connect: Connect, batch_size: int, poll: float = 1.0, once: bool = False) -> None:
+    """`batch_size` None: each tenant's IndexConfig batchSize."""
+
+    def __init__(self, connect: Connect, batch_size: int | None, poll: float = 1.0, once: bool = False) -> None:
         self.connect = connect
         self.batch_size = batch_size
         self.poll = poll
@@ -44,6 +55,8 @@ class Indexer:
         while not self.stop.is_set():
             try:
                 with self.connect() as conn:
+                    conn.execute(_STARTED, (DRAINING, f"rustok-indexer:{os.getpid()}"))
+                    conn.commit()
                     failures = 0
                     self._drain_until_stopped(conn)
                     return

@@ -9,9 +9,11 @@ returns void
 language plpgsql volatile security definer set search_path = pg_catalog, public, pg_temp as $$
 /* Sets the transaction's tenant, user and role after checking them against the database, so that every
    statement that starts with it (every API call does) acts for its tenant and user as they are now:
-   - the tenant must exist (NOT_FOUND, details.field 'tenant') and be switched on (TENANT_INACTIVE). Only an
-     operator (psql as owner or superuser) or a background session (`rustok worker`: the session setting
-     rustok.background = 'on') enters a switched-off tenant, and only without a user;
+   - the tenant must exist (NOT_FOUND, details.field 'tenant'; with a user UNAUTHENTICATED, details.reason
+     'user': a deleted tenant's users went with it, so a token naming them is over) and be switched on
+     (TENANT_INACTIVE). Only an operator (psql as owner or superuser) or a background session (`rustok
+     worker`: the session setting rustok.background = 'on') enters a switched-off tenant, and only without a
+     user;
    - a user must exist in that tenant and be active, whoever asks (UNAUTHENTICATED, details.reason 'user';
      also for a user without a tenant);
    - the role in force is the user's role as stored now, none without a user. `role` is what the caller was
@@ -35,7 +37,9 @@ begin
     select t.is_active, u.status, u.role into tenant_active, account_status, account_role
     from public.tenants t left join public.users u on u.tenant_id = t.id and u.id = set_context.user_id
     where t.id = set_context.tenant_id;
-    if tenant_active is null then
+    if tenant_active is null and user_id is not null then
+        perform rustok.raise('UNAUTHENTICATED', 'no such active user', jsonb_build_object('reason', 'user'));
+    elsif tenant_active is null then
         perform rustok.raise('NOT_FOUND', 'no such tenant', jsonb_build_object('field', 'tenant'));
     end if;
     if not tenant_active and (user_id is not null or not rustok._may_enter_switched_off()) then

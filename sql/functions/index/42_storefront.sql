@@ -9,7 +9,8 @@ create or replace function rustok.storefront_tenant_by_host(host text) returns u
 language sql stable security definer set search_path = pg_catalog, public, pg_temp as $$
     /* The id of the active tenant whose settings list this host name under `domains` (["shop.example.com"]),
        or null: how the storefront finds the tenant of a request without a /t/{slug}/ prefix. Host names are
-       compared in lower case without a port; a name two tenants claim goes to the older one. */
+       compared in lower case without a port; a name two tenants claim goes to the older one. Outside the
+       module switch: it finds the tenant, before there is one to ask. */
     select t.id from public.tenants t
     where t.is_active and jsonb_typeof(t.settings -> 'domains') = 'array'
       and t.settings -> 'domains' ? lower(split_part(btrim(host), ':', 1))
@@ -64,8 +65,8 @@ language plpgsql stable as $$
    Raises TENANT_REQUIRED, MODULE_DISABLED, VALIDATION_FAILED (page sizes 1..100). */
 declare
     tenant uuid := rustok.require_tenant();
-    n int := rustok._page_size(products);
-    m int := rustok._page_size(posts);
+    n int := rustok._page_size(products, 'products');
+    m int := rustok._page_size(posts, 'posts');
     picked jsonb;
     featured boolean := true;
 begin

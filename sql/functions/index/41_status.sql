@@ -35,10 +35,7 @@ language plpgsql volatile as $$
 begin
     perform rustok.require_module('index');
     perform rustok.require_permission('index.manage');
-    if sample is null or sample < 0 or sample > 100 then
-        perform rustok.raise('VALIDATION_FAILED', 'sample must be between 0 and 100',
-                             jsonb_build_object('field', 'sample'));
-    end if;
+    perform rustok._input_int(to_jsonb(sample), 'sample', 0, 100, required => true);
     return (
         with found as materialized (
             select v.index_name, v.target_id, v.problem, v.columns, row_number() over () as n

@@ -21,25 +21,23 @@ declare
     caller_user text := current_setting('rustok.user_id', true);
     caller_role text := current_setting('rustok.role', true);
     new_tenant public.tenants;
+    new_slug text;
+    new_name text;
     admin_id uuid;
     module text;
 begin
     perform rustok.require_permission('tenants.manage');
-    if slug is null or slug !~ '^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$' then
-        perform rustok.raise('VALIDATION_FAILED', 'slug: lowercase letters, digits and dashes, at most 64',
-                             jsonb_build_object('field', 'slug'));
-    end if;
-    if name is null or btrim(name) = '' or length(name) > 255 then
-        perform rustok.raise('VALIDATION_FAILED', 'name is required (at most 255 characters)',
-                             jsonb_build_object('field', 'name'));
+    new_slug := rustok._input_text(to_jsonb(create_tenant.slug), 'slug', 64, required => true);
+    new_name := rustok._input_text(to_jsonb(create_tenant.name), 'name', 255, required => true);
+    if new_slug !~ '^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$' then  -- the tenants CHECK: a host-name label
+        perform rustok._input_invalid('slug', 'format', 'lowercase letters, digits and dashes, at most 64');
     end if;
     if (admin_email is null) <> (admin_password_hash is null) then
-        perform rustok.raise('VALIDATION_FAILED', 'admin email and password go together',
-                             jsonb_build_object('field', 'adminEmail'));
+        perform rustok._input_invalid('adminEmail', 'required', 'admin email and password go together');
     end if;
     perform set_config('rustok.tenant_id', rustok.gen_id()::text, true);  -- not set_context: no such tenant yet
     insert into public.tenants (id, slug, name)
-    values (rustok.current_tenant_id(), create_tenant.slug, btrim(create_tenant.name))
+    values (rustok.current_tenant_id(), new_slug, new_name)
     on conflict on constraint tenants_slug_key do nothing
     returning * into new_tenant;
     if new_tenant.id is null then
@@ -67,15 +65,11 @@ create or replace function rustok._insert_user(email text, password_hash text, r
 language plpgsql volatile as $$
 /* Inserts a user into the current tenant and emits UserRegistered. Raises VALIDATION_FAILED, CONFLICT. */
 declare
-    normalized text := lower(btrim(coalesce(email, '')));
+    normalized text := rustok._input_email(to_jsonb(email), 'email', required => true);
     user_id uuid;
 begin
-    if normalized !~ '^[^@\s]+@[^@\s]+\.[^@\s]+$' or length(normalized) > 255 then
-        perform rustok.raise('VALIDATION_FAILED', 'not an email address', jsonb_build_object('field', 'email'));
-    end if;
     if coalesce(password_hash, '') = '' then
-        perform rustok.raise('VALIDATION_FAILED', 'password hash is required',
-                             jsonb_build_object('field', 'password'));
+        perform rustok._input_invalid('password', 'required', 'password hash is required');
     end if;
     if exists (select 1 from public.users u
                where u.tenant_id = rustok.current_tenant_id() and u.email = normalized) then
@@ -114,7 +108,7 @@ declare
 begin
     perform rustok.require_permission('tenants.manage');
     if is_active is null then
-        perform rustok.raise('VALIDATION_FAILED', 'isActive is required', jsonb_build_object('field', 'isActive'));
+        perform rustok._input_invalid('isActive', 'required', 'isActive is required');
     end if;
     if not is_active and tenant_id = rustok.current_tenant_id() and rustok.current_user_id() is not null then
         perform rustok.raise('FORBIDDEN', 'you cannot switch off your own tenant',

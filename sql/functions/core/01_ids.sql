@@ -47,9 +47,10 @@ begin
 end
 $$;
 
-create or replace function rustok.parse_id(value text) returns uuid
+create or replace function rustok._id_of_text(value text) returns uuid
 language plpgsql immutable parallel safe as $$
-/* ULID (26 chars, any case) or UUID text to uuid. Raises INVALID_ID for anything else, null included. */
+/* ULID (26 chars, any case) or UUID text to uuid; null for anything else, null included. The one grammar of
+   ids as text: rustok.parse_id raises on null, rustok._input_id names the field. Raises nothing. */
 declare
     s text := upper(btrim(coalesce(value, '')));
     alphabet constant text := '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -64,7 +65,20 @@ begin
     elsif s ~ '^[0-9A-F]{8}-?[0-9A-F]{4}-?[0-9A-F]{4}-?[0-9A-F]{4}-?[0-9A-F]{12}$' then
         return s::uuid;
     end if;
-    perform rustok.raise('INVALID_ID', 'not a ULID or UUID', jsonb_build_object('value', left(value, 64)));
     return null;
+end
+$$;
+
+create or replace function rustok.parse_id(value text) returns uuid
+language plpgsql immutable parallel safe as $$
+/* ULID (26 chars, any case) or UUID text to uuid (rustok._id_of_text). Raises INVALID_ID for anything else,
+   null included. */
+declare
+    id uuid := rustok._id_of_text(value);
+begin
+    if id is null then
+        perform rustok.raise('INVALID_ID', 'not a ULID or UUID', jsonb_build_object('value', left(value, 64)));
+    end if;
+    return id;
 end
 $$;
