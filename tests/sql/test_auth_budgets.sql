@@ -1,4 +1,4 @@
--- Sign-in and registration budgets (sql/functions/core/21_auth_budgets.sql) as the application role: a token
+-- Sign-in and registration budgets (sql/functions/core/22_auth_budgets.sql) as the application role: a token
 -- bucket per client address (across tenants) and per tenant, each action its own, refused with RATE_LIMITED
 -- (reason client or tenant, retryAfter) before anything is charged, refilled with time, lifted by deleting its
 -- setting; begin_login spends them before it charges the account. now() stands still in this transaction, so

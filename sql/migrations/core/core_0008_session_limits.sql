@@ -1,4 +1,4 @@
--- depends: core_0005_analytics_limits
+-- depends: core_0007_email_rule
 -- Limits on the client roles' sessions, beside the analysts' statement and idle timeouts (core_0005):
 -- analytics.connection_limit caps how many connections rustok_analytics may hold at once (its CONNECTION LIMIT),
 -- so analysts cannot take the slots the API needs; app.idle_in_transaction_timeout ends a session of rustok_app

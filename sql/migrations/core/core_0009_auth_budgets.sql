@@ -1,11 +1,11 @@
 -- depends: core_0008_session_limits
--- Sign-in and registration budgets (sql/functions/core/21_auth_budgets.sql): a token bucket per client address
+-- Sign-in and registration budgets (sql/functions/core/22_auth_budgets.sql): a token bucket per client address
 -- and per tenant, spent before any password is hashed, so a flood is refused in one statement and leaves the
 -- hashing slots to everyone else. Across processes, like the per-account login throttle.
 --
 -- One row per bucket ('login:client:203.0.113.7', 'register:tenant:<uuid>', ...): the tokens left when it was
 -- last spent and when. Not tenant data (a client's bucket spans tenants), so no tenant_id and no policy; no
--- client role may read or write it: only the SECURITY DEFINER functions of 21_auth_budgets.sql do. Unlogged:
+-- client role may read or write it: only the SECURITY DEFINER functions of 22_auth_budgets.sql do. Unlogged:
 -- it is bookkeeping that a crash may lose (every bucket then starts full), and it writes no WAL per attempt.
 create unlogged table auth_budgets (
     bucket       text primary key,

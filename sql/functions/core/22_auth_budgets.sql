@@ -44,26 +44,22 @@ language plpgsql volatile security definer set search_path = pg_catalog, public,
    only), before any password is hashed. Budgets are platform_settings 'auth.<action>_per_client' and
    'auth.<action>_per_tenant'. The tenant's bucket is taken first, always in that order (no deadlock); a
    refusal takes nothing from either. Raises RATE_LIMITED with details {reason: "client" | "tenant",
-   retryAfter: seconds}, VALIDATION_FAILED for another action or a client text longer than 64 characters,
-   TENANT_REQUIRED without a tenant. SECURITY DEFINER for the buckets table; the tenant is the caller's. */
+   retryAfter: seconds}, VALIDATION_FAILED for another action (reason not_allowed) or a client text longer
+   than 64 characters (too_long), TENANT_REQUIRED without a tenant. SECURITY DEFINER for the buckets table;
+   the tenant is the caller's. */
 declare
     tenant uuid := rustok.require_tenant();
+    spent text := rustok._input_choice(to_jsonb(action), 'action', array['login', 'register'], required => true);
+    address text := rustok._input_text(to_jsonb(client), 'client', 64);
     budget record;
     wait double precision;
 begin
-    if action is null or action not in ('login', 'register') then
-        perform rustok.raise('VALIDATION_FAILED', 'the action is login or register', jsonb_build_object('field', 'action'));
-    end if;
-    if length(client) > 64 then
-        perform rustok.raise('VALIDATION_FAILED', 'a client address is at most 64 characters',
-                             jsonb_build_object('field', 'client'));
-    end if;
     for budget in
         select b.reason, b.bucket, s.burst, s.per_second
-        from (values ('tenant', format('%s:tenant:%s', action, tenant), 1),
-                     ('client', format('%s:client:%s', action, client), 2)) b (reason, bucket, n)
-        cross join lateral rustok._auth_budget(format('auth.%s_per_%s', action, b.reason)) s
-        where s.burst is not null and (b.reason = 'tenant' or client is not null)
+        from (values ('tenant', format('%s:tenant:%s', spent, tenant), 1),
+                     ('client', format('%s:client:%s', spent, address), 2)) b (reason, bucket, n)
+        cross join lateral rustok._auth_budget(format('auth.%s_per_%s', spent, b.reason)) s
+        where s.burst is not null and (b.reason = 'tenant' or address is not null)
         order by b.n
     loop
         wait := rustok._auth_budget_take(budget.bucket, budget.burst, budget.per_second);
