@@ -3,7 +3,7 @@
 handlers.py  the contract: DomainEvent, EventEnvelope, EventHandler, RetryPolicy, HandlerContext
 consumer.py  one handler's loop: advisory lock, position, retries with backoff, failures recorded
 wakeup.py    the worker's LISTEN connection
-watchdog.py  the analytics watchdog the worker runs: analysts' sessions held to their limits
+watchdog.py  the session watchdog the worker runs: client roles' sessions held to their limits
 worker.py    `rustok worker`: every handler in its own task, until stopped or (--once) drained
 """
 
