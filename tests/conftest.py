@@ -114,6 +114,13 @@ def _drop_leftovers(db: Database) -> None:
             drop_database(db, name)
 
 
+def restore_client_roles(template_db: Database) -> None:
+    """Gives the client roles the settings of a freshly migrated database again: role settings are the
+    cluster's, so a test that migrates with other limits (or changes the roles) puts them back after it."""
+    with psycopg.connect(template_db.admin_url, autocommit=True) as su:
+        su.execute("select rustok._secure_client_roles()")
+
+
 def drop_database(db: Database, name: str) -> None:
     with psycopg.connect(db.server_admin_url(), autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))

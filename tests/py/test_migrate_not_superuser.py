@@ -14,7 +14,7 @@ from psycopg import sql
 from rustok.db import Database
 from rustok.migrate import migrate
 from rustok.modules import installed_registry
-from tests.conftest import RUN, drop_database
+from tests.conftest import RUN, drop_database, restore_client_roles
 
 DEPLOYER_PASSWORD = "rustok-test-deployer-password"
 
@@ -55,8 +55,7 @@ def deployed(template_db: Database) -> Iterator[tuple[Database, list[str]]]:
         with psycopg.connect(template_db.server_admin_url(), autocommit=True) as su:
             su.execute(sql.SQL("drop owned by {}").format(sql.Identifier(deployer)))
             su.execute(sql.SQL("drop role {}").format(sql.Identifier(deployer)))
-        with psycopg.connect(template_db.admin_url, autocommit=True) as su:
-            su.execute("select rustok._secure_client_roles()")  # the roles are the cluster's: as the others had them
+        restore_client_roles(template_db)
 
 
 def test_migrate_says_what_only_a_superuser_could_do(deployed: tuple[Database, list[str]]) -> None:
