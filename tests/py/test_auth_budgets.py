@@ -91,19 +91,25 @@ def test_a_flooding_address_is_refused_before_any_hash_and_everywhere(
 
     # the same budget whichever way the address comes in: GraphQL's signIn, the storefront's form
     body = api.post(
-        "/graphql", json={"query": SIGN_IN, "variables": {"e": "buyer@acme.test", "p": PASSWORD}}, headers=_from("203.0.113.9")
+        "/graphql",
+        json={"query": SIGN_IN, "variables": {"e": "buyer@acme.test", "p": PASSWORD}},
+        headers=_from("203.0.113.9"),
     ).json()
     assert body["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
     assert body["errors"][0]["extensions"]["details"]["reason"] == "client"
     page = api.get("/t/acme/signin", headers=_from("203.0.113.9"))
     form = {"csrf": csrf_of(page.text), "email": "buyer@acme.test", "password": PASSWORD}
-    assert api.post("/t/acme/signin", data=form, headers=_from("203.0.113.9"), follow_redirects=False).status_code == 429
+    assert (
+        api.post("/t/acme/signin", data=form, headers=_from("203.0.113.9"), follow_redirects=False).status_code == 429
+    )
     assert len(verified) == 20
 
     # a customer elsewhere signs in, over REST and GraphQL
     assert _login(api, "198.51.100.7", "buyer@acme.test", PASSWORD).status_code == 200
     body = api.post(
-        "/graphql", json={"query": SIGN_IN, "variables": {"e": "buyer@acme.test", "p": PASSWORD}}, headers=_from("198.51.100.7")
+        "/graphql",
+        json={"query": SIGN_IN, "variables": {"e": "buyer@acme.test", "p": PASSWORD}},
+        headers=_from("198.51.100.7"),
     ).json()
     assert body["data"]["signIn"]["accessToken"]
 
