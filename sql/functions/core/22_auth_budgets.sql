@@ -4,7 +4,8 @@
 -- like the per-account throttle of begin_login. The client address comes from the API (its rule for which
 -- address, docs/deploy.md); psql callers pass none and spend the tenant's budget only.
 
-create or replace function rustok._auth_budget(setting text, out burst double precision, out per_second double precision)
+create or replace function rustok._auth_budget(setting text, out burst double precision,
+                                               out per_second double precision)
 language sql stable security definer set search_path = pg_catalog, public, pg_temp as $$
     /* One budget of platform_settings ('auth.login_per_client', …: {"burst": n, "perMinute": r}); null when
        the row is missing (no budget). SECURITY DEFINER: clients cannot read platform_settings. Raises

@@ -239,8 +239,9 @@ begin
         begin
             grant pg_use_reserved_connections to rustok_app;
         exception when insufficient_privilege then
-            skipped := skipped || 'rustok_app cannot use the reserved connections: grant it '
-                                  'pg_use_reserved_connections (only a superuser, or a role with ADMIN on it, may)'::text;
+            skipped := skipped
+                || 'rustok_app cannot use the reserved connections: grant it pg_use_reserved_connections '
+                   '(only a superuser, or a role with ADMIN on it, may)'::text;
         end;
     end if;
     if current_setting('reserved_connections')::int = 0 then

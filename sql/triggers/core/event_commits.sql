@@ -4,14 +4,14 @@
 
 create or replace function rustok.tg_event_commits__at_commit_only() returns trigger
 language plpgsql volatile as $$
-/* Queued (deferred) by the stamp's insert into event_commits (the WHEN: from inside a trigger); named _900_commit_order like the stamp on
-   event_outbox, so SET CONSTRAINTS moves both, by name or with ALL. At COMMIT, deferred triggers fire one
-   after another, so this one fires after the stamp, on its own (trigger depth 1), and does nothing. Fired
-   inside the stamp (depth above 1), the constraints were made IMMEDIATE: the stamp ran before COMMIT and
-   would keep the EXCLUSIVE lock on event_commits until the transaction ends. For a session of a client role
-   (rustok_app, rustok_analytics, …) that raises COMMIT_ORDER_EARLY: the stamp is undone and the lock released
-   at once (an aborted transaction, or subtransaction, holds no lock). An operator's session (owner or
-   superuser) may stamp early, as tests do, and keeps the lock until it ends. Returns null. */
+/* Queued (deferred) by the stamp's insert into event_commits (the WHEN: from inside a trigger); named
+   _900_commit_order like the stamp on event_outbox, so SET CONSTRAINTS moves both, by name or with ALL. At
+   COMMIT, deferred triggers fire one after another, so this one fires after the stamp, on its own (trigger depth
+   1), and does nothing. Fired inside the stamp (depth above 1), the constraints were made IMMEDIATE: the stamp
+   ran before COMMIT and would keep the EXCLUSIVE lock on event_commits until the transaction ends. For a session
+   of a client role (rustok_app, rustok_analytics, …) that raises COMMIT_ORDER_EARLY: the stamp is undone and the
+   lock released at once (an aborted transaction, or subtransaction, holds no lock). An operator's session (owner
+   or superuser) may stamp early, as tests do, and keeps the lock until it ends. Returns null. */
 begin
     if pg_catalog.pg_trigger_depth() > 1
        and pg_catalog.pg_has_role(session_user, 'rustok_clients', 'MEMBER')
