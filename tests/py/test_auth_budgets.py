@@ -180,6 +180,6 @@ def test_a_flood_from_one_address_leaves_a_customer_elsewhere_signing_in(
     finally:
         server.stop()
     assert customer and all(status == 200 for status, _ in customer), customer
-    assert max(seconds for _, seconds in customer) < 5.0, customer  # ~0.05 s each; generous for a loaded machine
+    assert max(seconds for _, seconds in customer) < 8.0, customer  # ~0.05 s idle; 2.7 s seen at a load of 12
     assert flood.get(429, 0) > 0 and set(flood) <= {401, 429}, flood
     assert flood.get(401, 0) <= 20 + FLOOD_SECONDS * 20 / 60 + 1, "only the burst (and its refill) was hashed"
