@@ -14,6 +14,8 @@ import pytest
 from psycopg import sql
 
 from rustok.db import Database
+from rustok.migrate import migrate
+from rustok.modules import installed_registry
 from tests.conftest import drop_database
 
 LIMITS = {
@@ -22,6 +24,13 @@ LIMITS = {
     "idle_in_transaction_session_timeout": "1min",
     "temp_file_limit": "10GB",
 }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _migrated(db: Database) -> None:
+    """Migrated once more: the analysts' password is the cluster's, and another module's migrate (the CLI's,
+    with a password of its own RUSTOK_HOME) may have changed it; the database's privileges are not cloned."""
+    migrate(db, installed_registry())
 
 
 def _url(db: Database, url: str, dbname: str) -> str:

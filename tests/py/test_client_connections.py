@@ -16,9 +16,18 @@ from psycopg import sql
 
 from rustok.db import Database
 from rustok.embedded import RESERVED_CONNECTIONS
+from rustok.migrate import migrate
+from rustok.modules import installed_registry
 
 FILLER = "rustok_test_filler"  # a role of no rustok privilege: what any other program's role can do
 MOST = 400  # more than the embedded server's max_connections: a loop that is never refused fails the test
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _migrated(db: Database) -> None:
+    """Migrated once more: the analysts' password is the cluster's, and another module's migrate (the CLI's,
+    with a password of its own RUSTOK_HOME) may have changed it; the database's privileges are not cloned."""
+    migrate(db, installed_registry())
 
 
 def _open_until_refused(url: str, held: contextlib.ExitStack) -> tuple[int, psycopg.OperationalError]:
