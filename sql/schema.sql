@@ -590,6 +590,18 @@ CREATE TABLE public._yoyo_version (
 ALTER TABLE public._yoyo_version OWNER TO rustok_owner;
 
 --
+-- Name: auth_budgets; Type: TABLE; Schema: public; Owner: rustok_owner
+--
+
+CREATE UNLOGGED TABLE public.auth_budgets (
+    bucket text NOT NULL,
+    tokens double precision NOT NULL,
+    refilled_at timestamp with time zone NOT NULL
+);
+
+ALTER TABLE public.auth_budgets OWNER TO rustok_owner;
+
+--
 -- Name: auth_login_attempts; Type: TABLE; Schema: public; Owner: rustok_owner
 --
 
@@ -1441,6 +1453,13 @@ ALTER TABLE ONLY public._yoyo_migration
 
 ALTER TABLE ONLY public._yoyo_version
     ADD CONSTRAINT _yoyo_version_pkey PRIMARY KEY (version);
+
+--
+-- Name: auth_budgets auth_budgets_pkey; Type: CONSTRAINT; Schema: public; Owner: rustok_owner
+--
+
+ALTER TABLE ONLY public.auth_budgets
+    ADD CONSTRAINT auth_budgets_pkey PRIMARY KEY (bucket);
 
 --
 -- Name: auth_login_attempts auth_login_attempts_pkey; Type: CONSTRAINT; Schema: public; Owner: rustok_owner
@@ -2858,6 +2877,12 @@ CREATE TRIGGER _710_index_search_mirror_insert AFTER INSERT ON public.index_cont
 --
 
 CREATE TRIGGER _710_index_search_mirror_update AFTER UPDATE ON public.index_content REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION rustok.tg_index_search__mirror();
+
+--
+-- Name: event_commits _900_commit_order; Type: TRIGGER; Schema: public; Owner: rustok_owner
+--
+
+CREATE CONSTRAINT TRIGGER _900_commit_order AFTER INSERT ON public.event_commits DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN ((pg_trigger_depth() > 0)) EXECUTE FUNCTION rustok.tg_event_commits__at_commit_only();
 
 --
 -- Name: event_outbox _900_commit_order; Type: TRIGGER; Schema: public; Owner: rustok_owner

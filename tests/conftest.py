@@ -59,6 +59,8 @@ def cluster() -> Iterator[Cluster]:
     server outlives its checkout."""
     _install_pgtap()
     cluster = Cluster(TEST_CLUSTER_DIR, fast_unsafe=True)
+    if cluster.missing_settings():  # started by an older checkout: start it again with today's settings
+        cluster.stop()
     cluster.ensure_running()
     yield cluster
     if os.environ.get("CI"):
@@ -110,6 +112,13 @@ def _drop_leftovers(db: Database) -> None:
         pid = int(name[1 : name.index("_")])
         if pid == os.getpid() or not pid_exists(pid):
             drop_database(db, name)
+
+
+def restore_client_roles(template_db: Database) -> None:
+    """Gives the client roles the settings of a freshly migrated database again: role settings are the
+    cluster's, so a test that migrates with other limits (or changes the roles) puts them back after it."""
+    with psycopg.connect(template_db.admin_url, autocommit=True) as su:
+        su.execute("select rustok._secure_client_roles()")
 
 
 def drop_database(db: Database, name: str) -> None:

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rustok import admin, realtime, storefront
 from rustok.api import health, openapi
+from rustok.api.clients import ClientAddress
 from rustok.api.errors import EXCEPTION_HANDLERS, RequestIdMiddleware
 from rustok.api.replica import ReadYourWrites
 from rustok.api.services import Services
@@ -84,9 +85,10 @@ def create_app(db: Database, registry: ModuleRegistry, settings: Settings | None
     app.state.services = services
     if services.settings.cors_origins:
         # CORS headers come from the middleware: every route goes through it
-        return instrument(_with_replica(services, app), services)
+        return instrument(_with_replica(services, ClientAddress(app)), services)
     # outermost: request id, timing and the access log for every request, the GraphQL fast path included
-    return instrument(_with_replica(services, _GraphQLFirst(app, services.graphql_endpoint)), services)
+    inner = ClientAddress(_GraphQLFirst(app, services.graphql_endpoint))  # sign-in budgets per client address
+    return instrument(_with_replica(services, inner), services)
 
 
 def _with_replica(services: Services, app: ASGIApp) -> ASGIApp:

@@ -1,5 +1,5 @@
 """What `rustok serve` runs beside the API unless told not to (`--no-background`): the durable event handlers
-(events/worker.py: webhooks, module hooks, modules' listeners, and the analytics watchdog) and the index queue
+(events/worker.py: webhooks, module hooks, modules' listeners, and the session watchdog) and the index queue
 drainer (modules/index/indexer.py), so that one `rustok serve` is the whole platform.
 
 - **Once per serve, whatever --workers.** One daemon thread of the `rustok serve` process itself, with its own
@@ -43,7 +43,7 @@ class Part(Protocol):
 
 
 class WorkerPart:
-    """The durable handlers and the analytics watchdog, as `rustok worker` runs them (fresh handlers each run)."""
+    """The durable handlers and the session watchdog, as `rustok worker` runs them (fresh handlers each run)."""
 
     name = "worker"
 

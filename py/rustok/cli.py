@@ -421,8 +421,8 @@ def cmd_maintain(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"{module.slug}: {task}: {_each_tenant_with(conn, module.slug, task)} row(s)")
         stopped = conn.execute(ENFORCE).fetchall()
         for r in stopped:
-            print(f"analytics session {r['pid']} {r['action']}: {r['reason']}")
-        print(f"analytics: {len(stopped)} session(s) past their limits stopped")
+            print(f"{r['role']} session {r['pid']} {r['action']}: {r['reason']}")
+        print(f"client sessions: {len(stopped)} past their limits stopped")
     return 0
 
 
@@ -787,7 +787,7 @@ def _parser() -> argparse.ArgumentParser:
         dest="background",
         action="store_false",
         default=os.environ.get("RUSTOK_BACKGROUND", "on") != "off",
-        help="do not run the event handlers (webhooks, module hooks), the analytics watchdog and the index queue"
+        help="do not run the event handlers (webhooks, module hooks), the session watchdog and the index queue"
         " in this process, once whatever --workers: run `rustok worker` and `rustok indexer` instead, as compose"
         " does (default: run them, unless RUSTOK_BACKGROUND=off)",
     )

@@ -40,6 +40,10 @@ SHARE_DIR: Path = BIN_DIR.parent / "share"
 SYSTEM_USER = "embedded_postgres"
 SUPERUSER = "postgres"
 DEFAULT_PORT = 5432
+# Of max_connections (200, written at initdb), kept for roles with pg_use_reserved_connections (rustok_app, which
+# `rustok migrate` grants it): no other client role can take the slots the API needs (docs/security.md, point 3).
+RESERVED_CONNECTIONS = 20
+STOP_MARK = "rustok.stopped"  # in the data directory: the server was stopped by `rustok db stop` (Cluster.stop)
 
 _HBA = """\
 # written by rustok: trusted socket for the superuser, passwords for everyone else
@@ -199,11 +203,19 @@ class Cluster:
         started = f"started the embedded PostgreSQL in {self.data_dir} (port {self.port}{fresh})"
         return [*done, started + "; it runs until `rustok db stop`"]
 
+    def _settings(self) -> list[str]:
+        """The `-c` settings every start passes (they override postgresql.conf, and reach data directories
+        initialised by older versions at their next start)."""
+        settings = [f"reserved_connections={RESERVED_CONNECTIONS}"]
+        if self.fast_unsafe:
+            settings += ["full_page_writes=off", "synchronous_commit=off"]
+        return settings
+
     def start(self) -> None:
         listen = "127.0.0.1" if self.tcp else "''"
-        options = f"-h {listen} -k {self.socket_dir} -p {self.port}"
+        options = f"-h {listen} -k {self.socket_dir} -p {self.port}" + "".join(f" -c {s}" for s in self._settings())
         if self.fast_unsafe:
-            options += " -F -c full_page_writes=off -c synchronous_commit=off"
+            options += " -F"
         result = self._run(
             ["pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data_dir), "-l", str(self.log_file), "-o", options],
             check=False,
@@ -211,10 +223,45 @@ class Cluster:
         if result.returncode != 0:
             tail = self._log_tail()
             raise EmbeddedError(f"PostgreSQL did not start in {self.data_dir}: {tail or result.stderr.strip()}")
+        self.stop_mark.unlink(missing_ok=True)
 
     def stop(self, mode: str = "fast") -> None:
+        """Shuts the server down, leaving the mark that tells `rustok serve`'s supervisor an operator stopped it
+        (any other shutdown is restarted; supervisor.py)."""
         if self.is_initialised() and self.is_running():
-            self._run(["pg_ctl", "stop", "-w", "-m", mode, "-D", str(self.data_dir)])
+            self._write_as_server(self.stop_mark, f"stopped by rustok (pid {os.getpid()}, mode {mode})\n")
+            try:
+                self._run(["pg_ctl", "stop", "-w", "-m", mode, "-D", str(self.data_dir)])
+            except EmbeddedError:
+                if self.is_running():
+                    self.stop_mark.unlink(missing_ok=True)
+                raise
+
+    @property
+    def stop_mark(self) -> Path:
+        return self.data_dir / STOP_MARK
+
+    def stopped_by_rustok(self) -> bool:
+        """The last shutdown was `Cluster.stop` (`rustok db stop`), and nothing has started the server since."""
+        return self.stop_mark.exists()
+
+    def shutdown_checkpointed(self) -> bool | None:
+        """Whether the stopped server wrote its shutdown checkpoint (a smart or fast shutdown) or not (an
+        immediate one, SIGQUIT, or a crash: the next start recovers); None when pg_controldata cannot say."""
+        result = self._run(["pg_controldata", "-D", str(self.data_dir)], check=False)
+        for line in result.stdout.splitlines():
+            if line.startswith("Database cluster state:"):
+                return line.split(":", 1)[1].strip() == "shut down"
+        return None
+
+    def missing_settings(self) -> list[str]:
+        """The `-c` settings of `start()` that the running server was not started with (an older rustok started
+        it; a restart applies them). Empty when it is not running."""
+        try:
+            started = (self.data_dir / "postmaster.opts").read_text()
+        except OSError:
+            return []
+        return [s for s in self._settings() if f'"{s}"' not in started] if self.is_running() else []
 
     # -- streaming replication -------------------------------------------------------------------
 

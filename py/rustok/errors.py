@@ -90,6 +90,10 @@ class InvalidCredentials(Unauthenticated):
     code, sqlstate, http_status = "INVALID_CREDENTIALS", "RK016", 401
 
 
+class CommitOrderEarly(Conflict):
+    code, sqlstate, http_status = "COMMIT_ORDER_EARLY", "RK017", 409
+
+
 class BadRequest(RusToKError):
     code, sqlstate, http_status = "BAD_REQUEST", "RK100", 400
 

@@ -9,8 +9,10 @@ Order of one migrate (all under an advisory lock in the database, so concurrent 
    trigger calling one that was not re-created by this pass is dropped (a changed signature never leaves a
    stale overload); installed modules are recorded; `rustok._after_migrate()` secures tenant tables and
    grants EXECUTE by allow-list; then, as the migrating role itself, `rustok._secure_client_roles()` gives the
-   analysts' role its settings and (superuser only) closes the pg_catalog functions that let a client hold
-   others up. What a role that is not superuser could not do comes back as warnings.
+   client roles their settings (role-wide), caps the analysts' connections, lets the API's role use the
+   reserved connections and (superuser only) closes the pg_catalog functions that let a client hold others
+   up. What it could not do (a role that is not superuser; a server without reserved connections or with
+   maintenance databases open to every role) comes back as warnings.
 """
 
 from __future__ import annotations
@@ -133,6 +135,10 @@ def _bootstrap(db: Database) -> None:
         # no temporary tables (each one takes a transaction id) and no new schemas or tables for clients
         conn.execute(sql.SQL("revoke temporary, create on database {} from public").format(database))
         conn.execute("revoke create on schema public from public")
+        if db.cluster is not None:
+            # the embedded server is rustok's alone: nobody but the superuser needs its maintenance databases,
+            # where any role could otherwise connect and make temporary tables (docs/security.md, point 3)
+            conn.execute("revoke connect, temporary on database postgres, template1 from public")
         conn.execute(sql.SQL("grant create, usage on schema public to {}").format(sql.Identifier(OWNER_ROLE)))
         conn.execute(sql.SQL("create schema if not exists rustok authorization {}").format(sql.Identifier(OWNER_ROLE)))
 

@@ -3,9 +3,11 @@
 Rules (docs/deploy.md, "Supervision of the embedded server"):
 - Only the embedded server, never one named by DATABASE_URL: `rustok serve` makes a supervisor only when it
   manages the server (cli.py).
-- Only a crash is restarted. A postmaster that vanished and left its `postmaster.pid` behind died without
-  shutting down (SIGKILL, the OOM killer): restarted. One that removed it was shut down (`rustok db stop`,
-  `pg_ctl stop` in any mode): left stopped, logged once; supervision resumes when someone starts it again.
+- Only an operator's stop is respected. `rustok db stop` (embedded.Cluster.stop) leaves a mark in the data
+  directory before it shuts the server down: left stopped, logged once; supervision resumes when someone starts
+  it again (a start removes the mark). Anything else that ends the postmaster is restarted: a crash (it
+  vanished and left its `postmaster.pid` behind: SIGKILL, the OOM killer) and a shutdown without the mark
+  (`pg_ctl stop` in any mode, SIGTERM, SIGINT or SIGQUIT to the postmaster), each logged as what it was.
 - Once a restart is under way it goes on until a postmaster runs (started here or by anyone), with a delay
   that doubles from `Backoff.first` to `Backoff.ceiling` and then stays there: a data directory that cannot
   start is tried again every `ceiling` seconds, each failure logged with PostgreSQL's reason, because the cause
@@ -130,8 +132,8 @@ class EmbeddedSupervisor:
 
     def _watch(self) -> None:
         state = self.cluster.state()
-        if state is ServerState.CRASHED:
-            self._recover()
+        if state is ServerState.CRASHED or (state is ServerState.STOPPED and not self.cluster.stopped_by_rustok()):
+            self._recover(state)
             if self._stop.is_set():
                 return
             state = self.cluster.state()
@@ -151,7 +153,7 @@ class EmbeddedSupervisor:
         where = self.cluster.data_dir
         if state is ServerState.STOPPED:
             log.warning(
-                "embedded PostgreSQL in %s was shut down cleanly (rustok db stop?): a shutdown is respected, so it "
+                "embedded PostgreSQL in %s was stopped by `rustok db stop`: an operator's stop is respected, so it "
                 "is not restarted; the API answers UNAVAILABLE until `rustok db start`",
                 where,
                 extra={"data_dir": str(where)},
@@ -161,19 +163,20 @@ class EmbeddedSupervisor:
                 "embedded PostgreSQL in %s was started again; supervising it", where, extra={"data_dir": str(where)}
             )
 
-    def _recover(self) -> None:
-        """Restarts the crashed server: waits for its delay and for the dead server's processes, starts it,
-        and tries again after a failure, until a postmaster runs or supervision stops."""
-        lock = self.cluster.lock_file()
+    def _recover(self, state: ServerState) -> None:
+        """Restarts the server after a crash, or after a shutdown that was not `rustok db stop`: waits for its
+        delay and for the dead server's processes, starts it, and tries again after a failure, until a
+        postmaster runs or supervision stops."""
         down_at = time.monotonic()
-        self._seen = ServerState.CRASHED
+        self._seen = ServerState.CRASHED  # down and being restarted, whatever ended it
         self._up_since = None
         delay = self.backoff.delay(self._attempt)
+        what = self._what_ended_it(state)
+        cause = "after a crash" if state is ServerState.CRASHED else "after a shutdown that was not `rustok db stop`"
         log.error(
-            "embedded PostgreSQL in %s died without shutting down (postmaster %s gone, postmaster.pid left "
-            "behind); restarting it: %d restart(s) so far, next try in %.0f s",
+            "embedded PostgreSQL in %s %s; restarting it: %d restart(s) so far, next try in %.0f s",
             self.cluster.data_dir,
-            lock.pid if lock else "?",
+            what,
             self.restarts,
             delay,
             extra={"data_dir": str(self.cluster.data_dir), "restarts": self.restarts, "next_try_seconds": delay},
@@ -210,13 +213,32 @@ class EmbeddedSupervisor:
                 continue
             self.restarts += 1
             log.warning(
-                "embedded PostgreSQL in %s restarted after a crash (restart %d, down %.1f s)",
+                "embedded PostgreSQL in %s restarted %s (restart %d, down %.1f s)",
                 self.cluster.data_dir,
+                cause,
                 self.restarts,
                 time.monotonic() - down_at,
                 extra={"data_dir": str(self.cluster.data_dir), "restarts": self.restarts},
             )
             return
+
+    def _what_ended_it(self, state: ServerState) -> str:
+        """What the supervisor saw, in words: a lock file left by a dead postmaster, or none and no mark of
+        `rustok db stop` (then pg_control says whether the shutdown wrote its checkpoint)."""
+        if state is ServerState.CRASHED:
+            lock = self.cluster.lock_file()
+            return (
+                f"died without shutting down (postmaster {lock.pid if lock else '?'} gone, postmaster.pid left "
+                "behind: SIGKILL, the OOM killer, a crash)"
+            )
+        checkpointed = self.cluster.shutdown_checkpointed()
+        how = {
+            True: "cleanly (smart or fast: pg_ctl stop, SIGTERM or SIGINT to the postmaster)",
+            False: "without its shutdown checkpoint (immediate: pg_ctl stop -m immediate or SIGQUIT; it recovers "
+            "at the next start)",
+            None: "(postmaster.pid removed)",
+        }[checkpointed]
+        return f"was shut down {how}, not by `rustok db stop`, the only stop serve respects"
 
     def _wait_until_startable(self) -> bool:
         """Waits (never kills) until nothing of the dead server is in the way; False when stopped meanwhile."""

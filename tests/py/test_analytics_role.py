@@ -239,13 +239,20 @@ def _wait_until_running(conn: psycopg.Connection[Any], pattern: str, timeout: fl
 
 def test_an_analyst_cannot_hold_up_migrate(adb: Database) -> None:
     """The migrate lock lives in the database it migrates: in the maintenance database, which every role may
-    connect to, an analyst holding its key held back every `rustok migrate` and `rustok serve` start."""
+    connect to on a DATABASE_URL server (the embedded one closes it, test_analytics_databases.py), an analyst
+    holding its key held back every `rustok migrate` and `rustok serve` start."""
     maintenance = adb.analytics_url().replace(f"/{adb.dbname}?", "/postgres?")
-    with psycopg.connect(maintenance, autocommit=True) as analyst:
-        analyst.execute("select pg_advisory_lock(7242017)")
-        done = threading.Event()
-        migrating = threading.Thread(target=lambda: (migrate(adb, installed_registry()), done.set()))
-        migrating.start()
-        finished = done.wait(60)
-    migrating.join()
+    with psycopg.connect(adb.server_admin_url(), autocommit=True) as su:
+        su.execute("grant connect on database postgres to rustok_analytics")  # as PUBLIC has it there
+    try:
+        with psycopg.connect(maintenance, autocommit=True) as analyst:
+            analyst.execute("select pg_advisory_lock(7242017)")
+            done = threading.Event()
+            migrating = threading.Thread(target=lambda: (migrate(adb, installed_registry()), done.set()))
+            migrating.start()
+            finished = done.wait(60)
+        migrating.join()
+    finally:
+        with psycopg.connect(adb.server_admin_url(), autocommit=True) as su:
+            su.execute("revoke connect on database postgres from rustok_analytics")
     assert finished, "migrate waited for the analyst's lock"

@@ -18,7 +18,7 @@ from rustok.db import Database
 from rustok.events.worker import Worker
 from rustok.migrate import migrate
 from rustok.modules import installed_registry
-from tests.conftest import clone_database, drop_database
+from tests.conftest import clone_database, drop_database, restore_client_roles
 
 LIMIT = 3  # seconds: the limits this module's database gives analysts (long enough for a loaded machine)
 OPEN_FUNCTIONS = "pg_advisory_lock(bigint), txid_current()"  # what a server without a superuser leaves open
@@ -33,9 +33,10 @@ def wdb(template_db: Database) -> Iterator[Database]:
             " where key in ('analytics.statement_timeout', 'analytics.idle_in_transaction_timeout')",
             (f"{LIMIT} second",),
         )
-    migrate(db, installed_registry())
+    migrate(db, installed_registry())  # role settings are the cluster's: restored after this module
     yield db
     drop_database(template_db, db.dbname)
+    restore_client_roles(template_db)
 
 
 def _enforce(db: Database) -> list[tuple[int, str, str]]:

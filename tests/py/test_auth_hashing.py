@@ -1,5 +1,6 @@
 """Password hashing is capped: no more hashes at once than there are slots, a bounded queue behind them
-(RATE_LIMITED beyond it), and a cancelled request keeps its slot until its thread is done."""
+(RATE_LIMITED beyond it), each client address at most a share of it, and a cancelled request keeps its slot
+until its thread is done."""
 
 from __future__ import annotations
 
@@ -54,6 +55,24 @@ def test_a_full_queue_answers_rate_limited(monkeypatch: pytest.MonkeyPatch) -> N
     refused = [r for r in results if isinstance(r, RateLimited)]
     assert len(refused) == 3  # one running, two waiting
     assert all(r.details["reason"] == "busy" for r in refused)
+
+
+def test_one_client_holds_at_most_its_share_of_the_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    """First come, first served let one address's flood fill the queue and refuse everyone else (busy)."""
+    monkeypatch.setattr(passwords, "hash_password", SlowWork())
+
+    async def flood_and_one_other() -> tuple[list[object], list[object]]:
+        pool = hashing.PasswordHashing(concurrency=1, max_waiting=8, per_client=2)
+        flood = [asyncio.ensure_future(pool.hash("a long password", "203.0.113.9")) for _ in range(10)]
+        await asyncio.sleep(0)
+        others = await asyncio.gather(
+            *(pool.hash("a long password", f"198.51.100.{n}") for n in range(3)), return_exceptions=True
+        )
+        return await asyncio.gather(*flood, return_exceptions=True), list(others)
+
+    flood, others = asyncio.run(flood_and_one_other())
+    assert sum(isinstance(r, RateLimited) for r in flood) == 8, "two of the flood's ten, its share"
+    assert others == ["$argon2id$fake"] * 3, "the other addresses were not refused"
 
 
 def test_a_cancelled_request_keeps_its_slot_until_the_thread_ends(monkeypatch: pytest.MonkeyPatch) -> None:

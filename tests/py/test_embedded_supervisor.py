@@ -1,6 +1,7 @@
 """Supervision of the embedded PostgreSQL (rustok/supervisor.py, the crash marks in rustok/embedded.py), on a
 cluster of this file's own: a crash (SIGKILL of the postmaster) is told from a shutdown; a crash is restarted
-once the dead server's processes have exited (waited for, never killed), a shutdown is left alone; a data
+once the dead server's processes have exited (waited for, never killed), `rustok db stop` is left alone and any
+other shutdown (a signal, pg_ctl) restarted, each logged as what it was; a data
 directory that cannot start is tried again at a capped pace; stopping serve ends a pending restart at once;
 one supervisor per RUSTOK_HOME. `rustok serve` doing it under load is in test_crash_safety.py."""
 
@@ -141,7 +142,7 @@ def test_a_crash_is_restarted_and_a_shutdown_is_left_alone(
     _wait_for("the shutdown to be seen", lambda: (s := read_state(tmp_path)) is not None and not s.up, 5)
     time.sleep(40 * QUICK)
     assert cluster.state() is ServerState.STOPPED and supervisor.restarts == 1, "a shutdown was undone"
-    assert len(_messages(records, "shut down cleanly")) == 1
+    assert len(_messages(records, "stopped by `rustok db stop`")) == 1
 
     cluster.start()  # the operator's `rustok db start`: supervised again
     _wait_for("the start to be seen", lambda: (s := read_state(tmp_path)) is not None and s.up, 5)
@@ -149,6 +150,39 @@ def test_a_crash_is_restarted_and_a_shutdown_is_left_alone(
     _wait_for("the second restart", lambda: supervisor.restarts == 2 and cluster.is_ready(), 30)
     supervisor.stop()
     assert read_state(tmp_path) is None, "a stopped supervisor still publishes"
+
+
+@pytest.mark.parametrize(
+    ("how", "seen"),
+    [
+        (signal.SIGQUIT, "without its shutdown checkpoint (immediate"),  # what the re-attack sent
+        (signal.SIGINT, "cleanly (smart or fast"),
+        ("pg_ctl stop", "cleanly (smart or fast"),
+    ],
+)
+def test_a_shutdown_that_was_not_rustok_db_stop_is_restarted_and_said_as_it_was(
+    cluster: Cluster,
+    tmp_path: Path,
+    records: list[logging.LogRecord],
+    supervisors: Callable[..., EmbeddedSupervisor],
+    how: signal.Signals | str,
+    seen: str,
+) -> None:
+    """Only `rustok db stop` leaves the mark: a signal to the postmaster, or pg_ctl itself, is not an operator's
+    stop through rustok, so the server comes back, and the log says what happened instead of guessing."""
+    supervisor = supervisors(cluster, tmp_path)
+    _wait_for("the supervisor", lambda: supervisor.supervising, 5)
+    lock = cluster.lock_file()
+    assert lock is not None and lock.pid is not None
+    if isinstance(how, str):
+        cluster._run(["pg_ctl", "stop", "-w", "-D", str(cluster.data_dir)])
+    else:
+        os.kill(lock.pid, how)
+    _wait_for("the restart", lambda: supervisor.restarts == 1 and cluster.is_ready(), 30)
+    said = _messages(records, "not by `rustok db stop`")
+    assert len(said) == 1 and seen in said[0].getMessage(), [r.getMessage() for r in records]
+    assert len(_messages(records, "restarted after a shutdown that was not `rustok db stop`")) == 1
+    assert not _messages(records, "shut down cleanly (rustok db stop?)")
 
 
 def test_the_restart_waits_for_processes_of_the_dead_server_and_kills_none(

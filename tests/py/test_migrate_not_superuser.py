@@ -14,7 +14,7 @@ from psycopg import sql
 from rustok.db import Database
 from rustok.migrate import migrate
 from rustok.modules import installed_registry
-from tests.conftest import RUN, drop_database
+from tests.conftest import RUN, drop_database, restore_client_roles
 
 DEPLOYER_PASSWORD = "rustok-test-deployer-password"
 
@@ -37,6 +37,11 @@ def deployed(template_db: Database) -> Iterator[tuple[Database, list[str]]]:
                 " with admin true, inherit false, set false"
             ).format(sql.Identifier(deployer))
         )
+        # a managed server: PUBLIC may connect to its maintenance database (the embedded one closes it), and
+        # no superuser gave the analysts a temp file limit or the API role the reserved connections
+        su.execute(sql.SQL("grant connect on database postgres to {}").format(sql.Identifier(deployer)))
+        su.execute("alter role rustok_analytics reset temp_file_limit")
+        su.execute("revoke pg_use_reserved_connections from rustok_app")
     db = Database(
         admin_url=template_db.cluster.role_url(deployer, DEPLOYER_PASSWORD, name),
         app_url=template_db.app_url,
@@ -50,12 +55,15 @@ def deployed(template_db: Database) -> Iterator[tuple[Database, list[str]]]:
         with psycopg.connect(template_db.server_admin_url(), autocommit=True) as su:
             su.execute(sql.SQL("drop owned by {}").format(sql.Identifier(deployer)))
             su.execute(sql.SQL("drop role {}").format(sql.Identifier(deployer)))
+        restore_client_roles(template_db)
 
 
 def test_migrate_says_what_only_a_superuser_could_do(deployed: tuple[Database, list[str]]) -> None:
     _, warnings = deployed
     assert warnings == [
         "setting temp_file_limit of rustok_analytics (only a superuser may set it)",
+        "rustok_app cannot use the reserved connections: grant it pg_use_reserved_connections "
+        "(only a superuser, or a role with ADMIN on it, may)",
         "advisory lock, transaction id and large object functions stay open to PUBLIC "
         "(only a superuser may revoke them)",
     ]

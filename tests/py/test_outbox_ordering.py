@@ -127,9 +127,10 @@ def test_rolled_back_events_never_appear(db: Database, tenant: Any, consumer: Co
 def test_set_constraints_immediate_stamps_early_and_the_order_holds(
     db: Database, tenant: Any, consumer: Consumer
 ) -> None:
-    """SET CONSTRAINTS ALL IMMEDIATE takes the commit number (and its lock) before COMMIT: other event-writing
-    commits wait for this transaction to end, so the order still holds."""
-    with psycopg.connect(db.app_url) as first, psycopg.connect(db.app_url) as second:
+    """An operator's SET CONSTRAINTS ALL IMMEDIATE takes the commit number (and its lock) before COMMIT: other
+    event-writing commits wait for this transaction to end, so the order still holds. (A client role's is
+    refused: test_commit_order_at_commit.py.)"""
+    with psycopg.connect(db.admin_url) as first, psycopg.connect(db.app_url) as second:
         publish(first, tenant, "stamped-early")
         first.execute("set constraints all immediate")
         publish(first, tenant, "after-the-stamp")

@@ -259,5 +259,7 @@ def test_the_compose_init_script_creates_a_replication_role(pair: Pair, tmp_path
         "scram-sha-256",
     ]
     url = f"postgresql://compose_replicator:{quote(env['RUSTOK_REPLICATION_PASSWORD'])}@127.0.0.1:{pair.primary.port}"
-    with psycopg.connect(url + "/postgres?replication=database") as conn:  # a replication connection
+    # a replication connection; to rustok's database, since the embedded primary closes `postgres` to every role
+    # but the superuser (compose's keeps PostgreSQL's default there)
+    with psycopg.connect(url + "/rustok?replication=database") as conn:
         assert conn.execute("IDENTIFY_SYSTEM").fetchone() is not None

@@ -1,5 +1,7 @@
 """What the auth endpoints do, apart from HTTP: each operation is one SQL function call (a login is two: the
-attempt is charged and committed before the password is checked) around the password work in Python."""
+attempt is charged and committed before the password is checked; a registration too: its budget is spent
+first) around the password work in Python. Sign-in and registration spend the budgets of the tenant and of the
+client address (api/clients.py) in the database before any password is hashed (docs/auth.md, "Budgets")."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from rustok.api.clients import current_client
 from rustok.api.context import RequestContext
 from rustok.api.services import Services
 from rustok.auth import passwords
@@ -37,8 +40,16 @@ class AuthService:
         self.refresh_ttl = timedelta(seconds=services.settings.refresh_ttl)
 
     async def register(self, body: RegisterRequest, header_tenant: str | None, request_id: str) -> Json:
+        """A new customer, signed in. Refused before the password is hashed: a password outside the policy
+        (for free), a full hashing queue, and a spent registration budget (RATE_LIMITED, reason client or
+        tenant) — which also bounds how fast anyone can learn which emails are taken (CONFLICT)."""
         ctx = await self._named_tenant(body.tenant, header_tenant, request_id)
-        password_hash = await self.hashing.hash(body.password)
+        client = current_client()
+        passwords.check_policy(body.password)
+        if self.hashing.saturated(client):
+            raise busy()
+        await self.gateway.call(ctx, "rustok.spend_auth_budget('register', %s)", (client,))
+        password_hash = await self.hashing.hash(body.password, client)
         token, digest = self._new_refresh_token(ctx)
         result = await self.gateway.call(
             ctx,
@@ -55,16 +66,20 @@ class AuthService:
 
     async def login_in(self, ctx: RequestContext, body: LoginRequest) -> Json:
         """A login in a tenant already resolved (GraphQL's signIn: the X-Tenant header's)."""
-        if self.hashing.saturated:  # a flood is refused before it charges attempts to real accounts
+        client = current_client()
+        if self.hashing.saturated(client):  # a flood is refused before it charges attempts to real accounts
             raise busy()
-        attempt = await self.gateway.call(ctx, "rustok.begin_login(%s)", (body.email,))
+        # spends the tenant's and the client's sign-in budgets first (RATE_LIMITED), then charges the account
+        attempt = await self.gateway.call(ctx, "rustok.begin_login(%s, %s)", (body.email, client))
         if attempt["status"] == "throttled":
-            raise RateLimited("too many failed sign-ins; wait and retry", {"retryAfter": attempt["retryAfter"]})
+            raise RateLimited(
+                "too many failed sign-ins; wait and retry", {"reason": "account", "retryAfter": attempt["retryAfter"]}
+            )
         stored: str | None = attempt["passwordHash"]
         # verify first: without a stored hash it checks a dummy one, so an unknown email takes as long
-        if not await self.hashing.verify(stored, body.password) or stored is None:
+        if not await self.hashing.verify(stored, body.password, client) or stored is None:
             raise InvalidCredentials("email or password is wrong")
-        new_hash = await self.hashing.hash(body.password) if passwords.needs_rehash(stored) else None
+        new_hash = await self.hashing.hash(body.password, client) if passwords.needs_rehash(stored) else None
         token, digest = self._new_refresh_token(ctx)
         result = await self.gateway.call(
             ctx,

@@ -5,7 +5,7 @@ wakeup.py    the one LISTEN loop (OutboxListener, for the relay and the worker) 
 reconnect.py how every reader keeps its connection: one reconnect rule (growing, jittered), pause/until
 handlers.py  the contract: DomainEvent, EventEnvelope, EventHandler, RetryPolicy, HandlerContext
 consumer.py  one handler's loop: advisory lock, position, retries with backoff, failures recorded
-watchdog.py  the analytics watchdog the worker runs: analysts' sessions held to their limits
+watchdog.py  the session watchdog the worker runs: client roles' sessions held to their limits
 worker.py    `rustok worker`: every handler in its own task, until stopped or (--once) drained
 """
 

@@ -1,9 +1,12 @@
-"""The analytics watchdog: `rustok worker` runs `rustok.enforce_analytics_limits()` every `interval` seconds.
+"""The session watchdog: `rustok worker` runs `rustok.enforce_analytics_limits()` and
+`rustok.enforce_app_limits()` every `interval` seconds.
 
-The analysts' role starts its sessions read-only with a statement and an idle-in-transaction timeout, but
-those are role settings a session can SET away. The SQL function holds the limits anyway and terminates a
-session that holds a transaction id, an advisory lock or another session's lock wait (docs/security.md,
-point 3). The worker runs it as the application role, which may signal analysts' sessions and no others."""
+The client roles start their sessions with limits (the analysts' read-only with a statement and an
+idle-in-transaction timeout, rustok_app's with an idle-in-transaction timeout), but those are role settings a
+session can SET away. The SQL functions hold the limits anyway: an analyst's session that holds a transaction
+id, an advisory lock or another session's lock wait is terminated, and so is a rustok_app session (a psql user's)
+idle in a transaction for too long (docs/security.md, points 3 and 4). The worker runs them as the application
+role, which may signal analysts' sessions and its own role's, and no others."""
 
 from __future__ import annotations
 
@@ -19,10 +22,13 @@ from rustok.errors import Unavailable
 
 log = logging.getLogger("rustok.watchdog")
 
-ENFORCE: LiteralString = "select pid, action, reason from rustok.enforce_analytics_limits()"
+ENFORCE: LiteralString = (
+    "select 'rustok_analytics' as role, pid, action, reason from rustok.enforce_analytics_limits()"
+    " union all select 'rustok_app', pid, action, reason from rustok.enforce_app_limits()"
+)
 
 
-class AnalyticsWatchdog:
+class SessionWatchdog:
     def __init__(self, pool: ConnectionPool, interval: float = 1.0) -> None:
         self.pool = pool
         self.interval = interval
@@ -33,7 +39,7 @@ class AnalyticsWatchdog:
         async with self.pool.connection() as conn:
             rows: list[dict[str, Any]] = await (await conn.execute(ENFORCE)).fetchall()
         for row in rows:
-            log.warning("analytics session %s %s: %s", row["pid"], row["action"], row["reason"])
+            log.warning("%s session %s %s: %s", row["role"], row["pid"], row["action"], row["reason"])
         self.actions += len(rows)
         return rows
 
@@ -43,6 +49,6 @@ class AnalyticsWatchdog:
             try:
                 await self.enforce()
             except (psycopg.Error, OSError, Unavailable) as exc:
-                log.warning("analytics watchdog: %s: %s; retrying", type(exc).__name__, exc)
+                log.warning("session watchdog: %s: %s; retrying", type(exc).__name__, exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.interval)

@@ -1,5 +1,5 @@
 """`rustok worker`: runs the durable handlers — webhooks, then every installed module's event_listeners —
-and the analytics watchdog (watchdog.py).
+and the session watchdog (watchdog.py).
 
 Each handler is a DurableConsumer in its own task (one slow handler never holds up another); one LISTEN
 connection wakes them all, and each also polls. Continuous mode runs until stopped (SIGINT/SIGTERM) and then
@@ -29,7 +29,7 @@ from rustok.db import Database, DatabaseUnavailable
 from rustok.events.consumer import ConsumerOptions, ConsumerStats, DurableConsumer
 from rustok.events.handlers import EventHandler, HandlerContext
 from rustok.events.wakeup import Wakeups
-from rustok.events.watchdog import AnalyticsWatchdog
+from rustok.events.watchdog import SessionWatchdog
 from rustok.modules import ModuleRegistry
 
 log = logging.getLogger("rustok.worker")
@@ -100,7 +100,7 @@ class Worker:
         self.pool_size = pool_size
         self.stop_grace = stop_grace  # seconds a stopping worker gives handlers to finish the event in hand
         self.consumers: list[DurableConsumer] = []
-        self.watchdog_interval = watchdog_interval  # seconds between rounds of the analytics watchdog
+        self.watchdog_interval = watchdog_interval  # seconds between rounds of the session watchdog
 
     async def run(self, stop: asyncio.Event | None = None, once: bool = False) -> WorkerReport:
         """Runs the handlers until `stop` is set, or with `once` until caught up and drained."""
@@ -112,7 +112,7 @@ class Worker:
         context = HandlerContext(self.settings, self.app_url, gateway, once=once)
         wakeups = Wakeups(self.app_url, self.options.reconnect)
         self.consumers = [DurableConsumer(h, context, wakeups.subscribe(), self.options) for h in self.handlers]
-        watchdog = AnalyticsWatchdog(gateway.pool, self.watchdog_interval)
+        watchdog = SessionWatchdog(gateway.pool, self.watchdog_interval)
         started: list[EventHandler] = []
         listener: asyncio.Task[None] | None = None
         try:
@@ -141,11 +141,11 @@ class Worker:
             await gateway.close()
         return WorkerReport({c.name: c.stats for c in self.consumers})
 
-    async def _run_until_stopped(self, stop: asyncio.Event, watchdog: AnalyticsWatchdog) -> None:
+    async def _run_until_stopped(self, stop: asyncio.Event, watchdog: SessionWatchdog) -> None:
         tasks: list[asyncio.Task[Any]] = [
             asyncio.create_task(c.run(stop), name=f"consumer:{c.name}") for c in self.consumers
         ]
-        tasks.append(asyncio.create_task(watchdog.run(stop), name="analytics-watchdog"))
+        tasks.append(asyncio.create_task(watchdog.run(stop), name="session-watchdog"))
         await stop.wait()
         _, pending = await asyncio.wait(tasks, timeout=self.stop_grace)
         for task in pending:

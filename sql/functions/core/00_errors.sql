@@ -22,6 +22,7 @@ language sql immutable parallel safe as $$
         ('INVALID_STATE',              'RK014', 409, 'The change is not allowed from the current state.'),
         ('RATE_LIMITED',               'RK015', 429, 'Too many attempts; wait and retry.'),
         ('INVALID_CREDENTIALS',        'RK016', 401, 'Email or password is wrong.'),
+        ('COMMIT_ORDER_EARLY',         'RK017', 409, 'An event-writing transaction of a client role may not take its commit number before COMMIT (SET CONSTRAINTS ... IMMEDIATE).'),
         ('BAD_REQUEST',                'RK100', 400, 'The request is malformed (JSON, GraphQL syntax, parameters).'),
         ('PAYLOAD_TOO_LARGE',          'RK101', 413, 'The request body is larger than allowed.'),
         ('QUERY_TOO_DEEP',             'RK102', 400, 'The GraphQL operation nests deeper than allowed.'),

@@ -87,14 +87,17 @@ begin
 end
 $$;
 
-create or replace function rustok.begin_login(email text) returns jsonb
+create or replace function rustok.begin_login(email text, client text default null) returns jsonb
 language plpgsql volatile as $$
-/* Step one of a login, before the password is checked. Charges one attempt to (tenant, email) — known
-   account or not, so answers never tell which emails exist — under the row lock, so parallel guesses are
-   counted too; complete_login forgives them. Returns {"status": "ok", "passwordHash": …} (null for an
-   unknown or disabled account: verify against a dummy) or, while the pair waits after repeated failures,
+/* Step one of a login, before the password is checked. First spends one login from the budgets of the
+   tenant and of the client address (rustok.spend_auth_budget: RATE_LIMITED, reason client or tenant, and
+   nothing charged to the account). Then charges one attempt to (tenant, email) — known account or not, so
+   answers never tell which emails exist — under the row lock, so parallel guesses are counted too;
+   complete_login forgives them. Returns {"status": "ok", "passwordHash": …} (null for an unknown or
+   disabled account: verify against a dummy) or, while the pair waits after repeated failures,
    {"status": "throttled", "retryAfter": seconds} without charging. Failures are forgotten after an hour
-   without attempts. Raises TENANT_REQUIRED, NOT_FOUND, TENANT_INACTIVE, VALIDATION_FAILED (email). */
+   without attempts. Raises TENANT_REQUIRED, NOT_FOUND, TENANT_INACTIVE, VALIDATION_FAILED (email, client),
+   RATE_LIMITED. */
 declare
     tenant uuid := rustok._auth_tenant();
     -- any text: a login must not tell which addresses could exist (the e-mail rule is for new accounts)
@@ -103,6 +106,7 @@ declare
     in_a_row int;
     stored text;
 begin
+    perform rustok.spend_auth_budget('login', client);
     insert into public.auth_login_attempts (tenant_id, email) values (tenant, normalized)
     on conflict on constraint auth_login_attempts_pkey do nothing;
     select * into attempt from public.auth_login_attempts a
@@ -269,7 +273,8 @@ $$;
 create or replace function rustok.purge_auth_state() returns int
 language plpgsql volatile as $$
 /* Housekeeping (schedule it with `rustok maintain`): deletes expired refresh tokens and login counters idle
-   for a day, in the tenants the caller sees (an operator: all). Returns how many rows it deleted. */
+   for a day, in the tenants the caller sees (an operator: all), and sign-in budgets not spent for a day
+   (rustok._purge_auth_budgets, every tenant's). Returns how many rows it deleted. */
 declare
     tokens int;
     attempts int;
@@ -279,6 +284,6 @@ begin
     delete from public.auth_login_attempts a
     where a.last_failed_at < now() - interval '1 day' and (a.blocked_until is null or a.blocked_until < now());
     get diagnostics attempts = row_count;
-    return tokens + attempts;
+    return tokens + attempts + rustok._purge_auth_budgets();
 end
 $$;

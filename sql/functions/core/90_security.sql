@@ -170,26 +170,93 @@ begin
 end
 $$;
 
+create or replace function rustok._client_role_settings() returns table (role name, name text, value text)
+language plpgsql stable as $$
+/* The role settings rustok._secure_client_roles gives the client roles, role-wide (so in every database of
+   the server, the maintenance database too): the analysts' (rustok._analytics_role_settings) and the
+   application role's (rustok._app_role_settings, both in later files: hence PL/pgSQL). value null: reset, no
+   limit. Raises nothing. */
+begin
+    return query
+        select 'rustok_analytics'::name, s.name, s.value from rustok._analytics_role_settings() s
+        union all
+        select 'rustok_app'::name, s.name, s.value from rustok._app_role_settings() s;
+end
+$$;
+
 create or replace function rustok._secure_client_roles() returns text[]
 language plpgsql volatile as $$
-/* Run by `rustok migrate` as the role it connects with, not as rustok_owner: gives rustok_analytics its
-   settings in this database (rustok._analytics_role_settings(), replacing any it set on itself) and, as a
-   superuser, closes the guarded pg_catalog functions. Returns what a migrating role that is not superuser
-   could not do, for migrate to report (rustok.enforce_analytics_limits() then covers it). Raises nothing
-   of its own. */
+/* Run by `rustok migrate` as the role it connects with, not as rustok_owner. Gives the client roles their
+   settings role-wide (rustok._client_role_settings()): a role may give itself settings, role-wide or IN
+   DATABASE any database, and a per-database one overrides the role-wide one, so the analysts' own settings
+   are all dropped and the managed ones of every client role are reset in every database. Caps the analysts'
+   connections (analytics.connection_limit) and lets rustok_app use the server's reserved connections
+   (pg_use_reserved_connections), so no other role can take the slots the API needs. As a superuser, closes
+   the guarded pg_catalog functions. Returns what it could not do, for migrate to report as warnings: what
+   only a superuser may do (rustok.enforce_analytics_limits() then covers what it can), a server without
+   reserved connections, maintenance databases open to every role. Raises nothing of its own. */
 declare
     superuser boolean := (select r.rolsuper from pg_roles r where r.rolname = current_user);
+    connection_limit int := (select l.connection_limit from rustok._analytics_limits() l);
     s record;
     skipped text[] := '{}';
 begin
-    execute format('alter role rustok_analytics in database %I reset all', current_database());
-    for s in select * from rustok._analytics_role_settings() loop
-        if not superuser and (select c.context from pg_settings c where c.name = s.name) = 'superuser' then
-            skipped := skipped || format('setting %s of rustok_analytics (only a superuser may set it)', s.name);
+    for s in
+        select r.rolname as role, d.datname
+        from pg_db_role_setting x join pg_roles r on r.oid = x.setrole join pg_database d on d.oid = x.setdatabase
+        where r.rolname = 'rustok_analytics'
+    loop
+        execute format('alter role %I in database %I reset all', s.role, s.datname);
+    end loop;
+    execute 'alter role rustok_analytics reset all';
+    for s in
+        select c.role, c.name, c.value, d.datname,  -- datname null: role-wide
+               superuser or (select p.context from pg_settings p where p.name = c.name) <> 'superuser' as settable
+        from rustok._client_role_settings() c
+        cross join lateral (select null::name
+                            union all
+                            select d.datname from pg_db_role_setting x join pg_database d on d.oid = x.setdatabase
+                            where x.setrole = c.role::regrole and x.setdatabase <> 0) d (datname)
+        order by c.role, c.name, d.datname nulls first
+    loop
+        if not s.settable then
+            if s.datname is null and s.value is not null and not exists (
+                    select 1 from pg_db_role_setting x
+                    where x.setrole = s.role::regrole and x.setdatabase = 0
+                      and format('%s=%s', s.name, s.value) = any (x.setconfig)) then
+                skipped := skipped || format('setting %s of %s (only a superuser may set it)', s.name, s.role);
+            end if;
+        elsif s.datname is not null then
+            execute format('alter role %I in database %I reset %I', s.role, s.datname, s.name);
+        elsif s.value is null then
+            execute format('alter role %I reset %I', s.role, s.name);
         else
-            execute format('alter role rustok_analytics in database %I set %I = %L', current_database(), s.name, s.value);
+            execute format('alter role %I set %I = %L', s.role, s.name, s.value);
         end if;
     end loop;
+    execute format('alter role rustok_analytics connection limit %s', coalesce(connection_limit, -1));
+    if not pg_has_role('rustok_app', 'pg_use_reserved_connections', 'MEMBER') then
+        begin
+            grant pg_use_reserved_connections to rustok_app;
+        exception when insufficient_privilege then
+            skipped := skipped
+                || 'rustok_app cannot use the reserved connections: grant it pg_use_reserved_connections '
+                   '(only a superuser, or a role with ADMIN on it, may)'::text;
+        end;
+    end if;
+    if current_setting('reserved_connections')::int = 0 then
+        skipped := skipped || 'the server reserves no connections (reserved_connections = 0): another role can take '
+                              'every connection slot and leave the API none; set reserved_connections in '
+                              'postgresql.conf (the embedded server: 20) and restart the server'::text;
+    end if;
+    skipped := skipped || array(
+        select format('every role may connect to the maintenance database %I (CONNECT for PUBLIC): the analysts'' '
+                      'role settings and the watchdog hold there, but revoke it (`revoke connect, temporary on '
+                      'database %I from public`) unless other programs need it', d.datname, d.datname)
+        from pg_database d
+        where d.datname in ('postgres', 'template1') and d.datallowconn
+          and has_database_privilege('rustok_analytics', d.oid, 'CONNECT')
+        order by d.datname);
     if superuser then
         perform rustok._close_catalog_functions();
     else
