@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gc
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -34,6 +33,7 @@ from graphql import (
 
 from rustok.api.context import RequestContext
 from rustok.api.errors import log_internal
+from rustok.api.json_depth import collection_paused
 from rustok.api.replica import routing
 from rustok.errors import (
     BadRequest,
@@ -263,16 +263,12 @@ def _captured(work: Callable[..., T], *args: Any) -> T | RusToKError:
       measured with bench/graphql_limits.py); afterwards one young collection frees them (10 to 35 ms);
     - a RusToKError comes back without its traceback and context: their frames hold the refused document,
       and an exception kept by a future is itself a reference cycle."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return work(*args)
-    except RusToKError as refusal:
-        refusal.__context__ = refusal.__cause__ = None
-        return refusal.with_traceback(None)
-    finally:
-        if collecting:
-            gc.enable()
+    with collection_paused():
+        try:
+            return work(*args)
+        except RusToKError as refusal:
+            refusal.__context__ = refusal.__cause__ = None
+            return refusal.with_traceback(None)
 
 
 async def _formatted(results: AsyncIterator[ExecutionResult], request_id: str) -> AsyncIterator[dict[str, Any]]:

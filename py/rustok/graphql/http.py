@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rustok.api.errors import new_request_id, request_id
+from rustok.api.json_depth import loads
 from rustok.api.services import Services
 from rustok.errors import BadRequest, PayloadTooLarge, RusToKError, TooManyOperations, internal_from
 from rustok.graphql.core_fields import RESOLVERS
@@ -57,7 +58,7 @@ def routes(services: Services) -> list[BaseRoute]:
             ctx = await services.tenants.resolve(
                 request.headers.get("authorization"), request.headers.get("x-tenant"), rid
             )
-            variables = orjson.loads(request.query_params.get("variables") or "{}")
+            variables = loads(request.query_params.get("variables") or "{}")
         except orjson.JSONDecodeError:
             return _json({"errors": [_error_dict(BadRequest("variables are not JSON"), rid)]}, 400)
         except RusToKError as exc:
@@ -191,7 +192,7 @@ async def _read_body(headers: dict[bytes, bytes], receive: Receive, limit: int) 
         if not message.get("more_body", False):
             break
     try:
-        return orjson.loads(b"".join(chunks) if len(chunks) != 1 else chunks[0])
+        return loads(b"".join(chunks) if len(chunks) != 1 else chunks[0])
     except orjson.JSONDecodeError:
         raise BadRequest("the body is not JSON") from None
 

@@ -36,6 +36,7 @@ from starlette.websockets import WebSocket
 
 from rustok.api.context import RequestContext
 from rustok.api.errors import log_internal
+from rustok.api.json_depth import loads
 from rustok.errors import Internal, RusToKError, TooManyOperations
 from rustok.realtime.hub import Realtime
 
@@ -138,7 +139,7 @@ class Session:
         if len(text) > self.realtime.config.max_message_bytes:
             raise _Close(4400, "Message too large")
         try:
-            message = orjson.loads(text)
+            message = loads(text)
         except orjson.JSONDecodeError:
             raise _Close(4400, "Invalid message received") from None
         kind = message.get("type") if isinstance(message, dict) else None
