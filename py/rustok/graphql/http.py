@@ -20,12 +20,13 @@ from starlette.routing import BaseRoute, Mount, Route, request_response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from rustok.api.clients import client_key
 from rustok.api.errors import new_request_id, request_id
 from rustok.api.json_depth import loads
 from rustok.api.services import Services
 from rustok.errors import BadRequest, PayloadTooLarge, RusToKError, TooManyOperations, internal_from
 from rustok.graphql.core_fields import RESOLVERS
-from rustok.graphql.executor import GraphQLExecutor, _error_dict
+from rustok.graphql.executor import GraphQLExecutor, _error_dict, requester
 from rustok.graphql.limits import Limits
 from rustok.graphql.schema import build
 from rustok.observability import metrics_of
@@ -69,14 +70,14 @@ def routes(services: Services) -> list[BaseRoute]:
         if malformed is not None:
             return _json({"errors": [_error_dict(malformed, rid)]}, 400)
         try:  # decided on the operation the parsed document selects, never on the text
-            kind = await executor.selected_operation(payload)
+            kind = await executor.selected_operation(payload, requester(ctx, _address(request.scope)))
         except RusToKError as exc:
             return _json({"errors": [_error_dict(exc, rid)]})
         if kind is not OperationType.QUERY:
             needs = "WebSocket" if kind is OperationType.SUBSCRIPTION else "POST"
             refusal = BadRequest(f"a {kind.value} needs {needs}", {"operation": kind.value})
             return _json({"errors": [_error_dict(refusal, rid)]}, 405)
-        context = {"services": services, "ctx": ctx, "request": request}
+        context = {"services": services, "ctx": ctx, "request": request, "client": _address(request.scope)}
         return _json(await metrics_of(services).run_graphql(executor, payload, ctx, context))
 
     services.graphql_endpoint = GraphQLEndpoint(services, executor)
@@ -86,6 +87,12 @@ def routes(services: Services) -> list[BaseRoute]:
     if services.settings.dev and GRAPHIQL_DIR.is_dir():
         routes.append(Mount("/graphiql", StaticFiles(directory=GRAPHIQL_DIR), name="graphiql"))
     return routes
+
+
+def _address(scope: Scope) -> str | None:
+    """The client's address key (api/clients.py: the peer, or what a proxy uvicorn trusts reports)."""
+    peer = scope.get("client")
+    return client_key(peer[0] if peer else None)
 
 
 class _ByMethod:
@@ -135,7 +142,7 @@ class GraphQLEndpoint:
             )
         except RusToKError as exc:
             return exc.http_status, {"errors": [_error_dict(exc, rid)]}
-        context = {"services": self.services, "ctx": ctx}
+        context = {"services": self.services, "ctx": ctx, "client": _address(scope)}
         if isinstance(body, list):
             if not body or len(body) > limits.max_operations:
                 error = TooManyOperations("too many operations in one request", {"limit": limits.max_operations})
