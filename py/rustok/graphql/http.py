@@ -135,6 +135,9 @@ class GraphQLEndpoint:
 
     async def _answer(self, scope: Scope, headers: dict[bytes, bytes], receive: Receive, rid: str) -> tuple[int, Any]:
         limits = self.executor.limits
+        unsupported = _unsupported_type(headers)
+        if unsupported is not None:
+            return 415, {"errors": [_error_dict(unsupported, rid)]}
         try:
             body = await _read_body(headers, receive, limits.max_body_bytes)
             ctx = await self.services.tenants.resolve(
@@ -174,6 +177,23 @@ def _malformed(request: Any) -> BadRequest | None:
         if request.get(name) is not None and not isinstance(request[name], kind):
             return BadRequest(f"{name} must be {words}", {"field": name})
     return None
+
+
+BODY_TYPES = ("application/json", "application/graphql-response+json")
+
+
+def _unsupported_type(headers: dict[bytes, bytes]) -> BadRequest | None:
+    """Why a POST's Content-Type is refused (answered 415 before the body is read), or None. Only JSON: a
+    browser sends text/plain, a form or multipart cross-site without asking first (a CORS "simple"
+    request), so accepting them would let any page run mutations as its visitor (Apollo's CSRF prevention
+    refuses them the same way); a request without the header is refused too."""
+    declared = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower().decode("latin-1")
+    if declared in BODY_TYPES:
+        return None
+    return BadRequest(
+        "a GraphQL POST is sent as application/json",
+        {"reason": "content_type", "contentType": declared or None, "accepted": list(BODY_TYPES)},
+    )
 
 
 def _header(headers: dict[bytes, bytes], name: bytes) -> str | None:
