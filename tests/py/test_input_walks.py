@@ -88,5 +88,5 @@ def test_many_unknown_input_fields_are_refused_in_linear_time(db: Database) -> N
         body = api.gql(query, {"x": unknown}, tenant=tenant)
         seconds = time.perf_counter() - started
         assert codes(body)[0] == "BAD_REQUEST"
-        assert len(codes(body)) <= 51
-        assert seconds < 2.0, seconds  # was 8 s (quadratic: every error inspected the whole value)
+        assert len(codes(body)) <= 2
+        assert seconds < 1.0, seconds  # was 8 s (quadratic: every error inspected the whole value)
