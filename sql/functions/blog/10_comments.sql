@@ -100,7 +100,7 @@ begin
     end if;
     select count(*), min(n.created_at) into recent, oldest from (
         select x.created_at from public.nodes x
-        where x.tenant_id = tenant and x.author_id = rustok.current_user_id() and x.kind = 'comment'
+        where x.tenant_id = tenant and rustok.is_current_user(x.author_id) and x.kind = 'comment'
           and x.created_at > now() - interval '1 minute'
         limit allowed) n;
     if recent >= allowed then
