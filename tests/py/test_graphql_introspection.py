@@ -78,6 +78,9 @@ MISTAKES: list[tuple[str, dict[str, Any], str]] = [
     ("{ tenantt { id } }", {}, "tenant"),  # field
     ("{ tenant { slugg } }", {}, "slug"),  # field on an object type
     ("{ users(frist: 1) { totalCount } }", {}, "first"),  # argument
+    ("{ tenant @include(iff: true) { id } }", {}, "if"),  # a directive's argument
+    ("{ tenant }", {}, "tenant { ... }"),  # a field that needs a selection (ScalarLeafsRule)
+    ("{ ...on Quer { __typename } }", {}, "Query"),  # a fragment's type condition
     ("query($r: Rol) { users(first: $r) { totalCount } }", {}, "Role"),  # type
     ('mutation { setUserRole(userId: "x", role: ADMN) { id } }', {}, "ADMIN"),  # enum value (literal)
     ('mutation($r: Role!) { setUserRole(userId: "x", role: $r) { id } }', {"r": "ADMN"}, "ADMIN"),  # variable

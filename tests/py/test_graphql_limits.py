@@ -183,6 +183,38 @@ def test_a_long_preparation_runs_beside_the_event_loop(api: Api) -> None:
     assert lateness < took / 4, f"the loop stalled {lateness:.2f} s during a {took:.2f} s preparation"
 
 
+def test_one_flooding_client_cannot_take_the_preparation_thread(api: Api) -> None:
+    """70 fresh 4,990-token documents at once from one address (the attack: every other client's fresh
+    document was UNAVAILABLE): that address gets its share and RATE_LIMITED beyond it, another address's
+    fresh document is prepared promptly."""
+    executor = GraphQLExecutor(
+        api.services.graphql.schema, Limits(), introspection=False, document_cache_bytes=2**24,
+        persisted_cache_bytes=2**20,
+    )  # fmt: skip
+    heavy = " ".join(f"tenantz{i % 10}" for i in range(4990)) + " }"
+    ctx = RequestContext(request_id="test")
+
+    def context(address: str) -> dict[str, Any]:
+        return {"services": None, "ctx": ctx, "client": address}
+
+    async def scenario() -> tuple[dict[str, Any], float, list[dict[str, Any]]]:
+        flood = [
+            asyncio.create_task(executor.run({"query": f"query F{i} {{ {heavy}"}, ctx, context("203.0.113.9")))
+            for i in range(70)
+        ]
+        await asyncio.sleep(0)  # every flooding request is queued or refused
+        started = time.perf_counter()
+        legit = await executor.run({"query": "query Fresh { __typename }"}, ctx, context("198.51.100.7"))
+        took = time.perf_counter() - started
+        return legit, took, list(await asyncio.gather(*flood))
+
+    legit, took, flooded = asyncio.run(scenario())
+    assert legit == {"data": {"__typename": "Query"}}, legit
+    assert took < 3.0, took  # behind the flooder's share at most
+    refused = [answer["errors"][0]["extensions"] for answer in flooded if codes(answer) == ["RATE_LIMITED"]]
+    assert len(refused) >= 60 and refused[0]["details"]["retryAfter"] == 1, refused[:1]
+
+
 def test_a_refused_document_leaves_nothing_for_a_full_collection(api: Api) -> None:
     """What preparing a document leaves behind dies young: a full collection, which pauses every thread for
     as long as the objects it walks, finds nothing of it (23,000 objects when collections ran meanwhile)."""

@@ -40,12 +40,34 @@ def conforms(document: dict[str, Any], path: str, method: str, response: Any) ->
     operation.validate_response(response)
 
 
+JSON = {"content-type": "application/json"}
+
+
 @pytest.mark.parametrize(
     ("method", "path", "request_args", "status"),
     [
         # GraphQL over HTTP: refusals are {"errors": [...]}, not REST's {"error": {...}}
-        ("post", "/graphql", {"content": b""}, 400),
-        ("post", "/graphql", {"content": b'{"query": "{ me { id } }"'}, 400),
+        ("post", "/graphql", {"content": b"", "headers": JSON}, 400),
+        ("post", "/graphql", {"content": b'{"query": "{ me { id } }"', "headers": JSON}, 400),
+        # only JSON: the types a browser sends cross-site without a preflight are refused (CSRF), and none
+        ("post", "/graphql", {"content": b'{"query": "{ me { id } }"', "headers": {"content-type": "text/plain"}}, 415),
+        ("post", "/graphql", {"data": {"query": "{ me { id } }"}}, 415),
+        (
+            "post",
+            "/graphql",
+            {"content": b"--x--", "headers": {"content-type": "multipart/form-data; boundary=x"}},
+            415,
+        ),
+        ("post", "/graphql", {"content": b'{"query": "{ me { id } }"'}, 415),
+        (
+            "post",
+            "/graphql",
+            {
+                "content": b'{"query": "{ tenant { slug } }"}',
+                "headers": {"content-type": "application/graphql-response+json", "x-tenant": "agree"},
+            },
+            200,
+        ),
         # a body that is not a GraphQL-over-HTTP request is refused as such (it was a 200)
         ("post", "/graphql", {"json": {"query": 5}}, 400),
         ("post", "/graphql", {"json": {"query": "{ me { id } }", "variables": [1]}}, 400),

@@ -172,7 +172,7 @@ def test_a_body_is_rendered_once_for_many_readers(api: Api, shop: Shop, monkeypa
         return real(body, format)
 
     monkeypatch.setattr(markdown, "render", counting)
-    render._RENDERED.clear()
+    render.RENDERED.clear()
     bodies = [api.client.get(f"{shop.base}/pages/about").text for _ in range(2)]
     assert bodies[0] == bodies[1] and 'id="body"' in bodies[0]
     assert len(rendered) == 1, "the second reader got the kept HTML"

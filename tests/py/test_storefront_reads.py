@@ -73,7 +73,7 @@ def test_page_modules_call_only_index_reads() -> None:
         "search_content",
         "storefront_node",
         "storefront_sitemap",
-        "comment_tree",  # comments are not indexed: the blog module's thread, with moderation applied
+        "list_comments",  # comments are not indexed: a page of the blog module's thread, moderation applied
         "add_comment",
     }
     assert calls("catalogue.py") and calls("content.py")

@@ -4,7 +4,7 @@
 -- in one query in thread order with a cursor, bad input (a draft or scheduled post, a parent elsewhere, a
 -- blank body), the events, and the module switch.
 BEGIN;
-SELECT plan(54);
+SELECT plan(58);
 
 CREATE TEMP TABLE ids (name text PRIMARY KEY, tenant_id uuid, id uuid, role text);
 DO $$
@@ -217,6 +217,45 @@ SELECT pg_temp.act('acme.admin');
 SELECT lives_ok(format('SELECT rustok.delete_node(%L)', pg_temp.id('c1')), 'an admin deletes a comment with replies');
 SELECT is(pg_temp.counts(), '{post:2,second comment:1,:0,straight in:0}',
           'its replies went with it and the post''s count followed');
+
+-- the per-user comment rate (rustok._check_comment_rate): the blog setting commentsPerMinute, default 10;
+-- moderators are not limited
+RESET ROLE;
+CREATE FUNCTION pg_temp.comments_until_refused(tries int) RETURNS int LANGUAGE plpgsql AS $$
+/* Adds comments on the post as the current user until RATE_LIMITED (or `tries`); how many were added. */
+DECLARE
+    added int := 0;
+BEGIN
+    FOR i IN 1..tries LOOP
+        BEGIN
+            PERFORM rustok.add_comment(pg_temp.id('post'), NULL, 'again ' || i);
+            added := added + 1;
+        EXCEPTION WHEN sqlstate 'RK015' THEN
+            RETURN added;
+        END;
+    END LOOP;
+    RETURN added;
+END
+$$;
+SELECT rustok.set_context(tenant_id) FROM ids WHERE name = 'acme';
+INSERT INTO ids SELECT 'acme.' || r, tenant_id, rustok._insert_user(r || '@acme.test', 'h', 'customer'), 'customer'
+FROM ids, unnest('{customer3,customer4}'::text[]) r WHERE name = 'acme';
+UPDATE tenant_modules SET settings = settings || '{"commentsPerMinute": 3}' WHERE module_slug = 'blog'
+    AND tenant_id = (SELECT tenant_id FROM ids WHERE name = 'acme');
+SET LOCAL ROLE rustok_app;
+SELECT pg_temp.act('acme.customer3');
+SELECT is(pg_temp.comments_until_refused(20), 3, 'a customer adds commentsPerMinute comments in a minute');
+SELECT throws_ok(format('SELECT rustok.add_comment(%L, NULL, ''one more'')', pg_temp.id('post')), 'RK015', NULL,
+                 'and the next one is RATE_LIMITED');
+SELECT pg_temp.act('acme.manager');
+SELECT is(pg_temp.comments_until_refused(15), 15, 'a moderator is not limited');
+RESET ROLE;
+UPDATE tenant_modules SET settings = settings - 'commentsPerMinute' WHERE module_slug = 'blog'
+    AND tenant_id = (SELECT tenant_id FROM ids WHERE name = 'acme');
+SET LOCAL ROLE rustok_app;
+SELECT pg_temp.act('acme.customer4');
+SELECT is(pg_temp.comments_until_refused(50), 10, 'without the setting, 10 a minute');
+SELECT pg_temp.act('acme.admin');
 
 -- the module switch
 SELECT lives_ok($$ SELECT rustok.disable_module('blog') $$, 'blog switched off');

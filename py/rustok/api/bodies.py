@@ -10,7 +10,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from rustok.api.json_depth import check_json_depth
+from rustok.api.json_depth import check_json_depth, loads
 from rustok.api.numbers import parse_whole_number
 from rustok.errors import BadRequest, PayloadTooLarge, ValidationFailed
 
@@ -44,7 +44,7 @@ async def read_json(request: Request, model: type[M]) -> M:
 
 def parse_json(raw: bytes, model: type[M]) -> M:
     try:
-        data = orjson.loads(raw)
+        data = loads(raw)
     except orjson.JSONDecodeError:
         raise BadRequest("the body is not valid JSON", {"reason": "json"}) from None
     if not isinstance(data, dict):

@@ -46,6 +46,7 @@ _ERRORS = {
     405: "BAD_REQUEST: mutations need POST",
     409: "CONFLICT (e.g. email taken)",
     413: "PAYLOAD_TOO_LARGE (bodies are limited: 64 KiB for REST, 256 KiB for GraphQL)",
+    415: "BAD_REQUEST (details.reason content_type): a GraphQL POST is JSON only (text/plain, forms: CSRF)",
     422: "VALIDATION_FAILED (details.field), JSON_TOO_DEEP (JSON nested deeper than 32 levels)",
     429: "RATE_LIMITED (details.retryAfter, Retry-After header)",
     503: "UNAVAILABLE: the database is not reachable right now; retry",
@@ -167,14 +168,18 @@ def _graphql() -> dict[str, Any]:
         "security": _BEARER_OR_NONE,
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"oneOf": [_ref(GraphQLRequest), batch]}}},
+            "description": "JSON only: any other Content-Type (text/plain, a form, none) is refused with 415",
+            "content": {
+                kind: {"schema": {"oneOf": [_ref(GraphQLRequest), batch]}}
+                for kind in ("application/json", "application/graphql-response+json")
+            },
         },
         "responses": {
             "200": _json(
                 "data, and errors carrying extensions.code (a batch: one answer per operation, in order)",
                 {"oneOf": [_ref(GraphQLResponse), {"type": "array", "items": _ref(GraphQLResponse)}]},
             ),
-            **_errors((400, 401, 403, 404, 413, 503), GraphQLErrorResponse),
+            **_errors((400, 401, 403, 404, 413, 415, 503), GraphQLErrorResponse),
         },
     }
     get = {

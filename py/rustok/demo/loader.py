@@ -190,6 +190,10 @@ class _Loader:
                 self._count("posts")
                 self.step("content")
         with tenant_transaction(self.conn, self.report.tenant_id):
+            # the sample's customers write their comments in one transaction, so in one minute: the blog's
+            # per-user rate (commentsPerMinute) is lifted while they do, as an operator would for an import,
+            # and the comments are dated an hour back, so they do not count against the customers' next ones
+            self._comment_rate({"commentsPerMinute": len(comments) + 1})
             made: list[UUID] = []
             for plan in comments:
                 self.act_as(plan.author)
@@ -203,6 +207,21 @@ class _Loader:
                 elif plan.author == "customer":
                     self._count("pending_comments")
                 self.step("comments")
+            self._comment_rate(None)
+            self.conn.execute(
+                "update public.nodes set created_at = created_at - interval '1 hour'"
+                " where tenant_id = %s and id = any(%s)",
+                (self.report.tenant_id, made),
+            )
+
+    def _comment_rate(self, setting: dict[str, int] | None) -> None:
+        """Sets the demo tenant's blog setting commentsPerMinute, or (None) returns it to the default."""
+        self.conn.execute(
+            "update public.tenant_modules set settings = case when %s::jsonb is null"
+            " then settings - 'commentsPerMinute' else settings || %s::jsonb end"
+            " where tenant_id = %s and module_slug = 'blog'",
+            (Jsonb(setting) if setting else None, Jsonb(setting) if setting else None, self.report.tenant_id),
+        )
 
     def catalogue(self, product_count: int) -> None:
         """Product categories, regions with tax and shipping, a discount code, then the products (options,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gc
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -34,11 +33,13 @@ from graphql import (
 
 from rustok.api.context import RequestContext
 from rustok.api.errors import log_internal
+from rustok.api.json_depth import collection_paused
 from rustok.api.replica import routing
 from rustok.errors import (
     BadRequest,
     Internal,
     PersistedQueryNotFound,
+    RateLimited,
     RusToKError,
     Timeout,
     Unavailable,
@@ -55,6 +56,18 @@ log = logging.getLogger("rustok.graphql")
 # much of the process new documents can take.
 _PREPARATION = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rustok-graphql-prepare")
 T = TypeVar("T")
+# Variable errors reported before coercion stops: graphql-core's message for each one inspects the whole value
+# it sits in (a list of all its items), so 50 errors in a 26,000-key object held the event loop 0.5 s.
+MAX_COERCION_ERRORS = 1
+
+
+def requester(ctx: RequestContext, address: str | None) -> str | None:
+    """Whose share of the preparation thread a request uses: the signed-in user's, else its client address
+    key's (api/clients.client_key: the peer, or the address a proxy uvicorn trusts reports), else None (no
+    address, e.g. a Unix socket without a proxy: only the bound for all applies)."""
+    if ctx.user_id is not None:
+        return f"user:{ctx.user_id}"
+    return address
 
 
 @dataclass(frozen=True)
@@ -82,13 +95,15 @@ class GraphQLExecutor:
         self.documents: ByteBoundedLRU[Prepared] = ByteBoundedLRU(document_cache_bytes)
         self.persisted: ByteBoundedLRU[str] = ByteBoundedLRU(persisted_cache_bytes)
         self._pending = 0  # calls waiting for or in the preparation thread
+        self._pending_by_client: dict[str, int] = {}  # the same, by requester() (only clients with some)
 
     # -- the ways in ----------------------------------------------------------------------------------------
 
     async def run(self, request: Any, ctx: RequestContext, context: dict[str, Any]) -> dict[str, Any]:
-        """The response ({data, errors}) for one operation request {query, variables, operationName, extensions}."""
+        """The response ({data, errors}) for one operation request {query, variables, operationName, extensions}.
+        context["client"] is the client's address key (api/clients.py), for its share of the preparation."""
         try:
-            checked = await self._checked(request)
+            checked = await self._checked(request, requester(ctx, context.get("client")))
         except RusToKError as exc:
             return {"errors": [_error_dict(exc, ctx.request_id)]}
         return await self._run(checked, ctx, context)
@@ -99,17 +114,17 @@ class GraphQLExecutor:
         """Any operation, for the WebSocket: a subscription's async iterator of responses once it has started;
         otherwise one response (a query's or mutation's result, or the errors that kept it from running)."""
         try:
-            checked = await self._checked(request)
+            checked = await self._checked(request, requester(ctx, context.get("client")))
         except RusToKError as exc:
             return {"errors": [_error_dict(exc, ctx.request_id)]}
         if checked.operation.operation is OperationType.SUBSCRIPTION:
             return await self._subscribe(checked, ctx, context)
         return await self._run(checked, ctx, context)
 
-    async def selected_operation(self, request: Any) -> OperationType:
+    async def selected_operation(self, request: Any, client: str | None = None) -> OperationType:
         """The kind of operation a request selects, from its parsed document (prepared and checked as for
         running it, so running it next costs only look-ups). Raises the RusToKError that would refuse it."""
-        return (await self._checked(request)).operation.operation
+        return (await self._checked(request, client)).operation.operation
 
     def operation_type(self, request: Any) -> OperationType | None:
         """The kind of operation a request asks for, from the caches only: None when its document is not
@@ -133,7 +148,7 @@ class GraphQLExecutor:
 
     # -- checks -------------------------------------------------------------------------------------------
 
-    async def _checked(self, request: Any) -> Checked:
+    async def _checked(self, request: Any, client: str | None = None) -> Checked:
         """The prepared document, the chosen operation and its variables, within every limit."""
         if not isinstance(request, Mapping):
             raise BadRequest("each operation is a JSON object {query, variables, operationName}")
@@ -147,14 +162,14 @@ class GraphQLExecutor:
         prepared = self.documents.get(query)
         if prepared is None:
             prepared = await self._off_loop(
-                prepare, self.schema, query, name, variables, self.limits, self.introspection
+                client, prepare, self.schema, query, name, variables, self.limits, self.introspection
             )
             self.documents.put(query, prepared, prepared.size)
         check_shape(self.limits, prepared.shape)
         operation = prepared.operation(name)
         found = known_measure(prepared, operation, variables)
         if found is None:
-            found = await self._off_loop(measured, self.schema, prepared, operation, variables, self.limits)
+            found = await self._off_loop(client, measured, self.schema, prepared, operation, variables, self.limits)
         enforce(self.limits, found)
         if digest is not None:  # registered only now: a refused document never takes room in the cache
             self.persisted.put(digest, query, text_bytes(digest, query))
@@ -182,17 +197,30 @@ class GraphQLExecutor:
             raise BadRequest("a query is required")
         return query, digest
 
-    async def _off_loop(self, work: Callable[..., T], *args: Any) -> T:
-        """`work(*args)` in the preparation thread; Unavailable when too many calls wait for it already."""
+    async def _off_loop(self, client: str | None, work: Callable[..., T], *args: Any) -> T:
+        """`work(*args)` in the preparation thread. RATE_LIMITED when this client (requester()) already has
+        its share of calls waiting or running, so one client cannot fill the thread's queue; UNAVAILABLE when
+        too many calls wait in all."""
+        share = self.limits.max_pending_documents_per_client
+        if client is not None and self._pending_by_client.get(client, 0) >= share:
+            raise RateLimited(
+                "too many new documents from this client at once; retry", {"limit": share, "retryAfter": 1}
+            )
         if self._pending >= self.limits.max_pending_documents:
             raise Unavailable("too many new documents at once; retry", {"limit": self.limits.max_pending_documents})
         self._pending += 1
+        if client is not None:
+            self._pending_by_client[client] = self._pending_by_client.get(client, 0) + 1
         try:
             outcome = await asyncio.get_running_loop().run_in_executor(
                 _PREPARATION, functools.partial(_captured, work, *args)
             )
         finally:
             self._pending -= 1
+            if client is not None:
+                left = self._pending_by_client.pop(client) - 1
+                if left:
+                    self._pending_by_client[client] = left
         if isinstance(outcome, RusToKError):
             raise outcome
         return outcome
@@ -215,7 +243,7 @@ class GraphQLExecutor:
         plan = (
             prepared.plans[key]
             if key in prepared.plans
-            else await self._off_loop(planned, self.schema, prepared, operation)
+            else await self._off_loop(None, planned, self.schema, prepared, operation)
         )
         if plan is not None:
             data = await plan.run(context["services"].gateway, ctx, variables)
@@ -231,6 +259,7 @@ class GraphQLExecutor:
             variable_values=dict(variables),
             operation_name=key,
             hide_suggestions=not self.introspection,
+            max_coercion_errors=MAX_COERCION_ERRORS,
         )
         if not isinstance(result, ExecutionResult):
             result = await result
@@ -246,6 +275,7 @@ class GraphQLExecutor:
             variable_values=dict(checked.variables),
             operation_name=operation_key(checked.operation),
             hide_suggestions=not self.introspection,
+            max_coercion_errors=MAX_COERCION_ERRORS,
         )
         result = await started if isawaitable(started) else started
         if isinstance(result, ExecutionResult):
@@ -263,16 +293,12 @@ def _captured(work: Callable[..., T], *args: Any) -> T | RusToKError:
       measured with bench/graphql_limits.py); afterwards one young collection frees them (10 to 35 ms);
     - a RusToKError comes back without its traceback and context: their frames hold the refused document,
       and an exception kept by a future is itself a reference cycle."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return work(*args)
-    except RusToKError as refusal:
-        refusal.__context__ = refusal.__cause__ = None
-        return refusal.with_traceback(None)
-    finally:
-        if collecting:
-            gc.enable()
+    with collection_paused():
+        try:
+            return work(*args)
+        except RusToKError as refusal:
+            refusal.__context__ = refusal.__cause__ = None
+            return refusal.with_traceback(None)
 
 
 async def _formatted(results: AsyncIterator[ExecutionResult], request_id: str) -> AsyncIterator[dict[str, Any]]:

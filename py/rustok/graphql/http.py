@@ -20,11 +20,13 @@ from starlette.routing import BaseRoute, Mount, Route, request_response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from rustok.api.clients import client_key
 from rustok.api.errors import new_request_id, request_id
+from rustok.api.json_depth import loads
 from rustok.api.services import Services
 from rustok.errors import BadRequest, PayloadTooLarge, RusToKError, TooManyOperations, internal_from
 from rustok.graphql.core_fields import RESOLVERS
-from rustok.graphql.executor import GraphQLExecutor, _error_dict
+from rustok.graphql.executor import GraphQLExecutor, _error_dict, requester
 from rustok.graphql.limits import Limits
 from rustok.graphql.schema import build
 from rustok.observability import metrics_of
@@ -57,7 +59,7 @@ def routes(services: Services) -> list[BaseRoute]:
             ctx = await services.tenants.resolve(
                 request.headers.get("authorization"), request.headers.get("x-tenant"), rid
             )
-            variables = orjson.loads(request.query_params.get("variables") or "{}")
+            variables = loads(request.query_params.get("variables") or "{}")
         except orjson.JSONDecodeError:
             return _json({"errors": [_error_dict(BadRequest("variables are not JSON"), rid)]}, 400)
         except RusToKError as exc:
@@ -68,14 +70,14 @@ def routes(services: Services) -> list[BaseRoute]:
         if malformed is not None:
             return _json({"errors": [_error_dict(malformed, rid)]}, 400)
         try:  # decided on the operation the parsed document selects, never on the text
-            kind = await executor.selected_operation(payload)
+            kind = await executor.selected_operation(payload, requester(ctx, _address(request.scope)))
         except RusToKError as exc:
             return _json({"errors": [_error_dict(exc, rid)]})
         if kind is not OperationType.QUERY:
             needs = "WebSocket" if kind is OperationType.SUBSCRIPTION else "POST"
             refusal = BadRequest(f"a {kind.value} needs {needs}", {"operation": kind.value})
             return _json({"errors": [_error_dict(refusal, rid)]}, 405)
-        context = {"services": services, "ctx": ctx, "request": request}
+        context = {"services": services, "ctx": ctx, "request": request, "client": _address(request.scope)}
         return _json(await metrics_of(services).run_graphql(executor, payload, ctx, context))
 
     services.graphql_endpoint = GraphQLEndpoint(services, executor)
@@ -85,6 +87,12 @@ def routes(services: Services) -> list[BaseRoute]:
     if services.settings.dev and GRAPHIQL_DIR.is_dir():
         routes.append(Mount("/graphiql", StaticFiles(directory=GRAPHIQL_DIR), name="graphiql"))
     return routes
+
+
+def _address(scope: Scope) -> str | None:
+    """The client's address key (api/clients.py: the peer, or what a proxy uvicorn trusts reports)."""
+    peer = scope.get("client")
+    return client_key(peer[0] if peer else None)
 
 
 class _ByMethod:
@@ -127,6 +135,9 @@ class GraphQLEndpoint:
 
     async def _answer(self, scope: Scope, headers: dict[bytes, bytes], receive: Receive, rid: str) -> tuple[int, Any]:
         limits = self.executor.limits
+        unsupported = _unsupported_type(headers)
+        if unsupported is not None:
+            return 415, {"errors": [_error_dict(unsupported, rid)]}
         try:
             body = await _read_body(headers, receive, limits.max_body_bytes)
             ctx = await self.services.tenants.resolve(
@@ -134,7 +145,7 @@ class GraphQLEndpoint:
             )
         except RusToKError as exc:
             return exc.http_status, {"errors": [_error_dict(exc, rid)]}
-        context = {"services": self.services, "ctx": ctx}
+        context = {"services": self.services, "ctx": ctx, "client": _address(scope)}
         if isinstance(body, list):
             if not body or len(body) > limits.max_operations:
                 error = TooManyOperations("too many operations in one request", {"limit": limits.max_operations})
@@ -168,6 +179,23 @@ def _malformed(request: Any) -> BadRequest | None:
     return None
 
 
+BODY_TYPES = ("application/json", "application/graphql-response+json")
+
+
+def _unsupported_type(headers: dict[bytes, bytes]) -> BadRequest | None:
+    """Why a POST's Content-Type is refused (answered 415 before the body is read), or None. Only JSON: a
+    browser sends text/plain, a form or multipart cross-site without asking first (a CORS "simple"
+    request), so accepting them would let any page run mutations as its visitor (Apollo's CSRF prevention
+    refuses them the same way); a request without the header is refused too."""
+    declared = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower().decode("latin-1")
+    if declared in BODY_TYPES:
+        return None
+    return BadRequest(
+        "a GraphQL POST is sent as application/json",
+        {"reason": "content_type", "contentType": declared or None, "accepted": list(BODY_TYPES)},
+    )
+
+
 def _header(headers: dict[bytes, bytes], name: bytes) -> str | None:
     value = headers.get(name)
     return value.decode("latin-1") if value is not None else None
@@ -191,7 +219,7 @@ async def _read_body(headers: dict[bytes, bytes], receive: Receive, limit: int) 
         if not message.get("more_body", False):
             break
     try:
-        return orjson.loads(b"".join(chunks) if len(chunks) != 1 else chunks[0])
+        return loads(b"".join(chunks) if len(chunks) != 1 else chunks[0])
     except orjson.JSONDecodeError:
         raise BadRequest("the body is not JSON") from None
 

@@ -57,6 +57,7 @@ class Limits:
     max_merge_work: int = 10_000  # graphql-core's budget for checking that same-named fields merge
     max_validation_errors: int = 10  # validation stops there (each error may compute suggestions)
     max_pending_documents: int = 64  # new documents waiting to be prepared at once, per process
+    max_pending_documents_per_client: int = 4  # of those, from one user or one client address
     timeout_seconds: float = 10.0
 
 

@@ -63,7 +63,11 @@ class Plan:
 
     async def run(self, gateway: Any, ctx: RequestContext, variables: Mapping[str, Any]) -> dict[str, Any] | None:
         """The response data, or None when the general executor must answer."""
-        coercion = get_variable_values(self.schema, self.operation.variable_definitions or (), dict(variables))
+        # max_errors=0: the first error ends coercion (each error's message inspects the whole value, so
+        # collecting them all was quadratic); the general executor reports them, at most 50
+        coercion = get_variable_values(
+            self.schema, self.operation.variable_definitions or (), dict(variables), max_errors=0
+        )
         if isinstance(coercion, list):  # variable errors: the general executor reports them precisely
             return None
         coerced = coercion.coerced

@@ -7,6 +7,7 @@ document already prepared costs (a dictionary look-up, or one linear walk for ne
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -181,7 +182,18 @@ def _validate(schema: GraphQLSchema, document: DocumentNode, limits: Limits, int
     if isinstance(last, ValidationAbortedError) and len(errors) <= limits.max_validation_errors:
         # not the error count: the merge check spent its budget, or fragments nest past the stack
         raise QueryTooComplex("the document is too complex to validate", {"limit": limits.max_merge_work})
-    raise GraphQLValidationFailed(errors[0].message, {"errors": [e.message for e in errors[:5]]})
+    messages = [e.message if introspection else without_suggestions(e.message) for e in errors[:5]]
+    raise GraphQLValidationFailed(messages[0], {"errors": messages})
+
+
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
+
+
+def without_suggestions(message: str) -> str:
+    """A validation message without its "Did you mean …?": graphql-core's hide_suggestions does not cover
+    every rule (ScalarLeafsRule's "Did you mean 'node { ... }'?"), so every rule's message goes through
+    this where introspection is off."""
+    return _SUGGESTION.sub("", message)
 
 
 @functools.cache

@@ -20,7 +20,7 @@ line and column, with the argument path in `details.field`."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from graphql import (
@@ -39,7 +39,7 @@ from graphql import (
 )
 from graphql.language import Visitor
 
-from rustok.api.json_depth import check_json_depth, join_path
+from rustok.api.json_depth import Segment, check_json_depth, first_path, join_path, path_text
 from rustok.errors import RusToKError, ValidationFailed
 
 _INSTANT = re.compile(
@@ -170,14 +170,15 @@ def _arguments(document: DocumentNode) -> Iterator[ArgumentNode]:
 
 
 def _path_to(value: ValueNode, target: Node) -> str | None:
-    """The path of `target` inside a literal ("", ".a", "[2].b"), or None when it is not there."""
-    stack: list[tuple[ValueNode, str]] = [(value, "")]
-    while stack:
-        node, path = stack.pop()
-        if node is target:
-            return path
-        if isinstance(node, ObjectValueNode):
-            stack.extend((f.value, f"{path}.{f.name.value}") for f in node.fields)
-        elif isinstance(node, ListValueNode):
-            stack.extend((item, f"{path}[{index}]") for index, item in enumerate(node.values))
+    """The path of `target` inside a literal ("", ".a", "[2].b"), or None when it is not there (linear, and a
+    path built for the target only: json_depth.first_path)."""
+    found = first_path(value, _literal_children, lambda node, _depth: node is target)
+    return None if found is None else path_text(found)
+
+
+def _literal_children(node: ValueNode) -> Iterable[tuple[Segment, ValueNode]] | None:
+    if isinstance(node, ObjectValueNode):
+        return ((field.name.value, field.value) for field in node.fields)
+    if isinstance(node, ListValueNode):
+        return enumerate(node.values)
     return None

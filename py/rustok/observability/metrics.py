@@ -169,10 +169,7 @@ class Metrics:
         if isinstance(given, str) and given:
             if not _NAME.fullmatch(given):
                 return "invalid", "unknown"  # not a GraphQL name: the executor refuses it
-            name = given
-            if isinstance(query, str):
-                found = re.search(rf"\b(query|mutation|subscription)\s+{name}\b", query)
-                kind = found[1] if found else ""
+            name = given  # its kind from the prepared document below (a search of the text was 40 ms a request)
         elif isinstance(query, str):
             match = _LEADING_OPERATION.match(query)
             if match:

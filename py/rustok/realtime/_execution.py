@@ -3,7 +3,8 @@
 Every operation goes through its `start` (the same preparation, caches, limits and error masking as over
 HTTP): a response without `data` was refused before it ran and becomes the protocol's `error`
 message. Resolvers see the same context as over HTTP: `services`, `ctx` (the
-connection's RequestContext) and `request` (an object whose `ctx` is that context)."""
+connection's RequestContext) and `request` (an object whose `ctx` is that context); `client` is the
+connection's address key, for the executor's per-client share."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def services_executor(services: Services) -> Executor:
         executor = services.graphql
         if executor is None:
             raise Internal("no GraphQL schema is set up")
-        context = {"services": services, "ctx": ctx, "request": SocketRequest(ctx)}
+        context = {"services": services, "ctx": ctx, "request": SocketRequest(ctx), "client": operation.client}
         payload = {
             "query": operation.query,
             "variables": operation.variables,

@@ -34,8 +34,10 @@ import orjson
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from rustok.api.clients import client_key
 from rustok.api.context import RequestContext
 from rustok.api.errors import log_internal
+from rustok.api.json_depth import loads
 from rustok.errors import Internal, RusToKError, TooManyOperations
 from rustok.realtime.hub import Realtime
 
@@ -48,6 +50,7 @@ class Operation:
     operation_name: str | None = None
     variables: dict[str, Any] | None = None
     extensions: dict[str, Any] | None = None
+    client: str | None = None  # the connection's address key (api/clients.client_key), for per-client shares
 
 
 # What an operation gives: a list of formatted errors (refused before it ran: the `error` message), one
@@ -138,7 +141,7 @@ class Session:
         if len(text) > self.realtime.config.max_message_bytes:
             raise _Close(4400, "Message too large")
         try:
-            message = orjson.loads(text)
+            message = loads(text)
         except orjson.JSONDecodeError:
             raise _Close(4400, "Invalid message received") from None
         kind = message.get("type") if isinstance(message, dict) else None
@@ -195,7 +198,14 @@ class Session:
         name, variables, extensions = payload.get("operationName"), payload.get("variables"), payload.get("extensions")
         if not (isinstance(name, str | None) and isinstance(variables, dict | None)):
             raise _Close(4400, "Invalid message received")
-        operation = Operation(payload["query"], name, variables, extensions if isinstance(extensions, dict) else None)
+        peer = self.ws.scope.get("client")
+        operation = Operation(
+            payload["query"],
+            name,
+            variables,
+            extensions if isinstance(extensions, dict) else None,
+            client_key(peer[0] if peer else None),
+        )
         if len(self.operations) >= self.realtime.config.max_operations:
             refused = TooManyOperations(f"at most {self.realtime.config.max_operations} operations per socket")
             error = {"message": refused.message, "extensions": {"code": refused.code}}

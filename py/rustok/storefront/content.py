@@ -1,7 +1,8 @@
 """Blog list, post with its threaded comments, CMS pages by slug, the Atom feed and sitemap.xml. Posts and pages
 come from the index (rustok.search_content, rustok.storefront_node, rustok.storefront_sitemap); comments are
-not indexed and come from the blog module (rustok.comment_tree, which applies moderation: a reader sees
-approved comments and their own; rustok.add_comment decides whether a new one waits for approval)."""
+not indexed and come from the blog module a page at a time (rustok.list_comments, which applies moderation: a
+reader sees approved comments and their own; rustok.add_comment decides whether a new one waits for approval).
+Bodies are rendered off the event loop (render.prepare_bodies) before the template prints them."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from rustok.errors import NotFound, ValidationFailed
 from rustok.ids import parse_id
 from rustok.storefront.account import sign_in_first
 from rustok.storefront.catalogue import query_string
-from rustok.storefront.render import html, xml
+from rustok.storefront.render import Body, html, prepare_bodies, xml
 from rustok.storefront.routing import see_other
 from rustok.storefront.visit import Visit
 
 POSTS_PER_PAGE = 10
+COMMENTS_PER_PAGE = 50
 FEED_SIZE = 20
 SITEMAP_MAX_URLS = 50_000
 SITEMAP_FIXED_URLS = 3  # /, /products, /blog
@@ -59,14 +61,26 @@ async def _node(visit: Visit, kind: str) -> dict[str, object]:
     return node
 
 
+def _body(node: dict[str, object]) -> Body:
+    body, format = node.get("body"), node.get("bodyFormat")
+    return (str(body) if body is not None else None, str(format) if format is not None else None)
+
+
 async def post(visit: Visit) -> Response:
+    """The post and one page of its thread (COMMENTS_PER_PAGE, in thread order, "more" after the last one's
+    cursor): a page renders at most that many bodies, however long the thread."""
     node = await _node(visit, "post")
-    comments = await visit.call("rustok.comment_tree(%s)", (parse_id(str(node["id"])),))
+    after = visit.request.query_params.get("after") or None
+    thread = await visit.call("rustok.list_comments(%s, %s, %s)", (parse_id(str(node["id"])), COMMENTS_PER_PAGE, after))
+    comments = [edge["node"] for edge in thread["edges"]]
+    bodies = [_body(node), *((c["body"], "markdown") for c in comments)]
     return html(
         "post.html",
         visit.context(
             node=node,
             comments=comments,
+            more=thread["pageInfo"]["endCursor"] if thread["pageInfo"]["hasNextPage"] else None,
+            rendered=await prepare_bodies(bodies),
             meta_title=node.get("metaTitle") or node["title"],
             meta_description=node.get("metaDescription") or node.get("excerpt") or "",
             canonical=visit.url(f"/blog/{node['slug']}"),
@@ -96,6 +110,7 @@ async def page(visit: Visit) -> Response:
         "page.html",
         visit.context(
             node=node,
+            rendered=await prepare_bodies([_body(node)]),
             meta_title=node.get("metaTitle") or node["title"],
             meta_description=node.get("metaDescription") or node.get("excerpt") or "",
             canonical=visit.url(f"/pages/{node['slug']}"),

@@ -82,6 +82,35 @@ language sql stable as $$
                      from public.tenant_modules tm where tm.tenant_id = tenant and tm.module_slug = 'blog'), true)
 $$;
 
+create or replace function rustok._check_comment_rate(tenant uuid) returns void
+language plpgsql stable as $$
+/* The per-user rate of new comments: at most the tenant's blog setting commentsPerMinute (default 10) in
+   the last minute, for a user without comments.moderate (moderators are not limited). Each comment is
+   rendered on every view of its post, so one account must not pour thousands of them in. Raises
+   RATE_LIMITED (details.retryAfter: seconds until the oldest of them leaves the minute). */
+declare
+    allowed int := coalesce((select (tm.settings ->> 'commentsPerMinute')::int from public.tenant_modules tm
+                             where tm.tenant_id = tenant and tm.module_slug = 'blog'
+                               and jsonb_typeof(tm.settings -> 'commentsPerMinute') = 'number'), 10);
+    recent int;
+    oldest timestamptz;
+begin
+    if rustok.has_permission('comments.moderate') then
+        return;
+    end if;
+    select count(*), min(n.created_at) into recent, oldest from (
+        select x.created_at from public.nodes x
+        where x.tenant_id = tenant and rustok.is_current_user(x.author_id) and x.kind = 'comment'
+          and x.created_at > now() - interval '1 minute'
+        limit allowed) n;
+    if recent >= allowed then
+        perform rustok.raise('RATE_LIMITED', 'too many comments; wait a moment', jsonb_build_object(
+            'field', 'body', 'limit', allowed,
+            'retryAfter', greatest(1, ceil(extract(epoch from oldest + interval '1 minute' - now()))::int)));
+    end if;
+end
+$$;
+
 create or replace function rustok.list_comments(node_id uuid, first int default 20, after text default null)
 returns jsonb
 language plpgsql stable as $$
@@ -170,7 +199,9 @@ language plpgsql volatile as $$
    default); comments of users with comments.moderate are approved at once. Emits NodeCreated and
    CommentAdded. Returns the Comment. Raises UNAUTHENTICATED/FORBIDDEN (comments.write), NOT_FOUND (post or
    parent comment; details.field), NOT_PUBLISHED (the post is a draft, archived or scheduled),
-   VALIDATION_FAILED (body: 1 to 10,000 characters; a thread deeper than 50), MODULE_DISABLED. */
+   VALIDATION_FAILED (body: 1 to 10,000 characters; a thread deeper than 50), RATE_LIMITED (more than the
+   blog setting commentsPerMinute, default 10, in the last minute: rustok._check_comment_rate),
+   MODULE_DISABLED. */
 declare
     tenant uuid := rustok.current_tenant_id();
     post public.nodes;
@@ -181,6 +212,7 @@ begin
     perform rustok.require_module('blog');
     perform rustok.require_permission('comments.write');
     text_ := rustok._input_text(to_jsonb(body), 'body', 10000, required => true);
+    perform rustok._check_comment_rate(tenant);
     post := rustok._commentable_post(node_id);
     if not rustok._node_is_live(post.status, post.published_at) then
         perform rustok.raise('NOT_PUBLISHED', 'comments open once the post is published and its time has come',

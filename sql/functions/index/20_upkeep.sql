@@ -291,14 +291,32 @@ $$;
 create or replace function rustok.request_reindex(target_type text, target_id uuid default null) returns jsonb
 language plpgsql volatile as $$
 /* Emits ReindexRequested {target_type, target_id} for the index module's durable handler (rustok worker):
-   target_type products or content, target_id one product or node, or null for all. Needs index.manage.
-   Raises VALIDATION_FAILED for an unknown target type. */
+   target_type products or content, target_id one of the tenant's products, or of its pages and posts, or
+   null for all (an id still in the tenant's index counts too: reindexing it removes a stale row). Needs
+   index.manage. Raises VALIDATION_FAILED for an unknown target type, NOT_FOUND (details.field 'id') for an
+   id that is not the tenant's product or content of that target. */
+declare
+    tenant uuid := rustok.current_tenant_id();
+    kind text;
+    known boolean;
 begin
     perform rustok.require_module('index');
     perform rustok.require_permission('index.manage');
+    kind := rustok._index_kind(target_type, 'targetType');
+    if kind = 'product' then
+        known := exists (select 1 from public.commerce_products p where p.tenant_id = tenant and p.id = target_id)
+              or exists (select 1 from public.index_products i where i.tenant_id = tenant and i.product_id = target_id);
+    else
+        known := exists (select 1 from public.nodes n
+                         where n.tenant_id = tenant and n.id = target_id and n.kind in ('page', 'post'))
+              or exists (select 1 from public.index_content i where i.tenant_id = tenant and i.node_id = target_id);
+    end if;
+    if target_id is not null and not known then
+        perform rustok.raise('NOT_FOUND', 'no such ' || case kind when 'product' then 'product' else 'page or post' end,
+                             jsonb_build_object('field', 'id'));
+    end if;
     perform rustok.publish_event('ReindexRequested', jsonb_build_object(
-        'target_type', case rustok._index_kind(target_type, 'targetType') when 'product' then 'products'
-                                                                                          else 'content' end,
+        'target_type', case kind when 'product' then 'products' else 'content' end,
         'target_id', rustok.ulid(target_id)));
     return jsonb_build_object('requested', true);
 end

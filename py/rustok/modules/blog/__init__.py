@@ -3,8 +3,9 @@ content; the blog adds threaded comments on posts with moderation.
 
 The SQL is in sql/migrations/blog and sql/functions/blog (thread columns and reply counters are content's
 triggers); this module is its GraphQL face: the SDL next to this file and one SQL function per field.
-Per-tenant setting (tenant_modules.settings of 'blog'): {"commentsNeedApproval": true} (the default) holds
-customers' comments as pending until a moderator approves them."""
+Per-tenant settings (tenant_modules.settings of 'blog'): {"commentsNeedApproval": true} (the default) holds
+customers' comments as pending until a moderator approves them; {"commentsPerMinute": 10} (the default) is how
+many comments one user without comments.moderate may add in a minute (RATE_LIMITED beyond)."""
 
 from __future__ import annotations
 
