@@ -38,7 +38,7 @@ RUN = os.environ.setdefault("RUSTOK_TEST_RUN", f"r{os.getpid()}")
 MAIN_PROCESS = "PYTEST_XDIST_WORKER" not in os.environ
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 TEMPLATE = f"{RUN}_template"
-TEMP_ROOT = Path(tempfile.gettempdir())  # each run's tmp_path directories: rustok-tests-r<pid>, short enough
+TEMP_ROOT = Path(tempfile.gettempdir())  # each run's tmp_path directories: rustok-r<pid>, short enough
 # for a data directory's socket path (108 bytes) below them, which a checkout's own .tmp may not be
 PGTAP_SOURCE = Path("/usr/share/postgresql/15/extension")
 
@@ -48,11 +48,11 @@ def pytest_configure(config: pytest.Config) -> None:
     run of that user on the machine, and each run's start narrows it to 0700, which clears the ACL that lets the
     embedded server's system user reach a data directory below it (an initdb failed so mid-run)."""
     if MAIN_PROCESS and not config.option.basetemp:  # xdist gives each worker a directory below the main one's
-        for old in TEMP_ROOT.glob("rustok-tests-r*"):
-            pid = old.name.removeprefix("rustok-tests-r")
+        for old in TEMP_ROOT.glob("rustok-r*"):
+            pid = old.name.removeprefix("rustok-r")
             if pid.isdigit() and not pid_exists(int(pid)):
                 shutil.rmtree(old, ignore_errors=True)  # a finished run's
-        config.option.basetemp = str(TEMP_ROOT / f"rustok-tests-{RUN}")
+        config.option.basetemp = str(TEMP_ROOT / f"rustok-{RUN}")
 
 
 def scope_of(nodeid: str) -> str:
