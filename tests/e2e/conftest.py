@@ -57,6 +57,16 @@ class Demo:
     password: str
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every browser test takes seconds, and the package's server and browser more (tests/conftest.py runs
+    slow units first)."""
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="package")
 def _playwright() -> Iterator[Playwright]:
     if not CHROMIUM.exists():

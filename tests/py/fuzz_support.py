@@ -132,7 +132,8 @@ class FuzzTarget:
             "PYTHONPATH": str(REPO_ROOT),
             "RUSTOK_FUZZ_IDS": ",".join(self.ids),
         }
-        limit = budget.seconds + 900 if budget.seconds else None  # --request-timeout keeps each case bounded
+        # --request-timeout keeps each case bounded, and this the whole run: a hung fuzzer fails, never stalls the suite
+        limit = budget.seconds + 900
         done = subprocess.run(argv, cwd=self.workdir, env=env, capture_output=True, text=True, timeout=limit)
         if report is not None:
             report.mkdir(parents=True, exist_ok=True)
