@@ -175,7 +175,8 @@ def test_a_shutdown_that_was_not_rustok_db_stop_is_restarted_and_said_as_it_was(
     lock = cluster.lock_file()
     assert lock is not None and lock.pid is not None
     if isinstance(how, str):
-        cluster._run(["pg_ctl", "stop", "-w", "-D", str(cluster.data_dir)])
+        # -W: pg_ctl's own wait would see the supervisor's fresh postmaster.pid and report "does not shut down"
+        cluster._run(["pg_ctl", "stop", "-W", "-D", str(cluster.data_dir)])
     else:
         os.kill(lock.pid, how)
     _wait_for("the restart", lambda: supervisor.restarts == 1 and cluster.is_ready(), 30)
