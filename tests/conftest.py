@@ -55,9 +55,29 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.basetemp = str(TEMP_ROOT / f"rustok-{RUN}")
 
 
+# Files that change or depend on what is cluster-wide in the shared test cluster — role settings, role grants,
+# connection limits — which another worker's migrate (as a superuser) would change under them: one unit.
+CLUSTER_ROLE_FILES = frozenset(
+    f"tests/py/{name}.py"
+    for name in (
+        "test_analytics_databases",
+        "test_analytics_role",
+        "test_analytics_watchdog",
+        "test_client_connections",
+        "test_commit_order_at_commit",
+        "test_migrate",
+        "test_migrate_not_superuser",
+    )
+)
+
+
 def scope_of(nodeid: str) -> str:
-    """What one worker runs whole: a test file, or all of tests/e2e (its browser and server are package-scoped)."""
-    return "tests/e2e" if nodeid.startswith("tests/e2e/") else nodeid.split("::", 1)[0]
+    """What one worker runs whole: a test file, all of tests/e2e (its browser and server are package-scoped), or
+    all files that touch the cluster's roles (CLUSTER_ROLE_FILES)."""
+    if nodeid.startswith("tests/e2e/"):
+        return "tests/e2e"
+    path = nodeid.split("::", 1)[0]
+    return "cluster roles" if path in CLUSTER_ROLE_FILES else path
 
 
 class _FileScheduling(LoadFileScheduling):
