@@ -120,17 +120,23 @@ def open_catalog(wdb: Database) -> Iterator[None]:
 def test_where_the_catalog_stays_open_a_session_holding_a_lock_or_a_transaction_id_is_terminated_at_once(
     wdb: Database,
 ) -> None:
-    with _analyst(wdb) as locker, _analyst(wdb) as xid_holder:
-        locker.execute("select pg_advisory_lock(42)")
-        xid_holder.execute("begin")
-        xid_holder.execute("select txid_current()")
-        assert sorted(_enforce(wdb)) == sorted(
-            [
+    for _attempt in range(3):
+        with _analyst(wdb) as locker, _analyst(wdb) as xid_holder:
+            locker.execute("select pg_advisory_lock(42)")
+            xid_holder.execute("begin")
+            xid_holder.execute("select txid_current()")
+            expected = [
                 (_pid(locker), "terminated", "holds an advisory lock"),
                 (_pid(xid_holder), "terminated", "holds a transaction id"),
             ]
-        )
-        assert _ended(locker) and _ended(xid_holder)
+            done = _enforce(wdb)
+            assert _ended(locker) and _ended(xid_holder)
+            if sorted(done) == sorted(expected):
+                return
+            # the analytics role is the cluster's: a watchdog of another test run on this cluster (a `rustok
+            # serve` runs one) may have terminated a session first; then it is gone and unreported: try again
+            assert set(done) < set(expected), done
+    raise AssertionError("another watchdog acted first three times")
 
 
 def test_a_session_another_one_waits_for_is_terminated_at_once(wdb: Database) -> None:
