@@ -25,6 +25,7 @@ from xdist.scheduler import LoadFileScheduling
 from rustok.config import REPO_ROOT
 from rustok.db import Database
 from rustok.embedded import SHARE_DIR, Cluster, pid_exists
+from rustok.events.watchdog import SessionWatchdog
 from rustok.migrate import migrate
 from rustok.modules import installed_registry
 
@@ -99,6 +100,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Units that hold a `slow` test run first, so no worker is left alone with a long one at the end."""
     slow = {scope_of(item.nodeid) for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: scope_of(item.nodeid) not in slow)  # stable: each file stays in one piece
+
+
+@pytest.fixture(autouse=True)
+def _session_watchdog_only_where_tested(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The session watchdog acts on every analyst session of the cluster, and the cluster is shared by the
+    run's workers: a `Worker` in another file (handlers, index, webhooks) would end the analyst sessions the
+    CLUSTER_ROLE_FILES are asserting about. Only those files run its rounds in this process."""
+    if scope_of(request.node.nodeid) == "cluster roles":
+        return
+
+    async def no_round(self: SessionWatchdog) -> list[dict[str, Any]]:
+        return []
+
+    monkeypatch.setattr(SessionWatchdog, "enforce", no_round)
 
 
 def _install_pgtap() -> None:
