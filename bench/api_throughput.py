@@ -61,8 +61,8 @@ try:
     import psycopg
     from psycopg.rows import dict_row
 
+    from rustok.api.tokens import TokenIssuer
     from rustok.auth.passwords import hash_password
-    from rustok.auth.tokens import TokenIssuer
     from rustok.config import Settings
     from rustok.db import Database, DatabaseUnavailable, locate
     from rustok.embedded import Cluster, EmbeddedError

@@ -16,7 +16,7 @@ from typing import Any
 import httpx2 as httpx
 from graphql import print_schema
 
-from rustok.auth.tokens import TokenIssuer
+from rustok.api.tokens import TokenIssuer
 from rustok.config import REPO_ROOT
 from rustok.db import Database
 from rustok.graphql.schema import build

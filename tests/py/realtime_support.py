@@ -20,9 +20,9 @@ import psycopg
 import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
+from rustok.api.tokens import TokenIssuer
 from rustok.app import create_app
 from rustok.auth.passwords import hash_password
-from rustok.auth.tokens import TokenIssuer
 from rustok.db import Database
 from rustok.ids import parse_id
 from rustok.modules import installed_registry

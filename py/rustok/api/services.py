@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from rustok.api.database import Gateway, session_settings
 from rustok.api.tenancy import TenantResolver
-from rustok.auth.tokens import TokenIssuer
+from rustok.api.tokens import TokenIssuer
 from rustok.config import Settings, stored_secret
 from rustok.db import Database
 from rustok.modules import ModuleRegistry

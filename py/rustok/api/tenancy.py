@@ -22,7 +22,7 @@ from typing import Generic, TypeVar
 
 from rustok.api.context import RequestContext
 from rustok.api.database import Gateway
-from rustok.auth.tokens import TokenIssuer
+from rustok.api.tokens import TokenIssuer
 from rustok.errors import NotFound, TenantMismatch, Unauthenticated
 
 K = TypeVar("K")
