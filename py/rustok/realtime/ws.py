@@ -174,8 +174,7 @@ class Session:
         try:
             rid = self._request_id()
             self.ctx = await self.realtime.services.tenants.resolve(authorization, tenant, rid)
-            if authorization:
-                self.expires_at = self.realtime.services.tokens.decode(authorization.split()[-1]).expires_at
+            self.expires_at = self.ctx.expires_at
         except RusToKError as exc:
             if isinstance(exc, Internal):
                 log_internal(exc, rid, "graphql-transport-ws connection_init")
