@@ -16,6 +16,8 @@ import functools
 import gc
 import hashlib
 import logging
+import re
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -57,6 +59,22 @@ _PREPARATION = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rustok-grap
 T = TypeVar("T")
 
 
+@dataclass(frozen=True, slots=True)
+class OperationReport:
+    """One operation run through `GraphQLExecutor.run`, as the executor saw it: its name (`anonymous` when it
+    has none; for a request refused before an operation was chosen, the operationName it sent, `anonymous`
+    without one, `invalid` when that is not a GraphQL name), its type (query, mutation, subscription; `unknown`
+    when refused before an operation was chosen), its outcome (`ok`, or the first error's code) and its time."""
+
+    name: str
+    type: str
+    outcome: str
+    seconds: float
+
+
+OperationObserver = Callable[[OperationReport], None]
+
+
 @dataclass(frozen=True)
 class Checked:
     """A request within every limit: its prepared document, the operation it selects, its variables."""
@@ -75,8 +93,10 @@ class GraphQLExecutor:
         *,
         document_cache_bytes: int,
         persisted_cache_bytes: int,
+        observe: OperationObserver | None = None,
     ) -> None:
         self.schema = schema
+        self.observe = observe  # told of every operation `run` answers (the metrics listen)
         self.limits = limits
         self.introspection = introspection  # also: validation and coercion errors suggest names only if on
         self.documents: ByteBoundedLRU[Prepared] = ByteBoundedLRU(document_cache_bytes)
@@ -86,12 +106,20 @@ class GraphQLExecutor:
     # -- the ways in ----------------------------------------------------------------------------------------
 
     async def run(self, request: Any, ctx: RequestContext, context: dict[str, Any]) -> dict[str, Any]:
-        """The response ({data, errors}) for one operation request {query, variables, operationName, extensions}."""
+        """The response ({data, errors}) for one operation request {query, variables, operationName, extensions};
+        `observe` is told its name, type and outcome."""
+        started = time.perf_counter()
+        operation: OperationDefinitionNode | None = None
         try:
             checked = await self._checked(request)
         except RusToKError as exc:
-            return {"errors": [_error_dict(exc, ctx.request_id)]}
-        return await self._run(checked, ctx, context)
+            response = {"errors": [_error_dict(exc, ctx.request_id)]}
+        else:
+            operation = checked.operation
+            response = await self._run(checked, ctx, context)
+        if self.observe is not None:
+            self.observe(_report(request, operation, response, time.perf_counter() - started))
+        return response
 
     async def start(
         self, request: Any, ctx: RequestContext, context: dict[str, Any]
@@ -110,26 +138,6 @@ class GraphQLExecutor:
         """The kind of operation a request selects, from its parsed document (prepared and checked as for
         running it, so running it next costs only look-ups). Raises the RusToKError that would refuse it."""
         return (await self._checked(request)).operation.operation
-
-    def operation_type(self, request: Any) -> OperationType | None:
-        """The kind of operation a request asks for, from the caches only: None when its document is not
-        prepared. Never parses (the metrics ask after run(), which prepared it or refused it)."""
-        if not isinstance(request, Mapping):
-            return None
-        query = request.get("query")
-        if query is None:
-            extensions = request.get("extensions")
-            persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
-            digest = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
-            query = self.persisted.peek(digest) if isinstance(digest, str) else None
-        prepared = self.documents.peek(query) if isinstance(query, str) else None
-        name = request.get("operationName")
-        if prepared is None or (name is not None and not isinstance(name, str)):
-            return None
-        try:
-            return prepared.operation(name).operation
-        except RusToKError:
-            return None
 
     # -- checks -------------------------------------------------------------------------------------------
 
@@ -251,6 +259,24 @@ class GraphQLExecutor:
         if isinstance(result, ExecutionResult):
             return format_result(result, ctx.request_id)
         return _formatted(result, ctx.request_id)
+
+
+def _report(
+    request: Any, operation: OperationDefinitionNode | None, response: dict[str, Any], seconds: float
+) -> OperationReport:
+    errors = response.get("errors")
+    outcome = errors[0]["extensions"]["code"] if errors else "ok"
+    if operation is not None:
+        name = operation.name.value if operation.name is not None else "anonymous"
+        return OperationReport(name, operation.operation.value, outcome, seconds)
+    given = request.get("operationName") if isinstance(request, Mapping) else ""
+    if given is None:
+        return OperationReport("anonymous", "unknown", outcome, seconds)
+    name = given if isinstance(given, str) and _NAME.fullmatch(given) else "invalid"
+    return OperationReport(name, "unknown", outcome, seconds)
+
+
+_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,99}")  # a GraphQL name (of a sane length)
 
 
 def _captured(work: Callable[..., T], *args: Any) -> T | RusToKError:

@@ -44,6 +44,7 @@ def routes(services: Services) -> list[BaseRoute]:
         introspection=settings.dev,
         document_cache_bytes=settings.graphql_document_cache_bytes,
         persisted_cache_bytes=settings.graphql_persisted_cache_bytes,
+        observe=metrics_of(services).observe_operation,  # rustok_graphql_operation_* (observability/metrics.py)
     )
     services.graphql = executor
 
@@ -76,7 +77,7 @@ def routes(services: Services) -> list[BaseRoute]:
             refusal = BadRequest(f"a {kind.value} needs {needs}", {"operation": kind.value})
             return _json({"errors": [_error_dict(refusal, rid)]}, 405)
         context = {"services": services, "ctx": ctx, "request": request}
-        return _json(await metrics_of(services).run_graphql(executor, payload, ctx, context))
+        return _json(await executor.run(payload, ctx, context))
 
     services.graphql_endpoint = GraphQLEndpoint(services, executor)
     # one route for both methods, so that a request with any other method is told both in Allow
@@ -106,7 +107,6 @@ class GraphQLEndpoint:
     def __init__(self, services: Services, executor: GraphQLExecutor) -> None:
         self.services = services
         self.executor = executor
-        self.metrics = metrics_of(services)  # timing per operation (rustok_graphql_operation_*)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope["headers"])
@@ -142,11 +142,11 @@ class GraphQLEndpoint:
             refused = next((e for e in map(_malformed, body) if e is not None), None)
             if refused is not None:
                 return refused.http_status, {"errors": [_error_dict(refused, rid)]}
-            return 200, [await self.metrics.run_graphql(self.executor, item, ctx, context) for item in body]
+            return 200, [await self.executor.run(item, ctx, context) for item in body]
         refused = _malformed(body)
         if refused is not None:
             return refused.http_status, {"errors": [_error_dict(refused, rid)]}
-        return 200, await self.metrics.run_graphql(self.executor, body, ctx, context)
+        return 200, await self.executor.run(body, ctx, context)
 
 
 _FIELDS: tuple[tuple[str, type, str], ...] = (

@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import secrets
 import time
 import weakref
@@ -49,9 +48,8 @@ from rustok.observability.gauges import PUBLISH_SECONDS, ProcessGauges, server_f
 from rustok.observability.logging import REQUEST_ID
 
 if TYPE_CHECKING:
-    from rustok.api.context import RequestContext
     from rustok.api.services import Services
-    from rustok.graphql.executor import GraphQLExecutor
+    from rustok.graphql.executor import OperationReport
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 MAX_OPERATIONS = 200  # distinct GraphQL operation names kept as label values; later ones count as "other"
@@ -62,9 +60,6 @@ access_log = logging.getLogger("rustok.access")
 Labels = tuple[str, ...]
 Child = TypeVar("Child", prom.Counter, prom.Histogram)
 
-_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,99}")
-_CODE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
-_LEADING_OPERATION = re.compile(r"\s*(query|mutation|subscription)\b\s*([_A-Za-z][_0-9A-Za-z]*)?")
 
 # no *_created series: when the counts began is rustok_process_start_time_seconds
 prom.disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -142,52 +137,17 @@ class Metrics:
         self.http_requests.inc((method, route, str(status)))
         self.http_duration.observe((method, route), seconds)
 
-    async def run_graphql(
-        self, executor: GraphQLExecutor, payload: Any, ctx: RequestContext, context: dict[str, Any]
-    ) -> dict[str, Any]:
-        """`executor.run(…)`, timed and counted under the operation's name and type."""
-        started = time.perf_counter()
-        result = await executor.run(payload, ctx, context)
-        elapsed = time.perf_counter() - started
-        name, kind = self._operation(executor, payload)
-        outcome = "ok"
-        errors = result.get("errors")
-        if errors:
-            code = (errors[0].get("extensions") or {}).get("code") if isinstance(errors[0], dict) else None
-            outcome = code if isinstance(code, str) and _CODE.fullmatch(code) else "error"
-        self.graphql_operations.inc((name, kind, outcome))
-        self.graphql_duration.observe((name, kind), elapsed)
-        return result
-
-    def _operation(self, executor: GraphQLExecutor, payload: Any) -> tuple[str, str]:
-        """The operation's name and type, read from the request without parsing it again when possible."""
-        if not isinstance(payload, dict):
-            return "invalid", "unknown"
-        given = payload.get("operationName")
-        query = payload.get("query")
-        name, kind = "anonymous", ""
-        if isinstance(given, str) and given:
-            if not _NAME.fullmatch(given):
-                return "invalid", "unknown"  # not a GraphQL name: the executor refuses it
-            name = given
-            if isinstance(query, str):
-                found = re.search(rf"\b(query|mutation|subscription)\s+{name}\b", query)
-                kind = found[1] if found else ""
-        elif isinstance(query, str):
-            match = _LEADING_OPERATION.match(query)
-            if match:
-                kind, name = match[1], match[2] or "anonymous"
-            elif query.lstrip().startswith("{"):
-                kind = "query"
-        if not kind:  # a persisted query (no text), a leading comment…: ask the executor (its cache)
-            operation = executor.operation_type(payload)
-            kind = operation.value if operation is not None else "unknown"
+    def observe_operation(self, report: OperationReport) -> None:
+        """One GraphQL operation as the executor reports it (GraphQLExecutor's `observe`): counted and timed
+        under its name, type and outcome; names past MAX_OPERATIONS count as `other`."""
+        name = report.name
         if name not in self._operation_names:
             if len(self._operation_names) >= MAX_OPERATIONS:
                 name = "other"
             else:
                 self._operation_names.add(name)
-        return name, kind
+        self.graphql_operations.inc((name, report.type, report.outcome))
+        self.graphql_duration.observe((name, report.type), report.seconds)
 
     # -- exposition -------------------------------------------------------------------------------------
 
