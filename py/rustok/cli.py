@@ -150,9 +150,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from rustok.observability import status as health
+    from rustok.platform import handler_names
 
     # an embedded server that is down is reported, not started: status only looks
-    checks = health.collect(locate(settings), installed_registry(settings.installed_modules))
+    registry = installed_registry(settings.installed_modules)
+    checks = health.collect(locate(settings), registry, handler_names(registry))
     print(json.dumps(health.as_json(checks), default=str) if args.json else health.render(checks))
     return 0 if all(c.ok for c in checks) else 1
 
@@ -381,13 +383,14 @@ def _each_tenant_with(conn: psycopg.Connection[Any], module: str, task: LiteralS
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from rustok.events.worker import WorkerError, run_worker
     from rustok.observability.logging import configure
+    from rustok.platform import available_handlers
 
     configure(args.log_format, args.log_level, access_log=False)
     registry = installed_registry(settings.installed_modules)
     names = args.handlers.split(",") if args.handlers is not None else None
     db = locate(settings)
     try:
-        report = run_worker(db, registry, settings, names, once=args.once)
+        report = run_worker(db, available_handlers(registry), settings, names, once=args.once)
     except WorkerError as exc:
         return _fail(str(exc))
     for name, stats in report.consumers.items():

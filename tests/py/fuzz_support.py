@@ -17,11 +17,11 @@ import httpx2 as httpx
 from graphql import print_schema
 
 from rustok.api.tokens import TokenIssuer
-from rustok.config import REPO_ROOT
+from rustok.config import REPO_ROOT, Settings
 from rustok.db import Database
-from rustok.graphql.schema import build
 from rustok.ids import to_ulid
 from rustok.modules import installed_registry
+from rustok.platform import Platform
 from tests.py.graphql_support import Tenant, make_tenant
 from tests.py.serve_support import ServeProcess
 
@@ -59,7 +59,8 @@ class FuzzTarget:
         self.token = TokenIssuer(JWT_SECRET).issue(self.tenant.id, user, "super_admin")
         self.ids: list[str] = [to_ulid(self.tenant.users[role]) for role in ("manager", "customer")]
         self.sdl = workdir / "schema.graphql"
-        self.sdl.write_text(print_schema(build(installed_registry(), {})))
+        platform = Platform.build(db, installed_registry(), Settings(jwt_secret=JWT_SECRET))  # the served schema
+        self.sdl.write_text(print_schema(platform.graphql.schema))
         self.server_log = workdir / "server.log"
         self.server = ServeProcess(db, workdir, {"RUSTOK_JWT_SECRET": JWT_SECRET}, log=self.server_log)
 

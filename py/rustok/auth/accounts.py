@@ -1,4 +1,4 @@
-"""GraphQL mutations that create accounts with a password (sdl/core.graphql): createTenant with its first
+"""GraphQL mutations that create accounts with a password (graphql/core.graphql): createTenant with its first
 admin (super admins) and createUser (users.manage). Python checks the permission in SQL first, then hashes
 the password (argon2id, off the event loop, as for registration); the SQL function checks again and does the rest."""
 
@@ -10,6 +10,7 @@ from graphql import GraphQLResolveInfo
 
 from rustok.auth.hashing import PasswordHashing
 from rustok.errors import Unauthenticated, ValidationFailed
+from rustok.graphql.schema import Resolver
 
 
 async def _permitted(info: GraphQLResolveInfo[Any], permission: str) -> None:
@@ -20,7 +21,7 @@ async def _permitted(info: GraphQLResolveInfo[Any], permission: str) -> None:
     await info.context["services"].gateway.call(info.context["ctx"], "rustok.require_permission(%s)", (permission,))
 
 
-def account_resolvers(hashing: PasswordHashing) -> dict[str, Any]:
+def account_resolvers(hashing: PasswordHashing) -> dict[str, Resolver]:
     async def create_tenant(root: Any, info: GraphQLResolveInfo[Any], input: dict[str, Any]) -> Any:
         await _permitted(info, "tenants.manage")
         email, password = input.get("adminEmail"), input.get("adminPassword")

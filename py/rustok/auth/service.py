@@ -19,16 +19,10 @@ from rustok.ids import parse_id
 Json = dict[str, Any]
 
 
-def shared_auth(services: Services) -> AuthService:
-    """The process's one AuthService (REST, GraphQL and the storefront share it, so the password-hashing cap
-    of one argon2 per CPU holds for all of them together)."""
-    if services.auth is None:
-        services.auth = AuthService(services)
-        services.on_startup.append(services.auth.hashing.start)
-    return services.auth
-
-
 class AuthService:
+    """One per process, made by the composition root (rustok/platform.py): REST, GraphQL and the storefront
+    share it, so the password-hashing cap of one argon2 per CPU holds for all of them together."""
+
     def __init__(self, services: Services, hashing: PasswordHashing | None = None) -> None:
         self.gateway = services.gateway
         self.tokens = services.tokens

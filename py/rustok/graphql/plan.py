@@ -31,6 +31,7 @@ from graphql.execution.values import get_variable_values
 from graphql.language import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 
 from rustok.api.context import RequestContext
+from rustok.api.database import Gateway
 from rustok.errors import RusToKError
 from rustok.graphql.fields import SqlField
 
@@ -61,7 +62,7 @@ class Plan:
         self.roots = roots
         self.calls: list[LiteralString] = [root.sql.call for root in roots]
 
-    async def run(self, gateway: Any, ctx: RequestContext, variables: Mapping[str, Any]) -> dict[str, Any] | None:
+    async def run(self, gateway: Gateway, ctx: RequestContext, variables: Mapping[str, Any]) -> dict[str, Any] | None:
         """The response data, or None when the general executor must answer."""
         coercion = get_variable_values(self.schema, self.operation.variable_definitions or (), dict(variables))
         if isinstance(coercion, list):  # variable errors: the general executor reports them precisely

@@ -29,7 +29,6 @@ import logging
 import os
 import secrets
 import time
-import weakref
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -44,7 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rustok.api.errors import new_request_id, sane_request_id
 from rustok.observability import multiprocess
-from rustok.observability.gauges import PUBLISH_SECONDS, ProcessGauges, server_families
+from rustok.observability.gauges import PUBLISH_SECONDS, ProcessGauges, RelayView, server_families
 from rustok.observability.logging import REQUEST_ID
 
 if TYPE_CHECKING:
@@ -97,10 +96,12 @@ class Histogram(_Children[prom.Histogram]):
 
 
 class Metrics:
-    """The counters and histograms of one app (one per Services: in memory, each test app starts from zero;
-    in a worker of several, in the shared directory, which `rustok serve` makes fresh)."""
+    """The counters and histograms of one app, made by the composition root (rustok/platform.py): in memory,
+    each test app starts from zero; in a worker of several, in the shared directory, which `rustok serve` makes
+    fresh."""
 
-    def __init__(self) -> None:
+    def __init__(self, relay: RelayView | None = None) -> None:
+        self.relay = relay  # the process's event relay, whose numbers /metrics copies (None: no realtime part)
         self.shared = multiprocess.directory()
         # in the shared directory the library writes every value to this process's files: no registry
         self.registry = None if self.shared else prom.CollectorRegistry(auto_describe=False)
@@ -152,8 +153,8 @@ class Metrics:
     # -- exposition -------------------------------------------------------------------------------------
 
     async def render(self, services: Services) -> bytes:
-        self.process.publish(services)
-        server = await server_families(services)
+        self.process.publish(services, self.relay)
+        server = await server_families(services, self.relay)
         if self.shared is None:
             assert self.registry is not None
             return prom.generate_latest(_Families(self.registry.collect(), server))
@@ -164,7 +165,7 @@ class Metrics:
     async def publish_while_running(self, services: Services) -> None:
         """In a worker of several: this process's pool and relay numbers, copied for the others' scrapes."""
         while True:
-            self.process.publish(services)
+            self.process.publish(services, self.relay)
             await asyncio.sleep(PUBLISH_SECONDS)
 
 
@@ -177,19 +178,6 @@ class _Families:
     def collect(self) -> Iterable[Metric]:
         for source in self.sources:
             yield from source
-
-
-_metrics: dict[int, tuple[weakref.ref[Any], Metrics]] = {}
-
-
-def metrics_of(services: Services) -> Metrics:
-    """The Metrics of these services, made on first use."""
-    found = _metrics.get(id(services))
-    if found is None or found[0]() is not services:
-        found = (weakref.ref(services), Metrics())
-        _metrics[id(services)] = found
-        weakref.finalize(services, _metrics.pop, id(services), None)
-    return found[1]
 
 
 # -- the ASGI wrapper --------------------------------------------------------------------------------------
@@ -251,8 +239,8 @@ class Instrumented:
             REQUEST_ID.reset(token)
 
 
-def instrument(app: ASGIApp, services: Services) -> Instrumented:
-    return Instrumented(app, metrics_of(services))
+def instrument(app: ASGIApp, metrics: Metrics) -> Instrumented:
+    return Instrumented(app, metrics)
 
 
 def _settle_request_id(scope: Scope) -> str:
@@ -271,10 +259,9 @@ def _settle_request_id(scope: Scope) -> str:
 # -- GET /metrics ------------------------------------------------------------------------------------------
 
 
-def routes(services: Services) -> list[BaseRoute]:
+def routes(services: Services, metrics: Metrics) -> list[BaseRoute]:
     """GET /metrics; with RUSTOK_METRICS_TOKEN set, only for `Authorization: Bearer <token>`. In a worker of
     several, a task copies this process's pool and relay numbers for the others' scrapes."""
-    metrics = metrics_of(services)
     token = os.environ.get("RUSTOK_METRICS_TOKEN", "")
 
     async def endpoint(request: Request) -> Response:

@@ -12,6 +12,7 @@ background work, `rustok worker`, `rustok indexer`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, LiteralString
@@ -20,7 +21,6 @@ import psycopg
 
 from rustok.db import Database, connect
 from rustok.events.consumer import LOCK_PREFIX
-from rustok.events.worker import handler_names
 from rustok.migrate import status as migration_status
 from rustok.modules import ModuleRegistry
 from rustok.modules.index.indexer import DRAINING
@@ -49,12 +49,12 @@ class Check:
     details: dict[str, Any]
 
 
-def collect(db: Database, registry: ModuleRegistry) -> list[Check]:
+def collect(db: Database, registry: ModuleRegistry, handlers: Sequence[str]) -> list[Check]:
     """Every check; raises DatabaseUnavailable when the database cannot be reached."""
     with connect(db.admin_url, autocommit=True) as conn:
         conn.execute("set statement_timeout = '10s'")
         checks = [_database(conn), _migrations(db, registry)]
-        checks += [_outbox(conn), _consumers(conn, handler_names(registry))]
+        checks += [_outbox(conn), _consumers(conn, handlers)]
         checks += [_notify_queue(conn), _partitions(conn), _index_queue(conn)]
     return checks
 
@@ -107,7 +107,7 @@ def _outbox(conn: psycopg.Connection[dict[str, Any]]) -> Check:
     return Check("outbox", True, summary, {k: row[k] for k in ("events", "size", "oldest", "newest")})
 
 
-def _consumers(conn: psycopg.Connection[dict[str, Any]], handlers: list[str]) -> Check:
+def _consumers(conn: psycopg.Connection[dict[str, Any]], handlers: Sequence[str]) -> Check:
     """Each installed handler (and any other name with a position): how many events wait for it, and whether a
     session runs it. Events waiting for a handler nobody runs, or that a running one has not acknowledged for
     STALLED_AFTER seconds, need a look; a position of a handler no longer installed is only reported."""

@@ -1,4 +1,4 @@
-"""How the socket runs GraphQL operations with the GraphQL part's executor (`services.graphql`).
+"""How the socket runs GraphQL operations with the process's GraphQL executor.
 
 Every operation goes through its `start` (the same preparation, caches, limits and error masking as over
 HTTP): a response without `data` was refused before it ran and becomes the protocol's `error`
@@ -13,7 +13,7 @@ from typing import Any
 
 from rustok.api.context import RequestContext
 from rustok.api.services import Services
-from rustok.errors import Internal
+from rustok.graphql.executor import GraphQLExecutor
 from rustok.realtime.ws import Executor, Operation, Outcome
 
 
@@ -24,11 +24,8 @@ class SocketRequest:
     ctx: RequestContext
 
 
-def services_executor(services: Services) -> Executor:
+def socket_executor(executor: GraphQLExecutor, services: Services) -> Executor:
     async def run(operation: Operation, ctx: RequestContext) -> Outcome:
-        executor = services.graphql
-        if executor is None:
-            raise Internal("no GraphQL schema is set up")
         context = {"services": services, "ctx": ctx, "request": SocketRequest(ctx)}
         payload = {
             "query": operation.query,

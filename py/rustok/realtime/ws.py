@@ -63,15 +63,9 @@ class _Close(Exception):
         self.reason = reason
 
 
-def routes(realtime: Realtime, execute: Executor | None) -> list[BaseRoute]:
+def routes(realtime: Realtime, execute: Executor) -> list[BaseRoute]:
     async def endpoint(websocket: WebSocket) -> None:
-        if execute is not None:
-            run = execute
-        else:
-            from rustok.realtime._execution import services_executor
-
-            run = services_executor(realtime.services)
-        await Session(websocket, realtime, run).run()
+        await Session(websocket, realtime, execute).run()
 
     return [WebSocketRoute("/graphql", endpoint)]
 

@@ -1,4 +1,4 @@
-"""GraphQL fields for webhooks (sdl/webhooks.graphql). A URL is checked by the Python guard first — only
+"""GraphQL fields for webhooks (schema.graphql). A URL is checked by the Python guard first — only
 Python resolves host names — then the SQL function checks it again and does the work."""
 
 from __future__ import annotations
