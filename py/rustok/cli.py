@@ -32,6 +32,7 @@ from rustok.embedded import Cluster, EmbeddedError, binary
 from rustok.migrate import MigrationError, migrate, status
 from rustok.modules import ModuleError, installed_registry
 from rustok.progress import Progress
+from rustok.types import JsonObject, RowConnection
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 # rustok.observability.logging.FORMATS, not imported here: that package pulls in Starlette (+27 ms on every
@@ -75,7 +76,7 @@ def _fail(message: str) -> int:
     return 1
 
 
-def _details(details: dict[str, Any]) -> str:
+def _details(details: JsonObject) -> str:
     return f" {json.dumps(details)}" if details else ""
 
 
@@ -592,7 +593,7 @@ class _operator:
     def __init__(self, settings: Settings) -> None:
         self.db: Database = locate(settings)
 
-    def __enter__(self) -> psycopg.Connection[dict[str, Any]]:
+    def __enter__(self) -> RowConnection:
         self.conn = connect(self.db.admin_url)
         return self.conn.__enter__()
 

@@ -11,6 +11,7 @@ from graphql import GraphQLResolveInfo
 from rustok.auth.hashing import PasswordHashing
 from rustok.errors import Unauthenticated, ValidationFailed
 from rustok.graphql.schema import Resolver
+from rustok.types import JsonObject
 
 
 async def _permitted(info: GraphQLResolveInfo[Any], permission: str) -> None:
@@ -22,7 +23,7 @@ async def _permitted(info: GraphQLResolveInfo[Any], permission: str) -> None:
 
 
 def account_resolvers(hashing: PasswordHashing) -> dict[str, Resolver]:
-    async def create_tenant(root: Any, info: GraphQLResolveInfo[Any], input: dict[str, Any]) -> Any:
+    async def create_tenant(root: Any, info: GraphQLResolveInfo[Any], input: JsonObject) -> Any:
         await _permitted(info, "tenants.manage")
         email, password = input.get("adminEmail"), input.get("adminPassword")
         if (email is None) != (password is None):
@@ -34,7 +35,7 @@ def account_resolvers(hashing: PasswordHashing) -> dict[str, Resolver]:
             (input["slug"], input["name"], email, password_hash),
         )
 
-    async def create_user(root: Any, info: GraphQLResolveInfo[Any], input: dict[str, Any]) -> Any:
+    async def create_user(root: Any, info: GraphQLResolveInfo[Any], input: JsonObject) -> Any:
         await _permitted(info, "users.manage")
         password_hash = await hashing.hash(input["password"])
         return await info.context["services"].gateway.call(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any
 
 from rustok.api.context import RequestContext
 from rustok.api.services import Services
@@ -15,8 +14,7 @@ from rustok.auth.refresh import new_refresh_token, parse_refresh_token
 from rustok.auth.schemas import LoginRequest, RegisterRequest
 from rustok.errors import InvalidCredentials, RateLimited, TenantMismatch, Unauthenticated, ValidationFailed
 from rustok.ids import parse_id
-
-Json = dict[str, Any]
+from rustok.types import JsonObject
 
 
 class AuthService:
@@ -30,7 +28,7 @@ class AuthService:
         self.hashing = hashing or PasswordHashing()
         self.refresh_ttl = timedelta(seconds=services.settings.refresh_ttl)
 
-    async def register(self, body: RegisterRequest, header_tenant: str | None, request_id: str) -> Json:
+    async def register(self, body: RegisterRequest, header_tenant: str | None, request_id: str) -> JsonObject:
         ctx = await self._named_tenant(body.tenant, header_tenant, request_id)
         password_hash = await self.hashing.hash(body.password)
         token, digest = self._new_refresh_token(ctx)
@@ -41,13 +39,13 @@ class AuthService:
         )
         return self._signed_in(ctx, result["user"], token)
 
-    async def login(self, body: LoginRequest, header_tenant: str | None, request_id: str) -> Json:
+    async def login(self, body: LoginRequest, header_tenant: str | None, request_id: str) -> JsonObject:
         """Unknown email, wrong password and disabled account: the same INVALID_CREDENTIALS after the same
         hashing work; a throttled pair: RATE_LIMITED, whether the account exists or not."""
         ctx = await self._named_tenant(body.tenant, header_tenant, request_id)
         return await self.login_in(ctx, body)
 
-    async def login_in(self, ctx: RequestContext, body: LoginRequest) -> Json:
+    async def login_in(self, ctx: RequestContext, body: LoginRequest) -> JsonObject:
         """A login in a tenant already resolved (GraphQL's signIn: the X-Tenant header's)."""
         if self.hashing.saturated:  # a flood is refused before it charges attempts to real accounts
             raise busy()
@@ -67,13 +65,13 @@ class AuthService:
         )
         return self._signed_in(ctx, result["user"], token)
 
-    async def refresh(self, refresh_token: str, header_tenant: str | None, request_id: str) -> Json:
+    async def refresh(self, refresh_token: str, header_tenant: str | None, request_id: str) -> JsonObject:
         """A new token pair; a refused token answers UNAUTHENTICATED with details.reason (invalid, expired,
         reused, disabled) after the function's revocation has committed."""
         ctx = await self._token_tenant(refresh_token, header_tenant, request_id)
         return await self.refresh_in(ctx, refresh_token)
 
-    async def refresh_in(self, ctx: RequestContext, refresh_token: str) -> Json:
+    async def refresh_in(self, ctx: RequestContext, refresh_token: str) -> JsonObject:
         """A refresh in the token's tenant (ctx from token_context)."""
         _, digest = parse_refresh_token(refresh_token)
         token, new_digest = self._new_refresh_token(ctx)
@@ -102,7 +100,7 @@ class AuthService:
         _, digest = parse_refresh_token(refresh_token)
         await self.gateway.call(ctx, "rustok.revoke_refresh_token(%s)", (digest,))
 
-    async def me(self, authorization: str | None, header_tenant: str | None, request_id: str) -> Json:
+    async def me(self, authorization: str | None, header_tenant: str | None, request_id: str) -> JsonObject:
         ctx = await self.tenants.resolve(authorization, header_tenant, request_id)
         if not ctx.signed_in:
             raise Unauthenticated("sign in first", {"reason": "missing"})
@@ -137,7 +135,7 @@ class AuthService:
         assert ctx.tenant_id is not None
         return new_refresh_token(ctx.tenant_id)
 
-    def _signed_in(self, ctx: RequestContext, user: Json, refresh_token: str) -> Json:
+    def _signed_in(self, ctx: RequestContext, user: JsonObject, refresh_token: str) -> JsonObject:
         tenant_id: uuid.UUID | None = ctx.tenant_id
         assert tenant_id is not None
         access = self.tokens.issue(tenant_id, parse_id(user["id"]), user["role"])

@@ -50,6 +50,7 @@ from rustok.graphql import scalars
 from rustok.graphql.caches import ByteBoundedLRU, text_bytes
 from rustok.graphql.limits import Limits, check_shape, enforce
 from rustok.graphql.prepare import Prepared, known_measure, measured, operation_key, planned, prepare
+from rustok.types import JsonObject
 
 log = logging.getLogger("rustok.graphql")
 
@@ -105,7 +106,7 @@ class GraphQLExecutor:
 
     # -- the ways in ----------------------------------------------------------------------------------------
 
-    async def run(self, request: Any, ctx: RequestContext, context: dict[str, Any]) -> dict[str, Any]:
+    async def run(self, request: Any, ctx: RequestContext, context: JsonObject) -> JsonObject:
         """The response ({data, errors}) for one operation request {query, variables, operationName, extensions};
         `observe` is told its name, type and outcome."""
         started = time.perf_counter()
@@ -122,8 +123,8 @@ class GraphQLExecutor:
         return response
 
     async def start(
-        self, request: Any, ctx: RequestContext, context: dict[str, Any]
-    ) -> dict[str, Any] | AsyncIterator[dict[str, Any]]:
+        self, request: Any, ctx: RequestContext, context: JsonObject
+    ) -> JsonObject | AsyncIterator[JsonObject]:
         """Any operation, for the WebSocket: a subscription's async iterator of responses once it has started;
         otherwise one response (a query's or mutation's result, or the errors that kept it from running)."""
         try:
@@ -207,7 +208,7 @@ class GraphQLExecutor:
 
     # -- execution ----------------------------------------------------------------------------------------
 
-    async def _run(self, checked: Checked, ctx: RequestContext, context: dict[str, Any]) -> dict[str, Any]:
+    async def _run(self, checked: Checked, ctx: RequestContext, context: JsonObject) -> JsonObject:
         try:
             async with asyncio.timeout(self.limits.timeout_seconds):
                 with routing(checked.operation.operation):  # queries may read from a replica (api/replica.py)
@@ -217,7 +218,7 @@ class GraphQLExecutor:
         except TimeoutError:
             return {"errors": [_error_dict(Timeout("operation took too long"), ctx.request_id)]}
 
-    async def _execute(self, checked: Checked, ctx: RequestContext, context: dict[str, Any]) -> dict[str, Any]:
+    async def _execute(self, checked: Checked, ctx: RequestContext, context: JsonObject) -> JsonObject:
         prepared, operation, variables = checked.prepared, checked.operation, checked.variables
         key = operation_key(operation)
         plan = (
@@ -245,8 +246,8 @@ class GraphQLExecutor:
         return format_result(result, ctx.request_id)
 
     async def _subscribe(
-        self, checked: Checked, ctx: RequestContext, context: dict[str, Any]
-    ) -> dict[str, Any] | AsyncIterator[dict[str, Any]]:
+        self, checked: Checked, ctx: RequestContext, context: JsonObject
+    ) -> JsonObject | AsyncIterator[JsonObject]:
         started = subscribe(
             self.schema,
             checked.prepared.document,
@@ -262,7 +263,7 @@ class GraphQLExecutor:
 
 
 def _report(
-    request: Any, operation: OperationDefinitionNode | None, response: dict[str, Any], seconds: float
+    request: Any, operation: OperationDefinitionNode | None, response: JsonObject, seconds: float
 ) -> OperationReport:
     errors = response.get("errors")
     outcome = errors[0]["extensions"]["code"] if errors else "ok"
@@ -301,7 +302,7 @@ def _captured(work: Callable[..., T], *args: Any) -> T | RusToKError:
             gc.enable()
 
 
-async def _formatted(results: AsyncIterator[ExecutionResult], request_id: str) -> AsyncIterator[dict[str, Any]]:
+async def _formatted(results: AsyncIterator[ExecutionResult], request_id: str) -> AsyncIterator[JsonObject]:
     try:
         async for result in results:
             yield format_result(result, request_id)
@@ -311,14 +312,14 @@ async def _formatted(results: AsyncIterator[ExecutionResult], request_id: str) -
             await aclose()
 
 
-def format_result(result: ExecutionResult, request_id: str) -> dict[str, Any]:
-    response: dict[str, Any] = {"data": result.data}
+def format_result(result: ExecutionResult, request_id: str) -> JsonObject:
+    response: JsonObject = {"data": result.data}
     if result.errors:
         response["errors"] = [_graphql_error_dict(e, request_id) for e in result.errors]
     return response
 
 
-def _graphql_error_dict(error: GraphQLError, request_id: str) -> dict[str, Any]:
+def _graphql_error_dict(error: GraphQLError, request_id: str) -> JsonObject:
     original = error.original_error
     refused = scalars.refusal(error) if not error.path else None
     if refused is not None:
@@ -339,13 +340,13 @@ def _graphql_error_dict(error: GraphQLError, request_id: str) -> dict[str, Any]:
     return body
 
 
-def _error_dict(error: RusToKError, request_id: str) -> dict[str, Any]:
+def _error_dict(error: RusToKError, request_id: str) -> JsonObject:
     """One GraphQL error as the client sees it; an INTERNAL one is logged here (the one place every GraphQL
     path — POST, batched, GET, WebSocket, subscriptions — formats its errors)."""
     if isinstance(error, Internal):
         log_internal(error, request_id, "graphql")
     message = "internal error" if isinstance(error, Internal) else error.message
-    extensions: dict[str, Any] = {"code": error.code, "requestId": request_id}
+    extensions: JsonObject = {"code": error.code, "requestId": request_id}
     if error.details:
         extensions["details"] = error.details
     return {"message": message, "extensions": extensions}

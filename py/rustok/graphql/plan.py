@@ -34,6 +34,7 @@ from rustok.api.context import RequestContext
 from rustok.api.database import Gateway
 from rustok.errors import RusToKError
 from rustok.graphql.fields import SqlField
+from rustok.types import JsonObject
 
 Project = Callable[[Any], Any]
 
@@ -62,7 +63,7 @@ class Plan:
         self.roots = roots
         self.calls: list[LiteralString] = [root.sql.call for root in roots]
 
-    async def run(self, gateway: Gateway, ctx: RequestContext, variables: Mapping[str, Any]) -> dict[str, Any] | None:
+    async def run(self, gateway: Gateway, ctx: RequestContext, variables: Mapping[str, Any]) -> JsonObject | None:
         """The response data, or None when the general executor must answer."""
         coercion = get_variable_values(self.schema, self.operation.variable_definitions or (), dict(variables))
         if isinstance(coercion, list):  # variable errors: the general executor reports them precisely
@@ -101,9 +102,9 @@ def compile_plan(
     return Plan(schema, operation, roots) if roots else None
 
 
-def _argument_values(root: _RootCall, variables: dict[str, Any]) -> dict[str, Any]:
+def _argument_values(root: _RootCall, variables: JsonObject) -> JsonObject:
     given = {a.name.value: a.value for a in root.node.arguments or ()}
-    values: dict[str, Any] = {}
+    values: JsonObject = {}
     for name, argument in root.field.args.items():
         if name in given:
             value = value_from_ast(given[name], argument.type, variables)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 from rustok.api.context import RequestContext
 from rustok.api.services import Services
 from rustok.graphql.executor import GraphQLExecutor
 from rustok.realtime.ws import Executor, Operation, Outcome
+from rustok.types import JsonObject
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +33,10 @@ def socket_executor(executor: GraphQLExecutor, services: Services) -> Executor:
             "operationName": operation.operation_name,
             "extensions": operation.extensions,
         }
-        started: dict[str, Any] | AsyncIterator[dict[str, Any]] = await executor.start(payload, ctx, context)
+        started: JsonObject | AsyncIterator[JsonObject] = await executor.start(payload, ctx, context)
         if isinstance(started, dict):
             # one answer: a query or mutation's result, or what kept a subscription from starting
-            errors: list[dict[str, Any]] = list(started.get("errors") or [])
+            errors: list[JsonObject] = list(started.get("errors") or [])
             return started if "data" in started else errors
         return started
 

@@ -11,13 +11,13 @@ import re
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 
 from rustok.errors import ValidationFailed
 from rustok.events.outbox import Cursor
 from rustok.ids import to_ulid
+from rustok.types import JsonObject, Row
 
 MAX_TYPES = 50
 
@@ -59,7 +59,7 @@ class Event:
         self._frame: bytes | None = None
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Event:
+    def from_row(cls, row: Row) -> Event:
         """From a row of rustok.events.outbox.COLUMNS."""
         return cls(
             Cursor.from_row(row),
@@ -75,7 +75,7 @@ class Event:
     def cursor_text(self) -> str:
         return self.cursor.text()
 
-    def envelope(self) -> dict[str, Any]:
+    def envelope(self) -> JsonObject:
         """{id, type, tenantId, actorId, data, occurredAt}; `data` as an orjson fragment (already JSON)."""
         return {
             "id": to_ulid(self.id),
@@ -93,7 +93,7 @@ class Event:
             self._frame = head + orjson.dumps(self.envelope()) + b"\n\n"
         return self._frame
 
-    def graphql(self) -> dict[str, Any]:
+    def graphql(self) -> JsonObject:
         """The GraphQL `Event` object: {id, cursor, type, tenantId, actorId, data, occurredAt}."""
         return {
             "id": to_ulid(self.id),

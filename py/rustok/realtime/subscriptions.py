@@ -20,12 +20,13 @@ from rustok.graphql.schema import Subscriber
 from rustok.realtime.events import parse_types
 from rustok.realtime.hub import Realtime
 from rustok.realtime.streams import EventStream
+from rustok.types import JsonObject
 
 
 def events_field(realtime: Realtime) -> Subscriber:
     async def subscribe_events(
         root: object, info: GraphQLResolveInfo[Any], types: list[str] | None = None, after: str | None = None
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncIterator[JsonObject]:
         """Raises UNAUTHENTICATED, FORBIDDEN (no events.read), TENANT_REQUIRED, VALIDATION_FAILED (types),
         BAD_REQUEST (after)."""
         context = info.context
@@ -39,7 +40,7 @@ def events_field(realtime: Realtime) -> Subscriber:
     return Subscriber(subscribe_events)
 
 
-async def _events(stream: EventStream) -> AsyncIterator[dict[str, Any]]:
+async def _events(stream: EventStream) -> AsyncIterator[JsonObject]:
     try:
         async for event in stream:
             yield event.graphql()

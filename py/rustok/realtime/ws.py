@@ -38,6 +38,7 @@ from rustok.api.context import RequestContext
 from rustok.api.errors import log_internal
 from rustok.errors import Internal, RusToKError, TooManyOperations
 from rustok.realtime.hub import Realtime
+from rustok.types import JsonObject
 
 PROTOCOL = "graphql-transport-ws"
 
@@ -46,13 +47,13 @@ PROTOCOL = "graphql-transport-ws"
 class Operation:
     query: str
     operation_name: str | None = None
-    variables: dict[str, Any] | None = None
-    extensions: dict[str, Any] | None = None
+    variables: JsonObject | None = None
+    extensions: JsonObject | None = None
 
 
 # What an operation gives: a list of formatted errors (refused before it ran: the `error` message), one
 # formatted result (`next`, then `complete`), or a stream of them (`next` each, then `complete`).
-Outcome = list[dict[str, Any]] | dict[str, Any] | AsyncIterator[dict[str, Any]]
+Outcome = list[JsonObject] | JsonObject | AsyncIterator[JsonObject]
 Executor = Callable[[Operation, RequestContext], Awaitable[Outcome]]
 
 
@@ -231,7 +232,7 @@ class Session:
     def _request_id(self) -> str:
         return str(self.ws.scope.get("state", {}).get("request_id", ""))
 
-    async def _send(self, message: dict[str, Any]) -> None:
+    async def _send(self, message: JsonObject) -> None:
         async with self._send_lock:
             if self._closed:
                 return
