@@ -121,7 +121,11 @@ def scanned_files() -> list[Path]:
     found = [REPO_ROOT / "README.md", *(REPO_ROOT / "scripts").iterdir(), REPO_ROOT / ".ci" / "run"]
     for folder in ("docs", "py", "sql", "tests", "bench", "deploy"):
         found += [
-            p for p in (REPO_ROOT / folder).rglob("*") if p.suffix in _SCANNED_SUFFIXES and "static" not in p.parts
+            p
+            for p in (REPO_ROOT / folder).rglob("*")
+            if p.suffix in _SCANNED_SUFFIXES
+            and "static" not in p.parts
+            and not any(part.endswith(".egg-info") for part in p.parts)  # pip's, rewritten at install
         ]
     return [p for p in found if p.is_file()]
 
