@@ -54,8 +54,8 @@ import _harness  # first: the project's virtualenv, its database
 import psycopg
 from psycopg.rows import dict_row
 
+from rustok.api.tokens import TokenIssuer
 from rustok.auth.passwords import hash_password
-from rustok.auth.tokens import TokenIssuer
 from rustok.db import Database, DatabaseUnavailable
 from rustok.embedded import EmbeddedError
 from rustok.ids import parse_id, to_ulid

@@ -35,12 +35,11 @@ from graphql import get_introspection_query
 
 from rustok.api.context import RequestContext
 from rustok.config import Settings
-from rustok.graphql.core_fields import RESOLVERS
 from rustok.graphql.executor import GraphQLExecutor
 from rustok.graphql.limits import Limits
 from rustok.graphql.schema import build
 from rustok.modules import installed_registry
-from rustok.webhooks.graphql import RESOLVERS as WEBHOOK_RESOLVERS
+from rustok.webhooks.part import part as webhooks_part
 
 LIMITS = Limits()
 Request = dict[str, Any]
@@ -303,7 +302,7 @@ def _p99(values: list[float]) -> float:
 
 async def main(args: argparse.Namespace) -> None:
     settings = Settings()
-    schema = build(installed_registry(), {**RESOLVERS, **WEBHOOK_RESOLVERS})
+    schema = build([webhooks_part(), *(module.part for module in installed_registry().ordered())])
     executor = GraphQLExecutor(
         schema,
         LIMITS,

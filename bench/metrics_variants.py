@@ -113,7 +113,7 @@ def _app(variant: str, access_log: bool = False) -> Any:
 
     # as `rustok serve --log-level warning` with `--no-access-log` (or without, to stderr: the server's log file)
     configure("json", "warning", access_log=access_log)
-    metrics_module.Metrics = VARIANTS[variant]  # type: ignore[misc]  # what metrics_of() makes
+    metrics_module.Metrics = VARIANTS[variant]  # type: ignore[misc]  # what the composition root makes
     return app_from_environment()
 
 

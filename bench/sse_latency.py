@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["RUSTOK_JWT_SECRET"] = secret
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
-    from rustok.auth.tokens import TokenIssuer
+    from rustok.api.tokens import TokenIssuer
     from rustok.ids import parse_id
 
     say("database: starting and migrating")

@@ -1,4 +1,5 @@
-"""The ASGI application: each part of the API contributes its routes and start-up work to one Starlette app."""
+"""The ASGI application: the composition root (platform.py) builds the process's parts, and each contributes
+its routes and start-up work to one Starlette app."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from rustok import admin, realtime, storefront
-from rustok.api import health, openapi
+from rustok import admin, openapi, realtime, storefront
+from rustok.api import health
 from rustok.api.clients import ClientAddress
 from rustok.api.errors import EXCEPTION_HANDLERS, RequestIdMiddleware
 from rustok.api.replica import ReadYourWrites
@@ -23,25 +24,28 @@ from rustok.auth import routes as auth_routes
 from rustok.config import Settings
 from rustok.db import Database
 from rustok.graphql import http as graphql_http
+from rustok.migrate import expected_migration_ids
 from rustok.modules import ModuleRegistry
 from rustok.observability import instrument
 from rustok.observability import routes as metrics_routes
+from rustok.platform import Platform
 
 # jsonb results arrive through orjson: several times faster than the json module on the hot path
 set_json_loads(orjson.loads)
 
 
 def create_app(db: Database, registry: ModuleRegistry, settings: Settings | None = None) -> ASGIApp:
-    services = Services.build(db, registry, settings or Settings())
+    platform = Platform.build(db, registry, settings or Settings())
+    services = platform.services
     routes: list[BaseRoute] = [
-        *health.routes(services),
-        *auth_routes.routes(services),
-        *openapi.routes(services),
-        *realtime.routes(services),  # before GraphQL: it offers the Subscription.events resolver
-        *graphql_http.routes(services),
-        *metrics_routes(services),  # GET /metrics
+        *health.routes(services, expected_migration_ids(registry)),
+        *auth_routes.routes(platform.auth),
+        *openapi.routes(),
+        *realtime.routes(platform.realtime, realtime.socket_executor(platform.graphql, services)),
+        *graphql_http.routes(services, platform.graphql_endpoint),
+        *metrics_routes(services, platform.metrics),  # GET /metrics
         *admin.routes(),  # the browser admin at /admin (static files; it talks to /graphql)
-        *storefront.routes(services),  # last: HTML pages at /t/{slug}/… and on tenants' own host names
+        *storefront.routes(services, platform.auth),  # last: HTML pages at /t/{slug}/… and on tenants' own host names
     ]
 
     @asynccontextmanager
@@ -82,13 +86,14 @@ def create_app(db: Database, registry: ModuleRegistry, settings: Settings | None
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
+    app.state.platform = platform
     app.state.services = services
     if services.settings.cors_origins:
         # CORS headers come from the middleware: every route goes through it
-        return instrument(_with_replica(services, ClientAddress(app)), services)
+        return instrument(_with_replica(services, ClientAddress(app)), platform.metrics)
     # outermost: request id, timing and the access log for every request, the GraphQL fast path included
-    inner = ClientAddress(_GraphQLFirst(app, services.graphql_endpoint))  # sign-in budgets per client address
-    return instrument(_with_replica(services, inner), services)
+    inner = ClientAddress(_GraphQLFirst(app, platform.graphql_endpoint))  # sign-in budgets per client address
+    return instrument(_with_replica(services, inner), platform.metrics)
 
 
 def _with_replica(services: Services, app: ASGIApp) -> ASGIApp:

@@ -28,8 +28,9 @@ from typing import Protocol
 
 from rustok.config import Settings
 from rustok.db import Database, DatabaseUnavailable, connect
-from rustok.events.worker import Worker, available_handlers
+from rustok.events.worker import Worker
 from rustok.modules import ModuleRegistry
+from rustok.platform import available_handlers
 from rustok.supervisor import Backoff
 
 log = logging.getLogger("rustok.background")

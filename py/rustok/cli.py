@@ -32,6 +32,7 @@ from rustok.embedded import Cluster, EmbeddedError, binary
 from rustok.migrate import MigrationError, migrate, status
 from rustok.modules import ModuleError, installed_registry
 from rustok.progress import Progress
+from rustok.types import JsonObject, RowConnection
 
 if TYPE_CHECKING:
     from rustok.graphql.artifact import Comparison
@@ -78,7 +79,7 @@ def _fail(message: str) -> int:
     return 1
 
 
-def _details(details: dict[str, Any]) -> str:
+def _details(details: JsonObject) -> str:
     return f" {json.dumps(details)}" if details else ""
 
 
@@ -153,9 +154,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from rustok.observability import status as health
+    from rustok.platform import handler_names
 
     # an embedded server that is down is reported, not started: status only looks
-    checks = health.collect(locate(settings), installed_registry(settings.installed_modules))
+    registry = installed_registry(settings.installed_modules)
+    checks = health.collect(locate(settings), registry, handler_names(registry))
     print(json.dumps(health.as_json(checks), default=str) if args.json else health.render(checks))
     return 0 if all(c.ok for c in checks) else 1
 
@@ -255,9 +258,10 @@ def cmd_graphql_schema(args: argparse.Namespace, settings: Settings) -> int:
     from graphql import GraphQLError
 
     from rustok.graphql import artifact
+    from rustok.platform import schema_parts
 
     every_module = settings.installed_modules is None
-    live = artifact.merged_sdl(installed_registry(settings.installed_modules))
+    live = artifact.merged_sdl(schema_parts(installed_registry(settings.installed_modules)))
     if not (args.check or args.write):
         if args.file:
             raise _Usage("--file names the schema to --check against or to --write")
@@ -444,13 +448,14 @@ def _each_tenant_with(conn: psycopg.Connection[Any], module: str, task: LiteralS
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from rustok.events.worker import WorkerError, run_worker
     from rustok.observability.logging import configure
+    from rustok.platform import available_handlers
 
     configure(args.log_format, args.log_level, access_log=False)
     registry = installed_registry(settings.installed_modules)
     names = args.handlers.split(",") if args.handlers is not None else None
     db = locate(settings)
     try:
-        report = run_worker(db, registry, settings, names, once=args.once)
+        report = run_worker(db, available_handlers(registry), settings, names, once=args.once)
     except WorkerError as exc:
         return _fail(str(exc))
     for name, stats in report.consumers.items():
@@ -652,7 +657,7 @@ class _operator:
     def __init__(self, settings: Settings) -> None:
         self.db: Database = locate(settings)
 
-    def __enter__(self) -> psycopg.Connection[dict[str, Any]]:
+    def __enter__(self) -> RowConnection:
         self.conn = connect(self.db.admin_url)
         return self.conn.__enter__()
 

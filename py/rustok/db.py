@@ -15,6 +15,7 @@ from psycopg.rows import dict_row
 
 from rustok.config import Settings, stored_secret
 from rustok.embedded import Cluster, ServerState
+from rustok.types import RowConnection
 
 APP_ROLE = "rustok_app"
 ANALYTICS_ROLE = "rustok_analytics"  # read-only: SELECT on the index tables, under the same tenant RLS
@@ -98,7 +99,7 @@ def not_running(cluster: Cluster) -> str | None:
     )
 
 
-def connect(url: str, **kwargs: Any) -> psycopg.Connection[dict[str, Any]]:
+def connect(url: str, **kwargs: Any) -> RowConnection:
     """A connection with dict rows; errors become DatabaseUnavailable with the reason, never a traceback."""
     try:
         return psycopg.connect(url, row_factory=dict_row, **kwargs)

@@ -16,10 +16,10 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rustok.db import DatabaseUnavailable, connect
 from rustok.embedded import binary
+from rustok.types import Row
 
 SCHEMA_FILE = "schema.sql"
 FUNCTIONS_FILE = "schema_functions.txt"
@@ -168,9 +168,9 @@ def _is_listed_routine(header: re.Match[str], listed: set[tuple[str, str]]) -> b
     return (schema, name) in listed
 
 
-def _with_partition_lines(text: str, partitioned: list[dict[str, Any]]) -> str:
+def _with_partition_lines(text: str, partitioned: list[Row]) -> str:
     """After each partitioned table's CREATE TABLE, one comment line naming its partitions."""
-    by_parent: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    by_parent: dict[tuple[str, str], list[Row]] = {}
     for row in partitioned:
         by_parent.setdefault((row["parent"], row["parent_name"]), []).extend([row] if row["name"] else [])
     for (parent, parent_name), children in by_parent.items():
@@ -182,7 +182,7 @@ def _with_partition_lines(text: str, partitioned: list[dict[str, Any]]) -> str:
     return text
 
 
-def _describe_partitions(parent: str, children: list[dict[str, Any]]) -> str:
+def _describe_partitions(parent: str, children: list[Row]) -> str:
     """`bodies_p0 … bodies_p7 (hash, modulus 8)` for a full hash set named by remainder; dated partitions of
     rustok.maintain_partitions() as their pattern (which ones exist depends on the day); any other by bound."""
     periods = sorted(
@@ -208,7 +208,7 @@ def _describe_partitions(parent: str, children: list[dict[str, Any]]) -> str:
     return "; ".join(described) or "none"
 
 
-def _function_line(row: dict[str, Any]) -> str:
+def _function_line(row: Row) -> str:
     attributes = [
         f"{_KIND[row['kind']]}{row['language']}",
         _VOLATILITY[row["volatility"]],

@@ -15,12 +15,13 @@ from typing import Any
 
 import httpx2 as httpx
 
-from rustok.auth.tokens import TokenIssuer
+from rustok.api.tokens import TokenIssuer
 from rustok.config import REPO_ROOT
 from rustok.db import Database
 from rustok.graphql.artifact import merged_sdl
 from rustok.ids import to_ulid
 from rustok.modules import installed_registry
+from rustok.platform import schema_parts
 from tests.py.graphql_support import Tenant, make_tenant
 from tests.py.serve_support import ServeProcess
 
@@ -58,7 +59,7 @@ class FuzzTarget:
         self.token = TokenIssuer(JWT_SECRET).issue(self.tenant.id, user, "super_admin")
         self.ids: list[str] = [to_ulid(self.tenant.users[role]) for role in ("manager", "customer")]
         self.sdl = workdir / "schema.graphql"
-        self.sdl.write_text(merged_sdl(installed_registry()))
+        self.sdl.write_text(merged_sdl(schema_parts(installed_registry())))  # the served schema
         self.server_log = workdir / "server.log"
         self.server = ServeProcess(db, workdir, {"RUSTOK_JWT_SECRET": JWT_SECRET}, log=self.server_log)
 

@@ -46,6 +46,7 @@ class Api:
         self.app = create_app(db, registry or installed_registry(), Settings(**settings))
         self.client = TestClient(self.app)
         self.services = self.app.state.services
+        self.platform = self.app.state.platform  # the composition root (rustok/platform.py)
 
     def __enter__(self) -> Api:
         self.client.__enter__()
@@ -90,7 +91,7 @@ def codes(body: dict[str, Any]) -> list[str]:
 @contextlib.contextmanager
 def changed_limits(api: Api) -> Iterator[Callable[..., None]]:
     """A setter of the API's GraphQL limits (`change(max_depth=3)`); the limits are restored afterwards."""
-    executor = api.services.graphql
+    executor = api.platform.graphql
     original = executor.limits
     try:
         yield lambda **changes: setattr(executor, "limits", replace(original, **changes))

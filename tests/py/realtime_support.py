@@ -20,13 +20,12 @@ import psycopg
 import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
+from rustok.api.tokens import TokenIssuer
 from rustok.app import create_app
 from rustok.auth.passwords import hash_password
-from rustok.auth.tokens import TokenIssuer
 from rustok.db import Database
 from rustok.ids import parse_id
 from rustok.modules import installed_registry
-from rustok.realtime import realtime_of
 
 
 def free_port() -> int:
@@ -41,7 +40,7 @@ class Server:
     def __init__(self, db: Database, log_level: str = "warning", **config: Any) -> None:
         self.app: Any = create_app(db, installed_registry())  # the ASGI app; `.state.services` as on Starlette
         for name, value in config.items():
-            setattr(realtime_of(self.app.state.services).config, name, value)
+            setattr(self.app.state.platform.realtime.config, name, value)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/graphql"
@@ -61,7 +60,7 @@ class Server:
         while not self._server.started:
             assert time.monotonic() < deadline and self._thread.is_alive(), "the server did not start"
             time.sleep(0.02)
-        relay = realtime_of(self.app.state.services).relay
+        relay = self.app.state.platform.realtime.relay
         while not relay.connected:
             assert time.monotonic() < deadline, "the relay did not connect"
             time.sleep(0.02)
@@ -69,7 +68,7 @@ class Server:
 
     @property
     def subscribers(self) -> int:
-        return realtime_of(self.app.state.services).relay.subscriber_count
+        return self.app.state.platform.realtime.relay.subscriber_count
 
     async def subscribed(self, count: int, timeout: float = 5.0) -> None:
         """Waits until the relay has exactly `count` subscribers: a subscription answers nothing until an
@@ -86,7 +85,7 @@ class Server:
         with psycopg.connect(self.app.state.services.db.admin_url) as conn:
             head = conn.execute("select commit_seq from rustok.event_head()").fetchone()
         assert head is not None
-        relay = realtime_of(self.app.state.services).relay
+        relay = self.app.state.platform.realtime.relay
         deadline = time.monotonic() + timeout
         while relay.cursor is None or relay.cursor.commit_seq < head[0]:
             assert time.monotonic() < deadline, "the relay did not catch up"

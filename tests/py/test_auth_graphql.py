@@ -120,8 +120,8 @@ def test_account_mutations_check_the_permission_before_hashing(db: Database, ten
     argon2 work is spent (or queued) for someone who may not create the account."""
     alpha, _ = tenants
     with Api(db) as fresh:
-        assert fresh.services.auth is not None
-        fresh.services.auth.hashing.max_waiting = 0  # saturated: any hash would be refused
+        assert fresh.platform.auth is not None
+        fresh.platform.auth.hashing.max_waiting = 0  # saturated: any hash would be refused
         assert codes(create_user(fresh, alpha, "manager", email="m2@alpha.test")) == ["FORBIDDEN"]
         made = fresh.gql(
             CREATE_TENANT,

@@ -124,7 +124,7 @@ def test_json_nested_1000_levels_is_json_too_deep_not_internal(api: Api, tenant:
 
 
 def test_every_custom_scalar_refuses_what_it_cannot_be(api: Api, tenant: Tenant) -> None:
-    schema = api.services.graphql.schema
+    schema = api.platform.graphql.schema
     custom = [t for t in schema.type_map.values() if isinstance(t, GraphQLScalarType) and t.ast_node is not None]
     assert {t.name for t in custom} >= {"DateTime", "JSON", "MinorUnits"}
     for scalar in custom:

@@ -47,7 +47,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from rustok.auth.tokens import TokenIssuer
+from rustok.api.tokens import TokenIssuer
 from rustok.config import REPO_ROOT, Settings
 from rustok.db import Database
 from rustok.embedded import Cluster, ServerState

@@ -123,7 +123,10 @@ def scanned_files() -> list[Path]:
         found += [
             p
             for p in (REPO_ROOT / folder).rglob("*")
-            if p.suffix in _SCANNED_SUFFIXES and "static" not in p.parts and _GENERATED not in p.parts
+            if p.suffix in _SCANNED_SUFFIXES
+            and "static" not in p.parts
+            and _GENERATED not in p.parts
+            and not any(part.endswith(".egg-info") for part in p.parts)  # pip's, rewritten at install
         ]
     return [p for p in found if p.is_file()]
 

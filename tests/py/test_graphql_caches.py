@@ -64,7 +64,7 @@ def _large(kilobytes: int) -> str:
 
 
 def test_many_large_documents_stay_within_the_byte_bounds(api: Api, tenant: Tenant) -> None:
-    executor = api.services.graphql
+    executor = api.platform.graphql
     gc.collect()
     tracemalloc.start()
     try:
@@ -123,7 +123,7 @@ def test_anonymous_clients_register_persisted_queries_as_apq_expects(api: Api, t
     ids=["introspection", "dense", "comment", "string"],
 )
 def test_the_estimate_follows_what_tracemalloc_measures(api: Api, query: str) -> None:
-    schema = api.services.graphql.schema
+    schema = api.platform.graphql.schema
     generous = Limits(max_aliases=10**6, max_cost=10**9, max_tokens=10**6)
     gc.collect()
     tracemalloc.start()

@@ -165,7 +165,7 @@ def test_introspection_only_where_configured(db: Database, api: Api, tenant: Ten
 def test_the_plan_answers_exactly_like_graphql_core(
     api: Api, tenant: Tenant, query: str, variables: dict[str, Any], role: str | None
 ) -> None:
-    executor = api.services.graphql
+    executor = api.platform.graphql
     planned = api.gql(query, variables, tenant=tenant, role=role)
     prepared = executor.documents.peek(query)
     assert compile_plan(executor.schema, prepared.operation(None), prepared.fragments) is not None

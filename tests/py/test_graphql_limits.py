@@ -96,7 +96,7 @@ def test_the_reported_attack_is_refused_at_once_every_way_in(server: Server, ten
 
 
 def test_measuring_expands_each_fragment_once_and_counts_every_spread(api: Api) -> None:
-    schema = api.services.graphql.schema
+    schema = api.platform.graphql.schema
     limits = Limits()
 
     def measured(query: str) -> Any:
@@ -153,7 +153,7 @@ def test_same_named_fields_are_compared_on_a_budget(api: Api, tenant: Tenant) ->
 def test_a_long_preparation_runs_beside_the_event_loop(api: Api) -> None:
     """With the merge budget lifted, a document takes seconds to validate; the loop keeps its pace."""
     executor = GraphQLExecutor(
-        api.services.graphql.schema,
+        api.platform.graphql.schema,
         Limits(max_merge_work=10**9),
         introspection=False,
         document_cache_bytes=2**20,
@@ -188,7 +188,7 @@ def test_one_flooding_client_cannot_take_the_preparation_thread(api: Api) -> Non
     document was UNAVAILABLE): that address gets its share and RATE_LIMITED beyond it, another address's
     fresh document is prepared promptly."""
     executor = GraphQLExecutor(
-        api.services.graphql.schema, Limits(), introspection=False, document_cache_bytes=2**24,
+        api.platform.graphql.schema, Limits(), introspection=False, document_cache_bytes=2**24,
         persisted_cache_bytes=2**20,
     )  # fmt: skip
     heavy = " ".join(f"tenantz{i % 10}" for i in range(4990)) + " }"
@@ -219,7 +219,7 @@ def test_a_refused_document_leaves_nothing_for_a_full_collection(api: Api) -> No
     """What preparing a document leaves behind dies young: a full collection, which pauses every thread for
     as long as the objects it walks, finds nothing of it (23,000 objects when collections ran meanwhile)."""
     executor = GraphQLExecutor(
-        api.services.graphql.schema,
+        api.platform.graphql.schema,
         Limits(),
         introspection=False,
         document_cache_bytes=2**20,
@@ -258,7 +258,7 @@ def _filled(template: str, constants: dict[str, str]) -> str:
 
 
 def test_legitimate_big_documents_pass_every_limit(api: Api) -> None:
-    schema = api.services.graphql.schema
+    schema = api.platform.graphql.schema
     documents = admin_documents()
     assert len(documents) >= 30, "the admin's documents were not found"
     for document in documents:
@@ -279,7 +279,7 @@ def _full_introspection_query() -> str:
 
 
 def test_a_refused_document_is_refused_by_its_first_failing_check(api: Api) -> None:
-    schema = api.services.graphql.schema
+    schema = api.platform.graphql.schema
     too_deep_and_invalid = "{ a { b { c { d { e { f { g { h { i { j { k { l { m { n } } } } } } } } } } } } } }"
     with pytest.raises(RusToKError) as refused:
         prepare(schema, too_deep_and_invalid, None, {}, Limits(), introspection=False)

@@ -16,6 +16,7 @@ from graphql import build_client_schema, get_introspection_query
 from rustok.db import Database
 from rustok.graphql import artifact
 from rustok.modules import installed_registry
+from rustok.platform import schema_parts
 from tests.py.cli_support import piped
 from tests.py.graphql_support import Api
 
@@ -45,7 +46,7 @@ def scratch(tmp_path: Path) -> Path:
 def test_the_committed_schema_is_the_live_one() -> None:
     committed = artifact.read_committed()
     assert committed is not None, f"schema.graphql is missing: run `{WRITE}`"
-    live = artifact.merged_sdl(installed_registry())
+    live = artifact.merged_sdl(schema_parts(installed_registry()))
     assert committed == live, (
         f"schema.graphql differs from the schema the code builds: run `{WRITE}` (and read its list)"
     )
@@ -64,7 +65,7 @@ def test_the_artifact_is_the_schema_the_server_answers_with(dev_api: Api) -> Non
     body = dev_api.gql(get_introspection_query(**options, input_value_deprecation=True))
     assert "errors" not in body, body["errors"]
     served = artifact.HEADER + artifact.print_sdl(build_client_schema(body["data"]))
-    assert served == artifact.merged_sdl(installed_registry())
+    assert served == artifact.merged_sdl(schema_parts(installed_registry()))
 
 
 def test_the_command_prints_the_merged_schema_in_one_order(env: dict[str, str]) -> None:

@@ -24,8 +24,9 @@ from rustok.errors import Unavailable
 from rustok.events.consumer import ConsumerOptions, DurableConsumer
 from rustok.events.handlers import DomainEvent, EventEnvelope, EventHandler, HandlerContext, RetryPolicy
 from rustok.events.reconnect import Reconnect
-from rustok.events.worker import Worker, WorkerError, WorkerReport, available_handlers, select_handlers
+from rustok.events.worker import Worker, WorkerError, WorkerReport, select_handlers
 from rustok.modules import ModuleRegistry, RusToKModule
+from rustok.platform import available_handlers
 from tests.py.webhooks_support import Tenant, create_tenant, publish
 
 QUICK = RetryPolicy(max_attempts=3, base_delay=0.04, max_delay=1.0, timeout=2.0)

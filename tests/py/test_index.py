@@ -20,8 +20,9 @@ from psycopg.types.json import Jsonb
 from rustok.cli import main
 from rustok.config import Settings
 from rustok.db import Database
-from rustok.events.worker import Worker, available_handlers, select_handlers
+from rustok.events.worker import Worker, select_handlers
 from rustok.modules import installed_registry
+from rustok.platform import available_handlers
 from tests.py.graphql_support import Tenant, make_tenant
 
 SESSIONS = 8

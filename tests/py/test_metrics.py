@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from rustok.db import Database
+from rustok.graphql.executor import OperationReport
 from rustok.observability import metrics as metrics_module
 from rustok.observability.logging import REQUEST_ID, JsonFormatter, RequestIdFilter
 from rustok.observability.metrics import Metrics
@@ -103,9 +104,10 @@ def test_graphql_operations_are_labelled_by_name_type_and_outcome(api: Api, tena
     api.gql("query StoreName { tenant { slug name } }", tenant=tenant)
     api.gql("{ tenant { slug } }", tenant=tenant)
     body = api.gql(
-        'mutation Promote { setUserRole(userId: "01ARZ3NDEKTSV4RRFFQ69G5FAV", role: admin) { id } }', tenant=tenant
+        'mutation Promote { setUserRole(userId: "01ARZ3NDEKTSV4RRFFQ69G5FAV", role: ADMIN) { id } }', tenant=tenant
     )
-    refused = body["errors"][0]["extensions"]["code"]
+    refused = body["errors"][0]["extensions"]["code"]  # run and refused (anonymous): counted as a mutation
+    assert refused != "GRAPHQL_VALIDATION_FAILED"
     response = api.client.post(
         "/graphql",
         json=[
@@ -115,7 +117,12 @@ def test_graphql_operations_are_labelled_by_name_type_and_outcome(api: Api, tena
         headers={"x-tenant": tenant.slug},
     )
     assert response.status_code == 200
-    api.gql("query Broken { noSuchField }", tenant=tenant)
+    response = api.client.post(
+        "/graphql",
+        json={"query": "query Broken { noSuchField }", "operationName": "Broken"},
+        headers={"x-tenant": tenant.slug},
+    )
+    assert response.status_code == 200
 
     samples = scrape(api)
     ops = "rustok_graphql_operations_total"
@@ -176,15 +183,38 @@ def test_metrics_token(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
         assert response.status_code == 200 and "rustok_http_requests_total" in response.text
 
 
-def test_operation_names_are_capped_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_operation_names_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(metrics_module, "MAX_OPERATIONS", 2)
     metrics = Metrics()
-    executor: Any = None  # never asked: every query below names its type
-    names = [metrics._operation(executor, {"query": f"query Op{i} {{ me {{ id }} }}"})[0] for i in range(4)]
-    assert names == ["Op0", "Op1", "other", "other"]
-    assert metrics._operation(executor, {"query": "query Op0 { me { id } }"}) == ("Op0", "query")
-    assert metrics._operation(executor, {"query": "{ a }", "operationName": "x-y"})[0] == "invalid"
-    assert metrics._operation(executor, "not an object") == ("invalid", "unknown")
+    for i in range(4):
+        metrics.observe_operation(OperationReport(f"Op{i}", "query", "ok", 0.01))
+    metrics.observe_operation(OperationReport("Op0", "query", "ok", 0.01))
+    counted = {
+        labels[0]: child._value.get()
+        for labels, child in metrics.graphql_operations._children.items()  # type: ignore[attr-defined]
+    }
+    assert counted == {"Op0": 2, "Op1": 1, "other": 2}
+
+
+def test_the_executor_names_the_operation_it_ran(api: Api, tenant: Tenant) -> None:
+    """Name and type come from the document the executor ran, never from the text: a leading comment, a
+    second operation or a persisted query change nothing; a request refused before an operation is chosen
+    counts under the operationName it sent (`invalid` if that is no name) with type `unknown`."""
+    two = 'query Second { me { id } } mutation First { setDisplayName(displayName: "x") { id } }'
+    for request in (
+        {"query": "# a comment first\nquery Commented { tenant { slug } }"},
+        {"query": two, "operationName": "Second"},
+        {"query": "query Refused { noSuchField }", "operationName": "Refused"},
+        {"query": "{ tenant { slug } }", "operationName": "not-a-name"},
+    ):
+        assert api.client.post("/graphql", json=request, headers={"x-tenant": tenant.slug}).status_code == 200
+    samples = scrape(api)
+    ops = "rustok_graphql_operations_total"
+    assert value(samples, ops, operation="Commented", type="query", outcome="ok") == 1
+    assert value(samples, ops, operation="Second", type="query", outcome="ok") == 1
+    assert value(samples, ops, operation="Refused", type="unknown", outcome="GRAPHQL_VALIDATION_FAILED") == 1
+    invalid = [dict(labels) for (n, labels), _ in samples.items() if n == ops and ("operation", "invalid") in labels]
+    assert invalid and all(labels["type"] == "unknown" and labels["outcome"] != "ok" for labels in invalid)
 
 
 @pytest.fixture

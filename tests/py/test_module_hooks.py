@@ -11,9 +11,10 @@ import psycopg
 
 from rustok.config import Settings
 from rustok.db import Database
-from rustok.events.worker import Worker, available_handlers, select_handlers
+from rustok.events.worker import Worker, select_handlers
 from rustok.modules import ModuleRegistry, RusToKModule
 from rustok.modules.hooks import ModuleContext
+from rustok.platform import available_handlers
 
 
 def test_hooks_run_for_each_tenant_that_enables_or_disables_the_module(db: Database) -> None:

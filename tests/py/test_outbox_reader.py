@@ -25,7 +25,6 @@ from rustok.events.handlers import DomainEvent, EventEnvelope, EventHandler
 from rustok.events.reconnect import Reconnect, keep_connected
 from rustok.events.wakeup import CHANNEL, Wakeups
 from rustok.events.worker import Worker
-from rustok.realtime import realtime_of
 from rustok.realtime.relay import Relay
 from tests.py.realtime_support import Server, Tenant, make_tenant, publish, serving, sse
 
@@ -181,7 +180,7 @@ def test_killed_connections_resume_from_their_cursors_without_loss_or_duplicates
     notification, on a LISTEN connection that the server killed and the reader made again."""
     recorder = Recorder()
     worker = Worker(db.app_url, Settings(), [recorder], ConsumerOptions(poll_interval=30))
-    relay = realtime_of(server.app.state.services).relay
+    relay = server.app.state.platform.realtime.relay
 
     def probes(numbers: range) -> None:
         for n in numbers:  # one commit each: one notification each

@@ -14,7 +14,6 @@ import pytest
 
 from rustok.db import Database
 from rustok.events.outbox import Cursor
-from rustok.realtime import realtime_of
 from rustok.realtime.events import Event
 from rustok.realtime.relay import Lagged, Relay
 from tests.py.realtime_support import Server, StalledClient, Tenant, make_tenant, publish, serving, sse
@@ -76,7 +75,7 @@ def test_a_slow_subscriber_does_not_delay_a_fast_one(db: Database, server: Serve
     each event once. (Whether the fast client, itself in this busy process, also falls 200 events behind
     at some point does not matter: it would catch up the same way.)"""
     count = 2500
-    relay = realtime_of(server.app.state.services).relay
+    relay = server.app.state.platform.realtime.relay
     token = a.token(server.tokens, "admin")
     stalled = StalledClient(server, f"?types=Bulk&access_token={token}")
 
@@ -103,7 +102,7 @@ def test_a_slow_subscriber_does_not_delay_a_fast_one(db: Database, server: Serve
 
 
 def test_delivery_survives_losing_the_database_connection(db: Database, server: Server, a: Tenant) -> None:
-    relay = realtime_of(server.app.state.services).relay
+    relay = server.app.state.platform.realtime.relay
 
     async def scenario() -> None:
         async with sse(server, a.token(server.tokens, "admin")) as stream:
@@ -122,7 +121,7 @@ def test_delivery_survives_losing_the_database_connection(db: Database, server: 
 def test_an_event_whose_notification_is_lost_arrives_by_polling(
     db: Database, server: Server, a: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    relay = realtime_of(server.app.state.services).relay
+    relay = server.app.state.platform.realtime.relay
 
     async def deaf(conn: object, timeout: float) -> bool:  # as if every notification were lost
         await asyncio.sleep(timeout)

@@ -178,7 +178,7 @@ def test_the_socket_closes_when_the_access_token_expires(server: Server, a: Tena
 
 
 def test_subscriptions_obey_the_operation_limits(server: Server, a: Tenant) -> None:
-    executor = server.app.state.services.graphql
+    executor = server.app.state.platform.graphql
     original = executor.limits
     executor.limits = replace(original, max_depth=1)
 

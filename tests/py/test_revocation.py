@@ -19,7 +19,7 @@ import psycopg
 import pytest
 from websockets.asyncio.client import connect
 
-from rustok.auth.tokens import TokenIssuer
+from rustok.api.tokens import TokenIssuer
 from rustok.db import Database
 from rustok.ids import to_ulid
 from tests.py.realtime_support import EVENTS_QUERY, GqlWs, SseClient, Tenant, make_tenant, set_password

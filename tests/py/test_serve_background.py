@@ -18,8 +18,8 @@ import yaml
 
 from rustok.config import REPO_ROOT
 from rustok.db import Database
-from rustok.events.worker import handler_names
 from rustok.modules import installed_registry
+from rustok.platform import handler_names
 from tests.py.cli_support import environment, piped
 from tests.py.serve_support import ServeProcess
 from tests.py.webhooks_support import Receiver, Tenant, create_tenant, create_webhook, publish

@@ -16,10 +16,10 @@ import pytest
 from rustok.cli import main
 from rustok.db import Database
 from rustok.events.consumer import LOCK_PREFIX
-from rustok.events.worker import handler_names
 from rustok.modules import installed_registry
 from rustok.modules.index.indexer import DRAINING
 from rustok.observability import status as health
+from rustok.platform import handler_names
 
 HANDLERS = handler_names(installed_registry(None))
 

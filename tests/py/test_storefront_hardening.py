@@ -52,8 +52,8 @@ def test_public_answers_ignore_the_session_and_set_no_cookie(api: Api, shop: Sho
 
 
 def test_the_storefront_and_the_api_share_one_password_hashing_cap(api: Api, shop: Shop) -> None:
-    assert api.services.auth is not None
-    api.services.auth.hashing.max_waiting = 0  # the API's hashing is saturated: the storefront's is the same one
+    assert api.platform.auth is not None
+    api.platform.auth.hashing.max_waiting = 0  # the API's hashing is saturated: the storefront's is the same one
     token = csrf_of(api.client.get(f"{shop.base}/signin").text)
     form = {"csrf": token, "email": "anyone@example.com", "password": "correct horse battery"}
     response = api.client.post(f"{shop.base}/signin", data=form)
@@ -64,12 +64,12 @@ def test_sign_out_drops_the_cookie_even_when_revoking_fails(
     api: Api, shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     register(api, shop, "leaving@example.com")
-    assert api.services.auth is not None
+    assert api.platform.auth is not None
 
     async def unreachable(*args: object) -> None:
         raise Unavailable("the database is not reachable right now")
 
-    monkeypatch.setattr(api.services.auth, "logout", unreachable)
+    monkeypatch.setattr(api.platform.auth, "logout", unreachable)
     token = csrf_of(api.client.get(f"{shop.base}/account").text)
     response = api.client.post(f"{shop.base}/signout", data={"csrf": token}, follow_redirects=False)
     assert response.status_code == 303
@@ -94,12 +94,12 @@ def test_a_refresh_that_fails_for_a_passing_reason_keeps_the_session(
     api: Api, shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     expired, refresh = register(api, shop, "patient@example.com")
-    assert api.services.auth is not None
+    assert api.platform.auth is not None
 
     async def unreachable(*args: object) -> None:
         raise Unavailable("the database is not reachable right now")
 
-    monkeypatch.setattr(api.services.auth, "refresh", unreachable)
+    monkeypatch.setattr(api.platform.auth, "refresh", unreachable)
     page = api.client.get(f"{shop.base}/account", headers={"cookie": f"rk_auth={expired}~{refresh}"})
     assert page.status_code == 503
     assert "rk_auth" not in page.headers.get("set-cookie", ""), "an outage does not sign the customer out"

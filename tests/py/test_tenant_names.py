@@ -15,7 +15,7 @@ import pytest
 
 from rustok.api.database import Gateway
 from rustok.api.tenancy import TenantResolver, host_name, is_tenant_slug
-from rustok.auth.tokens import TokenIssuer
+from rustok.api.tokens import TokenIssuer
 from rustok.db import Database
 from rustok.errors import BadRequest, NotFound
 from tests.py.graphql_support import Api, codes, make_tenant

@@ -13,6 +13,7 @@ class RequestContext:
     user_id: uuid.UUID | None = None
     role: str | None = None
     request_id: str = ""
+    expires_at: int | None = None  # epoch seconds when the access token ends (None: no token); streams end then
 
     @property
     def signed_in(self) -> bool:

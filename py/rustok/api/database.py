@@ -1,5 +1,6 @@
 """The one path from the API to PostgreSQL: every call is one statement that first sets the request's
-context and then calls one SQL function, in its own transaction, in one round trip:
+context and then calls one SQL function, in its own transaction, in one round trip (work of several
+statements takes `Gateway.transaction(ctx)`, which sets the context first the same way):
 
     with _context as materialized (select rustok.set_context($1, $2, $3)) select <call> from _context
 
@@ -12,7 +13,8 @@ may be answered by it; see api/replica.py for the routing and read-your-writes r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, LiteralString
 
 import psycopg
@@ -26,6 +28,7 @@ from rustok.config import Settings
 from rustok.errors import from_database_error
 
 _WITH_CONTEXT = "with _context as materialized (select rustok.set_context(%s, %s, %s)) select {calls} from _context"
+_SET_CONTEXT: LiteralString = "select rustok.set_context(%s, %s, %s)"
 
 
 def session_settings(settings: Settings, background: bool = False) -> dict[str, str]:
@@ -99,6 +102,19 @@ class Gateway:
         except psycopg.Error as exc:
             raise from_database_error(exc) from exc
         return list(row) if row else [None] * len(calls)
+
+    @asynccontextmanager
+    async def transaction(self, ctx: RequestContext) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """One transaction on the primary that starts with the context (rustok.set_context, transaction-local),
+        for work of several statements: committed when the block ends, rolled back when it raises. The one way
+        to open one: realtime's outbox reads and the durable handlers use it too. Database errors become
+        RusToKError subclasses, as in `call`."""
+        try:
+            async with self.pool.connection() as conn, conn.transaction():
+                await conn.execute(_SET_CONTEXT, (ctx.tenant_id, ctx.user_id, ctx.role))
+                yield conn
+        except psycopg.Error as exc:
+            raise from_database_error(exc) from exc
 
     async def _note_write(self, cur: psycopg.AsyncCursor[Any]) -> None:
         """After a write that committed: where the primary's WAL is, for the client's later reads."""

@@ -7,11 +7,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from rustok.api.services import Services
-from rustok.migrate import expected_migration_ids
 
 
-def routes(services: Services) -> list[BaseRoute]:
-    expected = expected_migration_ids(services.registry)
+def routes(services: Services, expected: set[str]) -> list[BaseRoute]:
+    """`expected`: the ids of every migration the installed modules ship (migrate.expected_migration_ids)."""
 
     async def live(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

@@ -29,7 +29,7 @@ from typing import Generic, TypeVar
 
 from rustok.api.context import RequestContext
 from rustok.api.database import Gateway
-from rustok.auth.tokens import TokenIssuer
+from rustok.api.tokens import TokenIssuer
 from rustok.errors import BadRequest, NotFound, TenantMismatch, Unauthenticated
 
 K = TypeVar("K")
@@ -121,6 +121,15 @@ def _store(entries: dict[K, V], key: K, value: V, limit: int) -> None:
         entries[key] = value
 
 
+def bearer_token(authorization: str) -> str:
+    """The token of an `Authorization: Bearer <token>` value (the one place it is parsed); UNAUTHENTICATED
+    with details.reason `scheme` for any other value."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("use 'Authorization: Bearer <access token>'", {"reason": "scheme"})
+    return token.strip()
+
+
 class TenantResolver:
     def __init__(self, gateway: Gateway, tokens: TokenIssuer) -> None:
         self.gateway = gateway
@@ -129,18 +138,14 @@ class TenantResolver:
         self._names: TenantCache[tuple[str, str], uuid.UUID | None] = TenantCache(self.changes)
 
     async def resolve(self, authorization: str | None, tenant_slug: str | None, request_id: str) -> RequestContext:
-        """Raises Unauthenticated (bad token), BadRequest (malformed slug), NotFound, TenantMismatch."""
-        claims = None
-        if authorization:
-            scheme, _, token = authorization.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                raise Unauthenticated("use 'Authorization: Bearer <access token>'", {"reason": "scheme"})
-            claims = self.tokens.decode(token.strip())
+        """Who the request acts for, its access token decoded once (ctx.expires_at is when it ends). Raises
+        Unauthenticated (bad token), BadRequest (malformed slug), NotFound (unknown tenant), TenantMismatch."""
+        claims = self.tokens.decode(bearer_token(authorization)) if authorization else None
         named = await self.tenant_by_slug(tenant_slug) if tenant_slug else None
         if claims is not None:
             if tenant_slug and named != claims.tenant_id:
                 raise TenantMismatch("the token belongs to another tenant", {"tenant": tenant_slug})
-            return RequestContext(claims.tenant_id, claims.user_id, claims.role, request_id)
+            return RequestContext(claims.tenant_id, claims.user_id, claims.role, request_id, claims.expires_at)
         return RequestContext(named, None, None, request_id)
 
     async def tenant_by_slug(self, slug: str) -> uuid.UUID:

@@ -1,4 +1,4 @@
-"""GraphQL mutations that create accounts with a password (sdl/core.graphql): createTenant with its first
+"""GraphQL mutations that create accounts with a password (graphql/core.graphql): createTenant with its first
 admin (super admins) and createUser (users.manage). Python checks the permission in SQL first, then hashes
 the password (argon2id, off the event loop, as for registration); the SQL function checks again and does the rest."""
 
@@ -10,6 +10,8 @@ from graphql import GraphQLResolveInfo
 
 from rustok.auth.hashing import PasswordHashing
 from rustok.errors import Unauthenticated, ValidationFailed
+from rustok.graphql.schema import Resolver
+from rustok.types import JsonObject
 
 
 async def _permitted(info: GraphQLResolveInfo[Any], permission: str) -> None:
@@ -20,8 +22,8 @@ async def _permitted(info: GraphQLResolveInfo[Any], permission: str) -> None:
     await info.context["services"].gateway.call(info.context["ctx"], "rustok.require_permission(%s)", (permission,))
 
 
-def account_resolvers(hashing: PasswordHashing) -> dict[str, Any]:
-    async def create_tenant(root: Any, info: GraphQLResolveInfo[Any], input: dict[str, Any]) -> Any:
+def account_resolvers(hashing: PasswordHashing) -> dict[str, Resolver]:
+    async def create_tenant(root: Any, info: GraphQLResolveInfo[Any], input: JsonObject) -> Any:
         await _permitted(info, "tenants.manage")
         email, password = input.get("adminEmail"), input.get("adminPassword")
         if (email is None) != (password is None):
@@ -33,7 +35,7 @@ def account_resolvers(hashing: PasswordHashing) -> dict[str, Any]:
             (input["slug"], input["name"], email, password_hash),
         )
 
-    async def create_user(root: Any, info: GraphQLResolveInfo[Any], input: dict[str, Any]) -> Any:
+    async def create_user(root: Any, info: GraphQLResolveInfo[Any], input: JsonObject) -> Any:
         await _permitted(info, "users.manage")
         password_hash = await hashing.hash(input["password"])
         return await info.context["services"].gateway.call(

@@ -1,4 +1,4 @@
-"""Sign-in over GraphQL (sdl/auth.graphql) for browser clients such as the admin, which talk only to
+"""Sign-in over GraphQL (schema.graphql) for browser clients such as the admin, which talk only to
 /graphql: signIn, refreshSession and signOut are the REST endpoints' operations, done by the same
 AuthService (one place for the rules: throttling, rotation, reuse detection). The tenant is the request's
 (X-Tenant header); a refresh token names its own."""
@@ -15,9 +15,10 @@ from rustok.api.context import RequestContext
 from rustok.auth.schemas import LoginRequest
 from rustok.auth.service import AuthService
 from rustok.errors import TenantRequired
+from rustok.graphql.schema import Resolver
 
 
-def resolvers(auth: AuthService) -> dict[str, Any]:
+def resolvers(auth: AuthService) -> dict[str, Resolver]:
     async def sign_in(root: Any, info: GraphQLResolveInfo[Any], email: str, password: str) -> Any:
         ctx: RequestContext = info.context["ctx"]
         if ctx.tenant_id is None:

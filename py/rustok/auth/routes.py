@@ -11,20 +11,14 @@ from starlette.routing import BaseRoute, Route
 
 from rustok.api.bodies import parse_json, read_body
 from rustok.api.errors import error_response, request_id
-from rustok.api.services import Services
-from rustok.auth import graphql as auth_graphql
-from rustok.auth.accounts import account_resolvers
 from rustok.auth.schemas import LoginRequest, LogoutRequest, RefreshRequest, RegisterRequest
-from rustok.auth.service import shared_auth
+from rustok.auth.service import AuthService
 from rustok.errors import RateLimited
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def routes(services: Services) -> list[BaseRoute]:
-    auth = shared_auth(services)
-    services.graphql_resolvers.update(auth_graphql.resolvers(auth))  # signIn, refreshSession, signOut
-    services.graphql_resolvers.update(account_resolvers(auth.hashing))  # createTenant, createUser
+def routes(auth: AuthService) -> list[BaseRoute]:
 
     async def register(request: Request) -> Response:
         body = parse_json(await read_body(request), RegisterRequest)

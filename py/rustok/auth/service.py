@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any
 
 from rustok.api.clients import current_client
 from rustok.api.context import RequestContext
@@ -18,20 +17,13 @@ from rustok.auth.refresh import new_refresh_token, parse_refresh_token
 from rustok.auth.schemas import LoginRequest, RegisterRequest
 from rustok.errors import InvalidCredentials, RateLimited, TenantMismatch, Unauthenticated, ValidationFailed
 from rustok.ids import parse_id
-
-Json = dict[str, Any]
-
-
-def shared_auth(services: Services) -> AuthService:
-    """The process's one AuthService (REST, GraphQL and the storefront share it, so the password-hashing cap
-    of one argon2 per CPU holds for all of them together)."""
-    if services.auth is None:
-        services.auth = AuthService(services)
-        services.on_startup.append(services.auth.hashing.start)
-    return services.auth
+from rustok.types import JsonObject
 
 
 class AuthService:
+    """One per process, made by the composition root (rustok/platform.py): REST, GraphQL and the storefront
+    share it, so the password-hashing cap of one argon2 per CPU holds for all of them together."""
+
     def __init__(self, services: Services, hashing: PasswordHashing | None = None) -> None:
         self.gateway = services.gateway
         self.tokens = services.tokens
@@ -39,7 +31,7 @@ class AuthService:
         self.hashing = hashing or PasswordHashing()
         self.refresh_ttl = timedelta(seconds=services.settings.refresh_ttl)
 
-    async def register(self, body: RegisterRequest, header_tenant: str | None, request_id: str) -> Json:
+    async def register(self, body: RegisterRequest, header_tenant: str | None, request_id: str) -> JsonObject:
         """A new customer, signed in. Refused before the password is hashed: a password outside the policy
         (for free), a full hashing queue, and a spent registration budget (RATE_LIMITED, reason client or
         tenant) — which also bounds how fast anyone can learn which emails are taken (CONFLICT)."""
@@ -58,13 +50,13 @@ class AuthService:
         )
         return self._signed_in(ctx, result["user"], token)
 
-    async def login(self, body: LoginRequest, header_tenant: str | None, request_id: str) -> Json:
+    async def login(self, body: LoginRequest, header_tenant: str | None, request_id: str) -> JsonObject:
         """Unknown email, wrong password and disabled account: the same INVALID_CREDENTIALS after the same
         hashing work; a throttled pair: RATE_LIMITED, whether the account exists or not."""
         ctx = await self._named_tenant(body.tenant, header_tenant, request_id)
         return await self.login_in(ctx, body)
 
-    async def login_in(self, ctx: RequestContext, body: LoginRequest) -> Json:
+    async def login_in(self, ctx: RequestContext, body: LoginRequest) -> JsonObject:
         """A login in a tenant already resolved (GraphQL's signIn: the X-Tenant header's)."""
         client = current_client()
         if self.hashing.saturated(client):  # a flood is refused before it charges attempts to real accounts
@@ -88,13 +80,13 @@ class AuthService:
         )
         return self._signed_in(ctx, result["user"], token)
 
-    async def refresh(self, refresh_token: str, header_tenant: str | None, request_id: str) -> Json:
+    async def refresh(self, refresh_token: str, header_tenant: str | None, request_id: str) -> JsonObject:
         """A new token pair; a refused token answers UNAUTHENTICATED with details.reason (invalid, expired,
         reused, disabled) after the function's revocation has committed."""
         ctx = await self._token_tenant(refresh_token, header_tenant, request_id)
         return await self.refresh_in(ctx, refresh_token)
 
-    async def refresh_in(self, ctx: RequestContext, refresh_token: str) -> Json:
+    async def refresh_in(self, ctx: RequestContext, refresh_token: str) -> JsonObject:
         """A refresh in the token's tenant (ctx from token_context)."""
         _, digest = parse_refresh_token(refresh_token)
         token, new_digest = self._new_refresh_token(ctx)
@@ -123,7 +115,7 @@ class AuthService:
         _, digest = parse_refresh_token(refresh_token)
         await self.gateway.call(ctx, "rustok.revoke_refresh_token(%s)", (digest,))
 
-    async def me(self, authorization: str | None, header_tenant: str | None, request_id: str) -> Json:
+    async def me(self, authorization: str | None, header_tenant: str | None, request_id: str) -> JsonObject:
         ctx = await self.tenants.resolve(authorization, header_tenant, request_id)
         if not ctx.signed_in:
             raise Unauthenticated("sign in first", {"reason": "missing"})
@@ -158,7 +150,7 @@ class AuthService:
         assert ctx.tenant_id is not None
         return new_refresh_token(ctx.tenant_id)
 
-    def _signed_in(self, ctx: RequestContext, user: Json, refresh_token: str) -> Json:
+    def _signed_in(self, ctx: RequestContext, user: JsonObject, refresh_token: str) -> JsonObject:
         tenant_id: uuid.UUID | None = ctx.tenant_id
         assert tenant_id is not None
         access = self.tokens.issue(tenant_id, parse_id(user["id"]), user["role"])

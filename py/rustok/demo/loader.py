@@ -23,7 +23,6 @@ from rustok.demo import samples
 from rustok.ids import parse_id
 from rustok.progress import Report, silent
 
-Json = dict[str, Any]
 DEMO_MARK = "demo"
 MIN_PRODUCTS = 10  # the orders need a few products with plenty of stock
 MAX_ITEMS = 2000  # tenants.settings key: only a tenant made by `rustok demo` is replaced by it

@@ -7,11 +7,10 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
-Json = dict[str, Any]
+from rustok.types import JsonObject
 
-PAGES: list[Json] = [
+PAGES: list[JsonObject] = [
     {
         "slug": "about",
         "title": "About us",
@@ -41,7 +40,7 @@ PAGES: list[Json] = [
     },
 ]
 
-BLOG_CATEGORIES: list[Json] = [
+BLOG_CATEGORIES: list[JsonObject] = [
     {"name": "News", "slug": "news", "description": "What is new in the shop."},
     {"name": "Guides", "slug": "guides", "description": "How to choose, use and care for things."},
     {"name": "Stories", "slug": "stories", "description": "The people who make what we sell."},
@@ -117,7 +116,7 @@ class CommentPlan:
     approve: bool = False
 
 
-def posts(count: int, rng: random.Random) -> Iterator[Json]:
+def posts(count: int, rng: random.Random) -> Iterator[JsonObject]:
     """CreateNodeRequests for `count` published posts with markdown bodies, dated over the past months
     (newest last), each in a blog category with tags."""
     for i in range(count):
@@ -161,7 +160,7 @@ def comments(post_count: int, rng: random.Random) -> list[CommentPlan]:
     return plans
 
 
-PRODUCT_CATEGORIES: list[Json] = [
+PRODUCT_CATEGORIES: list[JsonObject] = [
     {"name": "Clothing", "handle": "clothing"},
     {"name": "Kitchen", "handle": "kitchen"},
     {"name": "Books and paper", "handle": "paper"},
@@ -169,7 +168,7 @@ PRODUCT_CATEGORIES: list[Json] = [
 ]
 
 _COLOURS = ["Black", "Natural", "Navy", "Rust", "Sage"]
-_KINDS: list[tuple[str, str, list[str], list[Json], tuple[int, int]]] = [
+_KINDS: list[tuple[str, str, list[str], list[JsonObject], tuple[int, int]]] = [
     # (noun, category handle, tags, options, EUR price range in cents)
     ("T-shirt", "clothing", ["cotton"], [{"title": "Size", "values": ["S", "M", "L"]}], (1900, 3500)),
     ("Scarf", "clothing", ["wool"], [{"title": "Colour", "values": []}], (2900, 6900)),
@@ -184,7 +183,7 @@ _KINDS: list[tuple[str, str, list[str], list[Json], tuple[int, int]]] = [
 _ADJECTIVES = ["Classic", "Everyday", "Harbour", "Alpine", "Studio", "Meadow", "Nordic"]
 
 
-def products(count: int, rng: random.Random) -> Iterator[Json]:
+def products(count: int, rng: random.Random) -> Iterator[JsonObject]:
     """create_product inputs for `count` products (all but every 20th published): options with variants,
     prices in EUR and USD, stock at the default location — mostly plenty, some low (1 to 3), some none —
     categories (`_category`, a handle, replaced by its id by the loader) and tags."""
@@ -230,14 +229,14 @@ def products(count: int, rng: random.Random) -> Iterator[Json]:
         }
 
 
-def _combinations(options: list[Json]) -> list[list[tuple[str, str]]]:
+def _combinations(options: list[JsonObject]) -> list[list[tuple[str, str]]]:
     combos: list[list[tuple[str, str]]] = [[]]
     for option in options:
         combos = [[*c, (option["title"], value)] for c in combos for value in option["values"]]
     return combos
 
 
-REGIONS: list[Json] = [
+REGIONS: list[JsonObject] = [
     {
         "name": "Europe",
         "currencyCode": "EUR",
@@ -254,7 +253,7 @@ REGIONS: list[Json] = [
     },
 ]
 
-DISCOUNT: Json = {"code": "WELCOME10", "kind": "percentage", "value": 10}
+DISCOUNT: JsonObject = {"code": "WELCOME10", "kind": "percentage", "value": 10}
 
 # Orders to place: (region index, status to move to, apply the discount); statuses follow the workflow.
 ORDERS: list[tuple[int, str, bool]] = [
@@ -277,7 +276,7 @@ STATUS_PATHS: dict[str, list[str]] = {
     "refunded": ["paid", "fulfilled", "refunded"],
 }
 
-ADDRESSES: list[Json] = [
+ADDRESSES: list[JsonObject] = [
     {
         "firstName": "Ada",
         "lastName": "Demo",

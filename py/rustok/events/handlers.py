@@ -88,9 +88,8 @@ class HandlerContext:
 
     @asynccontextmanager
     async def tenant_transaction(self, tenant_id: uuid.UUID) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        """One transaction with the tenant set (rustok.set_context, transaction-local), committed on success."""
-        async with self.pool.connection() as conn, conn.transaction():
-            await conn.execute("select rustok.set_context(%s)", (tenant_id,))
+        """One transaction with the tenant set (Gateway.transaction), committed on success."""
+        async with self.gateway.transaction(RequestContext(tenant_id)) as conn:
             yield conn
 
 

@@ -1,5 +1,6 @@
-"""`rustok worker`: runs the durable handlers — webhooks, then every installed module's event_listeners —
-and the session watchdog (watchdog.py).
+"""`rustok worker`: runs the durable handlers it is given — the parts' handlers (rustok/platform.py:
+webhooks, module hooks, then every installed module's event_listeners) — and the session watchdog
+(watchdog.py).
 
 Each handler is a DurableConsumer in its own task (one slow handler never holds up another); one LISTEN
 connection wakes them all, and each also polls. Continuous mode runs until stopped (SIGINT/SIGTERM) and then
@@ -30,7 +31,6 @@ from rustok.events.consumer import ConsumerOptions, ConsumerStats, DurableConsum
 from rustok.events.handlers import EventHandler, HandlerContext
 from rustok.events.wakeup import Wakeups
 from rustok.events.watchdog import SessionWatchdog
-from rustok.modules import ModuleRegistry
 
 log = logging.getLogger("rustok.worker")
 APPLICATION_NAME = "rustok-worker"
@@ -43,25 +43,6 @@ class WorkerError(RuntimeError):
 @dataclass
 class WorkerReport:
     consumers: dict[str, ConsumerStats] = field(default_factory=dict)
-
-
-def handler_names(registry: ModuleRegistry) -> list[str]:
-    """The names of every durable handler of the installed modules (`rustok status` expects each to run)."""
-    return [handler.name for handler in available_handlers(registry)]
-
-
-def available_handlers(registry: ModuleRegistry) -> list[EventHandler]:
-    """Every durable handler: webhooks, then each installed module's event listeners (in dependency order)."""
-    from rustok.modules.hooks import ModuleHooksHandler
-    from rustok.webhooks.handler import WebhooksHandler
-
-    handlers: list[EventHandler] = [WebhooksHandler(), ModuleHooksHandler(registry)]
-    for module in registry.ordered():
-        for listener in module.event_listeners:
-            if not isinstance(listener, EventHandler):
-                raise WorkerError(f"module {module.slug!r}: event listener {listener!r} is not an EventHandler")
-            handlers.append(listener)
-    return handlers
 
 
 def select_handlers(handlers: Sequence[EventHandler], names: Iterable[str] | None) -> list[EventHandler]:
@@ -165,13 +146,13 @@ async def _probe(app_url: str) -> None:
 
 def run_worker(
     db: Database,
-    registry: ModuleRegistry,
+    available: Sequence[EventHandler],
     settings: Settings,
     names: Iterable[str] | None = None,
     once: bool = False,
 ) -> WorkerReport:
     """The `rustok worker` command's body: runs until SIGINT/SIGTERM (or, `once`, until drained)."""
-    handlers = select_handlers(available_handlers(registry), names)
+    handlers = select_handlers(available, names)
     worker = Worker(db.app_url, settings, handlers)
     return asyncio.run(_main(worker, once))
 

@@ -5,6 +5,7 @@ prints, checks and writes it; docs/graphql.md ("The schema artifact") says how t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +22,7 @@ from graphql import (
 )
 
 from rustok.config import REPO_ROOT
-from rustok.graphql.schema import build
-from rustok.modules import ModuleRegistry
+from rustok.graphql.schema import SchemaPart, build
 
 SCHEMA_FILE = REPO_ROOT / "schema.graphql"
 HEADER = (
@@ -31,11 +31,11 @@ HEADER = (
 )
 
 
-def merged_sdl(registry: ModuleRegistry) -> str:
-    """The schema `rustok serve` builds for these modules (rustok.graphql.schema.build; resolvers change no
-    type, so none are attached and no database is needed), with types, fields, arguments and enum values in
-    alphabetical order: moving a definition between SDL files or modules changes nothing here."""
-    return HEADER + print_sdl(build(registry, {}))
+def merged_sdl(parts: Iterable[SchemaPart]) -> str:
+    """The schema `rustok serve` builds of these parts (rustok.graphql.schema.build; the composition root's
+    parts: rustok.platform.schema_parts), with types, fields, arguments and enum values in alphabetical order:
+    moving a definition between SDL files, parts or modules changes nothing here."""
+    return HEADER + print_sdl(build(parts))
 
 
 def print_sdl(schema: GraphQLSchema) -> str:

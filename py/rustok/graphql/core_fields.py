@@ -1,10 +1,10 @@
-"""Resolvers of the core schema (sdl/core.graphql): each is one SQL function."""
+"""Resolvers of the core schema (core.graphql): each is one SQL function."""
 
 from __future__ import annotations
 
 from rustok.graphql.fields import SqlField
 
-RESOLVERS = {
+RESOLVERS: dict[str, SqlField] = {
     "Query.me": SqlField("rustok.me()"),
     "Query.tenant": SqlField("rustok.current_tenant()"),
     "Query.modules": SqlField("rustok.list_modules()"),

@@ -15,6 +15,8 @@ import asyncio
 import functools
 import hashlib
 import logging
+import re
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -49,6 +51,7 @@ from rustok.graphql import scalars
 from rustok.graphql.caches import ByteBoundedLRU, text_bytes
 from rustok.graphql.limits import Limits, check_shape, enforce
 from rustok.graphql.prepare import Prepared, known_measure, measured, operation_key, planned, prepare
+from rustok.types import JsonObject
 
 log = logging.getLogger("rustok.graphql")
 
@@ -70,6 +73,22 @@ def requester(ctx: RequestContext, address: str | None) -> str | None:
     return address
 
 
+@dataclass(frozen=True, slots=True)
+class OperationReport:
+    """One operation run through `GraphQLExecutor.run`, as the executor saw it: its name (`anonymous` when it
+    has none; for a request refused before an operation was chosen, the operationName it sent, `anonymous`
+    without one, `invalid` when that is not a GraphQL name), its type (query, mutation, subscription; `unknown`
+    when refused before an operation was chosen), its outcome (`ok`, or the first error's code) and its time."""
+
+    name: str
+    type: str
+    outcome: str
+    seconds: float
+
+
+OperationObserver = Callable[[OperationReport], None]
+
+
 @dataclass(frozen=True)
 class Checked:
     """A request within every limit: its prepared document, the operation it selects, its variables."""
@@ -88,8 +107,10 @@ class GraphQLExecutor:
         *,
         document_cache_bytes: int,
         persisted_cache_bytes: int,
+        observe: OperationObserver | None = None,
     ) -> None:
         self.schema = schema
+        self.observe = observe  # told of every operation `run` answers (the metrics listen)
         self.limits = limits
         self.introspection = introspection  # also: validation and coercion errors suggest names only if on
         self.documents: ByteBoundedLRU[Prepared] = ByteBoundedLRU(document_cache_bytes)
@@ -99,18 +120,26 @@ class GraphQLExecutor:
 
     # -- the ways in ----------------------------------------------------------------------------------------
 
-    async def run(self, request: Any, ctx: RequestContext, context: dict[str, Any]) -> dict[str, Any]:
-        """The response ({data, errors}) for one operation request {query, variables, operationName, extensions}.
-        context["client"] is the client's address key (api/clients.py), for its share of the preparation."""
+    async def run(self, request: Any, ctx: RequestContext, context: JsonObject) -> JsonObject:
+        """The response ({data, errors}) for one operation request {query, variables, operationName, extensions};
+        `observe` is told its name, type and outcome. context["client"] is the client's address key
+        (api/clients.py), for its share of the preparation."""
+        started = time.perf_counter()
+        operation: OperationDefinitionNode | None = None
         try:
             checked = await self._checked(request, requester(ctx, context.get("client")))
         except RusToKError as exc:
-            return {"errors": [_error_dict(exc, ctx.request_id)]}
-        return await self._run(checked, ctx, context)
+            response = {"errors": [_error_dict(exc, ctx.request_id)]}
+        else:
+            operation = checked.operation
+            response = await self._run(checked, ctx, context)
+        if self.observe is not None:
+            self.observe(_report(request, operation, response, time.perf_counter() - started))
+        return response
 
     async def start(
-        self, request: Any, ctx: RequestContext, context: dict[str, Any]
-    ) -> dict[str, Any] | AsyncIterator[dict[str, Any]]:
+        self, request: Any, ctx: RequestContext, context: JsonObject
+    ) -> JsonObject | AsyncIterator[JsonObject]:
         """Any operation, for the WebSocket: a subscription's async iterator of responses once it has started;
         otherwise one response (a query's or mutation's result, or the errors that kept it from running)."""
         try:
@@ -125,26 +154,6 @@ class GraphQLExecutor:
         """The kind of operation a request selects, from its parsed document (prepared and checked as for
         running it, so running it next costs only look-ups). Raises the RusToKError that would refuse it."""
         return (await self._checked(request, client)).operation.operation
-
-    def operation_type(self, request: Any) -> OperationType | None:
-        """The kind of operation a request asks for, from the caches only: None when its document is not
-        prepared. Never parses (the metrics ask after run(), which prepared it or refused it)."""
-        if not isinstance(request, Mapping):
-            return None
-        query = request.get("query")
-        if query is None:
-            extensions = request.get("extensions")
-            persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
-            digest = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
-            query = self.persisted.peek(digest) if isinstance(digest, str) else None
-        prepared = self.documents.peek(query) if isinstance(query, str) else None
-        name = request.get("operationName")
-        if prepared is None or (name is not None and not isinstance(name, str)):
-            return None
-        try:
-            return prepared.operation(name).operation
-        except RusToKError:
-            return None
 
     # -- checks -------------------------------------------------------------------------------------------
 
@@ -227,7 +236,7 @@ class GraphQLExecutor:
 
     # -- execution ----------------------------------------------------------------------------------------
 
-    async def _run(self, checked: Checked, ctx: RequestContext, context: dict[str, Any]) -> dict[str, Any]:
+    async def _run(self, checked: Checked, ctx: RequestContext, context: JsonObject) -> JsonObject:
         try:
             async with asyncio.timeout(self.limits.timeout_seconds):
                 with routing(checked.operation.operation):  # queries may read from a replica (api/replica.py)
@@ -237,7 +246,7 @@ class GraphQLExecutor:
         except TimeoutError:
             return {"errors": [_error_dict(Timeout("operation took too long"), ctx.request_id)]}
 
-    async def _execute(self, checked: Checked, ctx: RequestContext, context: dict[str, Any]) -> dict[str, Any]:
+    async def _execute(self, checked: Checked, ctx: RequestContext, context: JsonObject) -> JsonObject:
         prepared, operation, variables = checked.prepared, checked.operation, checked.variables
         key = operation_key(operation)
         plan = (
@@ -266,8 +275,8 @@ class GraphQLExecutor:
         return format_result(result, ctx.request_id)
 
     async def _subscribe(
-        self, checked: Checked, ctx: RequestContext, context: dict[str, Any]
-    ) -> dict[str, Any] | AsyncIterator[dict[str, Any]]:
+        self, checked: Checked, ctx: RequestContext, context: JsonObject
+    ) -> JsonObject | AsyncIterator[JsonObject]:
         started = subscribe(
             self.schema,
             checked.prepared.document,
@@ -281,6 +290,24 @@ class GraphQLExecutor:
         if isinstance(result, ExecutionResult):
             return format_result(result, ctx.request_id)
         return _formatted(result, ctx.request_id)
+
+
+def _report(
+    request: Any, operation: OperationDefinitionNode | None, response: JsonObject, seconds: float
+) -> OperationReport:
+    errors = response.get("errors")
+    outcome = errors[0]["extensions"]["code"] if errors else "ok"
+    if operation is not None:
+        name = operation.name.value if operation.name is not None else "anonymous"
+        return OperationReport(name, operation.operation.value, outcome, seconds)
+    given = request.get("operationName") if isinstance(request, Mapping) else ""
+    if given is None:
+        return OperationReport("anonymous", "unknown", outcome, seconds)
+    name = given if isinstance(given, str) and _NAME.fullmatch(given) else "invalid"
+    return OperationReport(name, "unknown", outcome, seconds)
+
+
+_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,99}")  # a GraphQL name (of a sane length)
 
 
 def _captured(work: Callable[..., T], *args: Any) -> T | RusToKError:
@@ -301,7 +328,7 @@ def _captured(work: Callable[..., T], *args: Any) -> T | RusToKError:
             return refusal.with_traceback(None)
 
 
-async def _formatted(results: AsyncIterator[ExecutionResult], request_id: str) -> AsyncIterator[dict[str, Any]]:
+async def _formatted(results: AsyncIterator[ExecutionResult], request_id: str) -> AsyncIterator[JsonObject]:
     try:
         async for result in results:
             yield format_result(result, request_id)
@@ -311,14 +338,14 @@ async def _formatted(results: AsyncIterator[ExecutionResult], request_id: str) -
             await aclose()
 
 
-def format_result(result: ExecutionResult, request_id: str) -> dict[str, Any]:
-    response: dict[str, Any] = {"data": result.data}
+def format_result(result: ExecutionResult, request_id: str) -> JsonObject:
+    response: JsonObject = {"data": result.data}
     if result.errors:
         response["errors"] = [_graphql_error_dict(e, request_id) for e in result.errors]
     return response
 
 
-def _graphql_error_dict(error: GraphQLError, request_id: str) -> dict[str, Any]:
+def _graphql_error_dict(error: GraphQLError, request_id: str) -> JsonObject:
     original = error.original_error
     refused = scalars.refusal(error) if not error.path else None
     if refused is not None:
@@ -339,13 +366,13 @@ def _graphql_error_dict(error: GraphQLError, request_id: str) -> dict[str, Any]:
     return body
 
 
-def _error_dict(error: RusToKError, request_id: str) -> dict[str, Any]:
+def _error_dict(error: RusToKError, request_id: str) -> JsonObject:
     """One GraphQL error as the client sees it; an INTERNAL one is logged here (the one place every GraphQL
     path — POST, batched, GET, WebSocket, subscriptions — formats its errors)."""
     if isinstance(error, Internal):
         log_internal(error, request_id, "graphql")
     message = "internal error" if isinstance(error, Internal) else error.message
-    extensions: dict[str, Any] = {"code": error.code, "requestId": request_id}
+    extensions: JsonObject = {"code": error.code, "requestId": request_id}
     if error.details:
         extensions["details"] = error.details
     return {"message": message, "extensions": extensions}

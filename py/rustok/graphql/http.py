@@ -9,6 +9,7 @@ api/schemas.py's GraphQLRequest and GraphQLResponse."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,29 +26,31 @@ from rustok.api.errors import new_request_id, request_id
 from rustok.api.json_depth import loads
 from rustok.api.services import Services
 from rustok.errors import BadRequest, PayloadTooLarge, RusToKError, TooManyOperations, internal_from
-from rustok.graphql.core_fields import RESOLVERS
-from rustok.graphql.executor import GraphQLExecutor, _error_dict, requester
+from rustok.graphql.executor import GraphQLExecutor, OperationObserver, _error_dict, requester
 from rustok.graphql.limits import Limits
-from rustok.graphql.schema import build
-from rustok.observability import metrics_of
-from rustok.webhooks.graphql import RESOLVERS as WEBHOOK_RESOLVERS
+from rustok.graphql.schema import SchemaPart, build
 
 JSON = "application/json"
 # GraphiQL's files, installed by scripts/fetch-graphiql (from the npm registry by the project's set-up)
 GRAPHIQL_DIR = Path(__file__).resolve().parents[1] / "static" / "vendor" / "graphiql"
 
 
-def routes(services: Services) -> list[BaseRoute]:
-    schema = build(services.registry, {**RESOLVERS, **WEBHOOK_RESOLVERS, **services.graphql_resolvers})
+def new_executor(services: Services, parts: Iterable[SchemaPart], observe: OperationObserver) -> GraphQLExecutor:
+    """The process's executor for the schema of these parts (the composition root passes every part)."""
     settings = services.settings
-    executor = GraphQLExecutor(
-        schema,
+    return GraphQLExecutor(
+        build(parts),
         Limits(),
         introspection=settings.dev,
         document_cache_bytes=settings.graphql_document_cache_bytes,
         persisted_cache_bytes=settings.graphql_persisted_cache_bytes,
+        observe=observe,
     )
-    services.graphql = executor
+
+
+def routes(services: Services, endpoint: GraphQLEndpoint) -> list[BaseRoute]:
+    """POST (`endpoint`, which the app also hands POST /graphql to directly) and GET /graphql."""
+    executor = endpoint.executor
 
     async def graphql_get(request: Request) -> Response:
         rid = request_id(request)
@@ -78,11 +81,10 @@ def routes(services: Services) -> list[BaseRoute]:
             refusal = BadRequest(f"a {kind.value} needs {needs}", {"operation": kind.value})
             return _json({"errors": [_error_dict(refusal, rid)]}, 405)
         context = {"services": services, "ctx": ctx, "request": request, "client": _address(request.scope)}
-        return _json(await metrics_of(services).run_graphql(executor, payload, ctx, context))
+        return _json(await executor.run(payload, ctx, context))
 
-    services.graphql_endpoint = GraphQLEndpoint(services, executor)
     # one route for both methods, so that a request with any other method is told both in Allow
-    both = _ByMethod(services.graphql_endpoint, request_response(graphql_get))
+    both = _ByMethod(endpoint, request_response(graphql_get))
     routes: list[BaseRoute] = [Route("/graphql", both, methods=["GET", "POST"])]
     if services.settings.dev and GRAPHIQL_DIR.is_dir():
         routes.append(Mount("/graphiql", StaticFiles(directory=GRAPHIQL_DIR), name="graphiql"))
@@ -114,7 +116,6 @@ class GraphQLEndpoint:
     def __init__(self, services: Services, executor: GraphQLExecutor) -> None:
         self.services = services
         self.executor = executor
-        self.metrics = metrics_of(services)  # timing per operation (rustok_graphql_operation_*)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope["headers"])
@@ -153,11 +154,11 @@ class GraphQLEndpoint:
             refused = next((e for e in map(_malformed, body) if e is not None), None)
             if refused is not None:
                 return refused.http_status, {"errors": [_error_dict(refused, rid)]}
-            return 200, [await self.metrics.run_graphql(self.executor, item, ctx, context) for item in body]
+            return 200, [await self.executor.run(item, ctx, context) for item in body]
         refused = _malformed(body)
         if refused is not None:
             return refused.http_status, {"errors": [_error_dict(refused, rid)]}
-        return 200, await self.metrics.run_graphql(self.executor, body, ctx, context)
+        return 200, await self.executor.run(body, ctx, context)
 
 
 _FIELDS: tuple[tuple[str, type, str], ...] = (

@@ -31,8 +31,10 @@ from graphql.execution.values import get_variable_values
 from graphql.language import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 
 from rustok.api.context import RequestContext
+from rustok.api.database import Gateway
 from rustok.errors import RusToKError
 from rustok.graphql.fields import SqlField
+from rustok.types import JsonObject
 
 Project = Callable[[Any], Any]
 
@@ -61,7 +63,7 @@ class Plan:
         self.roots = roots
         self.calls: list[LiteralString] = [root.sql.call for root in roots]
 
-    async def run(self, gateway: Any, ctx: RequestContext, variables: Mapping[str, Any]) -> dict[str, Any] | None:
+    async def run(self, gateway: Gateway, ctx: RequestContext, variables: Mapping[str, Any]) -> JsonObject | None:
         """The response data, or None when the general executor must answer."""
         # max_errors=0: the first error ends coercion (each error's message inspects the whole value, so
         # collecting them all was quadratic); the general executor reports them, at most 50
@@ -104,9 +106,9 @@ def compile_plan(
     return Plan(schema, operation, roots) if roots else None
 
 
-def _argument_values(root: _RootCall, variables: dict[str, Any]) -> dict[str, Any]:
+def _argument_values(root: _RootCall, variables: JsonObject) -> JsonObject:
     given = {a.name.value: a.value for a in root.node.arguments or ()}
-    values: dict[str, Any] = {}
+    values: JsonObject = {}
     for name, argument in root.field.args.items():
         if name in given:
             value = value_from_ast(given[name], argument.type, variables)

@@ -1,30 +1,26 @@
 """The manifest's on_enable / on_disable, run as a durable handler: enabling a module is a row in
 tenant_modules and a ModuleEnabled event in the same transaction (from the API, the CLI or psql alike), and
-this handler calls the module's hook for that tenant — at least once, retried on failure, like any handler."""
+this handler calls the module's hook for that tenant — at least once, retried on failure, like any handler.
+It is the platform part `module-hooks` (`part`)."""
 
 from __future__ import annotations
 
 import inspect
-import uuid
-from dataclasses import dataclass
-from typing import Any
+from typing import Literal
 
 from rustok.events.handlers import DomainEvent, EventEnvelope, EventHandler, HandlerContext
-from rustok.modules import ModuleRegistry
+from rustok.modules.contract import ModuleContext, ModuleHook, ModuleRegistry, Part, RusToKModule
 
-_HOOKS = {"ModuleEnabled": "on_enable", "ModuleDisabled": "on_disable"}
+_HOOKS: dict[str, Literal["on_enable", "on_disable"]] = {"ModuleEnabled": "on_enable", "ModuleDisabled": "on_disable"}
 
 
-@dataclass(frozen=True)
-class ModuleContext:
-    """What a hook receives: the tenant, the module, and the worker's database access (RLS holds)."""
+def part(registry: ModuleRegistry) -> Part:
+    """The module hooks as a platform part: one handler, no GraphQL."""
+    return Part("module-hooks", handlers=(ModuleHooksHandler(registry),))
 
-    tenant_id: uuid.UUID
-    module: str
-    handler: HandlerContext
 
-    async def call(self, call: Any, params: tuple[Any, ...] = ()) -> Any:
-        return await self.handler.call(self.tenant_id, call, params)
+def _hook(module: RusToKModule, event_type: str) -> ModuleHook | None:
+    return module.on_enable if _HOOKS[event_type] == "on_enable" else module.on_disable
 
 
 class ModuleHooksHandler(EventHandler):
@@ -41,12 +37,13 @@ class ModuleHooksHandler(EventHandler):
         if event.type not in _HOOKS:
             return False
         slug = event.data.get("module")
-        return slug in self.registry and getattr(self.registry.get(str(slug)), _HOOKS[event.type]) is not None
+        return slug in self.registry and _hook(self.registry.get(str(slug)), event.type) is not None
 
     async def handle(self, envelope: EventEnvelope) -> None:
         assert self.context is not None, "start() runs before the first event"
         module = self.registry.get(str(envelope.event.data["module"]))
-        hook = getattr(module, _HOOKS[envelope.event.type])
+        hook = _hook(module, envelope.event.type)
+        assert hook is not None, "handles() took only events whose module has the hook"
         result = hook(ModuleContext(envelope.tenant_id, module.slug, self.context))
         if inspect.isawaitable(result):
             await result

@@ -9,6 +9,6 @@
 
 See docs/observability.md."""
 
-from rustok.observability.metrics import Metrics, instrument, metrics_of, routes
+from rustok.observability.metrics import Metrics, instrument, routes
 
-__all__ = ["Metrics", "instrument", "metrics_of", "routes"]
+__all__ = ["Metrics", "instrument", "routes"]

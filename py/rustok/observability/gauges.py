@@ -13,13 +13,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import prometheus_client as prom
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from rustok.api.connections import ConnectionPool
+from rustok.events.outbox import Cursor
 
 if TYPE_CHECKING:
     from rustok.api.services import Services
@@ -27,6 +28,22 @@ if TYPE_CHECKING:
 PUBLISH_SECONDS = 1.0  # how often each worker of several copies its pool and relay numbers for the others
 
 log = logging.getLogger("rustok.observability")
+
+
+class RelayView(Protocol):
+    """What /metrics reads of the process's event relay (realtime/relay.py), handed in by the composition root."""
+
+    @property
+    def connected(self) -> bool: ...
+
+    @property
+    def cut_off(self) -> int: ...
+
+    @property
+    def cursor(self) -> Cursor | None: ...
+
+    @property
+    def subscriber_count(self) -> int: ...
 
 
 class ProcessGauges:
@@ -55,10 +72,8 @@ class ProcessGauges:
         self._delivered = 0
         self._cut_off = 0
 
-    def publish(self, services: Services) -> None:
+    def publish(self, services: Services, relay: RelayView | None) -> None:
         """Copies this process's current pool and relay numbers into the gauges."""
-        from rustok.realtime.hub import realtime_of
-
         for name, pool in _pools(services):
             # the pool keeps these privately (api/connections.py): read, never changed
             size = int(getattr(pool, "_count", 0))
@@ -70,7 +85,8 @@ class ProcessGauges:
             self.pool_idle.labels(name).set(idle)
             self.pool_waiting.labels(name).set(waiting)
             self.pool_max.labels(name).set(pool.max_size)
-        relay = realtime_of(services).relay
+        if relay is None:
+            return
         self.relay_connected.set(relay.connected)
         self.relay_subscribers.set(relay.subscriber_count)
         delivered, cut_off = int(getattr(relay, "delivered", 0)), int(relay.cut_off)
@@ -101,11 +117,9 @@ _RELAY_LAG = (
 )
 
 
-async def server_families(services: Services) -> list[Metric]:
+async def server_families(services: Services, relay: RelayView | None) -> list[Metric]:
     """The database's queues and the relay's lag (one query, 2 s at most) and the embedded server's state."""
-    from rustok.realtime.hub import realtime_of
-
-    cursor = realtime_of(services).relay.cursor
+    cursor = relay.cursor if relay is not None else None
     row: dict[str, Any] | None = None
     try:
         async with services.gateway.pool.connection(timeout=2) as conn:

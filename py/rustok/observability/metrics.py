@@ -27,10 +27,8 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import secrets
 import time
-import weakref
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -45,13 +43,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rustok.api.errors import new_request_id, sane_request_id
 from rustok.observability import multiprocess
-from rustok.observability.gauges import PUBLISH_SECONDS, ProcessGauges, server_families
+from rustok.observability.gauges import PUBLISH_SECONDS, ProcessGauges, RelayView, server_families
 from rustok.observability.logging import REQUEST_ID
 
 if TYPE_CHECKING:
-    from rustok.api.context import RequestContext
     from rustok.api.services import Services
-    from rustok.graphql.executor import GraphQLExecutor
+    from rustok.graphql.executor import OperationReport
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 MAX_OPERATIONS = 200  # distinct GraphQL operation names kept as label values; later ones count as "other"
@@ -62,9 +59,6 @@ access_log = logging.getLogger("rustok.access")
 Labels = tuple[str, ...]
 Child = TypeVar("Child", prom.Counter, prom.Histogram)
 
-_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,99}")
-_CODE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
-_LEADING_OPERATION = re.compile(r"\s*(query|mutation|subscription)\b\s*([_A-Za-z][_0-9A-Za-z]*)?")
 
 # no *_created series: when the counts began is rustok_process_start_time_seconds
 prom.disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -102,10 +96,12 @@ class Histogram(_Children[prom.Histogram]):
 
 
 class Metrics:
-    """The counters and histograms of one app (one per Services: in memory, each test app starts from zero;
-    in a worker of several, in the shared directory, which `rustok serve` makes fresh)."""
+    """The counters and histograms of one app, made by the composition root (rustok/platform.py): in memory,
+    each test app starts from zero; in a worker of several, in the shared directory, which `rustok serve` makes
+    fresh."""
 
-    def __init__(self) -> None:
+    def __init__(self, relay: RelayView | None = None) -> None:
+        self.relay = relay  # the process's event relay, whose numbers /metrics copies (None: no realtime part)
         self.shared = multiprocess.directory()
         # in the shared directory the library writes every value to this process's files: no registry
         self.registry = None if self.shared else prom.CollectorRegistry(auto_describe=False)
@@ -142,55 +138,23 @@ class Metrics:
         self.http_requests.inc((method, route, str(status)))
         self.http_duration.observe((method, route), seconds)
 
-    async def run_graphql(
-        self, executor: GraphQLExecutor, payload: Any, ctx: RequestContext, context: dict[str, Any]
-    ) -> dict[str, Any]:
-        """`executor.run(…)`, timed and counted under the operation's name and type."""
-        started = time.perf_counter()
-        result = await executor.run(payload, ctx, context)
-        elapsed = time.perf_counter() - started
-        name, kind = self._operation(executor, payload)
-        outcome = "ok"
-        errors = result.get("errors")
-        if errors:
-            code = (errors[0].get("extensions") or {}).get("code") if isinstance(errors[0], dict) else None
-            outcome = code if isinstance(code, str) and _CODE.fullmatch(code) else "error"
-        self.graphql_operations.inc((name, kind, outcome))
-        self.graphql_duration.observe((name, kind), elapsed)
-        return result
-
-    def _operation(self, executor: GraphQLExecutor, payload: Any) -> tuple[str, str]:
-        """The operation's name and type, read from the request without parsing it again when possible."""
-        if not isinstance(payload, dict):
-            return "invalid", "unknown"
-        given = payload.get("operationName")
-        query = payload.get("query")
-        name, kind = "anonymous", ""
-        if isinstance(given, str) and given:
-            if not _NAME.fullmatch(given):
-                return "invalid", "unknown"  # not a GraphQL name: the executor refuses it
-            name = given  # its kind from the prepared document below (a search of the text was 40 ms a request)
-        elif isinstance(query, str):
-            match = _LEADING_OPERATION.match(query)
-            if match:
-                kind, name = match[1], match[2] or "anonymous"
-            elif query.lstrip().startswith("{"):
-                kind = "query"
-        if not kind:  # a persisted query (no text), a leading comment…: ask the executor (its cache)
-            operation = executor.operation_type(payload)
-            kind = operation.value if operation is not None else "unknown"
+    def observe_operation(self, report: OperationReport) -> None:
+        """One GraphQL operation as the executor reports it (GraphQLExecutor's `observe`): counted and timed
+        under its name, type and outcome; names past MAX_OPERATIONS count as `other`."""
+        name = report.name
         if name not in self._operation_names:
             if len(self._operation_names) >= MAX_OPERATIONS:
                 name = "other"
             else:
                 self._operation_names.add(name)
-        return name, kind
+        self.graphql_operations.inc((name, report.type, report.outcome))
+        self.graphql_duration.observe((name, report.type), report.seconds)
 
     # -- exposition -------------------------------------------------------------------------------------
 
     async def render(self, services: Services) -> bytes:
-        self.process.publish(services)
-        server = await server_families(services)
+        self.process.publish(services, self.relay)
+        server = await server_families(services, self.relay)
         if self.shared is None:
             assert self.registry is not None
             return prom.generate_latest(_Families(self.registry.collect(), server))
@@ -201,7 +165,7 @@ class Metrics:
     async def publish_while_running(self, services: Services) -> None:
         """In a worker of several: this process's pool and relay numbers, copied for the others' scrapes."""
         while True:
-            self.process.publish(services)
+            self.process.publish(services, self.relay)
             await asyncio.sleep(PUBLISH_SECONDS)
 
 
@@ -214,19 +178,6 @@ class _Families:
     def collect(self) -> Iterable[Metric]:
         for source in self.sources:
             yield from source
-
-
-_metrics: dict[int, tuple[weakref.ref[Any], Metrics]] = {}
-
-
-def metrics_of(services: Services) -> Metrics:
-    """The Metrics of these services, made on first use."""
-    found = _metrics.get(id(services))
-    if found is None or found[0]() is not services:
-        found = (weakref.ref(services), Metrics())
-        _metrics[id(services)] = found
-        weakref.finalize(services, _metrics.pop, id(services), None)
-    return found[1]
 
 
 # -- the ASGI wrapper --------------------------------------------------------------------------------------
@@ -288,8 +239,8 @@ class Instrumented:
             REQUEST_ID.reset(token)
 
 
-def instrument(app: ASGIApp, services: Services) -> Instrumented:
-    return Instrumented(app, metrics_of(services))
+def instrument(app: ASGIApp, metrics: Metrics) -> Instrumented:
+    return Instrumented(app, metrics)
 
 
 def _settle_request_id(scope: Scope) -> str:
@@ -308,10 +259,9 @@ def _settle_request_id(scope: Scope) -> str:
 # -- GET /metrics ------------------------------------------------------------------------------------------
 
 
-def routes(services: Services) -> list[BaseRoute]:
+def routes(services: Services, metrics: Metrics) -> list[BaseRoute]:
     """GET /metrics; with RUSTOK_METRICS_TOKEN set, only for `Authorization: Bearer <token>`. In a worker of
     several, a task copies this process's pool and relay numbers for the others' scrapes."""
-    metrics = metrics_of(services)
     token = os.environ.get("RUSTOK_METRICS_TOKEN", "")
 
     async def endpoint(request: Request) -> Response:

@@ -12,18 +12,19 @@ background work, `rustok worker`, `rustok indexer`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any, LiteralString
+from typing import LiteralString
 
 import psycopg
 
 from rustok.db import Database, connect
 from rustok.events.consumer import LOCK_PREFIX
-from rustok.events.worker import handler_names
 from rustok.migrate import status as migration_status
 from rustok.modules import ModuleRegistry
 from rustok.modules.index.indexer import DRAINING
+from rustok.types import JsonObject, Row, RowConnection
 
 NOTIFY_QUEUE_WARNING = 0.5  # fraction of pg_notification_queue_usage() that needs a look (NOTIFY fails at 1)
 STALLED_AFTER = 300.0  # seconds a running handler may leave events waiting without acknowledging any
@@ -46,15 +47,15 @@ class Check:
     name: str
     ok: bool
     summary: str
-    details: dict[str, Any]
+    details: JsonObject
 
 
-def collect(db: Database, registry: ModuleRegistry) -> list[Check]:
+def collect(db: Database, registry: ModuleRegistry, handlers: Sequence[str]) -> list[Check]:
     """Every check; raises DatabaseUnavailable when the database cannot be reached."""
     with connect(db.admin_url, autocommit=True) as conn:
         conn.execute("set statement_timeout = '10s'")
         checks = [_database(conn), _migrations(db, registry)]
-        checks += [_outbox(conn), _consumers(conn, handler_names(registry))]
+        checks += [_outbox(conn), _consumers(conn, handlers)]
         checks += [_notify_queue(conn), _partitions(conn), _index_queue(conn)]
     return checks
 
@@ -64,11 +65,11 @@ def render(checks: list[Check]) -> str:
     return "\n".join(f"{c.name:<{width}}  {'ok' if c.ok else 'CHECK':5}  {c.summary}" for c in checks)
 
 
-def as_json(checks: list[Check]) -> dict[str, Any]:
+def as_json(checks: list[Check]) -> JsonObject:
     return {"ok": all(c.ok for c in checks), "checks": [asdict(c) for c in checks]}
 
 
-def _database(conn: psycopg.Connection[dict[str, Any]]) -> Check:
+def _database(conn: RowConnection) -> Check:
     row = conn.execute(
         "select current_setting('server_version') as version, pg_database_size(current_database()) as size,"
         " (select count(*) from pg_stat_activity where datname = current_database()) as connections,"
@@ -93,7 +94,7 @@ def _migrations(db: Database, registry: ModuleRegistry) -> Check:
     return Check("migrations", not pending, summary, {"applied": len(rows) - len(pending), "pending": pending})
 
 
-def _outbox(conn: psycopg.Connection[dict[str, Any]]) -> Check:
+def _outbox(conn: RowConnection) -> Check:
     row = conn.execute(
         "select count(*) as events, min(occurred_at) as oldest, max(occurred_at) as newest,"
         " (select coalesce(sum(pg_total_relation_size(i.inhrelid)), 0)::bigint from pg_inherits i"
@@ -107,7 +108,7 @@ def _outbox(conn: psycopg.Connection[dict[str, Any]]) -> Check:
     return Check("outbox", True, summary, {k: row[k] for k in ("events", "size", "oldest", "newest")})
 
 
-def _consumers(conn: psycopg.Connection[dict[str, Any]], handlers: list[str]) -> Check:
+def _consumers(conn: RowConnection, handlers: Sequence[str]) -> Check:
     """Each installed handler (and any other name with a position): how many events wait for it, and whether a
     session runs it. Events waiting for a handler nobody runs, or that a running one has not acknowledged for
     STALLED_AFTER seconds, need a look; a position of a handler no longer installed is only reported."""
@@ -138,7 +139,7 @@ def _consumers(conn: psycopg.Connection[dict[str, Any]], handlers: list[str]) ->
     return Check("consumers", not unattended, summary, {"consumers": [dict(r) for r in rows]})
 
 
-def _consumer_state(row: dict[str, Any]) -> str:
+def _consumer_state(row: Row) -> str:
     """running; idle (not running, nothing waits); not running (events wait); stalled (running, events wait
     and nothing was acknowledged for STALLED_AFTER seconds); not installed (a position without a handler)."""
     if not row["installed"]:
@@ -155,14 +156,14 @@ def _older(moment: datetime | None, seconds: float) -> bool:
     return moment is None or (datetime.now(UTC) - moment).total_seconds() > seconds
 
 
-def _notify_queue(conn: psycopg.Connection[dict[str, Any]]) -> Check:
+def _notify_queue(conn: RowConnection) -> Check:
     row = conn.execute("select pg_notification_queue_usage()::float8 as usage").fetchone()
     assert row is not None
     usage = row["usage"]
     return Check("notify queue", usage < NOTIFY_QUEUE_WARNING, f"{usage:.1%} used", {"usage": usage})
 
 
-def _partitions(conn: psycopg.Connection[dict[str, Any]]) -> Check:
+def _partitions(conn: RowConnection) -> Check:
     rows = conn.execute(
         "select p.table_name, p.premake,"
         " count(*) filter (where m[1]::timestamptz > now()) as ahead, max(m[2]::timestamptz) as until"
@@ -185,7 +186,7 @@ def _partitions(conn: psycopg.Connection[dict[str, Any]]) -> Check:
     return Check("partitions", ok, summary, {"tables": [dict(r) for r in rows]})
 
 
-def _index_queue(conn: psycopg.Connection[dict[str, Any]]) -> Check:
+def _index_queue(conn: RowConnection) -> Check:
     row = conn.execute(
         "select to_regclass('public.index_queue') is not null as present,"
         " (select rolsuper or rolbypassrls from pg_roles where rolname = current_user) as sees_all,"

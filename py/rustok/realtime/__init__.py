@@ -5,15 +5,18 @@ resumable with Last-Event-ID) and GraphQL subscriptions over graphql-transport-w
     events.py         an outbox event, its cursor and the shapes clients see
     relay.py          the LISTEN connection, polling, reconnecting and per-subscriber bounded queues
     streams.py        one subscriber's stream: authorised in SQL, outbox catch-up, then live, no gaps
-    hub.py            what the routes share (relay, services, settings) and how it hangs on Services
+    hub.py            what the routes share (relay, services, settings): one per process
     sse.py            GET /api/events
     ws.py             the graphql-transport-ws protocol on WS /graphql
-    _execution.py     how the socket runs operations with the GraphQL part's executor
-    subscriptions.py  the Subscription.events resolver
+    _execution.py     how the socket runs operations with the process's GraphQL executor
+    subscriptions.py  the Subscription.events resolver (its SDL: schema.graphql)
+    part.py           all of it as a platform part and its routes
 
 docs/realtime.md describes it for clients and operators.
 """
 
-from rustok.realtime.hub import Realtime, RealtimeConfig, realtime_of, routes
+from rustok.realtime._execution import socket_executor
+from rustok.realtime.hub import Realtime, RealtimeConfig
+from rustok.realtime.part import part, routes
 
-__all__ = ["Realtime", "RealtimeConfig", "realtime_of", "routes"]
+__all__ = ["Realtime", "RealtimeConfig", "part", "routes", "socket_executor"]

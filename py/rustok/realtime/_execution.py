@@ -1,4 +1,4 @@
-"""How the socket runs GraphQL operations with the GraphQL part's executor (`services.graphql`).
+"""How the socket runs GraphQL operations with the process's GraphQL executor.
 
 Every operation goes through its `start` (the same preparation, caches, limits and error masking as over
 HTTP): a response without `data` was refused before it ran and becomes the protocol's `error`
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 from rustok.api.context import RequestContext
 from rustok.api.services import Services
-from rustok.errors import Internal
+from rustok.graphql.executor import GraphQLExecutor
 from rustok.realtime.ws import Executor, Operation, Outcome
+from rustok.types import JsonObject
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,11 +25,8 @@ class SocketRequest:
     ctx: RequestContext
 
 
-def services_executor(services: Services) -> Executor:
+def socket_executor(executor: GraphQLExecutor, services: Services) -> Executor:
     async def run(operation: Operation, ctx: RequestContext) -> Outcome:
-        executor = services.graphql
-        if executor is None:
-            raise Internal("no GraphQL schema is set up")
         context = {"services": services, "ctx": ctx, "request": SocketRequest(ctx), "client": operation.client}
         payload = {
             "query": operation.query,
@@ -37,10 +34,10 @@ def services_executor(services: Services) -> Executor:
             "operationName": operation.operation_name,
             "extensions": operation.extensions,
         }
-        started: dict[str, Any] | AsyncIterator[dict[str, Any]] = await executor.start(payload, ctx, context)
+        started: JsonObject | AsyncIterator[JsonObject] = await executor.start(payload, ctx, context)
         if isinstance(started, dict):
             # one answer: a query or mutation's result, or what kept a subscription from starting
-            errors: list[dict[str, Any]] = list(started.get("errors") or [])
+            errors: list[JsonObject] = list(started.get("errors") or [])
             return started if "data" in started else errors
         return started
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC
-from typing import Any
 
 import orjson
 
 from rustok.errors import ValidationFailed
 from rustok.events.outbox import OutboxEvent
 from rustok.ids import to_ulid
+from rustok.types import JsonObject
 
 MAX_TYPES = 50
 
@@ -44,7 +44,7 @@ class Event(OutboxEvent):
     def cursor_text(self) -> str:
         return self.cursor.text()
 
-    def envelope(self) -> dict[str, Any]:
+    def envelope(self) -> JsonObject:
         """{id, type, tenantId, actorId, data, occurredAt}; `data` as an orjson fragment (already JSON)."""
         return {
             "id": to_ulid(self.id),
@@ -64,7 +64,7 @@ class Event(OutboxEvent):
             self._frame = head + orjson.dumps(self.envelope()) + b"\n\n"
             return self._frame
 
-    def graphql(self) -> dict[str, Any]:
+    def graphql(self) -> JsonObject:
         """The GraphQL `Event` object: {id, cursor, type, tenantId, actorId, data, occurredAt}."""
         return {
             "id": to_ulid(self.id),

@@ -64,9 +64,8 @@ def routes(realtime: Realtime) -> list[BaseRoute]:
         after = parse_cursor(last_id) if last_id else None
         raw_types = ",".join(request.query_params.getlist("types"))
         types = parse_types(raw_types.split(",")) if raw_types else None
-        expires = services.tokens.decode(authorization.partition(" ")[2].strip()).expires_at if authorization else 0
         stream = await EventStream(realtime, ctx, after, types).open()
-        return EventSourceResponse(stream, realtime.config.heartbeat, expires)
+        return EventSourceResponse(stream, realtime.config.heartbeat, ctx.expires_at or 0)
 
     return [Route("/api/events", events, methods=["GET"])]
 

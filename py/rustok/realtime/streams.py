@@ -15,20 +15,16 @@ from __future__ import annotations
 import enum
 import uuid
 from collections import deque
-from typing import TYPE_CHECKING, LiteralString
-
-import psycopg
+from typing import TYPE_CHECKING
 
 from rustok.api.context import RequestContext
-from rustok.errors import Internal, from_database_error
+from rustok.errors import Internal
 from rustok.events.outbox import READ_TENANT, Cursor
 from rustok.realtime.events import Event
 from rustok.realtime.relay import Closed, Lagged, Subscription
 
 if TYPE_CHECKING:
     from rustok.realtime.hub import Realtime
-
-_SET_CONTEXT: LiteralString = "select rustok.set_context(%s, %s, %s)"
 
 
 class _Mode(enum.Enum):
@@ -128,12 +124,6 @@ class EventStream:
 
     async def _read(self, batch: int) -> list[Event]:
         assert self.cursor is not None
-        ctx = self.ctx
-        try:
-            async with self.realtime.services.gateway.pool.connection() as conn, conn.transaction():
-                await conn.execute(_SET_CONTEXT, (ctx.tenant_id, ctx.user_id, ctx.role))
-                cur = await conn.execute(READ_TENANT, (*self.cursor, batch))
-                rows = await cur.fetchall()
-        except psycopg.Error as exc:
-            raise from_database_error(exc) from exc
+        async with self.realtime.services.gateway.transaction(self.ctx) as conn:
+            rows = await (await conn.execute(READ_TENANT, (*self.cursor, batch))).fetchall()
         return [Event.from_row(row) for row in rows]

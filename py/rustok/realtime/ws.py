@@ -40,6 +40,7 @@ from rustok.api.errors import log_internal
 from rustok.api.json_depth import loads
 from rustok.errors import Internal, RusToKError, TooManyOperations
 from rustok.realtime.hub import Realtime
+from rustok.types import JsonObject
 
 PROTOCOL = "graphql-transport-ws"
 
@@ -48,14 +49,14 @@ PROTOCOL = "graphql-transport-ws"
 class Operation:
     query: str
     operation_name: str | None = None
-    variables: dict[str, Any] | None = None
-    extensions: dict[str, Any] | None = None
+    variables: JsonObject | None = None
+    extensions: JsonObject | None = None
     client: str | None = None  # the connection's address key (api/clients.client_key), for per-client shares
 
 
 # What an operation gives: a list of formatted errors (refused before it ran: the `error` message), one
 # formatted result (`next`, then `complete`), or a stream of them (`next` each, then `complete`).
-Outcome = list[dict[str, Any]] | dict[str, Any] | AsyncIterator[dict[str, Any]]
+Outcome = list[JsonObject] | JsonObject | AsyncIterator[JsonObject]
 Executor = Callable[[Operation, RequestContext], Awaitable[Outcome]]
 
 
@@ -66,15 +67,9 @@ class _Close(Exception):
         self.reason = reason
 
 
-def routes(realtime: Realtime, execute: Executor | None) -> list[BaseRoute]:
+def routes(realtime: Realtime, execute: Executor) -> list[BaseRoute]:
     async def endpoint(websocket: WebSocket) -> None:
-        if execute is not None:
-            run = execute
-        else:
-            from rustok.realtime._execution import services_executor
-
-            run = services_executor(realtime.services)
-        await Session(websocket, realtime, run).run()
+        await Session(websocket, realtime, execute).run()
 
     return [WebSocketRoute("/graphql", endpoint)]
 
@@ -177,8 +172,7 @@ class Session:
         try:
             rid = self._request_id()
             self.ctx = await self.realtime.services.tenants.resolve(authorization, tenant, rid)
-            if authorization:
-                self.expires_at = self.realtime.services.tokens.decode(authorization.split()[-1]).expires_at
+            self.expires_at = self.ctx.expires_at
         except RusToKError as exc:
             if isinstance(exc, Internal):
                 log_internal(exc, rid, "graphql-transport-ws connection_init")
@@ -248,7 +242,7 @@ class Session:
     def _request_id(self) -> str:
         return str(self.ws.scope.get("state", {}).get("request_id", ""))
 
-    async def _send(self, message: dict[str, Any]) -> None:
+    async def _send(self, message: JsonObject) -> None:
         async with self._send_lock:
             if self._closed:
                 return

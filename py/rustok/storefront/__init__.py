@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from rustok.api.services import Services
-from rustok.auth.service import shared_auth
+from rustok.auth.service import AuthService
 from rustok.storefront import catalogue, checkout, content, shop
 from rustok.storefront.account import Accounts
 from rustok.storefront.routing import page
@@ -19,8 +19,7 @@ from rustok.storefront.visit import Site
 STATIC = Path(__file__).parent / "static"
 
 
-def routes(services: Services) -> list[BaseRoute]:
-    auth = shared_auth(services)
+def routes(services: Services, auth: AuthService) -> list[BaseRoute]:
     site = Site(services, auth)
     accounts = Accounts(auth)
     post = ("POST",)

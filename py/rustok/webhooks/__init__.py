@@ -6,4 +6,6 @@ signing.py     X-RusToK-Signature: sign and verify
 delivery.py    one attempt: POST, classify, backoff
 dispatcher.py  claims due deliveries, sends them concurrently, records attempts
 handler.py     the durable handler: events -> deliveries
+graphql.py     the GraphQL fields (schema.graphql)
+part.py        all of it as a platform part (rustok/modules/contract.py: Part)
 """

@@ -1,4 +1,4 @@
-"""GraphQL fields for webhooks (sdl/webhooks.graphql). A URL is checked by the Python guard first — only
+"""GraphQL fields for webhooks (schema.graphql). A URL is checked by the Python guard first — only
 Python resolves host names — then the SQL function checks it again and does the work."""
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from graphql import GraphQLResolveInfo
 from rustok.graphql.fields import SqlField
 from rustok.graphql.schema import Resolver
 from rustok.ids import parse_id
+from rustok.types import JsonObject
 from rustok.webhooks.guard import check_registration
 
 
-async def create_webhook(root: Any, info: GraphQLResolveInfo[Any], input: dict[str, Any]) -> Any:
+async def create_webhook(root: Any, info: GraphQLResolveInfo[Any], input: JsonObject) -> Any:
     services = info.context["services"]
     await check_registration(input["url"], services.settings.webhooks_allow_private)
     return await services.gateway.call(
@@ -23,7 +24,7 @@ async def create_webhook(root: Any, info: GraphQLResolveInfo[Any], input: dict[s
     )
 
 
-async def update_webhook(root: Any, info: GraphQLResolveInfo[Any], id: str, input: dict[str, Any]) -> Any:
+async def update_webhook(root: Any, info: GraphQLResolveInfo[Any], id: str, input: JsonObject) -> Any:
     services = info.context["services"]
     if input.get("url") is not None:
         await check_registration(input["url"], services.settings.webhooks_allow_private)

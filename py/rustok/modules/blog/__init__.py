@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rustok.graphql.fields import SqlField
-from rustok.modules import RusToKModule
+from rustok.modules.contract import RusToKModule
 
 RESOLVERS = {
     "Query.pendingComments": SqlField("rustok.list_pending_comments(%s, %s)", "first", "after"),

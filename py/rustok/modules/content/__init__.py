@@ -15,7 +15,7 @@ from graphql import GraphQLResolveInfo
 from rustok import markdown
 from rustok.errors import ValidationFailed
 from rustok.graphql.fields import SqlField
-from rustok.modules import RusToKModule
+from rustok.modules.contract import RusToKModule
 
 PREVIEW_MAX_BYTES = 64 * 1024
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rustok.graphql.fields import SqlField
-from rustok.modules import RusToKModule
+from rustok.modules.contract import RusToKModule
 from rustok.modules.index.handler import ReindexHandler
 
 SDL = (Path(__file__).parent / "schema.graphql").read_text()

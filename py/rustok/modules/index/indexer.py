@@ -22,9 +22,10 @@ import psycopg
 
 from rustok.db import DatabaseUnavailable, tenant_transaction
 from rustok.events.handlers import jittered_backoff
+from rustok.types import RowConnection
 
 log = logging.getLogger("rustok.indexer")
-Connect = Callable[[], psycopg.Connection[dict[str, Any]]]
+Connect = Callable[[], RowConnection]
 
 DRAINING = "rustok.indexer"  # the shared advisory lock's key text: hashtextextended(DRAINING, 0)
 _STARTED: LiteralString = (
@@ -68,7 +69,7 @@ class Indexer:
                 log.warning("indexer: database unavailable, retrying in %.1f s: %s", pause, str(exc).strip())
                 self.stop.wait(pause)
 
-    def _drain_until_stopped(self, conn: psycopg.Connection[dict[str, Any]]) -> None:
+    def _drain_until_stopped(self, conn: RowConnection) -> None:
         """Until stopped (or, with `once`, until the queue is empty)."""
         while not self.stop.is_set():
             tenants = conn.execute(_INDEXED_TENANTS).fetchall()
@@ -79,7 +80,7 @@ class Indexer:
                     return
                 self.stop.wait(self.poll)
 
-    def _drain_tenant(self, conn: psycopg.Connection[dict[str, Any]], tenant_id: Any) -> int:
+    def _drain_tenant(self, conn: RowConnection, tenant_id: Any) -> int:
         taken = 0
         while True:
             with tenant_transaction(conn, tenant_id):

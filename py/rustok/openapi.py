@@ -1,5 +1,6 @@
 """GET /openapi.json: an OpenAPI 3.1 document built from the pydantic DTOs (their JSON Schema, with every
-model under components/schemas) and one table of operations. It covers the REST endpoints (auth, health),
+model under components/schemas) and one table of operations. It stands beside the app, above the parts whose
+routes it describes. It covers the REST endpoints (auth, health),
 GraphQL over HTTP (POST and GET /graphql: the request and response envelopes; the operations themselves are
 the SDL's) and the event stream.
 
@@ -26,7 +27,6 @@ from rustok.api.schemas import (
     GraphQLResponse,
     HealthResponse,
 )
-from rustok.api.services import Services
 from rustok.api.tenancy import TENANT_SLUG
 from rustok.auth.schemas import (
     AuthResponse,
@@ -269,7 +269,7 @@ def build_document(version: str = "0.1.0") -> dict[str, Any]:
     }
 
 
-def routes(services: Services) -> list[BaseRoute]:
+def routes() -> list[BaseRoute]:
     """/openapi.json and the Swagger UI that reads it (api/swagger.py)."""
     document = build_document()
 
