@@ -136,6 +136,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             port=args.port,
             workers=args.workers,
             log_level=args.log_level,
+            proxy_headers=False,  # the app applies FORWARDED_ALLOW_IPS itself, keeping the peer (api/clients.py)
             access_log=False,  # rustok.access writes the access log: with the request id, in --log-format
             log_config=uvicorn_log_config(args.log_format, args.log_level, args.access_log),
             timeout_graceful_shutdown=5,  # open event streams would hold shutdown forever; clients resume
