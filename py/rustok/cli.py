@@ -31,6 +31,7 @@ from rustok.db import (
 from rustok.embedded import Cluster, EmbeddedError, binary
 from rustok.migrate import MigrationError, migrate, status
 from rustok.modules import ModuleError, installed_registry
+from rustok.private_paths import UnsafePath
 from rustok.progress import Progress
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(mapped, errors.Internal):
             return _fail(f"database error: {exc.diag.message_primary or type(exc).__name__}")
         return _fail(f"{mapped.message} [{mapped.code}]" + _details(mapped.details))
-    except (DatabaseUnavailable, EmbeddedError, MigrationError, ModuleError) as exc:
+    except (DatabaseUnavailable, EmbeddedError, MigrationError, ModuleError, UnsafePath) as exc:
         return _fail(str(exc))
     except _Usage as exc:
         print(f"rustok: error: {exc}", file=sys.stderr)
