@@ -3,6 +3,7 @@ its routes and start-up work to one Starlette app."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rustok import admin, openapi, realtime, storefront
 from rustok.api import health
-from rustok.api.clients import ClientAddress
+from rustok.api.clients import ClientAddress, Forwarded
 from rustok.api.errors import EXCEPTION_HANDLERS, RequestIdMiddleware
 from rustok.api.replica import ReadYourWrites
 from rustok.api.services import Services
@@ -126,4 +127,7 @@ def app_from_environment() -> ASGIApp:
     from rustok.modules import installed_registry
 
     settings = Settings()
-    return create_app(locate(settings, must_run=False), installed_registry(settings.installed_modules), settings)
+    app = create_app(locate(settings, must_run=False), installed_registry(settings.installed_modules), settings)
+    # uvicorn's proxy-header handling, here rather than uvicorn's (serve passes proxy_headers=False) so the
+    # connection's own peer stays known: the client budgets' fallback (api/clients.py)
+    return Forwarded(app, os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"))

@@ -31,6 +31,7 @@ from rustok.db import (
 from rustok.embedded import Cluster, EmbeddedError, binary
 from rustok.migrate import MigrationError, migrate, status
 from rustok.modules import ModuleError, installed_registry
+from rustok.private_paths import UnsafePath
 from rustok.progress import Progress
 from rustok.types import JsonObject, RowConnection
 
@@ -61,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(mapped, errors.Internal):
             return _fail(f"database error: {exc.diag.message_primary or type(exc).__name__}")
         return _fail(f"{mapped.message} [{mapped.code}]" + _details(mapped.details))
-    except (DatabaseUnavailable, EmbeddedError, MigrationError, ModuleError) as exc:
+    except (DatabaseUnavailable, EmbeddedError, MigrationError, ModuleError, UnsafePath) as exc:
         return _fail(str(exc))
     except _Usage as exc:
         print(f"rustok: error: {exc}", file=sys.stderr)
@@ -137,6 +138,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             port=args.port,
             workers=args.workers,
             log_level=args.log_level,
+            proxy_headers=False,  # the app applies FORWARDED_ALLOW_IPS itself, keeping the peer (api/clients.py)
             access_log=False,  # rustok.access writes the access log: with the request id, in --log-format
             log_config=uvicorn_log_config(args.log_format, args.log_level, args.access_log),
             timeout_graceful_shutdown=5,  # open event streams would hold shutdown forever; clients resume

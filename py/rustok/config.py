@@ -31,6 +31,8 @@ from pathlib import Path
 
 import platformdirs
 
+from rustok.private_paths import create_secret, private_dir, read_secret
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SQL_DIR = Path(os.environ.get("RUSTOK_SQL_DIR", REPO_ROOT / "sql"))
 
@@ -100,13 +102,13 @@ class Settings:
 
 
 def stored_secret(settings: Settings, name: str) -> str:
-    """A random secret generated once and kept under RUSTOK_HOME/secrets (mode 0600)."""
+    """A random secret generated once and kept under RUSTOK_HOME/secrets (mode 0600). RUSTOK_HOME and secrets
+    must be the running user's own folders and the secret its own file (private_paths.py: else UnsafePath)."""
+    private_dir(settings.home, mode=None)
+    private_dir(settings.secrets_dir)
     path = settings.secrets_dir / name
-    if path.exists():
-        return path.read_text().strip()
-    settings.secrets_dir.mkdir(parents=True, exist_ok=True)
-    settings.secrets_dir.chmod(0o700)
+    if (stored := read_secret(path)) is not None:
+        return stored
     value = secrets.token_urlsafe(32)
-    path.write_text(value + "\n")
-    path.chmod(0o600)
+    create_secret(path, value)
     return value

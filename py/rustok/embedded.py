@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rustok.posix_acl import AclUnsupported, can_traverse, grant_traverse
+from rustok.private_paths import private_dir
 
 
 def _package_dir() -> Path:
@@ -317,14 +318,17 @@ class Cluster:
     def _prepare_directory(self) -> list[str]:
         """Creates the data directory (mode 0700); as root, makes it the system user's and lets that user reach
         it and the binaries. Returns a sentence saying what it changed on the system, if anything."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.data_dir.chmod(0o700)
+        # RUSTOK_HOME and pgdata: the running user's own folders (pgdata: or the server's system user's), never
+        # symlinks, so nothing here changes another folder's mode or owner (private_paths.py: else UnsafePath)
+        private_dir(self.data_dir.parent, mode=None)
         if not _as_root():
+            private_dir(self.data_dir)
             return []
         user, created = _ensure_system_user()
+        private_dir(self.data_dir, owners=(user.pw_uid,))
         opened = _open_parents_to(user, self.data_dir) + _open_parents_to(user, BIN_DIR)
-        owned = self.data_dir.stat().st_uid == user.pw_uid
-        os.chown(self.data_dir, user.pw_uid, user.pw_gid)
+        owned = os.lstat(self.data_dir).st_uid == user.pw_uid
+        os.chown(self.data_dir, user.pw_uid, user.pw_gid, follow_symlinks=False)
         if not (created or opened or not owned):
             return []
         said = f"running as root: PostgreSQL refuses to, so it runs as the system user {SYSTEM_USER}"
@@ -366,7 +370,7 @@ class Cluster:
         path.write_text(text)
         if _as_root():
             user = pwd.getpwnam(SYSTEM_USER)
-            os.chown(path, user.pw_uid, user.pw_gid)
+            os.chown(path, user.pw_uid, user.pw_gid, follow_symlinks=False)
 
     def _log_tail(self) -> str:
         try:

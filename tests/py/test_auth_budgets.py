@@ -191,3 +191,34 @@ def test_a_flood_from_one_address_leaves_a_customer_elsewhere_signing_in(
     assert max(seconds for _, seconds in customer) < 8.0, customer  # ~0.05 s idle; 2.7 s seen at a load of 12
     assert flood.get(429, 0) > 0 and set(flood) <= {401, 429}, flood
     assert flood.get(401, 0) <= 20 + 1, "only the burst (and its refill) was hashed"
+
+
+def test_a_trusted_proxy_reporting_no_address_leaves_the_peer_budgeted(
+    db: Database, api: TestClient, tmp_path: Path
+) -> None:
+    """Over HTTP to `rustok serve` (which trusts 127.0.0.1): a proxy sending X-Forwarded-For "unknown" (or garbage)
+    does not make the request client-less; the budget is the connection's peer's (127.0.0.1), refused after the
+    burst over REST and GraphQL alike. Before, such requests had no client key: no client budget (22/22
+    through) and no hashing share. The `api` fixture has slowed the refill; its own tenant keeps the tenant
+    budget of the other tests apart."""
+    make_tenant(db, "proxied")
+    server = ServeProcess(db, tmp_path, env={"RUSTOK_JWT_SECRET": "s" * 40}, log=tmp_path / "serve.log")
+    try:
+        server.wait_ready(time.monotonic() + 60)
+        with httpx.Client(base_url=server.base, timeout=30) as client:
+            codes = []
+            for n in range(22):
+                forwarded = ("unknown", "not-an-address", "unknown, garbage")[n % 3]
+                body = {"email": f"{uuid.uuid4().hex[:10]}@nobody.test", "password": "whatever123"}
+                headers = {"x-tenant": "proxied", "x-forwarded-for": forwarded}
+                codes.append(client.post("/api/auth/login", json=body, headers=headers).status_code)
+            answer = client.post(
+                "/graphql",
+                json={"query": SIGN_IN, "variables": {"e": "nobody@nobody.test", "p": "whatever123"}},
+                headers={"x-tenant": "proxied", "x-forwarded-for": "unknown"},
+            ).json()
+    finally:
+        server.stop()
+    assert codes == [401] * 20 + [429] * 2, "the peer's budget: 20 at once"
+    assert answer["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert answer["errors"][0]["extensions"]["details"]["reason"] == "client"

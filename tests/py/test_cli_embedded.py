@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from rustok.config import Settings, stored_secret
 from rustok.embedded import SYSTEM_USER, Cluster, ServerState
 from rustok.posix_acl import GROUP_OBJ, MASK, OTHER, USER, read_acl
+from rustok.private_paths import UnsafePath
 from tests.py.realtime_support import free_port
 
 RUSTOK = str(Path(sys.executable).parent / "rustok")
@@ -125,3 +127,61 @@ def test_as_root_the_server_user_gets_traverse_only_access(tmp_path: Path) -> No
         assert again.returncode == 0 and "running as root" not in again.stderr, "said again with nothing changed"
     finally:
         here.cluster.stop(mode="immediate")
+
+
+def _nobody() -> pwd.struct_passwd:
+    return pwd.getpwnam("nobody")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="planting files owned by another user needs root")
+def test_a_home_another_user_prepared_is_refused_naming_the_path(tmp_path: Path) -> None:
+    """RUSTOK_HOME another user made first (e.g. under /tmp): root's rustok never chmods/chowns through a
+    symlinked pgdata, never uses a home or a secret another user owns (docs/security.md, "Running as root")."""
+    # pgdata a symlink to a folder of root's: refused, the folder keeps its mode and owner
+    target = tmp_path / "roots-folder"
+    target.mkdir(mode=0o755)
+    target.chmod(0o755)
+    linked = Home(tmp_path / "linked", tmp_path)
+    linked.path.mkdir()
+    (linked.path / "pgdata").symlink_to(target)
+    refused = linked.run("db", "start")
+    assert refused.returncode != 0 and f"{linked.path / 'pgdata'}" in refused.stderr, refused.stderr
+    assert "symlink" in refused.stderr and "Traceback" not in refused.stderr
+    assert (target.stat().st_mode & 0o777, target.stat().st_uid) == (0o755, 0), "changed through the symlink"
+    assert not (target / "PG_VERSION").exists()
+
+    # a home owned by nobody: refused before anything is written in it
+    theirs = Home(tmp_path / "theirs", tmp_path)
+    theirs.path.mkdir()
+    os.chown(theirs.path, _nobody().pw_uid, _nobody().pw_gid)
+    refused = theirs.run("db", "start")
+    assert refused.returncode != 0 and f"{theirs.path}" in refused.stderr and "owned by uid" in refused.stderr
+    assert not (theirs.path / "pgdata").exists()
+
+    # a planted secret (owned by nobody), a secret others may read, a symlinked secret: refused, path named
+    planted = Home(tmp_path / "planted", tmp_path)
+    secrets_dir = planted.path / "secrets"
+    secrets_dir.mkdir(parents=True, mode=0o700)
+    jwt = secrets_dir / "jwt_secret"
+    jwt.write_text("attackers-known-secret\n")
+    jwt.chmod(0o600)
+    os.chown(jwt, _nobody().pw_uid, _nobody().pw_gid)
+    with pytest.raises(UnsafePath, match=str(jwt)):
+        stored_secret(Settings(home=planted.path), "jwt_secret")
+    app_password = secrets_dir / "app_password"
+    app_password.write_text("readable\n")
+    app_password.chmod(0o644)
+    refused = planted.run("db", "url")
+    assert refused.returncode != 0 and f"{app_password}" in refused.stderr, refused.stderr
+    app_password.unlink()
+    app_password.symlink_to(jwt)
+    refused = planted.run("db", "url")
+    assert refused.returncode != 0 and f"{app_password}" in refused.stderr, refused.stderr
+
+
+def test_a_fresh_home_gets_private_secrets(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "fresh")
+    first = stored_secret(settings, "jwt_secret")
+    assert stored_secret(settings, "jwt_secret") == first, "generated once, then read back"
+    path = settings.secrets_dir / "jwt_secret"
+    assert path.stat().st_mode & 0o777 == 0o600 and settings.secrets_dir.stat().st_mode & 0o777 == 0o700

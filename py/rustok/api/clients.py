@@ -2,7 +2,10 @@
 (sign-in and registration, docs/auth.md "Budgets"; the password-hashing queue's share per client).
 
 The address is the ASGI scope's `client`: the peer of the connection, or, behind a proxy that uvicorn trusts
-(`FORWARDED_ALLOW_IPS`), the address the proxy reports in `X-Forwarded-For` (docs/deploy.md). `ClientAddress`
+(`FORWARDED_ALLOW_IPS`), the address the proxy reports in `X-Forwarded-For` (docs/deploy.md). What a trusted
+proxy reports that is not an address ("unknown", empty, garbage) never means "no client": `scope_client` falls
+back to the connection's own peer, which `Forwarded` keeps in the scope before uvicorn's proxy-header handling
+replaces it (`rustok serve` runs that handling inside the app for this). `ClientAddress`
 wraps the whole application and keeps it in a context variable for the request's duration (tasks it starts
 inherit it), so the auth code reads it wherever the request came in: REST, GraphQL over POST, GET and the
 WebSocket, the storefront's forms."""
@@ -13,9 +16,11 @@ import ipaddress
 from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 _client: ContextVar[str | None] = ContextVar("rustok_client", default=None)
 
+PEER = "rustok.peer"  # the scope key of the connection's own peer, before a trusted proxy's X-Forwarded-For
 IPV6_PREFIX = 64  # one subscriber's usual allocation: addresses within it cost an attacker nothing to rotate
 
 
@@ -36,6 +41,16 @@ def client_key(host: str | None) -> str | None:
     return str(address)
 
 
+def scope_client(scope: Scope) -> str | None:
+    """The one rule for every user of the client key (auth budgets, the hashing share, the preparation share):
+    the client_key of the scope's client, else of the connection's own peer (a trusted proxy that reported
+    something other than an address); None only when neither is an address."""
+    for peer in (scope.get("client"), scope.get(PEER)):
+        if peer and (key := client_key(peer[0])) is not None:
+            return key
+    return None
+
+
 def current_client() -> str | None:
     """The budget key of the request being served (client_key of its address); None outside a request."""
     return _client.get()
@@ -52,9 +67,22 @@ class ClientAddress:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        peer = scope.get("client")
-        token = _client.set(client_key(peer[0] if peer else None))
+        token = _client.set(scope_client(scope))
         try:
             await self.app(scope, receive, send)
         finally:
             _client.reset(token)
+
+
+class Forwarded:
+    """uvicorn's proxy-header handling (X-Forwarded-For and -Proto from `trusted_hosts`), keeping the
+    connection's own peer in the scope (PEER) for scope_client's fallback. `rustok serve` uses this in place of
+    uvicorn's own (proxy_headers=False), which would replace the peer before the app sees it."""
+
+    def __init__(self, app: ASGIApp, trusted_hosts: str) -> None:
+        self.proxied = ProxyHeadersMiddleware(app, trusted_hosts)  # type: ignore[arg-type]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope[PEER] = scope.get("client")
+        await self.proxied(scope, receive, send)  # type: ignore[arg-type]

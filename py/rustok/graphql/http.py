@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route, request_response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from rustok.api.clients import client_key
+from rustok.api.clients import scope_client
 from rustok.api.errors import new_request_id, request_id
 from rustok.api.json_depth import loads
 from rustok.api.services import Services
@@ -93,8 +93,7 @@ def routes(services: Services, endpoint: GraphQLEndpoint) -> list[BaseRoute]:
 
 def _address(scope: Scope) -> str | None:
     """The client's address key (api/clients.py: the peer, or what a proxy uvicorn trusts reports)."""
-    peer = scope.get("client")
-    return client_key(peer[0] if peer else None)
+    return scope_client(scope)
 
 
 class _ByMethod:

@@ -34,7 +34,7 @@ import orjson
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from rustok.api.clients import client_key
+from rustok.api.clients import scope_client
 from rustok.api.context import RequestContext
 from rustok.api.errors import log_internal
 from rustok.api.json_depth import loads
@@ -192,13 +192,12 @@ class Session:
         name, variables, extensions = payload.get("operationName"), payload.get("variables"), payload.get("extensions")
         if not (isinstance(name, str | None) and isinstance(variables, dict | None)):
             raise _Close(4400, "Invalid message received")
-        peer = self.ws.scope.get("client")
         operation = Operation(
             payload["query"],
             name,
             variables,
             extensions if isinstance(extensions, dict) else None,
-            client_key(peer[0] if peer else None),
+            scope_client(self.ws.scope),
         )
         if len(self.operations) >= self.realtime.config.max_operations:
             refused = TooManyOperations(f"at most {self.realtime.config.max_operations} operations per socket")
