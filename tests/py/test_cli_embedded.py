@@ -29,7 +29,7 @@ class Home:
 
     def __init__(self, path: Path, cwd: Path) -> None:
         self.path, self.cwd, self.port = path, cwd, free_port()
-        self.cluster = Cluster(path.resolve() / "pgdata", port=self.port)
+        self.cluster = Cluster((cwd / path).resolve() / "pgdata", port=self.port)  # where `rustok`, run in cwd, puts it
 
     def env(self) -> dict[str, str]:
         clean = {k: v for k, v in os.environ.items() if not k.startswith("RUSTOK_") and k != "DATABASE_URL"}
