@@ -125,7 +125,9 @@ def app_from_environment() -> ASGIApp:
     race the supervisor, or start a server the operator stopped."""
     from rustok.db import locate
     from rustok.modules import installed_registry
+    from rustok.parent_death import end_with_parent
 
+    end_with_parent()  # a worker of `serve --workers N` must not outlive a serve killed with SIGKILL
     settings = Settings()
     app = create_app(locate(settings, must_run=False), installed_registry(settings.installed_modules), settings)
     # uvicorn's proxy-header handling, here rather than uvicorn's (serve passes proxy_headers=False) so the
