@@ -9,7 +9,8 @@ from ulid import ULID
 
 from rustok.errors import InvalidId
 
-_ULID_TEXT = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+ULID_PATTERN = r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$"  # a ULID's text (its first character fits 48 bits of time)
+_ULID_TEXT = re.compile(ULID_PATTERN)
 _UUID_TEXT = re.compile(r"^[0-9A-F]{8}-?[0-9A-F]{4}-?[0-9A-F]{4}-?[0-9A-F]{4}-?[0-9A-F]{12}$")
 
 

@@ -9,9 +9,10 @@ from typing import Literal
 from pydantic import Field
 
 from rustok.api.schemas import ApiModel
+from rustok.api.tenancy import TENANT_SLUG
 from rustok.auth.passwords import MAX_LENGTH, MIN_LENGTH
+from rustok.ids import ULID_PATTERN
 
-_SLUG = r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$"
 # The document's patterns (JSON Schema regular expressions), pydantic's (Rust's) and PostgreSQL's disagree on
 # what \s means, so a pattern here names its characters, and accepts only what the SQL rule then accepts:
 # rustok._insert_user trims spaces (only spaces) and wants "x@y.z" without whitespace.
@@ -21,7 +22,7 @@ _ANY_EMAIL = r"^[^\x00]*[^\x00 ][^\x00]*$"  # a login's: something besides space
 _NO_NUL = r"^[^\x00]*$"  # text that goes to the database (which cannot store NUL)
 _TENANT = Field(
     default=None,
-    pattern=_SLUG,
+    pattern=TENANT_SLUG,
     description="Tenant slug. May be given by the X-Tenant header instead; if both are given they must agree.",
 )
 
@@ -56,7 +57,7 @@ class LogoutRequest(ApiModel):
 
 
 class UserResponse(ApiModel):
-    id: str = Field(description="ULID", pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
+    id: str = Field(description="ULID", pattern=ULID_PATTERN)
     email: str
     role: Literal["super_admin", "admin", "manager", "customer"]
     status: Literal["active", "disabled"]

@@ -26,7 +26,7 @@ from rustok.api.context import RequestContext
 from rustok.api.database import Gateway
 from rustok.config import Settings
 from rustok.events.outbox import OutboxEvent
-from rustok.events.reconnect import jittered_backoff as jittered_backoff  # webhooks and the indexer use it too
+from rustok.events.reconnect import jittered_backoff
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import orjson
 
 from rustok.api.numbers import parse_whole_number
 from rustok.errors import RusToKError
-from rustok.events.handlers import jittered_backoff
+from rustok.events.reconnect import jittered_backoff
 from rustok.ids import to_ulid
 from rustok.webhooks import signing
 from rustok.webhooks.guard import HostUnresolvable, resolve_target

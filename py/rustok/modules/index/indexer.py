@@ -21,7 +21,7 @@ from typing import Any, LiteralString
 import psycopg
 
 from rustok.db import DatabaseUnavailable, tenant_transaction
-from rustok.events.handlers import jittered_backoff
+from rustok.events.reconnect import jittered_backoff
 from rustok.types import RowConnection
 
 log = logging.getLogger("rustok.indexer")
